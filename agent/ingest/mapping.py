@@ -1,0 +1,77 @@
+"""The mapping file: which export column is which canonical field."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.visits import DISCIPLINES
+from protocol.errors import UsageError
+
+CANONICAL_COLUMNS = (
+    "order_id", "visit_date", "postcode", "house_number", "email", "tickets",
+    "price", "event", "discipline", "birth_year",
+)  # fmt: skip
+REQUIRED_COLUMNS = ("visit_date",)
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+    date_format: str | None = None
+    sheet: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    columns: dict[str, str]
+    source: SourceOptions = field(default_factory=SourceOptions)
+    discipline_map: dict[str, str] = field(default_factory=dict)
+    default_discipline: str | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> Mapping:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise UsageError(f"mapping file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"mapping file {path}: {exc}", hint="fix the TOML syntax") from exc
+        return cls.from_dict(data, where=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object], *, where: str) -> Mapping:
+        columns = data.get("columns", {})
+        if not isinstance(columns, dict) or not columns:
+            raise UsageError(f"{where}: [columns] is missing", hint="map at least visit_date")
+        unknown = sorted(set(columns) - set(CANONICAL_COLUMNS))
+        if unknown:
+            raise UsageError(
+                f"{where}: unknown canonical column(s) {', '.join(unknown)}",
+                hint=f"use: {', '.join(CANONICAL_COLUMNS)}",
+            )
+        for required in REQUIRED_COLUMNS:
+            if required not in columns:
+                raise UsageError(f"{where}: [columns] must map {required}")
+        source = data.get("source", {})
+        if not isinstance(source, dict):
+            raise UsageError(f"{where}: [source] must be a table")
+        dmap = data.get("discipline_map", {})
+        if not isinstance(dmap, dict):
+            raise UsageError(f"{where}: [discipline_map] must be a table")
+        bad = sorted({str(v) for v in dmap.values()} - set(DISCIPLINES))
+        if bad:
+            raise UsageError(
+                f"{where}: [discipline_map] maps to unknown discipline(s) {', '.join(bad)}",
+                hint=f"use: {', '.join(DISCIPLINES)}",
+            )
+        default = data.get("default_discipline")
+        return cls(
+            columns={str(k): str(v) for k, v in columns.items()},
+            source=SourceOptions(**{k: str(v) for k, v in source.items()}),
+            discipline_map={str(k): str(v) for k, v in dmap.items()},
+            default_discipline=str(default) if default else None,
+        )

@@ -1,0 +1,153 @@
+"""The agent's workspace: one folder holding everything the agent keeps.
+
+Layout::
+
+    agent.toml                 enrollment: institution id, aggregator URL, keys ids
+    keys/                      secret keys, mode 0600 (signing, sealing, sector keys)
+    agent.db                   SQLite: ingested files, budget ledger, releases, receipts
+    visits/period=P/*.parquet  canonical visits (household keys, no PC6, no names)
+    quarantine/*.parquet       rejected rows: row number, column, reason — no content
+    outbox/                    sealed envelopes beside their exact plaintext
+
+Back up ``keys/`` and ``agent.db``; never copy ``keys/`` anywhere but a backup.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from protocol.encoding import b64encode
+from protocol.errors import UsageError
+from protocol.keys import SecretBytes, read_secret, write_secret
+from protocol.messages import check_period
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ingested_files (
+    digest TEXT PRIMARY KEY,
+    file_name TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    rows_read INTEGER NOT NULL,
+    rows_accepted INTEGER NOT NULL,
+    rows_rejected INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS releases (
+    period TEXT NOT NULL,
+    release_digest TEXT NOT NULL,
+    submission_id TEXT NOT NULL,
+    rho REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    plaintext BLOB NOT NULL,
+    PRIMARY KEY (period, release_digest)
+);
+CREATE TABLE IF NOT EXISTS receipts (
+    submission_id TEXT PRIMARY KEY,
+    receipt TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """What enrollment established; no secrets live here."""
+
+    institution_id: str
+    aggregator_url: str
+    discipline: str
+    province: str
+
+    def to_toml(self) -> str:
+        return "".join(
+            f'{k} = "{v}"\n'
+            for k, v in (
+                ("institution_id", self.institution_id),
+                ("aggregator_url", self.aggregator_url),
+                ("discipline", self.discipline),
+                ("province", self.province),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def visits_dir(self) -> Path:
+        return self.root / "visits"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "agent.db"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "agent.toml"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.keys_dir / "signing.key"
+
+    @property
+    def seal_key_path(self) -> Path:
+        return self.keys_dir / "seal.key"
+
+    def ensure(self) -> Workspace:
+        for folder in (self.keys_dir, self.visits_dir, self.quarantine_dir, self.outbox_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.keys_dir.chmod(0o700)
+        with self.connect() as db:
+            db.executescript(SCHEMA)
+        return self
+
+    def connect(self) -> sqlite3.Connection:
+        self.root.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.db_path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def save_config(self, config: AgentConfig) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(config.to_toml(), encoding="utf-8")
+
+    def load_config(self) -> AgentConfig:
+        try:
+            data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise UsageError(
+                f"{self.root} is not an enrolled agent workspace (no agent.toml)",
+                hint="run `publiek agent enroll --aggregator URL --token T` first",
+            ) from exc
+        return AgentConfig(**{k: str(data[k]) for k in AgentConfig.__dataclass_fields__})
+
+    def sector_key_path(self, period: str) -> Path:
+        return self.keys_dir / f"sector-{check_period(period)}.key"
+
+    def install_sector_key(self, period: str, key: SecretBytes) -> None:
+        write_secret(self.sector_key_path(period), b64encode(key.reveal()).encode())
+
+    def sector_key(self, period: str) -> SecretBytes:
+        """The period's sector key; generated locally when no custodian key was installed.
+
+        A locally generated key keys households consistently inside this
+        workspace but not across institutions; the custodian flow installs
+        the shared key with :meth:`install_sector_key`."""
+        path = self.sector_key_path(period)
+        if not path.exists():
+            self.install_sector_key(period, SecretBytes(secrets.token_bytes(32)))
+        return SecretBytes(read_secret(path, what="sector key"))

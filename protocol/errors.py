@@ -1,0 +1,174 @@
+"""The one error hierarchy of Publiek.
+
+Every error a peer or an operator can cause is one class with one stable
+problem type, one HTTP status and a human diagnostic: what happened and what
+to do. The CLI prints ``str(error)`` as a single line (exit code 2), the API
+answers ``error.problem()`` as an RFC 9457 problem document. Messages never
+carry personal data: callers pass row numbers and column names, not values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "urn:publiek:problem:"
+
+
+class PubliekError(Exception):
+    """Base class: an error with a stable type, a status and a hint."""
+
+    slug: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Request could not be processed"
+
+    def __init__(self, detail: str, *, hint: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.hint = hint
+
+    @classmethod
+    def problem_type(cls) -> str:
+        return PROBLEM_BASE + cls.slug
+
+    def __str__(self) -> str:
+        return f"{self.detail} — {self.hint}" if self.hint else self.detail
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 problem document for this error."""
+        doc: dict[str, Any] = {
+            "type": self.problem_type(),
+            "title": self.title,
+            "status": self.status,
+            "detail": str(self),
+        }
+        if instance:
+            doc["instance"] = instance
+        return doc
+
+
+class UsageError(PubliekError):
+    """Bad input from the local operator: a file, a flag, a configuration."""
+
+    slug = "usage"
+    title = "Invalid input"
+
+
+class MalformedMessage(PubliekError):
+    slug = "malformed-message"
+    title = "The message could not be parsed"
+
+
+class UnsupportedVersion(PubliekError):
+    slug = "unsupported-version"
+    title = "Unsupported protocol version"
+
+
+class PayloadTooLarge(PubliekError):
+    slug = "payload-too-large"
+    status = 413
+    title = "The message exceeds the size limit"
+
+
+class UnknownKey(PubliekError):
+    slug = "unknown-key"
+    status = 422
+    title = "The envelope is sealed to a key the aggregator does not know"
+
+
+class RetiredKey(PubliekError):
+    slug = "retired-key"
+    status = 422
+    title = "The envelope is sealed to a retired aggregator key"
+
+
+class DecryptionFailed(PubliekError):
+    slug = "decryption-failed"
+    title = "The envelope could not be opened in its stated context"
+
+
+class InvalidSignature(PubliekError):
+    slug = "invalid-signature"
+    status = 401
+    title = "The signature does not verify"
+
+
+class UnknownInstitution(PubliekError):
+    slug = "unknown-institution"
+    status = 403
+    title = "The sender is not an enrolled institution"
+
+
+class InstitutionRevoked(PubliekError):
+    slug = "institution-revoked"
+    status = 403
+    title = "The institution's enrollment has been revoked"
+
+
+class InvalidPayload(PubliekError):
+    slug = "invalid-payload"
+    status = 422
+    title = "The submission does not match the schema"
+
+
+class UnknownPeriod(PubliekError):
+    slug = "unknown-period"
+    status = 404
+    title = "The period does not exist"
+
+
+class PeriodNotOpen(PubliekError):
+    slug = "period-not-open"
+    status = 409
+    title = "The period is not open for submissions"
+
+
+class InsufficientPrivacyBudget(PubliekError):
+    slug = "insufficient-privacy-budget"
+    status = 409
+    title = "The submission would exceed the period's privacy budget"
+
+
+class SubmissionConflict(PubliekError):
+    slug = "submission-id-conflict"
+    status = 409
+    title = "The submission id was already used for other bytes"
+
+
+class InvalidToken(PubliekError):
+    slug = "invalid-enrollment-token"
+    status = 403
+    title = "The enrollment token is unknown, used or expired"
+
+
+class NotFound(PubliekError):
+    slug = "not-found"
+    status = 404
+    title = "Not found"
+
+
+class ServiceUnavailable(PubliekError):
+    slug = "service-unavailable"
+    status = 503
+    title = "The service cannot take requests right now"
+
+
+ALL_ERRORS: tuple[type[PubliekError], ...] = (
+    UsageError,
+    MalformedMessage,
+    UnsupportedVersion,
+    PayloadTooLarge,
+    UnknownKey,
+    RetiredKey,
+    DecryptionFailed,
+    InvalidSignature,
+    UnknownInstitution,
+    InstitutionRevoked,
+    InvalidPayload,
+    UnknownPeriod,
+    PeriodNotOpen,
+    InsufficientPrivacyBudget,
+    SubmissionConflict,
+    InvalidToken,
+    NotFound,
+    ServiceUnavailable,
+)

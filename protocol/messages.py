@@ -1,0 +1,364 @@
+"""Typed protocol messages.
+
+Plain frozen dataclasses, separate from how they are serialized
+(``protocol.encoding``). ``from_dict`` parses *and* validates: an object that
+exists is a valid message. Field-level rules (lengths, ranges, key-set shape)
+live here; policy (is the period open, is the budget left) lives with whoever
+enforces it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from protocol import PROTOCOL_VERSION
+from protocol.encoding import b64decode, b64encode
+from protocol.errors import InvalidPayload, MalformedMessage, UnsupportedVersion
+
+PERIOD_RE = re.compile(r"^(20\d\d)-(Q[1-4]|M(0[1-9]|1[0-2]))$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+MECHANISMS = ("discrete_gaussian", "discrete_laplace")
+MAX_TABLES = 64
+MAX_CELLS = 200_000
+
+
+def _get(d: Any, key: str, typ: type | tuple[type, ...], *, what: str) -> Any:
+    if not isinstance(d, dict):
+        raise InvalidPayload(f"{what} must be an object")
+    if key not in d:
+        raise InvalidPayload(f"{what} lacks the field '{key}'")
+    value = d[key]
+    if isinstance(value, bool) and typ in (int, float, (int, float)):
+        raise InvalidPayload(f"{what}.{key} must be a number, not a boolean")
+    if not isinstance(value, typ):
+        raise InvalidPayload(f"{what}.{key} has the wrong type")
+    return value
+
+
+def _no_extra(d: dict[str, Any], allowed: set[str], *, what: str) -> None:
+    extra = set(d) - allowed
+    if extra:
+        raise InvalidPayload(f"{what} has unknown fields: {', '.join(sorted(extra))}")
+
+
+def check_period(period: str) -> str:
+    if not isinstance(period, str) or not PERIOD_RE.match(period):
+        raise InvalidPayload(
+            "period must look like 2026-Q3 or 2026-M07", hint="use a quarter or month label"
+        )
+    return period
+
+
+def check_slug(value: str, *, what: str) -> str:
+    if not isinstance(value, str) or not SLUG_RE.match(value):
+        raise InvalidPayload(f"{what} must be a lower-case slug (a-z, 0-9, '-')")
+    return value
+
+
+@dataclass(frozen=True)
+class ReleasedTable:
+    """One differentially private table: a fixed, public key set and one noisy
+    integer per key, with the mechanism, its scale and its privacy cost."""
+
+    name: str
+    measure: str
+    dimensions: tuple[str, ...]
+    keys: tuple[tuple[str, ...], ...]
+    values: tuple[int, ...]
+    mechanism: str
+    scale: float
+    sensitivity: float
+    rho: float
+    ci95: float
+
+    def __post_init__(self) -> None:
+        what = f"table {self.name!r}"
+        if not NAME_RE.match(self.name) or not NAME_RE.match(self.measure):
+            raise InvalidPayload(f"{what}: name and measure must be snake_case identifiers")
+        if not self.dimensions or any(not NAME_RE.match(d) for d in self.dimensions):
+            raise InvalidPayload(f"{what}: dimensions must be snake_case identifiers")
+        if len(self.keys) != len(self.values) or not 0 < len(self.keys) <= MAX_CELLS:
+            raise InvalidPayload(f"{what}: needs one value per key, 1..{MAX_CELLS} cells")
+        if any(len(k) != len(self.dimensions) for k in self.keys):
+            raise InvalidPayload(f"{what}: every key needs one label per dimension")
+        if len(set(self.keys)) != len(self.keys):
+            raise InvalidPayload(f"{what}: keys must be unique")
+        if self.mechanism not in MECHANISMS:
+            raise InvalidPayload(f"{what}: mechanism must be one of {', '.join(MECHANISMS)}")
+        for label, number in (
+            ("scale", self.scale),
+            ("sensitivity", self.sensitivity),
+            ("rho", self.rho),
+            ("ci95", self.ci95),
+        ):
+            if not math.isfinite(number) or number <= 0:
+                raise InvalidPayload(f"{what}: {label} must be a positive finite number")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "measure": self.measure,
+            "dimensions": list(self.dimensions),
+            "keys": [list(k) for k in self.keys],
+            "values": list(self.values),
+            "mechanism": self.mechanism,
+            "scale": self.scale,
+            "sensitivity": self.sensitivity,
+            "rho": self.rho,
+            "ci95": self.ci95,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> ReleasedTable:
+        what = "table"
+        fields = {
+            "name", "measure", "dimensions", "keys", "values",
+            "mechanism", "scale", "sensitivity", "rho", "ci95",
+        }  # fmt: skip
+        _get(d, "name", str, what=what)
+        _no_extra(d, fields, what=what)
+        keys = _get(d, "keys", list, what=what)
+        values = _get(d, "values", list, what=what)
+        if not all(isinstance(k, list) and all(isinstance(x, str) for x in k) for k in keys):
+            raise InvalidPayload("table keys must be lists of strings")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            raise InvalidPayload("table values must be integers")
+        dims = _get(d, "dimensions", list, what=what)
+        if not all(isinstance(x, str) for x in dims):
+            raise InvalidPayload("table dimensions must be strings")
+        return cls(
+            name=d["name"],
+            measure=_get(d, "measure", str, what=what),
+            dimensions=tuple(dims),
+            keys=tuple(tuple(k) for k in keys),
+            values=tuple(values),
+            mechanism=_get(d, "mechanism", str, what=what),
+            scale=float(_get(d, "scale", (int, float), what=what)),
+            sensitivity=float(_get(d, "sensitivity", (int, float), what=what)),
+            rho=float(_get(d, "rho", (int, float), what=what)),
+            ci95=float(_get(d, "ci95", (int, float), what=what)),
+        )
+
+
+@dataclass(frozen=True)
+class PrivacySpend:
+    """Total privacy cost of one submission: ρ (zCDP) and its (ε, δ) conversion."""
+
+    rho: float
+    epsilon: float
+    delta: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.rho) and self.rho > 0):
+            raise InvalidPayload("privacy.rho must be a positive finite number")
+        if not (math.isfinite(self.epsilon) and self.epsilon > 0 and 0 < self.delta < 1):
+            raise InvalidPayload("privacy.epsilon must be positive and delta in (0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rho": self.rho, "epsilon": self.epsilon, "delta": self.delta}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> PrivacySpend:
+        _no_extra(d if isinstance(d, dict) else {}, {"rho", "epsilon", "delta"}, what="privacy")
+        return cls(
+            rho=float(_get(d, "rho", (int, float), what="privacy")),
+            epsilon=float(_get(d, "epsilon", (int, float), what="privacy")),
+            delta=float(_get(d, "delta", (int, float), what="privacy")),
+        )
+
+
+@dataclass(frozen=True)
+class SubmissionPayload:
+    """What an institution releases for one period: DP tables and their cost.
+
+    This is exactly the plaintext that leaves the building; ``publiek agent
+    inspect`` shows it field by field."""
+
+    institution_id: str
+    period: str
+    submission_id: str
+    created_at: str
+    segment_model: str
+    bounds: dict[str, int]
+    tables: tuple[ReleasedTable, ...]
+    privacy: PrivacySpend
+    version: str = PROTOCOL_VERSION
+
+    def __post_init__(self) -> None:
+        if self.version != PROTOCOL_VERSION:
+            raise UnsupportedVersion(f"payload version {self.version!r} is not {PROTOCOL_VERSION}")
+        check_slug(self.institution_id, what="institution_id")
+        check_period(self.period)
+        if not HEX32_RE.match(self.submission_id):
+            raise InvalidPayload("submission_id must be 16 bytes as 32 lower-case hex digits")
+        if not 0 < len(self.tables) <= MAX_TABLES:
+            raise InvalidPayload(f"a submission carries 1..{MAX_TABLES} tables")
+        if len({t.name for t in self.tables}) != len(self.tables):
+            raise InvalidPayload("table names must be unique within a submission")
+        if not all(isinstance(v, int) and v > 0 for v in self.bounds.values()):
+            raise InvalidPayload("bounds must be positive integers")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "institution_id": self.institution_id,
+            "period": self.period,
+            "submission_id": self.submission_id,
+            "created_at": self.created_at,
+            "segment_model": self.segment_model,
+            "bounds": dict(self.bounds),
+            "tables": [t.to_dict() for t in self.tables],
+            "privacy": self.privacy.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> SubmissionPayload:
+        what = "payload"
+        allowed = {
+            "version", "institution_id", "period", "submission_id", "created_at",
+            "segment_model", "bounds", "tables", "privacy",
+        }  # fmt: skip
+        version = _get(d, "version", str, what=what)
+        if version != PROTOCOL_VERSION:
+            raise UnsupportedVersion(f"payload version {version!r} is not {PROTOCOL_VERSION}")
+        _no_extra(d, allowed, what=what)
+        bounds = _get(d, "bounds", dict, what=what)
+        tables = _get(d, "tables", list, what=what)
+        return cls(
+            version=version,
+            institution_id=_get(d, "institution_id", str, what=what),
+            period=_get(d, "period", str, what=what),
+            submission_id=_get(d, "submission_id", str, what=what),
+            created_at=_get(d, "created_at", str, what=what),
+            segment_model=_get(d, "segment_model", str, what=what),
+            bounds={str(k): v for k, v in bounds.items()},
+            tables=tuple(ReleasedTable.from_dict(t) for t in tables),
+            privacy=PrivacySpend.from_dict(_get(d, "privacy", dict, what=what)),
+        )
+
+
+@dataclass(frozen=True)
+class EnvelopeHeader:
+    """The clear-text context of a sealed submission. All of it is bound into
+    the HPKE ``info`` and into the signature, so a ciphertext cannot be moved
+    to another institution, period, key or submission id."""
+
+    suite: str
+    kem_key_id: str
+    signer_key_id: str
+    institution_id: str
+    period: str
+    submission_id: str
+    version: str = PROTOCOL_VERSION
+
+    def __post_init__(self) -> None:
+        if self.version != PROTOCOL_VERSION:
+            raise UnsupportedVersion(
+                f"envelope version {self.version!r} is not {PROTOCOL_VERSION}",
+                hint="upgrade the agent or the aggregator so both speak the same version",
+            )
+        for label, value in (
+            ("kem_key_id", self.kem_key_id),
+            ("signer_key_id", self.signer_key_id),
+            ("submission_id", self.submission_id),
+        ):
+            if not isinstance(value, str) or not HEX32_RE.match(value):
+                raise MalformedMessage(f"envelope {label} must be 32 lower-case hex digits")
+        check_slug(self.institution_id, what="envelope institution_id")
+        check_period(self.period)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "suite": self.suite,
+            "kem_key_id": self.kem_key_id,
+            "signer_key_id": self.signer_key_id,
+            "institution_id": self.institution_id,
+            "period": self.period,
+            "submission_id": self.submission_id,
+        }
+
+
+@dataclass(frozen=True)
+class Envelope:
+    header: EnvelopeHeader
+    sealed: bytes = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.header.to_dict(), "sealed": b64encode(self.sealed)}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Envelope:
+        what = "envelope"
+        if not isinstance(d, dict):
+            raise MalformedMessage("envelope must be a JSON object")
+        allowed = {
+            "version", "suite", "kem_key_id", "signer_key_id",
+            "institution_id", "period", "submission_id", "sealed",
+        }  # fmt: skip
+        if set(d) != allowed:
+            raise MalformedMessage(
+                f"envelope fields must be exactly: {', '.join(sorted(allowed))}"
+            )
+        if not all(isinstance(v, str) for v in d.values()):
+            raise MalformedMessage("envelope fields must be strings")
+        try:
+            header = EnvelopeHeader(
+                version=d["version"],
+                suite=d["suite"],
+                kem_key_id=d["kem_key_id"],
+                signer_key_id=d["signer_key_id"],
+                institution_id=d["institution_id"],
+                period=d["period"],
+                submission_id=d["submission_id"],
+            )
+        except InvalidPayload as exc:
+            raise MalformedMessage(f"{what}: {exc.detail}") from exc
+        return cls(header=header, sealed=b64decode(d["sealed"], what="envelope.sealed"))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The aggregator's signed acknowledgement of one stored submission."""
+
+    submission_id: str
+    institution_id: str
+    period: str
+    digest: str
+    log_index: int
+    received_at: str
+    aggregator_key_id: str
+    signature: bytes = field(repr=False, default=b"")
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "submission_id": self.submission_id,
+            "institution_id": self.institution_id,
+            "period": self.period,
+            "digest": self.digest,
+            "log_index": self.log_index,
+            "received_at": self.received_at,
+            "aggregator_key_id": self.aggregator_key_id,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.body(), "signature": b64encode(self.signature)}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Receipt:
+        what = "receipt"
+        return cls(
+            submission_id=_get(d, "submission_id", str, what=what),
+            institution_id=_get(d, "institution_id", str, what=what),
+            period=_get(d, "period", str, what=what),
+            digest=_get(d, "digest", str, what=what),
+            log_index=_get(d, "log_index", int, what=what),
+            received_at=_get(d, "received_at", str, what=what),
+            aggregator_key_id=_get(d, "aggregator_key_id", str, what=what),
+            signature=b64decode(_get(d, "signature", str, what=what), what="receipt.signature"),
+        )
