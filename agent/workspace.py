@@ -20,6 +20,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
+
+from agent.visits import VISIT_SCHEMA
 from protocol.encoding import b64encode
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes, read_secret, write_secret
@@ -151,3 +154,10 @@ class Workspace:
         if not path.exists():
             self.install_sector_key(period, SecretBytes(secrets.token_bytes(32)))
         return SecretBytes(read_secret(path, what="sector key"))
+
+    def load_visits(self, period: str) -> pl.DataFrame:
+        """All canonical visits of one period in the workspace."""
+        files = sorted((self.visits_dir / f"period={check_period(period)}").glob("*.parquet"))
+        if not files:
+            return pl.DataFrame(schema=VISIT_SCHEMA)
+        return pl.read_parquet(files)

@@ -92,7 +92,9 @@ class OpenedSubmission:
     digest: str
 
 
-def open_plaintext(header: EnvelopeHeader, plaintext: bytes, signer: VerifyKey) -> SubmissionPayload:
+def open_plaintext(
+    header: EnvelopeHeader, plaintext: bytes, signer: VerifyKey
+) -> SubmissionPayload:
     """Check the signature inside a plaintext and the payload against the header."""
     inner = parse_canonical(plaintext, what="sealed plaintext")
     if not isinstance(inner, dict) or set(inner) != {"payload", "signature"}:

@@ -28,9 +28,9 @@ SECRET_FILE_MODE = 0o600
 
 def key_id(kind: str, public_raw: bytes) -> str:
     """Stable identifier of a public key, bound to its kind ("sig" or "kem")."""
-    return hashlib.sha256(b"publiek/1 key-id\x00" + kind.encode() + b"\x00" + public_raw).hexdigest()[
-        :32
-    ]
+    return hashlib.sha256(
+        b"publiek/1 key-id\x00" + kind.encode() + b"\x00" + public_raw
+    ).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -302,9 +302,7 @@ class Envelope:
             "institution_id", "period", "submission_id", "sealed",
         }  # fmt: skip
         if set(d) != allowed:
-            raise MalformedMessage(
-                f"envelope fields must be exactly: {', '.join(sorted(allowed))}"
-            )
+            raise MalformedMessage(f"envelope fields must be exactly: {', '.join(sorted(allowed))}")
         if not all(isinstance(v, str) for v in d.values()):
             raise MalformedMessage("envelope fields must be strings")
         try:

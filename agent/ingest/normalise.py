@@ -15,7 +15,7 @@ _HOUSE = r"^([0-9]+)[\s\-/]*([A-Z0-9\s\-/]*)$"
 
 
 def postcode_pc6(col: pl.Expr) -> pl.Expr:
-    """"1234 ab" → "1234AB"; anything else (including SA/SD/SS) → null."""
+    """ "1234 ab" → "1234AB"; anything else (including SA/SD/SS) → null."""
     pc = col.str.to_uppercase().str.replace_all(r"\s+", "")
     valid = pc.str.contains(_PC6) & ~pc.str.slice(4, 2).is_in(_FORBIDDEN_LETTERS)
     return pl.when(valid).then(pc).otherwise(None)
@@ -42,6 +42,4 @@ def household_identity(pc6: pl.Expr, house: pl.Expr, mail: pl.Expr) -> pl.Expr:
     """The string that is keyed: "PC6|number|addition", else the e-mail, else null."""
     number = house.struct.field("number")
     address = pl.format("{}|{}|{}", pc6, number, house.struct.field("addition"))
-    return (
-        pl.when(pc6.is_not_null() & number.is_not_null()).then(address).otherwise(mail)
-    )
+    return pl.when(pc6.is_not_null() & number.is_not_null()).then(address).otherwise(mail)

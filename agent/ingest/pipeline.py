@@ -183,11 +183,11 @@ def ingest_exports(
             report.rejected_by_reason[code] = report.rejected_by_reason.get(code, 0) + int(n)
         for value, n in accepted.filter("unmapped").group_by("discipline").len().iter_rows():
             report.unmapped_disciplines[value] = report.unmapped_disciplines.get(value, 0) + int(n)
-        rejected.select("source_row", pl.col("reason_column").alias("column"), "reason").write_parquet(
-            workspace.quarantine_dir / f"{digest}.parquet"
-        )
-        for (period,), part in accepted.group_by("period"):
-            period = str(period)
+        rejected.select(
+            "source_row", pl.col("reason_column").alias("column"), "reason"
+        ).write_parquet(workspace.quarantine_dir / f"{digest}.parquet")
+        for (label,), part in accepted.group_by("period"):
+            period = str(label)
             periods.add(period)
             uniq = part.select(pl.col("identity").unique())
             uniq = uniq.with_columns(household_keys(uniq["identity"], key_for(period)))
@@ -214,16 +214,7 @@ def ingest_exports(
             )
     report.periods = sorted(periods)
     report.households = sum(
-        load_visits(workspace, p).select(pl.col("household_key").n_unique()).item()
+        workspace.load_visits(p).select(pl.col("household_key").n_unique()).item()
         for p in report.periods
     )
     return report
-
-
-def load_visits(workspace: Workspace, period: str) -> pl.DataFrame:
-    """All canonical visits of one period in the workspace."""
-    folder = workspace.visits_dir / f"period={period}"
-    files = sorted(folder.glob("*.parquet"))
-    if not files:
-        return pl.DataFrame(schema=VISIT_SCHEMA)
-    return pl.read_parquet(files)
