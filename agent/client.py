@@ -1,0 +1,94 @@
+"""HTTP client of the agent: enrollment, the aggregator's key set, submission.
+
+Submissions are idempotent by submission id, so every call is retried with
+exponential backoff on connection errors and 5xx answers; a retry after a
+timeout can never store twice. Problem documents from the aggregator are
+raised as the matching local error class with its detail.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from protocol.errors import ALL_ERRORS, PubliekError, ServiceUnavailable
+from protocol.keys import SealPublicKey, VerifyKey
+
+_BY_TYPE = {cls.problem_type(): cls for cls in ALL_ERRORS}
+
+
+def _raise_problem(response: httpx.Response) -> None:
+    try:
+        doc = response.json()
+    except ValueError:
+        doc = {}
+    cls = _BY_TYPE.get(doc.get("type", ""), PubliekError)
+    raise cls(
+        f"aggregator answered {response.status_code}: {doc.get('detail', response.reason_phrase)}"
+    )
+
+
+class AggregatorClient:
+    def __init__(
+        self, base_url: str, *, attempts: int = 5, backoff: float = 0.2, timeout: float = 30.0
+    ) -> None:
+        self._client = httpx.Client(base_url=base_url, timeout=timeout)
+        self._attempts = attempts
+        self._backoff = backoff
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> AggregatorClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        delay = self._backoff
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = self._client.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt == self._attempts:
+                    raise ServiceUnavailable(
+                        f"cannot reach the aggregator at {self._client.base_url} "
+                        f"({type(exc).__name__})",
+                        hint="check the URL and the network, then run the command again",
+                    ) from exc
+            else:
+                if response.status_code < 500 or attempt == self._attempts:
+                    if response.is_error:
+                        _raise_problem(response)
+                    return response.json()
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def enroll(self, token: str, signing: VerifyKey, sealing: SealPublicKey) -> dict[str, Any]:
+        body = {"token": token, "signing_key": signing.to_text(), "sealing_key": sealing.to_text()}
+        result: dict[str, Any] = self._request("POST", "/v1/enrollments", json=body)
+        return result
+
+    def current_key(self) -> SealPublicKey:
+        """The aggregator's active sealing key (the one new envelopes go to)."""
+        doc = self._request("GET", "/v1/keys")
+        active = [k for k in doc["keys"] if k["state"] == "active"]
+        if not active:
+            raise ServiceUnavailable("the aggregator publishes no active key")
+        key = SealPublicKey.from_text(active[0]["public_key"])
+        if key.key_id != active[0]["key_id"]:
+            raise PubliekError("the aggregator's published key id does not match its key")
+        return key
+
+    def submit(self, envelope: bytes) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "POST",
+            "/v1/submissions",
+            content=envelope,
+            headers={"content-type": "application/json"},
+        )
+        return result

@@ -1,0 +1,118 @@
+"""Enrollment tokens and institutions.
+
+A token is 32 random bytes shown once to the taskforce operator; only its
+SHA-256 is stored. It names the institution, its discipline and province,
+expires, and can be redeemed once, binding the agent's public keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from aggregator.storage import Database, EnrollmentToken, Institution
+from protocol.errors import InvalidToken, SubmissionConflict, UsageError
+from protocol.keys import SealPublicKey, VerifyKey
+from protocol.messages import check_slug
+
+DISCIPLINES = (
+    "theater", "music", "dance", "opera", "cabaret", "film",
+    "museum", "festival", "heritage", "library", "youth", "other",
+)  # fmt: skip
+PROVINCES = (
+    "groningen", "friesland", "drenthe", "overijssel", "flevoland", "gelderland",
+    "utrecht", "noord-holland", "zuid-holland", "zeeland", "noord-brabant", "limburg",
+)  # fmt: skip
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60]
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    db: Database, *, name: str, discipline: str, province: str, valid_for: timedelta
+) -> tuple[str, str]:
+    """Register the institution (if new) and return (institution_id, token)."""
+    if discipline not in DISCIPLINES:
+        raise UsageError(
+            f"unknown discipline {discipline!r}", hint=f"use: {', '.join(DISCIPLINES)}"
+        )
+    if province not in PROVINCES:
+        raise UsageError(f"unknown province {province!r}", hint=f"use: {', '.join(PROVINCES)}")
+    institution_id = check_slug(slugify(name), what="institution name")
+    token = secrets.token_urlsafe(32)
+    with db.session() as s:
+        inst = s.get(Institution, institution_id)
+        if inst is None:
+            s.add(
+                Institution(
+                    institution_id=institution_id,
+                    name=name,
+                    discipline=discipline,
+                    province=province,
+                )
+            )
+        elif inst.signing_key is not None:
+            raise UsageError(
+                f"institution {institution_id} is already enrolled",
+                hint="revoke it first to enroll a new agent",
+            )
+        s.flush()
+        s.add(
+            EnrollmentToken(
+                token_hash=_hash(token),
+                institution_id=institution_id,
+                expires_at=datetime.now(UTC) + valid_for,
+            )
+        )
+    return institution_id, token
+
+
+def redeem_token(
+    db: Database, token: str, signing: VerifyKey, sealing: SealPublicKey
+) -> Institution:
+    """Bind the agent's public keys to the token's institution, once."""
+    now = datetime.now(UTC)
+    with db.session() as s:
+        row = s.get(EnrollmentToken, _hash(token), with_for_update=True)
+        expires = (
+            row.expires_at.replace(tzinfo=UTC)
+            if row and row.expires_at.tzinfo is None
+            else (row.expires_at if row else None)
+        )
+        if row is None or row.used_at is not None or expires is None or expires < now:
+            raise InvalidToken(
+                "the enrollment token is unknown, already used or expired",
+                hint="ask the taskforce for a new token",
+            )
+        if s.scalar(select(Institution).where(Institution.signing_key_id == signing.key_id)):
+            raise SubmissionConflict("this signing key is already enrolled")
+        inst = s.get(Institution, row.institution_id)
+        assert inst is not None
+        row.used_at = now
+        inst.signing_key = signing.to_text()
+        inst.signing_key_id = signing.key_id
+        inst.sealing_key = sealing.to_text()
+        inst.enrolled_at = now
+        inst.revoked_at = None
+        s.flush()
+        s.expunge(inst)
+        return inst
+
+
+def revoke(db: Database, institution_id: str) -> None:
+    with db.session() as s:
+        inst = s.get(Institution, institution_id)
+        if inst is None:
+            raise UsageError(f"no institution {institution_id!r}")
+        inst.revoked_at = datetime.now(UTC)

@@ -1,0 +1,162 @@
+"""Intake: from envelope bytes to a stored submission and a signed receipt.
+
+Order of checks (DESIGN "Intake"): size → parse → key id known and active →
+decrypt in the stated context → signature by an enrolled, non-revoked
+institution → schema → replay → period open → budget → store + log in one
+transaction → receipt. The replay check runs before the period and budget
+checks so that a retry of an accepted submission gets its receipt back even
+though its budget is already spent. Every failure raises before anything is
+written; the HTTP API and ``aggregator import`` share this one path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from aggregator import translog
+from aggregator.keyring import Keyring
+from aggregator.storage import Database, Institution, Period, Submission
+from protocol.encoding import canonical_bytes
+from protocol.envelope import OpenedSubmission, open_submission
+from protocol.errors import (
+    InstitutionRevoked,
+    InsufficientPrivacyBudget,
+    PeriodNotOpen,
+    SubmissionConflict,
+    UnknownInstitution,
+    UnknownPeriod,
+)
+from protocol.keys import VerifyKey
+from protocol.messages import EnvelopeHeader, Receipt
+
+RECEIPT_DOMAIN = b"publiek/1 receipt"
+OPEN = "open"
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    """What intake enforces beyond cryptography; one object, not a pile of flags."""
+
+    budget_tolerance: float = 1e-9
+    store_attempts: int = 5
+
+
+class Intake:
+    def __init__(self, db: Database, keyring: Keyring, policy: IntakePolicy | None = None) -> None:
+        self._db = db
+        self._keyring = keyring
+        self._policy = policy or IntakePolicy()
+
+    def _signer(self, header: EnvelopeHeader) -> VerifyKey:
+        with self._db.session() as s:
+            inst = s.get(Institution, header.institution_id)
+            if (
+                inst is None
+                or inst.signing_key is None
+                or inst.signing_key_id != header.signer_key_id
+            ):
+                raise UnknownInstitution(
+                    "the envelope is not signed by an enrolled institution key",
+                    hint="enroll the agent (publiek agent enroll) before submitting",
+                )
+            if inst.revoked_at is not None:
+                raise InstitutionRevoked(
+                    f"institution {inst.institution_id} was revoked",
+                    hint="contact the taskforce to enroll again",
+                )
+            return VerifyKey.from_text(inst.signing_key)
+
+    def open(self, data: bytes) -> OpenedSubmission:
+        return open_submission(
+            data,
+            decryption_key=lambda h: self._keyring.private_for_intake(h.kem_key_id),
+            signer_key=self._signer,
+        )
+
+    def accept(self, data: bytes) -> Receipt:
+        """Verify and store one envelope; return its (possibly earlier) receipt."""
+        opened = self.open(data)
+        last_error: IntegrityError | None = None
+        for _ in range(self._policy.store_attempts):
+            try:
+                return self._store(opened)
+            except IntegrityError as exc:  # a concurrent writer took the id or log index
+                last_error = exc
+        raise SubmissionConflict(
+            "the submission could not be stored after concurrent attempts",
+            hint="retry the same envelope",
+        ) from last_error
+
+    def _store(self, opened: OpenedSubmission) -> Receipt:
+        payload = opened.payload
+        with self._db.session() as s:
+            earlier = s.get(Submission, payload.submission_id)
+            if earlier is not None:
+                if earlier.digest == opened.digest:
+                    return Receipt.from_dict(earlier.receipt)
+                raise SubmissionConflict(
+                    f"submission id {payload.submission_id} was already used for other bytes",
+                    hint="a new release needs a new submission id",
+                )
+            period = s.get(Period, payload.period)
+            if period is None:
+                raise UnknownPeriod(f"period {payload.period} does not exist")
+            if period.state != OPEN:
+                raise PeriodNotOpen(f"period {payload.period} is {period.state}")
+            spent = s.scalar(
+                select(func.coalesce(func.sum(Submission.rho), 0.0)).where(
+                    Submission.institution_id == payload.institution_id,
+                    Submission.period == payload.period,
+                )
+            )
+            left = period.rho_budget - float(spent or 0.0)
+            if payload.privacy.rho > left + self._policy.budget_tolerance:
+                raise InsufficientPrivacyBudget(
+                    f"period {payload.period}: ρ {spent:g} of {period.rho_budget:g} already "
+                    f"spent, {left:g} left; this submission declares {payload.privacy.rho:g}",
+                    hint="resend the earlier release instead of drawing a new one",
+                )
+            now = datetime.now(UTC).replace(microsecond=0)
+            entry = translog.append(
+                s,
+                submission_id=payload.submission_id,
+                institution_id=payload.institution_id,
+                period=payload.period,
+                digest=opened.digest,
+                at=now.isoformat(),
+            )
+            receipt = self._sign_receipt(
+                Receipt(
+                    submission_id=payload.submission_id,
+                    institution_id=payload.institution_id,
+                    period=payload.period,
+                    digest=opened.digest,
+                    log_index=entry.log_index,
+                    received_at=now.isoformat(),
+                    aggregator_key_id=self._keyring.receipt_key().public.key_id,
+                )
+            )
+            s.add(
+                Submission(
+                    submission_id=payload.submission_id,
+                    institution_id=payload.institution_id,
+                    period=payload.period,
+                    digest=opened.digest,
+                    envelope=canonical_bytes(opened.envelope.to_dict()),
+                    payload=payload.to_dict(),
+                    rho=payload.privacy.rho,
+                    received_at=now,
+                    log_index=entry.log_index,
+                    receipt=receipt.to_dict(),
+                )
+            )
+            return receipt
+
+    def _sign_receipt(self, receipt: Receipt) -> Receipt:
+        key = self._keyring.receipt_key()
+        signature = key.sign(RECEIPT_DOMAIN, canonical_bytes(receipt.body()))
+        return Receipt(**receipt.body(), signature=signature)

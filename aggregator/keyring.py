@@ -1,0 +1,85 @@
+"""The aggregator's own keys: HPKE keys for intake and the receipt-signing key.
+
+Secret halves are files (mode 0600) under ``state_dir/keys``; the database
+holds only key ids, public halves and states. Rotation moves a key through
+pending → active → retired; envelopes sealed to a retired key are refused.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from aggregator.settings import Settings
+from aggregator.storage import AggregatorKey, Database
+from protocol.errors import RetiredKey, UnknownKey
+from protocol.keys import SealPrivateKey, SigningKey
+
+ACTIVE = "active"
+PENDING = "pending"
+RETIRED = "retired"
+
+
+class Keyring:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self._dir = settings.keys_dir
+        self._db = db
+
+    def ensure(self) -> None:
+        """Create a receipt key and an active HPKE key on first start."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._dir.chmod(0o700)
+        if not self.receipt_key_path.exists():
+            SigningKey.generate().save(self.receipt_key_path)
+        with self._db.session() as s:
+            has_active = s.scalar(select(AggregatorKey).where(AggregatorKey.state == ACTIVE))
+        if has_active is None:
+            self.create(state=ACTIVE)
+
+    @property
+    def receipt_key_path(self) -> Path:
+        return self._dir / "receipt-signing.key"
+
+    def receipt_key(self) -> SigningKey:
+        return SigningKey.load(self.receipt_key_path)
+
+    def create(self, *, state: str = PENDING) -> str:
+        private = SealPrivateKey.generate()
+        key_id = private.public.key_id
+        private.save(self._dir / f"hpke-{key_id}.key")
+        with self._db.session() as s:
+            s.add(
+                AggregatorKey(
+                    key_id=key_id,
+                    public_key=private.public.to_text(),
+                    state=state,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        return key_id
+
+    def published(self) -> list[dict[str, str]]:
+        with self._db.session() as s:
+            keys = s.scalars(select(AggregatorKey).where(AggregatorKey.state != RETIRED)).all()
+            return [
+                {"key_id": k.key_id, "public_key": k.public_key, "state": k.state} for k in keys
+            ]
+
+    def private_for_intake(self, key_id: str) -> SealPrivateKey:
+        """The secret key for an envelope's ``kem_key_id``, if it may still be used."""
+        with self._db.session() as s:
+            key = s.get(AggregatorKey, key_id)
+            state = key.state if key else None
+        if state is None:
+            raise UnknownKey(
+                "the envelope is sealed to a key this aggregator never issued",
+                hint="fetch the current key set (GET /v1/keys) and seal again",
+            )
+        if state == RETIRED:
+            raise RetiredKey(
+                "the envelope is sealed to a retired aggregator key",
+                hint="fetch the current key set (GET /v1/keys) and seal again",
+            )
+        return SealPrivateKey.load(self._dir / f"hpke-{key_id}.key")

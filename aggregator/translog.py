@@ -1,0 +1,66 @@
+"""The append-only, hash-chained transparency log of accepted submissions.
+
+Entry hash = SHA-256(domain ‖ canonical(entry without hash) ‖ previous hash),
+so anyone holding a copy of the log can recompute the chain and detect any
+rewrite, deletion or reordering; a receipt names its log index and digest so
+an institution can check that its submission is in the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aggregator.storage import LogEntry
+from protocol.encoding import canonical_bytes
+
+GENESIS = "0" * 64
+DOMAIN = b"publiek/1 transparency-log\x00"
+
+
+def entry_hash(fields: dict[str, Any], prev_hash: str) -> str:
+    return hashlib.sha256(DOMAIN + canonical_bytes(fields) + prev_hash.encode()).hexdigest()
+
+
+def append(
+    session: Session, *, submission_id: str, institution_id: str, period: str, digest: str, at: str
+) -> LogEntry:
+    """Append inside the caller's transaction (which also stores the submission)."""
+    last = session.scalar(select(LogEntry).order_by(LogEntry.log_index.desc()).limit(1))
+    index = (last.log_index + 1) if last else 0
+    prev = last.entry_hash if last else GENESIS
+    fields = {
+        "log_index": index,
+        "submission_id": submission_id,
+        "institution_id": institution_id,
+        "period": period,
+        "digest": digest,
+        "appended_at": at,
+    }
+    entry = LogEntry(**fields, prev_hash=prev, entry_hash=entry_hash(fields, prev))
+    session.add(entry)
+    return entry
+
+
+def entries(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(LogEntry).order_by(LogEntry.log_index)).all()
+    return [
+        {
+            "log_index": r.log_index,
+            "submission_id": r.submission_id,
+            "institution_id": r.institution_id,
+            "period": r.period,
+            "digest": r.digest,
+            "appended_at": r.appended_at,
+            "prev_hash": r.prev_hash,
+            "entry_hash": r.entry_hash,
+        }
+        for r in rows
+    ]
+
+
+def size(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(LogEntry)) or 0)

@@ -1,0 +1,221 @@
+"""``publiek demo``: the whole system on a synthetic sector, for real.
+
+A real aggregator process (uvicorn on 127.0.0.1, a free port) with state under
+``DIR/aggregator/``; one agent workspace per institution under
+``DIR/agents/<slug>/`` with its raw exports. Each agent enrolls over HTTP,
+ingests, releases DP tables, seals and submits; the demo then prints the
+sector benchmark the aggregator computed. Only counts are ever printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agent.client import AggregatorClient
+from agent.enrollment import enroll
+from agent.ingest import ingest_exports
+from agent.ingest.mapping import Mapping
+from agent.release import prepare_release, seal_to_outbox, store_receipt
+from agent.segments import synthetic_demo_model
+from agent.tables import ReleaseConfig
+from agent.workspace import Workspace
+from aggregator.enrollment import create_token
+from aggregator.keyring import Keyring
+from aggregator.periods import open_period
+from aggregator.settings import Settings
+from aggregator.storage import Database
+from demo.sector import PERIOD, Sector, generate_sector, sector_disciplines, write_exports
+from protocol.errors import ServiceUnavailable, UsageError
+from protocol.keys import SecretBytes
+
+MARKER = ".publiek-demo"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    url: str
+    period: str
+    benchmark: dict[str, Any]
+    sector: Sector
+    sector_key: SecretBytes
+    workspace: Path
+
+
+def prepare_workspace(root: Path) -> None:
+    """Start from a clean demo folder; refuse to wipe anything that is not one."""
+    if root.exists() and any(root.iterdir()) and not (root / MARKER).exists():
+        raise UsageError(
+            f"{root} exists and is not a demo workspace",
+            hint="choose an empty or new folder with --workspace",
+        )
+    for sub in ("aggregator", "agents", "custodian"):
+        shutil.rmtree(root / sub, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text("created by `publiek demo`; safe to delete\n", encoding="utf-8")
+
+
+@contextmanager
+def aggregator_process(settings: Settings, progress: Progress) -> Iterator[str]:
+    """Run ``publiek aggregator serve`` as a child process; yield its URL."""
+    address = settings.state_dir / "server.json"
+    address.unlink(missing_ok=True)
+    log = (settings.state_dir / "server.log").open("wb")
+    cmd = [
+        sys.executable, "-m", "cli", "aggregator", "serve",
+        "--state", str(settings.state_dir), "--host", "127.0.0.1", "--port", "0",
+        "--address-file", str(address), "--k", str(settings.k),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)  # noqa: S603
+    try:
+        url = _wait_until_ready(proc, address)
+        progress(f"aggregator listening on {url} (pid {proc.pid})")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        progress("aggregator stopped")
+
+
+def _wait_until_ready(proc: subprocess.Popen[bytes], address: Path) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceUnavailable(
+                f"the aggregator exited with code {proc.returncode}",
+                hint=f"see {address.parent / 'server.log'}",
+            )
+        if address.exists():
+            url = str(json.loads(address.read_text(encoding="utf-8"))["url"])
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    return url
+            except httpx.TransportError:
+                pass
+        time.sleep(0.1)
+    raise ServiceUnavailable("the aggregator did not become ready within 60 s")
+
+
+def run_demo(
+    root: Path,
+    *,
+    institutions: int = 16,
+    households: int = 9000,
+    seed: int = 7,
+    k: int = 5,
+    progress: Progress = print,
+) -> DemoResult:
+    started = time.monotonic()
+    prepare_workspace(root)
+    settings = Settings(state_dir=root / "aggregator", k=k)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+
+    progress(f"generating a synthetic sector: {institutions} institutions")
+    sector = generate_sector(institutions=institutions, households=households, seed=seed)
+    exports = write_exports(sector, root / "agents")
+    progress(f"  wrote {sector.rows.height} export rows under {root / 'agents'}")
+
+    db = Database(settings.db_url)
+    db.create_schema()
+    Keyring(settings, db).ensure()
+    open_period(db, PERIOD, rho_budget=settings.period_rho)
+    tokens = {
+        spec.slug: create_token(
+            db,
+            name=spec.name,
+            discipline=spec.discipline,
+            province=spec.province,
+            valid_for=timedelta(hours=1),
+        )[1]
+        for spec in sector.institutions
+    }
+    db.engine.dispose()
+    # Until the custodian flow exists, the demo plays custodian: one sector key
+    # for the period, handed to every agent's workspace (mode 0600).
+    sector_key = SecretBytes(secrets.token_bytes(32))
+    model = synthetic_demo_model()
+    config = ReleaseConfig()
+
+    with aggregator_process(settings, progress) as url:
+        for i, spec in enumerate(sector.institutions, 1):
+            workspace = Workspace(root / "agents" / spec.slug / "workspace")
+            enroll(workspace, url, tokens[spec.slug])
+            workspace.install_sector_key(PERIOD, sector_key)
+            mapping = Mapping.load(root / "agents" / spec.slug / "mapping.toml")
+            report = ingest_exports([exports[spec.slug]], mapping, workspace)
+            release = prepare_release(workspace, PERIOD, model, config)
+            envelope = seal_to_outbox(workspace, release.payload, _current_key(url))
+            with AggregatorClient(url) as client:
+                receipt = client.submit(envelope.read_bytes())
+            store_receipt(workspace, release.payload.submission_id, receipt)
+            progress(
+                f"  [{i:2}/{len(sector.institutions)}] {spec.slug}: {report.rows_accepted} visits, "
+                f"{report.households} households, ρ={release.payload.privacy.rho:g} → "
+                f"log #{receipt['log_index']}"
+            )
+        benchmark = httpx.get(f"{url}/v1/periods/{PERIOD}/benchmarks", timeout=30).json()
+        progress("")
+        progress(format_benchmark(benchmark, sector_disciplines()))
+        progress(f"dashboard: {url}/ (served while the demo runs; start it again with")
+        progress(f"  publiek aggregator serve --state {settings.state_dir})")
+    progress(f"demo finished in {time.monotonic() - started:.1f} s")
+    return DemoResult(
+        url=url,
+        period=PERIOD,
+        benchmark=benchmark,
+        sector=sector,
+        sector_key=sector_key,
+        workspace=root,
+    )
+
+
+def _current_key(url: str) -> Any:
+    with AggregatorClient(url) as client:
+        return client.current_key()
+
+
+def format_benchmark(
+    benchmark: dict[str, Any],
+    disciplines: list[str],
+    table: str = "households_by_segment_discipline",
+) -> str:
+    """Segment × the given disciplines, published cells only, as 'total ± ci95'."""
+    cells = [c for c in benchmark["cells"] if c["table"] == table and c["published"]]
+    segments = sorted({c["segment"] for c in cells})
+    by_key = {(c["segment"], c["discipline"]): c for c in cells}
+    width = 17
+    lines = [
+        (
+            f"Sector benchmark {benchmark['period']}: households by segment × discipline "
+            f"(95% interval; k={benchmark['k']})"
+        ),
+        "segment".ljust(22) + "".join(d.rjust(width) for d in disciplines),
+    ]
+    for seg in segments:
+        row = seg.ljust(22)
+        for d in disciplines:
+            c = by_key[(seg, d)]
+            row += f"{c['total']:,} ± {c['total'] - c['ci95_low']:.0f}".rjust(width)
+        lines.append(row)
+    return "\n".join(lines)
