@@ -1,0 +1,174 @@
+"""The demo's whole flow against a real aggregator process on 127.0.0.1.
+
+The truth is recomputed here from the synthetic export rows with a plain
+Python reading of DESIGN's household-key rules (independent of the agent's
+polars pipeline), then compared with what the aggregator published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from agent.segments import synthetic_demo_model
+from demo.run import DemoResult, run_demo
+from demo.sector import KINDS
+
+INSTITUTIONS = 10
+K = 3
+
+
+def _pc6(raw: str) -> str | None:
+    pc = raw.upper().replace(" ", "")
+    ok = re.fullmatch(r"[1-9][0-9]{3}[A-Z]{2}", pc) and pc[4:] not in ("SA", "SD", "SS")
+    return pc if ok else None
+
+
+def _house(raw: str) -> tuple[int, str] | None:
+    m = re.fullmatch(r"([0-9]+)[\s\-/]*([A-Z0-9\s\-/]*)", raw.strip().upper())
+    if not m or int(m[1]) == 0:
+        return None
+    return int(m[1]), re.sub(r"[\s\-/]+", "", m[2])
+
+
+def _email(raw: str) -> str | None:
+    e = raw.strip().lower()
+    local, _, domain = e.partition("@")
+    return e if e.count("@") == 1 and local and "." in domain else None
+
+
+def truth(result: DemoResult) -> dict[tuple[str, str, str], int]:
+    """Exact sector totals per (table, segment, discipline)."""
+    genre_map = {g: d for _, genres in KINDS.values() for g, d in genres.items()}
+    key = result.sector_key.reveal()
+    rows = []
+    for r in result.sector.rows.iter_rows(named=True):
+        pc6, house, email = _pc6(r["postcode"]), _house(r["house_number"]), _email(r["email"])
+        identity = f"{pc6}|{house[0]}|{house[1]}" if pc6 and house else email
+        if identity is None:
+            continue
+        rows.append(
+            {
+                "institution": r["institution"],
+                "household_key": hmac.new(key, identity.encode(), hashlib.sha256).digest(),
+                "pc4": pc6[:4] if pc6 else None,
+                "discipline": genre_map[r["discipline"]],
+                "tickets": int(r["tickets"]),
+            }
+        )
+    visits = pl.DataFrame(rows)
+    households = visits.select("household_key", "pc4").unique("household_key", keep="first")
+    placed = synthetic_demo_model().assign(households).select("household_key", "segment")
+    visits = visits.join(placed, on="household_key")
+    per_household = visits.group_by("institution", "household_key").agg(
+        pl.col("discipline").n_unique().alias("cells"), pl.col("tickets").sum()
+    )
+    # The demo's data never reach the contribution bounds, so exact = bounded.
+    assert per_household["cells"].max() <= 2 and per_household["tickets"].max() <= 20
+    cells = visits.group_by("institution", "segment", "discipline").agg(
+        pl.col("household_key").n_unique().alias("households"), pl.col("tickets").sum()
+    )
+    totals = cells.group_by("segment", "discipline").agg(pl.col("households", "tickets").sum())
+    out = {}
+    for seg, disc, hh, tickets in totals.iter_rows():
+        out[("households_by_segment_discipline", seg, disc)] = hh
+        out[("visits_by_segment_discipline", seg, disc)] = tickets
+    return out
+
+
+def published(result: DemoResult) -> list[dict[str, Any]]:
+    return [c for c in result.benchmark["cells"] if c["published"]]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> list[DemoResult]:
+    root = tmp_path_factory.mktemp("demo")
+    return [
+        run_demo(root, institutions=INSTITUTIONS, households=3000, k=K, progress=lambda _: None)
+        for _ in range(2)
+    ]
+
+
+def test_true_totals_lie_in_the_stated_95_percent_interval(runs: list[DemoResult]) -> None:
+    # Pooled over both runs (384 cells) a correct 95% interval covers fewer
+    # than 90% of the truths with probability about 1e-5.
+    inside = []
+    for result in runs:
+        exact = truth(result)
+        cells = published(result)
+        assert len(cells) == 2 * 8 * 12  # both tables, full public key set
+        inside += [
+            c["ci95_low"]
+            <= exact.get((c["table"], c["segment"], c["discipline"]), 0)
+            <= c["ci95_high"]
+            for c in cells
+        ]
+    assert sum(inside) / len(inside) >= 0.90
+
+
+def test_every_institution_contributes_to_every_cell(runs: list[DemoResult]) -> None:
+    assert {c["institutions"] for c in runs[0].benchmark["cells"]} == {INSTITUTIONS}
+
+
+def test_two_runs_draw_different_noise(runs: list[DemoResult]) -> None:
+    noise = []
+    for result in runs:
+        exact = truth(result)
+        noise.append(
+            [
+                c["total"] - exact.get((c["table"], c["segment"], c["discipline"]), 0)
+                for c in published(result)
+            ]
+        )
+    assert noise[0] != noise[1]
+    assert sum(a != b for a, b in zip(*noise, strict=True)) > len(noise[0]) // 2
+
+
+def _strings_of_personal_data(result: DemoResult) -> set[str]:
+    rows = result.sector.rows
+    found: set[str] = set()
+    for pc in rows["postcode"].drop_nulls().unique().to_list():
+        if pc:
+            compact = pc.upper().replace(" ", "")
+            found.update({compact, f"{compact[:4]} {compact[4:]}", compact.lower()})
+    found.update(e for e in rows["email"].unique().to_list() if e)
+    found.update(rows["name"].unique().to_list())
+    return found
+
+
+def _all_bytes(folder: Path) -> str:
+    return "\n".join(
+        p.read_bytes().decode("utf-8", errors="replace").lower()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    )
+
+
+def test_aggregator_state_holds_no_personal_data(runs: list[DemoResult]) -> None:
+    result = runs[-1]
+    stored = _all_bytes(result.workspace / "aggregator")
+    assert "aggregator.db" in {p.name for p in (result.workspace / "aggregator").iterdir()}
+    leaks = [s for s in _strings_of_personal_data(result) if s.lower() in stored]
+    assert leaks == []
+
+
+def test_the_scan_would_find_personal_data(runs: list[DemoResult], tmp_path: Path) -> None:
+    result = runs[-1]
+    email = next(e for e in result.sector.rows["email"].to_list() if e)
+    (tmp_path / "leak.txt").write_text(f"visitor {email}")
+    assert email.lower() in _all_bytes(tmp_path)
+
+
+def test_demo_output_holds_no_personal_data(tmp_path: Path) -> None:
+    lines: list[str] = []
+    result = run_demo(tmp_path, institutions=6, households=1500, k=K, progress=lines.append)
+    printed = "\n".join(lines).lower() + _all_bytes(tmp_path / "aggregator")
+    assert "sector benchmark" in printed
+    leaks = [s for s in _strings_of_personal_data(result) if s.lower() in printed]
+    assert leaks == []
