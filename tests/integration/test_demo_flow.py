@@ -130,21 +130,33 @@ def test_two_runs_draw_different_noise(runs: list[DemoResult]) -> None:
     assert sum(a != b for a, b in zip(*noise, strict=True)) > len(noise[0]) // 2
 
 
-def _strings_of_personal_data(result: DemoResult) -> set[str]:
+_PC6_TOKEN = re.compile(r"(?<![A-Za-z0-9])([1-9][0-9]{3} ?[A-Za-z]{2})(?![A-Za-z0-9])")
+
+
+def _personal_data(result: DemoResult) -> tuple[set[str], set[str]]:
+    """(PC6 postcodes in compact upper case, e-mail addresses and names in lower case)."""
     rows = result.sector.rows
-    found: set[str] = set()
-    for pc in rows["postcode"].drop_nulls().unique().to_list():
-        if pc:
-            compact = pc.upper().replace(" ", "")
-            found.update({compact, f"{compact[:4]} {compact[4:]}", compact.lower()})
-    found.update(e for e in rows["email"].unique().to_list() if e)
-    found.update(rows["name"].unique().to_list())
-    return found
+    postcodes = {pc.upper().replace(" ", "") for pc in rows["postcode"].to_list() if pc}
+    texts = {e.lower() for e in rows["email"].to_list() if e}
+    texts |= {n.lower() for n in rows["name"].unique().to_list()}
+    return postcodes, texts
+
+
+def leaks(result: DemoResult, text: str) -> list[str]:
+    """Personal data from the synthetic exports that occur in ``text``.
+
+    A postcode counts when it stands as a token of its own (in any case, with
+    or without the space), so random base64 or hex in envelopes and digests,
+    which can contain any six characters by chance, is not a false alarm."""
+    postcodes, texts = _personal_data(result)
+    tokens = {t.upper().replace(" ", "") for t in _PC6_TOKEN.findall(text)}
+    lowered = text.lower()
+    return sorted(tokens & postcodes) + sorted(t for t in texts if t in lowered)
 
 
 def _all_bytes(folder: Path) -> str:
     return "\n".join(
-        p.read_bytes().decode("utf-8", errors="replace").lower()
+        p.read_bytes().decode("utf-8", errors="replace")
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     )
@@ -154,21 +166,21 @@ def test_aggregator_state_holds_no_personal_data(runs: list[DemoResult]) -> None
     result = runs[-1]
     stored = _all_bytes(result.workspace / "aggregator")
     assert "aggregator.db" in {p.name for p in (result.workspace / "aggregator").iterdir()}
-    leaks = [s for s in _strings_of_personal_data(result) if s.lower() in stored]
-    assert leaks == []
+    assert leaks(result, stored) == []
 
 
 def test_the_scan_would_find_personal_data(runs: list[DemoResult], tmp_path: Path) -> None:
     result = runs[-1]
-    email = next(e for e in result.sector.rows["email"].to_list() if e)
-    (tmp_path / "leak.txt").write_text(f"visitor {email}")
-    assert email.lower() in _all_bytes(tmp_path)
+    row = next(r for r in result.sector.rows.iter_rows(named=True) if r["email"] and r["postcode"])
+    (tmp_path / "leak.txt").write_text(f"visitor {row['email'].upper()};{row['postcode'].lower()};")
+    assert leaks(result, _all_bytes(tmp_path)) == sorted(
+        [row["postcode"].upper().replace(" ", ""), row["email"].lower()]
+    )
 
 
 def test_demo_output_holds_no_personal_data(tmp_path: Path) -> None:
     lines: list[str] = []
     result = run_demo(tmp_path, institutions=6, households=1500, k=K, progress=lines.append)
-    printed = "\n".join(lines).lower() + _all_bytes(tmp_path / "aggregator")
-    assert "sector benchmark" in printed
-    leaks = [s for s in _strings_of_personal_data(result) if s.lower() in printed]
-    assert leaks == []
+    printed = "\n".join(lines) + _all_bytes(tmp_path / "aggregator")
+    assert "Sector benchmark" in printed
+    assert leaks(result, printed) == []
