@@ -97,3 +97,22 @@ def test_key_sealed_to_another_agent_does_not_open() -> None:
 def test_sealed_sector_key_never_prints_its_ciphertext() -> None:
     item = _sealed()
     assert item.sealed.hex() not in repr(item)
+
+
+def test_custodian_secrets_are_files_only_the_owner_can_read(tmp_path: Path) -> None:
+    from custodian.state import CustodianState
+
+    state = CustodianState(tmp_path / "custodian")
+    state.init()
+    state.sector_key("2026-Q3")
+    for path in (state.signing_key_path, state.sector_key_path("2026-Q3")):
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert "<redacted>" in repr(state.sector_key("2026-Q3"))
+
+
+def test_a_periods_sector_key_never_changes_once_created(tmp_path: Path) -> None:
+    from custodian.state import CustodianState
+
+    state = CustodianState(tmp_path / "custodian")
+    assert state.sector_key("2026-Q3") == state.sector_key("2026-Q3")
+    assert state.sector_key("2026-Q3") != state.sector_key("2026-Q4")
