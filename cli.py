@@ -232,7 +232,8 @@ def agent_submit(
 ) -> None:
     """Release the period's DP tables (or reuse the stored release), seal and send them."""
     from agent.client import AggregatorClient
-    from agent.release import prepare_release, seal_to_outbox, store_receipt
+    from agent.receipts import keep_receipt
+    from agent.release import prepare_release, seal_to_outbox
     from agent.segments import SegmentModel, synthetic_demo_model
     from agent.tables import ReleaseConfig
     from agent.workspace import Workspace as AgentWorkspace
@@ -243,7 +244,7 @@ def agent_submit(
     with AggregatorClient(ws.load_config().aggregator_url) as client:
         envelope = seal_to_outbox(ws, release.payload, client.current_key())
         receipt = client.submit(envelope.read_bytes())
-    store_receipt(ws, release.payload.submission_id, receipt)
+    keep_receipt(ws, receipt, submission_id=release.payload.submission_id)
     reused = " (stored release reused, no new noise)" if release.reused else ""
     typer.echo(
         f"submitted {release.payload.submission_id}{reused}: log index {receipt['log_index']}, "
@@ -471,7 +472,7 @@ def agent_receipt_add(
     workspace: Workspace = Path("publiek-workspace"),
 ) -> None:
     """Verify a receipt's signature and keep it with the agent's receipts."""
-    from agent.export import add_receipt
+    from agent.receipts import add_receipt
     from agent.workspace import Workspace as AgentWorkspace
 
     receipt = add_receipt(AgentWorkspace(workspace), file)

@@ -3,9 +3,8 @@
 ``publiek agent export`` writes exactly the envelope bytes that ``submit``
 would POST, sealed to the aggregator's current key as cached in the workspace
 (from enrollment or the last online contact). ``publiek aggregator import``
-feeds the file to the very same intake as HTTP. The aggregator's receipt
-comes back as a file too; :func:`add_receipt` checks its signature under the
-cached receipt key and keeps it.
+feeds the file to the very same intake as HTTP; its receipt comes back as a
+file for ``agent.receipts.add_receipt``.
 """
 
 from __future__ import annotations
@@ -14,15 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.client import current_key_of
-from agent.release import prepare_release, seal_to_outbox, store_receipt
+from agent.client import AggregatorClient, current_key_of
+from agent.release import prepare_release, seal_to_outbox
 from agent.segments import SegmentModel
 from agent.tables import ReleaseConfig
 from agent.workspace import Workspace
-from protocol.errors import MalformedMessage, UsageError
-from protocol.keys import VerifyKey
-from protocol.messages import Receipt
-from protocol.translog import verify_receipt
+from protocol.errors import UsageError
 
 
 def key_set_path(workspace: Workspace) -> Path:
@@ -44,6 +40,17 @@ def load_key_set(workspace: Workspace) -> dict[str, Any]:
     return doc
 
 
+def cached_or_fetched_key_set(workspace: Workspace) -> dict[str, Any]:
+    """The cached key set; a workspace without one (enrolled by an older agent)
+    fetches it once from its aggregator and caches it from then on."""
+    if key_set_path(workspace).exists():
+        return load_key_set(workspace)
+    with AggregatorClient(workspace.load_config().aggregator_url) as client:
+        key_set = client.key_set()
+    save_key_set(workspace, key_set)
+    return key_set
+
+
 def export_release(
     workspace: Workspace,
     period: str,
@@ -59,14 +66,3 @@ def export_release(
     envelope = seal_to_outbox(workspace, release.payload, current_key_of(keys))
     out.write_bytes(envelope.read_bytes())
     return release.payload.submission_id, out
-
-
-def add_receipt(workspace: Workspace, receipt_file: Path) -> Receipt:
-    """Verify a receipt from ``aggregator import`` under the cached receipt key and keep it."""
-    try:
-        receipt = Receipt.from_dict(json.loads(receipt_file.read_text(encoding="utf-8")))
-    except (ValueError, FileNotFoundError) as exc:
-        raise MalformedMessage(f"{receipt_file} is not a receipt (JSON)") from exc
-    verify_receipt(receipt, VerifyKey.from_text(str(load_key_set(workspace)["receipt_key"])))
-    store_receipt(workspace, receipt.submission_id, receipt.to_dict())
-    return receipt

@@ -32,7 +32,8 @@ from agent.client import AggregatorClient
 from agent.enrollment import enroll
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
-from agent.release import prepare_release, seal_to_outbox, store_receipt
+from agent.receipts import keep_receipt
+from agent.release import prepare_release, seal_to_outbox
 from agent.sector_keys import fetch_sector_key
 from agent.segments import synthetic_demo_model
 from agent.tables import ReleaseConfig
@@ -183,7 +184,7 @@ def run_demo(
             envelope = seal_to_outbox(workspace, release.payload, _current_key(url))
             with AggregatorClient(url) as client:
                 receipt = client.submit(envelope.read_bytes())
-            store_receipt(workspace, release.payload.submission_id, receipt)
+            keep_receipt(workspace, receipt, submission_id=release.payload.submission_id)
             progress(
                 f"  [{i:2}/{len(sector.institutions)}] {spec.slug}: {report.rows_accepted} visits, "
                 f"{report.households} households, ρ={release.payload.privacy.rho:g} → "

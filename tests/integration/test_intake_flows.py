@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.enrollment import enroll
+from agent.receipts import keep_receipt
 from agent.sector_keys import fetch_sector_key
 from agent.workspace import Workspace
 from aggregator.custodian import register_custodian, store_sealed
@@ -33,11 +34,19 @@ from cli import app
 from custodian.state import CustodianState
 from demo.run import aggregator_process
 from demo.sector import PERIOD, generate_sector, write_exports
+from protocol.encoding import b64encode, canonical_bytes
 from protocol.envelope import seal_submission
-from protocol.errors import InstitutionRevoked, InvalidToken, RetiredKey, UnknownKey
+from protocol.errors import (
+    InstitutionRevoked,
+    InvalidSignature,
+    InvalidToken,
+    RetiredKey,
+    UnknownKey,
+)
 from protocol.keys import SealPublicKey, SigningKey
-from protocol.messages import PrivacySpend, ReleasedTable, SubmissionPayload
+from protocol.messages import PrivacySpend, Receipt, ReleasedTable, SubmissionPayload
 from protocol.sector_keys import seal_sector_key
+from protocol.translog import RECEIPT_DOMAIN
 
 runner = CliRunner()
 
@@ -297,3 +306,17 @@ def test_audit_finds_an_altered_saved_log(aggregator: Aggregator, tmp_path: Path
     ran = runner.invoke(app, ["audit", "verify-log", "--log", str(saved)])
     assert ran.exit_code == 2
     assert "entry 0 was altered" in ran.stderr
+
+
+def test_the_agent_refuses_a_receipt_not_signed_by_the_aggregators_receipt_key(
+    aggregator: Aggregator,
+) -> None:
+    ws = aggregator.agent("Bewijs Zaal")
+    genuine = post(aggregator.url, seal_for(ws, current_key(aggregator.url))).json()
+    forger = SigningKey.generate()
+    body = {**Receipt.from_dict(genuine).body(), "aggregator_key_id": forger.public.key_id}
+    forged = {**body, "signature": b64encode(forger.sign(RECEIPT_DOMAIN, canonical_bytes(body)))}
+    with pytest.raises(InvalidSignature):
+        keep_receipt(ws, forged, submission_id=genuine["submission_id"])
+    kept = keep_receipt(ws, genuine, submission_id=genuine["submission_id"])
+    assert kept.signature == Receipt.from_dict(genuine).signature
