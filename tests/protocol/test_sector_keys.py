@@ -116,3 +116,25 @@ def test_a_periods_sector_key_never_changes_once_created(tmp_path: Path) -> None
     state = CustodianState(tmp_path / "custodian")
     assert state.sector_key("2026-Q3") == state.sector_key("2026-Q3")
     assert state.sector_key("2026-Q3") != state.sector_key("2026-Q4")
+
+
+def test_an_agent_never_silently_replaces_its_pinned_custodian_key(tmp_path: Path) -> None:
+    from agent.sector_keys import pin_custodian, pinned_custodian
+    from agent.workspace import Workspace
+    from protocol.errors import UsageError
+
+    ws = Workspace(tmp_path / "agent")
+    pin_custodian(ws, CUSTODIAN.public.to_text())
+    pin_custodian(ws, CUSTODIAN.public.to_text())  # the same key again is fine
+    with pytest.raises(UsageError, match="already pinned"):
+        pin_custodian(ws, SigningKey.generate().public.to_text())
+    assert pinned_custodian(ws) == CUSTODIAN.public
+
+
+def test_a_garbled_custodian_key_is_a_usage_error(tmp_path: Path) -> None:
+    from agent.sector_keys import pin_custodian
+    from agent.workspace import Workspace
+    from protocol.errors import UsageError
+
+    with pytest.raises(UsageError, match="custodian key"):
+        pin_custodian(Workspace(tmp_path / "agent"), "not-a-key")
