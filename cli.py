@@ -204,13 +204,21 @@ def agent_enroll(
     aggregator: Annotated[str, typer.Option("--aggregator", help="Aggregator base URL.")],
     token: Annotated[str, typer.Option("--token", help="Enrollment token from the taskforce.")],
     workspace: Workspace = Path("publiek-workspace"),
+    custodian_key: Annotated[
+        str | None,
+        typer.Option(help="The custodian's public key, from the taskforce (pinned here)."),
+    ] = None,
 ) -> None:
     """Generate this agent's keys and register their public halves."""
     from agent.enrollment import enroll
     from agent.workspace import Workspace as AgentWorkspace
+    from protocol.keys import SealPrivateKey
 
-    config = enroll(AgentWorkspace(workspace), aggregator, token)
+    ws = AgentWorkspace(workspace)
+    config = enroll(ws, aggregator, token, custodian_key=custodian_key)
     typer.echo(f"enrolled as {config.institution_id} ({config.discipline}, {config.province})")
+    sealing_id = SealPrivateKey.load(ws.seal_key_path).public.key_id
+    typer.echo(f"sealing key id (tell the custodian): {sealing_id}")
 
 
 @agent_app.command("submit")
@@ -224,7 +232,8 @@ def agent_submit(
 ) -> None:
     """Release the period's DP tables (or reuse the stored release), seal and send them."""
     from agent.client import AggregatorClient
-    from agent.release import prepare_release, seal_to_outbox, store_receipt
+    from agent.receipts import keep_receipt
+    from agent.release import prepare_release, seal_to_outbox
     from agent.segments import SegmentModel, synthetic_demo_model
     from agent.tables import ReleaseConfig
     from agent.workspace import Workspace as AgentWorkspace
@@ -235,7 +244,7 @@ def agent_submit(
     with AggregatorClient(ws.load_config().aggregator_url) as client:
         envelope = seal_to_outbox(ws, release.payload, client.current_key())
         receipt = client.submit(envelope.read_bytes())
-    store_receipt(ws, release.payload.submission_id, receipt)
+    keep_receipt(ws, receipt, submission_id=release.payload.submission_id)
     reused = " (stored release reused, no new noise)" if release.reused else ""
     typer.echo(
         f"submitted {release.payload.submission_id}{reused}: log index {receipt['log_index']}, "
@@ -257,6 +266,267 @@ def demo(
     from demo.run import run_demo
 
     run_demo(workspace, institutions=institutions, seed=seed, progress=typer.echo)
+
+
+# --- protocol: key rotation, sector-key custodian, offline path, audit (issue 6) ---
+
+key_app = typer.Typer(no_args_is_help=True, help="The aggregator's intake keys (rotation).")
+aggregator_app.add_typer(key_app, name="key")
+agg_custodian_app = typer.Typer(no_args_is_help=True, help="The custodian key the relay accepts.")
+aggregator_app.add_typer(agg_custodian_app, name="custodian")
+custodian_app = typer.Typer(no_args_is_help=True, help="Sector-key custodian (taskforce role).")
+app.add_typer(custodian_app, name="custodian")
+audit_app = typer.Typer(no_args_is_help=True, help="Independent checks of the aggregator.")
+app.add_typer(audit_app, name="audit")
+sector_key_app = typer.Typer(no_args_is_help=True, help="The period's sector key.")
+agent_app.add_typer(sector_key_app, name="sector-key")
+receipt_app = typer.Typer(no_args_is_help=True, help="Receipts from the aggregator.")
+agent_app.add_typer(receipt_app, name="receipt")
+
+CustodianDir = Annotated[
+    Path,
+    typer.Option("--state", help="Custodian state folder.", envvar="PUBLIEK_CUSTODIAN_STATE"),
+]
+
+
+def _keyring(state: Path, database: str | None) -> Any:
+    from aggregator.keyring import Keyring
+
+    return Keyring(_settings(state, database), _aggregator_db(state, database))
+
+
+@key_app.command("list")
+@friendly
+def key_list(state: State = Path("aggregator-state"), database: DatabaseUrl = None) -> None:
+    """List every intake key with its state (pending, active, retired)."""
+    keyring = _keyring(state, database)
+    current = {k["key_id"] for k in keyring.published() if k["current"]}
+    for key in keyring.all_keys():
+        mark = " (current)" if key["key_id"] in current else ""
+        typer.echo(f"{key['key_id']} {key['state']}{mark}")
+
+
+@key_app.command("create")
+@friendly
+def key_create(state: State = Path("aggregator-state"), database: DatabaseUrl = None) -> None:
+    """Create a pending intake key (published, so agents can fetch it before it is active)."""
+    typer.echo(_keyring(state, database).create())
+
+
+@key_app.command("activate")
+@friendly
+def key_activate(
+    key_id: Annotated[str, typer.Argument(help="Key id of a pending key.")],
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+) -> None:
+    """pending → active: new envelopes are sealed to it; older active keys stay valid."""
+    _keyring(state, database).activate(key_id)
+    typer.echo(f"key {key_id} is active")
+
+
+@key_app.command("retire")
+@friendly
+def key_retire(
+    key_id: Annotated[str, typer.Argument(help="Key id to retire.")],
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+) -> None:
+    """→ retired: envelopes sealed to it are refused from now on."""
+    _keyring(state, database).retire(key_id)
+    typer.echo(f"key {key_id} is retired")
+
+
+@aggregator_app.command("import")
+@friendly
+def aggregator_import(
+    file: Annotated[Path, typer.Argument(help="Envelope file from `publiek agent export`.")],
+    receipt_out: Annotated[
+        Path | None, typer.Option(help="Write the signed receipt here (JSON) for the agent.")
+    ] = None,
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+) -> None:
+    """Accept an exported envelope through exactly the same intake as HTTP."""
+    from aggregator.intake import Intake
+
+    keyring = _keyring(state, database)
+    receipt = Intake(keyring.db, keyring).accept_file(file)
+    doc = json.dumps(receipt.to_dict(), indent=2, sort_keys=True)
+    if receipt_out:
+        receipt_out.write_text(doc + "\n", encoding="utf-8")
+    typer.echo(
+        f"accepted {receipt.submission_id} from {receipt.institution_id} "
+        f"({receipt.period}): log index {receipt.log_index}"
+    )
+
+
+@agg_custodian_app.command("register")
+@friendly
+def aggregator_custodian_register(
+    key: Annotated[str, typer.Option("--key", help="Custodian public key (base64url).")],
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+) -> None:
+    """Accept sealed sector keys signed by this custodian key."""
+    from aggregator.custodian import register_custodian
+    from protocol.keys import VerifyKey
+
+    key_id = register_custodian(_aggregator_db(state, database), VerifyKey.from_text(key))
+    typer.echo(f"custodian key {key_id} registered")
+
+
+@custodian_app.command("init")
+@friendly
+def custodian_init(state: CustodianDir = Path("custodian-state")) -> None:
+    """Create the custodian signing key; print its public half for agents to pin."""
+    from custodian.state import CustodianState
+    from protocol.keys import fingerprint
+
+    public = CustodianState(state).init().public
+    typer.echo(f"fingerprint {fingerprint(public)}; give agents this key out of band:", err=True)
+    typer.echo(public.to_text())
+
+
+@custodian_app.command("approve")
+@friendly
+def custodian_approve(
+    institution: Annotated[str, typer.Option(help="Institution id.")],
+    key_id: Annotated[str, typer.Option(help="The sealing key id the agent printed.")],
+    state: CustodianDir = Path("custodian-state"),
+) -> None:
+    """Approve an agent's sealing key (confirmed with the institution out of band)."""
+    from custodian.state import CustodianState
+
+    CustodianState(state).approve(institution, key_id)
+    typer.echo(f"{institution}: sealing key {key_id} approved")
+
+
+@custodian_app.command("distribute")
+@friendly
+def custodian_distribute(
+    period: Annotated[str, typer.Option(help="Period label, e.g. 2026-Q3.")],
+    aggregator: Annotated[str, typer.Option("--aggregator", help="Aggregator base URL.")],
+    state: CustodianDir = Path("custodian-state"),
+    trust_new: Annotated[
+        bool, typer.Option(help="Approve institutions seen for the first time (TOFU).")
+    ] = False,
+) -> None:
+    """Create the period's sector key (once) and relay it sealed to each approved agent."""
+    from custodian.distribute import distribute
+    from custodian.state import CustodianState
+
+    result = distribute(CustodianState(state), aggregator, period, trust_new=trust_new)
+    typer.echo(f"{period}: sector key sealed to {len(result.sealed)} agents")
+    for institution_id, kid in result.awaiting_approval:
+        typer.echo(f"  not approved yet: {institution_id} (sealing key {kid})")
+    for institution_id, kid in result.key_changed:
+        typer.echo(f"  KEY CHANGED, refused: {institution_id} now shows sealing key {kid}")
+
+
+@sector_key_app.command("fetch")
+@friendly
+def agent_sector_key_fetch(
+    period: Annotated[str, typer.Option(help="Period label, e.g. 2026-Q3.")],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Fetch the period's sealed sector key, verify it under the pinned custodian key."""
+    from agent.sector_keys import fetch_sector_key
+    from agent.workspace import Workspace as AgentWorkspace
+
+    fp = fetch_sector_key(AgentWorkspace(workspace), period)
+    typer.echo(f"sector key for {period} installed (custodian {fp})")
+
+
+@agent_app.command("export")
+@friendly
+def agent_export(
+    period: Annotated[str, typer.Option(help="Period label, e.g. 2026-Q3.")],
+    out: Annotated[Path, typer.Option("--out", help="Envelope file to write.")],
+    workspace: Workspace = Path("publiek-workspace"),
+    key_set: Annotated[
+        Path | None, typer.Option(help="Aggregator key set (GET /v1/keys) instead of the cache.")
+    ] = None,
+    segment_model: Annotated[
+        Path | None, typer.Option(help="Segment model file (default: synthetic demo model).")
+    ] = None,
+) -> None:
+    """Seal the period's release to a file for `publiek aggregator import`."""
+    from agent.export import export_release
+    from agent.segments import SegmentModel, synthetic_demo_model
+    from agent.tables import ReleaseConfig
+    from agent.workspace import Workspace as AgentWorkspace
+
+    model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
+    keys = json.loads(key_set.read_text(encoding="utf-8")) if key_set else None
+    submission_id, path = export_release(
+        AgentWorkspace(workspace), period, out, model, ReleaseConfig(), key_set=keys
+    )
+    typer.echo(f"wrote submission {submission_id} to {path}")
+
+
+@receipt_app.command("add")
+@friendly
+def agent_receipt_add(
+    file: Annotated[Path, typer.Argument(help="Receipt from `aggregator import --receipt-out`.")],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Verify a receipt's signature and keep it with the agent's receipts."""
+    from agent.receipts import add_receipt
+    from agent.workspace import Workspace as AgentWorkspace
+
+    receipt = add_receipt(AgentWorkspace(workspace), file)
+    typer.echo(f"receipt for {receipt.submission_id} kept (log index {receipt.log_index})")
+
+
+@audit_app.command("verify-log")
+@friendly
+def audit_verify_log(
+    aggregator: Annotated[
+        str | None, typer.Option("--aggregator", help="Fetch the log from this URL.")
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Or read a saved log (GET /v1/log) file.")
+    ] = None,
+    receipt: Annotated[
+        Path | None, typer.Option("--receipt", help="Also check this receipt is in the log.")
+    ] = None,
+    receipt_key: Annotated[
+        str | None, typer.Option(help="Aggregator receipt public key to check the receipt with.")
+    ] = None,
+) -> None:
+    """Recompute the whole hash chain; optionally check a receipt's signature and entry."""
+    import httpx
+
+    from protocol.errors import ServiceUnavailable, UsageError
+    from protocol.keys import VerifyKey
+    from protocol.messages import Receipt
+    from protocol.translog import verify_chain, verify_receipt, verify_receipt_in_log
+
+    if (aggregator is None) == (log is None):
+        raise UsageError("give exactly one of --aggregator URL or --log FILE")
+    try:
+        if log is not None:
+            doc = json.loads(log.read_text(encoding="utf-8"))
+        else:
+            doc = httpx.get(f"{aggregator}/v1/log", timeout=60).raise_for_status().json()
+            if receipt is not None and receipt_key is None:
+                keys = httpx.get(f"{aggregator}/v1/keys", timeout=60).raise_for_status().json()
+                receipt_key = str(keys["receipt_key"])
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(f"cannot read the log from {aggregator}: {exc}") from exc
+    except ValueError as exc:
+        raise UsageError(f"{log} is not a saved log (JSON)") from exc
+    entries = doc["entries"] if isinstance(doc, dict) and "entries" in doc else doc
+    head = verify_chain(entries)
+    typer.echo(f"log ok: {len(entries)} entries, head {head}")
+    if receipt is not None:
+        if receipt_key is None:
+            raise UsageError("checking a receipt against a log file needs --receipt-key")
+        r = Receipt.from_dict(json.loads(receipt.read_text(encoding="utf-8")))
+        verify_receipt(r, VerifyKey.from_text(receipt_key))
+        verify_receipt_in_log(r, entries)
+        typer.echo(f"receipt ok: {r.submission_id} is log entry {r.log_index}")
 
 
 def main() -> None:

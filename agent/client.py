@@ -30,6 +30,18 @@ def _raise_problem(response: httpx.Response) -> None:
     )
 
 
+def current_key_of(key_set: dict[str, Any]) -> SealPublicKey:
+    """Pick the key marked ``current`` (or, from an older server, the first active one)."""
+    keys = key_set.get("keys", [])
+    chosen = [k for k in keys if k.get("current")] or [k for k in keys if k["state"] == "active"]
+    if not chosen:
+        raise ServiceUnavailable("the aggregator publishes no active key")
+    key = SealPublicKey.from_text(chosen[0]["public_key"])
+    if key.key_id != chosen[0]["key_id"]:
+        raise PubliekError("the aggregator's published key id does not match its key")
+    return key
+
+
 class AggregatorClient:
     def __init__(
         self, base_url: str, *, attempts: int = 5, backoff: float = 0.2, timeout: float = 30.0
@@ -73,16 +85,22 @@ class AggregatorClient:
         result: dict[str, Any] = self._request("POST", "/v1/enrollments", json=body)
         return result
 
+    def key_set(self) -> dict[str, Any]:
+        """The aggregator's published intake keys and its receipt key."""
+        doc: dict[str, Any] = self._request("GET", "/v1/keys")
+        return doc
+
     def current_key(self) -> SealPublicKey:
-        """The aggregator's active sealing key (the one new envelopes go to)."""
-        doc = self._request("GET", "/v1/keys")
-        active = [k for k in doc["keys"] if k["state"] == "active"]
-        if not active:
-            raise ServiceUnavailable("the aggregator publishes no active key")
-        key = SealPublicKey.from_text(active[0]["public_key"])
-        if key.key_id != active[0]["key_id"]:
-            raise PubliekError("the aggregator's published key id does not match its key")
-        return key
+        """The aggregator's current sealing key (the one new envelopes go to)."""
+        return current_key_of(self.key_set())
+
+    def sealed_sector_key(self, period: str, institution_id: str) -> dict[str, Any]:
+        doc: dict[str, Any] = self._request("GET", f"/v1/sector-keys/{period}/{institution_id}")
+        return doc
+
+    def log(self) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = self._request("GET", "/v1/log")["entries"]
+        return entries
 
     def submit(self, envelope: bytes) -> dict[str, Any]:
         result: dict[str, Any] = self._request(

@@ -19,6 +19,7 @@ from aggregator.dashboard import render_sector
 from aggregator.enrollment import redeem_token
 from aggregator.intake import Intake
 from aggregator.keyring import Keyring
+from aggregator.protocol_routes import register as register_protocol_routes
 from aggregator.settings import Settings
 from aggregator.storage import Database, Period, Submission
 from protocol.errors import MalformedMessage, NotFound, PayloadTooLarge, PubliekError
@@ -52,6 +53,8 @@ def create_app(settings: Settings) -> FastAPI:
     intake = Intake(db, keyring)
     app = FastAPI(title="Publiek aggregator", version="1")
     app.state.db = db
+
+    register_protocol_routes(app, db)
 
     @app.exception_handler(PubliekError)
     async def _publiek_error(request: Request, exc: PubliekError) -> JSONResponse:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,19 +22,21 @@ from aggregator import translog
 from aggregator.keyring import Keyring
 from aggregator.storage import Database, Institution, Period, Submission
 from protocol.encoding import canonical_bytes
-from protocol.envelope import OpenedSubmission, open_submission
+from protocol.envelope import MAX_ENVELOPE_BYTES, OpenedSubmission, open_submission
 from protocol.errors import (
     InstitutionRevoked,
     InsufficientPrivacyBudget,
+    PayloadTooLarge,
     PeriodNotOpen,
     SubmissionConflict,
     UnknownInstitution,
     UnknownPeriod,
+    UsageError,
 )
 from protocol.keys import VerifyKey
 from protocol.messages import EnvelopeHeader, Receipt
+from protocol.translog import RECEIPT_DOMAIN
 
-RECEIPT_DOMAIN = b"publiek/1 receipt"
 OPEN = "open"
 
 
@@ -90,6 +93,20 @@ class Intake:
             "the submission could not be stored after concurrent attempts",
             hint="retry the same envelope",
         ) from last_error
+
+    def accept_file(self, path: Path) -> Receipt:
+        """The offline path (``aggregator import``): the size limit is checked on the
+        file before it is read, then the bytes go through :meth:`accept` like HTTP."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError as exc:
+            raise UsageError(f"{path} does not exist") from exc
+        if size > MAX_ENVELOPE_BYTES:
+            raise PayloadTooLarge(
+                f"{path.name} is {size} bytes; the limit is {MAX_ENVELOPE_BYTES}",
+                hint="this is not an envelope written by `publiek agent export`",
+            )
+        return self.accept(path.read_bytes())
 
     def _store(self, opened: OpenedSubmission) -> Receipt:
         payload = opened.payload

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from aggregator.settings import Settings
 from aggregator.storage import AggregatorKey, Database
-from protocol.errors import RetiredKey, UnknownKey
+from protocol.errors import RetiredKey, UnknownKey, UsageError
 from protocol.keys import SealPrivateKey, SigningKey
 
 ACTIVE = "active"
@@ -26,6 +26,10 @@ class Keyring:
     def __init__(self, settings: Settings, db: Database) -> None:
         self._dir = settings.keys_dir
         self._db = db
+
+    @property
+    def db(self) -> Database:
+        return self._db
 
     def ensure(self) -> None:
         """Create a receipt key and an active HPKE key on first start."""
@@ -60,12 +64,61 @@ class Keyring:
             )
         return key_id
 
-    def published(self) -> list[dict[str, str]]:
+    def published(self) -> list[dict[str, str | bool]]:
+        """Non-retired keys; ``current`` marks the one new envelopes are sealed to
+        (the most recently created active key)."""
         with self._db.session() as s:
-            keys = s.scalars(select(AggregatorKey).where(AggregatorKey.state != RETIRED)).all()
+            keys = s.scalars(
+                select(AggregatorKey)
+                .where(AggregatorKey.state != RETIRED)
+                .order_by(AggregatorKey.created_at, AggregatorKey.key_id)
+            ).all()
+            active = [k.key_id for k in keys if k.state == ACTIVE]
+            current = active[-1] if active else None
             return [
-                {"key_id": k.key_id, "public_key": k.public_key, "state": k.state} for k in keys
+                {
+                    "key_id": k.key_id,
+                    "public_key": k.public_key,
+                    "state": k.state,
+                    "current": k.key_id == current,
+                }
+                for k in keys
             ]
+
+    def all_keys(self) -> list[dict[str, str]]:
+        """Every key with its state, retired ones included (for operators)."""
+        with self._db.session() as s:
+            keys = s.scalars(select(AggregatorKey).order_by(AggregatorKey.created_at)).all()
+            return [{"key_id": k.key_id, "state": k.state} for k in keys]
+
+    def activate(self, key_id: str) -> None:
+        """pending → active. Older active keys stay accepted until retired, so
+        envelopes sealed just before the switch still open (overlapping validity)."""
+        self._move(key_id, frm=(PENDING,), to=ACTIVE)
+
+    def retire(self, key_id: str) -> None:
+        """active or pending → retired; the last active key cannot be retired."""
+        with self._db.session() as s:
+            others = s.scalars(
+                select(AggregatorKey.key_id).where(
+                    AggregatorKey.state == ACTIVE, AggregatorKey.key_id != key_id
+                )
+            ).all()
+        if not others:
+            raise UsageError(
+                f"key {key_id} is the only active key",
+                hint="create and activate its successor first (publiek aggregator key create)",
+            )
+        self._move(key_id, frm=(PENDING, ACTIVE), to=RETIRED)
+
+    def _move(self, key_id: str, *, frm: tuple[str, ...], to: str) -> None:
+        with self._db.session() as s:
+            key = s.get(AggregatorKey, key_id)
+            if key is None:
+                raise UsageError(f"no aggregator key {key_id}", hint="list them: key list")
+            if key.state not in frm:
+                raise UsageError(f"key {key_id} is {key.state}; only {'/'.join(frm)} can go {to}")
+            key.state = to
 
     def private_for_intake(self, key_id: str) -> SealPrivateKey:
         """The secret key for an envelope's ``kem_key_id``, if it may still be used."""

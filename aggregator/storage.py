@@ -125,3 +125,29 @@ class Database:
         """One transaction: committed on success, rolled back on any error."""
         with self._sessions() as session, session.begin():
             yield session
+
+
+class CustodianKey(Base):
+    """The taskforce custodian's public signing key, registered by the operator.
+
+    The aggregator checks sealed sector keys against it only to refuse junk;
+    agents never take this key from the aggregator (they pin it out of band)."""
+
+    __tablename__ = "custodian_keys"
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SealedSectorKeyRecord(Base):
+    """One period's sector key sealed to one institution's agent: ciphertext only."""
+
+    __tablename__ = "sealed_sector_keys"
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    institution_id: Mapped[str] = mapped_column(
+        ForeignKey("institutions.institution_id"), primary_key=True
+    )
+    recipient_key_id: Mapped[str] = mapped_column(String(32))
+    custodian_key_id: Mapped[str] = mapped_column(String(32))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,21 +8,15 @@ an institution can check that its submission is in the log.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aggregator.storage import LogEntry
-from protocol.encoding import canonical_bytes
+from protocol.translog import GENESIS, entry_hash
 
-GENESIS = "0" * 64
-DOMAIN = b"publiek/1 transparency-log\x00"
-
-
-def entry_hash(fields: dict[str, Any], prev_hash: str) -> str:
-    return hashlib.sha256(DOMAIN + canonical_bytes(fields) + prev_hash.encode()).hexdigest()
+__all__ = ["GENESIS", "append", "entries", "entry_hash", "size"]
 
 
 def append(

@@ -2,16 +2,19 @@
 
 A real aggregator process (uvicorn on 127.0.0.1, a free port) with state under
 ``DIR/aggregator/``; one agent workspace per institution under
-``DIR/agents/<slug>/`` with its raw exports. Each agent enrolls over HTTP,
-ingests, releases DP tables, seals and submits; the demo then prints the
-sector benchmark the aggregator computed. Only counts are ever printed.
+``DIR/agents/<slug>/`` with its raw exports; the taskforce custodian under
+``DIR/custodian/``. Each agent enrolls over HTTP pinning the custodian's key;
+the demo then plays the custodian with the same code as ``publiek custodian
+distribute`` (the period's sector key, sealed to each agent and relayed by
+the aggregator); each agent fetches and unseals it, ingests, releases DP
+tables, seals and submits; the demo then prints the sector benchmark the
+aggregator computed. Only counts are ever printed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -29,15 +32,20 @@ from agent.client import AggregatorClient
 from agent.enrollment import enroll
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
-from agent.release import prepare_release, seal_to_outbox, store_receipt
+from agent.receipts import keep_receipt
+from agent.release import prepare_release, seal_to_outbox
+from agent.sector_keys import fetch_sector_key
 from agent.segments import synthetic_demo_model
 from agent.tables import ReleaseConfig
 from agent.workspace import Workspace
+from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
 from aggregator.keyring import Keyring
 from aggregator.periods import open_period
 from aggregator.settings import Settings
 from aggregator.storage import Database
+from custodian.distribute import distribute
+from custodian.state import CustodianState
 from demo.sector import PERIOD, Sector, generate_sector, sector_disciplines, write_exports
 from protocol.errors import ServiceUnavailable, UsageError
 from protocol.keys import SecretBytes
@@ -136,9 +144,12 @@ def run_demo(
     exports = write_exports(sector, root / "agents")
     progress(f"  wrote {sector.rows.height} export rows under {root / 'agents'}")
 
+    custodian = CustodianState(root / "custodian")
+    custodian_key = custodian.init().public
     db = Database(settings.db_url)
     db.create_schema()
     Keyring(settings, db).ensure()
+    register_custodian(db, custodian_key)
     open_period(db, PERIOD, rho_budget=settings.period_rho)
     tokens = {
         spec.slug: create_token(
@@ -151,24 +162,29 @@ def run_demo(
         for spec in sector.institutions
     }
     db.engine.dispose()
-    # Until the custodian flow exists, the demo plays custodian: one sector key
-    # for the period, handed to every agent's workspace (mode 0600).
-    sector_key = SecretBytes(secrets.token_bytes(32))
     model = synthetic_demo_model()
     config = ReleaseConfig()
 
     with aggregator_process(settings, progress) as url:
-        for i, spec in enumerate(sector.institutions, 1):
+        workspaces = {}
+        for spec in sector.institutions:
             workspace = Workspace(root / "agents" / spec.slug / "workspace")
-            enroll(workspace, url, tokens[spec.slug])
-            workspace.install_sector_key(PERIOD, sector_key)
+            enroll(workspace, url, tokens[spec.slug], custodian_key=custodian_key.to_text())
+            workspaces[spec.slug] = workspace
+        # The demo plays the taskforce custodian; it approves every new agent
+        # (trust on first use) where a real custodian confirms key ids out of band.
+        shared = distribute(custodian, url, PERIOD, trust_new=True)
+        progress(f"custodian sealed the {PERIOD} sector key to {len(shared.sealed)} agents")
+        for i, spec in enumerate(sector.institutions, 1):
+            workspace = workspaces[spec.slug]
+            fetch_sector_key(workspace, PERIOD)
             mapping = Mapping.load(root / "agents" / spec.slug / "mapping.toml")
             report = ingest_exports([exports[spec.slug]], mapping, workspace)
             release = prepare_release(workspace, PERIOD, model, config)
             envelope = seal_to_outbox(workspace, release.payload, _current_key(url))
             with AggregatorClient(url) as client:
                 receipt = client.submit(envelope.read_bytes())
-            store_receipt(workspace, release.payload.submission_id, receipt)
+            keep_receipt(workspace, receipt, submission_id=release.payload.submission_id)
             progress(
                 f"  [{i:2}/{len(sector.institutions)}] {spec.slug}: {report.rows_accepted} visits, "
                 f"{report.households} households, ρ={release.payload.privacy.rho:g} → "
@@ -185,7 +201,7 @@ def run_demo(
         period=PERIOD,
         benchmark=benchmark,
         sector=sector,
-        sector_key=sector_key,
+        sector_key=custodian.sector_key(PERIOD),
         workspace=root,
     )
 

@@ -140,6 +140,18 @@ class InvalidToken(PubliekError):
     title = "The enrollment token is unknown, used or expired"
 
 
+class SectorKeyUnavailable(PubliekError):
+    slug = "sector-key-unavailable"
+    status = 404
+    title = "No sealed sector key for this institution and period"
+
+
+class LogInconsistent(PubliekError):
+    slug = "log-inconsistent"
+    status = 409
+    title = "The transparency log or a receipt does not check out"
+
+
 class NotFound(PubliekError):
     slug = "not-found"
     status = 404
@@ -169,6 +181,8 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     InsufficientPrivacyBudget,
     SubmissionConflict,
     InvalidToken,
+    SectorKeyUnavailable,
+    LogInconsistent,
     NotFound,
     ServiceUnavailable,
 )

@@ -57,6 +57,10 @@ class VerifyKey:
                 hint="the message was altered or signed with another key",
             ) from exc
 
+    def verify_domain(self, domain: bytes, signature: bytes, message: bytes) -> None:
+        """Verify a signature made by :meth:`SigningKey.sign` in ``domain``."""
+        self.verify(signature, domain_separated(domain, message))
+
     def to_text(self) -> str:
         return b64encode(self.raw)
 
@@ -232,3 +236,9 @@ def read_secret(path: Path, *, what: str) -> bytes:
             f"{what} file {path} does not exist", hint="enroll or initialise this workspace first"
         ) from exc
     return b64decode(text, what=what)
+
+
+def fingerprint(key: VerifyKey) -> str:
+    """A short form of a public signing key for reading aloud: its key id in groups of four."""
+    kid = key.key_id
+    return "-".join(kid[i : i + 4] for i in range(0, len(kid), 4))

@@ -9,10 +9,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
-    "protocol": {"dp", "agent", "aggregator", "demo", "cli"},
-    "dp": {"agent", "aggregator", "demo", "cli"},
-    "agent": {"aggregator", "demo", "cli"},
-    "aggregator": {"agent", "demo", "cli"},
+    "protocol": {"dp", "agent", "aggregator", "custodian", "demo", "cli"},
+    "dp": {"agent", "aggregator", "custodian", "demo", "cli"},
+    "agent": {"aggregator", "custodian", "demo", "cli"},
+    "aggregator": {"agent", "custodian", "demo", "cli"},
+    "custodian": {"dp", "agent", "aggregator", "demo", "cli"},
 }
 
 

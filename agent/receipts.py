@@ -1,0 +1,47 @@
+"""The agent's receipts: checked under the aggregator's receipt key, then kept.
+
+The receipt key comes from the key set cached at enrollment (and refreshed on
+each online contact), so a receipt signed by some other key — an aggregator
+that swapped keys, or a forged answer — is refused instead of being kept as
+evidence. Receipts are the institution's proof that its submission is in the
+transparency log (``publiek audit verify-log --receipt``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.export import cached_or_fetched_key_set
+from agent.release import store_receipt
+from agent.workspace import Workspace
+from protocol.errors import InvalidSignature, MalformedMessage
+from protocol.keys import VerifyKey
+from protocol.messages import Receipt
+from protocol.translog import verify_receipt
+
+
+def keep_receipt(workspace: Workspace, doc: dict[str, Any], *, submission_id: str) -> Receipt:
+    """Verify ``doc`` under the cached receipt key and store it; raise if it does not check."""
+    receipt = Receipt.from_dict(doc)
+    if receipt.submission_id != submission_id:
+        raise InvalidSignature(
+            f"the receipt is for submission {receipt.submission_id}, not {submission_id}"
+        )
+    verify_receipt(
+        receipt, VerifyKey.from_text(str(cached_or_fetched_key_set(workspace)["receipt_key"]))
+    )
+    store_receipt(workspace, receipt.submission_id, receipt.to_dict())
+    return receipt
+
+
+def add_receipt(workspace: Workspace, receipt_file: Path) -> Receipt:
+    """The offline path: a receipt file from ``aggregator import --receipt-out``."""
+    try:
+        doc = json.loads(receipt_file.read_text(encoding="utf-8"))
+    except (ValueError, FileNotFoundError) as exc:
+        raise MalformedMessage(f"{receipt_file} is not a receipt (JSON)") from exc
+    if not isinstance(doc, dict):
+        raise MalformedMessage(f"{receipt_file} is not a receipt (JSON object)")
+    return keep_receipt(workspace, doc, submission_id=str(doc.get("submission_id", "")))

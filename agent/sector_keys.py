@@ -1,0 +1,83 @@
+"""The agent's side of sector-key distribution: pin, fetch, verify, unseal.
+
+The custodian's public signing key is pinned once, out of band (from the
+taskforce, e.g. ``publiek agent enroll --custodian-key KEY``), and stored in
+the workspace. A sealed sector key fetched through the aggregator is
+accepted only under that pinned key; the aggregator cannot substitute a key
+of its own (see docs/threat-model.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.client import AggregatorClient
+from agent.workspace import Workspace
+from protocol.errors import MalformedMessage, UsageError
+from protocol.keys import SealPrivateKey, VerifyKey, fingerprint, read_secret
+from protocol.sector_keys import SealedSectorKey, open_sector_key
+
+
+def custodian_key_path(workspace: Workspace) -> Path:
+    return workspace.root / "custodian.pub"
+
+
+def pin_custodian(workspace: Workspace, key_text: str) -> VerifyKey:
+    """Pin the custodian's public signing key; a different pinned key is never replaced."""
+    try:
+        key = VerifyKey.from_text(key_text.strip())
+    except MalformedMessage as exc:
+        raise UsageError(
+            "the custodian key is not a base64url Ed25519 public key",
+            hint="copy it exactly as `publiek custodian init` printed it",
+        ) from exc
+    path = custodian_key_path(workspace)
+    if path.exists():
+        pinned = pinned_custodian(workspace)
+        if pinned != key:
+            raise UsageError(
+                f"another custodian key ({fingerprint(pinned)}) is already pinned",
+                hint="remove custodian.pub from the workspace only after confirming with the "
+                "taskforce out of band",
+            )
+        return key
+    workspace.root.mkdir(parents=True, exist_ok=True)
+    path.write_text(key.to_text() + "\n", encoding="ascii")
+    return key
+
+
+def pinned_custodian(workspace: Workspace) -> VerifyKey:
+    path = custodian_key_path(workspace)
+    if not path.exists():
+        raise UsageError(
+            "no custodian key is pinned in this workspace",
+            hint="pin the key the taskforce gave you: publiek agent enroll --custodian-key KEY",
+        )
+    return VerifyKey.from_text(path.read_text(encoding="ascii").strip())
+
+
+def fetch_sector_key(workspace: Workspace, period: str) -> str:
+    """Fetch, verify and install the period's sector key; return the custodian fingerprint."""
+    config = workspace.load_config()
+    custodian = pinned_custodian(workspace)
+    with AggregatorClient(config.aggregator_url) as client:
+        doc = client.sealed_sector_key(period, config.institution_id)
+    item = SealedSectorKey.from_dict(doc)
+    recipient = SealPrivateKey.load(workspace.seal_key_path)
+    key = open_sector_key(
+        item,
+        custodian=custodian,
+        recipient=recipient,
+        institution_id=config.institution_id,
+        period=period,
+    )
+    path = workspace.sector_key_path(period)
+    if path.exists() and read_secret(path, what="sector key") != key.reveal():
+        visits = workspace.visits_dir / f"period={period}"
+        if visits.exists() and any(visits.glob("*.parquet")):
+            raise UsageError(
+                f"visits of {period} were already keyed with another sector key",
+                hint=f"remove {visits} and ingest again after fetching the sector key",
+            )
+    workspace.install_sector_key(period, key)
+    return fingerprint(custodian)

@@ -1,0 +1,81 @@
+"""Seal the period's sector key to every approved agent and upload it.
+
+The aggregator is only a relay: it supplies the agents' public sealing keys
+and stores what we upload. We never take its word for a key we have not
+approved (see ``custodian.state``), and everything we upload is sealed to
+one agent and signed by us, so the aggregator learns nothing it could use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+from custodian.state import CustodianState
+from protocol.errors import ALL_ERRORS, PubliekError, ServiceUnavailable
+from protocol.keys import SealPublicKey
+from protocol.sector_keys import seal_sector_key
+
+_BY_TYPE = {cls.problem_type(): cls for cls in ALL_ERRORS}
+
+
+@dataclass
+class Distribution:
+    period: str
+    sealed: list[str] = field(default_factory=list)
+    awaiting_approval: list[tuple[str, str]] = field(default_factory=list)
+    key_changed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _checked(response: httpx.Response) -> httpx.Response:
+    if response.is_error:
+        try:
+            doc = response.json()
+        except ValueError:
+            doc = {}
+        cls = _BY_TYPE.get(doc.get("type", ""), PubliekError)
+        raise cls(f"aggregator answered {response.status_code}: {doc.get('detail', '')}")
+    return response
+
+
+def distribute(
+    state: CustodianState, aggregator_url: str, period: str, *, trust_new: bool = False
+) -> Distribution:
+    signer = state.signing_key()
+    key = state.sector_key(period)
+    roster = state.roster()
+    result = Distribution(period=period)
+    try:
+        with httpx.Client(base_url=aggregator_url, timeout=60) as client:
+            listed = _checked(client.get("/v1/custodian/recipients")).json()["recipients"]
+            sealed = []
+            for entry in listed:
+                institution_id = str(entry["institution_id"])
+                public = SealPublicKey.from_text(str(entry["sealing_key"]))
+                approved = roster.get(institution_id)
+                if approved is None:
+                    if not trust_new:
+                        result.awaiting_approval.append((institution_id, public.key_id))
+                        continue
+                    state.approve(institution_id, public.key_id)
+                elif approved != public.key_id:
+                    result.key_changed.append((institution_id, public.key_id))
+                    continue
+                item = seal_sector_key(
+                    key,
+                    period=period,
+                    institution_id=institution_id,
+                    recipient=public,
+                    custodian=signer,
+                )
+                sealed.append(item.to_dict())
+                result.sealed.append(institution_id)
+            if sealed:
+                _checked(client.post("/v1/sector-keys", json={"sealed_keys": sealed}))
+    except httpx.TransportError as exc:
+        raise ServiceUnavailable(
+            f"cannot reach the aggregator at {aggregator_url} ({type(exc).__name__})",
+            hint="check the URL and the network, then run the command again",
+        ) from exc
+    return result

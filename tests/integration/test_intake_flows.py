@@ -1,0 +1,322 @@
+"""The protocol's flows against a real aggregator process on 127.0.0.1.
+
+Enrollment tokens, revocation, key rotation, the custodian relay, retries
+and the offline export/import path, each as the commands and modules a
+person would use.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from agent.enrollment import enroll
+from agent.receipts import keep_receipt
+from agent.sector_keys import fetch_sector_key
+from agent.workspace import Workspace
+from aggregator.custodian import register_custodian, store_sealed
+from aggregator.enrollment import create_token
+from aggregator.keyring import Keyring
+from aggregator.periods import open_period
+from aggregator.settings import Settings
+from aggregator.storage import Database
+from cli import app
+from custodian.state import CustodianState
+from demo.run import aggregator_process
+from demo.sector import PERIOD, generate_sector, write_exports
+from protocol.encoding import b64encode, canonical_bytes
+from protocol.envelope import seal_submission
+from protocol.errors import (
+    InstitutionRevoked,
+    InvalidSignature,
+    InvalidToken,
+    RetiredKey,
+    UnknownKey,
+)
+from protocol.keys import SealPublicKey, SigningKey
+from protocol.messages import PrivacySpend, Receipt, ReleasedTable, SubmissionPayload
+from protocol.sector_keys import seal_sector_key
+from protocol.translog import RECEIPT_DOMAIN
+
+runner = CliRunner()
+
+
+@dataclass
+class Aggregator:
+    url: str
+    settings: Settings
+    db: Database
+    custodian: CustodianState
+    root: Path
+
+    def token(self, name: str, valid_for: timedelta = timedelta(hours=1)) -> str:
+        return create_token(
+            self.db, name=name, discipline="theater", province="utrecht", valid_for=valid_for
+        )[1]
+
+    def agent(self, name: str) -> Workspace:
+        ws = Workspace(self.root / "agents" / name)
+        enroll(ws, self.url, self.token(name), custodian_key=self.custodian.init().public.to_text())
+        return ws
+
+    def rows(self, table: str) -> int:
+        with sqlite3.connect(self.settings.state_dir / "aggregator.db") as con:
+            return int(con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+@pytest.fixture(scope="module")
+def aggregator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aggregator]:
+    root = tmp_path_factory.mktemp("flows")
+    settings = Settings(state_dir=root / "aggregator")
+    settings.state_dir.mkdir()
+    db = Database(settings.db_url)
+    db.create_schema()
+    Keyring(settings, db).ensure()
+    open_period(db, PERIOD, rho_budget=0.5)
+    custodian = CustodianState(root / "custodian")
+    register_custodian(db, custodian.init().public)
+    with aggregator_process(settings, lambda _: None) as url:
+        yield Aggregator(url=url, settings=settings, db=db, custodian=custodian, root=root)
+
+
+def payload(ws: Workspace, rho: float = 0.01) -> SubmissionPayload:
+    table = ReleasedTable(
+        name="households_by_segment_discipline", measure="households",
+        dimensions=("segment", "discipline"), keys=(("students", "theater"),), values=(5,),
+        mechanism="discrete_gaussian", scale=2.0, sensitivity=1.0, rho=rho, ci95=5.0,
+    )  # fmt: skip
+    return SubmissionPayload(
+        institution_id=ws.load_config().institution_id,
+        period=PERIOD,
+        submission_id=secrets.token_hex(16),
+        created_at="2026-10-01T00:00:00+00:00",
+        segment_model="synthetic-demo-2026",
+        bounds={"max_cells_per_household": 2},
+        tables=(table,),
+        privacy=PrivacySpend(rho=rho, epsilon=1.0, delta=1e-7),
+    )
+
+
+def seal_for(ws: Workspace, recipient: SealPublicKey) -> bytes:
+    envelope, _ = seal_submission(
+        payload(ws), signer=SigningKey.load(ws.signing_key_path), recipient=recipient
+    )
+    return envelope
+
+
+def current_key(url: str) -> SealPublicKey:
+    from agent.client import AggregatorClient
+
+    with AggregatorClient(url) as client:
+        return client.current_key()
+
+
+def post(url: str, envelope: bytes) -> httpx.Response:
+    return httpx.post(
+        f"{url}/v1/submissions",
+        content=envelope,
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+
+
+def test_an_enrollment_token_works_only_once(aggregator: Aggregator) -> None:
+    token = aggregator.token("Token Eenmaal")
+    enroll(Workspace(aggregator.root / "once-a"), aggregator.url, token)
+    with pytest.raises(InvalidToken):
+        enroll(Workspace(aggregator.root / "once-b"), aggregator.url, token)
+
+
+def test_an_expired_token_is_refused(aggregator: Aggregator) -> None:
+    token = aggregator.token("Verlopen Theater", valid_for=timedelta(seconds=-1))
+    with pytest.raises(InvalidToken):
+        enroll(Workspace(aggregator.root / "expired"), aggregator.url, token)
+
+
+def test_token_create_prints_only_the_token(aggregator: Aggregator) -> None:
+    ran = runner.invoke(
+        app,
+        ["aggregator", "token", "create", "--institution", "Cli Podium", "--discipline", "music",
+         "--province", "utrecht", "--state", str(aggregator.settings.state_dir)],
+    )  # fmt: skip
+    assert ran.exit_code == 0
+    assert len(ran.stdout.strip().splitlines()) == 1 and len(ran.stdout.strip()) >= 40
+
+
+def test_revocation_makes_every_later_submission_fail(aggregator: Aggregator) -> None:
+    ws = aggregator.agent("Ingetrokken Zaal")
+    assert post(aggregator.url, seal_for(ws, current_key(aggregator.url))).status_code == 200
+    ran = runner.invoke(
+        app,
+        ["aggregator", "institution", "revoke", ws.load_config().institution_id,
+         "--state", str(aggregator.settings.state_dir)],
+    )  # fmt: skip
+    assert ran.exit_code == 0
+    refused = post(aggregator.url, seal_for(ws, current_key(aggregator.url)))
+    assert refused.status_code == 403
+    assert refused.json()["type"] == InstitutionRevoked.problem_type()
+
+
+def test_a_retry_of_the_same_envelope_never_stores_twice(aggregator: Aggregator) -> None:
+    ws = aggregator.agent("Dubbel Podium")
+    envelope = seal_for(ws, current_key(aggregator.url))
+    before = aggregator.rows("submissions")
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: post(aggregator.url, envelope), range(4)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({json.dumps(a.json(), sort_keys=True) for a in answers}) == 1
+    assert aggregator.rows("submissions") == before + 1
+
+
+def test_key_rotation_overlaps_then_refuses_the_retired_key(aggregator: Aggregator) -> None:
+    ws = aggregator.agent("Roterend Theater")
+    state = ["--state", str(aggregator.settings.state_dir)]
+    old = current_key(aggregator.url)
+    new_id = runner.invoke(app, ["aggregator", "key", "create", *state]).stdout.strip()
+    keys = httpx.get(f"{aggregator.url}/v1/keys").json()["keys"]
+    assert {k["key_id"]: (k["state"], k["current"]) for k in keys}[new_id] == ("pending", False)
+    sealed_to_old = seal_for(ws, old)
+    assert runner.invoke(app, ["aggregator", "key", "activate", new_id, *state]).exit_code == 0
+    assert current_key(aggregator.url).key_id == new_id
+    assert post(aggregator.url, sealed_to_old).status_code == 200  # overlap: old still active
+    assert runner.invoke(app, ["aggregator", "key", "retire", old.key_id, *state]).exit_code == 0
+    refused = post(aggregator.url, seal_for(ws, old))
+    assert (refused.status_code, refused.json()["type"]) == (422, RetiredKey.problem_type())
+    assert post(aggregator.url, seal_for(ws, current_key(aggregator.url))).status_code == 200
+
+
+def test_the_last_active_key_cannot_be_retired(aggregator: Aggregator) -> None:
+    only = current_key(aggregator.url).key_id
+    ran = runner.invoke(
+        app, ["aggregator", "key", "retire", only, "--state", str(aggregator.settings.state_dir)]
+    )
+    assert ran.exit_code == 2 and "only active key" in ran.stderr
+
+
+def test_custodian_sector_key_reaches_agents_and_the_aggregator_holds_only_ciphertext(
+    aggregator: Aggregator,
+) -> None:
+    a, b = aggregator.agent("Sleutel Een"), aggregator.agent("Sleutel Twee")
+    ran = runner.invoke(
+        app,
+        ["custodian", "distribute", "--period", PERIOD, "--aggregator", aggregator.url,
+         "--state", str(aggregator.custodian.root), "--trust-new"],
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    for ws in (a, b):
+        fetch_sector_key(ws, PERIOD)
+        assert ws.sector_key(PERIOD) == aggregator.custodian.sector_key(PERIOD)
+        assert ws.sector_key_path(PERIOD).stat().st_mode & 0o777 == 0o600
+    raw = aggregator.custodian.sector_key(PERIOD).reveal()
+    stored = (aggregator.settings.state_dir / "aggregator.db").read_bytes()
+    assert raw not in stored and raw.hex().encode() not in stored
+
+
+def test_an_aggregator_substituted_sector_key_is_refused_by_the_agent(
+    aggregator: Aggregator,
+) -> None:
+    ws = aggregator.agent("Wantrouwig Museum")
+    impostor = SigningKey.generate()  # the aggregator's own "custodian"
+    register_custodian(aggregator.db, impostor.public)
+    from protocol.keys import SealPrivateKey, SecretBytes
+
+    forged = seal_sector_key(
+        SecretBytes(bytes(32)),
+        period=PERIOD,
+        institution_id=ws.load_config().institution_id,
+        recipient=SealPrivateKey.load(ws.seal_key_path).public,
+        custodian=impostor,
+    )
+    store_sealed(aggregator.db, [forged])
+    with pytest.raises(UnknownKey):
+        fetch_sector_key(ws, PERIOD)
+    assert not ws.sector_key_path(PERIOD).exists()
+
+
+def test_custodian_seals_to_unapproved_or_changed_keys_only_after_approval(
+    aggregator: Aggregator, tmp_path: Path
+) -> None:
+    custodian = CustodianState(tmp_path / "strict-custodian")
+    register_custodian(aggregator.db, custodian.init().public)
+    ws = aggregator.agent("Nieuw Podium")
+    institution_id = ws.load_config().institution_id
+    args = ["custodian", "distribute", "--period", PERIOD, "--aggregator", aggregator.url,
+            "--state", str(custodian.root)]  # fmt: skip
+    first = runner.invoke(app, args)
+    assert f"not approved yet: {institution_id}" in first.stdout
+    custodian.approve(institution_id, "0" * 32)  # a key id the aggregator does not show
+    second = runner.invoke(app, args)
+    assert f"KEY CHANGED, refused: {institution_id}" in second.stdout
+
+
+def test_offline_export_import_receipt_and_audit(aggregator: Aggregator, tmp_path: Path) -> None:
+    sector = generate_sector(institutions=1, households=1500, seed=3)
+    spec = sector.institutions[0]
+    exports = write_exports(sector, tmp_path / "agents")
+    ws = Workspace(tmp_path / "offline")
+    token = aggregator.token(spec.name)
+    ran = runner.invoke(
+        app,
+        ["agent", "enroll", "--aggregator", aggregator.url, "--token", token,
+         "--workspace", str(ws.root)],
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    wsa = ["--workspace", str(ws.root)]
+    mapping = tmp_path / "agents" / spec.slug / "mapping.toml"
+    assert runner.invoke(app, ["agent", "ingest", str(exports[spec.slug]), "-m", str(mapping),
+                               *wsa]).exit_code == 0  # fmt: skip
+    envelope = tmp_path / "release.envelope"
+    ran = runner.invoke(app, ["agent", "export", "--period", PERIOD, "--out", str(envelope), *wsa])
+    assert ran.exit_code == 0, ran.output
+    receipt = tmp_path / "receipt.json"
+    state = ["--state", str(aggregator.settings.state_dir)]
+    ran = runner.invoke(
+        app, ["aggregator", "import", str(envelope), "--receipt-out", str(receipt), *state]
+    )
+    assert ran.exit_code == 0, ran.output
+    assert runner.invoke(app, ["agent", "receipt", "add", str(receipt), *wsa]).exit_code == 0
+    with sqlite3.connect(ws.db_path) as con:
+        assert con.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 1
+    audit = runner.invoke(
+        app, ["audit", "verify-log", "--aggregator", aggregator.url, "--receipt", str(receipt)]
+    )
+    assert audit.exit_code == 0, audit.output
+    assert "receipt ok" in audit.stdout
+
+
+def test_audit_finds_an_altered_saved_log(aggregator: Aggregator, tmp_path: Path) -> None:
+    ws = aggregator.agent("Audit Zaal")
+    assert post(aggregator.url, seal_for(ws, current_key(aggregator.url))).status_code == 200
+    log = httpx.get(f"{aggregator.url}/v1/log").json()
+    saved = tmp_path / "log.json"
+    saved.write_text(json.dumps(log))
+    assert runner.invoke(app, ["audit", "verify-log", "--log", str(saved)]).exit_code == 0
+    log["entries"][0]["institution_id"] = "iemand-anders"
+    saved.write_text(json.dumps(log))
+    ran = runner.invoke(app, ["audit", "verify-log", "--log", str(saved)])
+    assert ran.exit_code == 2
+    assert "entry 0 was altered" in ran.stderr
+
+
+def test_the_agent_refuses_a_receipt_not_signed_by_the_aggregators_receipt_key(
+    aggregator: Aggregator,
+) -> None:
+    ws = aggregator.agent("Bewijs Zaal")
+    genuine = post(aggregator.url, seal_for(ws, current_key(aggregator.url))).json()
+    forger = SigningKey.generate()
+    body = {**Receipt.from_dict(genuine).body(), "aggregator_key_id": forger.public.key_id}
+    forged = {**body, "signature": b64encode(forger.sign(RECEIPT_DOMAIN, canonical_bytes(body)))}
+    with pytest.raises(InvalidSignature):
+        keep_receipt(ws, forged, submission_id=genuine["submission_id"])
+    kept = keep_receipt(ws, genuine, submission_id=genuine["submission_id"])
+    assert kept.signature == Receipt.from_dict(genuine).signature

@@ -1,0 +1,166 @@
+"""Every encode/decode pair round-trips; every byte of a real vector envelope matters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from protocol.encoding import b64decode, b64encode, canonical_bytes, parse_canonical
+from protocol.envelope import open_submission
+from protocol.errors import PubliekError
+from protocol.keys import SealPrivateKey, SecretBytes, SigningKey, VerifyKey
+from protocol.messages import (
+    Envelope,
+    EnvelopeHeader,
+    PrivacySpend,
+    Receipt,
+    ReleasedTable,
+    SubmissionPayload,
+)
+from protocol.sector_keys import SealedSectorKey, open_sector_key, seal_sector_key
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
+KEYS = VECTORS / "test-keys"
+VALID = (VECTORS / "submissions" / "valid.envelope").read_bytes()
+INTAKE = SealPrivateKey.load(KEYS / "aggregator-intake-active.key")
+SIGNER = SigningKey.load(KEYS / "institution-signing.key").public
+
+hex32 = st.binary(min_size=16, max_size=16).map(bytes.hex)
+slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{1,20}", fullmatch=True)
+periods = st.builds(
+    lambda y, q: f"20{y:02d}-Q{q}", st.integers(0, 99), st.integers(1, 4)
+) | st.builds(lambda y, m: f"20{y:02d}-M{m:02d}", st.integers(0, 99), st.integers(1, 12))
+positive = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
+labels = st.text(min_size=1, max_size=8)
+
+
+@st.composite
+def tables(draw: st.DrawFn, name: str) -> ReleasedTable:
+    keys = draw(st.lists(st.tuples(labels, labels), min_size=1, max_size=6, unique=True))
+    return ReleasedTable(
+        name=name,
+        measure="households",
+        dimensions=("segment", "discipline"),
+        keys=tuple(keys),
+        values=tuple(draw(st.lists(st.integers(-(10**9), 10**9), min_size=len(keys),
+                                   max_size=len(keys)))),
+        mechanism=draw(st.sampled_from(["discrete_gaussian", "discrete_laplace"])),
+        scale=draw(positive),
+        sensitivity=draw(positive),
+        rho=draw(positive),
+        ci95=draw(positive),
+    )  # fmt: skip
+
+
+@st.composite
+def payloads(draw: st.DrawFn) -> SubmissionPayload:
+    names = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
+                          min_size=1, max_size=3, unique=True))  # fmt: skip
+    return SubmissionPayload(
+        institution_id=draw(slugs),
+        period=draw(periods),
+        submission_id=draw(hex32),
+        created_at="2026-10-01T00:00:00+00:00",
+        segment_model=draw(st.text(max_size=20)),
+        bounds=draw(st.dictionaries(st.text(max_size=10), st.integers(1, 1000), max_size=3)),
+        tables=tuple(draw(tables(n)) for n in names),
+        privacy=PrivacySpend(rho=draw(positive), epsilon=draw(positive), delta=1e-7),
+    )
+
+
+@given(payloads())
+def test_payload_round_trips_through_canonical_bytes(payload: SubmissionPayload) -> None:
+    encoded = canonical_bytes(payload.to_dict())
+    decoded = SubmissionPayload.from_dict(parse_canonical(encoded, what="payload"))
+    assert decoded == payload
+    assert canonical_bytes(decoded.to_dict()) == encoded
+
+
+@given(hex32, hex32, slugs, periods, hex32, st.binary(max_size=200))
+def test_envelope_round_trips(
+    kem: str, signer: str, inst: str, period: str, sid: str, sealed: bytes
+) -> None:
+    header = EnvelopeHeader(
+        suite="s", kem_key_id=kem, signer_key_id=signer, institution_id=inst, period=period,
+        submission_id=sid,
+    )  # fmt: skip
+    envelope = Envelope(header=header, sealed=sealed)
+    encoded = canonical_bytes(envelope.to_dict())
+    assert Envelope.from_dict(parse_canonical(encoded, what="envelope")) == envelope
+
+
+@given(hex32, slugs, periods, hex32, st.integers(0, 2**40), st.binary(min_size=64, max_size=64))
+def test_receipt_round_trips(
+    sid: str, inst: str, period: str, kid: str, index: int, signature: bytes
+) -> None:
+    receipt = Receipt(
+        submission_id=sid, institution_id=inst, period=period, digest="a" * 64, log_index=index,
+        received_at="2026-10-01T00:00:00+00:00", aggregator_key_id=kid, signature=signature,
+    )  # fmt: skip
+    encoded = canonical_bytes(receipt.to_dict())
+    assert Receipt.from_dict(parse_canonical(encoded, what="receipt")) == receipt
+
+
+AGENT = SealPrivateKey.generate()
+CUSTODIAN = SigningKey.generate()
+SEALED = seal_sector_key(
+    SecretBytes(bytes(32)),
+    period="2026-Q3",
+    institution_id="schouwburg-utrecht",
+    recipient=AGENT.public,
+    custodian=CUSTODIAN,
+)
+
+
+def test_sealed_sector_key_round_trips() -> None:
+    assert SealedSectorKey.from_bytes(SEALED.to_bytes()) == SEALED
+
+
+@given(st.binary(max_size=64))
+def test_base64url_round_trips(data: bytes) -> None:
+    assert b64decode(b64encode(data), what="data") == data
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_public_key_text_round_trips(raw: bytes) -> None:
+    assert VerifyKey.from_text(VerifyKey(raw).to_text()) == VerifyKey(raw)
+
+
+def _open(data: bytes) -> SubmissionPayload:
+    return open_submission(
+        data, decryption_key=lambda h: INTAKE, signer_key=lambda h: SIGNER
+    ).payload
+
+
+def test_the_valid_vector_opens_with_the_test_keys() -> None:
+    assert _open(VALID).submission_id == json.loads(VALID)["submission_id"]
+
+
+@given(st.data())
+def test_flipping_any_byte_of_the_valid_vector_is_rejected(data: st.DataObject) -> None:
+    index = data.draw(st.integers(0, len(VALID) - 1))
+    flip = data.draw(st.integers(1, 255))
+    tampered = bytearray(VALID)
+    tampered[index] ^= flip
+    with pytest.raises(PubliekError):
+        _open(bytes(tampered))
+
+
+@given(st.data())
+def test_flipping_any_byte_of_a_sealed_sector_key_is_rejected(data: st.DataObject) -> None:
+    raw = SEALED.to_bytes()
+    index = data.draw(st.integers(0, len(raw) - 1))
+    tampered = bytearray(raw)
+    tampered[index] ^= data.draw(st.integers(1, 255))
+    with pytest.raises(PubliekError):
+        open_sector_key(
+            SealedSectorKey.from_bytes(bytes(tampered)),
+            custodian=CUSTODIAN.public,
+            recipient=AGENT,
+            institution_id="schouwburg-utrecht",
+            period="2026-Q3",
+        )
