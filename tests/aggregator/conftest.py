@@ -9,14 +9,22 @@ PostgreSQL refuses to run as root). Nothing is mocked.
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
@@ -119,3 +127,203 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'aggregator.db'}"
     server: PostgresServer = request.getfixturevalue("postgres")
     return new_postgres_database(server)
+
+
+# --- a sector of enrolled institutions with real DP submissions -------------
+
+PERIOD = "2026-Q3"
+PROVINCES = ("utrecht", "zeeland", "groningen", "limburg")
+MONTHS = ("07", "08", "09")
+
+
+@dataclass
+class Agent:
+    """An enrolled institution as the aggregator sees it, plus its secret key."""
+
+    institution_id: str
+    discipline: str
+    province: str
+    size_class: str
+    signer: Any
+
+    def payload(self, period: str = PERIOD, *, scale_rho: float = 0.05) -> Any:
+        """A submission with real OpenDP noise over tables of the issue-5 shape."""
+        from dp.measurements import TableRequest, release_tables
+        from protocol.messages import SubmissionPayload
+
+        base = 100 + (sum(map(ord, self.institution_id)) % 50)
+        requests = [
+            TableRequest(
+                name="households_by_province",
+                measure="households",
+                dimensions=("province",),
+                keys=tuple((p,) for p in PROVINCES),
+                values=tuple(base * (i + 1) for i in range(len(PROVINCES))),
+                sensitivity=1.0,
+                rho=scale_rho,
+            ),
+            TableRequest(
+                name="visits_by_discipline_month",
+                measure="visits",
+                dimensions=("discipline", "month"),
+                keys=tuple((self.discipline, m) for m in MONTHS),
+                values=tuple(base + 10 * i for i in range(len(MONTHS))),
+                sensitivity=4.0,
+                rho=scale_rho,
+            ),
+        ]
+        tables, spend = release_tables(requests)
+        return SubmissionPayload(
+            institution_id=self.institution_id,
+            period=period,
+            submission_id=secrets.token_hex(16),
+            created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+            segment_model="synthetic-demo/1",
+            bounds={"visits_per_household": 4, "cells_per_household": 1},
+            tables=tables,
+            privacy=spend,
+        )
+
+    def seal(self, payload: Any, recipient: Any) -> bytes:
+        from protocol.envelope import seal_submission
+
+        envelope, _ = seal_submission(payload, signer=self.signer, recipient=recipient)
+        return bytes(envelope)
+
+
+def enroll_agents(db: Any, specs: list[tuple[str, str, str, str]]) -> list[Agent]:
+    """Register and enroll institutions directly in the database (no HTTP)."""
+    from aggregator.enrollment import create_token, redeem_token
+    from protocol.keys import SealPrivateKey, SigningKey
+
+    agents = []
+    for name, discipline, province, size in specs:
+        iid, token = create_token(
+            db, name=name, discipline=discipline, province=province,
+            valid_for=timedelta(hours=1), size_class=size,
+        )  # fmt: skip
+        signer = SigningKey.generate()
+        redeem_token(db, token, signer.public, SealPrivateKey.generate().public)
+        agents.append(Agent(iid, discipline, province, size, signer))
+    return agents
+
+
+@dataclass
+class Aggregator:
+    """Aggregator state (database, keys) prepared in-process."""
+
+    settings: Any
+    db: Any
+    keyring: Any
+
+    @property
+    def recipient(self) -> Any:
+        from protocol.keys import SealPublicKey
+
+        active = [k for k in self.keyring.published() if k["state"] == "active"]
+        return SealPublicKey.from_text(active[0]["public_key"])
+
+
+def make_aggregator(state: Path, db_url: str, *, k: int = 5) -> Aggregator:
+    from aggregator.keyring import Keyring
+    from aggregator.periods import open_period
+    from aggregator.settings import Settings
+    from aggregator.storage import Database
+
+    state.mkdir(parents=True, exist_ok=True)
+    settings = Settings(state_dir=state, database_url=db_url, k=k)
+    db = Database(db_url)
+    db.create_schema()
+    keyring = Keyring(settings, db)
+    keyring.ensure()
+    open_period(db, PERIOD, rho_budget=0.5)
+    return Aggregator(settings, db, keyring)
+
+
+@pytest.fixture
+def aggregator(tmp_path: Path, db_url: str) -> Iterator[Aggregator]:
+    agg = make_aggregator(tmp_path / "state", db_url)
+    yield agg
+    agg.db.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_aggregator(tmp_path: Path) -> Iterator[Aggregator]:
+    agg = make_aggregator(tmp_path / "state", f"sqlite:///{tmp_path / 'aggregator.db'}")
+    yield agg
+    agg.db.engine.dispose()
+
+
+# --- a real server process -----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    url: str
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_server(
+    state: Path, db_url: str, *, k: int = 5, preexec: Callable[[], None] | None = None
+) -> Server:
+    address = state / f"server-{next(_counter)}.json"
+    cmd = [
+        sys.executable, "-m", "cli", "aggregator", "serve", "--state", str(state),
+        "--database", db_url, "--host", "127.0.0.1", "--port", "0",
+        "--address-file", str(address), "--k", str(k),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = (state / "server.log").open("ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                            preexec_fn=preexec)  # fmt: skip
+    log.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {(state / 'server.log').read_text()[-2000:]}")
+        if address.exists():
+            url = str(json.loads(address.read_text())["url"])
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    return Server(proc, url)
+            except httpx.TransportError:
+                pass
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("server did not become ready")
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def start(state: Path, db_url: str, **kwargs: Any) -> Server:
+        server = start_server(state, db_url, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def kit() -> SimpleNamespace:
+    """The helpers above, for test modules (which cannot import conftest)."""
+    return SimpleNamespace(
+        PERIOD=PERIOD,
+        enroll=enroll_agents,
+        make_aggregator=make_aggregator,
+        start_server=start_server,
+    )
