@@ -274,9 +274,7 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(
-    state: Path, db_url: str, *, k: int = 5, preexec: Callable[[], None] | None = None
-) -> Server:
+def start_server(state: Path, db_url: str, *, k: int = 5) -> Server:
     address = state / f"server-{next(_counter)}.json"
     cmd = [
         sys.executable, "-m", "cli", "aggregator", "serve", "--state", str(state),
@@ -285,8 +283,7 @@ def start_server(
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = (state / "server.log").open("ab")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-                            preexec_fn=preexec)  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     log.close()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
