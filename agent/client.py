@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 
 from protocol.errors import ALL_ERRORS, PubliekError, ServiceUnavailable
-from protocol.keys import SealPublicKey, VerifyKey
+from protocol.keys import SealPublicKey, SigningKey, VerifyKey
+from protocol.request_auth import sign_request
 
 _BY_TYPE = {cls.problem_type(): cls for cls in ALL_ERRORS}
 
@@ -92,3 +93,10 @@ class AggregatorClient:
             headers={"content-type": "application/json"},
         )
         return result
+
+    def signed_get(self, path: str, signer: SigningKey, institution_id: str) -> Any:
+        """GET a resource of this institution, authenticated by its enrolled key.
+
+        ``path`` includes any query string; it is signed exactly as sent."""
+        headers = sign_request(signer, institution_id, "GET", path)
+        return self._request("GET", path, headers=headers)

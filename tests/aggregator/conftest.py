@@ -315,7 +315,7 @@ def server_factory() -> Iterator[Callable[..., Server]]:
         server.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def kit() -> SimpleNamespace:
     """The helpers above, for test modules (which cannot import conftest)."""
     return SimpleNamespace(
