@@ -323,4 +323,5 @@ def kit() -> SimpleNamespace:
         enroll=enroll_agents,
         make_aggregator=make_aggregator,
         start_server=start_server,
+        new_postgres_database=new_postgres_database,
     )
