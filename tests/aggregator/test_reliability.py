@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 import psycopg
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from aggregator import translog
 from aggregator.storage import Database, LogEntry, Submission
