@@ -154,12 +154,18 @@ def aggregator_serve(
     address_file: Annotated[
         Path | None, typer.Option(help="Write the bound URL here once listening.")
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes sharing the socket (default 1).")
+    ] = None,
 ) -> None:
     """Run the aggregator's HTTP API and dashboard (uvicorn)."""
     from aggregator.server import serve
 
-    settings = _settings(state, database, k, config, host=host, port=port)
-    serve(settings, host=settings.host, port=settings.port, address_file=address_file)
+    settings = _settings(state, database, k, config, host=host, port=port, workers=workers)
+    serve(
+        settings, host=settings.host, port=settings.port, address_file=address_file,
+        workers=settings.workers,
+    )  # fmt: skip
 
 
 token_app = typer.Typer(no_args_is_help=True, help="Enrollment tokens.")

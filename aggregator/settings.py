@@ -12,6 +12,7 @@ The config file is TOML with one ``[aggregator]`` table::
     period_rho = 0.5
     max_body_bytes = 8388608
     token_days = 90
+    workers = 1          # forked uvicorn workers sharing the socket
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Settings:
     port: int = DEFAULT_PORT
     token_days: int = 90
     request_skew_seconds: int = 300
+    workers: int = 1
 
     @property
     def db_url(self) -> str:
@@ -71,6 +73,7 @@ _KEYS = {
     "max_body_bytes": ("max_body_bytes", int),
     "token_days": ("token_days", int),
     "request_skew_seconds": ("request_skew_seconds", int),
+    "workers": ("workers", int),
 }
 
 
@@ -132,6 +135,7 @@ def write_default_config(settings: Settings) -> Path:
         f"max_body_bytes = {settings.max_body_bytes}",
         f"token_days = {settings.token_days}",
         f"request_skew_seconds = {settings.request_skew_seconds}",
+        f"workers = {settings.workers}",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)
