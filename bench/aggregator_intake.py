@@ -103,8 +103,9 @@ def main() -> int:
         proc.wait()
     q = statistics.quantiles(latencies, n=100)
     p50, p99 = statistics.median(latencies) * 1000, q[98] * 1000
+    rate = len(latencies) / elapsed
     print(f"{args.database}, {args.workers} worker(s): {args.agents} agents × {args.rounds} "
-          f"submissions = {len(latencies)} in {elapsed:.2f} s → {len(latencies) / elapsed:.0f} submissions/s; "
+          f"submissions = {len(latencies)} in {elapsed:.2f} s → {rate:.0f} submissions/s; "
           f"p50 {p50:.0f} ms, p99 {p99:.0f} ms; failures {len(failures)}")  # fmt: skip
     return 0 if not failures and p99 <= 250 else 1
 
