@@ -110,7 +110,7 @@ def load_settings(state_dir: Path, config: Path | None = None, **overrides: Any)
     unknown = set(given) - {f.name for f in fields(Settings)}
     if unknown:
         raise UsageError(f"unknown settings: {', '.join(sorted(unknown))}")
-    settings = replace(Settings(state_dir=state_dir), **from_file, **given)
+    settings = replace(Settings(state_dir=state_dir), **{**from_file, **given})
     if settings.k < 1:
         raise UsageError("k must be at least 1")
     return settings
