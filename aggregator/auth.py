@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
 
 from aggregator.storage import ApiToken, Database, Institution, User
 from protocol.errors import Forbidden, InvalidSignature, Unauthenticated, UsageError
@@ -157,8 +156,3 @@ def institution_key(db: Database, institution_id: str, key_id: str) -> VerifyKey
                 "the request is not signed by an enrolled, non-revoked institution key"
             )
         return VerifyKey.from_text(inst.signing_key)
-
-
-def count_users(db: Database) -> int:
-    with db.session() as s:
-        return len(s.scalars(select(User.username)).all())

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from aggregator.peergroups import LEVELS, SECTOR, Member, PeerGroup, assign
+from aggregator.peergroups import LEVELS, Member, PeerGroup, assign
 from aggregator.storage import BenchmarkGroup, Institution, Submission
 from dp.measurements import sum_ci95
 from protocol.encoding import canonical_bytes
@@ -235,7 +235,3 @@ def peer_group_of(rows: list[BenchmarkGroup], institution_id: str) -> BenchmarkG
     if not containing:
         return None
     return min(containing, key=lambda r: LEVELS.index(r.level))
-
-
-def sector_cells(rows: list[BenchmarkGroup]) -> list[dict[str, Any]]:
-    return next((r.cells for r in rows if r.group_id == SECTOR), [])
