@@ -93,18 +93,27 @@ DatabaseUrl = Annotated[
 ]
 
 
-def _settings(state: Path, database: str | None, k: int | None = None) -> Any:
-    from aggregator.settings import DEFAULT_K, Settings
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option("--config", help="Config file (default: STATE/aggregator.toml when present)."),
+]
+
+
+def _settings(
+    state: Path, database: str | None, k: int | None = None, config: Path | None = None,
+    **more: Any,
+) -> Any:  # fmt: skip
+    from aggregator.settings import load_settings
 
     state.mkdir(parents=True, exist_ok=True)
-    return Settings(state_dir=state, database_url=database, k=k or DEFAULT_K)
+    return load_settings(state, config, database_url=database, k=k, **more)
 
 
-def _aggregator_db(state: Path, database: str | None) -> Any:
+def _aggregator_db(state: Path, database: str | None, config: Path | None = None) -> Any:
     from aggregator.keyring import Keyring
     from aggregator.storage import Database
 
-    settings = _settings(state, database)
+    settings = _settings(state, database, config=config)
     db = Database(settings.db_url)
     db.create_schema()
     Keyring(settings, db).ensure()
@@ -113,10 +122,22 @@ def _aggregator_db(state: Path, database: str | None) -> Any:
 
 @aggregator_app.command("init")
 @friendly
-def aggregator_init(state: State = Path("aggregator-state"), database: DatabaseUrl = None) -> None:
-    """Create the database schema and the aggregator's first keys."""
-    _aggregator_db(state, database)
-    typer.echo(f"aggregator state ready in {state}")
+def aggregator_init(
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Create or upgrade the database schema (alembic), the first keys and a config file."""
+    from aggregator.migrations import current
+    from aggregator.settings import write_default_config
+
+    settings = _settings(state, database, config=config)
+    db = _aggregator_db(state, database, config)
+    written = write_default_config(settings) if config is None else config
+    typer.echo(
+        f"aggregator state ready in {state} (schema revision {current(db.engine)}, "
+        f"{db.dialect}); config: {written}"
+    )
 
 
 @aggregator_app.command("serve")
@@ -124,17 +145,27 @@ def aggregator_init(state: State = Path("aggregator-state"), database: DatabaseU
 def aggregator_serve(
     state: State = Path("aggregator-state"),
     database: DatabaseUrl = None,
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8470,
-    k: Annotated[int, typer.Option(help="Minimum institutions per published cell.")] = 5,
+    config: ConfigFile = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (0 picks a free one).")] = None,
+    k: Annotated[
+        int | None, typer.Option(help="Minimum institutions per published cell (default 5).")
+    ] = None,
     address_file: Annotated[
         Path | None, typer.Option(help="Write the bound URL here once listening.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes sharing the socket (default 1).")
     ] = None,
 ) -> None:
     """Run the aggregator's HTTP API and dashboard (uvicorn)."""
     from aggregator.server import serve
 
-    serve(_settings(state, database, k), host=host, port=port, address_file=address_file)
+    settings = _settings(state, database, k, config, host=host, port=port, workers=workers)
+    serve(
+        settings, host=settings.host, port=settings.port, address_file=address_file,
+        workers=settings.workers,
+    )  # fmt: skip
 
 
 token_app = typer.Typer(no_args_is_help=True, help="Enrollment tokens.")
@@ -154,6 +185,9 @@ def token_create(
     hours: Annotated[int, typer.Option(help="Hours until the token expires.")] = 72,
     state: State = Path("aggregator-state"),
     database: DatabaseUrl = None,
+    size_class: Annotated[
+        str, typer.Option(help="Peer-group size class: small, medium or large (ADR 0007).")
+    ] = "medium",
 ) -> None:
     """Print a single-use, expiring enrollment token for one institution."""
     from datetime import timedelta
@@ -163,7 +197,7 @@ def token_create(
     db = _aggregator_db(state, database)
     institution_id, token = create_token(
         db, name=institution, discipline=discipline, province=province,
-        valid_for=timedelta(hours=hours),
+        valid_for=timedelta(hours=hours), size_class=size_class,
     )  # fmt: skip
     typer.echo(f"institution {institution_id}: token (valid {hours} h, single use):", err=True)
     typer.echo(token)
@@ -527,6 +561,167 @@ def audit_verify_log(
         verify_receipt(r, VerifyKey.from_text(receipt_key))
         verify_receipt_in_log(r, entries)
         typer.echo(f"receipt ok: {r.submission_id} is log entry {r.log_index}")
+
+
+# --- aggregator: periods, benchmarks, staff accounts (issue 7) ---
+
+user_app = typer.Typer(no_args_is_help=True, help="Taskforce and privacy-officer accounts.")
+aggregator_app.add_typer(user_app, name="user")
+
+
+@period_app.command("close")
+@friendly
+def period_close(
+    period: Annotated[str, typer.Argument(help="Period label, e.g. 2026-Q3.")],
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Stop intake for a period and compute its benchmarks (late submissions are refused)."""
+    from aggregator.periods import close_period
+
+    settings = _settings(state, database, config=config)
+    result = close_period(_aggregator_db(state, database, config), period, k=settings.k)
+    typer.echo(
+        f"period {period} closed: {len(result.assignment)} institutions, "
+        f"{len(result.groups)} peer groups (k={settings.k}); inputs digest {result.inputs_digest}"
+    )
+
+
+@period_app.command("publish")
+@friendly
+def period_publish(
+    period: Annotated[str, typer.Argument(help="Period label, e.g. 2026-Q3.")],
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Make a closed period's benchmarks public."""
+    from aggregator.periods import publish_period
+
+    publish_period(_aggregator_db(state, database, config), period)
+    typer.echo(f"period {period} published")
+
+
+@period_app.command("reopen")
+@friendly
+def period_reopen(
+    period: Annotated[str, typer.Argument(help="Period label, e.g. 2026-Q3.")],
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Admit late submissions: a closed, unpublished period opens again."""
+    from aggregator.periods import reopen_period
+
+    reopen_period(_aggregator_db(state, database, config), period)
+    typer.echo(f"period {period} is open again; its benchmarks were discarded")
+
+
+@aggregator_app.command("benchmarks")
+@friendly
+def aggregator_benchmarks(
+    period: Annotated[str, typer.Option(help="Period label, e.g. 2026-Q3.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or json.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Export a closed or published period's benchmarks (every peer group and cell)."""
+    import sys
+
+    from aggregator import benchmarks, periods
+    from aggregator.exports import export
+    from protocol.errors import UsageError
+
+    db = _aggregator_db(state, database, config)
+    row = periods.get_period(db, period)
+    if row.state == periods.OPEN:
+        raise UsageError(
+            f"period {period} is still open",
+            hint=f"close it: publiek aggregator period close {period}",
+        )
+    with db.session() as s:
+        groups = [
+            {
+                **benchmarks.group_summary(g.group_id, g.level, g.merged_from, len(g.members)),
+                "cells": g.cells,
+            }
+            for g in benchmarks.stored(s, period)
+        ]
+    data = export(period, groups, fmt)
+    if output is None:
+        if fmt == "parquet":
+            raise UsageError("Parquet is binary", hint="write it to a file with --output")
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+        typer.echo(f"wrote {len(data)} bytes to {output}", err=True)
+
+
+@user_app.command("add")
+@friendly
+def user_add(
+    username: Annotated[str, typer.Argument(help="Account name, e.g. j.jansen.")],
+    role: Annotated[str, typer.Option(help="taskforce or privacy-officer.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Create a staff account (the password is stored as an argon2id hash)."""
+    import sys
+
+    from aggregator.auth import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    create_user(_aggregator_db(state, database, config), username, role, password)
+    typer.echo(f"user {username} ({role}) created")
+
+
+@user_app.command("token")
+@friendly
+def user_token(
+    username: Annotated[str, typer.Argument(help="Account name.")],
+    days: Annotated[int, typer.Option(help="Days until the token expires.")] = 90,
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Print a new API token for a staff account (shown once)."""
+    from datetime import timedelta
+
+    from aggregator.auth import issue_token
+
+    token = issue_token(
+        _aggregator_db(state, database, config), username, valid_for=timedelta(days=days)
+    )
+    typer.echo(f"API token for {username} (valid {days} days; send as Authorization: Bearer):",
+               err=True)  # fmt: skip
+    typer.echo(token)
+
+
+@user_app.command("disable")
+@friendly
+def user_disable(
+    username: Annotated[str, typer.Argument(help="Account name.")],
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Disable a staff account: its tokens stop working at once."""
+    from aggregator.auth import disable_user
+
+    disable_user(_aggregator_db(state, database, config), username)
+    typer.echo(f"user {username} disabled")
 
 
 def main() -> None:

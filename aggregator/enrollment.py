@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from aggregator.peergroups import SIZE_CLASSES
 from aggregator.storage import Database, EnrollmentToken, Institution
 from protocol.errors import InvalidToken, SubmissionConflict, UsageError
 from protocol.keys import SealPublicKey, VerifyKey
@@ -40,9 +41,22 @@ def _hash(token: str) -> str:
 
 
 def create_token(
-    db: Database, *, name: str, discipline: str, province: str, valid_for: timedelta
+    db: Database,
+    *,
+    name: str,
+    discipline: str,
+    province: str,
+    valid_for: timedelta,
+    size_class: str = "medium",
 ) -> tuple[str, str]:
-    """Register the institution (if new) and return (institution_id, token)."""
+    """Register the institution (if new) and return (institution_id, token).
+
+    ``size_class`` (small, medium, large: declared by the taskforce, ADR
+    0007) places the institution in its benchmark peer group."""
+    if size_class not in SIZE_CLASSES:
+        raise UsageError(
+            f"unknown size class {size_class!r}", hint=f"use: {', '.join(SIZE_CLASSES)}"
+        )
     if discipline not in DISCIPLINES:
         raise UsageError(
             f"unknown discipline {discipline!r}", hint=f"use: {', '.join(DISCIPLINES)}"
@@ -60,6 +74,7 @@ def create_token(
                     name=name,
                     discipline=discipline,
                     province=province,
+                    size_class=size_class,
                 )
             )
         elif inst.signing_key is not None:
@@ -67,6 +82,8 @@ def create_token(
                 f"institution {institution_id} is already enrolled",
                 hint="revoke it first to enroll a new agent",
             )
+        else:
+            inst.size_class = size_class
         s.flush()
         s.add(
             EnrollmentToken(

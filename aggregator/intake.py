@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from aggregator import translog
 from aggregator.keyring import Keyring
@@ -28,6 +28,7 @@ from protocol.errors import (
     InsufficientPrivacyBudget,
     PayloadTooLarge,
     PeriodNotOpen,
+    ServiceUnavailable,
     SubmissionConflict,
     UnknownInstitution,
     UnknownPeriod,
@@ -89,6 +90,11 @@ class Intake:
                 return self._store(opened)
             except IntegrityError as exc:  # a concurrent writer took the id or log index
                 last_error = exc
+            except OperationalError as exc:  # disk full, database gone: nothing was committed
+                raise ServiceUnavailable(
+                    "the database cannot take the submission right now; nothing was stored",
+                    hint="retry the same envelope later",
+                ) from exc
         raise SubmissionConflict(
             "the submission could not be stored after concurrent attempts",
             hint="retry the same envelope",
@@ -110,7 +116,7 @@ class Intake:
 
     def _store(self, opened: OpenedSubmission) -> Receipt:
         payload = opened.payload
-        with self._db.session() as s:
+        with self._db.write_session() as s:
             earlier = s.get(Submission, payload.submission_id)
             if earlier is not None:
                 if earlier.digest == opened.digest:

@@ -1,12 +1,34 @@
-"""Aggregator settings: where its state lives and the policy defaults."""
+"""Aggregator settings: where its state lives and the policy defaults.
+
+Settings come from, in rising precedence: the defaults here, the config
+file (``STATE/aggregator.toml``, or ``--config``), then command-line flags.
+The config file is TOML with one ``[aggregator]`` table::
+
+    [aggregator]
+    database = "postgresql+psycopg://publiek@db.internal/publiek"
+    host = "127.0.0.1"
+    port = 8470
+    k = 5
+    period_rho = 0.5
+    max_body_bytes = 8388608
+    token_days = 90
+    workers = 1          # forked uvicorn workers sharing the socket
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
+
+from protocol.errors import UsageError
 
 DEFAULT_K = 5
 DEFAULT_PERIOD_RHO = 0.5
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8470
+CONFIG_NAME = "aggregator.toml"
 
 
 @dataclass(frozen=True)
@@ -16,6 +38,11 @@ class Settings:
     k: int = DEFAULT_K
     period_rho: float = DEFAULT_PERIOD_RHO
     max_body_bytes: int = 8 * 1024 * 1024
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    token_days: int = 90
+    request_skew_seconds: int = 300
+    workers: int = 1
 
     @property
     def db_url(self) -> str:
@@ -24,3 +51,92 @@ class Settings:
     @property
     def keys_dir(self) -> Path:
         return self.state_dir / "keys"
+
+    def public(self) -> dict[str, Any]:
+        """What the privacy officer may read: policy, never the database password."""
+        return {
+            "k": self.k,
+            "period_rho": self.period_rho,
+            "max_body_bytes": self.max_body_bytes,
+            "token_days": self.token_days,
+            "request_skew_seconds": self.request_skew_seconds,
+            "database": self.db_url.split(":", 1)[0].split("+", 1)[0],
+        }
+
+
+_KEYS = {
+    "database": ("database_url", str),
+    "host": ("host", str),
+    "port": ("port", int),
+    "k": ("k", int),
+    "period_rho": ("period_rho", float),
+    "max_body_bytes": ("max_body_bytes", int),
+    "token_days": ("token_days", int),
+    "request_skew_seconds": ("request_skew_seconds", int),
+    "workers": ("workers", int),
+}
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The ``[aggregator]`` table of a config file, checked key by key."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read the config file {path}: {type(exc).__name__}") from exc
+    table = doc.get("aggregator", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [aggregator] must be a table")
+    out: dict[str, Any] = {}
+    for key, raw in table.items():
+        value = raw
+        if key not in _KEYS:
+            raise UsageError(f"{path}: unknown key {key!r}", hint=f"use: {', '.join(_KEYS)}")
+        name, typ = _KEYS[key]
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, typ) or isinstance(value, bool):
+            raise UsageError(f"{path}: {key} must be a {typ.__name__}")
+        out[name] = value
+    return out
+
+
+def load_settings(state_dir: Path, config: Path | None = None, **overrides: Any) -> Settings:
+    """Defaults ← config file ← the overrides that are not None."""
+    path = config or state_dir / CONFIG_NAME
+    from_file = read_config(path) if path.exists() else {}
+    if config is not None and not config.exists():
+        raise UsageError(f"the config file {config} does not exist")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise UsageError(f"unknown settings: {', '.join(sorted(unknown))}")
+    settings = replace(Settings(state_dir=state_dir), **{**from_file, **given})
+    if settings.k < 1:
+        raise UsageError("k must be at least 1")
+    return settings
+
+
+def write_default_config(settings: Settings) -> Path:
+    """Write ``STATE/aggregator.toml`` once, so operators see every knob."""
+    path = settings.state_dir / CONFIG_NAME
+    if path.exists():
+        return path
+    lines = ["# Publiek aggregator configuration; flags on the command line override it.",
+             "[aggregator]"]  # fmt: skip
+    if settings.database_url:
+        lines.append(f'database = "{settings.database_url}"')
+    else:
+        lines.append('# database = "postgresql+psycopg://user@host/dbname"  (default: SQLite here)')
+    lines += [
+        f'host = "{settings.host}"',
+        f"port = {settings.port}",
+        f"k = {settings.k}",
+        f"period_rho = {settings.period_rho}",
+        f"max_body_bytes = {settings.max_body_bytes}",
+        f"token_days = {settings.token_days}",
+        f"request_skew_seconds = {settings.request_skew_seconds}",
+        f"workers = {settings.workers}",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path

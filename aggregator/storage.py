@@ -1,11 +1,18 @@
 """Database schema and session handling (SQLAlchemy 2; SQLite by default).
 
 Only what the aggregator may hold is here: public keys, token hashes,
-envelopes (ciphertext), the DP tables they carried, the transparency log.
+envelopes (ciphertext), the DP tables they carried, the transparency log,
+the benchmarks computed from them, and staff accounts (argon2 hashes and
+SHA-256 hashes of API tokens, never the secrets themselves).
+
+The schema is owned by alembic (``aggregator/migrations``): ``create_schema``
+upgrades to the newest revision, and a test checks that the migrated schema
+equals this module's metadata on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,6 +28,7 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -51,6 +59,7 @@ class Institution(Base):
     sealing_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    size_class: Mapped[str] = mapped_column(String(16), default="medium", server_default="medium")
 
 
 class EnrollmentToken(Base):
@@ -66,13 +75,19 @@ class Period(Base):
     label: Mapped[str] = mapped_column(String(16), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
     rho_budget: Mapped[float] = mapped_column(Float)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    inputs_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    benchmark_k: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Submission(Base):
     __tablename__ = "submissions"
     submission_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    institution_id: Mapped[str] = mapped_column(ForeignKey("institutions.institution_id"))
-    period: Mapped[str] = mapped_column(ForeignKey("periods.label"))
+    institution_id: Mapped[str] = mapped_column(
+        ForeignKey("institutions.institution_id"), index=True
+    )
+    period: Mapped[str] = mapped_column(ForeignKey("periods.label"), index=True)
     digest: Mapped[str] = mapped_column(String(64))
     envelope: Mapped[bytes] = mapped_column(LargeBinary)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -96,19 +111,73 @@ class LogEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
 
+class BenchmarkGroup(Base):
+    """The benchmark of one peer group in one period, computed when it closed.
+
+    ``cells`` holds only aggregates (sums, quartiles, counts); the member
+    list stays internal so the API can show how many institutions a group
+    has without saying which."""
+
+    __tablename__ = "benchmark_groups"
+    period: Mapped[str] = mapped_column(ForeignKey("periods.label"), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    level: Mapped[str] = mapped_column(String(32))
+    members: Mapped[list[str]] = mapped_column(JSON)
+    merged_from: Mapped[list[str]] = mapped_column(JSON)
+    cells: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class User(Base):
+    """A taskforce or privacy-officer account (argon2id password hash)."""
+
+    __tablename__ = "users"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ApiToken(Base):
+    """An API token of a user; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# Intake appends to the hash-chained log: one writer at a time, so that two
+# submissions never race for the same log index. SQLite gets it from BEGIN
+# IMMEDIATE, PostgreSQL from a transaction-scoped advisory lock.
+WRITE_LOCK_ID = 74_700_001
+
+
 def make_engine(url: str) -> Engine:
-    engine = create_engine(url, future=True)
-    if engine.dialect.name == "sqlite":
+    if url.startswith("sqlite"):
+        engine = create_engine(url, future=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # The driver's own implicit BEGIN is switched off so that a write
+            # transaction can start with BEGIN IMMEDIATE (see ``_begin``).
+            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-    return engine
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            immediate = conn.get_execution_options().get("write_lock", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, future=True, pool_size=10, max_overflow=20)
 
 
 class Database:
@@ -117,13 +186,39 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
+        self._local_writer = threading.Lock()
+        self._writes = sessionmaker(
+            self.engine.execution_options(write_lock=True), expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Bring the schema to the newest alembic revision (idempotent)."""
+        from aggregator.migrations import upgrade
+
+        upgrade(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any error."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A transaction holding the intake write lock from its first statement.
+
+        On SQLite, threads of this process queue on a local lock first: SQLite's
+        own busy handler would otherwise poll with sleeps of up to 100 ms."""
+        if self.dialect == "sqlite":
+            with self._local_writer, self._writes() as session, session.begin():
+                yield session
+            return
+        with self._writes() as session, session.begin():
+            session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": WRITE_LOCK_ID})
             yield session
 
 

@@ -41,7 +41,7 @@ from agent.workspace import Workspace
 from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
 from aggregator.keyring import Keyring
-from aggregator.periods import open_period
+from aggregator.periods import close_period, open_period, publish_period
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from custodian.distribute import distribute
@@ -190,6 +190,10 @@ def run_demo(
                 f"{report.households} households, ρ={release.payload.privacy.rho:g} → "
                 f"log #{receipt['log_index']}"
             )
+        # The taskforce closes the period (benchmarks are computed) and publishes it.
+        close_period(db, PERIOD, k=k)
+        publish_period(db, PERIOD)
+        db.engine.dispose()
         benchmark = httpx.get(f"{url}/v1/periods/{PERIOD}/benchmarks", timeout=30).json()
         progress("")
         progress(format_benchmark(benchmark, sector_disciplines()))

@@ -164,6 +164,18 @@ class ServiceUnavailable(PubliekError):
     title = "The service cannot take requests right now"
 
 
+class Unauthenticated(PubliekError):
+    slug = "unauthenticated"
+    status = 401
+    title = "The request carries no valid credentials"
+
+
+class Forbidden(PubliekError):
+    slug = "forbidden"
+    status = 403
+    title = "The caller's role may not read or change this resource"
+
+
 ALL_ERRORS: tuple[type[PubliekError], ...] = (
     UsageError,
     MalformedMessage,
@@ -185,4 +197,6 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     LogInconsistent,
     NotFound,
     ServiceUnavailable,
+    Unauthenticated,
+    Forbidden,
 )

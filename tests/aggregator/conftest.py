@@ -1,0 +1,327 @@
+"""Fixtures for the aggregator tests: real databases, real servers.
+
+PostgreSQL is a throwaway server from Debian's package, initialised in a
+temporary folder and listening on 127.0.0.1 at a free port for this test
+session only (as the ``postgres`` user when the tests run as root, since
+PostgreSQL refuses to run as root). Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+_counter = itertools.count()
+
+
+def pg_bindir() -> Path:
+    """The server binaries of Debian's postgresql package (newest version)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: p.parts[-3])
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: run `make test` (it installs it)")
+    return found[-1].parent
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    bindir: Path
+    data: Path
+    port: int
+    log: Path
+
+    @property
+    def admin_dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user=publiek dbname=postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://publiek@127.0.0.1:{self.port}/{database}"
+
+    def pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]),
+            check=True,
+            capture_output=True,
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    bindir = pg_bindir()
+    root = tmp_path_factory.mktemp("pg")
+    data, sockets = root / "data", root / "sock"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+        root.chmod(0o755)
+        for parent in root.parents:
+            if parent == Path("/"):
+                break
+            parent.chmod(parent.stat().st_mode | 0o011)
+    port = _free_port()
+    subprocess.run(
+        _as_postgres(
+            [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "publiek", "-E", "UTF8"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-k {sockets} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        _as_postgres(
+            [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
+             "-w", "start"]
+        ),
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    server = PostgresServer(bindir=bindir, data=data, port=port, log=root / "log")
+    try:
+        yield server
+    finally:
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            check=False,
+            capture_output=True,
+        )
+
+
+def new_postgres_database(server: PostgresServer) -> str:
+    name = f"t{os.getpid()}_{next(_counter)}"
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server.url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'aggregator.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return new_postgres_database(server)
+
+
+# --- a sector of enrolled institutions with real DP submissions -------------
+
+PERIOD = "2026-Q3"
+PROVINCES = ("utrecht", "zeeland", "groningen", "limburg")
+MONTHS = ("07", "08", "09")
+
+
+@dataclass
+class Agent:
+    """An enrolled institution as the aggregator sees it, plus its secret key."""
+
+    institution_id: str
+    discipline: str
+    province: str
+    size_class: str
+    signer: Any
+
+    def payload(self, period: str = PERIOD, *, scale_rho: float = 0.05) -> Any:
+        """A submission with real OpenDP noise over tables of the issue-5 shape."""
+        from dp.measurements import TableRequest, release_tables
+        from protocol.messages import SubmissionPayload
+
+        base = 100 + (sum(map(ord, self.institution_id)) % 50)
+        requests = [
+            TableRequest(
+                name="households_by_province",
+                measure="households",
+                dimensions=("province",),
+                keys=tuple((p,) for p in PROVINCES),
+                values=tuple(base * (i + 1) for i in range(len(PROVINCES))),
+                sensitivity=1.0,
+                rho=scale_rho,
+            ),
+            TableRequest(
+                name="visits_by_discipline_month",
+                measure="visits",
+                dimensions=("discipline", "month"),
+                keys=tuple((self.discipline, m) for m in MONTHS),
+                values=tuple(base + 10 * i for i in range(len(MONTHS))),
+                sensitivity=4.0,
+                rho=scale_rho,
+            ),
+        ]
+        tables, spend = release_tables(requests)
+        return SubmissionPayload(
+            institution_id=self.institution_id,
+            period=period,
+            submission_id=secrets.token_hex(16),
+            created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+            segment_model="synthetic-demo/1",
+            bounds={"visits_per_household": 4, "cells_per_household": 1},
+            tables=tables,
+            privacy=spend,
+        )
+
+    def seal(self, payload: Any, recipient: Any) -> bytes:
+        from protocol.envelope import seal_submission
+
+        envelope, _ = seal_submission(payload, signer=self.signer, recipient=recipient)
+        return bytes(envelope)
+
+
+def enroll_agents(db: Any, specs: list[tuple[str, str, str, str]]) -> list[Agent]:
+    """Register and enroll institutions directly in the database (no HTTP)."""
+    from aggregator.enrollment import create_token, redeem_token
+    from protocol.keys import SealPrivateKey, SigningKey
+
+    agents = []
+    for name, discipline, province, size in specs:
+        iid, token = create_token(
+            db, name=name, discipline=discipline, province=province,
+            valid_for=timedelta(hours=1), size_class=size,
+        )  # fmt: skip
+        signer = SigningKey.generate()
+        redeem_token(db, token, signer.public, SealPrivateKey.generate().public)
+        agents.append(Agent(iid, discipline, province, size, signer))
+    return agents
+
+
+@dataclass
+class Aggregator:
+    """Aggregator state (database, keys) prepared in-process."""
+
+    settings: Any
+    db: Any
+    keyring: Any
+
+    @property
+    def recipient(self) -> Any:
+        from protocol.keys import SealPublicKey
+
+        active = [k for k in self.keyring.published() if k["state"] == "active"]
+        return SealPublicKey.from_text(active[0]["public_key"])
+
+
+def make_aggregator(state: Path, db_url: str, *, k: int = 5) -> Aggregator:
+    from aggregator.keyring import Keyring
+    from aggregator.periods import open_period
+    from aggregator.settings import Settings
+    from aggregator.storage import Database
+
+    state.mkdir(parents=True, exist_ok=True)
+    settings = Settings(state_dir=state, database_url=db_url, k=k)
+    db = Database(db_url)
+    db.create_schema()
+    keyring = Keyring(settings, db)
+    keyring.ensure()
+    open_period(db, PERIOD, rho_budget=0.5)
+    return Aggregator(settings, db, keyring)
+
+
+@pytest.fixture
+def aggregator(tmp_path: Path, db_url: str) -> Iterator[Aggregator]:
+    agg = make_aggregator(tmp_path / "state", db_url)
+    yield agg
+    agg.db.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_aggregator(tmp_path: Path) -> Iterator[Aggregator]:
+    agg = make_aggregator(tmp_path / "state", f"sqlite:///{tmp_path / 'aggregator.db'}")
+    yield agg
+    agg.db.engine.dispose()
+
+
+# --- a real server process -----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    url: str
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_server(state: Path, db_url: str, *, k: int = 5) -> Server:
+    address = state / f"server-{next(_counter)}.json"
+    cmd = [
+        sys.executable, "-m", "cli", "aggregator", "serve", "--state", str(state),
+        "--database", db_url, "--host", "127.0.0.1", "--port", "0",
+        "--address-file", str(address), "--k", str(k),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = (state / "server.log").open("ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    log.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {(state / 'server.log').read_text()[-2000:]}")
+        if address.exists():
+            url = str(json.loads(address.read_text())["url"])
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    return Server(proc, url)
+            except httpx.TransportError:
+                pass
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("server did not become ready")
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Callable[..., Server]]:
+    started: list[Server] = []
+
+    def start(state: Path, db_url: str, **kwargs: Any) -> Server:
+        server = start_server(state, db_url, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def kit() -> SimpleNamespace:
+    """The helpers above, for test modules (which cannot import conftest)."""
+    return SimpleNamespace(
+        PERIOD=PERIOD,
+        enroll=enroll_agents,
+        make_aggregator=make_aggregator,
+        start_server=start_server,
+        new_postgres_database=new_postgres_database,
+    )

@@ -1,0 +1,113 @@
+"""Intake and storage on SQLite and PostgreSQL: every rule, nothing half-written."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from aggregator import translog
+from aggregator.intake import Intake
+from aggregator.periods import close_period
+from aggregator.storage import LogEntry, Submission
+from protocol.errors import (
+    InsufficientPrivacyBudget,
+    PeriodNotOpen,
+    SubmissionConflict,
+)
+from protocol.messages import Receipt
+
+SPEC = [("Theater Een", "theater", "utrecht", "small")]
+
+
+def counts(agg: Any) -> tuple[int, int]:
+    with agg.db.session() as s:
+        subs = s.scalar(select(func.count()).select_from(Submission))
+        logs = s.scalar(select(func.count()).select_from(LogEntry))
+    return int(subs or 0), int(logs or 0)
+
+
+def test_an_accepted_submission_is_stored_with_its_log_entry(aggregator: Any, kit: Any) -> None:
+    (agent,) = kit.enroll(aggregator.db, SPEC)
+    receipt = Intake(aggregator.db, aggregator.keyring).accept(
+        agent.seal(agent.payload(), aggregator.recipient)
+    )
+    assert receipt.log_index == 0
+    assert counts(aggregator) == (1, 1)
+
+
+def test_the_same_envelope_twice_returns_the_same_receipt(aggregator: Any, kit: Any) -> None:
+    (agent,) = kit.enroll(aggregator.db, SPEC)
+    envelope = agent.seal(agent.payload(), aggregator.recipient)
+    intake = Intake(aggregator.db, aggregator.keyring)
+    assert intake.accept(envelope) == intake.accept(envelope)
+    assert counts(aggregator) == (1, 1)
+
+
+def test_a_reused_submission_id_with_other_bytes_is_a_conflict(aggregator: Any, kit: Any) -> None:
+    (agent,) = kit.enroll(aggregator.db, SPEC)
+    payload = agent.payload()
+    intake = Intake(aggregator.db, aggregator.keyring)
+    intake.accept(agent.seal(payload, aggregator.recipient))
+    other = type(payload)(**{**payload.__dict__, "created_at": "2026-01-01T00:00:00+00:00"})
+    with pytest.raises(SubmissionConflict):
+        intake.accept(agent.seal(other, aggregator.recipient))
+    assert counts(aggregator) == (1, 1)
+
+
+def test_a_late_submission_after_close_is_refused_and_not_stored(aggregator: Any, kit: Any) -> None:
+    (agent,) = kit.enroll(aggregator.db, SPEC)
+    close_period(aggregator.db, kit.PERIOD, k=5)
+    with pytest.raises(PeriodNotOpen):
+        Intake(aggregator.db, aggregator.keyring).accept(
+            agent.seal(agent.payload(), aggregator.recipient)
+        )
+    assert counts(aggregator) == (0, 0)
+
+
+def test_a_submission_beyond_the_budget_is_refused(aggregator: Any, kit: Any) -> None:
+    (agent,) = kit.enroll(aggregator.db, SPEC)
+    intake = Intake(aggregator.db, aggregator.keyring)
+    intake.accept(agent.seal(agent.payload(scale_rho=0.2), aggregator.recipient))
+    with pytest.raises(InsufficientPrivacyBudget):
+        intake.accept(agent.seal(agent.payload(scale_rho=0.2), aggregator.recipient))
+    assert counts(aggregator) == (1, 1)
+
+
+def test_concurrent_intake_stores_each_submission_once_with_a_valid_chain(
+    aggregator: Any, kit: Any
+) -> None:
+    agents = kit.enroll(
+        aggregator.db, [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(12)]
+    )
+    envelopes = [a.seal(a.payload(), aggregator.recipient) for a in agents]
+    intake = Intake(aggregator.db, aggregator.keyring)
+    receipts: list[Receipt] = []
+    errors: list[BaseException] = []
+
+    def send(envelope: bytes) -> None:
+        try:
+            receipts.append(intake.accept(envelope))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(e,)) for e in envelopes * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert counts(aggregator) == (12, 12)
+    assert len({r.submission_id for r in receipts}) == 12
+    with aggregator.db.session() as s:
+        entries = translog.entries(s)
+    assert [e["log_index"] for e in entries] == list(range(12))
+    prev = translog.GENESIS
+    for e in entries:
+        fields = {k: e[k] for k in ("log_index", "submission_id", "institution_id", "period",
+                                    "digest", "appended_at")}  # fmt: skip
+        assert e["prev_hash"] == prev
+        assert e["entry_hash"] == translog.entry_hash(fields, prev)
+        prev = e["entry_hash"]
