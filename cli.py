@@ -287,6 +287,35 @@ def agent_submit(
     )
 
 
+def _fetch_log(aggregator: str, token: str | None) -> list[dict[str, Any]]:
+    """Every log entry, page by page (GET /v1/log is paginated and needs a staff token)."""
+    import httpx
+
+    from protocol.errors import UsageError
+
+    if not token:
+        raise UsageError(
+            "reading the transparency log needs a privacy-officer or taskforce token",
+            hint="pass --token or set PUBLIEK_TOKEN (publiek aggregator user token NAME)",
+        )
+    entries: list[dict[str, Any]] = []
+    offset: int | None = 0
+    with httpx.Client(base_url=aggregator, timeout=60) as client:
+        while offset is not None:
+            page = (
+                client.get(
+                    "/v1/log",
+                    params={"offset": offset, "limit": 500},
+                    headers={"authorization": f"Bearer {token}"},
+                )
+                .raise_for_status()
+                .json()
+            )
+            entries.extend(page["entries"])
+            offset = page.get("next_offset")
+    return entries
+
+
 @app.command("demo")
 @friendly
 def demo(
@@ -528,6 +557,14 @@ def audit_verify_log(
     receipt_key: Annotated[
         str | None, typer.Option(help="Aggregator receipt public key to check the receipt with.")
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="PUBLIEK_TOKEN",
+            help="Privacy-officer or taskforce API token (the log is not public).",
+        ),
+    ] = None,
 ) -> None:
     """Recompute the whole hash chain; optionally check a receipt's signature and entry."""
     import httpx
@@ -540,10 +577,10 @@ def audit_verify_log(
     if (aggregator is None) == (log is None):
         raise UsageError("give exactly one of --aggregator URL or --log FILE")
     try:
-        if log is not None:
-            doc = json.loads(log.read_text(encoding="utf-8"))
+        if aggregator is None:
+            doc = json.loads(Path(str(log)).read_text(encoding="utf-8"))
         else:
-            doc = httpx.get(f"{aggregator}/v1/log", timeout=60).raise_for_status().json()
+            doc = {"entries": _fetch_log(aggregator, token)}
             if receipt is not None and receipt_key is None:
                 keys = httpx.get(f"{aggregator}/v1/keys", timeout=60).raise_for_status().json()
                 receipt_key = str(keys["receipt_key"])

@@ -11,7 +11,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from aggregator import translog
 from aggregator.custodian import recipients, sealed_for, store_sealed
 from aggregator.storage import Database
 from protocol.errors import MalformedMessage, PayloadTooLarge
@@ -54,8 +53,3 @@ def register(app: FastAPI, db: Database) -> None:
         check_period(period)
         check_slug(institution_id, what="institution_id")
         return sealed_for(db, period, institution_id)
-
-    @app.get("/v1/log")
-    def transparency_log() -> dict[str, Any]:
-        with db.session() as s:
-            return {"entries": translog.entries(s)}

@@ -24,6 +24,7 @@ from agent.enrollment import enroll
 from agent.receipts import keep_receipt
 from agent.sector_keys import fetch_sector_key
 from agent.workspace import Workspace
+from aggregator.auth import PRIVACY_OFFICER, create_user, issue_token
 from aggregator.custodian import register_custodian, store_sealed
 from aggregator.enrollment import create_token
 from aggregator.keyring import Keyring
@@ -58,6 +59,7 @@ class Aggregator:
     db: Database
     custodian: CustodianState
     root: Path
+    officer_token: str
 
     def token(self, name: str, valid_for: timedelta = timedelta(hours=1)) -> str:
         return create_token(
@@ -85,8 +87,12 @@ def aggregator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aggregator]
     open_period(db, PERIOD, rho_budget=0.5)
     custodian = CustodianState(root / "custodian")
     register_custodian(db, custodian.init().public)
+    create_user(db, "po", PRIVACY_OFFICER, "a long test passphrase")
+    token = issue_token(db, "po", valid_for=timedelta(hours=1))
     with aggregator_process(settings, lambda _: None) as url:
-        yield Aggregator(url=url, settings=settings, db=db, custodian=custodian, root=root)
+        yield Aggregator(
+            url=url, settings=settings, db=db, custodian=custodian, root=root, officer_token=token
+        )
 
 
 def payload(ws: Workspace, rho: float = 0.01) -> SubmissionPayload:
@@ -288,8 +294,10 @@ def test_offline_export_import_receipt_and_audit(aggregator: Aggregator, tmp_pat
     with sqlite3.connect(ws.db_path) as con:
         assert con.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 1
     audit = runner.invoke(
-        app, ["audit", "verify-log", "--aggregator", aggregator.url, "--receipt", str(receipt)]
-    )
+        app,
+        ["audit", "verify-log", "--aggregator", aggregator.url, "--receipt", str(receipt),
+         "--token", aggregator.officer_token],
+    )  # fmt: skip
     assert audit.exit_code == 0, audit.output
     assert "receipt ok" in audit.stdout
 
@@ -297,7 +305,8 @@ def test_offline_export_import_receipt_and_audit(aggregator: Aggregator, tmp_pat
 def test_audit_finds_an_altered_saved_log(aggregator: Aggregator, tmp_path: Path) -> None:
     ws = aggregator.agent("Audit Zaal")
     assert post(aggregator.url, seal_for(ws, current_key(aggregator.url))).status_code == 200
-    log = httpx.get(f"{aggregator.url}/v1/log").json()
+    officer = {"authorization": f"Bearer {aggregator.officer_token}"}
+    log = httpx.get(f"{aggregator.url}/v1/log", headers=officer).json()
     saved = tmp_path / "log.json"
     saved.write_text(json.dumps(log))
     assert runner.invoke(app, ["audit", "verify-log", "--log", str(saved)]).exit_code == 0

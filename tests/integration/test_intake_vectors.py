@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import sqlite3
 import sys
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,6 +19,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from aggregator.auth import PRIVACY_OFFICER, create_user, issue_token
+from aggregator.storage import Database
 from cli import app
 from demo.run import aggregator_process
 from protocol.envelope import envelope_digest
@@ -51,6 +54,10 @@ def dump(db_path: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def over_http(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     settings = state.build_state(tmp_path_factory.mktemp("http") / "aggregator")
+    db = Database(settings.db_url)
+    create_user(db, "po", PRIVACY_OFFICER, "a long test passphrase")
+    officer = {"authorization": f"Bearer {issue_token(db, 'po', valid_for=timedelta(hours=1))}"}
+    db.engine.dispose()
     results: dict[str, Any] = {}
     with aggregator_process(settings, lambda _: None) as url, httpx.Client(base_url=url) as c:
         for vector in SUBMISSIONS:
@@ -63,7 +70,7 @@ def over_http(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             )
             after = dump(settings.state_dir / "aggregator.db")
             results[vector["name"]] = (r, before == after)
-        results["log"] = c.get("/v1/log").json()["entries"]
+        results["log"] = c.get("/v1/log", headers=officer).json()["entries"]
     return results
 
 
