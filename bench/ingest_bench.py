@@ -14,7 +14,7 @@ one at a time, so the maximum belongs to the child just finished only if it
 is larger than every earlier one; the baseline runs first for that reason and
 the figures print both). Usage::
 
-    .venv/bin/python bench/ingest_bench.py [--rows 10000000] [--households 2000000] [--seed 7]
+    .venv/bin/python bench/ingest_bench.py [--rows N] [--households N] [--seed 7] [--days 92]
 """
 
 from __future__ import annotations
@@ -54,8 +54,12 @@ _LETTERS = "ABCEFGHJKLMNPRTVWXZ"  # no S: never SA/SD/SS by construction
 _GENRES = ["Toneel", "Klassiek", "Dans", "Cabaret", "Jeugd"]
 
 
-def generate(path: Path, rows: int, households: int, seed: int) -> None:
-    """Write the export: every household visits rows // households times, shuffled by seed."""
+def generate(path: Path, rows: int, households: int, seed: int, days: int = 92) -> None:
+    """Write the export: every household visits rows // households times, shuffled by seed.
+
+    Visits fall in the ``days`` days from 1 July 2026: 92 days is one quarter, the period
+    the agent keys and releases households by; 365 spreads them over four periods and so
+    costs one household key per household per quarter."""
     per = rows // households
     hh = pl.DataFrame({"h": pl.int_range(households, eager=True)}).with_columns(
         (pl.col("h") % 9000 + 1000).cast(pl.String).alias("pc4"),
@@ -68,10 +72,20 @@ def generate(path: Path, rows: int, households: int, seed: int) -> None:
     hh = hh.with_columns(
         # one household in twenty has no address and is keyed by e-mail
         pl.when(pl.col("r") > 0)
-        .then(pl.format("{} {}", "pc4", pl.concat_str(letters.gather(hh["l1"]), letters.gather(hh["l2"]))))
+        .then(
+            pl.format(
+                "{} {}", "pc4", pl.concat_str(letters.gather(hh["l1"]), letters.gather(hh["l2"]))
+            )
+        )
         .alias("Postcode"),
         pl.when(pl.col("r") > 0)
-        .then(pl.format("{}{}", "nr", pl.when(pl.col("nr") % 7 == 0).then(pl.lit("-a")).otherwise(pl.lit(""))))
+        .then(
+            pl.format(
+                "{}{}",
+                "nr",
+                pl.when(pl.col("nr") % 7 == 0).then(pl.lit("-a")).otherwise(pl.lit("")),
+            )
+        )
         .alias("Huisnummer"),
         pl.format("bezoeker{}@voorbeeld.nl", "h").alias("E-mailadres"),
     )
@@ -82,12 +96,12 @@ def generate(path: Path, rows: int, households: int, seed: int) -> None:
         .with_row_index("i")
         .join(hh.select("h", "Postcode", "Huisnummer", "E-mailadres"), on="h", how="left")
     )
-    days = pl.col("i").hash(seed + 1) % 365
+    day = pl.col("i").hash(seed + 1) % days
     visits = visits.select(
         pl.format("B{}", pl.col("i") // 2).alias("Bestelnummer"),
-        (pl.date(2026, 1, 1) + pl.duration(days=days)).dt.strftime("%d-%m-%Y").alias(
-            "Voorstellingsdatum"
-        ),
+        (pl.date(2026, 7, 1) + pl.duration(days=day))
+        .dt.strftime("%d-%m-%Y")
+        .alias("Voorstellingsdatum"),
         pl.format("Voorstelling {}", pl.col("i").hash(seed + 2) % 400).alias("Voorstelling"),
         pl.lit(pl.Series(_GENRES)).gather(pl.col("i").hash(seed + 3) % len(_GENRES)).alias("Genre"),
         "Postcode",
@@ -122,13 +136,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--households", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--days", type=int, default=92, help="days the visits span (92: a quarter)")
     args = parser.parse_args()
     publiek = str(Path(sys.executable).with_name("publiek"))
     with tempfile.TemporaryDirectory(prefix="publiek-bench-") as tmp:
         root = Path(tmp)
         export = root / "export.csv"
         start = time.perf_counter()
-        generate(export, args.rows, args.households, args.seed)
+        generate(export, args.rows, args.households, args.seed, args.days)
         gen_s = time.perf_counter() - start
         print(f"generated {export.stat().st_size / 2**20:.0f} MiB in {gen_s:.1f} s")
         (root / "map.toml").write_text(MAPPING, encoding="utf-8")

@@ -97,7 +97,7 @@ def detect_delimiter(text: str) -> str:
 
 
 def detect_decimal(values: Sequence[str]) -> str | None:
-    """"," or "." from price-like values, or None when no value has a fractional part.
+    """ "," or "." from price-like values, or None when no value has a fractional part.
 
     "12,50" and "1.234,50" say decimal comma; "12.50" and "1,234.50" say
     decimal point; a value with one separator and three digits after it
@@ -173,6 +173,6 @@ def date_format_from(evidence: DateEvidence, *, where: str) -> str:
     raise UsageError(
         f"{where}: the dates are ambiguous (every day and month is 12 or less, "
         "so dd-mm and mm-dd read them differently)",
-        hint=f'set date_format in the mapping\'s [source], e.g. date_format = "%d{sep}%m{sep}'
+        hint=f"set date_format in the mapping's [source], e.g. date_format = \"%d{sep}%m{sep}"
         f'{year}"',
     )

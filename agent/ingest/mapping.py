@@ -84,7 +84,9 @@ class Mapping:
             )
         if "decimal" in source and source["decimal"] not in (",", "."):
             raise UsageError(f'{where}: [source] decimal must be "," or "."')
-        unknown_top = sorted(set(data) - {"source", "columns", "discipline_map", "default_discipline"})
+        unknown_top = sorted(
+            set(data) - {"source", "columns", "discipline_map", "default_discipline"}
+        )
         if unknown_top:
             raise UsageError(
                 f"{where}: unknown table(s) or key(s) {', '.join(unknown_top)}",

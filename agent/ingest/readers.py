@@ -95,12 +95,12 @@ def _open(path: Path) -> io.BufferedReader:
 
 
 def kind_of(path: Path) -> str:
-    """"csv", "xlsx" or "parquet", from the file's first bytes (its name can lie)."""
+    """ "csv", "xlsx" or "parquet", from the file's first bytes (its name can lie)."""
     with _open(path) as fh:
         magic = fh.read(8)
     if magic.startswith(b"PAR1"):
         return "parquet"
-    if magic.startswith(b"PK\x03\x04") or magic.startswith(b"\xd0\xcf\x11\xe0"):
+    if magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         return "xlsx"
     return "csv"
 
@@ -185,9 +185,7 @@ def _open_xlsx(path: Path, source: SourceOptions) -> Export:
         )
     sheet = source.sheet or sheets[0]
     try:
-        frame = pl.read_excel(
-            path, sheet_name=sheet, engine="calamine", infer_schema_length=0
-        )
+        frame = pl.read_excel(path, sheet_name=sheet, engine="calamine", infer_schema_length=0)
     except Exception as exc:  # calamine surfaces sheet errors as plain exceptions
         raise UsageError(
             f"{path}: sheet {sheet!r} cannot be read ({type(exc).__name__})",
@@ -337,4 +335,3 @@ def sheet_names(path: Path) -> list[str]:
     import fastexcel
 
     return list(fastexcel.read_excel(path).sheet_names)
-
