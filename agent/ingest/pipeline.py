@@ -29,7 +29,6 @@ from agent.workspace import Workspace
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes
 
-IDENTITY_HASH_SEED = 0x5075626C  # any fixed seed: the hash only joins keys back within one run
 FIRST_DATA_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
 
 
@@ -117,69 +116,46 @@ def _detect(export: readers.Export, mapping: Mapping) -> _Plan:
     return _Plan(dict(columns), date_format, decimal)
 
 
-def _normalised(export: readers.Export, plan: _Plan, mapping: Mapping) -> pl.LazyFrame:
-    """Canonical columns plus ``identity``, ``period_code``, ``reason`` and ``column``."""
+_ADDRESS = ("postcode", "house_number", "email")
+_HASH_SEEDS = (0x5075626C, 0x69656B21)  # fixed seeds: the hashes only join within one run
+
+
+def _staged_rows(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
+    """Per-row work only: parse the value columns, hash the raw address, set row reasons.
+
+    Address normalisation and discipline mapping are *not* done per row: they
+    are functions of a few distinct values (households, genres), so they run
+    on those distinct values later and join back on a 128-bit hash of the raw
+    address (two seeded 64-bit hashes; a collision among millions of
+    addresses has a probability of about 10^-26)."""
     cols = plan.columns
     frame = export.frame.with_row_index("source_row", offset=FIRST_DATA_ROW).select(
         pl.col("source_row").cast(pl.Int64),
         *[pl.col(header).alias(name) for name, header in cols.items()],
     )
-    raw = {name: (pl.col(name) if name in cols else pl.lit(None, pl.String)) for name in cols}
 
     def text(name: str) -> pl.Expr:
-        return raw.get(name, pl.lit(None, pl.String))
+        return pl.col(name) if name in cols else pl.lit(None, pl.String)
 
     this_year = datetime.now(UTC).year
-    date = normalise.visit_date(text("visit_date"), plan.date_format)
-    tickets = (
-        normalise.whole_number(text("tickets"), pl.Int32()) if plan.has("tickets") else pl.lit(1)
-    )
-    price = (
-        normalise.decimal_number(text("price"), plan.decimal or ",")
-        if plan.has("price")
-        else pl.lit(None, pl.Float64)
-    )
-    birth = normalise.whole_number(text("birth_year"), pl.Int32())
-    raw_disc = text("discipline").str.strip_chars()
-    # A when/then chain, not replace_strict: replace_strict makes polars leave the
-    # streaming engine and hold the whole export in memory.
-    mapped: pl.Expr = pl.lit(None, pl.String)
-    for value, discipline in mapping.discipline_map.items():
-        mapped = pl.when(raw_disc == value).then(pl.lit(discipline)).otherwise(mapped)
-    lowered = raw_disc.str.to_lowercase()
-    native = pl.when(lowered.is_in(DISCIPLINES)).then(lowered)
-    fallback = pl.lit(mapping.default_discipline or "other")
-    pc6 = normalise.postcode_pc6(text("postcode"))
-    house = normalise.house_number(text("house_number"))
-    mail = normalise.email(text("email"))
-
+    tickets = normalise.whole_number(text("tickets"), pl.Int32()) if "tickets" in cols else None
+    address = pl.struct([text(n).alias(n) for n in _ADDRESS])
     staged = frame.with_columns(
-        date.alias("visit_date"),
-        tickets.cast(pl.Int32).alias("tickets"),
-        price.alias("price"),
-        birth.alias("birth_year"),
-        pl.coalesce(mapped, native, fallback).alias("discipline"),
-        (raw_disc.is_not_null() & mapped.is_null() & native.is_null()).alias("unmapped"),
-        raw_disc.alias("raw_discipline"),
-        pc6.alias("pc6"),
-        house.alias("house"),
-        mail.alias("email_norm"),
+        normalise.visit_date(text("visit_date"), plan.date_format).alias("visit_date"),
+        (tickets if tickets is not None else pl.lit(1, pl.Int32)).cast(pl.Int32).alias("tickets"),
+        normalise.decimal_number(text("price"), plan.decimal or ",").alias("price"),
+        normalise.whole_number(text("birth_year"), pl.Int32()).alias("birth_year"),
+        text("discipline").alias("raw_discipline"),
+        *[text(n).alias(n) for n in (*_ADDRESS, "order_id", "event") if n not in cols],
+        address.hash(_HASH_SEEDS[0]).alias("address_hash"),
+        address.hash(_HASH_SEEDS[1]).alias("address_hash2"),
         text("price").is_not_null().alias("has_price"),
         text("birth_year").is_not_null().alias("has_birth_year"),
-        *[text(n).alias(n) for n in ("order_id", "event") if n not in cols],
     ).with_columns(
-        normalise.household_identity(pl.col("pc6"), pl.col("house"), pl.col("email_norm")).alias(
-            "identity"
-        ),
-        pl.col("pc6").str.slice(0, 4).alias("pc4"),
-        normalise.household_identity(pl.col("pc6"), pl.col("house"), pl.col("email_norm"))
-        .hash(IDENTITY_HASH_SEED)
-        .alias("identity_hash"),
         (pl.col("visit_date").dt.year() * 4 + pl.col("visit_date").dt.quarter() - 1)
         .cast(pl.Int32)
         .alias("period_code"),
     )
-    key_headers = "+".join(cols[n] for n in ("postcode", "house_number", "email") if n in cols)
     checks: list[tuple[str, str, pl.Expr]] = [
         ("invalid_date", cols["visit_date"], pl.col("visit_date").is_null()),
         (
@@ -198,13 +174,8 @@ def _normalised(export: readers.Export, plan: _Plan, mapping: Mapping) -> pl.Laz
             pl.col("has_birth_year")
             & ~pl.col("birth_year").is_between(1900, this_year).fill_null(value=False),
         ),
-        (
-            "no_household_key",
-            key_headers or "(no key columns mapped)",
-            pl.col("identity").is_null(),
-        ),
     ]
-    assert [c[0] for c in checks] == list(REASONS)
+    assert [c[0] for c in checks] == list(REASONS)[: len(checks)]
     reason: pl.Expr = pl.lit(None, pl.String)
     column: pl.Expr = pl.lit(None, pl.String)
     for code, header, failed in reversed(checks):
@@ -214,16 +185,17 @@ def _normalised(export: readers.Export, plan: _Plan, mapping: Mapping) -> pl.Laz
 
 
 _STAGED = (
-    "source_row", "visit_date", "period_code", "identity", "identity_hash", "pc4", "order_id",
-    "tickets", "price", "event", "discipline", "birth_year", "unmapped", "raw_discipline",
-    "reason", "column",
+    "source_row", "visit_date", "period_code", "postcode", "house_number", "email",
+    "address_hash", "address_hash2", "order_id", "tickets", "price", "event",
+    "raw_discipline", "birth_year", "reason", "column",
 )  # fmt: skip
+_JOIN = ["period_code", "address_hash", "address_hash2"]
 
 
-def _stage(export: readers.Export, plan: _Plan, mapping: Mapping, staged: Path) -> None:
-    """Stream the export once through normalisation into ``staged`` (a Parquet file)."""
+def _stage(export: readers.Export, plan: _Plan, staged: Path) -> None:
+    """Stream the export once through the per-row work into ``staged`` (a Parquet file)."""
     try:
-        _normalised(export, plan, mapping).select(_STAGED).sink_parquet(
+        _staged_rows(export, plan).select(_STAGED).sink_parquet(
             staged, compression="lz4", engine="streaming"
         )
     except pl.exceptions.PolarsError as exc:
@@ -231,6 +203,42 @@ def _stage(export: readers.Export, plan: _Plan, mapping: Mapping, staged: Path) 
             f"{export.path}: cannot be read to the end ({type(exc).__name__})",
             hint="check delimiter, quoting and encoding in the mapping's [source]",
         ) from exc
+
+
+def _households(addresses: pl.DataFrame) -> pl.DataFrame:
+    """Distinct raw addresses → identity ("PC6|number|addition", else e-mail) and PC4."""
+    pc6 = normalise.postcode_pc6(pl.col("postcode"))
+    return addresses.with_columns(
+        pc6.alias("pc6"),
+        normalise.house_number(pl.col("house_number")).alias("house"),
+        normalise.email(pl.col("email")).alias("email_norm"),
+    ).select(
+        *_JOIN,
+        normalise.household_identity(pl.col("pc6"), pl.col("house"), pl.col("email_norm")).alias(
+            "identity"
+        ),
+        pl.col("pc6").str.slice(0, 4).alias("pc4"),
+    )
+
+
+def _disciplines(raw: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+    """Distinct export discipline values → sector discipline and whether it was unmapped."""
+    rows = []
+    for value in raw["raw_discipline"].to_list():
+        stripped = value.strip() if value is not None else None
+        if stripped is None or stripped == "":
+            rows.append((value, mapping.default_discipline or "other", False))
+        elif stripped in mapping.discipline_map:
+            rows.append((value, mapping.discipline_map[stripped], False))
+        elif stripped.lower() in DISCIPLINES:
+            rows.append((value, stripped.lower(), False))
+        else:
+            rows.append((value, mapping.default_discipline or "other", True))
+    return pl.DataFrame(
+        rows,
+        schema={"raw_discipline": pl.String, "discipline": pl.String, "unmapped": pl.Boolean},
+        orient="row",
+    )
 
 
 def ingest_exports(
@@ -288,11 +296,14 @@ def _ingest_one(
         plan = _detect(export, mapping)
         report.detected[path.name] = dict(export.detected)
         staged = tmp / "staged.parquet"
-        _stage(export, plan, mapping, staged)
+        _stage(export, plan, staged)
         counts = _write_outputs(
             staged,
             digest=scan.digest,
             name=path.name,
+            mapping=mapping,
+            key_headers="+".join(mapping.columns[n] for n in _ADDRESS if n in mapping.columns)
+            or "(no postcode, house number or e-mail mapped)",
             workspace=workspace,
             tmp=tmp,
             key_for=key_for,
@@ -325,67 +336,107 @@ def _ingest_one(
         )
 
 
+def _discipline_of(disciplines: pl.DataFrame, mapping: Mapping) -> pl.Expr:
+    """The sector discipline per row, by position in the small table of distinct values.
+
+    An Enum cast plus a gather is a lookup per row without a string hash join."""
+    known = disciplines.filter(pl.col("raw_discipline").is_not_null())
+    values = known["raw_discipline"]
+    codes = pl.col("raw_discipline").cast(pl.Enum(values.to_list())).to_physical()
+    return (
+        pl.lit(known["discipline"])
+        .gather(codes)
+        .fill_null(mapping.default_discipline or "other")
+        .alias("discipline")
+    )
+
+
 def _write_outputs(
     staged: Path,
     *,
     digest: str,
     name: str,
+    mapping: Mapping,
+    key_headers: str,
     workspace: Workspace,
     tmp: Path,
     key_for: Callable[[str], SecretBytes],
     keyed: list[pl.DataFrame],
 ) -> tuple[int, int, dict[str, int], dict[str, int]]:
-    """Quarantine, counts and per-period canonical visits from the staged rows."""
+    """Households, keys, quarantine, counts and per-period canonical visits from staged rows."""
     rows = pl.scan_parquet(staged)
+    good = rows.filter(pl.col("reason").is_null())
     summary = rows.group_by("reason").len().collect()
     by_reason = {str(r): int(n) for r, n in summary.iter_rows() if r is not None}
     read = int(summary["len"].sum())
-    accepted = read - sum(by_reason.values())
-    unmapped = {
-        str(v): int(n)
-        for v, n in rows.filter(pl.col("reason").is_null() & pl.col("unmapped"))
-        .group_by("raw_discipline")
-        .len()
-        .collect()
-        .iter_rows()
-    }
-    quarantine = workspace.quarantine_dir / f"{digest}.parquet"
+
+    # One raw address per distinct hash: find one row number per hash on integers
+    # only, then read the address strings of just those rows (a unique() carrying
+    # the strings costs twice as much).
+    firsts = good.group_by(_JOIN).agg(pl.col("source_row").min()).collect(engine="streaming")
+    households = _households(
+        good.filter(pl.col("source_row").is_in(firsts["source_row"].implode()))
+        .select(*_JOIN, *_ADDRESS)
+        .collect(engine="streaming")
+    )
+    del firsts
+    keyless = households.filter(pl.col("identity").is_null()).select(_JOIN)
+    no_key = good.join(keyless.lazy(), on=_JOIN, how="semi")
+    if keyless.height:
+        by_reason["no_household_key"] = int(no_key.select(pl.len()).collect().item())
+    rejected = rows.filter(pl.col("reason").is_not_null()).select("source_row", "column", "reason")
     if by_reason:
-        rows.filter(pl.col("reason").is_not_null()).select(
+        no_key_rows = no_key.select(
+            "source_row",
+            pl.lit(key_headers).alias("column"),
+            pl.lit("no_household_key").alias("reason"),
+        )
+        pl.concat([rejected, no_key_rows]).sort("source_row").select(
             pl.lit(name).alias("source_file"),
             pl.lit(digest).alias("source_digest"),
             "source_row",
             "column",
             "reason",
         ).sink_parquet(tmp / "quarantine.parquet")
-        (tmp / "quarantine.parquet").replace(quarantine)
-    good = rows.filter(pl.col("reason").is_null())
-    distinct = (
-        good.select("period_code", "identity", "identity_hash")
-        .unique(subset=["period_code", "identity"])
-        .collect(engine="streaming")
-    )
-    # Join the keys back on a 64-bit hash of the identity rather than on the
-    # identity string: a far smaller and faster join. Two identities sharing a
-    # hash in one period would be merged, so that case joins on the string.
-    join_on = ["period_code", "identity_hash"]
-    if distinct.select(pl.struct(join_on).n_unique()).item() != distinct.height:
-        join_on = ["period_code", "identity"]
-    for (code,), households in sorted(distinct.group_by("period_code"), key=lambda g: str(g[0])):
+        (tmp / "quarantine.parquet").replace(workspace.quarantine_dir / f"{digest}.parquet")
+    accepted = read - sum(by_reason.values())
+
+    genres = good.group_by("raw_discipline").len().collect()
+    disciplines = _disciplines(genres, mapping)
+    unmapped = {
+        str(v): int(n)
+        for v, n in genres.join(disciplines, on="raw_discipline", nulls_equal=True)
+        .filter("unmapped")
+        .select("raw_discipline", "len")
+        .iter_rows()
+    }
+    keys_parts = []
+    for (code,), part in households.filter(pl.col("identity").is_not_null()).group_by(
+        "period_code"
+    ):
         period = _period_label(int(str(code)))
-        keys = households.select(*join_on).with_columns(
-            household_keys(households["identity"], key_for(period))
+        identities = part.select(pl.col("identity").unique())
+        identities = identities.with_columns(
+            household_keys(identities["identity"], key_for(period))
         )
-        keyed.append(keys.select(pl.lit(period).alias("period"), "household_key"))
+        keyed.append(identities.select(pl.lit(period).alias("period"), "household_key"))
+        keys_parts.append(part.join(identities, on="identity").drop("identity"))
+    del households
+    for keys in sorted(keys_parts, key=lambda k: int(k["period_code"][0])):
+        period = _period_label(int(keys["period_code"][0]))
         out = (
-            good.filter(pl.col("period_code") == code)
-            .join(keys.lazy(), on=join_on, how="left")
-            .with_columns(pl.lit(period).alias("period"), pl.lit(digest).alias("source_digest"))
+            good.filter(pl.col("period_code") == keys["period_code"][0])
+            .join(keys.lazy(), on=_JOIN, how="inner")
+            .with_columns(
+                _discipline_of(disciplines, mapping),
+                pl.lit(period).alias("period"),
+                pl.lit(digest).alias("source_digest"),
+            )
             .select([pl.col(c).cast(t) for c, t in VISIT_SCHEMA.items()])
         )
         target = workspace.visits_dir / f"period={period}"
         target.mkdir(parents=True, exist_ok=True)
-        part = tmp / f"visits-{period}.parquet"
-        out.sink_parquet(part, compression="lz4", engine="streaming")
-        part.replace(target / f"{digest}.parquet")
+        part_path = tmp / f"visits-{period}.parquet"
+        out.sink_parquet(part_path, compression="lz4", engine="streaming")
+        part_path.replace(target / f"{digest}.parquet")
     return read, accepted, by_reason, unmapped
