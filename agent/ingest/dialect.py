@@ -28,10 +28,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-# Single-byte encodings a Dutch Windows or Mac export can come in; charset-
-# normalizer chooses among these and UTF-8/16 so it cannot wander off to an
-# unrelated code page on a short, mostly-ASCII sample.
-_CANDIDATES = ["utf_8", "utf_16", "cp1252", "iso8859_15", "latin_1", "mac_roman"]
+# Single-byte encodings a Dutch Windows export can come in (UTF-16 is recognised
+# by its BOM). charset-normalizer chooses among these and UTF-8 so it cannot
+# wander off to an unrelated code page on a short, mostly-ASCII sample.
+_CANDIDATES = ["utf_8", "cp1252", "iso8859_15", "latin_1"]
 _DATE = re.compile(
     r"^\s*(?P<a>\d{1,4})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
     r"(?P<time>[ T]\d{1,2}:\d{2}(?P<sec>:\d{2})?)?\s*$"
