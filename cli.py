@@ -68,8 +68,9 @@ def agent_ingest(
     exports: Annotated[
         list[Path],
         typer.Argument(
+            metavar="EXPORT",
             help="Box-office export files (CSV, XLSX or Parquet); several in one call. "
-            "A file ingested before (same SHA-256) is skipped, never counted twice."
+            "A file ingested before (same SHA-256) is skipped, never counted twice.",
         ),
     ],
     mapping: Annotated[
@@ -77,8 +78,8 @@ def agent_ingest(
         typer.Option(
             "--mapping",
             "-m",
-            help="Mapping file (TOML): [columns] maps canonical names to export headers; "
-            "[source] keys left out (encoding, delimiter, decimal, date_format, sheet) are "
+            help="Mapping file (TOML): \\[columns] maps canonical names to export headers; "
+            "\\[source] keys left out (encoding, delimiter, decimal, date_format, sheet) are "
             "detected. Draft one with `publiek agent mapping suggest EXPORT`.",
         ),
     ],
@@ -125,7 +126,10 @@ def agent_ingest(
 @mapping_app.command("suggest")
 @friendly
 def agent_mapping_suggest(
-    export: Annotated[Path, typer.Argument(help="One box-office export (CSV, XLSX or Parquet).")],
+    export: Annotated[
+        Path,
+        typer.Argument(metavar="EXPORT", help="One box-office export (CSV, XLSX or Parquet)."),
+    ],
     sheet: Annotated[
         str | None, typer.Option("--sheet", help="XLSX: the sheet with the data (default: first).")
     ] = None,

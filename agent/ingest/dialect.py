@@ -116,21 +116,24 @@ def detect_decimal(values: Sequence[str]) -> str | None:
 
 @dataclass(frozen=True)
 class DateEvidence:
-    """What the date values say about their format, as counts and maxima only."""
+    """What the date values say about their format, as counts only.
 
-    pattern: str  # "ymd", "xyz" (day and month first in some order) or "none"
+    ``day_first`` counts values whose first field is above 12 and second is
+    not (only day-month reads them), ``month_first`` the reverse."""
+
+    pattern: str  # "ymd", "xyz" (day and month first, in some order) or "none"
     separator: str
-    max_first: int
-    max_second: int
+    day_first: int
+    month_first: int
     time: str  # "", " %H:%M", "T%H:%M:%S", ...
     year_digits: int
 
 
 def date_evidence(values: Sequence[str]) -> DateEvidence:
-    """Summarise date strings: which layout most of them follow and the largest fields."""
+    """Summarise date strings: which layout most of them follow and which order they allow."""
     layouts: Counter[tuple[str, str, str, int]] = Counter()
-    firsts: dict[tuple[str, str, str, int], int] = {}
-    seconds: dict[tuple[str, str, str, int], int] = {}
+    day_first: Counter[tuple[str, str, str, int]] = Counter()
+    month_first: Counter[tuple[str, str, str, int]] = Counter()
     for raw in values:
         m = _DATE.match(raw)
         if not m:
@@ -141,19 +144,18 @@ def date_evidence(values: Sequence[str]) -> DateEvidence:
             time = m["time"][0] + ("%H:%M:%S" if m["sec"] else "%H:%M")
         if len(a) == 4:
             key = ("ymd", m["sep"], time, 4)
-            first, second = int(b), int(c)
         elif len(c) in (2, 4):
             key = ("xyz", m["sep"], time, len(c))
             first, second = int(a), int(b)
+            day_first[key] += first > 12 >= second
+            month_first[key] += second > 12 >= first
         else:
             continue
         layouts[key] += 1
-        firsts[key] = max(firsts.get(key, 0), first)
-        seconds[key] = max(seconds.get(key, 0), second)
     if not layouts:
         return DateEvidence("none", "", 0, 0, "", 0)
     key = layouts.most_common(1)[0][0]
-    return DateEvidence(key[0], key[1], firsts[key], seconds[key], key[2], key[3])
+    return DateEvidence(key[0], key[1], day_first[key], month_first[key], key[2], key[3])
 
 
 def date_format_from(evidence: DateEvidence, *, where: str) -> str:
@@ -166,9 +168,9 @@ def date_format_from(evidence: DateEvidence, *, where: str) -> str:
         )
     if evidence.pattern == "ymd":
         return f"%Y{sep}%m{sep}%d{evidence.time}"
-    if evidence.max_first > 12 >= evidence.max_second:
+    if evidence.day_first and evidence.day_first >= evidence.month_first:
         return f"%d{sep}%m{sep}{year}{evidence.time}"
-    if evidence.max_second > 12 >= evidence.max_first:
+    if evidence.month_first:
         return f"%m{sep}%d{sep}{year}{evidence.time}"
     raise UsageError(
         f"{where}: the dates are ambiguous (every day and month is 12 or less, "
