@@ -292,7 +292,9 @@ def _ingest_one(
     tmp.mkdir(parents=True, exist_ok=True)
     tmp.parent.chmod(0o700)
     try:
-        export = readers.open_export(path, mapping.source, scan, tmp)
+        export = readers.open_export(
+            path, mapping.source, scan, tmp, wanted=mapping.columns.values()
+        )
         plan = _detect(export, mapping)
         report.detected[path.name] = dict(export.detected)
         staged = tmp / "staged.parquet"

@@ -17,8 +17,10 @@ import csv
 import hashlib
 import io
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -105,15 +107,24 @@ def kind_of(path: Path) -> str:
     return "csv"
 
 
-def open_export(path: Path, source: SourceOptions, scan: Scan, tmp: Path) -> Export:
-    """Open one export with the mapping's [source] options, detecting what they leave out."""
+def open_export(
+    path: Path,
+    source: SourceOptions,
+    scan: Scan,
+    tmp: Path,
+    wanted: Collection[str] = (),
+) -> Export:
+    """Open one export with the mapping's [source] options, detecting what they leave out.
+
+    ``wanted`` are the headers the mapping needs; a workbook without a
+    ``sheet`` in the mapping is read from the first sheet that has them all."""
     if path.stat().st_size == 0:
         raise UsageError(f"{path}: the file is empty", hint="export again from the box office")
     kind = kind_of(path)
     if kind == "parquet":
         return _open_parquet(path)
     if kind == "xlsx":
-        return _open_xlsx(path, source)
+        return _open_xlsx(path, source, wanted)
     return _open_csv(path, source, scan, tmp)
 
 
@@ -167,12 +178,15 @@ def _open_parquet(path: Path) -> Export:
     )
 
 
-def _open_xlsx(path: Path, source: SourceOptions) -> Export:
+def _open_xlsx(path: Path, source: SourceOptions, wanted: Collection[str]) -> Export:
     import fastexcel
 
     try:
         workbook = fastexcel.read_excel(path)
         sheets = list(workbook.sheet_names)
+        sheet = source.sheet or sheets[0]
+        if source.sheet is None and len(sheets) > 1:
+            sheet = _sheet_with(workbook, sheets, wanted) or sheet
     except Exception as exc:  # fastexcel raises its own untyped errors
         raise UsageError(
             f"{path}: cannot be read as a spreadsheet ({type(exc).__name__})",
@@ -183,7 +197,6 @@ def _open_xlsx(path: Path, source: SourceOptions) -> Export:
             f"{path}: no sheet named {source.sheet!r}",
             hint=f"the workbook has: {', '.join(repr(s) for s in sheets)}",
         )
-    sheet = source.sheet or sheets[0]
     try:
         frame = pl.read_excel(path, sheet_name=sheet, engine="calamine", infer_schema_length=0)
     except Exception as exc:  # calamine surfaces sheet errors as plain exceptions
@@ -201,6 +214,19 @@ def _open_xlsx(path: Path, source: SourceOptions) -> Export:
         frame.head(SAMPLE_ROWS),
         {"format": "xlsx", "sheet": sheet},
     )
+
+
+def _sheet_with(workbook: Any, sheets: list[str], wanted: Collection[str]) -> str | None:
+    """The first sheet whose header row holds every wanted header (or most, for a draft)."""
+    best: tuple[int, str] | None = None
+    for name in sheets:
+        header = {c.name for c in workbook.load_sheet(name, n_rows=0).available_columns()}
+        found = len(set(wanted) & header) if wanted else len(header)
+        if wanted and found == len(set(wanted)):
+            return name
+        if best is None or found > best[0]:
+            best = (found, name)
+    return best[1] if best and best[0] else None
 
 
 def _open_csv(path: Path, source: SourceOptions, scan: Scan, tmp: Path) -> Export:

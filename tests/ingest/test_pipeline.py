@@ -163,6 +163,20 @@ def test_xlsx_export_on_a_named_sheet(run_cli, tmp_path, write) -> None:
     assert "sheet Verkopen" in result.output
 
 
+def test_workbook_sheet_is_found_by_its_headers(run_cli, tmp_path, write) -> None:
+    path = tmp_path / "export.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    workbook.add_worksheet("Voorblad").write_row(0, 0, ["Overzicht", "Totaal"])
+    sheet = workbook.add_worksheet("Verkopen")
+    sheet.write_row(0, 0, HEADER.split(";"))
+    sheet.write_row(1, 0, GOOD_ROWS[0].split(";"))
+    workbook.close()
+    write("map.toml", MAPPING)
+    result = run_ingest(run_cli, tmp_path, path)
+    assert result.exit_code == 0, result.output
+    assert "sheet Verkopen" in result.output
+
+
 def test_parquet_export_with_typed_columns(tmp_path: Path) -> None:
     frame = pl.DataFrame(
         {
