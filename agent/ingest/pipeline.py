@@ -254,6 +254,9 @@ def ingest_exports(
     cannot be used at all; a file is recorded as ingested only after its
     visits and quarantine are in place."""
     workspace.ensure()
+    # A run that was killed leaves its staging folder (which holds raw addresses)
+    # behind; nothing else uses tmp/, so it goes before anything new is written.
+    shutil.rmtree(workspace.root / "tmp", ignore_errors=True)
     key_for = sector_key or workspace.sector_key
     report = IngestReport()
     keyed: list[pl.DataFrame] = []
@@ -289,8 +292,9 @@ def _ingest_one(
         report.files_skipped.append(path.name)
         return
     tmp = workspace.root / "tmp" / scan.digest
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmp.parent.mkdir(mode=0o700, exist_ok=True)
     tmp.parent.chmod(0o700)
+    tmp.mkdir(mode=0o700, exist_ok=True)
     try:
         export = readers.open_export(
             path, mapping.source, scan, tmp, wanted=mapping.columns.values()
