@@ -57,20 +57,18 @@ def decimal_number(col: pl.Expr, decimal: str) -> pl.Expr:
     The other separator is read as a thousands separator and dropped; an
     unparseable value becomes null."""
     thousands = "." if decimal == "," else ","
-    text = col.str.strip_chars().str.strip_chars_start("€").str.strip_chars()
-    text = text.str.replace_all(thousands, "", literal=True)
+    text = col.str.strip_chars(" €\t").str.replace_all(thousands, "", literal=True)
     if decimal == ",":
         text = text.str.replace(",", ".", literal=True)
     return text.cast(pl.Float64, strict=False)
 
 
 def whole_number(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """An integer such as "2" or "2.0" (spreadsheets write whole numbers as floats) or null."""
-    text = col.str.strip_chars()
-    as_int = text.cast(dtype, strict=False)
-    as_float = text.cast(pl.Float64, strict=False)
-    whole = pl.when(as_float == as_float.floor()).then(as_float.cast(dtype, strict=False))
-    return pl.coalesce(as_int, whole)
+    """An integer such as "2" (or " 2 ") or null.
+
+    Spreadsheet whole numbers arrive as "2", not "2.0": the XLSX and Parquet
+    readers render integral floats without a fraction."""
+    return col.str.strip_chars().cast(dtype, strict=False)
 
 
 def visit_date(col: pl.Expr, date_format: str) -> pl.Expr:
