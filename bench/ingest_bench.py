@@ -170,13 +170,26 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--days", type=int, default=92, help="days the visits span (92: a quarter)")
+    parser.add_argument("--generate-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate_only:
+        generate(args.generate_only, args.rows, args.households, args.seed, args.days)
+        return
     publiek = str(Path(sys.executable).with_name("publiek"))
     with tempfile.TemporaryDirectory(prefix="publiek-bench-") as tmp:
         root = Path(tmp)
         export = root / "export.csv"
         start = time.perf_counter()
-        generate(export, args.rows, args.households, args.seed, args.days)
+        # Generated in a child: a forked child inherits its parent's peak RSS on
+        # Linux, so the measuring parent must stay small.
+        subprocess.run(
+            [
+                sys.executable, __file__, "--generate-only", str(export), "--rows", str(args.rows),
+                "--households", str(args.households), "--seed", str(args.seed),
+                "--days", str(args.days),
+            ],
+            check=True,
+        )  # fmt: skip
         size = export.stat().st_size / 2**20
         print(f"generated {args.rows} rows, {size:.0f} MiB in {time.perf_counter() - start:.1f} s")
         (root / "map.toml").write_text(MAPPING, encoding="utf-8")

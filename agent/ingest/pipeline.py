@@ -55,7 +55,8 @@ class IngestReport:
         """One line saying how a file was read, e.g. for the terminal."""
         info = self.detected.get(name, {})
         parts = [f"{k} {v!r}" if k == "delimiter" else f"{k} {v}" for k, v in info.items()]
-        return f"{name}: {', '.join(parts)}"
+        given = " (the rest as set in the mapping's [source])" if len(info) < 5 else ""
+        return f"{name}: {', '.join(parts)}{given}"
 
 
 def file_digest(path: Path) -> str:
