@@ -149,3 +149,21 @@ def test_a_bom_decides_the_encoding() -> None:
 def test_decimal_comma_is_detected_from_prices_with_cents(values: list[object]) -> None:
     texts = [f"{v:.2f}".replace(".", ",") for v in values]
     assert dialect.detect_decimal(texts) == ","
+
+
+def test_cp1252_bytes_after_a_utf8_looking_start_switch_the_encoding(tmp_path: Path) -> None:
+    # The first MiB is plain ASCII (valid UTF-8); the only accented byte comes late.
+    filler = "B{0};14-08-2026;Hamlet;Toneel;1234 AB;{0};;1;10,00\n"
+    body = "".join(filler.format(i) for i in range(1, 25_000))
+    late = "B0;15-08-2026;Café;Toneel;1234 AB;1;;1;10,00\n"
+    text = ";".join(HEADER) + "\n" + body + late
+    assert len(body) > 1 << 20
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.encode("cp1252"))
+    (tmp_path / "map.toml").write_text(MAPPING, encoding="utf-8")
+    workspace = Workspace(tmp_path / "ws")
+    report = ingest_exports([path], Mapping.load(tmp_path / "map.toml"), workspace)
+    assert report.detected["export.csv"]["encoding"] == "cp1252"
+    assert report.rows_accepted == 25_000
+    events = workspace.load_visits("2026-Q3")["event"]
+    assert "Café" in events.to_list()
