@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,16 +47,28 @@ class IngestReport:
     detected: dict[str, dict[str, str]] = field(default_factory=dict)
     periods: list[str] = field(default_factory=list)
     quarantine: list[str] = field(default_factory=list)
+    source_from_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
     def detected_line(self, name: str) -> str:
         """One line saying how a file was read, e.g. for the terminal."""
-        info = self.detected.get(name, {})
-        parts = [f"{k} {v!r}" if k == "delimiter" else f"{k} {v}" for k, v in info.items()]
-        given = " (the rest as set in the mapping's [source])" if len(info) < 5 else ""
-        return f"{name}: {', '.join(parts)}{given}"
+
+        def show(values: dict[str, str]) -> str:
+            return ", ".join(
+                f"{k} {v!r}" if k == "delimiter" else f"{k} {v}" for k, v in values.items()
+            )
+
+        detected = dict(self.detected.get(name, {}))
+        kind = detected.pop("format", "")
+        line = f"{name} ({kind})" if kind else name
+        if detected:
+            line += f": detected {show(detected)}"
+        given = self.source_from_mapping.get(name, {})
+        if given:
+            line += f"{';' if detected else ':'} from the mapping {show(given)}"
+        return line
 
 
 def file_digest(path: Path) -> str:
@@ -70,14 +82,11 @@ def _period_label(code: int) -> str:
 
 @dataclass(frozen=True)
 class _Plan:
-    """The expressions that turn one export's string columns into canonical ones."""
+    """How to read one export's string columns: mapped headers and the settled dialect."""
 
     columns: dict[str, str]  # canonical → header
     date_format: str
     decimal: str | None
-
-    def has(self, name: str) -> bool:
-        return name in self.columns
 
 
 def _detect(export: readers.Export, mapping: Mapping) -> _Plan:
@@ -302,6 +311,9 @@ def _ingest_one(
         )
         plan = _detect(export, mapping)
         report.detected[path.name] = dict(export.detected)
+        report.source_from_mapping[path.name] = {
+            k: v for k, v in asdict(mapping.source).items() if v is not None
+        }
         staged = tmp / "staged.parquet"
         _stage(export, plan, staged)
         counts = _write_outputs(

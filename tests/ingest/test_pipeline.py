@@ -160,7 +160,7 @@ def test_xlsx_export_on_a_named_sheet(run_cli, tmp_path, write) -> None:
     assert result.exit_code == 0, result.output
     visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
     assert visits["tickets"].to_list() == [2, 1, 3, 1]
-    assert "sheet Verkopen" in result.output
+    assert "from the mapping sheet Verkopen" in result.output
 
 
 def test_workbook_sheet_is_found_by_its_headers(run_cli, tmp_path, write) -> None:
@@ -174,7 +174,7 @@ def test_workbook_sheet_is_found_by_its_headers(run_cli, tmp_path, write) -> Non
     write("map.toml", MAPPING)
     result = run_ingest(run_cli, tmp_path, path)
     assert result.exit_code == 0, result.output
-    assert "sheet Verkopen" in result.output
+    assert "detected sheet Verkopen" in result.output
 
 
 def test_parquet_export_with_typed_columns(tmp_path: Path) -> None:
