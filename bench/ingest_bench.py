@@ -176,7 +176,7 @@ def main() -> None:
         generate(args.generate_only, args.rows, args.households, args.seed, args.days)
         return
     publiek = str(Path(sys.executable).with_name("publiek"))
-    with tempfile.TemporaryDirectory(prefix="publiek-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="publiek-ingest-bench-") as tmp:
         root = Path(tmp)
         export = root / "export.csv"
         start = time.perf_counter()
