@@ -21,10 +21,11 @@ from typing import Any
 import polars as pl
 
 from agent.ingest import dialect, normalise, readers
+from agent.ingest.disciplines import discipline_of, discipline_table, shareable
 from agent.ingest.households import household_keys
 from agent.ingest.mapping import Mapping
 from agent.ingest.reasons import REASONS
-from agent.visits import DISCIPLINES, VISIT_SCHEMA
+from agent.visits import VISIT_SCHEMA
 from agent.workspace import Workspace
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes
@@ -231,26 +232,6 @@ def _households(addresses: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _disciplines(raw: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
-    """Distinct export discipline values → sector discipline and whether it was unmapped."""
-    rows = []
-    for value in raw["raw_discipline"].to_list():
-        stripped = value.strip() if value is not None else None
-        if stripped is None or stripped == "":
-            rows.append((value, mapping.default_discipline or "other", False))
-        elif stripped in mapping.discipline_map:
-            rows.append((value, mapping.discipline_map[stripped], False))
-        elif stripped.lower() in DISCIPLINES:
-            rows.append((value, stripped.lower(), False))
-        else:
-            rows.append((value, mapping.default_discipline or "other", True))
-    return pl.DataFrame(
-        rows,
-        schema={"raw_discipline": pl.String, "discipline": pl.String, "unmapped": pl.Boolean},
-        orient="row",
-    )
-
-
 def ingest_exports(
     paths: Sequence[Path],
     mapping: Mapping,
@@ -355,21 +336,6 @@ def _ingest_one(
         )
 
 
-def _discipline_of(disciplines: pl.DataFrame, mapping: Mapping) -> pl.Expr:
-    """The sector discipline per row, by position in the small table of distinct values.
-
-    An Enum cast plus a gather is a lookup per row without a string hash join."""
-    known = disciplines.filter(pl.col("raw_discipline").is_not_null())
-    values = known["raw_discipline"]
-    codes = pl.col("raw_discipline").cast(pl.Enum(values.to_list())).to_physical()
-    return (
-        pl.lit(known["discipline"])
-        .gather(codes)
-        .fill_null(mapping.default_discipline or "other")
-        .alias("discipline")
-    )
-
-
 def _write_outputs(
     staged: Path,
     *,
@@ -421,14 +387,16 @@ def _write_outputs(
     accepted = read - sum(by_reason.values())
 
     genres = good.group_by("raw_discipline").len().collect()
-    disciplines = _disciplines(genres, mapping)
-    unmapped = {
-        str(v): int(n)
-        for v, n in genres.join(disciplines, on="raw_discipline", nulls_equal=True)
-        .filter("unmapped")
-        .select("raw_discipline", "len")
-        .iter_rows()
-    }
+    disciplines = discipline_table(genres, mapping)
+    unmapped = shareable(
+        {
+            str(v): int(n)
+            for v, n in genres.join(disciplines, on="raw_discipline", nulls_equal=True)
+            .filter("unmapped")
+            .select("raw_discipline", "len")
+            .iter_rows()
+        }
+    )
     keys_parts = []
     for (code,), part in households.filter(pl.col("identity").is_not_null()).group_by(
         "period_code"
@@ -452,7 +420,7 @@ def _write_outputs(
             good.filter(pl.col("period_code") == keys["period_code"][0])
             .join(keys.lazy().select(*join_on, "pc4", "household_key"), on=join_on, how="inner")
             .with_columns(
-                _discipline_of(disciplines, mapping),
+                discipline_of(disciplines, mapping),
                 pl.lit(period).alias("period"),
                 pl.lit(digest).alias("source_digest"),
             )

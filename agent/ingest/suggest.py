@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from agent.ingest import readers
+from agent.ingest.disciplines import looks_like_labels
 from agent.ingest.mapping import CANONICAL_COLUMNS, SourceOptions
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -140,6 +141,11 @@ def suggest_mapping(path: Path, *, sheet: str | None = None) -> str:
     if "visit_date" not in placed:
         lines.append("# visit_date is required: map the column that holds the visit date.")
     lines += ["", "[discipline_map]"]
+    if not looks_like_labels(genres):
+        lines.append(
+            f"# {len(genres)} values in {placed['discipline']!r} look like no genre labels"
+        )
+        genres = []
     for genre in genres:
         sector = GENRES.get(_key(genre))
         if sector:

@@ -216,3 +216,14 @@ def test_injected_sector_key_is_used(tmp_path: Path, mapping_file, export_csv) -
     visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
     assert visits["household_key"][0] == hmac.digest(key, b"1234AB|12|A", hashlib.sha256)
     assert not (tmp_path / "ws" / "keys" / "sector-2026-Q3.key").exists()
+
+
+def test_unmapped_values_that_look_personal_are_withheld(run_cli, tmp_path, write) -> None:
+    write("map.toml", MAPPING.replace('discipline = "Genre"', 'discipline = "E-mailadres"'))
+    export = write("export.csv", "\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert result.exit_code == 0
+    assert "jan@example.nl" not in result.output
+    assert "jan@example.nl" not in json.dumps(report)
+    assert list(report["unmapped_disciplines"].values()) == [2]
