@@ -57,9 +57,7 @@ class IngestReport:
         """One line saying how a file was read, e.g. for the terminal."""
 
         def show(values: dict[str, str]) -> str:
-            return ", ".join(
-                f"{k} {v!r}" if k == "delimiter" else f"{k} {v}" for k, v in values.items()
-            )
+            return ", ".join(f"{k} {v!r}" if len(v) == 1 else f"{k} {v}" for k, v in values.items())
 
         detected = dict(self.detected.get(name, {}))
         kind = detected.pop("format", "")
