@@ -58,29 +58,86 @@ def main_options(
     _state["verbose"] = verbose
 
 
+mapping_app = typer.Typer(no_args_is_help=True, help="Mapping files: export headers → canonical.")
+agent_app.add_typer(mapping_app, name="mapping")
+
+
 @agent_app.command("ingest")
 @friendly
 def agent_ingest(
-    exports: Annotated[list[Path], typer.Argument(help="Box-office export files.")],
-    mapping: Annotated[Path, typer.Option("--mapping", "-m", help="Mapping file (TOML).")],
+    exports: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="EXPORT",
+            help="Box-office export files (CSV, XLSX or Parquet); several in one call. "
+            "A file ingested before (same SHA-256) is skipped, never counted twice.",
+        ),
+    ],
+    mapping: Annotated[
+        Path,
+        typer.Option(
+            "--mapping",
+            "-m",
+            help="Mapping file (TOML): \\[columns] maps canonical names to export headers; "
+            "\\[source] keys left out (encoding, delimiter, decimal, date_format, sheet) are "
+            "detected. Draft one with `publiek agent mapping suggest EXPORT`.",
+        ),
+    ],
     workspace: Workspace = Path("publiek-workspace"),
     report_json: Annotated[
-        Path | None, typer.Option("--report-json", help="Write the ingest report as JSON here.")
+        Path | None,
+        typer.Option(
+            "--report-json",
+            help="Also write the report as JSON here: rows_read, rows_accepted, rows_rejected, "
+            "rejected_by_reason, households, detected, quarantine files (counts, no row content).",
+        ),
     ] = None,
 ) -> None:
-    """Normalise exports into canonical household visits in the workspace."""
+    """Normalise exports into canonical household visits in the workspace.
+
+    Exit 0 when the exports were read (rejected rows go to the workspace's
+    quarantine/ folder with row number, column and reason); exit 2 with one
+    line naming file, line and column when an export cannot be used at all."""
     from agent.ingest import ingest_exports
     from agent.ingest.mapping import Mapping
     from agent.workspace import Workspace as AgentWorkspace
 
     report = ingest_exports(exports, Mapping.load(mapping), AgentWorkspace(workspace))
+    for name in report.detected:
+        typer.echo(f"read {report.detected_line(name)}")
+    for name in report.files_skipped:
+        typer.echo(f"skipped {name}: ingested before (same file digest)")
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.rejected_by_reason.items()))
     typer.echo(
-        f"read {report.rows_read} rows: {report.rows_accepted} accepted, "
-        f"{report.rows_rejected} rejected {report.rejected_by_reason or ''}; "
+        f"{report.rows_read} rows read: {report.rows_accepted} accepted, "
+        f"{report.rows_rejected} rejected{f' ({reasons})' if reasons else ''}; "
         f"{report.households} households"
     )
+    if report.unmapped_disciplines:
+        typer.echo(
+            "unmapped disciplines counted as other: "
+            + ", ".join(sorted(report.unmapped_disciplines))
+            + " (add them to [discipline_map])"
+        )
     if report_json:
         report_json.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+
+
+@mapping_app.command("suggest")
+@friendly
+def agent_mapping_suggest(
+    export: Annotated[
+        Path,
+        typer.Argument(metavar="EXPORT", help="One box-office export (CSV, XLSX or Parquet)."),
+    ],
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="XLSX: the sheet with the data (default: first).")
+    ] = None,
+) -> None:
+    """Print a draft mapping file from the export's header row (redirect it to MAP.toml)."""
+    from agent.ingest.suggest import suggest_mapping
+
+    typer.echo(suggest_mapping(export, sheet=sheet), nl=False)
 
 
 State = Annotated[

@@ -8,8 +8,10 @@ Layout::
     visits/period=P/*.parquet  canonical visits (household keys, no PC6, no names)
     quarantine/*.parquet       rejected rows: row number, column, reason — no content
     outbox/                    sealed envelopes beside their exact plaintext
+    tmp/                       only while an ingest runs: staging files (raw addresses)
 
-Back up ``keys/`` and ``agent.db``; never copy ``keys/`` anywhere but a backup.
+Back up ``keys/`` and ``agent.db``; never copy ``keys/`` anywhere but a backup,
+and never back up ``tmp/`` (docs/operations.md).
 """
 
 from __future__ import annotations

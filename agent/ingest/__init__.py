@@ -1,8 +1,12 @@
 """Ingest: box-office exports in, canonical household visits out.
 
-``ingest_exports`` is the entry point; ``mapping`` reads the mapping file,
-``normalise`` holds the vectorised postcode / house-number / e-mail rules of
-DESIGN "Household key", ``households`` derives the keyed household hashes.
+``ingest_exports`` (``pipeline``) is the entry point; ``mapping`` reads the
+mapping file, ``readers`` opens CSV / XLSX / Parquet as strings, ``dialect``
+detects encoding, delimiter, decimal separator and date format, ``normalise``
+holds the vectorised postcode / house-number / e-mail and value rules of
+DESIGN "Household key", ``households`` derives the keyed household hashes,
+``reasons`` lists the reject codes, ``suggest`` drafts a mapping from headers.
+See docs/adr/0004-ingest.md.
 """
 
 from agent.ingest.pipeline import IngestReport, ingest_exports

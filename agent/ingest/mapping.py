@@ -14,10 +14,13 @@ CANONICAL_COLUMNS = (
     "price", "event", "discipline", "birth_year",
 )  # fmt: skip
 REQUIRED_COLUMNS = ("visit_date",)
+SOURCE_KEYS = ("encoding", "delimiter", "decimal", "date_format", "sheet")
 
 
 @dataclass(frozen=True)
 class SourceOptions:
+    """How the export is written; every field left None is detected."""
+
     encoding: str | None = None
     delimiter: str | None = None
     decimal: str | None = None
@@ -27,6 +30,8 @@ class SourceOptions:
 
 @dataclass(frozen=True)
 class Mapping:
+    """Which export header holds which canonical column, plus how to read the file."""
+
     columns: dict[str, str]
     source: SourceOptions = field(default_factory=SourceOptions)
     discipline_map: dict[str, str] = field(default_factory=dict)
@@ -37,9 +42,21 @@ class Mapping:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise UsageError(f"mapping file {path} does not exist") from exc
+            raise UsageError(
+                f"mapping file {path} does not exist",
+                hint="write one with `publiek agent mapping suggest EXPORT > MAP.toml`",
+            ) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"mapping file {path} cannot be read ({type(exc).__name__})",
+                hint="it must be a UTF-8 text file readable by the agent's user",
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"mapping file {path}: {exc}", hint="fix the TOML syntax") from exc
+            # tomllib's message ends with "(at line L, column C)": the place to fix.
+            raise UsageError(
+                f"mapping file {path}: TOML syntax error: {exc}",
+                hint="fix that line (strings need double quotes, tables [brackets])",
+            ) from exc
         return cls.from_dict(data, where=str(path))
 
     @classmethod
@@ -59,6 +76,22 @@ class Mapping:
         source = data.get("source", {})
         if not isinstance(source, dict):
             raise UsageError(f"{where}: [source] must be a table")
+        unknown_source = sorted(set(source) - set(SOURCE_KEYS))
+        if unknown_source:
+            raise UsageError(
+                f"{where}: unknown [source] key(s) {', '.join(unknown_source)}",
+                hint=f"use: {', '.join(SOURCE_KEYS)}",
+            )
+        if "decimal" in source and source["decimal"] not in (",", "."):
+            raise UsageError(f'{where}: [source] decimal must be "," or "."')
+        unknown_top = sorted(
+            set(data) - {"source", "columns", "discipline_map", "default_discipline"}
+        )
+        if unknown_top:
+            raise UsageError(
+                f"{where}: unknown table(s) or key(s) {', '.join(unknown_top)}",
+                hint="use [source], [columns], [discipline_map] and default_discipline",
+            )
         dmap = data.get("discipline_map", {})
         if not isinstance(dmap, dict):
             raise UsageError(f"{where}: [discipline_map] must be a table")
@@ -69,6 +102,11 @@ class Mapping:
                 hint=f"use: {', '.join(DISCIPLINES)}",
             )
         default = data.get("default_discipline")
+        if default is not None and str(default) not in DISCIPLINES:
+            raise UsageError(
+                f"{where}: default_discipline {default!r} is not a sector discipline",
+                hint=f"use: {', '.join(DISCIPLINES)}",
+            )
         return cls(
             columns={str(k): str(v) for k, v in columns.items()},
             source=SourceOptions(**{k: str(v) for k, v in source.items()}),

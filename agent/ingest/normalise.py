@@ -1,32 +1,37 @@
-"""Vectorised normalisation rules of DESIGN "Household key".
+"""Vectorised normalisation rules of DESIGN "Household key" and of the value columns.
 
 Each function takes a string expression and returns an expression; none loops
 over rows in Python. Invalid input becomes null so the pipeline can reject the
-row with a reason instead of guessing.
+row with a reason instead of guessing. The expressions are written for speed
+on tens of millions of rows: literal replacements where a regex is not
+needed, and one anchored regex per validity check.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-_PC6 = r"^[1-9][0-9]{3}[A-Z]{2}$"
-_FORBIDDEN_LETTERS = ("SA", "SD", "SS")
-_HOUSE = r"^([0-9]+)[\s\-/]*([A-Z0-9\s\-/]*)$"
+# Four digits, the first 1–9, then two letters that are not SA, SD or SS.
+_PC6 = r"^[1-9][0-9]{3}(?:[A-RT-Z][A-Z]|S[BCE-RT-Z])$"
+_HOUSE = r"^([0-9]+)[\s\-/]*([A-Z0-9][A-Z0-9\s\-/]*)?$"
+_EMAIL = r"^[^@\s]+@[^@\s]*\.[^@\s]*$"
 
 
 def postcode_pc6(col: pl.Expr) -> pl.Expr:
     """ "1234 ab" → "1234AB"; anything else (including SA/SD/SS) → null."""
-    pc = col.str.to_uppercase().str.replace_all(r"\s+", "")
-    valid = pc.str.contains(_PC6) & ~pc.str.slice(4, 2).is_in(_FORBIDDEN_LETTERS)
-    return pl.when(valid).then(pc).otherwise(None)
+    pc = col.str.replace_all(r"\s", "").str.to_uppercase()
+    return pl.when(pc.str.contains(_PC6)).then(pc).otherwise(None)
 
 
 def house_number(col: pl.Expr) -> pl.Expr:
-    """Struct {number: Int64, addition: String}: "12-a" → (12, "A"); "12/2" → (12, "2")."""
-    text = col.str.strip_chars().str.to_uppercase()
-    parts = text.str.extract_groups(_HOUSE)
+    """Struct {number: Int64, addition: String}: "12-a" → (12, "A"); "12/2" → (12, "2").
+
+    The number is the leading integer; the addition is what follows, in
+    uppercase with spaces, dashes and slashes removed. A number of 0 or a
+    value that does not start with digits gives a null number."""
+    parts = col.str.strip_chars().str.to_uppercase().str.extract_groups(_HOUSE)
     number = parts.struct.field("1").cast(pl.Int64, strict=False)
-    addition = parts.struct.field("2").str.replace_all(r"[\s\-/]+", "")
+    addition = parts.struct.field("2").str.replace_all(r"[\s\-/]", "")
     number = pl.when(number > 0).then(number).otherwise(None)
     return pl.struct(number.alias("number"), addition.fill_null("").alias("addition"))
 
@@ -34,12 +39,41 @@ def house_number(col: pl.Expr) -> pl.Expr:
 def email(col: pl.Expr) -> pl.Expr:
     """Trimmed, lower-cased address when it has one '@', a local part and a dotted domain."""
     e = col.str.strip_chars().str.to_lowercase()
-    valid = e.str.contains(r"^[^@\s]+@[^@\s]*\.[^@\s]*$") & (e.str.count_matches("@") == 1)
-    return pl.when(valid).then(e).otherwise(None)
+    return pl.when(e.str.contains(_EMAIL)).then(e).otherwise(None)
 
 
 def household_identity(pc6: pl.Expr, house: pl.Expr, mail: pl.Expr) -> pl.Expr:
     """The string that is keyed: "PC6|number|addition", else the e-mail, else null."""
     number = house.struct.field("number")
-    address = pl.format("{}|{}|{}", pc6, number, house.struct.field("addition"))
+    address = pl.concat_str(
+        pc6, number.cast(pl.String), house.struct.field("addition"), separator="|"
+    )
     return pl.when(pc6.is_not_null() & number.is_not_null()).then(address).otherwise(mail)
+
+
+def decimal_number(col: pl.Expr, decimal: str) -> pl.Expr:
+    """A price such as "€ 1.234,50" (decimal ",") or "1,234.50" (decimal ".") as Float64.
+
+    The other separator is read as a thousands separator and dropped; an
+    unparseable value becomes null."""
+    thousands = "." if decimal == "," else ","
+    text = col.str.strip_chars(" €\t").str.replace_all(thousands, "", literal=True)
+    if decimal == ",":
+        text = text.str.replace(",", ".", literal=True)
+    return text.cast(pl.Float64, strict=False)
+
+
+def whole_number(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """An integer such as "2" (or " 2 ") or null.
+
+    Spreadsheet whole numbers arrive as "2", not "2.0": the XLSX and Parquet
+    readers render integral floats without a fraction."""
+    return col.str.strip_chars().cast(dtype, strict=False)
+
+
+def visit_date(col: pl.Expr, date_format: str) -> pl.Expr:
+    """The visit date under one strptime format; a time part in the format is dropped."""
+    text = col.str.strip_chars()
+    if "%H" in date_format:
+        return text.str.strptime(pl.Datetime, date_format, strict=False).dt.date()
+    return text.str.strptime(pl.Date, date_format, strict=False)

@@ -1,151 +1,233 @@
 """From export files to canonical visits in the workspace.
 
-Reads each export as strings (nothing is inferred behind the user's back),
-renames mapped columns to canonical names, normalises, rejects unusable rows
-with a reason code (their content is never printed), keys households per
-period and writes Parquet partitioned by period. A file whose digest was
-ingested before is skipped, so ingesting twice never double-counts.
+Per export: read it as strings (nothing is inferred behind the user's back),
+detect what the mapping leaves out, then stream it once through the
+normalisation into a temporary Parquet file in the workspace; from that file
+the quarantine, the counts, the distinct households (one HMAC each) and the
+canonical visits per period are written. A file whose digest was ingested
+before is skipped, so ingesting twice never double-counts. Rows are only ever
+counted or located (row number, column, reason), never printed.
 """
 
 from __future__ import annotations
 
-import hashlib
+import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from agent.ingest import normalise
+from agent.ingest import dialect, normalise, readers
+from agent.ingest.disciplines import discipline_of, discipline_table, shareable
 from agent.ingest.households import household_keys
 from agent.ingest.mapping import Mapping
-from agent.visits import DISCIPLINES, VISIT_SCHEMA, period_of
+from agent.ingest.reasons import REASONS
+from agent.visits import VISIT_SCHEMA
 from agent.workspace import Workspace
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes
 
+FIRST_DATA_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
+
 
 @dataclass
 class IngestReport:
+    """Counts and detections of one ingest run; never row content."""
+
     rows_read: int = 0
     rows_accepted: int = 0
     rows_rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     households: int = 0
-    files_skipped: int = 0
+    files_ingested: list[str] = field(default_factory=list)
+    files_skipped: list[str] = field(default_factory=list)
     unmapped_disciplines: dict[str, int] = field(default_factory=dict)
     detected: dict[str, dict[str, str]] = field(default_factory=dict)
     periods: list[str] = field(default_factory=list)
+    quarantine: list[str] = field(default_factory=list)
+    source_from_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    def detected_line(self, name: str) -> str:
+        """One line saying how a file was read, e.g. for the terminal."""
+
+        def show(values: dict[str, str]) -> str:
+            return ", ".join(f"{k} {v!r}" if len(v) == 1 else f"{k} {v}" for k, v in values.items())
+
+        detected = dict(self.detected.get(name, {}))
+        kind = detected.pop("format", "")
+        line = f"{name} ({kind})" if kind else name
+        if detected:
+            line += f": detected {show(detected)}"
+        given = self.source_from_mapping.get(name, {})
+        if given:
+            line += f"{';' if detected else ':'} from the mapping {show(given)}"
+        return line
+
 
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """SHA-256 of a file's bytes: the identity of an export for "ingested before?"."""
+    return readers.scan_bytes(path, check_utf8=False).digest
 
 
-def _read_csv(path: Path, mapping: Mapping) -> tuple[pl.DataFrame, dict[str, str]]:
-    opts = mapping.source
-    encoding = (opts.encoding or "utf-8").lower().replace("_", "-")
-    delimiter = opts.delimiter or ";"
-    try:
-        if encoding in ("utf-8", "utf8", "utf-8-sig"):
-            frame = pl.read_csv(path, separator=delimiter, infer_schema=False, encoding="utf8")
-        else:
-            text = path.read_bytes().decode(encoding)
-            frame = pl.read_csv(text.encode("utf-8"), separator=delimiter, infer_schema=False)
-    except (pl.exceptions.ComputeError, UnicodeDecodeError, LookupError) as exc:
-        raise UsageError(
-            f"{path}: cannot be read as CSV ({type(exc).__name__})",
-            hint="check encoding and delimiter in the mapping's [source]",
-        ) from exc
-    return frame, {"encoding": encoding, "delimiter": delimiter}
+def _period_label(code: int) -> str:
+    return f"{code // 4}-Q{code % 4 + 1}"
 
 
-def _canonical(frame: pl.DataFrame, mapping: Mapping, path: Path) -> pl.DataFrame:
-    missing = [h for h in mapping.columns.values() if h not in frame.columns]
+@dataclass(frozen=True)
+class _Plan:
+    """How to read one export's string columns: mapped headers and the settled dialect."""
+
+    columns: dict[str, str]  # canonical → header
+    date_format: str
+    decimal: str | None
+
+
+def _detect(export: readers.Export, mapping: Mapping) -> _Plan:
+    columns = mapping.columns
+    missing = [h for h in columns.values() if h not in export.columns]
     if missing:
         raise UsageError(
-            f"{path}: mapped column(s) {', '.join(repr(m) for m in missing)} not in the file",
-            hint=f"the file has: {', '.join(repr(c) for c in frame.columns)}",
+            f"{export.path}: mapped column(s) {', '.join(repr(m) for m in missing)} "
+            "not in the file's header",
+            hint=f"the file has: {', '.join(repr(c) for c in export.columns)}",
         )
-    renamed = frame.select(
-        [pl.col(header).alias(name) for name, header in mapping.columns.items()]
-    ).with_row_index("source_row", offset=1)
-    for name in ("postcode", "house_number", "email", "order_id", "event", "discipline"):
-        if name not in renamed.columns:
-            renamed = renamed.with_columns(pl.lit(None, pl.String).alias(name))
-    return renamed
+    source = mapping.source
+    where = f"{export.path}, column {columns['visit_date']!r}"
+    date_format = source.date_format
+    if date_format is None:
+        date_header = columns["visit_date"]
+        values = export.sample.get_column(date_header).drop_nulls().unique().to_list()
+        try:
+            date_format = dialect.date_format_from(dialect.date_evidence(values), where=where)
+        except UsageError:
+            # The sample may hold only the first days of a month: decide on every
+            # distinct date in the file before calling the dates ambiguous.
+            everything = (
+                export.frame.select(pl.col(date_header).drop_nulls().unique())
+                .collect(engine="streaming")
+                .to_series()
+                .to_list()
+            )
+            date_format = dialect.date_format_from(dialect.date_evidence(everything), where=where)
+        export.detected["date_format"] = date_format
+    decimal = source.decimal
+    if decimal is None and "price" in columns:
+        prices = export.sample.get_column(columns["price"]).drop_nulls().unique().to_list()
+        found = dialect.detect_decimal(prices)
+        decimal = found or ","
+        export.detected["decimal"] = decimal if found else ", (default: no fractions seen)"
+    return _Plan(dict(columns), date_format, decimal)
 
 
-def _normalised(frame: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
-    opts = mapping.source
-    decimal = opts.decimal or ","
-    date_format = opts.date_format or "%d-%m-%Y"
-    pc6 = normalise.postcode_pc6(pl.col("postcode"))
-    house = normalise.house_number(pl.col("house_number"))
-    mail = normalise.email(pl.col("email"))
-    tickets = (
-        pl.col("tickets").str.strip_chars().cast(pl.Int32, strict=False)
-        if "tickets" in frame.columns
-        else pl.lit(1, pl.Int32)
+_ADDRESS = ("postcode", "house_number", "email")
+_HASH_SEEDS = (0x5075626C, 0x69656B21)  # fixed seeds: the hashes only join within one run
+
+
+def _staged_rows(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
+    """Per-row work only: parse the value columns, hash the raw address, set row reasons.
+
+    Address normalisation and discipline mapping are *not* done per row: they
+    are functions of a few distinct values (households, genres), so they run
+    on those distinct values later and join back on a 128-bit hash of the raw
+    address (two seeded 64-bit hashes; a collision among millions of
+    addresses has a probability of about 10^-26)."""
+    cols = plan.columns
+    frame = export.frame.with_row_index("source_row", offset=FIRST_DATA_ROW).select(
+        pl.col("source_row").cast(pl.Int64),
+        *[pl.col(header).alias(name) for name, header in cols.items()],
     )
-    price: pl.Expr = pl.lit(None, pl.Float64)
-    if "price" in frame.columns:
-        p = pl.col("price").str.strip_chars().str.replace_all(r"[€\s]", "")
-        if decimal == ",":
-            p = p.str.replace_all(r"\.", "").str.replace(",", ".", literal=True)
-        price = p.cast(pl.Float64, strict=False)
-    birth = (
-        pl.col("birth_year").str.strip_chars().cast(pl.Int32, strict=False)
-        if "birth_year" in frame.columns
-        else pl.lit(None, pl.Int32)
-    )
-    raw_disc = pl.col("discipline").str.strip_chars()
-    mapped = raw_disc.replace_strict(mapping.discipline_map, default=None, return_dtype=pl.String)
-    native = pl.when(raw_disc.str.to_lowercase().is_in(DISCIPLINES)).then(
-        raw_disc.str.to_lowercase()
-    )
-    fallback = pl.lit(mapping.default_discipline or "other")
-    return frame.with_columns(
-        pl.col("visit_date").str.strip_chars().str.to_date(date_format, strict=False),
-        pc6.alias("pc6"),
-        house.alias("house"),
-        mail.alias("email_norm"),
-        tickets.alias("tickets"),
-        price.alias("price"),
-        pl.when(birth.is_between(1900, datetime.now(UTC).year)).then(birth).alias("birth_year"),
-        pl.coalesce(mapped, native, fallback).alias("discipline"),
-        (raw_disc.is_not_null() & mapped.is_null() & native.is_null()).alias("unmapped"),
+
+    def text(name: str) -> pl.Expr:
+        return pl.col(name) if name in cols else pl.lit(None, pl.String)
+
+    this_year = datetime.now(UTC).year
+    tickets = normalise.whole_number(text("tickets"), pl.Int32()) if "tickets" in cols else None
+    address = pl.struct([text(n).alias(n) for n in _ADDRESS])
+    staged = frame.with_columns(
+        normalise.visit_date(text("visit_date"), plan.date_format).alias("visit_date"),
+        (tickets if tickets is not None else pl.lit(1, pl.Int32)).cast(pl.Int32).alias("tickets"),
+        normalise.decimal_number(text("price"), plan.decimal or ",").alias("price"),
+        normalise.whole_number(text("birth_year"), pl.Int32()).alias("birth_year"),
+        text("discipline").alias("raw_discipline"),
+        *[text(n).alias(n) for n in (*_ADDRESS, "order_id", "event") if n not in cols],
+        address.hash(_HASH_SEEDS[0]).alias("address_hash"),
+        address.hash(_HASH_SEEDS[1]).alias("address_hash2"),
+        text("price").is_not_null().alias("has_price"),
+        text("birth_year").is_not_null().alias("has_birth_year"),
     ).with_columns(
+        (pl.col("visit_date").dt.year() * 4 + pl.col("visit_date").dt.quarter() - 1)
+        .cast(pl.Int32)
+        .alias("period_code"),
+    )
+    checks: list[tuple[str, str, pl.Expr]] = [
+        ("invalid_date", cols["visit_date"], pl.col("visit_date").is_null()),
+        (
+            "invalid_tickets",
+            cols.get("tickets", ""),
+            pl.col("tickets").is_null() | (pl.col("tickets") <= 0),
+        ),
+        (
+            "invalid_price",
+            cols.get("price", ""),
+            pl.col("has_price") & (pl.col("price").is_null() | (pl.col("price") < 0)),
+        ),
+        (
+            "invalid_birth_year",
+            cols.get("birth_year", ""),
+            pl.col("has_birth_year")
+            & ~pl.col("birth_year").is_between(1900, this_year).fill_null(value=False),
+        ),
+    ]
+    assert [c[0] for c in checks] == list(REASONS)[: len(checks)]
+    reason: pl.Expr = pl.lit(None, pl.String)
+    column: pl.Expr = pl.lit(None, pl.String)
+    for code, header, failed in reversed(checks):
+        reason = pl.when(failed).then(pl.lit(code)).otherwise(reason)
+        column = pl.when(failed).then(pl.lit(header)).otherwise(column)
+    return staged.with_columns(reason.alias("reason"), column.alias("column"))
+
+
+_STAGED = (
+    "source_row", "visit_date", "period_code", "postcode", "house_number", "email",
+    "address_hash", "address_hash2", "order_id", "tickets", "price", "event",
+    "raw_discipline", "birth_year", "reason", "column",
+)  # fmt: skip
+_JOIN = ["period_code", "address_hash", "address_hash2"]
+
+
+def _stage(export: readers.Export, plan: _Plan, staged: Path) -> None:
+    """Stream the export once through the per-row work into ``staged`` (a Parquet file)."""
+    try:
+        _staged_rows(export, plan).select(_STAGED).sink_parquet(
+            staged, compression="uncompressed", statistics=False, engine="streaming"
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise UsageError(
+            f"{export.path}: cannot be read to the end ({type(exc).__name__})",
+            hint="check delimiter, quoting and encoding in the mapping's [source]",
+        ) from exc
+
+
+def _households(addresses: pl.DataFrame) -> pl.DataFrame:
+    """Distinct raw addresses → identity ("PC6|number|addition", else e-mail) and PC4."""
+    pc6 = normalise.postcode_pc6(pl.col("postcode"))
+    return addresses.with_columns(
+        pc6.alias("pc6"),
+        normalise.house_number(pl.col("house_number")).alias("house"),
+        normalise.email(pl.col("email")).alias("email_norm"),
+    ).select(
+        *_JOIN,
         normalise.household_identity(pl.col("pc6"), pl.col("house"), pl.col("email_norm")).alias(
             "identity"
         ),
         pl.col("pc6").str.slice(0, 4).alias("pc4"),
     )
-
-
-REASONS: tuple[tuple[str, str, pl.Expr], ...] = (
-    ("invalid_date", "visit_date", pl.col("visit_date").is_null()),
-    ("invalid_tickets", "tickets", pl.col("tickets").is_null() | (pl.col("tickets") <= 0)),
-    ("no_household_key", "postcode", pl.col("identity").is_null()),
-)
-
-
-def _with_reason(frame: pl.DataFrame) -> pl.DataFrame:
-    reason: pl.Expr = pl.lit(None, pl.String)
-    column: pl.Expr = pl.lit(None, pl.String)
-    for code, col, cond in reversed(REASONS):
-        reason = pl.when(cond).then(pl.lit(code)).otherwise(reason)
-        column = pl.when(cond).then(pl.lit(col)).otherwise(column)
-    return frame.with_columns(reason.alias("reason"), column.alias("reason_column"))
 
 
 def ingest_exports(
@@ -155,66 +237,196 @@ def ingest_exports(
     *,
     sector_key: Callable[[str], SecretBytes] | None = None,
 ) -> IngestReport:
-    """Ingest every export; return counts only (never row content)."""
+    """Ingest every export; return counts only (never row content).
+
+    Fails with :class:`UsageError` before writing anything for a file that
+    cannot be used at all; a file is recorded as ingested only after its
+    visits and quarantine are in place."""
     workspace.ensure()
+    # A run that was killed leaves its staging folder (which holds raw addresses)
+    # behind; nothing else uses tmp/, so it goes before anything new is written.
+    shutil.rmtree(workspace.root / "tmp", ignore_errors=True)
     key_for = sector_key or workspace.sector_key
     report = IngestReport()
-    periods: set[str] = set()
+    keyed: list[pl.DataFrame] = []
     for path in paths:
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file", hint="check the export path")
-        digest = file_digest(path)
-        with workspace.connect() as db:
-            seen = db.execute("SELECT 1 FROM ingested_files WHERE digest = ?", (digest,)).fetchone()
-        if seen:
-            report.files_skipped += 1
-            continue
-        raw, detected = _read_csv(path, mapping)
-        if raw.height == 0:
-            raise UsageError(f"{path}: the file has a header but no rows")
-        report.detected[path.name] = detected
-        frame = _with_reason(_normalised(_canonical(raw, mapping, path), mapping))
-        rejected = frame.filter(pl.col("reason").is_not_null())
-        accepted = frame.filter(pl.col("reason").is_null()).with_columns(
-            period_of(pl.col("visit_date")).alias("period"),
-            pl.lit(digest).alias("source_digest"),
-        )
-        for code, n in rejected.group_by("reason").len().iter_rows():
-            report.rejected_by_reason[code] = report.rejected_by_reason.get(code, 0) + int(n)
-        for value, n in accepted.filter("unmapped").group_by("discipline").len().iter_rows():
-            report.unmapped_disciplines[value] = report.unmapped_disciplines.get(value, 0) + int(n)
-        rejected.select(
-            "source_row", pl.col("reason_column").alias("column"), "reason"
-        ).write_parquet(workspace.quarantine_dir / f"{digest}.parquet")
-        for (label,), part in accepted.group_by("period"):
-            period = str(label)
-            periods.add(period)
-            uniq = part.select(pl.col("identity").unique())
-            uniq = uniq.with_columns(household_keys(uniq["identity"], key_for(period)))
-            out = part.join(uniq, on="identity", how="left").select(
-                [pl.col(c).cast(t) for c, t in VISIT_SCHEMA.items()]
-            )
-            target = workspace.visits_dir / f"period={period}"
-            target.mkdir(parents=True, exist_ok=True)
-            out.write_parquet(target / f"{digest}.parquet")
-        report.rows_read += raw.height
-        report.rows_accepted += accepted.height
-        report.rows_rejected += rejected.height
-        with workspace.connect() as db:
-            db.execute(
-                "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    digest,
-                    path.name,
-                    datetime.now(UTC).isoformat(),
-                    raw.height,
-                    accepted.height,
-                    rejected.height,
-                ),
-            )
-    report.periods = sorted(periods)
-    report.households = sum(
-        workspace.load_visits(p).select(pl.col("household_key").n_unique()).item()
-        for p in report.periods
-    )
+        _ingest_one(path, mapping, workspace, key_for=key_for, report=report, keyed=keyed)
+    report.periods = sorted({p for frame in keyed for p in frame["period"].unique().to_list()})
+    if keyed:
+        report.households = pl.concat(keyed).n_unique()
     return report
+
+
+def _ingest_one(
+    path: Path,
+    mapping: Mapping,
+    workspace: Workspace,
+    *,
+    key_for: Callable[[str], SecretBytes],
+    report: IngestReport,
+    keyed: list[pl.DataFrame],
+) -> None:
+    if not path.exists():
+        raise UsageError(f"{path}: no such file", hint="check the export path")
+    kind = readers.kind_of(path)
+    wants_utf8 = mapping.source.encoding is None or dialect.canonical_encoding(
+        mapping.source.encoding
+    ) in ("utf-8", "utf-8-sig")
+    scan = readers.scan_bytes(path, check_utf8=kind == "csv" and wants_utf8)
+    with workspace.connect() as db:
+        seen = db.execute(
+            "SELECT 1 FROM ingested_files WHERE digest = ?", (scan.digest,)
+        ).fetchone()
+    if seen:
+        report.files_skipped.append(path.name)
+        return
+    tmp = workspace.root / "tmp" / scan.digest
+    tmp.parent.mkdir(mode=0o700, exist_ok=True)
+    tmp.parent.chmod(0o700)
+    tmp.mkdir(mode=0o700, exist_ok=True)
+    try:
+        export = readers.open_export(
+            path, mapping.source, scan, tmp, wanted=mapping.columns.values()
+        )
+        plan = _detect(export, mapping)
+        report.detected[path.name] = dict(export.detected)
+        report.source_from_mapping[path.name] = {
+            k: v for k, v in asdict(mapping.source).items() if v is not None
+        }
+        staged = tmp / "staged.parquet"
+        _stage(export, plan, staged)
+        counts = _write_outputs(
+            staged,
+            digest=scan.digest,
+            name=path.name,
+            mapping=mapping,
+            key_headers="+".join(mapping.columns[n] for n in _ADDRESS if n in mapping.columns)
+            or "(no postcode, house number or e-mail mapped)",
+            workspace=workspace,
+            tmp=tmp,
+            key_for=key_for,
+            keyed=keyed,
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    read, accepted, by_reason, unmapped = counts
+    report.rows_read += read
+    report.rows_accepted += accepted
+    report.rows_rejected += read - accepted
+    for code, n in by_reason.items():
+        report.rejected_by_reason[code] = report.rejected_by_reason.get(code, 0) + n
+    for value, n in unmapped.items():
+        report.unmapped_disciplines[value] = report.unmapped_disciplines.get(value, 0) + n
+    report.files_ingested.append(path.name)
+    if read > accepted:
+        report.quarantine.append(str(workspace.quarantine_dir / f"{scan.digest}.parquet"))
+    with workspace.connect() as db:
+        db.execute(
+            "INSERT INTO ingested_files VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                scan.digest,
+                path.name,
+                datetime.now(UTC).isoformat(),
+                read,
+                accepted,
+                read - accepted,
+            ),
+        )
+
+
+def _write_outputs(
+    staged: Path,
+    *,
+    digest: str,
+    name: str,
+    mapping: Mapping,
+    key_headers: str,
+    workspace: Workspace,
+    tmp: Path,
+    key_for: Callable[[str], SecretBytes],
+    keyed: list[pl.DataFrame],
+) -> tuple[int, int, dict[str, int], dict[str, int]]:
+    """Households, keys, quarantine, counts and per-period canonical visits from staged rows."""
+    rows = pl.scan_parquet(staged)
+    good = rows.filter(pl.col("reason").is_null())
+    summary = rows.group_by("reason").len().collect()
+    by_reason = {str(r): int(n) for r, n in summary.iter_rows() if r is not None}
+    read = int(summary["len"].sum())
+
+    # One raw address per distinct hash: find one row number per hash on integers
+    # only, then read the address strings of just those rows (a unique() carrying
+    # the strings costs twice as much).
+    firsts = good.group_by(_JOIN).agg(pl.col("source_row").min()).collect(engine="streaming")
+    households = _households(
+        good.filter(pl.col("source_row").is_in(firsts["source_row"].implode()))
+        .select(*_JOIN, *_ADDRESS)
+        .collect(engine="streaming")
+    )
+    del firsts
+    keyless = households.filter(pl.col("identity").is_null()).select(_JOIN)
+    no_key = good.join(keyless.lazy(), on=_JOIN, how="semi")
+    if keyless.height:
+        by_reason["no_household_key"] = int(no_key.select(pl.len()).collect().item())
+    rejected = rows.filter(pl.col("reason").is_not_null()).select("source_row", "column", "reason")
+    if by_reason:
+        no_key_rows = no_key.select(
+            "source_row",
+            pl.lit(key_headers).alias("column"),
+            pl.lit("no_household_key").alias("reason"),
+        )
+        pl.concat([rejected, no_key_rows]).sort("source_row").select(
+            pl.lit(name).alias("source_file"),
+            pl.lit(digest).alias("source_digest"),
+            "source_row",
+            "column",
+            "reason",
+        ).sink_parquet(tmp / "quarantine.parquet")
+        (tmp / "quarantine.parquet").replace(workspace.quarantine_dir / f"{digest}.parquet")
+    accepted = read - sum(by_reason.values())
+
+    genres = good.group_by("raw_discipline").len().collect()
+    disciplines = discipline_table(genres, mapping)
+    unmapped = shareable(
+        {
+            str(v): int(n)
+            for v, n in genres.join(disciplines, on="raw_discipline", nulls_equal=True)
+            .filter("unmapped")
+            .select("raw_discipline", "len")
+            .iter_rows()
+        }
+    )
+    keys_parts = []
+    for (code,), part in households.filter(pl.col("identity").is_not_null()).group_by(
+        "period_code"
+    ):
+        period = _period_label(int(str(code)))
+        identities = part.select(pl.col("identity").unique())
+        identities = identities.with_columns(
+            household_keys(identities["identity"], key_for(period))
+        )
+        keyed.append(identities.select(pl.lit(period).alias("period"), "household_key"))
+        keys_parts.append(part.join(identities, on="identity").drop("identity"))
+    del households
+    for keys in sorted(keys_parts, key=lambda k: int(k["period_code"][0])):
+        period = _period_label(int(keys["period_code"][0]))
+        # Within one period the first 64-bit hash alone almost always tells the
+        # addresses apart, and a one-column join costs a third of a three-column one.
+        join_on = ["address_hash"]
+        if keys["address_hash"].n_unique() != keys.height:
+            join_on = ["address_hash", "address_hash2"]
+        out = (
+            good.filter(pl.col("period_code") == keys["period_code"][0])
+            .join(keys.lazy().select(*join_on, "pc4", "household_key"), on=join_on, how="inner")
+            .with_columns(
+                discipline_of(disciplines, mapping),
+                pl.lit(period).alias("period"),
+                pl.lit(digest).alias("source_digest"),
+            )
+            .select([pl.col(c).cast(t) for c, t in VISIT_SCHEMA.items()])
+        )
+        target = workspace.visits_dir / f"period={period}"
+        target.mkdir(parents=True, exist_ok=True)
+        part_path = tmp / f"visits-{period}.parquet"
+        out.sink_parquet(part_path, compression="lz4", engine="streaming")
+        part_path.replace(target / f"{digest}.parquet")
+    return read, accepted, by_reason, unmapped

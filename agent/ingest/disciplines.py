@@ -1,0 +1,73 @@
+"""Export discipline values → sector disciplines, decided once per distinct value.
+
+A box office has a handful of genre labels, so the mapping (``[discipline_map]``,
+then the sector names themselves, then ``default_discipline`` or ``other``) runs
+in Python over the distinct values and is looked up per row with an Enum cast
+and a gather: no string join, no Python per row.
+
+Unmapped values are reported so the operator can extend the mapping. They are
+export content, so :func:`shareable` withholds them when the column does not
+look like genre labels (a mis-mapped e-mail or postcode column must not end up
+on the terminal or in the report).
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from agent.ingest.mapping import Mapping
+from agent.visits import DISCIPLINES
+
+MAX_SHOWN = 50
+_NOT_A_LABEL = re.compile(r"@|\d{3}")
+
+
+def discipline_table(raw: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
+    """Distinct ``raw_discipline`` values → ``discipline`` and whether it was ``unmapped``."""
+    fallback = mapping.default_discipline or "other"
+    rows = []
+    for value in raw["raw_discipline"].to_list():
+        stripped = value.strip() if value is not None else ""
+        if not stripped:
+            rows.append((value, fallback, False))
+        elif stripped in mapping.discipline_map:
+            rows.append((value, mapping.discipline_map[stripped], False))
+        elif stripped.lower() in DISCIPLINES:
+            rows.append((value, stripped.lower(), False))
+        else:
+            rows.append((value, fallback, True))
+    return pl.DataFrame(
+        rows,
+        schema={"raw_discipline": pl.String, "discipline": pl.String, "unmapped": pl.Boolean},
+        orient="row",
+    )
+
+
+def discipline_of(table: pl.DataFrame, mapping: Mapping) -> pl.Expr:
+    """The sector discipline per row, by position in the table of distinct values."""
+    known = table.filter(pl.col("raw_discipline").is_not_null())
+    codes = pl.col("raw_discipline").cast(pl.Enum(known["raw_discipline"].to_list()))
+    return (
+        pl.lit(known["discipline"])
+        .gather(codes.to_physical())
+        .fill_null(mapping.default_discipline or "other")
+        .alias("discipline")
+    )
+
+
+def looks_like_labels(values: list[str]) -> bool:
+    """True for a short list of genre-like labels; False for what may be personal data."""
+    return len(values) <= MAX_SHOWN and not any(_NOT_A_LABEL.search(v) for v in values)
+
+
+def shareable(unmapped: dict[str, int]) -> dict[str, int]:
+    """Unmapped values with their counts, or one summary entry when they may be personal."""
+    if looks_like_labels(list(unmapped)):
+        return unmapped
+    return {
+        f"({len(unmapped)} distinct values withheld: check which column is mapped as discipline)": (
+            sum(unmapped.values())
+        )
+    }

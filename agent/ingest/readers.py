@@ -1,0 +1,363 @@
+"""Readers: one export file (CSV, XLSX or Parquet) in, a lazy frame of strings out.
+
+Every reader hands the pipeline the same thing: a :class:`polars.LazyFrame`
+whose columns are the export's headers and whose values are all strings, so
+parsing rules live in one place (``normalise``) instead of three. CSV and
+Parquet are scanned lazily so a ten-million-row export streams instead of
+being held in memory; CSV in another encoding than UTF-8 is first transcoded
+to a UTF-8 copy in the workspace's temporary folder, because polars reads
+UTF-8 only. Every failure is a :class:`UsageError` naming the file and,
+where there is one, the line and column — never a value.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from agent.ingest import dialect
+from agent.ingest.mapping import SourceOptions
+from protocol.errors import UsageError
+
+CHUNK = 1 << 24
+SAMPLE_BYTES = 1 << 20
+SAMPLE_ROWS = 50_000
+_UTF8 = ("utf-8", "utf-8-sig")
+
+
+@dataclass
+class Export:
+    """An opened export: its rows as strings, its headers and what was detected."""
+
+    path: Path
+    kind: str
+    frame: pl.LazyFrame
+    columns: list[str]
+    sample: pl.DataFrame
+    detected: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One read over a file's bytes: its digest and, if asked, where UTF-8 first fails."""
+
+    digest: str
+    first_bad_utf8: int | None
+
+
+def scan_bytes(path: Path, *, check_utf8: bool) -> Scan:
+    """SHA-256 of the file, and the offset of the first byte that is not UTF-8.
+
+    Hashing runs in a second thread (hashlib releases the GIL on large
+    buffers) while this thread validates UTF-8, so the file is read once."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    bad: int | None = None
+    offset = 0
+    with _open(path) as fh:
+        while chunk := fh.read(CHUNK):
+            worker = threading.Thread(target=digest.update, args=(chunk,))
+            worker.start()
+            if check_utf8 and bad is None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    bad = offset + max(exc.start, 0)
+            worker.join()
+            offset += len(chunk)
+    if check_utf8 and bad is None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            bad = max(offset - 1, 0)
+    return Scan(digest.hexdigest(), bad)
+
+
+def _open(path: Path) -> io.BufferedReader:
+    try:
+        return path.open("rb")
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: no such file", hint="check the export path") from exc
+    except IsADirectoryError as exc:
+        raise UsageError(f"{path}: is a folder, not an export file") from exc
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot be read ({exc.strerror or type(exc).__name__})",
+            hint="check the file's permissions for the user running the agent",
+        ) from exc
+
+
+def kind_of(path: Path) -> str:
+    """ "csv", "xlsx" or "parquet", from the file's first bytes (its name can lie)."""
+    with _open(path) as fh:
+        magic = fh.read(8)
+    if magic.startswith(b"PAR1"):
+        return "parquet"
+    if magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return "xlsx"
+    return "csv"
+
+
+def open_export(
+    path: Path,
+    source: SourceOptions,
+    scan: Scan,
+    tmp: Path,
+    wanted: Collection[str] = (),
+) -> Export:
+    """Open one export with the mapping's [source] options, detecting what they leave out.
+
+    ``wanted`` are the headers the mapping needs; a workbook without a
+    ``sheet`` in the mapping is read from the first sheet that has them all."""
+    if path.stat().st_size == 0:
+        raise UsageError(f"{path}: the file is empty", hint="export again from the box office")
+    kind = kind_of(path)
+    if kind == "parquet":
+        return _open_parquet(path)
+    if kind == "xlsx":
+        return _open_xlsx(path, source, wanted)
+    return _open_csv(path, source, scan, tmp)
+
+
+def _require_rows(path: Path, sample: pl.DataFrame, where: str = "") -> None:
+    if sample.height == 0:
+        raise UsageError(
+            f"{path}{where}: the file has a header but no rows",
+            hint="export again with the visits included",
+        )
+
+
+def _as_strings(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
+    """Typed columns to strings; dates as ISO so the date detection reads them exactly."""
+    exprs = []
+    for name, dtype in schema.items():
+        col = pl.col(name)
+        if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+            exprs.append(col.dt.strftime("%Y-%m-%d").alias(name))
+        elif dtype.is_float():
+            whole = col == col.floor()
+            exprs.append(
+                pl.when(whole)
+                .then(col.cast(pl.Int64, strict=False).cast(pl.String))
+                .otherwise(col.cast(pl.String))
+                .alias(name)
+            )
+        else:
+            exprs.append(col.cast(pl.String).alias(name))
+    return frame.select(exprs)
+
+
+def _open_parquet(path: Path) -> Export:
+    try:
+        lazy = pl.scan_parquet(path)
+        schema = lazy.collect_schema()
+        sample = lazy.head(SAMPLE_ROWS).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise UsageError(
+            f"{path}: cannot be read as Parquet ({type(exc).__name__})",
+            hint="check that the export finished writing and is not damaged",
+        ) from exc
+    _require_rows(path, sample)
+    frame = _as_strings(lazy, schema)
+    return Export(
+        path,
+        "parquet",
+        frame,
+        list(schema.names()),
+        _as_strings(sample.lazy(), schema).collect(),
+        {"format": "parquet"},
+    )
+
+
+def _open_xlsx(path: Path, source: SourceOptions, wanted: Collection[str]) -> Export:
+    import fastexcel
+
+    try:
+        workbook = fastexcel.read_excel(path)
+        sheets = list(workbook.sheet_names)
+        sheet = source.sheet or sheets[0]
+        if source.sheet is None and len(sheets) > 1:
+            sheet = _sheet_with(workbook, sheets, wanted) or sheet
+    except Exception as exc:  # fastexcel raises its own untyped errors
+        raise UsageError(
+            f"{path}: cannot be read as a spreadsheet ({type(exc).__name__})",
+            hint="save it again as .xlsx, or export as CSV",
+        ) from exc
+    if source.sheet is not None and source.sheet not in sheets:
+        raise UsageError(
+            f"{path}: no sheet named {source.sheet!r}",
+            hint=f"the workbook has: {', '.join(repr(s) for s in sheets)}",
+        )
+    try:
+        frame = pl.read_excel(path, sheet_name=sheet, engine="calamine", infer_schema_length=0)
+    except Exception as exc:  # calamine surfaces sheet errors as plain exceptions
+        raise UsageError(
+            f"{path}: sheet {sheet!r} cannot be read ({type(exc).__name__})",
+            hint="check that the sheet starts with a header row",
+        ) from exc
+    _require_rows(path, frame, f", sheet {sheet!r}")
+    frame = frame.select(pl.all().cast(pl.String))
+    return Export(
+        path,
+        "xlsx",
+        frame.lazy(),
+        frame.columns,
+        frame.head(SAMPLE_ROWS),
+        {"format": "xlsx", "sheet": sheet},
+    )
+
+
+def _sheet_with(workbook: Any, sheets: list[str], wanted: Collection[str]) -> str | None:
+    """The first sheet whose header row holds every wanted header (or most, for a draft)."""
+    best: tuple[int, str] | None = None
+    for name in sheets:
+        header = {c.name for c in workbook.load_sheet(name, n_rows=0).available_columns()}
+        found = len(set(wanted) & header) if wanted else len(header)
+        if wanted and found == len(set(wanted)):
+            return name
+        if best is None or found > best[0]:
+            best = (found, name)
+    return best[1] if best and best[0] else None
+
+
+def _open_csv(path: Path, source: SourceOptions, scan: Scan, tmp: Path) -> Export:
+    detected = {"format": "csv"}
+    with _open(path) as fh:
+        head = fh.read(SAMPLE_BYTES)
+    if source.encoding:
+        encoding = dialect.canonical_encoding(source.encoding)
+    else:
+        encoding = dialect.detect_encoding(head)
+        if encoding in _UTF8 and scan.first_bad_utf8 is not None:
+            window = _window(path, scan.first_bad_utf8)
+            encoding = dialect.detect_encoding(window)
+            if encoding in _UTF8:
+                encoding = "cp1252"
+        detected["encoding"] = encoding
+    if encoding in _UTF8 or encoding == "ascii":
+        if scan.first_bad_utf8 is not None:
+            raise _undecodable(path, scan.first_bad_utf8, "utf-8", source.delimiter)
+        readable = path
+    else:
+        readable = _transcode(path, encoding, tmp, source.delimiter)
+    with readable.open("rb") as fh:
+        text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(
+            fh.read(SAMPLE_BYTES)
+        )
+    if source.delimiter:
+        delimiter = "\t" if source.delimiter.lower() in ("tab", "\\t") else source.delimiter
+    else:
+        delimiter = dialect.detect_delimiter(text)
+        detected["delimiter"] = delimiter
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    if not any(h.strip() for h in header):
+        raise UsageError(f"{path}: line 1 has no header", hint="the first line must name columns")
+
+    def scan_csv(n_rows: int | None = None) -> pl.LazyFrame:
+        return pl.scan_csv(
+            readable,
+            separator=delimiter,
+            infer_schema=False,
+            encoding="utf8",
+            n_rows=n_rows,
+            truncate_ragged_lines=True,
+            with_column_names=_strip_names,
+        )
+
+    try:
+        sample = scan_csv(SAMPLE_ROWS).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise _structure_error(path, exc) from exc
+    _require_rows(path, sample)
+    return Export(path, "csv", scan_csv(), sample.columns, sample, detected)
+
+
+def _strip_names(names: list[str]) -> list[str]:
+    return [n.lstrip("\ufeff").strip() for n in names]
+
+
+def _structure_error(path: Path, exc: Exception) -> UsageError:
+    """A polars parse failure without its message, which may quote row content."""
+    return UsageError(
+        f"{path}: cannot be parsed as CSV ({type(exc).__name__})",
+        hint="check delimiter and quoting (an unclosed quote swallows the rest of the file)",
+    )
+
+
+def _window(path: Path, offset: int) -> bytes:
+    with _open(path) as fh:
+        fh.seek(max(offset - SAMPLE_BYTES // 2, 0))
+        return fh.read(SAMPLE_BYTES)
+
+
+def _transcode(path: Path, encoding: str, tmp: Path, delimiter: str | None) -> Path:
+    """A UTF-8 copy of the file in the workspace's temporary folder, or a usage error."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    target = tmp / "export.utf8.csv"
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with _open(path) as src, target.open("wb") as dst:
+        while chunk := src.read(CHUNK):
+            try:
+                dst.write(decoder.decode(chunk).encode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise _undecodable(path, offset + max(exc.start, 0), encoding, delimiter) from exc
+            offset += len(chunk)
+        try:
+            dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise _undecodable(path, max(offset - 1, 0), encoding, delimiter) from exc
+    return target
+
+
+def _undecodable(path: Path, offset: int, encoding: str, delimiter: str | None) -> UsageError:
+    line, column = locate(path, offset, delimiter)
+    return UsageError(
+        f"{path}: line {line}, column {column}: bytes that are not valid {encoding}",
+        hint="set encoding in the mapping's [source] (for example cp1252) or re-export as UTF-8",
+    )
+
+
+def locate(path: Path, offset: int, delimiter: str | None) -> tuple[int, str]:
+    """Line number and column (header name or position) of a byte offset.
+
+    Counts newlines and delimiters before the offset; a quoted field with a
+    newline or delimiter inside can shift the count, which is why the column
+    is named as well as numbered."""
+    line_no, line_start = 1, 0
+    with _open(path) as fh:
+        position = 0
+        while position < offset:
+            chunk = fh.read(min(CHUNK, offset - position))
+            if not chunk:
+                break
+            count = chunk.count(b"\n")
+            if count:
+                line_no += count
+                line_start = position + chunk.rfind(b"\n") + 1
+            position += len(chunk)
+        fh.seek(0)
+        header = fh.readline().decode("utf-8", errors="replace")
+        fh.seek(line_start)
+        prefix = fh.read(offset - line_start)
+    sep = delimiter or max(dialect.DELIMITERS, key=header.count)
+    index = prefix.count(sep.encode("ascii", errors="replace"))
+    names = next(csv.reader(io.StringIO(header), delimiter=sep), [])
+    name = names[index].lstrip("\ufeff").strip() if index < len(names) else ""
+    return line_no, f"{index + 1} ({name!r})" if name else str(index + 1)
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The sheets of a workbook, for messages and for ``mapping suggest``."""
+    import fastexcel
+
+    return list(fastexcel.read_excel(path).sheet_names)

@@ -1,0 +1,15 @@
+"""Reason codes for rejected rows: the stable vocabulary of the quarantine and the report.
+
+A row gets the first reason that applies, in this order, so the counts per
+reason add up to ``rows_rejected``. docs/operations.md lists the same codes.
+"""
+
+from __future__ import annotations
+
+REASONS: dict[str, str] = {
+    "invalid_date": "the visit date is empty or does not match the date format",
+    "invalid_tickets": "the ticket count is empty, not a whole number, or not positive",
+    "invalid_price": "the price is not a number in the decimal convention, or is negative",
+    "invalid_birth_year": "the birth year is not a whole number between 1900 and this year",
+    "no_household_key": "neither a valid postcode with house number nor a valid e-mail address",
+}

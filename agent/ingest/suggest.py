@@ -1,0 +1,160 @@
+"""A draft mapping file from an export's header row (``publiek agent mapping suggest``).
+
+Institution IT should not have to learn the canonical names before the first
+run: headers are matched, after lower-casing and dropping everything but
+letters and digits, against the Dutch and English names that box-office
+systems use. What was detected about the file goes into ``[source]``; every
+canonical column and every export column that could not be placed is listed
+as a comment, so the draft says what is left to decide. Only headers and the
+discipline column's distinct values are read, never a visitor's data.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from agent.ingest import readers
+from agent.ingest.disciplines import looks_like_labels
+from agent.ingest.mapping import CANONICAL_COLUMNS, SourceOptions
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "order_id": (
+        "bestelnummer", "ordernummer", "ordernr", "bestelnr", "order", "orderid", "ordernumber",
+        "bestelling", "bestellingid", "transactie", "transactienummer", "transactionid",
+        "reservering", "reserveringsnummer", "booking", "bookingid", "bookingreference",
+    ),
+    "visit_date": (
+        "voorstellingsdatum", "datum", "bezoekdatum", "speeldatum", "evenementdatum",
+        "datumvoorstelling", "datumbezoek", "visitdate", "date", "eventdate",
+        "performancedate", "showdate",
+    ),
+    "postcode": ("postcode", "pc", "pc6", "zip", "zipcode", "postalcode", "postcodeklant"),
+    "house_number": (
+        "huisnummer", "huisnr", "huisnummertoevoeging", "nummer", "nr", "housenumber",
+        "houseno", "housenr", "streetnumber",
+    ),
+    "email": (
+        "email", "emailadres", "mail", "mailadres", "emailaddress", "emailklant",
+    ),
+    "tickets": (
+        "aantalkaarten", "aantal", "aantaltickets", "kaarten", "tickets", "qty", "quantity",
+        "numberoftickets", "ticketcount", "stuks",
+    ),
+    "price": (
+        "prijs", "bedrag", "ticketprijs", "totaal", "totaalbedrag", "price", "amount", "total",
+    ),
+    "event": (
+        "voorstelling", "evenement", "titel", "productie", "programma", "event", "title",
+        "show", "performance", "eventname",
+    ),
+    "discipline": ("genre", "discipline", "categorie", "category", "soort", "type"),
+    "birth_year": ("geboortejaar", "birthyear", "yearofbirth", "jaargeboorte"),
+}  # fmt: skip
+
+GENRES: dict[str, str] = {
+    "toneel": "theater", "theater": "theater", "drama": "theater", "musical": "theater",
+    "muziek": "music", "klassiek": "music", "pop": "music", "jazz": "music", "concert": "music",
+    "music": "music", "wereldmuziek": "music", "dans": "dance", "dance": "dance",
+    "ballet": "dance", "opera": "opera", "muziektheater": "opera", "cabaret": "cabaret",
+    "comedy": "cabaret", "kleinkunst": "cabaret", "film": "film", "cinema": "film",
+    "museum": "museum", "tentoonstelling": "museum", "expositie": "museum",
+    "festival": "festival", "erfgoed": "heritage", "heritage": "heritage",
+    "bibliotheek": "library", "library": "library", "jeugd": "youth", "familie": "youth",
+    "youth": "youth", "kinderen": "youth",
+}  # fmt: skip
+
+_MAX_GENRES = 200
+
+
+def _key(header: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", header.lower())
+
+
+def place_columns(headers: list[str]) -> dict[str, str]:
+    """Canonical column → export header, each header used at most once."""
+    placed: dict[str, str] = {}
+    used: set[str] = set()
+    by_key: dict[str, str] = {}
+    for header in headers:
+        by_key.setdefault(_key(header), header)
+    for canonical in CANONICAL_COLUMNS:
+        for synonym in SYNONYMS[canonical]:
+            found = by_key.get(synonym)
+            if found is not None and found not in used:
+                placed[canonical] = found
+                used.add(found)
+                break
+    return placed
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def suggest_mapping(path: Path, *, sheet: str | None = None) -> str:
+    """The text of a draft mapping file for one export."""
+    with tempfile.TemporaryDirectory(prefix="publiek-suggest-") as tmp:
+        kind = readers.kind_of(path)
+        scan = readers.scan_bytes(path, check_utf8=kind == "csv")
+        export = readers.open_export(path, SourceOptions(sheet=sheet), scan, Path(tmp))
+        placed = place_columns(export.columns)
+        genres: list[str] = []
+        if "discipline" in placed:
+            genres = sorted(
+                export.sample.get_column(placed["discipline"])
+                .drop_nulls()
+                .str.strip_chars()
+                .unique()
+                .head(_MAX_GENRES)
+                .to_list()
+            )
+    lines = [
+        f"# Draft mapping for {path.name}, written by `publiek agent mapping suggest`.",
+        "# Check every line; keys left out of [source] are detected on each run.",
+        "",
+        "[source]",
+    ]
+    detected = export.detected
+    for key in ("encoding", "delimiter", "sheet"):
+        if key in detected:
+            lines.append(f"{key} = {_toml_string(detected[key])}")
+    lines += [
+        '# decimal = ","            # detected from the prices when left out',
+        '# date_format = "%d-%m-%Y" # detected from the dates when left out',
+        "",
+        "[columns]",
+    ]
+    for canonical in CANONICAL_COLUMNS:
+        if canonical in placed:
+            lines.append(f"{canonical} = {_toml_string(placed[canonical])}")
+    missing = [c for c in CANONICAL_COLUMNS if c not in placed]
+    if missing:
+        lines.append("# Not found in the header (map them if the export has them):")
+        lines += [f'# {c} = ""' for c in missing]
+    unplaced = [h for h in export.columns if h not in placed.values()]
+    if unplaced:
+        lines.append("# Export columns not placed (not needed, or map one by hand):")
+        lines += [f"#   {_toml_string(h)}" for h in unplaced]
+    if "visit_date" not in placed:
+        lines.append("# visit_date is required: map the column that holds the visit date.")
+    lines += ["", "[discipline_map]"]
+    if not looks_like_labels(genres):
+        lines.append(
+            f"# {len(genres)} values in {placed['discipline']!r} look like no genre labels"
+        )
+        genres = []
+    for genre in genres:
+        sector = GENRES.get(_key(genre))
+        if sector:
+            lines.append(f"{_toml_string(genre)} = {_toml_string(sector)}")
+        else:
+            lines.append(f'# {_toml_string(genre)} = "other"   # not recognised: choose one')
+    if not genres:
+        lines.append('# "Toneel" = "theater"')
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["GENRES", "SYNONYMS", "place_columns", "suggest_mapping"]

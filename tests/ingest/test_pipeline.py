@@ -1,0 +1,229 @@
+"""Ingest end to end: canonical visits, household keys, quarantine, report, idempotence."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import stat
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import xlsxwriter
+
+from agent.ingest import ingest_exports
+from agent.ingest.mapping import Mapping
+from agent.workspace import Workspace
+from protocol.encoding import b64decode
+from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER, MAPPING
+
+PERSONAL = ("1234", "12-a", "jan@example.nl", "piet@", "9999", "zz")
+
+
+def run_ingest(run_cli: Callable[..., Any], tmp_path: Path, *exports: Path) -> Any:
+    return run_cli(
+        "agent",
+        "ingest",
+        *map(str, exports),
+        "--mapping",
+        str(tmp_path / "map.toml"),
+        "-w",
+        str(tmp_path / "ws"),
+        "--report-json",
+        str(tmp_path / "report.json"),
+    )
+
+
+def sector_key(tmp_path: Path, period: str) -> bytes:
+    text = (tmp_path / "ws" / "keys" / f"sector-{period}.key").read_text(encoding="ascii")
+    return b64decode(text.strip(), what="sector key")
+
+
+def test_canonical_visits_carry_keys_and_pc4_but_no_address(
+    run_cli, tmp_path, mapping_file, export_csv
+) -> None:
+    result = run_ingest(run_cli, tmp_path, export_csv)
+    assert result.exit_code == 0, result.output
+    visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
+    assert visits["source_row"].to_list() == [2, 3, 4, 5]
+    assert visits["pc4"].to_list() == ["1234", "1234", None, "9999"]
+    assert visits["tickets"].to_list() == [2, 1, 3, 1]
+    assert visits["price"].to_list() == [24.5, 24.5, 1024.0, 10.0]
+    assert visits["discipline"].to_list() == ["theater", "theater", "music", "music"]
+    assert visits["visit_date"].to_list()[0] == date(2026, 8, 14)
+    key = sector_key(tmp_path, "2026-Q3")
+    expected = [
+        hmac.digest(key, b"1234AB|12|A", hashlib.sha256),
+        hmac.digest(key, b"1234AB|12|A", hashlib.sha256),
+        hmac.digest(key, b"piet@example.nl", hashlib.sha256),
+        hmac.digest(key, b"9999ZZ|1|", hashlib.sha256),
+    ]
+    assert visits["household_key"].to_list() == expected
+    stored = pl.read_parquet(next((tmp_path / "ws" / "visits").glob("*/*.parquet")))
+    for column in stored.select(pl.col(pl.String)).columns:
+        values = stored[column].drop_nulls().to_list()
+        assert not any("1234AB" in v or "@" in v for v in values), column
+
+
+def test_report_json_and_terminal_carry_counts_not_content(
+    run_cli, tmp_path, write, mapping_file
+) -> None:
+    rows = [
+        *GOOD_ROWS,
+        "B5;31-02-2026;X;Toneel;1234 ab;12;;1;1",  # invalid_date
+        "B6;14-08-2026;X;Toneel;1234 ab;12;;nul;1",  # invalid_tickets
+        "B7;14-08-2026;X;Toneel;1234 ab;12;;1;gratis",  # invalid_price
+        "B8;14-08-2026;X;Toneel;12 ab;;geen;1;1",  # no_household_key
+        "B9;14-08-2026;X;Circus;;;jan@example.nl;1;1",  # unmapped discipline, accepted
+    ]
+    export = write("export.csv", "\n".join([HEADER, *rows]) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    assert result.exit_code == 0
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["rows_read"] == 9
+    assert report["rows_accepted"] == 5
+    assert report["rows_rejected"] == 4
+    assert report["rejected_by_reason"] == {
+        "invalid_date": 1,
+        "invalid_tickets": 1,
+        "invalid_price": 1,
+        "no_household_key": 1,
+    }
+    assert report["households"] == 4
+    assert report["unmapped_disciplines"] == {"Circus": 1}
+    assert report["detected"]["export.csv"]["delimiter"] == ";"
+    assert "invalid_date 1" in result.output
+    for value in PERSONAL:
+        assert value not in result.output.lower()
+
+
+def test_quarantine_holds_row_column_and_reason_only(
+    run_cli, tmp_path, write, mapping_file
+) -> None:
+    rows = [GOOD_ROWS[0], "B5;99-99-2026;X;Toneel;1234 ab;12;;1;1", "B8;14-08-2026;X;;;;;1;1"]
+    export = write("export.csv", "\n".join([HEADER, *rows]) + "\n")
+    run_ingest(run_cli, tmp_path, export)
+    quarantine = pl.read_parquet(next((tmp_path / "ws" / "quarantine").glob("*.parquet")))
+    assert quarantine.columns == ["source_file", "source_digest", "source_row", "column", "reason"]
+    assert quarantine.select("source_row", "column", "reason").rows() == [
+        (3, "Voorstellingsdatum", "invalid_date"),
+        (4, "Postcode+Huisnummer+E-mailadres", "no_household_key"),
+    ]
+
+
+def test_the_same_file_twice_is_never_counted_twice(
+    run_cli, tmp_path, mapping_file, export_csv, write
+) -> None:
+    copy = write("copy-with-other-name.csv", export_csv.read_bytes())
+    first = run_ingest(run_cli, tmp_path, export_csv, copy)
+    assert "skipped copy-with-other-name.csv" in first.output
+    second = run_ingest(run_cli, tmp_path, export_csv)
+    assert second.exit_code == 0
+    assert "skipped export.csv" in second.output
+    assert Workspace(tmp_path / "ws").load_visits("2026-Q3").height == 4
+
+
+def test_several_exports_in_one_call_add_up(run_cli, tmp_path, write, mapping_file) -> None:
+    a = write("a.csv", "\n".join([HEADER, *GOOD_ROWS[:2]]) + "\n")
+    b = write("b.csv", "\n".join([HEADER, *GOOD_ROWS[2:]]) + "\n")
+    result = run_ingest(run_cli, tmp_path, a, b)
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert result.exit_code == 0
+    assert (report["rows_read"], report["households"]) == (4, 3)
+
+
+def test_generated_sector_key_is_private_and_never_printed(
+    run_cli, tmp_path, mapping_file, export_csv
+) -> None:
+    result = run_ingest(run_cli, tmp_path, export_csv)
+    path = tmp_path / "ws" / "keys" / "sector-2026-Q3.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text(encoding="ascii").strip() not in result.output
+
+
+def test_xlsx_export_on_a_named_sheet(run_cli, tmp_path, write) -> None:
+    path = tmp_path / "export.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    workbook.add_worksheet("Voorblad").write(0, 0, "Overzicht")
+    sheet = workbook.add_worksheet("Verkopen")
+    sheet.write_row(0, 0, HEADER.split(";"))
+    for r, row in enumerate(GOOD_ROWS, start=1):
+        values: list[object] = row.split(";")
+        values[7] = int(str(values[7]))  # tickets as a number cell
+        sheet.write_row(r, 0, values)
+    workbook.close()
+    write("map.toml", '[source]\nsheet = "Verkopen"\n\n' + MAPPING)
+    result = run_ingest(run_cli, tmp_path, path)
+    assert result.exit_code == 0, result.output
+    visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
+    assert visits["tickets"].to_list() == [2, 1, 3, 1]
+    assert "from the mapping sheet Verkopen" in result.output
+
+
+def test_workbook_sheet_is_found_by_its_headers(run_cli, tmp_path, write) -> None:
+    path = tmp_path / "export.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    workbook.add_worksheet("Voorblad").write_row(0, 0, ["Overzicht", "Totaal"])
+    sheet = workbook.add_worksheet("Verkopen")
+    sheet.write_row(0, 0, HEADER.split(";"))
+    sheet.write_row(1, 0, GOOD_ROWS[0].split(";"))
+    workbook.close()
+    write("map.toml", MAPPING)
+    result = run_ingest(run_cli, tmp_path, path)
+    assert result.exit_code == 0, result.output
+    assert "detected sheet Verkopen" in result.output
+
+
+def test_parquet_export_with_typed_columns(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "Voorstellingsdatum": [date(2026, 8, 14), date(2026, 8, 15)],
+            "Postcode": ["1234 ab", None],
+            "Huisnummer": ["12-a", None],
+            "E-mailadres": [None, "piet@example.nl"],
+            "Aantal kaarten": [2, 1],
+            "Prijs": [24.5, 10.0],
+        }
+    )
+    path = tmp_path / "export.parquet"
+    frame.write_parquet(path)
+    (tmp_path / "map.toml").write_text(
+        '[columns]\nvisit_date = "Voorstellingsdatum"\npostcode = "Postcode"\n'
+        'house_number = "Huisnummer"\nemail = "E-mailadres"\ntickets = "Aantal kaarten"\n'
+        'price = "Prijs"\n',
+        encoding="utf-8",
+    )
+    report = ingest_exports([path], Mapping.load(tmp_path / "map.toml"), Workspace(tmp_path / "ws"))
+    assert (report.rows_accepted, report.households) == (2, 2)
+    visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
+    assert visits["price"].to_list() == [24.5, 10.0]
+    assert visits["tickets"].to_list() == [2, 1]
+
+
+def test_injected_sector_key_is_used(tmp_path: Path, mapping_file, export_csv) -> None:
+    from protocol.keys import SecretBytes
+
+    key = b"s" * 32
+    ingest_exports(
+        [export_csv],
+        Mapping.load(mapping_file),
+        Workspace(tmp_path / "ws"),
+        sector_key=lambda period: SecretBytes(key),
+    )
+    visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
+    assert visits["household_key"][0] == hmac.digest(key, b"1234AB|12|A", hashlib.sha256)
+    assert not (tmp_path / "ws" / "keys" / "sector-2026-Q3.key").exists()
+
+
+def test_unmapped_values_that_look_personal_are_withheld(run_cli, tmp_path, write) -> None:
+    write("map.toml", MAPPING.replace('discipline = "Genre"', 'discipline = "E-mailadres"'))
+    export = write("export.csv", "\n".join([HEADER, *GOOD_ROWS]) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert result.exit_code == 0
+    assert "jan@example.nl" not in result.output
+    assert "jan@example.nl" not in json.dumps(report)
+    assert list(report["unmapped_disciplines"].values()) == [2]

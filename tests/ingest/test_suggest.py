@@ -1,0 +1,91 @@
+"""`publiek agent mapping suggest`: a draft mapping from Dutch or English headers."""
+
+from __future__ import annotations
+
+import tomllib
+
+import xlsxwriter
+
+from agent.ingest.suggest import place_columns
+from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER
+
+
+def test_dutch_headers_are_placed(run_cli, export_csv) -> None:
+    result = run_cli("agent", "mapping", "suggest", str(export_csv))
+    assert result.exit_code == 0, result.output
+    draft = tomllib.loads(result.output)
+    assert draft["columns"] == {
+        "order_id": "Bestelnummer",
+        "visit_date": "Voorstellingsdatum",
+        "postcode": "Postcode",
+        "house_number": "Huisnummer",
+        "email": "E-mailadres",
+        "tickets": "Aantal kaarten",
+        "price": "Prijs",
+        "event": "Voorstelling",
+        "discipline": "Genre",
+    }
+    assert draft["source"] == {"encoding": "utf-8", "delimiter": ";"}
+    assert draft["discipline_map"] == {"Toneel": "theater", "Klassiek": "music"}
+    assert "# birth_year" in result.output
+
+
+def test_english_and_abbreviated_headers_are_placed() -> None:
+    headers = ["Order ID", "Visit date", "Zip", "House number", "E-mail", "Qty", "Category",
+               "Amount", "Event", "Year of birth", "Seat"]  # fmt: skip
+    assert place_columns(headers) == {
+        "order_id": "Order ID",
+        "visit_date": "Visit date",
+        "postcode": "Zip",
+        "house_number": "House number",
+        "email": "E-mail",
+        "tickets": "Qty",
+        "price": "Amount",
+        "event": "Event",
+        "discipline": "Category",
+        "birth_year": "Year of birth",
+    }
+
+
+def test_short_dutch_headers_are_placed() -> None:
+    placed = place_columns(["Datum", "PC", "Huisnr", "E-mailadres", "Aantal", "Genre"])
+    assert placed["visit_date"] == "Datum"
+    assert placed["postcode"] == "PC"
+    assert placed["house_number"] == "Huisnr"
+    assert placed["tickets"] == "Aantal"
+
+
+def test_unplaced_columns_and_genres_are_comments(run_cli, write) -> None:
+    export = write(
+        "export.csv", "Datum,Stoel,Genre,E-mail\n14-08-2026,A12,Poppenkast,jan@example.nl\n"
+    )
+    result = run_cli("agent", "mapping", "suggest", str(export))
+    assert result.exit_code == 0
+    assert '#   "Stoel"' in result.output
+    assert '# "Poppenkast" = "other"' in result.output
+    assert "# postcode" in result.output
+    assert "jan@example.nl" not in result.output
+    tomllib.loads(result.output)
+
+
+def test_the_draft_ingests_the_export_it_came_from(run_cli, tmp_path, export_csv) -> None:
+    draft = run_cli("agent", "mapping", "suggest", str(export_csv)).output
+    (tmp_path / "draft.toml").write_text(draft, encoding="utf-8")
+    result = run_cli(
+        "agent", "ingest", str(export_csv), "-m", str(tmp_path / "draft.toml"),
+        "-w", str(tmp_path / "ws"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"{len(GOOD_ROWS)} accepted" in result.output
+
+
+def test_xlsx_sheet_is_written_into_the_draft(run_cli, tmp_path) -> None:
+    path = tmp_path / "export.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("Verkopen")
+    sheet.write_row(0, 0, HEADER.split(";"))
+    sheet.write_row(1, 0, GOOD_ROWS[0].split(";"))
+    workbook.close()
+    result = run_cli("agent", "mapping", "suggest", str(path))
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads(result.output)["source"] == {"sheet": "Verkopen"}
