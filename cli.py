@@ -259,6 +259,39 @@ def demo(
     run_demo(workspace, institutions=institutions, seed=seed, progress=typer.echo)
 
 
+@agent_app.command("budget")
+@friendly
+def agent_budget(
+    workspace: Workspace = Path("publiek-workspace"),
+    period: Annotated[
+        str | None, typer.Option(help="Only this period, e.g. 2026-Q3 (default: all).")
+    ] = None,
+) -> None:
+    """Show the privacy-budget ledger: what each period spent and what is left."""
+    from agent.ledger import format_ledger
+    from agent.tables import ReleaseConfig
+    from agent.workspace import Workspace as AgentWorkspace
+
+    typer.echo(format_ledger(AgentWorkspace(workspace), ReleaseConfig().period_budget, period))
+
+
+@agent_app.command("inspect")
+@friendly
+def agent_inspect(
+    submission: Annotated[str, typer.Argument(help="Submission id, or its outbox file.")],
+    workspace: Workspace = Path("publiek-workspace"),
+    as_json: Annotated[bool, typer.Option("--json", help="Every cell, as JSON.")] = False,
+) -> None:
+    """Show exactly the plaintext that left (or would leave) and check the envelope."""
+    from agent.inspect import format_inspection, inspect_submission, inspection_json
+    from agent.workspace import Workspace as AgentWorkspace
+
+    inspection = inspect_submission(AgentWorkspace(workspace), submission)
+    typer.echo(inspection_json(inspection) if as_json else format_inspection(inspection))
+    if inspection.sealed and not inspection.matches:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app(prog_name="publiek")
 
