@@ -86,9 +86,7 @@ SEGMENT_TABLES = ("households_by_segment_discipline", "visits_by_segment_discipl
 
 
 def published(result: DemoResult) -> list[dict[str, Any]]:
-    return [
-        c for c in result.benchmark["cells"] if c["published"] and c["table"] in SEGMENT_TABLES
-    ]
+    return [c for c in result.benchmark["cells"] if c["published"] and c["table"] in SEGMENT_TABLES]
 
 
 @pytest.fixture(scope="module")
