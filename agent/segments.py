@@ -112,11 +112,11 @@ class SegmentModel:
             self.shares.with_columns(pl.col("share").cum_sum().over("pc4").alias("_hi"))
             .with_columns((pl.col("_hi") - pl.col("share")).alias("_lo"))
             .filter(pl.col("share") > 0)
-            .select(pl.col("pc4").cast(pl.String), "segment", "_lo", "_hi")
+            .select(pl.col("pc4").cast(pl.Int64, strict=False), "segment", "_lo", "_hi")
             .sort("_lo")
         )
         keyed = (
-            households.select(pl.col("pc4").cast(pl.String), u.alias("_u"))
+            households.select(pl.col("pc4").cast(pl.Int64, strict=False), u.alias("_u"))
             .with_row_index("_i")
             .sort("_u")
         )

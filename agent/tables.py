@@ -245,7 +245,7 @@ def _rows(visits: pl.DataFrame, period: str) -> pl.DataFrame:
         .fill_null(65535)
         .alias("_day"),
         pl.col("tickets").fill_null(1).cast(pl.Int64).clip(lower_bound=0).alias(WEIGHT),
-        pl.struct("visit_date", "order_id", "event", "tickets").hash(seed=7).alias("_row"),
+        pl.struct("order_id", "visit_date").hash(seed=7).alias("_row"),
     )
     return dense_households(base)
 
