@@ -225,13 +225,13 @@ def agent_submit(
     """Release the period's DP tables (or reuse the stored release), seal and send them."""
     from agent.client import AggregatorClient
     from agent.release import prepare_release, seal_to_outbox, store_receipt
+    from agent.release_config import release_config
     from agent.segments import SegmentModel, synthetic_demo_model
-    from agent.tables import ReleaseConfig
     from agent.workspace import Workspace as AgentWorkspace
 
     ws = AgentWorkspace(workspace)
     model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
-    release = prepare_release(ws, period, model, ReleaseConfig())
+    release = prepare_release(ws, period, model, release_config(ws, period))
     with AggregatorClient(ws.load_config().aggregator_url) as client:
         envelope = seal_to_outbox(ws, release.payload, client.current_key())
         receipt = client.submit(envelope.read_bytes())
@@ -269,10 +269,11 @@ def agent_budget(
 ) -> None:
     """Show the privacy-budget ledger: what each period spent and what is left."""
     from agent.ledger import format_ledger
-    from agent.tables import ReleaseConfig
+    from agent.release_config import release_config
     from agent.workspace import Workspace as AgentWorkspace
 
-    typer.echo(format_ledger(AgentWorkspace(workspace), ReleaseConfig().period_budget, period))
+    ws = AgentWorkspace(workspace)
+    typer.echo(format_ledger(ws, lambda p: release_config(ws, p).period_budget, period))
 
 
 @agent_app.command("inspect")

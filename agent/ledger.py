@@ -11,6 +11,7 @@ cannot both fit into the last bit of budget.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.workspace import Workspace
@@ -133,17 +134,22 @@ def by_submission(workspace: Workspace, submission_id: str) -> LedgerEntry | Non
     return found[0] if found else None
 
 
-def format_ledger(workspace: Workspace, budget: float, period: str | None = None) -> str:
+def format_ledger(
+    workspace: Workspace, budget_of: Callable[[str], float], period: str | None = None
+) -> str:
     """The ledger as a privacy officer reads it: per period, spent and left."""
     rows = entries(workspace, period)
     if not rows:
-        return f"no releases drawn{f' for {period}' if period else ''}; budget ρ {budget:g}/period"
+        if period is None:
+            return "no releases drawn"
+        return f"no releases drawn for {period}; budget ρ {budget_of(period):g}"
     lines = []
     for label in sorted({e.period for e in rows}):
         mine = [e for e in rows if e.period == label]
         total = sum(e.rho for e in mine)
+        limit = budget_of(label)
         lines.append(
-            f"period {label}: ρ {total:g} of {budget:g} spent, {max(budget - total, 0):g} left"
+            f"period {label}: ρ {total:g} of {limit:g} spent, {max(limit - total, 0):g} left"
         )
         for e in mine:
             p = e.payload.privacy

@@ -19,6 +19,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -86,11 +87,11 @@ class ReleaseConfig:
     home_province: str | None = None
 
     @classmethod
-    def for_epsilon(cls, epsilon: float, delta: float = 1e-7, **kwargs: object) -> ReleaseConfig:
+    def for_epsilon(cls, epsilon: float, delta: float = 1e-7, **kwargs: Any) -> ReleaseConfig:
         """One submission spending a whole period budget of ``epsilon`` at ``delta``
         (ρ found by OpenDP's zCDP → (ε, δ) conversion)."""
         rho = rho_for_epsilon(epsilon, delta)
-        return cls(rho=rho, period_budget=rho, delta=delta, **kwargs)  # type: ignore[arg-type]
+        return cls(rho=rho, period_budget=rho, delta=delta, **kwargs)
 
     def bounds(self) -> dict[str, int]:
         return {

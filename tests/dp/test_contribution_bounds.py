@@ -113,3 +113,14 @@ def test_any_household_stays_within_the_declared_sensitivity(
     for name, largest, norm, sensitivity in _distances(base, pl.concat([base, extra]), config):
         assert largest <= sensitivity + 1e-9, name
         assert norm <= sensitivity + 1e-9, name
+
+
+def test_bounded_tables_do_not_depend_on_the_order_of_the_export(
+    sector_visits: Callable[[int], pl.DataFrame],
+) -> None:
+    visits = pl.concat([sector_visits(60), heavy_household(500)])
+    shuffled = visits.sample(fraction=1.0, shuffle=True, seed=3)
+    config = ReleaseConfig(max_visits=7, max_cells=1, max_months=1)
+    first = build_tables(visits, MODEL, config, period=PERIOD)
+    second = build_tables(shuffled, MODEL, config, period=PERIOD)
+    assert [r.values for r in first] == [r.values for r in second]
