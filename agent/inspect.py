@@ -90,6 +90,8 @@ def _envelope_checks(workspace: Workspace, payload: SubmissionPayload) -> tuple[
     envelope_path = workspace.outbox_dir / f"{payload.submission_id}.envelope"
     plaintext_path = envelope_path.with_suffix(".plaintext.json")
     data = envelope_path.read_bytes()
+    if not plaintext_path.exists():
+        return (Check("the signed plaintext is kept beside the envelope", False, "missing"),)
     plaintext = plaintext_path.read_bytes()
     envelope = parse_envelope(data)
     header = envelope.header

@@ -79,3 +79,15 @@ def test_the_inspect_command_prints_tables_bounds_spend_and_verdict(workspace: W
         "sealed envelope matches this plaintext",
     ):
         assert text in result.output
+
+
+def test_an_envelope_without_its_kept_plaintext_does_not_match(workspace: Workspace) -> None:
+    submission_id = _release(workspace)
+    payload = inspect_submission(workspace, submission_id).payload
+    envelope = seal_to_outbox(workspace, payload, SealPrivateKey.generate().public)
+    envelope.with_suffix(".plaintext.json").unlink()
+    result = CliRunner().invoke(
+        app, ["agent", "inspect", submission_id, "--workspace", str(workspace.root)]
+    )
+    assert result.exit_code == 1
+    assert "DOES NOT match" in result.output

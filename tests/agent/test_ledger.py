@@ -55,7 +55,7 @@ def test_a_refused_release_records_nothing(workspace: Workspace) -> None:
 
 
 def test_the_stored_release_is_reused_even_after_the_budget_is_spent(
-    workspace: Workspace, add_visits: Callable[[str], None]
+    workspace: Workspace,
 ) -> None:
     first = prepare_release(workspace, PERIOD, MODEL, ReleaseConfig(rho=0.5, period_budget=0.5))
     again = prepare_release(workspace, PERIOD, MODEL, ReleaseConfig(rho=0.5, period_budget=0.5))
