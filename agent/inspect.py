@@ -34,7 +34,7 @@ from pathlib import Path
 
 from agent import ledger
 from agent.workspace import Workspace
-from dp.measurements import compose_spend, table_spend
+from dp.measurements import compose_spend, opendp_ci95, table_spend
 from protocol.encoding import canonical_bytes, parse_canonical
 from protocol.envelope import envelope_digest, open_plaintext, parse_envelope
 from protocol.errors import PubliekError, UsageError
@@ -177,7 +177,8 @@ def format_inspection(inspection: Inspection) -> str:
         lines.append(
             f"table {table.name}: {len(table.keys)} cells by {' × '.join(table.dimensions)}; "
             f"{table.mechanism}, sensitivity {table.sensitivity:g}, scale {table.scale:.3f}, "
-            f"95% ±{table.ci95:g}; ρ={spend.rho:.6g} ε={spend.epsilon:.4f} δ={spend.delta:g}"
+            f"95% ±{table.ci95:g} (OpenDP bound ±{opendp_ci95(table.mechanism, table.scale):g}); "
+            f"ρ={spend.rho:.6g} ε={spend.epsilon:.4f} δ={spend.delta:g}"
         )
         for key, value in list(zip(table.keys, table.values, strict=True))[:SHOWN_CELLS]:
             lines.append(f"    {' / '.join(key):<40} {value:>10,}")

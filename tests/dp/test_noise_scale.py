@@ -18,7 +18,15 @@ import math
 
 import pytest
 
-from dp.measurements import GAUSSIAN, LAPLACE, TableRequest, noise_std, release_tables
+from dp.measurements import (
+    GAUSSIAN,
+    LAPLACE,
+    TableRequest,
+    ci95,
+    noise_std,
+    opendp_ci95,
+    release_tables,
+)
 
 CELLS = 25_000
 RELEASES = 4  # 100,000 draws per mechanism
@@ -76,3 +84,18 @@ def test_the_stated_variance_is_the_exact_variance_of_the_noise_distribution() -
         for scale in (5.0, 20.0):
             exact = sum(k * k * p for k, p in _pmf(mechanism, scale).items())
             assert noise_std(mechanism, scale) ** 2 == pytest.approx(exact, rel=1e-9)
+
+
+@pytest.mark.parametrize("mechanism", [GAUSSIAN, LAPLACE])
+@pytest.mark.parametrize("scale", [1.0, 5.1, 7.2, 30.0, 359.0])
+def test_the_stated_95_percent_half_width_is_the_smallest_that_covers_95_percent(
+    mechanism: str, scale: float
+) -> None:
+    pmf = _pmf(mechanism, scale)
+    t = ci95(mechanism, scale)
+
+    def coverage(width: float) -> float:
+        return sum(p for k, p in pmf.items() if abs(k) <= width)
+
+    assert coverage(t) >= 0.95 > coverage(t - 1)
+    assert t <= opendp_ci95(mechanism, scale)  # never wider than OpenDP's bound
