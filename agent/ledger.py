@@ -42,7 +42,10 @@ class LedgerEntry:
 
 
 def connect(workspace: Workspace) -> sqlite3.Connection:
-    """A connection to ``agent.db`` with the ledger schema and its guards."""
+    """A connection to ``agent.db`` with the ledger schema and its guards.
+
+    Refuses a folder that is not an enrolled workspace instead of creating one."""
+    workspace.load_config()
     workspace.ensure()
     db = workspace.connect()
     db.executescript(APPEND_ONLY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -92,3 +93,10 @@ def test_agent_budget_shows_the_ledger(workspace: Workspace) -> None:
     assert result.exit_code == 0
     assert f"period {PERIOD}: ρ 0.25 of 0.5 spent, 0.25 left" in result.output
     assert payload.submission_id in result.output
+
+
+def test_agent_budget_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["agent", "budget", "--workspace", str(tmp_path / "none")])
+    assert result.exit_code == 2
+    assert "not an enrolled agent workspace" in result.output
+    assert not (tmp_path / "none").exists()
