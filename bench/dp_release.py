@@ -41,6 +41,7 @@ def main() -> None:
     )
     build, noise = [], []
     for run in range(args.runs):
+        cpu = time.process_time()
         started = time.perf_counter()
         requests = build_tables(visits, model, config, period="2026-Q3")
         built = time.perf_counter()
@@ -51,6 +52,7 @@ def main() -> None:
         print(
             f"run {run + 1}: bound+count {built - started:.2f} s, noise+accounting "
             f"{done - built:.2f} s, total {done - started:.2f} s "
+            f"(CPU {time.process_time() - cpu:.2f} s over all threads) "
             f"({len(tables)} tables, {sum(len(t.keys) for t in tables)} cells, "
             f"ρ={spend.rho:g}, ε={spend.epsilon:.2f})",
             flush=True,
