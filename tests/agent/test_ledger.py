@@ -100,3 +100,15 @@ def test_agent_budget_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path) -
     assert result.exit_code == 2
     assert "not an enrolled agent workspace" in result.output
     assert not (tmp_path / "none").exists()
+
+
+def test_the_budget_is_rechecked_when_recording_a_drawn_release(workspace: Workspace) -> None:
+    # Two releases drawn at once both pass the early check; the second to be
+    # recorded is refused inside the ledger's write lock.
+    first = prepare_release(workspace, PERIOD, MODEL, ReleaseConfig(rho=0.3, period_budget=0.5))
+    drawn_meanwhile = first.payload.__class__(
+        **{**first.payload.__dict__, "submission_id": "ab" * 16}
+    )
+    with pytest.raises(InsufficientPrivacyBudget, match=r"0\.3 of 0\.5 spent"):
+        ledger.record(workspace, "another-digest", drawn_meanwhile, budget=0.5)
+    assert [e.submission_id for e in ledger.entries(workspace)] == [first.payload.submission_id]
