@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -106,9 +107,7 @@ def test_the_budget_is_rechecked_when_recording_a_drawn_release(workspace: Works
     # Two releases drawn at once both pass the early check; the second to be
     # recorded is refused inside the ledger's write lock.
     first = prepare_release(workspace, PERIOD, MODEL, ReleaseConfig(rho=0.3, period_budget=0.5))
-    drawn_meanwhile = first.payload.__class__(
-        **{**first.payload.__dict__, "submission_id": "ab" * 16}
-    )
+    drawn_meanwhile = replace(first.payload, submission_id="ab" * 16)
     with pytest.raises(InsufficientPrivacyBudget, match=r"0\.3 of 0\.5 spent"):
         ledger.record(workspace, "another-digest", drawn_meanwhile, budget=0.5)
     assert [e.submission_id for e in ledger.entries(workspace)] == [first.payload.submission_id]
