@@ -34,7 +34,7 @@ from pathlib import Path
 
 from agent import ledger
 from agent.workspace import Workspace
-from dp.measurements import compose_spend, opendp_ci95, table_spend
+from dp.measurements import compose_spend, opendp_ci95, pure_epsilon, table_spend
 from protocol.encoding import canonical_bytes, parse_canonical
 from protocol.envelope import envelope_digest, open_plaintext, parse_envelope
 from protocol.errors import PubliekError, UsageError
@@ -57,6 +57,7 @@ class Inspection:
     payload: SubmissionPayload
     table_spends: tuple[PrivacySpend, ...]
     recomputed: PrivacySpend
+    pure_epsilon: float | None
     checks: tuple[Check, ...]
     sealed: bool
 
@@ -148,12 +149,12 @@ def inspect_submission(workspace: Workspace, submission: str) -> Inspection:
     delta = payload.privacy.delta
     spends = tuple(table_spend(t.sensitivity, t.mechanism, t.scale, delta) for t in payload.tables)
     sealed = (workspace.outbox_dir / f"{submission_id}.envelope").exists()
+    declared = [(t.sensitivity, t.mechanism, t.scale) for t in payload.tables]
     return Inspection(
         payload=payload,
         table_spends=spends,
-        recomputed=compose_spend(
-            [(t.sensitivity, t.mechanism, t.scale) for t in payload.tables], delta
-        ),
+        recomputed=compose_spend(declared, delta),
+        pure_epsilon=pure_epsilon(declared),
         checks=_envelope_checks(workspace, payload) if sealed else (),
         sealed=sealed,
     )
@@ -170,6 +171,11 @@ def format_inspection(inspection: Inspection) -> str:
             f"  total: ρ={p.privacy.rho:.6g}  ε={p.privacy.epsilon:.4f}  δ={p.privacy.delta:g} "
             f"(declared); OpenDP recomputes ρ={inspection.recomputed.rho:.6g} "
             f"ε={inspection.recomputed.epsilon:.4f} from the tables below"
+        ),
+        *(
+            [f"  pure DP (discrete Laplace): ε={inspection.pure_epsilon:.4f}, δ=0 (OpenDP)"]
+            if inspection.pure_epsilon is not None
+            else []
         ),
         "",
     ]
@@ -204,6 +210,7 @@ def inspection_json(inspection: Inspection) -> str:
             for t, s in zip(inspection.payload.tables, inspection.table_spends, strict=True)
         },
         "recomputed_total": inspection.recomputed.to_dict(),
+        "pure_epsilon": inspection.pure_epsilon,
         "sealed": inspection.sealed,
         "checks": [{"what": c.what, "ok": c.ok, "detail": c.detail} for c in inspection.checks],
         "matches": inspection.matches,

@@ -63,16 +63,32 @@ def _select(name: str, sensitivity: float, metric: Any) -> Any:
     )
 
 
+def _pure_measurement(name: str, sensitivity: float, scale: float) -> Any:
+    metric = dp.l1_distance(T=float)
+    return _select(name, sensitivity, metric) >> dp.m.make_laplace(_VECTOR, metric, scale)
+
+
 def table_measurement(name: str, sensitivity: float, mechanism: str, scale: float) -> Any:
     """The zCDP measurement releasing one table with the given noise scale."""
     if mechanism == GAUSSIAN:
         metric = dp.l2_distance(T=float)
         return _select(name, sensitivity, metric) >> dp.m.make_gaussian(_VECTOR, metric, scale)
     if mechanism == LAPLACE:
-        metric = dp.l1_distance(T=float)
-        pure = _select(name, sensitivity, metric) >> dp.m.make_laplace(_VECTOR, metric, scale)
-        return dp.c.make_pureDP_to_zCDP(pure)
+        return dp.c.make_pureDP_to_zCDP(_pure_measurement(name, sensitivity, scale))
     raise ValueError(f"unknown mechanism {mechanism!r}")
+
+
+def pure_epsilon(tables: Sequence[tuple[float, str, float]]) -> float | None:
+    """Pure-DP ε of tables given as (sensitivity, mechanism, scale), composed by
+    OpenDP, when every table uses the discrete Laplace; ``None`` otherwise.
+
+    The ledger accounts discrete Laplace releases in zCDP (ρ = ε²/2) so that
+    they share one budget with Gaussian ones; this is the tighter pure-DP
+    statement of the same release, shown by ``inspect``."""
+    if not tables or any(m != LAPLACE for _, m, _ in tables):
+        return None
+    parts = [_pure_measurement(f"t{i}", s, sc) for i, (s, _, sc) in enumerate(tables)]
+    return float(dp.c.make_composition(parts).map(1))
 
 
 @lru_cache(maxsize=256)

@@ -91,3 +91,14 @@ def test_an_envelope_without_its_kept_plaintext_does_not_match(workspace: Worksp
     )
     assert result.exit_code == 1
     assert "DOES NOT match" in result.output
+
+
+def test_a_discrete_laplace_release_also_shows_its_pure_dp_epsilon(workspace: Workspace) -> None:
+    config = ReleaseConfig(mechanism="discrete_laplace")
+    submission_id = prepare_release(workspace, PERIOD, MODEL, config).payload.submission_id
+    inspection = inspect_submission(workspace, submission_id)
+    assert inspection.pure_epsilon is not None
+    # ρ = ε²/2 per table under pure → zCDP: the composed pure ε is Σ √(2ρ_table)
+    tables = inspection.payload.tables
+    assert inspection.pure_epsilon == pytest.approx(sum((2 * t.rho) ** 0.5 for t in tables))
+    assert inspection.pure_epsilon < inspection.payload.privacy.epsilon
