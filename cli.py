@@ -325,13 +325,13 @@ def agent_submit(
     from agent.client import AggregatorClient
     from agent.receipts import keep_receipt
     from agent.release import prepare_release, seal_to_outbox
+    from agent.release_config import release_config
     from agent.segments import SegmentModel, synthetic_demo_model
-    from agent.tables import ReleaseConfig
     from agent.workspace import Workspace as AgentWorkspace
 
     ws = AgentWorkspace(workspace)
     model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
-    release = prepare_release(ws, period, model, ReleaseConfig())
+    release = prepare_release(ws, period, model, release_config(ws, period))
     with AggregatorClient(ws.load_config().aggregator_url) as client:
         envelope = seal_to_outbox(ws, release.payload, client.current_key())
         receipt = client.submit(envelope.read_bytes())
@@ -573,14 +573,15 @@ def agent_export(
 ) -> None:
     """Seal the period's release to a file for `publiek aggregator import`."""
     from agent.export import export_release
+    from agent.release_config import release_config
     from agent.segments import SegmentModel, synthetic_demo_model
-    from agent.tables import ReleaseConfig
     from agent.workspace import Workspace as AgentWorkspace
 
+    ws = AgentWorkspace(workspace)
     model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
     keys = json.loads(key_set.read_text(encoding="utf-8")) if key_set else None
     submission_id, path = export_release(
-        AgentWorkspace(workspace), period, out, model, ReleaseConfig(), key_set=keys
+        ws, period, out, model, release_config(ws, period), key_set=keys
     )
     typer.echo(f"wrote submission {submission_id} to {path}")
 
@@ -816,6 +817,40 @@ def user_disable(
 
     disable_user(_aggregator_db(state, database, config), username)
     typer.echo(f"user {username} disabled")
+
+
+@agent_app.command("budget")
+@friendly
+def agent_budget(
+    workspace: Workspace = Path("publiek-workspace"),
+    period: Annotated[
+        str | None, typer.Option(help="Only this period, e.g. 2026-Q3 (default: all).")
+    ] = None,
+) -> None:
+    """Show the privacy-budget ledger: what each period spent and what is left."""
+    from agent.ledger import format_ledger
+    from agent.release_config import release_config
+    from agent.workspace import Workspace as AgentWorkspace
+
+    ws = AgentWorkspace(workspace)
+    typer.echo(format_ledger(ws, lambda p: release_config(ws, p).period_budget, period))
+
+
+@agent_app.command("inspect")
+@friendly
+def agent_inspect(
+    submission: Annotated[str, typer.Argument(help="Submission id, or its outbox file.")],
+    workspace: Workspace = Path("publiek-workspace"),
+    as_json: Annotated[bool, typer.Option("--json", help="Every cell, as JSON.")] = False,
+) -> None:
+    """Show exactly the plaintext that left (or would leave) and check the envelope."""
+    from agent.inspect import format_inspection, inspect_submission, inspection_json
+    from agent.workspace import Workspace as AgentWorkspace
+
+    inspection = inspect_submission(AgentWorkspace(workspace), submission)
+    typer.echo(inspection_json(inspection) if as_json else format_inspection(inspection))
+    if inspection.sealed and not inspection.matches:
+        raise typer.Exit(1)
 
 
 def main() -> None:

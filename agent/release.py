@@ -13,17 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+
+from agent import ledger
 from agent.segments import SegmentModel
-from agent.tables import ReleaseConfig, build_tables
+from agent.tables import ReleaseConfig, build_tables, is_earlier
 from agent.workspace import Workspace
 from dp.measurements import release_tables
-from protocol.encoding import canonical_bytes, parse_canonical
+from protocol.encoding import canonical_bytes
 from protocol.envelope import seal_submission
-from protocol.errors import InsufficientPrivacyBudget, UsageError
+from protocol.errors import UsageError
 from protocol.keys import SealPublicKey, SigningKey
 from protocol.messages import SubmissionPayload
 
@@ -32,6 +35,13 @@ from protocol.messages import SubmissionPayload
 class Release:
     payload: SubmissionPayload
     reused: bool
+
+
+def effective_config(workspace: Workspace, config: ReleaseConfig) -> ReleaseConfig:
+    """The config with the enrolled province as the distance fallback filled in."""
+    if config.home_pc4 or config.home_province:
+        return config
+    return replace(config, home_province=workspace.load_config().province)
 
 
 def _release_digest(
@@ -45,41 +55,53 @@ def _release_digest(
 
 
 def spent(workspace: Workspace, period: str) -> float:
-    with workspace.connect() as db:
-        row = db.execute("SELECT COALESCE(SUM(rho), 0) FROM releases WHERE period = ?", (period,))
-        return float(row.fetchone()[0])
+    return ledger.spent(workspace, period)
+
+
+def earlier_households(workspace: Workspace, period: str) -> pl.Series:
+    """Household keys of earlier periods in the local store (for new vs returning).
+
+    Keys are HMACs under each period's sector key: they match across periods
+    only where the same key was used (see docs/privacy-officer.md)."""
+    earlier = [
+        folder.name.removeprefix("period=")
+        for folder in sorted(workspace.visits_dir.glob("period=*"))
+        if is_earlier(folder.name.removeprefix("period="), period)
+    ]
+    keys = [workspace.load_visits(p)["household_key"] for p in earlier]
+    if not keys:
+        return pl.Series("household_key", [], dtype=pl.Binary)
+    return pl.concat(keys).unique()
 
 
 def prepare_release(
     workspace: Workspace, period: str, model: SegmentModel, config: ReleaseConfig
 ) -> Release:
-    """Return the period's release, reusing a stored one for the same inputs."""
+    """Return the period's release, reusing a stored one for the same inputs.
+
+    A new release is drawn only when the ledger has room for it; the check is
+    repeated inside the ledger's write lock before the release is recorded."""
     institution = workspace.load_config().institution_id
+    config = effective_config(workspace, config)
     digest = _release_digest(workspace, period, model, config)
-    with workspace.connect() as db:
-        row = db.execute(
-            "SELECT plaintext FROM releases WHERE period = ? AND release_digest = ?",
-            (period, digest),
-        ).fetchone()
-    if row:
-        stored = parse_canonical(bytes(row[0]), what="stored release")
-        return Release(payload=SubmissionPayload.from_dict(stored), reused=True)
+    stored = ledger.find(workspace, period, digest)
+    if stored is not None:
+        return Release(payload=stored, reused=True)
     visits = workspace.load_visits(period)
     if visits.height == 0:
         raise UsageError(
             f"no visits ingested for period {period}",
             hint="run `publiek agent ingest` on exports covering that period first",
         )
-    already = spent(workspace, period)
-    if already + config.rho > config.period_budget + 1e-12:
-        raise InsufficientPrivacyBudget(
-            f"period {period}: ρ {already:g} of {config.period_budget:g} spent, "
-            f"{config.period_budget - already:g} left; this release needs {config.rho:g}",
-            hint="reuse the existing release or wait for the next period",
-        )
-    tables, spend = release_tables(
-        build_tables(visits, model, config), mechanism=config.mechanism, delta=config.delta
+    ledger.refuse_if_over(period, ledger.spent(workspace, period), config.period_budget, config.rho)
+    requests = build_tables(
+        visits,
+        model,
+        config,
+        period=period,
+        earlier_households=earlier_households(workspace, period),
     )
+    tables, spend = release_tables(requests, mechanism=config.mechanism, delta=config.delta)
     payload = SubmissionPayload(
         institution_id=institution,
         period=period,
@@ -90,18 +112,7 @@ def prepare_release(
         tables=tables,
         privacy=spend,
     )
-    with workspace.connect() as db:
-        db.execute(
-            "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                period,
-                digest,
-                payload.submission_id,
-                spend.rho,
-                payload.created_at,
-                canonical_bytes(payload.to_dict()),
-            ),
-        )
+    ledger.record(workspace, digest, payload, config.period_budget)
     return Release(payload=payload, reused=False)
 
 

@@ -1,49 +1,160 @@
 """Contribution bounding: make each household's influence on a table finite.
 
 DP needs a sensitivity that holds for *every* household, including one with
-10,000 visits. Before measuring, each household is limited to at most
-``max_cells`` cells per table and at most ``max_weight`` units of weight
-(visits) summed over its cells. Which cells survive is decided by a keyed
-hash of (household, cell), not by the data's order, so the choice is
-independent of how the export happened to be sorted.
+10,000 visits. Before measuring, each household is limited to
+
+* at most ``max_weight`` units of visit weight (tickets) per period, applied
+  once to its visit rows (:func:`clip_weights`), and
+* at most ``max_cells`` distinct cells per table (:func:`bounded_counts`).
+
+Which rows and cells survive is decided by a hash of the (already keyed)
+household id and the row's content or cell, not by the data's order, so the
+choice does not depend on how the export happened to be sorted.
+
+Speed: hash group-bys over millions of distinct households are slow, sorts of
+integers are fast. So households get a dense integer id once
+(:func:`dense_households`, one sort), rows are kept sorted by it, and every
+per-household quantity is computed with run boundaries and cumulative sums.
+Households within the bounds pass through untouched; only the few heavy ones
+are ordered by hash and cut.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from protocol.errors import UsageError
+
 HOUSEHOLD = "household_key"
+HH = "hh"  # dense household id, 0..H-1, rows sorted by it
+HID = "hid"  # 64 bits of the keyed household hash: the tie-break for bounding
 CELL = "cell"
 WEIGHT = "weight"
+_SEED = 0x5EED
+_CELL_BITS = 20  # cells per table < 2**20 (protocol MAX_CELLS is 200,000)
+_KEY_BYTES = 32
 
 
-def bound_cells(frame: pl.DataFrame, max_cells: int) -> pl.DataFrame:
-    """Keep at most ``max_cells`` distinct cells per household.
+def dense_households(frame: pl.DataFrame) -> pl.DataFrame:
+    """Sort rows by household and add ``hh`` (dense id) and ``hid``.
 
-    ``frame`` has one row per (household, cell) with a ``weight``; rows for the
-    same pair are summed first."""
-    per_pair = frame.group_by(HOUSEHOLD, CELL).agg(pl.col(WEIGHT).sum())
-    order = pl.concat_str(pl.col(HOUSEHOLD).bin.encode("hex"), pl.col(CELL)).hash(seed=0x5EED)
-    return (
-        per_pair.with_columns(order.alias("_order"))
-        .sort(HOUSEHOLD, "_order")
-        .filter(pl.int_range(pl.len()).over(HOUSEHOLD) < max_cells)
-        .drop("_order")
+    ``hid`` is 8 bytes of the HMAC household key. Two different keys sharing
+    those 8 bytes would be bounded as one household, which breaks the
+    sensitivity claim; adjacent rows are checked and the next 8 bytes are
+    used instead until no two keys share an id. Only the 64-bit id is
+    sorted (a multi-column sort is ten times slower); the rest is gathered."""
+    for offset in range(0, _KEY_BYTES, 8):
+        hid = pl.col(HOUSEHOLD).bin.slice(offset, 8).bin.reinterpret(dtype=pl.UInt64).alias(HID)
+        order = frame.select(hid.arg_sort()).to_series()
+        ordered = frame.with_columns(hid).select(pl.all().gather(order))
+        same = pl.col(HID) == pl.col(HID).shift(1)
+        clash = ordered.select((same & (pl.col(HOUSEHOLD) != pl.col(HOUSEHOLD).shift(1))).any())
+        if not clash.item():
+            new = (~same).fill_null(True)
+            return ordered.with_columns((new.cum_sum() - 1).cast(pl.UInt32).alias(HH))
+    raise UsageError("household keys collide in every 8-byte slice; they are not HMAC outputs")
+
+
+def _runs(key: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(is first row of its run, is last row of its run) over a sorted key."""
+    first = (key != key.shift(1)).fill_null(True)
+    last = (key != key.shift(-1)).fill_null(True)
+    return first, last
+
+
+def clip_weights(rows: pl.DataFrame, max_weight: int, order: pl.Expr) -> pl.Series:
+    """Each row's ``weight`` after clipping its household's total to ``max_weight``.
+
+    ``rows`` are sorted by ``hh``; the result is aligned with them. A heavy
+    household's rows are filled in the order of ``order`` (a per-row hash);
+    the row that crosses the bound gets what is left, later rows get 0 (they
+    still count for the household tables, not for visits)."""
+    first, _ = _runs(pl.col(HH))
+    running = pl.col(WEIGHT).cum_sum()
+    start = pl.when(first).then(running - pl.col(WEIGHT)).forward_fill()
+    indexed = rows.with_row_index("_i")
+    heavy_ids = indexed.filter(running - start > max_weight).select(HH).unique()
+    weights = rows[WEIGHT]
+    if heavy_ids.height == 0:
+        return weights
+    before = pl.col(WEIGHT).cum_sum().over(HH) - pl.col(WEIGHT)
+    remaining = (pl.lit(max_weight, dtype=pl.Int64) - before).clip(lower_bound=0)
+    cut = (
+        indexed.filter(pl.col(HH).is_in(heavy_ids[HH].implode()))
+        .with_columns(order.alias("_order"))
+        .sort(HH, "_order")
+        .select("_i", pl.min_horizontal(pl.col(WEIGHT), remaining).alias(WEIGHT))
     )
+    return weights.scatter(cut["_i"], cut[WEIGHT])
 
 
-def bound_weight(frame: pl.DataFrame, max_weight: int) -> pl.DataFrame:
-    """Clip each household's total weight over its cells to ``max_weight``.
+def household_totals(rows: pl.DataFrame) -> pl.Series:
+    """Sum of ``weight`` per household, indexed by ``hh`` (rows sorted by it)."""
+    _, last = _runs(pl.col(HH))
+    running = pl.col(WEIGHT).cum_sum()
+    ends = rows.select(running.alias("_r"), last.alias("_last")).filter("_last")["_r"]
+    return ends - ends.shift(1, fill_value=0)
 
-    Cells are filled in the same hash order as :func:`bound_cells`; a cell
-    that would cross the bound gets what is left of it."""
-    order = pl.concat_str(pl.col(HOUSEHOLD).bin.encode("hex"), pl.col(CELL)).hash(seed=0x5EED)
-    before = pl.col(WEIGHT).cum_sum().over(HOUSEHOLD) - pl.col(WEIGHT)
-    remaining = (pl.lit(max_weight) - before).clip(lower_bound=0)
-    return (
-        frame.with_columns(order.alias("_order"))
-        .sort(HOUSEHOLD, "_order")
-        .with_columns(pl.min_horizontal(pl.col(WEIGHT), remaining).alias(WEIGHT))
-        .filter(pl.col(WEIGHT) > 0)
-        .drop("_order")
+
+def bounded_counts(
+    pairs: pl.DataFrame, n_cells: int, max_cells: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Household and weight counts per cell after keeping ≤ ``max_cells`` cells
+    per household.
+
+    ``pairs`` has one row per visit with ``hh``, ``hid``, ``cell`` (0 ≤ cell <
+    ``n_cells``) and ``weight``. Returns (households per cell, weight per
+    cell), zeros included, in cell order."""
+    packed = (pl.col(HH).cast(pl.UInt64) * (1 << _CELL_BITS) + pl.col(CELL).cast(pl.UInt64)).alias(
+        "_p"
     )
+    ordered = pairs.select(packed, HID, WEIGHT).sort("_p")
+    first_pair, last_pair = _runs(pl.col("_p"))
+    running = pl.col(WEIGHT).cum_sum()
+    start = pl.when(first_pair).then(running - pl.col(WEIGHT)).forward_fill()
+    per_pair = ordered.with_columns((running - start).alias(WEIGHT)).filter(last_pair)
+    household = (pl.col("_p") // (1 << _CELL_BITS)).alias(HH)
+    cell = (pl.col("_p") % (1 << _CELL_BITS)).cast(pl.Int64).alias(CELL)
+    per_pair = per_pair.select(household, cell, HID, WEIGHT)
+    first_hh, _ = _runs(pl.col(HH))
+    position = pl.int_range(pl.len(), dtype=pl.Int64)
+    rank = position - pl.when(first_hh).then(position).forward_fill()
+    heavy_ids = per_pair.filter(rank >= max_cells).select(HH).unique()
+    if heavy_ids.height:
+        heavy = pl.col(HH).is_in(heavy_ids[HH].implode())
+        cut = (
+            per_pair.filter(heavy)
+            .with_columns(pl.struct(HID, CELL).hash(seed=_SEED).alias("_order"))
+            .sort(HH, "_order")
+            .filter(pl.int_range(pl.len()).over(HH) < max_cells)
+            .drop("_order")
+        )
+        per_pair = pl.concat([per_pair.filter(~heavy), cut])
+    counts = per_pair.group_by(CELL).agg(pl.len().alias("_n"), pl.col(WEIGHT).sum().alias("_w"))
+    return _vectors(counts, n_cells)
+
+
+def _vectors(counts: pl.DataFrame, n_cells: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    households = [0] * n_cells
+    weights = [0] * n_cells
+    for c, n, w in counts.iter_rows():
+        households[int(c)] = int(n)
+        weights[int(c)] = int(w)
+    return tuple(households), tuple(weights)
+
+
+def one_cell_counts(
+    per_household: pl.DataFrame, n_cells: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Counts for a table where each household has exactly one cell.
+
+    ``per_household`` has one row per household (``hh`` strictly increasing,
+    checked) with its ``cell`` and already clipped ``weight``: the cell bound
+    of 1 holds by construction, so no per-household sort is needed."""
+    steps = per_household.select((pl.col(HH).diff() > 0).all()).item()
+    if steps is False:
+        raise ValueError("one_cell_counts needs exactly one row per household")
+    counts = per_household.group_by(CELL).agg(
+        pl.len().alias("_n"), pl.col(WEIGHT).sum().alias("_w")
+    )
+    return _vectors(counts, n_cells)

@@ -1,0 +1,49 @@
+"""The key set of every table is public: it depends on the period config, the
+segment model and fixed bands, never on the data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from agent.segments import synthetic_demo_model
+from agent.tables import TABLES, ReleaseConfig, build_tables, key_set, months_of, table_names
+
+from .conftest import frame, visit
+
+MODEL = synthetic_demo_model()
+
+
+def _keys(visits: pl.DataFrame, period: str = "2026-Q3") -> dict[str, tuple[tuple[str, ...], ...]]:
+    return {r.name: r.keys for r in build_tables(visits, MODEL, ReleaseConfig(), period=period)}
+
+
+def test_two_unrelated_datasets_release_identical_key_sets(
+    sector_visits: Callable[[int], pl.DataFrame],
+) -> None:
+    lone = frame([visit(1, 0, discipline="film", pc4=None, birth_year=None)])
+    assert _keys(sector_visits(300)) == _keys(lone)
+
+
+def test_the_key_sets_are_the_public_products_of_the_dimension_labels() -> None:
+    keys = _keys(frame([visit(5, 0)]))
+    assert list(keys) == table_names()
+    for spec in TABLES:
+        for measure in spec.measures:
+            assert keys[spec.name(measure)] == key_set(spec, MODEL, "2026-Q3")
+
+
+def test_empty_cells_are_released_like_the_rest() -> None:
+    keys = _keys(frame([visit(5, 0, discipline="film")]))
+    assert len(keys["households_by_segment_discipline"]) == 8 * 12
+    assert len(keys["households_by_province"]) == 13
+
+
+def test_months_follow_the_period_label() -> None:
+    assert months_of("2026-Q3") == ("2026-07", "2026-08", "2026-09")
+    assert months_of("2026-M11") == ("2026-11",)
+    monthly = _keys(
+        frame([visit(5, 0)]).with_columns(pl.lit("2026-M07").alias("period")), "2026-M07"
+    )
+    assert {k[1] for k in monthly["households_by_discipline_month"]} == {"2026-07"}
