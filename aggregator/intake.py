@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -160,7 +161,7 @@ class Intake:
                     digest=opened.digest,
                     log_index=entry.log_index,
                     received_at=now.isoformat(),
-                    aggregator_key_id=self._keyring.receipt_key().public.key_id,
+                    aggregator_key_id=self._receipt_key_id,
                 )
             )
             s.add(
@@ -178,6 +179,10 @@ class Intake:
                 )
             )
             return receipt
+
+    @cached_property
+    def _receipt_key_id(self) -> str:
+        return self._keyring.receipt_key().public.key_id
 
     def _sign_receipt(self, receipt: Receipt) -> Receipt:
         key = self._keyring.receipt_key()

@@ -26,6 +26,11 @@ class Keyring:
     def __init__(self, settings: Settings, db: Database) -> None:
         self._dir = settings.keys_dir
         self._db = db
+        # Secret keys read once per process: intake is a hot path, and a key's
+        # file never changes under its id (states live in the database and are
+        # checked on every use).
+        self._receipt_key: SigningKey | None = None
+        self._intake_keys: dict[str, SealPrivateKey] = {}
 
     @property
     def db(self) -> Database:
@@ -47,7 +52,9 @@ class Keyring:
         return self._dir / "receipt-signing.key"
 
     def receipt_key(self) -> SigningKey:
-        return SigningKey.load(self.receipt_key_path)
+        if self._receipt_key is None:
+            self._receipt_key = SigningKey.load(self.receipt_key_path)
+        return self._receipt_key
 
     def create(self, *, state: str = PENDING) -> str:
         private = SealPrivateKey.generate()
@@ -135,4 +142,6 @@ class Keyring:
                 "the envelope is sealed to a retired aggregator key",
                 hint="fetch the current key set (GET /v1/keys) and seal again",
             )
-        return SealPrivateKey.load(self._dir / f"hpke-{key_id}.key")
+        if key_id not in self._intake_keys:
+            self._intake_keys[key_id] = SealPrivateKey.load(self._dir / f"hpke-{key_id}.key")
+        return self._intake_keys[key_id]
