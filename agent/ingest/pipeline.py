@@ -185,18 +185,30 @@ def _staged_rows(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
         ),
     ]
     assert [c[0] for c in checks] == list(REASONS)[: len(checks)]
-    reason: pl.Expr = pl.lit(None, pl.String)
-    column: pl.Expr = pl.lit(None, pl.String)
-    for code, header, failed in reversed(checks):
-        reason = pl.when(failed).then(pl.lit(code)).otherwise(reason)
-        column = pl.when(failed).then(pl.lit(header)).otherwise(column)
-    return staged.with_columns(reason.alias("reason"), column.alias("column"))
+    # The reason is staged as a small code (its position in REASONS), not as two
+    # strings per row; the quarantine turns it back into reason and header.
+    reason: pl.Expr = pl.lit(None, pl.UInt8)
+    for position, (_code, _header, failed) in reversed(list(enumerate(checks))):
+        reason = pl.when(failed).then(pl.lit(position, pl.UInt8)).otherwise(reason)
+    return staged.with_columns(reason.alias("reason"))
+
+
+def _row_reasons(plan: _Plan) -> tuple[list[str], list[str]]:
+    """Reason codes and the header each one names, by position (see ``_staged_rows``)."""
+    cols = plan.columns
+    headers = [
+        cols["visit_date"],
+        cols.get("tickets", ""),
+        cols.get("price", ""),
+        cols.get("birth_year", ""),
+    ]
+    return list(REASONS)[: len(headers)], headers
 
 
 _STAGED = (
     "source_row", "visit_date", "period_code", "postcode", "house_number", "email",
     "address_hash", "address_hash2", "order_id", "tickets", "price", "event",
-    "raw_discipline", "birth_year", "reason", "column",
+    "raw_discipline", "birth_year", "reason",
 )  # fmt: skip
 _JOIN = ["period_code", "address_hash", "address_hash2"]
 
@@ -297,6 +309,7 @@ def _ingest_one(
         _stage(export, plan, staged)
         counts = _write_outputs(
             staged,
+            plan=plan,
             digest=scan.digest,
             name=path.name,
             mapping=mapping,
@@ -337,6 +350,7 @@ def _ingest_one(
 def _write_outputs(
     staged: Path,
     *,
+    plan: _Plan,
     digest: str,
     name: str,
     mapping: Mapping,
@@ -349,8 +363,9 @@ def _write_outputs(
     """Households, keys, quarantine, counts and per-period canonical visits from staged rows."""
     rows = pl.scan_parquet(staged)
     good = rows.filter(pl.col("reason").is_null())
-    summary = rows.group_by("reason").len().collect()
-    by_reason = {str(r): int(n) for r, n in summary.iter_rows() if r is not None}
+    codes, headers = _row_reasons(plan)
+    summary = rows.group_by("reason").len().collect().sort("reason")
+    by_reason = {codes[int(r)]: int(n) for r, n in summary.iter_rows() if r is not None}
     read = int(summary["len"].sum())
 
     # One raw address per distinct hash: find one row number per hash on integers
@@ -367,7 +382,11 @@ def _write_outputs(
     no_key = good.join(keyless.lazy(), on=_JOIN, how="semi")
     if keyless.height:
         by_reason["no_household_key"] = int(no_key.select(pl.len()).collect().item())
-    rejected = rows.filter(pl.col("reason").is_not_null()).select("source_row", "column", "reason")
+    rejected = rows.filter(pl.col("reason").is_not_null()).select(
+        "source_row",
+        pl.lit(pl.Series(headers, dtype=pl.String)).gather(pl.col("reason")).alias("column"),
+        pl.lit(pl.Series(codes, dtype=pl.String)).gather(pl.col("reason")).alias("reason"),
+    )
     if by_reason:
         no_key_rows = no_key.select(
             "source_row",
