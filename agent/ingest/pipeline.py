@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -356,6 +357,27 @@ def _ingest_one(
         )
 
 
+def _keyed_households(
+    households: pl.DataFrame, key_for: Callable[[str], SecretBytes]
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+    """Per period: the households with their keys, and the (period, key) pairs for the report.
+
+    One HMAC per distinct identity per period (see ``households``)."""
+    keys_parts = []
+    keyed = []
+    for (code,), part in households.filter(pl.col("identity").is_not_null()).group_by(
+        "period_code"
+    ):
+        period = _period_label(int(str(code)))
+        identities = part.select(pl.col("identity").unique())
+        identities = identities.with_columns(
+            household_keys(identities["identity"], key_for(period))
+        )
+        keyed.append(identities.select(pl.lit(period).alias("period"), "household_key"))
+        keys_parts.append(part.join(identities, on="identity").drop("identity"))
+    return keys_parts, keyed
+
+
 def _write_outputs(
     staged: Path,
     *,
@@ -387,53 +409,49 @@ def _write_outputs(
         .collect(engine="streaming")
     )
     del firsts
-    keyless = households.filter(pl.col("identity").is_null()).select(_JOIN)
-    no_key = good.join(keyless.lazy(), on=_JOIN, how="semi")
-    if keyless.height:
-        by_reason["no_household_key"] = int(no_key.select(pl.len()).collect().item())
-    rejected = rows.filter(pl.col("reason").is_not_null()).select(
-        "source_row",
-        pl.lit(pl.Series(headers, dtype=pl.String)).gather(pl.col("reason")).alias("column"),
-        pl.lit(pl.Series(codes, dtype=pl.String)).gather(pl.col("reason")).alias("reason"),
-    )
-    if by_reason:
-        no_key_rows = no_key.select(
+    # The HMACs are a Python loop (it holds the GIL) and polars releases the GIL
+    # while it works: keying runs on a second thread while the quarantine and
+    # the counts below are written.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="household-keys") as pool:
+        keying = pool.submit(_keyed_households, households, key_for)
+        keyless = households.filter(pl.col("identity").is_null()).select(_JOIN)
+        no_key = good.join(keyless.lazy(), on=_JOIN, how="semi")
+        if keyless.height:
+            by_reason["no_household_key"] = int(no_key.select(pl.len()).collect().item())
+        rejected = rows.filter(pl.col("reason").is_not_null()).select(
             "source_row",
-            pl.lit(key_headers).alias("column"),
-            pl.lit("no_household_key").alias("reason"),
+            pl.lit(pl.Series(headers, dtype=pl.String)).gather(pl.col("reason")).alias("column"),
+            pl.lit(pl.Series(codes, dtype=pl.String)).gather(pl.col("reason")).alias("reason"),
         )
-        pl.concat([rejected, no_key_rows]).sort("source_row").select(
-            pl.lit(name).alias("source_file"),
-            pl.lit(digest).alias("source_digest"),
-            "source_row",
-            "column",
-            "reason",
-        ).sink_parquet(tmp / "quarantine.parquet")
-        (tmp / "quarantine.parquet").replace(workspace.quarantine_dir / f"{digest}.parquet")
-    accepted = read - sum(by_reason.values())
+        if by_reason:
+            no_key_rows = no_key.select(
+                "source_row",
+                pl.lit(key_headers).alias("column"),
+                pl.lit("no_household_key").alias("reason"),
+            )
+            pl.concat([rejected, no_key_rows]).sort("source_row").select(
+                pl.lit(name).alias("source_file"),
+                pl.lit(digest).alias("source_digest"),
+                "source_row",
+                "column",
+                "reason",
+            ).sink_parquet(tmp / "quarantine.parquet")
+            (tmp / "quarantine.parquet").replace(workspace.quarantine_dir / f"{digest}.parquet")
+        accepted = read - sum(by_reason.values())
 
-    genres = good.group_by("raw_discipline").len().collect()
-    disciplines = discipline_table(genres, mapping)
-    unmapped = shareable(
-        {
-            str(v): int(n)
-            for v, n in genres.join(disciplines, on="raw_discipline", nulls_equal=True)
-            .filter("unmapped")
-            .select("raw_discipline", "len")
-            .iter_rows()
-        }
-    )
-    keys_parts = []
-    for (code,), part in households.filter(pl.col("identity").is_not_null()).group_by(
-        "period_code"
-    ):
-        period = _period_label(int(str(code)))
-        identities = part.select(pl.col("identity").unique())
-        identities = identities.with_columns(
-            household_keys(identities["identity"], key_for(period))
+        genres = good.group_by("raw_discipline").len().collect()
+        disciplines = discipline_table(genres, mapping)
+        unmapped = shareable(
+            {
+                str(v): int(n)
+                for v, n in genres.join(disciplines, on="raw_discipline", nulls_equal=True)
+                .filter("unmapped")
+                .select("raw_discipline", "len")
+                .iter_rows()
+            }
         )
-        keyed.append(identities.select(pl.lit(period).alias("period"), "household_key"))
-        keys_parts.append(part.join(identities, on="identity").drop("identity"))
+        keys_parts, period_keys = keying.result()
+    keyed.extend(period_keys)
     del households
     for keys in sorted(keys_parts, key=lambda k: int(k["period_code"][0])):
         period = _period_label(int(keys["period_code"][0]))
