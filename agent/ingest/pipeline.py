@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -357,24 +357,58 @@ def _ingest_one(
         )
 
 
-def _keyed_households(
-    households: pl.DataFrame, key_for: Callable[[str], SecretBytes]
-) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
-    """Per period: the households with their keys, and the (period, key) pairs for the report.
+_KEY_SLICE = 250_000  # households normalised per slice while the previous slice is keyed
 
-    One HMAC per distinct identity per period (see ``households``)."""
-    keys_parts = []
-    keyed = []
+
+def _slice_keys(households: pl.DataFrame, key_for: Callable[[str], SecretBytes]) -> pl.DataFrame:
+    """(period_code, identity, household_key) for the distinct identities of one slice.
+
+    One HMAC per distinct identity per period within the slice; an identity in
+    two slices is keyed twice to the same bytes and deduplicated afterwards."""
+    tables = []
     for (code,), part in households.filter(pl.col("identity").is_not_null()).group_by(
         "period_code"
     ):
-        period = _period_label(int(str(code)))
-        identities = part.select(pl.col("identity").unique())
-        identities = identities.with_columns(
-            household_keys(identities["identity"], key_for(period))
+        identities = part.select(pl.col("period_code"), pl.col("identity")).unique("identity")
+        tables.append(
+            identities.with_columns(
+                household_keys(identities["identity"], key_for(_period_label(int(str(code)))))
+            )
         )
-        keyed.append(identities.select(pl.lit(period).alias("period"), "household_key"))
-        keys_parts.append(part.join(identities, on="identity").drop("identity"))
+    if not tables:
+        return pl.DataFrame(
+            schema={"period_code": pl.Int32, "identity": pl.String, "household_key": pl.Binary}
+        )
+    return pl.concat(tables)
+
+
+def _keyed_households(
+    addresses: pl.DataFrame, key_for: Callable[[str], SecretBytes], pool: ThreadPoolExecutor
+) -> tuple[pl.DataFrame, list[Future[pl.DataFrame]]]:
+    """Normalise the distinct addresses slice by slice, keying each slice on ``pool``.
+
+    The HMACs are a Python loop (it holds the GIL) and polars releases the GIL
+    while it works, so slice n is keyed while slice n + 1 is normalised."""
+    parts = []
+    keying = []
+    for offset in range(0, max(addresses.height, 1), _KEY_SLICE):
+        part = _households(addresses.slice(offset, _KEY_SLICE))
+        parts.append(part)
+        keying.append(pool.submit(_slice_keys, part, key_for))
+    return pl.concat(parts), keying
+
+
+def _period_keys(
+    households: pl.DataFrame, keys: pl.DataFrame
+) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+    """Per period: the households with their keys, and the (period, key) pairs for the report."""
+    keys = keys.unique(["period_code", "identity"])
+    joined = households.join(keys, on=["period_code", "identity"]).drop("identity")
+    keys_parts = joined.partition_by("period_code")
+    keyed = [
+        part.select(pl.lit(_period_label(int(code))).alias("period"), "household_key")
+        for (code,), part in keys.group_by("period_code")
+    ]
     return keys_parts, keyed
 
 
@@ -403,17 +437,17 @@ def _write_outputs(
     # only, then read the address strings of just those rows (a unique() carrying
     # the strings costs twice as much).
     firsts = good.group_by(_JOIN).agg(pl.col("source_row").min()).collect(engine="streaming")
-    households = _households(
+    addresses = (
         good.filter(pl.col("source_row").is_in(firsts["source_row"].implode()))
         .select(*_JOIN, *_ADDRESS)
         .collect(engine="streaming")
     )
     del firsts
-    # The HMACs are a Python loop (it holds the GIL) and polars releases the GIL
-    # while it works: keying runs on a second thread while the quarantine and
-    # the counts below are written.
+    # Keying runs on a second thread while the households are normalised and
+    # the quarantine and the counts below are written (see _keyed_households).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="household-keys") as pool:
-        keying = pool.submit(_keyed_households, households, key_for)
+        households, keying = _keyed_households(addresses, key_for, pool)
+        del addresses
         keyless = households.filter(pl.col("identity").is_null()).select(_JOIN)
         no_key = good.join(keyless.lazy(), on=_JOIN, how="semi")
         if keyless.height:
@@ -450,7 +484,8 @@ def _write_outputs(
                 .iter_rows()
             }
         )
-        keys_parts, period_keys = keying.result()
+        keys = pl.concat([k.result() for k in keying])
+    keys_parts, period_keys = _period_keys(households, keys)
     keyed.extend(period_keys)
     del households
     for keys in sorted(keys_parts, key=lambda k: int(k["period_code"][0])):
