@@ -360,31 +360,23 @@ def _ingest_one(
 _KEY_SLICE = 250_000  # households normalised per slice while the previous slice is keyed
 
 
-def _slice_keys(households: pl.DataFrame, key_for: Callable[[str], SecretBytes]) -> pl.DataFrame:
-    """(period_code, identity, household_key) for the distinct identities of one slice.
+def _slice_keys(households: pl.DataFrame, key_for: Callable[[str], SecretBytes]) -> pl.Series:
+    """The household key of each row of one slice of distinct addresses (null without identity).
 
-    One HMAC per distinct identity per period within the slice; an identity in
-    two slices is keyed twice to the same bytes and deduplicated afterwards."""
-    tables = []
-    for (code,), part in households.filter(pl.col("identity").is_not_null()).group_by(
-        "period_code"
-    ):
-        identities = part.select(pl.col("period_code"), pl.col("identity")).unique("identity")
-        tables.append(
-            identities.with_columns(
-                household_keys(identities["identity"], key_for(_period_label(int(str(code)))))
-            )
-        )
-    if not tables:
-        return pl.DataFrame(
-            schema={"period_code": pl.Int32, "identity": pl.String, "household_key": pl.Binary}
-        )
-    return pl.concat(tables)
+    Each row is a distinct raw address in one period, so this is one HMAC per
+    distinct address per period: spelling variants of one address ("1234 ab",
+    "1234AB") are keyed once each, to the same bytes, instead of being joined
+    on the identity string."""
+    keys = pl.Series("household_key", [None] * households.height, dtype=pl.Binary)
+    for (code,), part in households.with_row_index("at").group_by("period_code"):
+        period_keys = household_keys(part["identity"], key_for(_period_label(int(str(code)))))
+        keys = keys.scatter(part["at"], period_keys)
+    return keys
 
 
 def _keyed_households(
     addresses: pl.DataFrame, key_for: Callable[[str], SecretBytes], pool: ThreadPoolExecutor
-) -> tuple[pl.DataFrame, list[Future[pl.DataFrame]]]:
+) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame, Future[pl.Series]]]]:
     """Normalise the distinct addresses slice by slice, keying each slice on ``pool``.
 
     The HMACs are a Python loop (it holds the GIL) and polars releases the GIL
@@ -394,20 +386,23 @@ def _keyed_households(
     for offset in range(0, max(addresses.height, 1), _KEY_SLICE):
         part = _households(addresses.slice(offset, _KEY_SLICE))
         parts.append(part)
-        keying.append(pool.submit(_slice_keys, part, key_for))
+        keying.append((part, pool.submit(_slice_keys, part, key_for)))
     return pl.concat(parts), keying
 
 
 def _period_keys(
-    households: pl.DataFrame, keys: pl.DataFrame
+    keying: list[tuple[pl.DataFrame, Future[pl.Series]]],
 ) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
     """Per period: the households with their keys, and the (period, key) pairs for the report."""
-    keys = keys.unique(["period_code", "identity"])
-    joined = households.join(keys, on=["period_code", "identity"]).drop("identity")
-    keys_parts = joined.partition_by("period_code")
+    keyed_rows = pl.concat([part.with_columns(keys.result()) for part, keys in keying]).filter(
+        pl.col("household_key").is_not_null()
+    )
+    keys_parts = keyed_rows.drop("identity").partition_by("period_code")
     keyed = [
-        part.select(pl.lit(_period_label(int(code))).alias("period"), "household_key")
-        for (code,), part in keys.group_by("period_code")
+        part.select(
+            pl.lit(_period_label(int(part["period_code"][0]))).alias("period"), "household_key"
+        )
+        for part in keys_parts
     ]
     return keys_parts, keyed
 
@@ -484,8 +479,7 @@ def _write_outputs(
                 .iter_rows()
             }
         )
-        keys = pl.concat([k.result() for k in keying])
-    keys_parts, period_keys = _period_keys(households, keys)
+        keys_parts, period_keys = _period_keys(keying)
     keyed.extend(period_keys)
     del households
     for keys in sorted(keys_parts, key=lambda k: int(k["period_code"][0])):
