@@ -502,6 +502,9 @@ def _write_outputs(
         target = workspace.visits_dir / f"period={period}"
         target.mkdir(parents=True, exist_ok=True)
         part_path = tmp / f"visits-{period}.parquet"
-        out.sink_parquet(part_path, compression="lz4", engine="streaming")
+        # No column statistics: the visits are always read whole per period
+        # (Workspace.visits), and min/max over ten million 32-byte keys and
+        # strings cost about a second of CPU.
+        out.sink_parquet(part_path, compression="lz4", statistics=False, engine="streaming")
         part_path.replace(target / f"{digest}.parquet")
     return read, accepted, by_reason, unmapped
