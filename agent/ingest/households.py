@@ -1,8 +1,9 @@
 """Household keys: HMAC-SHA256 under the period's sector key.
 
-Keyed hashing runs once per *distinct* identity per period (households, not
-rows), then joins back, so a 10-million-row export costs one HMAC per
-household. The key is held in :class:`SecretBytes` and never printed.
+Keyed hashing runs once per *distinct* raw address per period (households,
+not rows; see ``pipeline._slice_keys``), then joins back on the address hash,
+so a 10-million-row export costs about one HMAC per household. The key is
+held in :class:`SecretBytes` and never printed.
 
 The HMAC is computed from the two precomputed SHA-256 states of RFC 2104
 (key XOR ipad, key XOR opad), copied per identity: the same bytes as
