@@ -391,19 +391,7 @@ def create_app(settings: Settings) -> FastAPI:
             rows = s.scalars(
                 select(LogEntry).order_by(LogEntry.log_index).offset(offset).limit(limit)
             ).all()
-            entries = [
-                {
-                    "log_index": r.log_index,
-                    "submission_id": r.submission_id,
-                    "institution_id": r.institution_id,
-                    "period": r.period,
-                    "digest": r.digest,
-                    "appended_at": r.appended_at,
-                    "prev_hash": r.prev_hash,
-                    "entry_hash": r.entry_hash,
-                }
-                for r in rows
-            ]
+            entries = [translog.entry_dict(r) for r in rows]
         end = offset + limit
         return {
             "entries": entries,

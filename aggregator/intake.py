@@ -88,7 +88,7 @@ class Intake:
         last_error: IntegrityError | None = None
         for _ in range(self._policy.store_attempts):
             try:
-                return self._store(opened)
+                return self._store(opened, data)
             except IntegrityError as exc:  # a concurrent writer took the id or log index
                 last_error = exc
             except OperationalError as exc:  # disk full, database gone: nothing was committed
@@ -115,7 +115,8 @@ class Intake:
             )
         return self.accept(path.read_bytes())
 
-    def _store(self, opened: OpenedSubmission) -> Receipt:
+    def _store(self, opened: OpenedSubmission, envelope: bytes) -> Receipt:
+        """Store the verified submission; ``envelope`` is its exact (canonical) bytes."""
         payload = opened.payload
         with self._db.write_session() as s:
             earlier = s.get(Submission, payload.submission_id)
@@ -170,7 +171,7 @@ class Intake:
                     institution_id=payload.institution_id,
                     period=payload.period,
                     digest=opened.digest,
-                    envelope=canonical_bytes(opened.envelope.to_dict()),
+                    envelope=envelope,
                     payload=payload.to_dict(),
                     rho=payload.privacy.rho,
                     received_at=now,
