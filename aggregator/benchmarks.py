@@ -35,7 +35,7 @@ from aggregator.storage import BenchmarkGroup, Institution, Submission
 from dp.measurements import noise_std, sum_ci95
 from protocol.encoding import canonical_bytes
 
-ALGORITHM = "publiek/1 benchmarks v2"  # v2: Laplace cells enter with their own variance
+ALGORITHM = "publiek/1 benchmarks v3"  # v3: Laplace variance; cells under k not listed
 # OpenDP's Gaussian accuracy is linear in the scale: ask it once for scale 1
 # instead of once per cell (the sum of many cells' noise is near Gaussian).
 _Z95 = sum_ci95([1.0])
@@ -155,26 +155,27 @@ def group_cells(
         table = meta[name]
         vals = values[(name, key)]
         n = len(vals)
+        if n < k:
+            # Not published, and not listed either: a key that fewer than k
+            # institutions sent could carry anything one agent chose to put in it.
+            continue
+        total = sum(vals)
+        half = _Z95 * math.sqrt(sum(x * x for x in stds[(name, key)]))
+        ordered = sorted(vals)
         cell: dict[str, Any] = {
             "table": name,
             "measure": table.measure,
             "dimensions": list(table.dimensions),
             **dict(zip(table.dimensions, key, strict=True)),
             "institutions": n,
-            "published": n >= k,
+            "published": True,
+            "total": total,
+            "ci95_low": round(total - half, 1),
+            "ci95_high": round(total + half, 1),
+            "q1": round(quantile(ordered, 0.25), 1),
+            "median": round(quantile(ordered, 0.5), 1),
+            "q3": round(quantile(ordered, 0.75), 1),
         }
-        if n >= k:
-            total = sum(vals)
-            half = _Z95 * math.sqrt(sum(x * x for x in stds[(name, key)]))
-            ordered = sorted(vals)
-            cell.update(
-                total=total,
-                ci95_low=round(total - half, 1),
-                ci95_high=round(total + half, 1),
-                q1=round(quantile(ordered, 0.25), 1),
-                median=round(quantile(ordered, 0.5), 1),
-                q3=round(quantile(ordered, 0.75), 1),
-            )
         cells.append(cell)
     return cells
 

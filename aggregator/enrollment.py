@@ -13,7 +13,7 @@ import secrets
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from aggregator.peergroups import SIZE_CLASSES
 from aggregator.storage import Database, EnrollmentToken, Institution
@@ -77,7 +77,7 @@ def create_token(
                     size_class=size_class,
                 )
             )
-        elif inst.signing_key is not None:
+        elif inst.signing_key is not None and inst.revoked_at is None:
             raise UsageError(
                 f"institution {institution_id} is already enrolled",
                 hint="revoke it first to enroll a new agent",
@@ -116,6 +116,12 @@ def redeem_token(
             raise SubmissionConflict("this signing key is already enrolled")
         inst = s.get(Institution, row.institution_id)
         assert inst is not None
+        if inst.signing_key is not None and inst.revoked_at is None:
+            # A second token for an enrolled institution must not swap its keys.
+            raise InvalidToken(
+                f"institution {inst.institution_id} is already enrolled",
+                hint="the taskforce revokes the current enrollment before issuing a new token",
+            )
         row.used_at = now
         inst.signing_key = signing.to_text()
         inst.signing_key_id = signing.key_id
@@ -128,8 +134,21 @@ def redeem_token(
 
 
 def revoke(db: Database, institution_id: str) -> None:
+    """Refuse every later submission and void every token issued so far.
+
+    The public keys stay on record so past signatures remain checkable; a new
+    enrollment needs a token created after the revocation."""
+    now = datetime.now(UTC)
     with db.session() as s:
         inst = s.get(Institution, institution_id)
         if inst is None:
             raise UsageError(f"no institution {institution_id!r}")
-        inst.revoked_at = datetime.now(UTC)
+        inst.revoked_at = now
+        s.execute(
+            update(EnrollmentToken)
+            .where(
+                EnrollmentToken.institution_id == institution_id,
+                EnrollmentToken.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
