@@ -527,6 +527,12 @@ def custodian_approve(
 def custodian_distribute(
     period: Annotated[str, typer.Option(help="Period label, e.g. 2026-Q3.")],
     aggregator: Annotated[str, typer.Option("--aggregator", help="Aggregator base URL.")],
+    token: Annotated[
+        str,
+        typer.Option(
+            "--token", envvar="PUBLIEK_TOKEN", help="Taskforce API token (the custodian's)."
+        ),
+    ],
     state: CustodianDir = Path("custodian-state"),
     trust_new: Annotated[
         bool, typer.Option(help="Approve institutions seen for the first time (TOFU).")
@@ -536,7 +542,7 @@ def custodian_distribute(
     from custodian.distribute import distribute
     from custodian.state import CustodianState
 
-    result = distribute(CustodianState(state), aggregator, period, trust_new=trust_new)
+    result = distribute(CustodianState(state), aggregator, period, token=token, trust_new=trust_new)
     typer.echo(f"{period}: sector key sealed to {len(result.sealed)} agents")
     for institution_id, kid in result.awaiting_approval:
         typer.echo(f"  not approved yet: {institution_id} (sealing key {kid})")

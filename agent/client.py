@@ -101,13 +101,14 @@ class AggregatorClient:
         """The aggregator's current sealing key (the one new envelopes go to)."""
         return current_key_of(self.key_set())
 
-    def sealed_sector_key(self, period: str, institution_id: str) -> dict[str, Any]:
-        doc: dict[str, Any] = self._request("GET", f"/v1/sector-keys/{period}/{institution_id}")
+    def sealed_sector_key(
+        self, period: str, institution_id: str, signer: SigningKey
+    ) -> dict[str, Any]:
+        """This institution's sealed sector key; only the institution itself may fetch it."""
+        doc: dict[str, Any] = self.signed_get(
+            f"/v1/sector-keys/{period}/{institution_id}", signer, institution_id
+        )
         return doc
-
-    def log(self) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = self._request("GET", "/v1/log")["entries"]
-        return entries
 
     def submit(self, envelope: bytes) -> dict[str, Any]:
         result: dict[str, Any] = self._request(

@@ -44,13 +44,13 @@ from aggregator.exports import MEDIA_TYPES, export
 from aggregator.intake import Intake
 from aggregator.keyring import Keyring
 from aggregator.protocol_routes import register as register_protocol_routes
+from aggregator.request_limits import read_limited
 from aggregator.settings import Settings
 from aggregator.storage import Database, LogEntry, Period, Submission
 from protocol.errors import (
     Forbidden,
     MalformedMessage,
     NotFound,
-    PayloadTooLarge,
     PubliekError,
     ServiceUnavailable,
     Unauthenticated,
@@ -73,18 +73,6 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 
 def problem_response(error: PubliekError, instance: str) -> JSONResponse:
     return JSONResponse(error.problem(instance), status_code=error.status, media_type=PROBLEM_JSON)
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the request body is {declared} bytes; the limit is {limit}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the request body exceeds the limit of {limit} bytes")
-    return bytes(body)
 
 
 def page(items: list[Any], offset: int, limit: int) -> dict[str, Any]:
@@ -117,8 +105,6 @@ def create_app(settings: Settings) -> FastAPI:
         "Errors are RFC 9457 problem documents.",
     )
     app.state.db = db
-
-    register_protocol_routes(app, db)
 
     @app.exception_handler(PubliekError)
     async def _publiek_error(request: Request, exc: PubliekError) -> JSONResponse:
@@ -179,6 +165,8 @@ def create_app(settings: Settings) -> FastAPI:
                 hint="staff: 'Authorization: Bearer <token>'; institutions: a signed request",
             )
         return principal.require(*roles)
+
+    register_protocol_routes(app, db, require)
 
     def load_period(label: str) -> Period:
         return periods.get_period(db, label)

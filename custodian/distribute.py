@@ -40,14 +40,23 @@ def _checked(response: httpx.Response) -> httpx.Response:
 
 
 def distribute(
-    state: CustodianState, aggregator_url: str, period: str, *, trust_new: bool = False
+    state: CustodianState,
+    aggregator_url: str,
+    period: str,
+    *,
+    token: str,
+    trust_new: bool = False,
 ) -> Distribution:
+    """Seal the period's key to every approved agent and hand the ciphertexts to
+    the relay. ``token`` is a taskforce API token: the roster and the upload
+    are the custodian's alone."""
     signer = state.signing_key()
     key = state.sector_key(period)
     roster = state.roster()
     result = Distribution(period=period)
     try:
-        with httpx.Client(base_url=aggregator_url, timeout=60) as client:
+        headers = {"authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=aggregator_url, timeout=60, headers=headers) as client:
             listed = _checked(client.get("/v1/custodian/recipients")).json()["recipients"]
             sealed = []
             for entry in listed:
