@@ -11,6 +11,7 @@ written; the HTTP API and ``aggregator import`` share this one path.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -22,11 +23,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from aggregator import translog
 from aggregator.keyring import Keyring
 from aggregator.storage import Database, Institution, Period, Submission
+from dp.measurements import declared_rho_matches
 from protocol.encoding import canonical_bytes
 from protocol.envelope import MAX_ENVELOPE_BYTES, OpenedSubmission, open_submission
 from protocol.errors import (
     InstitutionRevoked,
     InsufficientPrivacyBudget,
+    InvalidPayload,
     PayloadTooLarge,
     PeriodNotOpen,
     ServiceUnavailable,
@@ -139,7 +142,7 @@ class Intake:
                 )
             )
             left = period.rho_budget - float(spent or 0.0)
-            if payload.privacy.rho > left + self._policy.budget_tolerance:
+            if self._checked_rho(opened) > left + self._policy.budget_tolerance:
                 raise InsufficientPrivacyBudget(
                     f"period {payload.period}: ρ {spent:g} of {period.rho_budget:g} already "
                     f"spent, {left:g} left; this submission declares {payload.privacy.rho:g}",
@@ -180,6 +183,27 @@ class Intake:
                 )
             )
             return receipt
+
+    @staticmethod
+    def _checked_rho(opened: OpenedSubmission) -> float:
+        """The spend recomputed by OpenDP from each table's mechanism, sensitivity
+        and scale; a declaration that disagrees is refused, never trusted."""
+        payload = opened.payload
+        try:
+            total = declared_rho_matches(
+                [(t.sensitivity, t.mechanism, t.scale, t.rho) for t in payload.tables]
+            )
+        except ValueError as exc:
+            raise InvalidPayload(
+                f"a table's declared privacy cost is wrong: {exc}",
+                hint="release the tables with the agent, which declares OpenDP's figures",
+            ) from exc
+        if not math.isclose(total, payload.privacy.rho, rel_tol=1e-9):
+            raise InvalidPayload(
+                f"the declared total ρ {payload.privacy.rho:g} is not the tables' sum {total:g}",
+                hint="release the tables with the agent, which declares OpenDP's figures",
+            )
+        return total
 
     @cached_property
     def _receipt_key_id(self) -> str:

@@ -35,10 +35,12 @@ from cli import app
 from custodian.state import CustodianState
 from demo.run import aggregator_process
 from demo.sector import PERIOD, generate_sector, write_exports
+from dp.measurements import table_rho
 from protocol.encoding import b64encode, canonical_bytes
 from protocol.envelope import seal_submission
 from protocol.errors import (
     InstitutionRevoked,
+    InvalidPayload,
     InvalidSignature,
     InvalidToken,
     RetiredKey,
@@ -100,11 +102,12 @@ def aggregator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aggregator]
         )  # fmt: skip
 
 
-def payload(ws: Workspace, rho: float = 0.01) -> SubmissionPayload:
+def payload(ws: Workspace, scale: float = 7.0) -> SubmissionPayload:
+    rho = table_rho(1.0, "discrete_gaussian", scale)  # what intake recomputes
     table = ReleasedTable(
         name="households_by_segment_discipline", measure="households",
         dimensions=("segment", "discipline"), keys=(("students", "theater"),), values=(5,),
-        mechanism="discrete_gaussian", scale=2.0, sensitivity=1.0, rho=rho, ci95=5.0,
+        mechanism="discrete_gaussian", scale=scale, sensitivity=1.0, rho=rho, ci95=5.0,
     )  # fmt: skip
     return SubmissionPayload(
         institution_id=ws.load_config().institution_id,
@@ -361,7 +364,6 @@ def test_an_institution_cannot_fetch_another_institutions_sealed_key(
 
 
 def test_a_sealed_key_for_a_former_agent_key_is_refused(aggregator: Aggregator) -> None:
-    from protocol.errors import InvalidPayload
     from protocol.keys import SealPrivateKey, SecretBytes
 
     ws = aggregator.agent("Oude Sleutel Zaal")
@@ -374,3 +376,25 @@ def test_a_sealed_key_for_a_former_agent_key_is_refused(aggregator: Aggregator) 
     )
     with pytest.raises(InvalidPayload):
         store_sealed(aggregator.db, [stale])
+
+
+def test_an_understated_privacy_cost_is_refused_and_nothing_stored(
+    aggregator: Aggregator,
+) -> None:
+    import dataclasses
+
+    ws = aggregator.agent("Zuinig Theater")
+    honest = payload(ws)
+    table = dataclasses.replace(honest.tables[0], rho=honest.tables[0].rho / 10)
+    cheat = dataclasses.replace(
+        honest,
+        tables=(table,),
+        privacy=PrivacySpend(rho=table.rho, epsilon=0.1, delta=1e-7),
+    )
+    envelope, _ = seal_submission(
+        cheat, signer=SigningKey.load(ws.signing_key_path), recipient=current_key(aggregator.url)
+    )
+    before = aggregator.rows("submissions")
+    refused = post(aggregator.url, envelope)
+    assert (refused.status_code, refused.json()["type"]) == (422, InvalidPayload.problem_type())
+    assert aggregator.rows("submissions") == before
