@@ -158,6 +158,12 @@ class NotFound(PubliekError):
     title = "Not found"
 
 
+class TooManyRequests(PubliekError):
+    slug = "too-many-requests"
+    status = 429
+    title = "Too many attempts; wait before trying again"
+
+
 class ServiceUnavailable(PubliekError):
     slug = "service-unavailable"
     status = 503
@@ -196,6 +202,7 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     SectorKeyUnavailable,
     LogInconsistent,
     NotFound,
+    TooManyRequests,
     ServiceUnavailable,
     Unauthenticated,
     Forbidden,
