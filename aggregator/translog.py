@@ -3,7 +3,8 @@
 Entry hash = SHA-256(domain ‖ canonical(entry without hash) ‖ previous hash),
 so anyone holding a copy of the log can recompute the chain and detect any
 rewrite, deletion or reordering; a receipt names its log index and digest so
-an institution can check that its submission is in the log.
+a privacy officer (who may read the log, ADR 0007) can check that an
+institution's submission is in it.
 """
 
 from __future__ import annotations
