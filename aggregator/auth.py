@@ -62,7 +62,8 @@ class Principal:
         return self
 
 
-def _token_hash(token: str) -> str:
+def token_digest(token: str) -> str:
+    """Bearer and enrollment tokens are stored only as this SHA-256 digest."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -104,7 +105,7 @@ def issue_token(db: Database, username: str, *, valid_for: timedelta) -> str:
             raise UsageError(f"no enabled user {username!r}")
         s.add(
             ApiToken(
-                token_hash=_token_hash(token),
+                token_hash=token_digest(token),
                 username=username,
                 created_at=now,
                 expires_at=now + valid_for,
@@ -188,7 +189,7 @@ def _aware(moment: datetime) -> datetime:
 
 def principal_for_token(db: Database, token: str) -> Principal:
     with db.session() as s:
-        row = s.get(ApiToken, _token_hash(token))
+        row = s.get(ApiToken, token_digest(token))
         user = s.get(User, row.username) if row else None
         ok = (
             row is not None

@@ -7,7 +7,6 @@ expires, and can be redeemed once, binding the agent's public keys.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import unicodedata
@@ -15,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from aggregator.auth import token_digest
 from aggregator.peergroups import SIZE_CLASSES
 from aggregator.storage import Database, EnrollmentToken, Institution
 from protocol.errors import InvalidToken, SubmissionConflict, UsageError
@@ -34,10 +34,6 @@ PROVINCES = (
 def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60]
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_token(
@@ -87,7 +83,7 @@ def create_token(
         s.flush()
         s.add(
             EnrollmentToken(
-                token_hash=_hash(token),
+                token_hash=token_digest(token),
                 institution_id=institution_id,
                 expires_at=datetime.now(UTC) + valid_for,
             )
@@ -101,7 +97,7 @@ def redeem_token(
     """Bind the agent's public keys to the token's institution, once."""
     now = datetime.now(UTC)
     with db.session() as s:
-        row = s.get(EnrollmentToken, _hash(token), with_for_update=True)
+        row = s.get(EnrollmentToken, token_digest(token), with_for_update=True)
         expires = (
             row.expires_at.replace(tzinfo=UTC)
             if row and row.expires_at.tzinfo is None

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from aggregator import translog
 from aggregator.keyring import Keyring
+from aggregator.periods import OPEN
 from aggregator.storage import Database, Institution, Period, Submission
 from dp.measurements import declared_rho_matches
 from protocol.encoding import canonical_bytes
@@ -41,8 +42,6 @@ from protocol.errors import (
 from protocol.keys import VerifyKey
 from protocol.messages import EnvelopeHeader, Receipt
 from protocol.translog import RECEIPT_DOMAIN
-
-OPEN = "open"
 
 
 @dataclass(frozen=True)

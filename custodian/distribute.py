@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from custodian.state import CustodianState
-from protocol.errors import ALL_ERRORS, PubliekError, ServiceUnavailable
+from protocol.errors import ServiceUnavailable, error_from_problem
 from protocol.keys import SealPublicKey
 from protocol.sector_keys import seal_sector_key
-
-_BY_TYPE = {cls.problem_type(): cls for cls in ALL_ERRORS}
 
 
 @dataclass
@@ -34,8 +32,7 @@ def _checked(response: httpx.Response) -> httpx.Response:
             doc = response.json()
         except ValueError:
             doc = {}
-        cls = _BY_TYPE.get(doc.get("type", ""), PubliekError)
-        raise cls(f"aggregator answered {response.status_code}: {doc.get('detail', '')}")
+        raise error_from_problem(response.status_code, doc)
     return response
 
 
