@@ -46,6 +46,18 @@ def friendly(func: F) -> F:
                 raise
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            # Library messages can quote the data they choked on (a cell of an
+            # export, say), so only the type is shown unless --verbose.
+            if _state["verbose"]:
+                raise
+            typer.echo(
+                f"error: unexpected {type(exc).__name__}; run again with --verbose for details",
+                err=True,
+            )
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -264,13 +276,20 @@ def token_create(
 @friendly
 def period_open(
     period: Annotated[str, typer.Argument(help="Period label, e.g. 2026-Q3.")],
-    rho: Annotated[float, typer.Option(help="Privacy budget per institution (zCDP ρ).")] = 0.5,
+    rho: Annotated[
+        float | None,
+        typer.Option(
+            help="Privacy budget per institution (zCDP ρ; default: period_rho of the config)."
+        ),
+    ] = None,
     state: State = Path("aggregator-state"),
     database: DatabaseUrl = None,
 ) -> None:
     """Open a period for submissions."""
     from aggregator.periods import open_period
 
+    if rho is None:
+        rho = float(_settings(state, database).period_rho)
     open_period(_aggregator_db(state, database), period, rho_budget=rho)
     typer.echo(f"period {period} is open (ρ budget {rho:g} per institution)")
 
@@ -293,7 +312,15 @@ def institution_revoke(
 @friendly
 def agent_enroll(
     aggregator: Annotated[str, typer.Option("--aggregator", help="Aggregator base URL.")],
-    token: Annotated[str, typer.Option("--token", help="Enrollment token from the taskforce.")],
+    token: Annotated[
+        str,
+        typer.Option(
+            "--token",
+            envvar="PUBLIEK_ENROLL_TOKEN",
+            help="Enrollment token from the taskforce (or set PUBLIEK_ENROLL_TOKEN, which keeps "
+            "it out of the process list and shell history).",
+        ),
+    ],
     workspace: Workspace = Path("publiek-workspace"),
     custodian_key: Annotated[
         str | None,
@@ -527,6 +554,12 @@ def custodian_approve(
 def custodian_distribute(
     period: Annotated[str, typer.Option(help="Period label, e.g. 2026-Q3.")],
     aggregator: Annotated[str, typer.Option("--aggregator", help="Aggregator base URL.")],
+    token: Annotated[
+        str,
+        typer.Option(
+            "--token", envvar="PUBLIEK_TOKEN", help="Taskforce API token (the custodian's)."
+        ),
+    ],
     state: CustodianDir = Path("custodian-state"),
     trust_new: Annotated[
         bool, typer.Option(help="Approve institutions seen for the first time (TOFU).")
@@ -536,7 +569,7 @@ def custodian_distribute(
     from custodian.distribute import distribute
     from custodian.state import CustodianState
 
-    result = distribute(CustodianState(state), aggregator, period, trust_new=trust_new)
+    result = distribute(CustodianState(state), aggregator, period, token=token, trust_new=trust_new)
     typer.echo(f"{period}: sector key sealed to {len(result.sealed)} agents")
     for institution_id, kid in result.awaiting_approval:
         typer.echo(f"  not approved yet: {institution_id} (sealing key {kid})")

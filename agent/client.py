@@ -14,11 +14,9 @@ from typing import Any
 
 import httpx
 
-from protocol.errors import ALL_ERRORS, PubliekError, ServiceUnavailable
+from protocol.errors import PubliekError, ServiceUnavailable, error_from_problem
 from protocol.keys import SealPublicKey, SigningKey, VerifyKey
 from protocol.request_auth import sign_request
-
-_BY_TYPE = {cls.problem_type(): cls for cls in ALL_ERRORS}
 
 
 def _raise_problem(response: httpx.Response) -> None:
@@ -26,10 +24,7 @@ def _raise_problem(response: httpx.Response) -> None:
         doc = response.json()
     except ValueError:
         doc = {}
-    cls = _BY_TYPE.get(doc.get("type", ""), PubliekError)
-    raise cls(
-        f"aggregator answered {response.status_code}: {doc.get('detail', response.reason_phrase)}"
-    )
+    raise error_from_problem(response.status_code, doc, response.reason_phrase)
 
 
 def current_key_of(key_set: dict[str, Any]) -> SealPublicKey:
@@ -101,13 +96,14 @@ class AggregatorClient:
         """The aggregator's current sealing key (the one new envelopes go to)."""
         return current_key_of(self.key_set())
 
-    def sealed_sector_key(self, period: str, institution_id: str) -> dict[str, Any]:
-        doc: dict[str, Any] = self._request("GET", f"/v1/sector-keys/{period}/{institution_id}")
+    def sealed_sector_key(
+        self, period: str, institution_id: str, signer: SigningKey
+    ) -> dict[str, Any]:
+        """This institution's sealed sector key; only the institution itself may fetch it."""
+        doc: dict[str, Any] = self.signed_get(
+            f"/v1/sector-keys/{period}/{institution_id}", signer, institution_id
+        )
         return doc
-
-    def log(self) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = self._request("GET", "/v1/log")["entries"]
-        return entries
 
     def submit(self, envelope: bytes) -> dict[str, Any]:
         result: dict[str, Any] = self._request(

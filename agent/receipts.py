@@ -1,10 +1,10 @@
 """The agent's receipts: checked under the aggregator's receipt key, then kept.
 
-The receipt key comes from the key set cached at enrollment (and refreshed on
-each online contact), so a receipt signed by some other key — an aggregator
-that swapped keys, or a forged answer — is refused instead of being kept as
-evidence. Receipts are the institution's proof that its submission is in the
-transparency log (``publiek audit verify-log --receipt``).
+The receipt key comes from the key set cached at enrollment, so a receipt
+signed by some other key — an aggregator that swapped keys, or a forged
+answer — is refused instead of being kept as evidence. Receipts are the
+institution's proof that its submission is in the transparency log (a privacy
+officer checks them with ``publiek audit verify-log --receipt``).
 """
 
 from __future__ import annotations

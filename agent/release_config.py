@@ -56,12 +56,26 @@ def _apply(config: ReleaseConfig, values: dict[str, Any], where: str) -> Release
         raise UsageError(f"{where}: invalid release settings ({exc})") from exc
     if not 0 < config.rho <= config.period_budget:
         raise UsageError(f"{where}: need 0 < rho <= period_budget")
+    for bound in ("max_cells", "max_visits", "max_months"):
+        value = getattr(config, bound)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(
+                f"{where}: {bound} must be a whole number of at least 1",
+                hint="contribution bounds count cells, visits or months per household",
+            )
+    if not 0 < config.delta < 1:
+        raise UsageError(f"{where}: delta must lie strictly between 0 and 1")
     return config
 
 
 def release_config(workspace: Workspace, period: str) -> ReleaseConfig:
     """The release config for ``period``: defaults, the file, then its period table."""
     check_period(period)
+    if "-Q" not in period:
+        raise UsageError(
+            f"the agent releases per quarter; {period} is a month",
+            hint="use a quarter label such as 2026-Q3 (ingest partitions visits by quarter)",
+        )
     path: Path = workspace.root / FILE_NAME
     if not path.exists():
         return ReleaseConfig()

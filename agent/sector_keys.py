@@ -14,7 +14,7 @@ from pathlib import Path
 from agent.client import AggregatorClient
 from agent.workspace import Workspace
 from protocol.errors import MalformedMessage, UsageError
-from protocol.keys import SealPrivateKey, VerifyKey, fingerprint, read_secret
+from protocol.keys import SealPrivateKey, SigningKey, VerifyKey, fingerprint, read_secret
 from protocol.sector_keys import SealedSectorKey, open_sector_key
 
 
@@ -61,7 +61,9 @@ def fetch_sector_key(workspace: Workspace, period: str) -> str:
     config = workspace.load_config()
     custodian = pinned_custodian(workspace)
     with AggregatorClient(config.aggregator_url) as client:
-        doc = client.sealed_sector_key(period, config.institution_id)
+        doc = client.sealed_sector_key(
+            period, config.institution_id, SigningKey.load(workspace.signing_key_path)
+        )
     item = SealedSectorKey.from_dict(doc)
     recipient = SealPrivateKey.load(workspace.seal_key_path)
     key = open_sector_key(

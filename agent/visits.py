@@ -30,8 +30,3 @@ VISIT_SCHEMA: dict[str, pl.DataType] = {
     "source_digest": pl.String(),
     "source_row": pl.Int64(),
 }
-
-
-def period_of(date_col: pl.Expr) -> pl.Expr:
-    """Quarter label such as ``2026-Q3`` for a date column."""
-    return pl.format("{}-Q{}", date_col.dt.year(), date_col.dt.quarter())

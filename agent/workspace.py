@@ -115,6 +115,8 @@ class Workspace:
     def ensure(self) -> Workspace:
         for folder in (self.keys_dir, self.visits_dir, self.quarantine_dir, self.outbox_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        # Household keys, PC4 and birth years live here: owner only.
+        self.root.chmod(0o700)
         self.keys_dir.chmod(0o700)
         with self.connect() as db:
             db.executescript(SCHEMA)

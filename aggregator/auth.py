@@ -18,6 +18,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,7 +28,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from aggregator.storage import ApiToken, Database, Institution, User
-from protocol.errors import Forbidden, InvalidSignature, Unauthenticated, UsageError
+from protocol.errors import (
+    Forbidden,
+    InvalidSignature,
+    TooManyRequests,
+    Unauthenticated,
+    UsageError,
+)
 from protocol.keys import VerifyKey
 
 INSTITUTION = "institution"
@@ -53,7 +62,8 @@ class Principal:
         return self
 
 
-def _token_hash(token: str) -> str:
+def token_digest(token: str) -> str:
+    """Bearer and enrollment tokens are stored only as this SHA-256 digest."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -95,7 +105,7 @@ def issue_token(db: Database, username: str, *, valid_for: timedelta) -> str:
             raise UsageError(f"no enabled user {username!r}")
         s.add(
             ApiToken(
-                token_hash=_token_hash(token),
+                token_hash=token_digest(token),
                 username=username,
                 created_at=now,
                 expires_at=now + valid_for,
@@ -119,13 +129,67 @@ def login(db: Database, username: str, password: str, *, valid_for: timedelta) -
     return issue_token(db, username, valid_for=valid_for)
 
 
+class LoginThrottle:
+    """Slows password guessing and bounds the memory argon2 may take.
+
+    At most ``max_failures`` failed logins per username within ``window``
+    seconds (then 429 until the oldest failure ages out), and at most
+    ``concurrent`` password hashes at a time (each takes 64 MiB)."""
+
+    def __init__(self, *, max_failures: int = 5, window: float = 300.0, concurrent: int = 2):
+        self.max_failures = max_failures
+        self.window = window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+        self.slots = threading.BoundedSemaphore(concurrent)
+
+    def _recent(self, username: str, now: float) -> deque[float]:
+        times = self._failures[username]
+        while times and now - times[0] > self.window:
+            times.popleft()
+        return times
+
+    def check(self, username: str) -> None:
+        with self._lock:
+            times = self._recent(username, time.monotonic())
+            if len(times) >= self.max_failures:
+                wait = int(self.window - (time.monotonic() - times[0])) + 1
+                raise TooManyRequests(
+                    "too many failed logins for this account",
+                    hint=f"wait {wait} s, or ask another administrator to reset the password",
+                )
+
+    def failed(self, username: str) -> None:
+        with self._lock:
+            self._recent(username, time.monotonic()).append(time.monotonic())
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(username, None)
+
+
+def throttled_login(
+    db: Database, throttle: LoginThrottle, username: str, password: str, *, valid_for: timedelta
+) -> str:
+    """:func:`login` behind the throttle; run it in a worker thread, not the event loop."""
+    throttle.check(username)
+    with throttle.slots:
+        try:
+            token = login(db, username, password, valid_for=valid_for)
+        except Unauthenticated:
+            throttle.failed(username)
+            raise
+    throttle.succeeded(username)
+    return token
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def principal_for_token(db: Database, token: str) -> Principal:
     with db.session() as s:
-        row = s.get(ApiToken, _token_hash(token))
+        row = s.get(ApiToken, token_digest(token))
         user = s.get(User, row.username) if row else None
         ok = (
             row is not None

@@ -32,10 +32,10 @@ from sqlalchemy.orm import Session
 
 from aggregator.peergroups import LEVELS, Member, PeerGroup, assign
 from aggregator.storage import BenchmarkGroup, Institution, Submission
-from dp.measurements import sum_ci95
+from dp.measurements import noise_std, sum_ci95
 from protocol.encoding import canonical_bytes
 
-ALGORITHM = "publiek/1 benchmarks v1"
+ALGORITHM = "publiek/1 benchmarks v3"  # v3: Laplace variance; cells under k not listed
 # OpenDP's Gaussian accuracy is linear in the scale: ask it once for scale 1
 # instead of once per cell (the sum of many cells' noise is near Gaussian).
 _Z95 = sum_ci95([1.0])
@@ -51,7 +51,7 @@ class TableInput:
     dimensions: tuple[str, ...]
     keys: tuple[tuple[str, ...], ...]
     values: tuple[int, ...]
-    scale: float
+    noise_std: float  # standard deviation of each cell's noise (from mechanism and scale)
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def load_inputs(session: Session, period: str) -> Inputs:
                 dimensions=tuple(t["dimensions"]),
                 keys=tuple(tuple(k) for k in t["keys"]),
                 values=tuple(t["values"]),
-                scale=float(t["scale"]),
+                noise_std=noise_std(t["mechanism"], float(t["scale"])),
             )
     members = [
         Member(i.institution_id, i.discipline, i.province, i.size_class)
@@ -143,38 +143,39 @@ def group_cells(
 ) -> list[dict[str, Any]]:
     meta: dict[str, TableInput] = {}
     values: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
-    scales: dict[tuple[str, tuple[str, ...]], list[float]] = defaultdict(list)
+    stds: dict[tuple[str, tuple[str, ...]], list[float]] = defaultdict(list)
     for inst in member_ids:
         for name, table in tables.get(inst, {}).items():
             meta.setdefault(name, table)
             for key, value in zip(table.keys, table.values, strict=True):
                 values[(name, key)].append(value)
-                scales[(name, key)].append(table.scale)
+                stds[(name, key)].append(table.noise_std)
     cells = []
     for name, key in sorted(values):
         table = meta[name]
         vals = values[(name, key)]
         n = len(vals)
+        if n < k:
+            # Not published, and not listed either: a key that fewer than k
+            # institutions sent could carry anything one agent chose to put in it.
+            continue
+        total = sum(vals)
+        half = _Z95 * math.sqrt(sum(x * x for x in stds[(name, key)]))
+        ordered = sorted(vals)
         cell: dict[str, Any] = {
             "table": name,
             "measure": table.measure,
             "dimensions": list(table.dimensions),
             **dict(zip(table.dimensions, key, strict=True)),
             "institutions": n,
-            "published": n >= k,
+            "published": True,
+            "total": total,
+            "ci95_low": round(total - half, 1),
+            "ci95_high": round(total + half, 1),
+            "q1": round(quantile(ordered, 0.25), 1),
+            "median": round(quantile(ordered, 0.5), 1),
+            "q3": round(quantile(ordered, 0.75), 1),
         }
-        if n >= k:
-            total = sum(vals)
-            half = _Z95 * math.sqrt(sum(x * x for x in scales[(name, key)]))
-            ordered = sorted(vals)
-            cell.update(
-                total=total,
-                ci95_low=round(total - half, 1),
-                ci95_high=round(total + half, 1),
-                q1=round(quantile(ordered, 0.25), 1),
-                median=round(quantile(ordered, 0.5), 1),
-                q3=round(quantile(ordered, 0.75), 1),
-            )
         cells.append(cell)
     return cells
 

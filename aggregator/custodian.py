@@ -18,11 +18,12 @@ from sqlalchemy import select
 from aggregator.storage import CustodianKey, Database, Institution, SealedSectorKeyRecord
 from protocol.errors import (
     InstitutionRevoked,
+    InvalidPayload,
     SectorKeyUnavailable,
     UnknownInstitution,
     UnknownKey,
 )
-from protocol.keys import VerifyKey
+from protocol.keys import SealPublicKey, VerifyKey
 from protocol.sector_keys import SealedSectorKey, verify_custodian_signature
 
 
@@ -67,6 +68,13 @@ def store_sealed(db: Database, items: list[SealedSectorKey]) -> int:
                 raise UnknownInstitution(f"institution {header.institution_id} is not enrolled")
             if inst.revoked_at is not None:
                 raise InstitutionRevoked(f"institution {header.institution_id} was revoked")
+            if header.recipient_key_id != SealPublicKey.from_text(inst.sealing_key).key_id:
+                # An old upload replayed after re-enrollment must not roll the key back.
+                raise InvalidPayload(
+                    f"the sealed key for {header.institution_id} is not sealed to its "
+                    "current agent key",
+                    hint="run the custodian's distribute again for this period",
+                )
             row = s.get(SealedSectorKeyRecord, (header.period, header.institution_id))
             if row is None:
                 row = SealedSectorKeyRecord(

@@ -7,14 +7,14 @@ expires, and can be redeemed once, binding the agent's public keys.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from aggregator.auth import token_digest
 from aggregator.peergroups import SIZE_CLASSES
 from aggregator.storage import Database, EnrollmentToken, Institution
 from protocol.errors import InvalidToken, SubmissionConflict, UsageError
@@ -34,10 +34,6 @@ PROVINCES = (
 def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60]
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_token(
@@ -77,7 +73,7 @@ def create_token(
                     size_class=size_class,
                 )
             )
-        elif inst.signing_key is not None:
+        elif inst.signing_key is not None and inst.revoked_at is None:
             raise UsageError(
                 f"institution {institution_id} is already enrolled",
                 hint="revoke it first to enroll a new agent",
@@ -87,7 +83,7 @@ def create_token(
         s.flush()
         s.add(
             EnrollmentToken(
-                token_hash=_hash(token),
+                token_hash=token_digest(token),
                 institution_id=institution_id,
                 expires_at=datetime.now(UTC) + valid_for,
             )
@@ -101,7 +97,7 @@ def redeem_token(
     """Bind the agent's public keys to the token's institution, once."""
     now = datetime.now(UTC)
     with db.session() as s:
-        row = s.get(EnrollmentToken, _hash(token), with_for_update=True)
+        row = s.get(EnrollmentToken, token_digest(token), with_for_update=True)
         expires = (
             row.expires_at.replace(tzinfo=UTC)
             if row and row.expires_at.tzinfo is None
@@ -116,6 +112,12 @@ def redeem_token(
             raise SubmissionConflict("this signing key is already enrolled")
         inst = s.get(Institution, row.institution_id)
         assert inst is not None
+        if inst.signing_key is not None and inst.revoked_at is None:
+            # A second token for an enrolled institution must not swap its keys.
+            raise InvalidToken(
+                f"institution {inst.institution_id} is already enrolled",
+                hint="the taskforce revokes the current enrollment before issuing a new token",
+            )
         row.used_at = now
         inst.signing_key = signing.to_text()
         inst.signing_key_id = signing.key_id
@@ -128,8 +130,21 @@ def redeem_token(
 
 
 def revoke(db: Database, institution_id: str) -> None:
+    """Refuse every later submission and void every token issued so far.
+
+    The public keys stay on record so past signatures remain checkable; a new
+    enrollment needs a token created after the revocation."""
+    now = datetime.now(UTC)
     with db.session() as s:
         inst = s.get(Institution, institution_id)
         if inst is None:
             raise UsageError(f"no institution {institution_id!r}")
-        inst.revoked_at = datetime.now(UTC)
+        inst.revoked_at = now
+        s.execute(
+            update(EnrollmentToken)
+            .where(
+                EnrollmentToken.institution_id == institution_id,
+                EnrollmentToken.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )

@@ -11,6 +11,7 @@ written; the HTTP API and ``aggregator import`` share this one path.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -21,12 +22,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from aggregator import translog
 from aggregator.keyring import Keyring
+from aggregator.periods import OPEN
 from aggregator.storage import Database, Institution, Period, Submission
+from dp.measurements import declared_rho_matches
 from protocol.encoding import canonical_bytes
 from protocol.envelope import MAX_ENVELOPE_BYTES, OpenedSubmission, open_submission
 from protocol.errors import (
     InstitutionRevoked,
     InsufficientPrivacyBudget,
+    InvalidPayload,
     PayloadTooLarge,
     PeriodNotOpen,
     ServiceUnavailable,
@@ -38,8 +42,6 @@ from protocol.errors import (
 from protocol.keys import VerifyKey
 from protocol.messages import EnvelopeHeader, Receipt
 from protocol.translog import RECEIPT_DOMAIN
-
-OPEN = "open"
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class Intake:
         last_error: IntegrityError | None = None
         for _ in range(self._policy.store_attempts):
             try:
-                return self._store(opened)
+                return self._store(opened, data)
             except IntegrityError as exc:  # a concurrent writer took the id or log index
                 last_error = exc
             except OperationalError as exc:  # disk full, database gone: nothing was committed
@@ -115,7 +117,8 @@ class Intake:
             )
         return self.accept(path.read_bytes())
 
-    def _store(self, opened: OpenedSubmission) -> Receipt:
+    def _store(self, opened: OpenedSubmission, envelope: bytes) -> Receipt:
+        """Store the verified submission; ``envelope`` is its exact (canonical) bytes."""
         payload = opened.payload
         with self._db.write_session() as s:
             earlier = s.get(Submission, payload.submission_id)
@@ -138,7 +141,7 @@ class Intake:
                 )
             )
             left = period.rho_budget - float(spent or 0.0)
-            if payload.privacy.rho > left + self._policy.budget_tolerance:
+            if self._checked_rho(opened) > left + self._policy.budget_tolerance:
                 raise InsufficientPrivacyBudget(
                     f"period {payload.period}: ρ {spent:g} of {period.rho_budget:g} already "
                     f"spent, {left:g} left; this submission declares {payload.privacy.rho:g}",
@@ -170,7 +173,7 @@ class Intake:
                     institution_id=payload.institution_id,
                     period=payload.period,
                     digest=opened.digest,
-                    envelope=canonical_bytes(opened.envelope.to_dict()),
+                    envelope=envelope,
                     payload=payload.to_dict(),
                     rho=payload.privacy.rho,
                     received_at=now,
@@ -179,6 +182,27 @@ class Intake:
                 )
             )
             return receipt
+
+    @staticmethod
+    def _checked_rho(opened: OpenedSubmission) -> float:
+        """The spend recomputed by OpenDP from each table's mechanism, sensitivity
+        and scale; a declaration that disagrees is refused, never trusted."""
+        payload = opened.payload
+        try:
+            total = declared_rho_matches(
+                [(t.sensitivity, t.mechanism, t.scale, t.rho) for t in payload.tables]
+            )
+        except ValueError as exc:
+            raise InvalidPayload(
+                f"a table's declared privacy cost is wrong: {exc}",
+                hint="release the tables with the agent, which declares OpenDP's figures",
+            ) from exc
+        if not math.isclose(total, payload.privacy.rho, rel_tol=1e-9):
+            raise InvalidPayload(
+                f"the declared total ρ {payload.privacy.rho:g} is not the tables' sum {total:g}",
+                hint="release the tables with the agent, which declares OpenDP's figures",
+            )
+        return total
 
     @cached_property
     def _receipt_key_id(self) -> str:

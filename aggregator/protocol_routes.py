@@ -1,4 +1,4 @@
-"""HTTP routes of the protocol beyond submission: sector-key relay and the log.
+"""HTTP routes of the protocol beyond submission: the sector-key relay.
 
 Kept apart from ``aggregator.app`` so the API layout can change without
 touching the protocol; ``create_app`` includes them with :func:`register`.
@@ -7,36 +7,38 @@ touching the protocol; ``create_app`` includes them with :func:`register`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 
+from aggregator.auth import INSTITUTION, TASKFORCE, Principal
 from aggregator.custodian import recipients, sealed_for, store_sealed
+from aggregator.request_limits import read_limited
 from aggregator.storage import Database
-from protocol.errors import MalformedMessage, PayloadTooLarge
+from protocol.errors import Forbidden, MalformedMessage, PayloadTooLarge
 from protocol.messages import check_period, check_slug
 from protocol.sector_keys import MAX_SEALED_SECTOR_KEY_BYTES, SealedSectorKey
 
 MAX_SECTOR_KEY_BATCH = 10_000
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise PayloadTooLarge(f"the request body exceeds the limit of {limit} bytes")
-    return bytes(body)
+Require = Callable[..., Principal]
 
 
-def register(app: FastAPI, db: Database) -> None:
+def register(app: FastAPI, db: Database, require: Require) -> None:
+    """The custodian relay. The roster and the upload are the custodian's (a
+    taskforce role); a sealed key is fetched only by its own institution."""
+
     @app.get("/v1/custodian/recipients")
-    def custodian_recipients() -> dict[str, Any]:
+    def custodian_recipients(request: Request) -> dict[str, Any]:
+        require(request, TASKFORCE)
         return {"recipients": recipients(db)}
 
     @app.post("/v1/sector-keys")
     async def upload_sector_keys(request: Request) -> dict[str, int]:
-        body = await _read_limited(request, MAX_SECTOR_KEY_BATCH * MAX_SEALED_SECTOR_KEY_BYTES)
+        require(request, TASKFORCE)
+        body = await read_limited(request, MAX_SECTOR_KEY_BATCH * MAX_SEALED_SECTOR_KEY_BYTES)
         try:
             doc = json.loads(body)
             items = [SealedSectorKey.from_dict(d) for d in doc["sealed_keys"]]
@@ -49,7 +51,10 @@ def register(app: FastAPI, db: Database) -> None:
         return {"stored": store_sealed(db, items)}
 
     @app.get("/v1/sector-keys/{period}/{institution_id}")
-    def sector_key(period: str, institution_id: str) -> dict[str, Any]:
+    def sector_key(request: Request, period: str, institution_id: str) -> dict[str, Any]:
         check_period(period)
         check_slug(institution_id, what="institution_id")
+        caller = require(request, INSTITUTION)
+        if caller.name != institution_id:
+            raise Forbidden("an institution fetches only its own sealed sector key")
         return sealed_for(db, period, institution_id)

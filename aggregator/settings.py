@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol.errors import UsageError
+from protocol.keys import write_secret
 
 DEFAULT_K = 5
 DEFAULT_PERIOD_RHO = 0.5
@@ -137,6 +138,6 @@ def write_default_config(settings: Settings) -> Path:
         f"request_skew_seconds = {settings.request_skew_seconds}",
         f"workers = {settings.workers}",
     ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    # Created 0600 from the start: the database URL may carry a password.
+    write_secret(path, ("\n".join(lines) + "\n").encode("utf-8"))
     return path

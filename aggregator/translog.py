@@ -3,7 +3,8 @@
 Entry hash = SHA-256(domain ‖ canonical(entry without hash) ‖ previous hash),
 so anyone holding a copy of the log can recompute the chain and detect any
 rewrite, deletion or reordering; a receipt names its log index and digest so
-an institution can check that its submission is in the log.
+a privacy officer (who may read the log, ADR 0007) can check that an
+institution's submission is in it.
 """
 
 from __future__ import annotations
@@ -39,21 +40,23 @@ def append(
     return entry
 
 
+def entry_dict(row: LogEntry) -> dict[str, Any]:
+    """One log entry as published (GET /v1/log) and as ``audit verify-log`` reads it."""
+    return {
+        "log_index": row.log_index,
+        "submission_id": row.submission_id,
+        "institution_id": row.institution_id,
+        "period": row.period,
+        "digest": row.digest,
+        "appended_at": row.appended_at,
+        "prev_hash": row.prev_hash,
+        "entry_hash": row.entry_hash,
+    }
+
+
 def entries(session: Session) -> list[dict[str, Any]]:
     rows = session.scalars(select(LogEntry).order_by(LogEntry.log_index)).all()
-    return [
-        {
-            "log_index": r.log_index,
-            "submission_id": r.submission_id,
-            "institution_id": r.institution_id,
-            "period": r.period,
-            "digest": r.digest,
-            "appended_at": r.appended_at,
-            "prev_hash": r.prev_hash,
-            "entry_hash": r.entry_hash,
-        }
-        for r in rows
-    ]
+    return [entry_dict(r) for r in rows]
 
 
 def size(session: Session) -> int:

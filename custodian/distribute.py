@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 import httpx
 
 from custodian.state import CustodianState
-from protocol.errors import ALL_ERRORS, PubliekError, ServiceUnavailable
+from protocol.errors import ServiceUnavailable, error_from_problem
 from protocol.keys import SealPublicKey
 from protocol.sector_keys import seal_sector_key
-
-_BY_TYPE = {cls.problem_type(): cls for cls in ALL_ERRORS}
 
 
 @dataclass
@@ -34,20 +32,28 @@ def _checked(response: httpx.Response) -> httpx.Response:
             doc = response.json()
         except ValueError:
             doc = {}
-        cls = _BY_TYPE.get(doc.get("type", ""), PubliekError)
-        raise cls(f"aggregator answered {response.status_code}: {doc.get('detail', '')}")
+        raise error_from_problem(response.status_code, doc)
     return response
 
 
 def distribute(
-    state: CustodianState, aggregator_url: str, period: str, *, trust_new: bool = False
+    state: CustodianState,
+    aggregator_url: str,
+    period: str,
+    *,
+    token: str,
+    trust_new: bool = False,
 ) -> Distribution:
+    """Seal the period's key to every approved agent and hand the ciphertexts to
+    the relay. ``token`` is a taskforce API token: the roster and the upload
+    are the custodian's alone."""
     signer = state.signing_key()
     key = state.sector_key(period)
     roster = state.roster()
     result = Distribution(period=period)
     try:
-        with httpx.Client(base_url=aggregator_url, timeout=60) as client:
+        headers = {"authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=aggregator_url, timeout=60, headers=headers) as client:
             listed = _checked(client.get("/v1/custodian/recipients")).json()["recipients"]
             sealed = []
             for entry in listed:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from agent.sector_keys import fetch_sector_key
 from agent.segments import synthetic_demo_model
 from agent.tables import ReleaseConfig
 from agent.workspace import Workspace
+from aggregator.auth import TASKFORCE, create_user, issue_token
 from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
 from aggregator.keyring import Keyring
@@ -161,6 +163,10 @@ def run_demo(
         )[1]
         for spec in sector.institutions
     }
+    # The demo's operator is the taskforce: one account, one API token, used by
+    # the custodian for the roster and the sealed keys, and to close the period.
+    create_user(db, "taskforce", TASKFORCE, secrets.token_urlsafe(24))
+    taskforce_token = issue_token(db, "taskforce", valid_for=timedelta(hours=1))
     db.engine.dispose()
     model = synthetic_demo_model()
     config = ReleaseConfig()
@@ -173,7 +179,7 @@ def run_demo(
             workspaces[spec.slug] = workspace
         # The demo plays the taskforce custodian; it approves every new agent
         # (trust on first use) where a real custodian confirms key ids out of band.
-        shared = distribute(custodian, url, PERIOD, trust_new=True)
+        shared = distribute(custodian, url, PERIOD, token=taskforce_token, trust_new=True)
         progress(f"custodian sealed the {PERIOD} sector key to {len(shared.sealed)} agents")
         for i, spec in enumerate(sector.institutions, 1):
             workspace = workspaces[spec.slug]

@@ -209,6 +209,29 @@ def sum_ci95(scales: Sequence[float], mechanisms: Sequence[str] | None = None) -
     return float(dp.gaussian_scale_to_accuracy(math.sqrt(variance), ALPHA_95))
 
 
+@lru_cache(maxsize=1024)
+def table_rho(sensitivity: float, mechanism: str, scale: float) -> float:
+    """ρ of one table from its declared sensitivity, mechanism and scale, by
+    OpenDP's privacy map. Cached: every institution of a period shares the
+    same few configurations, so intake pays for the map once."""
+    return float(table_measurement("t", sensitivity, mechanism, scale).map(1))
+
+
+def declared_rho_matches(tables: Sequence[tuple[float, str, float, float]]) -> float:
+    """Check each table's declared ρ against OpenDP and return their total.
+
+    ``tables`` are (sensitivity, mechanism, scale, declared ρ). Composition
+    of zCDP measurements adds ρ (what ``make_composition`` computes; tests/dp
+    compares the two), so the total is the sum of the recomputed ρ."""
+    total = 0.0
+    for sensitivity, mechanism, scale, declared in tables:
+        actual = table_rho(sensitivity, mechanism, scale)
+        if not math.isclose(actual, declared, rel_tol=1e-9, abs_tol=1e-15):
+            raise ValueError(f"declared ρ {declared:g} but OpenDP gives {actual:g}")
+        total += actual
+    return total
+
+
 def table_spend(sensitivity: float, mechanism: str, scale: float, delta: float) -> PrivacySpend:
     """ρ and (ε, δ) of one released table, recomputed by OpenDP from its
     declared sensitivity and scale (what ``inspect`` shows per table)."""

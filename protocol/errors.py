@@ -158,6 +158,12 @@ class NotFound(PubliekError):
     title = "Not found"
 
 
+class TooManyRequests(PubliekError):
+    slug = "too-many-requests"
+    status = 429
+    title = "Too many attempts; wait before trying again"
+
+
 class ServiceUnavailable(PubliekError):
     slug = "service-unavailable"
     status = 503
@@ -196,7 +202,19 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     SectorKeyUnavailable,
     LogInconsistent,
     NotFound,
+    TooManyRequests,
     ServiceUnavailable,
     Unauthenticated,
     Forbidden,
 )
+
+
+_BY_TYPE: dict[str, type[PubliekError]] = {cls.problem_type(): cls for cls in ALL_ERRORS}
+
+
+def error_from_problem(status: int, doc: object, fallback: str = "") -> PubliekError:
+    """The local error for a peer's RFC 9457 document (``PubliekError`` when the
+    type is unknown), so clients raise the same classes the server raised."""
+    fields = doc if isinstance(doc, dict) else {}
+    cls = _BY_TYPE.get(str(fields.get("type", "")), PubliekError)
+    return cls(f"aggregator answered {status}: {fields.get('detail', fallback)}")

@@ -22,6 +22,10 @@ PERIOD_RE = re.compile(r"^(20\d\d)-(Q[1-4]|M(0[1-9]|1[0-2]))$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Cell labels come from public key sets (segments, disciplines, provinces,
+# months, bands). The narrow alphabet keeps free text, e-mail addresses and
+# spreadsheet formulas out of anything the aggregator may later publish.
+LABEL_RE = re.compile(r"^[a-z0-9][a-z0-9_+-]{0,39}$")
 MECHANISMS = ("discrete_gaussian", "discrete_laplace")
 MAX_TABLES = 64
 MAX_CELLS = 200_000
@@ -86,6 +90,11 @@ class ReleasedTable:
             raise InvalidPayload(f"{what}: needs one value per key, 1..{MAX_CELLS} cells")
         if any(len(k) != len(self.dimensions) for k in self.keys):
             raise InvalidPayload(f"{what}: every key needs one label per dimension")
+        # Few distinct labels, many cells: check each distinct label once.
+        if not all(map(LABEL_RE.match, {label for k in self.keys for label in k})):
+            raise InvalidPayload(
+                f"{what}: cell labels must be 1-40 characters of a-z, 0-9, '_', '+', '-'"
+            )
         if len(set(self.keys)) != len(self.keys):
             raise InvalidPayload(f"{what}: keys must be unique")
         if self.mechanism not in MECHANISMS:

@@ -21,6 +21,7 @@ from agent.ingest.mapping import Mapping
 from agent.visits import DISCIPLINES
 
 MAX_SHOWN = 50
+MIN_ROWS_SHOWN = 10
 _NOT_A_LABEL = re.compile(r"@|\d{3}")
 
 
@@ -63,11 +64,19 @@ def looks_like_labels(values: list[str]) -> bool:
 
 
 def shareable(unmapped: dict[str, int]) -> dict[str, int]:
-    """Unmapped values with their counts, or one summary entry when they may be personal."""
-    if looks_like_labels(list(unmapped)):
-        return unmapped
-    return {
-        f"({len(unmapped)} distinct values withheld: check which column is mapped as discipline)": (
-            sum(unmapped.values())
-        )
-    }
+    """Unmapped values fit to show: genre labels recur, a person's name rarely does.
+
+    Values seen in fewer than ``MIN_ROWS_SHOWN`` rows are withheld (counted
+    only); the rest are shown only when they look like labels at all."""
+    frequent = {v: n for v, n in unmapped.items() if n >= MIN_ROWS_SHOWN}
+    rare = {v: n for v, n in unmapped.items() if n < MIN_ROWS_SHOWN}
+    if not looks_like_labels(list(frequent)):
+        return {
+            f"({len(unmapped)} distinct values withheld: check which column is mapped as "
+            "discipline)": sum(unmapped.values())
+        }
+    if rare:
+        frequent[
+            f"({len(rare)} rare value(s) withheld: each seen in fewer than {MIN_ROWS_SHOWN} rows)"
+        ] = sum(rare.values())
+    return frequent

@@ -22,7 +22,12 @@ from typing import Any
 import polars as pl
 
 from agent.ingest import dialect, normalise, readers
-from agent.ingest.disciplines import discipline_of, discipline_table, shareable
+from agent.ingest.disciplines import (
+    discipline_of,
+    discipline_table,
+    looks_like_labels,
+    shareable,
+)
 from agent.ingest.households import household_keys
 from agent.ingest.mapping import Mapping
 from agent.ingest.reasons import REASONS
@@ -96,7 +101,12 @@ def _detect(export: readers.Export, mapping: Mapping) -> _Plan:
         raise UsageError(
             f"{export.path}: mapped column(s) {', '.join(repr(m) for m in missing)} "
             "not in the file's header",
-            hint=f"the file has: {', '.join(repr(c) for c in export.columns)}",
+            hint=(
+                f"the file has: {', '.join(repr(c) for c in export.columns)}"
+                if looks_like_labels(list(export.columns))
+                else f"its first row ({len(export.columns)} fields) does not look like a header "
+                "row; export with the header row included"
+            ),
         )
     source = mapping.source
     where = f"{export.path}, column {columns['visit_date']!r}"

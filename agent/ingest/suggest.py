@@ -18,6 +18,7 @@ from pathlib import Path
 from agent.ingest import readers
 from agent.ingest.disciplines import looks_like_labels
 from agent.ingest.mapping import CANONICAL_COLUMNS, SourceOptions
+from protocol.errors import UsageError
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "order_id": (
@@ -100,6 +101,13 @@ def suggest_mapping(path: Path, *, sheet: str | None = None) -> str:
         kind = readers.kind_of(path)
         scan = readers.scan_bytes(path, check_utf8=kind == "csv")
         export = readers.open_export(path, SourceOptions(sheet=sheet), scan, Path(tmp))
+        if not looks_like_labels(list(export.columns)):
+            # Without a header row the "headers" are a visitor's data: never echo them.
+            raise UsageError(
+                f"{path}: the first row ({len(export.columns)} fields) does not look like a "
+                "header row",
+                hint="export with the header row included, then run mapping suggest again",
+            )
         placed = place_columns(export.columns)
         genres: list[str] = []
         if "discipline" in placed:

@@ -68,6 +68,17 @@ def test_mapped_column_missing_lists_the_columns_there(run_cli, tmp_path, write)
     assert "the file has: 'Bestelnummer', 'Voorstellingsdatum'" in line
 
 
+def test_a_file_without_header_row_is_not_echoed(run_cli, tmp_path, write, mapping_file) -> None:
+    export = write("export.csv", "\n".join(GOOD_ROWS) + "\n")  # the header row is missing
+    line = fails_with_one_line(
+        ingest(run_cli, tmp_path, export, mapping_file), "export.csv", "does not look like a header"
+    )
+    assert not any(value in line.lower() for value in PERSONAL)
+    suggested = run_cli("agent", "mapping", "suggest", str(export))
+    assert suggested.exit_code == 2
+    assert not any(value in suggested.output.lower() for value in PERSONAL)
+
+
 def test_empty_file(run_cli, tmp_path, write, mapping_file) -> None:
     result = ingest(run_cli, tmp_path, write("export.csv", b""), mapping_file)
     fails_with_one_line(result, "export.csv", "empty")

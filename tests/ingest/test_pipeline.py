@@ -93,7 +93,10 @@ def test_report_json_and_terminal_carry_counts_not_content(
         "no_household_key": 1,
     }
     assert report["households"] == 4
-    assert report["unmapped_disciplines"] == {"Circus": 1}
+    # seen in one row only: counted, not named (a rare value may be a visitor's name)
+    assert report["unmapped_disciplines"] == {
+        "(1 rare value(s) withheld: each seen in fewer than 10 rows)": 1
+    }
     assert report["detected"]["export.csv"]["delimiter"] == ";"
     assert "invalid_date 1" in result.output
     for value in PERSONAL:
@@ -227,3 +230,17 @@ def test_unmapped_values_that_look_personal_are_withheld(run_cli, tmp_path, writ
     assert "jan@example.nl" not in result.output
     assert "jan@example.nl" not in json.dumps(report)
     assert list(report["unmapped_disciplines"].values()) == [2]
+
+
+def test_only_recurring_label_like_unmapped_values_are_named() -> None:
+    from agent.ingest.disciplines import shareable
+
+    shown = shareable({"Circus": 40, "Jan de Vries": 1, "Musical": 12})
+    assert shown == {
+        "Circus": 40,
+        "Musical": 12,
+        "(1 rare value(s) withheld: each seen in fewer than 10 rows)": 1,
+    }
+    assert list(shareable({"jan@example.nl": 30})) == [
+        "(1 distinct values withheld: check which column is mapped as discipline)"
+    ]

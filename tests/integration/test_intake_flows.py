@@ -24,7 +24,7 @@ from agent.enrollment import enroll
 from agent.receipts import keep_receipt
 from agent.sector_keys import fetch_sector_key
 from agent.workspace import Workspace
-from aggregator.auth import PRIVACY_OFFICER, create_user, issue_token
+from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, create_user, issue_token
 from aggregator.custodian import register_custodian, store_sealed
 from aggregator.enrollment import create_token
 from aggregator.keyring import Keyring
@@ -35,10 +35,12 @@ from cli import app
 from custodian.state import CustodianState
 from demo.run import aggregator_process
 from demo.sector import PERIOD, generate_sector, write_exports
+from dp.measurements import table_rho
 from protocol.encoding import b64encode, canonical_bytes
 from protocol.envelope import seal_submission
 from protocol.errors import (
     InstitutionRevoked,
+    InvalidPayload,
     InvalidSignature,
     InvalidToken,
     RetiredKey,
@@ -46,6 +48,7 @@ from protocol.errors import (
 )
 from protocol.keys import SealPublicKey, SigningKey
 from protocol.messages import PrivacySpend, Receipt, ReleasedTable, SubmissionPayload
+from protocol.request_auth import sign_request
 from protocol.sector_keys import seal_sector_key
 from protocol.translog import RECEIPT_DOMAIN
 
@@ -60,6 +63,7 @@ class Aggregator:
     custodian: CustodianState
     root: Path
     officer_token: str
+    taskforce_token: str
 
     def token(self, name: str, valid_for: timedelta = timedelta(hours=1)) -> str:
         return create_token(
@@ -89,17 +93,21 @@ def aggregator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aggregator]
     register_custodian(db, custodian.init().public)
     create_user(db, "po", PRIVACY_OFFICER, "a long test passphrase")
     token = issue_token(db, "po", valid_for=timedelta(hours=1))
+    create_user(db, "tf", TASKFORCE, "a long test passphrase")
+    tf_token = issue_token(db, "tf", valid_for=timedelta(hours=1))
     with aggregator_process(settings, lambda _: None) as url:
         yield Aggregator(
-            url=url, settings=settings, db=db, custodian=custodian, root=root, officer_token=token
-        )
+            url=url, settings=settings, db=db, custodian=custodian, root=root,
+            officer_token=token, taskforce_token=tf_token,
+        )  # fmt: skip
 
 
-def payload(ws: Workspace, rho: float = 0.01) -> SubmissionPayload:
+def payload(ws: Workspace, scale: float = 7.0) -> SubmissionPayload:
+    rho = table_rho(1.0, "discrete_gaussian", scale)  # what intake recomputes
     table = ReleasedTable(
         name="households_by_segment_discipline", measure="households",
         dimensions=("segment", "discipline"), keys=(("students", "theater"),), values=(5,),
-        mechanism="discrete_gaussian", scale=2.0, sensitivity=1.0, rho=rho, ci95=5.0,
+        mechanism="discrete_gaussian", scale=scale, sensitivity=1.0, rho=rho, ci95=5.0,
     )  # fmt: skip
     return SubmissionPayload(
         institution_id=ws.load_config().institution_id,
@@ -216,7 +224,8 @@ def test_custodian_sector_key_reaches_agents_and_the_aggregator_holds_only_ciphe
     ran = runner.invoke(
         app,
         ["custodian", "distribute", "--period", PERIOD, "--aggregator", aggregator.url,
-         "--state", str(aggregator.custodian.root), "--trust-new"],
+         "--state", str(aggregator.custodian.root), "--trust-new",
+         "--token", aggregator.taskforce_token],
     )  # fmt: skip
     assert ran.exit_code == 0, ran.output
     for ws in (a, b):
@@ -257,7 +266,7 @@ def test_custodian_seals_to_unapproved_or_changed_keys_only_after_approval(
     ws = aggregator.agent("Nieuw Podium")
     institution_id = ws.load_config().institution_id
     args = ["custodian", "distribute", "--period", PERIOD, "--aggregator", aggregator.url,
-            "--state", str(custodian.root)]  # fmt: skip
+            "--state", str(custodian.root), "--token", aggregator.taskforce_token]  # fmt: skip
     first = runner.invoke(app, args)
     assert f"not approved yet: {institution_id}" in first.stdout
     custodian.approve(institution_id, "0" * 32)  # a key id the aggregator does not show
@@ -329,3 +338,63 @@ def test_the_agent_refuses_a_receipt_not_signed_by_the_aggregators_receipt_key(
         keep_receipt(ws, forged, submission_id=genuine["submission_id"])
     kept = keep_receipt(ws, genuine, submission_id=genuine["submission_id"])
     assert kept.signature == Receipt.from_dict(genuine).signature
+
+
+def test_only_the_taskforce_reads_the_custodian_roster(aggregator: Aggregator) -> None:
+    aggregator.agent("Rooster Zaal")
+    anonymous = httpx.get(f"{aggregator.url}/v1/custodian/recipients")
+    officer = httpx.get(
+        f"{aggregator.url}/v1/custodian/recipients",
+        headers={"authorization": f"Bearer {aggregator.officer_token}"},
+    )
+    assert (anonymous.status_code, officer.status_code) == (401, 403)
+
+
+def test_an_institution_cannot_fetch_another_institutions_sealed_key(
+    aggregator: Aggregator,
+) -> None:
+    mine, theirs = aggregator.agent("Eigen Zaal"), aggregator.agent("Andere Zaal")
+    other = theirs.load_config().institution_id
+    path = f"/v1/sector-keys/{PERIOD}/{other}"
+    headers = sign_request(
+        SigningKey.load(mine.signing_key_path), mine.load_config().institution_id, "GET", path
+    )
+    assert httpx.get(f"{aggregator.url}{path}").status_code == 401
+    assert httpx.get(f"{aggregator.url}{path}", headers=headers).status_code == 403
+
+
+def test_a_sealed_key_for_a_former_agent_key_is_refused(aggregator: Aggregator) -> None:
+    from protocol.keys import SealPrivateKey, SecretBytes
+
+    ws = aggregator.agent("Oude Sleutel Zaal")
+    stale = seal_sector_key(
+        SecretBytes(bytes(32)),
+        period=PERIOD,
+        institution_id=ws.load_config().institution_id,
+        recipient=SealPrivateKey.generate().public,  # not the agent's current key
+        custodian=aggregator.custodian.signing_key(),
+    )
+    with pytest.raises(InvalidPayload):
+        store_sealed(aggregator.db, [stale])
+
+
+def test_an_understated_privacy_cost_is_refused_and_nothing_stored(
+    aggregator: Aggregator,
+) -> None:
+    import dataclasses
+
+    ws = aggregator.agent("Zuinig Theater")
+    honest = payload(ws)
+    table = dataclasses.replace(honest.tables[0], rho=honest.tables[0].rho / 10)
+    cheat = dataclasses.replace(
+        honest,
+        tables=(table,),
+        privacy=PrivacySpend(rho=table.rho, epsilon=0.1, delta=1e-7),
+    )
+    envelope, _ = seal_submission(
+        cheat, signer=SigningKey.load(ws.signing_key_path), recipient=current_key(aggregator.url)
+    )
+    before = aggregator.rows("submissions")
+    refused = post(aggregator.url, envelope)
+    assert (refused.status_code, refused.json()["type"]) == (422, InvalidPayload.problem_type())
+    assert aggregator.rows("submissions") == before

@@ -123,3 +123,13 @@ def test_canonical_encoding_round_trips(value: object) -> None:
     encoded = canonical_bytes(value)
     assert parse_canonical(encoded, what="value") == value
     assert canonical_bytes(parse_canonical(encoded, what="value")) == encoded
+
+
+@pytest.mark.parametrize("label", ["Jan de Vries", "jan@example.nl", "=HYPERLINK(1)", "", "a" * 41])
+def test_free_text_cannot_be_a_cell_label(label: str) -> None:
+    with pytest.raises(InvalidPayload):
+        ReleasedTable(
+            name="t", measure="households", dimensions=("segment",), keys=((label,),),
+            values=(1,), mechanism="discrete_gaussian", scale=1.0, sensitivity=1.0,
+            rho=0.1, ci95=2.0,
+        )  # fmt: skip

@@ -35,7 +35,7 @@ periods = st.builds(
     lambda y, q: f"20{y:02d}-Q{q}", st.integers(0, 99), st.integers(1, 4)
 ) | st.builds(lambda y, m: f"20{y:02d}-M{m:02d}", st.integers(0, 99), st.integers(1, 12))
 positive = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
-labels = st.text(min_size=1, max_size=8)
+labels = st.from_regex(r"[a-z0-9][a-z0-9_+-]{0,7}", fullmatch=True)
 
 
 @st.composite

@@ -27,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parents[1]))
 
+from dp.measurements import table_rho  # noqa: E402
 from protocol.encoding import b64encode, canonical_bytes  # noqa: E402
 from protocol.envelope import (  # noqa: E402
     MAX_ENVELOPE_BYTES,
@@ -54,6 +55,7 @@ OPEN_PERIOD = "2026-Q3"
 CLOSED_PERIOD = "2026-Q2"
 UNKNOWN_PERIOD = "2026-Q1"
 BUDGET = 0.5
+SENSITIVITY = 1.4142135623730951  # √2: two cells per household
 SIGNING_KEYS = (
     "aggregator-receipt", "institution-signing", "revoked-signing",
     "impostor-signing", "custodian-signing",
@@ -86,9 +88,11 @@ def payload(
     institution: str = INSTITUTION,
     period: str = OPEN_PERIOD,
     submission_id: str = "00112233445566778899aabbccddeeff",
-    rho: float = 0.25,
+    scale: float = 2.0,
     values: tuple[int, ...] = (12, -3),
 ) -> SubmissionPayload:
+    # The declared ρ is OpenDP's for this sensitivity and scale: intake recomputes it.
+    rho = table_rho(SENSITIVITY, "discrete_gaussian", scale)
     table = ReleasedTable(
         name="households_by_segment_discipline",
         measure="households",
@@ -96,8 +100,8 @@ def payload(
         keys=(("students", "theater"), ("students", "music")),
         values=values,
         mechanism="discrete_gaussian",
-        scale=2.0,
-        sensitivity=1.4142135623730951,
+        scale=scale,
+        sensitivity=SENSITIVITY,
         rho=rho,
         ci95=5.0,
     )
@@ -272,7 +276,7 @@ def vectors() -> list[dict[str, Any]]:
     )
     add(
         "over-budget",
-        seal(payload(submission_id="b0112233445566778899aabbccddeeff", rho=0.3)),
+        seal(payload(submission_id="b0112233445566778899aabbccddeeff", scale=1.8)),
         problem("insufficient-privacy-budget", 409),
         "ρ 0.3 on top of the 0.25 of 'valid' exceeds the budget 0.5",
     )

@@ -1,0 +1,63 @@
+"""Enrollment tokens cannot undo a revocation or swap an enrolled institution's keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.enrollment import create_token, redeem_token, revoke
+from aggregator.storage import Database, Institution
+from protocol.errors import InvalidToken, UsageError
+from protocol.keys import SealPrivateKey, SigningKey
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    database.create_schema()
+    return database
+
+
+def token(db: Database) -> str:
+    return create_token(
+        db, name="Theater Zuid", discipline="theater", province="utrecht", valid_for=HOUR
+    )[1]
+
+
+def redeem(db: Database, t: str) -> Institution:
+    return redeem_token(db, t, SigningKey.generate().public, SealPrivateKey.generate().public)
+
+
+def test_a_second_token_cannot_swap_the_keys_of_an_enrolled_institution(db: Database) -> None:
+    spare = token(db)
+    redeem(db, token(db))
+    with pytest.raises(InvalidToken):
+        redeem(db, spare)
+
+
+def test_no_token_is_issued_for_an_enrolled_institution(db: Database) -> None:
+    redeem(db, token(db))
+    with pytest.raises(UsageError):
+        token(db)
+
+
+def test_a_token_from_before_the_revocation_cannot_undo_it(db: Database) -> None:
+    spare = token(db)  # issued before enrollment, kept back
+    inst = redeem(db, token(db))
+    revoke(db, inst.institution_id)
+    with pytest.raises(InvalidToken):
+        redeem(db, spare)
+    with db.session() as s:
+        again = s.get(Institution, inst.institution_id)
+        assert again is not None and again.revoked_at is not None
+
+
+def test_a_revoked_institution_can_enroll_again_with_a_new_token(db: Database) -> None:
+    inst = redeem(db, token(db))
+    revoke(db, inst.institution_id)
+    again = redeem(db, token(db))
+    assert again.revoked_at is None and again.signing_key != inst.signing_key
