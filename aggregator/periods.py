@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
 from aggregator import benchmarks
 from aggregator.storage import BenchmarkGroup, Database, Period
 from protocol.errors import PeriodNotOpen, UnknownPeriod, UsageError
@@ -43,12 +45,17 @@ def open_period(db: Database, label: str, *, rho_budget: float) -> Period:
         return period
 
 
+def _existing(session: Session, label: str) -> Period:
+    period = session.get(Period, label)
+    if period is None:
+        raise UnknownPeriod(f"period {label} does not exist")
+    return period
+
+
 def get_period(db: Database, label: str) -> Period:
     check_period(label)
     with db.session() as s:
-        period = s.get(Period, label)
-        if period is None:
-            raise UnknownPeriod(f"period {label} does not exist")
+        period = _existing(s, label)
         s.expunge(period)
         return period
 
@@ -67,9 +74,7 @@ def close_period(db: Database, label: str, *, k: int) -> benchmarks.PeriodBenchm
     """Stop intake for the period and store its benchmarks, atomically."""
     check_period(label)
     with db.write_session() as s:
-        period = s.get(Period, label)
-        if period is None:
-            raise UnknownPeriod(f"period {label} does not exist")
+        period = _existing(s, label)
         if period.state != OPEN:
             raise PeriodNotOpen(f"period {label} is already {period.state}")
         result = benchmarks.compute(s, label, k=k)
@@ -84,9 +89,7 @@ def close_period(db: Database, label: str, *, k: int) -> benchmarks.PeriodBenchm
 def publish_period(db: Database, label: str) -> None:
     check_period(label)
     with db.write_session() as s:
-        period = s.get(Period, label)
-        if period is None:
-            raise UnknownPeriod(f"period {label} does not exist")
+        period = _existing(s, label)
         if period.state != CLOSED:
             raise UsageError(
                 f"period {label} is {period.state}; only a closed period can be published",
@@ -100,9 +103,7 @@ def reopen_period(db: Database, label: str) -> None:
     """Admit late submissions: closed (not published) → open, benchmarks discarded."""
     check_period(label)
     with db.write_session() as s:
-        period = s.get(Period, label)
-        if period is None:
-            raise UnknownPeriod(f"period {label} does not exist")
+        period = _existing(s, label)
         if period.state != CLOSED:
             raise UsageError(f"period {label} is {period.state}; only a closed one can reopen")
         s.query(BenchmarkGroup).filter(BenchmarkGroup.period == label).delete()
