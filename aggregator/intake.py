@@ -2,8 +2,8 @@
 
 Order of checks (DESIGN "Intake"): size → parse → key id known and active →
 decrypt in the stated context → signature by an enrolled, non-revoked
-institution → schema → replay → period open → budget → store + log in one
-transaction → receipt. The replay check runs before the period and budget
+institution → schema (with the tables' ρ recomputed by OpenDP) → replay →
+period open → budget → store + log in one transaction → receipt. The replay check runs before the period and budget
 checks so that a retry of an accepted submission gets its receipt back even
 though its budget is already spent. Every failure raises before anything is
 written; the HTTP API and ``aggregator import`` share this one path.
@@ -87,10 +87,12 @@ class Intake:
     def accept(self, data: bytes) -> Receipt:
         """Verify and store one envelope; return its (possibly earlier) receipt."""
         opened = self.open(data)
+        # Part of validating the payload: once, before the write lock, not per retry.
+        rho = self._checked_rho(opened)
         last_error: IntegrityError | None = None
         for _ in range(self._policy.store_attempts):
             try:
-                return self._store(opened, data)
+                return self._store(opened, data, rho)
             except IntegrityError as exc:  # a concurrent writer took the id or log index
                 last_error = exc
             except OperationalError as exc:  # disk full, database gone: nothing was committed
@@ -117,7 +119,7 @@ class Intake:
             )
         return self.accept(path.read_bytes())
 
-    def _store(self, opened: OpenedSubmission, envelope: bytes) -> Receipt:
+    def _store(self, opened: OpenedSubmission, envelope: bytes, rho: float) -> Receipt:
         """Store the verified submission; ``envelope`` is its exact (canonical) bytes."""
         payload = opened.payload
         with self._db.write_session() as s:
@@ -141,7 +143,7 @@ class Intake:
                 )
             )
             left = period.rho_budget - float(spent or 0.0)
-            if self._checked_rho(opened) > left + self._policy.budget_tolerance:
+            if rho > left + self._policy.budget_tolerance:
                 raise InsufficientPrivacyBudget(
                     f"period {payload.period}: ρ {spent:g} of {period.rho_budget:g} already "
                     f"spent, {left:g} left; this submission declares {payload.privacy.rho:g}",

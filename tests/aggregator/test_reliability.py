@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from aggregator import translog
 from aggregator.storage import Database, LogEntry, Submission
+from protocol.translog import verify_chain
 
 AGENTS = 50
 
@@ -43,13 +44,7 @@ def stored(db_url: str) -> tuple[set[str], set[str]]:
         logged = set(s.scalars(select(LogEntry.submission_id)))
         entries = translog.entries(s)
     db.engine.dispose()
-    prev = translog.GENESIS
-    for e in entries:
-        fields = {k: e[k] for k in ("log_index", "submission_id", "institution_id", "period",
-                                    "digest", "appended_at")}  # fmt: skip
-        assert e["prev_hash"] == prev
-        assert e["entry_hash"] == translog.entry_hash(fields, prev)
-        prev = e["entry_hash"]
+    verify_chain(entries)  # raises on a broken index, link or hash
     assert [e["log_index"] for e in entries] == list(range(len(entries)))
     return subs, logged
 
