@@ -3,9 +3,10 @@
 Order of checks (DESIGN "Intake"): size → parse → key id known and active →
 decrypt in the stated context → signature by an enrolled, non-revoked
 institution → schema (with the tables' ρ recomputed by OpenDP) → replay →
-period open → budget → store + log in one transaction → receipt. The replay check runs before the period and budget
-checks so that a retry of an accepted submission gets its receipt back even
-though its budget is already spent. Every failure raises before anything is
+period open → budget → store + log in one transaction → receipt. The replay
+check runs before the period and budget checks so that a retry of an
+accepted submission gets its receipt back even though its budget is already
+spent. Every failure raises before anything is
 written; the HTTP API and ``aggregator import`` share this one path.
 """
 
