@@ -6,20 +6,29 @@ institution → schema (with the tables' ρ recomputed by OpenDP) → replay →
 period open → budget → store + log in one transaction → receipt. The replay
 check runs before the period and budget checks so that a retry of an
 accepted submission gets its receipt back even though its budget is already
-spent. Every failure raises before anything is
-written; the HTTP API and ``aggregator import`` share this one path.
+spent. Every failure is decided before anything is written; the HTTP API and
+``aggregator import`` share this one path.
+
+Intake works on batches (group commit, ADR 0010): the envelopes that arrived
+together are verified one by one, then every valid one is stored in ONE write
+transaction, chained into the log in arrival order. A failure of one envelope
+(bad signature, budget spent) is that envelope's answer only; a failure of
+the transaction (disk full, database gone) is every envelope's answer, and
+none of them is stored. ``accept`` is a batch of one.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from aggregator import translog
 from aggregator.keyring import Keyring
@@ -27,13 +36,19 @@ from aggregator.periods import OPEN
 from aggregator.storage import Database, Institution, Period, Submission
 from dp.measurements import declared_rho_matches
 from protocol.encoding import canonical_bytes
-from protocol.envelope import MAX_ENVELOPE_BYTES, OpenedSubmission, open_submission
+from protocol.envelope import (
+    MAX_ENVELOPE_BYTES,
+    OpenedSubmission,
+    open_envelope,
+    parse_envelope,
+)
 from protocol.errors import (
     InstitutionRevoked,
     InsufficientPrivacyBudget,
     InvalidPayload,
     PayloadTooLarge,
     PeriodNotOpen,
+    PubliekError,
     ServiceUnavailable,
     SubmissionConflict,
     UnknownInstitution,
@@ -41,8 +56,10 @@ from protocol.errors import (
     UsageError,
 )
 from protocol.keys import VerifyKey
-from protocol.messages import EnvelopeHeader, Receipt
+from protocol.messages import Envelope, EnvelopeHeader, Receipt
 from protocol.translog import RECEIPT_DOMAIN
+
+Outcome = Receipt | PubliekError
 
 
 @dataclass(frozen=True)
@@ -53,58 +70,45 @@ class IntakePolicy:
     store_attempts: int = 5
 
 
+@dataclass(frozen=True)
+class Verified:
+    """An envelope that passed every check that needs no write lock."""
+
+    opened: OpenedSubmission
+    envelope: bytes  # its exact (canonical) bytes, stored as received
+    rho: float  # recomputed by OpenDP
+
+
+@dataclass(frozen=True)
+class _Signer:
+    key: str | None
+    key_id: str | None
+    revoked: bool
+
+
 class Intake:
     def __init__(self, db: Database, keyring: Keyring, policy: IntakePolicy | None = None) -> None:
         self._db = db
         self._keyring = keyring
         self._policy = policy or IntakePolicy()
 
-    def _signer(self, header: EnvelopeHeader) -> VerifyKey:
-        with self._db.session() as s:
-            inst = s.get(Institution, header.institution_id)
-            if (
-                inst is None
-                or inst.signing_key is None
-                or inst.signing_key_id != header.signer_key_id
-            ):
-                raise UnknownInstitution(
-                    "the envelope is not signed by an enrolled institution key",
-                    hint="enroll the agent (publiek agent enroll) before submitting",
-                )
-            if inst.revoked_at is not None:
-                raise InstitutionRevoked(
-                    f"institution {inst.institution_id} was revoked",
-                    hint="contact the taskforce to enroll again",
-                )
-            return VerifyKey.from_text(inst.signing_key)
-
-    def open(self, data: bytes) -> OpenedSubmission:
-        return open_submission(
-            data,
-            decryption_key=lambda h: self._keyring.private_for_intake(h.kem_key_id),
-            signer_key=self._signer,
-        )
-
     def accept(self, data: bytes) -> Receipt:
         """Verify and store one envelope; return its (possibly earlier) receipt."""
-        opened = self.open(data)
-        # Part of validating the payload: once, before the write lock, not per retry.
-        rho = self._checked_rho(opened)
-        last_error: IntegrityError | None = None
-        for _ in range(self._policy.store_attempts):
-            try:
-                return self._store(opened, data, rho)
-            except IntegrityError as exc:  # a concurrent writer took the id or log index
-                last_error = exc
-            except OperationalError as exc:  # disk full, database gone: nothing was committed
-                raise ServiceUnavailable(
-                    "the database cannot take the submission right now; nothing was stored",
-                    hint="retry the same envelope later",
-                ) from exc
-        raise SubmissionConflict(
-            "the submission could not be stored after concurrent attempts",
-            hint="retry the same envelope",
-        ) from last_error
+        (outcome,) = self.accept_batch([data])
+        if isinstance(outcome, PubliekError):
+            raise outcome
+        return outcome
+
+    def accept_batch(self, envelopes: Sequence[bytes]) -> list[Outcome]:
+        """Verify every envelope, store the valid ones in one transaction, and
+        return each envelope's receipt or error, in order.
+
+        Raises only for what concerns the whole batch and is not a Publiek
+        error (e.g. the database lost while reading keys)."""
+        checked = self.verify_batch(envelopes)
+        verified = [c for c in checked if isinstance(c, Verified)]
+        stored = iter(self.store_batch(verified) if verified else [])
+        return [next(stored) if isinstance(c, Verified) else c for c in checked]
 
     def accept_file(self, path: Path) -> Receipt:
         """The offline path (``aggregator import``): the size limit is checked on the
@@ -120,71 +124,73 @@ class Intake:
             )
         return self.accept(path.read_bytes())
 
-    def _store(self, opened: OpenedSubmission, envelope: bytes, rho: float) -> Receipt:
-        """Store the verified submission; ``envelope`` is its exact (canonical) bytes."""
-        payload = opened.payload
-        with self._db.write_session() as s:
-            earlier = s.get(Submission, payload.submission_id)
-            if earlier is not None:
-                if earlier.digest == opened.digest:
-                    return Receipt.from_dict(earlier.receipt)
-                raise SubmissionConflict(
-                    f"submission id {payload.submission_id} was already used for other bytes",
-                    hint="a new release needs a new submission id",
+    # -- verification: no write lock -------------------------------------------
+
+    def verify(self, envelope: bytes) -> Verified:
+        """Every check that needs no write lock, for one envelope; raises the first failure."""
+        (checked,) = self.verify_batch([envelope])
+        if isinstance(checked, PubliekError):
+            raise checked
+        return checked
+
+    def verify_batch(self, envelopes: Sequence[bytes]) -> list[PubliekError | Verified]:
+        parsed: list[Envelope | PubliekError] = []
+        for data in envelopes:
+            try:
+                parsed.append(parse_envelope(data))
+            except PubliekError as exc:
+                parsed.append(exc)
+        headers = [p.header for p in parsed if isinstance(p, Envelope)]
+        # One read of the keys for the whole batch, not two per envelope.
+        key_states = self._keyring.states(h.kem_key_id for h in headers)
+        signers = self._signers({h.institution_id for h in headers})
+        results: list[PubliekError | Verified] = []
+        for data, envelope in zip(envelopes, parsed, strict=True):
+            if isinstance(envelope, PubliekError):
+                results.append(envelope)
+                continue
+            try:
+                opened = open_envelope(
+                    envelope,
+                    data,
+                    decryption_key=lambda h: self._keyring.private_for_intake(
+                        h.kem_key_id, key_states.get(h.kem_key_id)
+                    ),
+                    signer_key=lambda h: self._signer(h, signers.get(h.institution_id)),
                 )
-            period = s.get(Period, payload.period)
-            if period is None:
-                raise UnknownPeriod(f"period {payload.period} does not exist")
-            if period.state != OPEN:
-                raise PeriodNotOpen(f"period {payload.period} is {period.state}")
-            spent = s.scalar(
-                select(func.coalesce(func.sum(Submission.rho), 0.0)).where(
-                    Submission.institution_id == payload.institution_id,
-                    Submission.period == payload.period,
-                )
+                # Part of validating the payload: once, before the write lock, not per retry.
+                results.append(Verified(opened, data, self._checked_rho(opened)))
+            except PubliekError as exc:
+                results.append(exc)
+        return results
+
+    def _signers(self, institution_ids: set[str]) -> dict[str, _Signer]:
+        if not institution_ids:
+            return {}
+        with self._db.session() as s:
+            rows = s.execute(
+                select(
+                    Institution.institution_id,
+                    Institution.signing_key,
+                    Institution.signing_key_id,
+                    Institution.revoked_at,
+                ).where(Institution.institution_id.in_(institution_ids))
             )
-            left = period.rho_budget - float(spent or 0.0)
-            if rho > left + self._policy.budget_tolerance:
-                raise InsufficientPrivacyBudget(
-                    f"period {payload.period}: ρ {spent:g} of {period.rho_budget:g} already "
-                    f"spent, {left:g} left; this submission declares {payload.privacy.rho:g}",
-                    hint="resend the earlier release instead of drawing a new one",
-                )
-            now = datetime.now(UTC).replace(microsecond=0)
-            entry = translog.append(
-                s,
-                submission_id=payload.submission_id,
-                institution_id=payload.institution_id,
-                period=payload.period,
-                digest=opened.digest,
-                at=now.isoformat(),
+            return {r[0]: _Signer(r[1], r[2], r[3] is not None) for r in rows}
+
+    @staticmethod
+    def _signer(header: EnvelopeHeader, signer: _Signer | None) -> VerifyKey:
+        if signer is None or signer.key is None or signer.key_id != header.signer_key_id:
+            raise UnknownInstitution(
+                "the envelope is not signed by an enrolled institution key",
+                hint="enroll the agent (publiek agent enroll) before submitting",
             )
-            receipt = self._sign_receipt(
-                Receipt(
-                    submission_id=payload.submission_id,
-                    institution_id=payload.institution_id,
-                    period=payload.period,
-                    digest=opened.digest,
-                    log_index=entry.log_index,
-                    received_at=now.isoformat(),
-                    aggregator_key_id=self._receipt_key_id,
-                )
+        if signer.revoked:
+            raise InstitutionRevoked(
+                f"institution {header.institution_id} was revoked",
+                hint="contact the taskforce to enroll again",
             )
-            s.add(
-                Submission(
-                    submission_id=payload.submission_id,
-                    institution_id=payload.institution_id,
-                    period=payload.period,
-                    digest=opened.digest,
-                    envelope=envelope,
-                    payload=payload.to_dict(),
-                    rho=payload.privacy.rho,
-                    received_at=now,
-                    log_index=entry.log_index,
-                    receipt=receipt.to_dict(),
-                )
-            )
-            return receipt
+        return VerifyKey.from_text(signer.key)
 
     @staticmethod
     def _checked_rho(opened: OpenedSubmission) -> float:
@@ -206,6 +212,149 @@ class Intake:
                 hint="release the tables with the agent, which declares OpenDP's figures",
             )
         return total
+
+    # -- storing: one write transaction per batch ------------------------------
+
+    def store_batch(self, batch: list[Verified]) -> list[Outcome]:
+        """Store verified submissions in one write transaction (retried whole on a
+        concurrent writer's conflict); each gets its receipt or its own error."""
+        last_error: IntegrityError | None = None
+        for _ in range(self._policy.store_attempts):
+            try:
+                with self._db.write_session() as s:
+                    return self._store(s, batch)
+            except IntegrityError as exc:  # a concurrent writer took an id or log index
+                last_error = exc
+            except OperationalError:  # disk full, database gone: nothing was committed
+                unavailable = ServiceUnavailable(
+                    "the database cannot take the submission right now; nothing was stored",
+                    hint="retry the same envelope later",
+                )
+                return [unavailable] * len(batch)
+        conflict = SubmissionConflict(
+            "the submission could not be stored after concurrent attempts",
+            hint="retry the same envelope",
+        )
+        conflict.__cause__ = last_error
+        return [conflict] * len(batch)
+
+    def _store(self, s: Session, batch: list[Verified]) -> list[Outcome]:
+        """Decide and stage every submission of the batch inside ``s``.
+
+        Everything the decisions need is read in four queries; decisions made
+        earlier in the batch count for later ones (the same id twice, two
+        submissions spending one institution's budget)."""
+        payloads = [v.opened.payload for v in batch]
+        ids = {p.submission_id for p in payloads}
+        labels = {p.period for p in payloads}
+        institutions = {p.institution_id for p in payloads}
+        earlier: dict[str, tuple[str, Receipt]] = {
+            sid: (digest, Receipt.from_dict(receipt))
+            for sid, digest, receipt in s.execute(
+                select(Submission.submission_id, Submission.digest, Submission.receipt).where(
+                    Submission.submission_id.in_(ids)
+                )
+            )
+        }
+        periods = {
+            label: (state, budget)
+            for label, state, budget in s.execute(
+                select(Period.label, Period.state, Period.rho_budget).where(
+                    Period.label.in_(labels)
+                )
+            )
+        }
+        spent: dict[tuple[str, str], float] = {
+            (iid, label): float(total or 0.0)
+            for iid, label, total in s.execute(
+                select(Submission.institution_id, Submission.period, func.sum(Submission.rho))
+                .where(Submission.institution_id.in_(institutions), Submission.period.in_(labels))
+                .group_by(Submission.institution_id, Submission.period)
+            )
+        }
+        tail = translog.Tail(s)
+        now = datetime.now(UTC).replace(microsecond=0)
+        rows: list[dict[str, object]] = []
+        outcomes: list[Outcome] = []
+        for item in batch:
+            payload, digest = item.opened.payload, item.opened.digest
+            try:
+                if payload.submission_id in earlier:
+                    earlier_digest, receipt = earlier[payload.submission_id]
+                    if earlier_digest != digest:
+                        raise SubmissionConflict(
+                            f"submission id {payload.submission_id} was already used for "
+                            "other bytes",
+                            hint="a new release needs a new submission id",
+                        )
+                    outcomes.append(receipt)
+                    continue
+                self._check_budget(payload.period, payload.institution_id, item, periods, spent)
+            except PubliekError as exc:
+                outcomes.append(exc)
+                continue
+            index = tail.append(
+                submission_id=payload.submission_id,
+                institution_id=payload.institution_id,
+                period=payload.period,
+                digest=digest,
+                at=now.isoformat(),
+            )
+            receipt = self._sign_receipt(
+                Receipt(
+                    submission_id=payload.submission_id,
+                    institution_id=payload.institution_id,
+                    period=payload.period,
+                    digest=digest,
+                    log_index=index,
+                    received_at=now.isoformat(),
+                    aggregator_key_id=self._receipt_key_id,
+                )
+            )
+            key = (payload.institution_id, payload.period)
+            spent[key] = spent.get(key, 0.0) + payload.privacy.rho
+            earlier[payload.submission_id] = (digest, receipt)
+            rows.append(
+                {
+                    "submission_id": payload.submission_id,
+                    "institution_id": payload.institution_id,
+                    "period": payload.period,
+                    "digest": digest,
+                    "envelope": item.envelope,
+                    "payload": payload.to_dict(),
+                    "rho": payload.privacy.rho,
+                    "received_at": now,
+                    "log_index": index,
+                    "receipt": receipt.to_dict(),
+                }
+            )
+            outcomes.append(receipt)
+        tail.write(s)
+        if rows:
+            s.execute(insert(Submission), rows)
+        return outcomes
+
+    def _check_budget(
+        self,
+        label: str,
+        institution_id: str,
+        item: Verified,
+        periods: dict[str, tuple[str, float]],
+        spent: dict[tuple[str, str], float],
+    ) -> None:
+        if label not in periods:
+            raise UnknownPeriod(f"period {label} does not exist")
+        state, budget = periods[label]
+        if state != OPEN:
+            raise PeriodNotOpen(f"period {label} is {state}")
+        used = spent.get((institution_id, label), 0.0)
+        left = budget - used
+        if item.rho > left + self._policy.budget_tolerance:
+            raise InsufficientPrivacyBudget(
+                f"period {label}: ρ {used:g} of {budget:g} already spent, {left:g} left; "
+                f"this submission declares {item.opened.payload.privacy.rho:g}",
+                hint="resend the earlier release instead of drawing a new one",
+            )
 
     @cached_property
     def _receipt_key_id(self) -> str:

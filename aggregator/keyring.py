@@ -7,6 +7,7 @@ pending → active → retired; envelopes sealed to a retired key are refused.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -127,11 +128,22 @@ class Keyring:
                 raise UsageError(f"key {key_id} is {key.state}; only {'/'.join(frm)} can go {to}")
             key.state = to
 
-    def private_for_intake(self, key_id: str) -> SealPrivateKey:
-        """The secret key for an envelope's ``kem_key_id``, if it may still be used."""
+    def states(self, key_ids: Iterable[str]) -> dict[str, str]:
+        """The states of the given key ids in one query (unknown ids are absent)."""
+        wanted = set(key_ids)
+        if not wanted:
+            return {}
         with self._db.session() as s:
-            key = s.get(AggregatorKey, key_id)
-            state = key.state if key else None
+            rows = s.execute(
+                select(AggregatorKey.key_id, AggregatorKey.state).where(
+                    AggregatorKey.key_id.in_(wanted)
+                )
+            )
+            return {row.key_id: row.state for row in rows}
+
+    def private_for_intake(self, key_id: str, state: str | None) -> SealPrivateKey:
+        """The secret key for an envelope's ``kem_key_id`` in ``state`` (from
+        :meth:`states`, read once per intake batch), if it may still be used."""
         if state is None:
             raise UnknownKey(
                 "the envelope is sealed to a key this aggregator never issued",

@@ -11,33 +11,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from aggregator.storage import LogEntry
 from protocol.translog import GENESIS, entry_hash
 
-__all__ = ["GENESIS", "append", "entries", "entry_hash", "size"]
+__all__ = ["GENESIS", "Tail", "entries", "entry_hash", "size"]
 
 
-def append(
-    session: Session, *, submission_id: str, institution_id: str, period: str, digest: str, at: str
-) -> LogEntry:
-    """Append inside the caller's transaction (which also stores the submission)."""
-    last = session.scalar(select(LogEntry).order_by(LogEntry.log_index.desc()).limit(1))
-    index = (last.log_index + 1) if last else 0
-    prev = last.entry_hash if last else GENESIS
-    fields = {
-        "log_index": index,
-        "submission_id": submission_id,
-        "institution_id": institution_id,
-        "period": period,
-        "digest": digest,
-        "appended_at": at,
-    }
-    entry = LogEntry(**fields, prev_hash=prev, entry_hash=entry_hash(fields, prev))
-    session.add(entry)
-    return entry
+class Tail:
+    """The end of the log inside the caller's write transaction (which also
+    stores the submissions): entries of a whole intake batch are chained here
+    in memory and inserted together, in the same transaction."""
+
+    def __init__(self, session: Session) -> None:
+        last = session.execute(
+            select(LogEntry.log_index, LogEntry.entry_hash).order_by(LogEntry.log_index.desc())
+        ).first()
+        self.next_index = last.log_index + 1 if last else 0
+        self.prev_hash = last.entry_hash if last else GENESIS
+        self.rows: list[dict[str, Any]] = []
+
+    def append(
+        self, *, submission_id: str, institution_id: str, period: str, digest: str, at: str
+    ) -> int:
+        """Chain one entry to the previous one; return its log index."""
+        fields = {
+            "log_index": self.next_index,
+            "submission_id": submission_id,
+            "institution_id": institution_id,
+            "period": period,
+            "digest": digest,
+            "appended_at": at,
+        }
+        digest_of_entry = entry_hash(fields, self.prev_hash)
+        self.rows.append({**fields, "prev_hash": self.prev_hash, "entry_hash": digest_of_entry})
+        self.prev_hash = digest_of_entry
+        self.next_index += 1
+        return int(fields["log_index"])
+
+    def write(self, session: Session) -> None:
+        if self.rows:
+            session.execute(insert(LogEntry), self.rows)
 
 
 def entry_dict(row: LogEntry) -> dict[str, Any]:

@@ -126,7 +126,20 @@ def open_submission(
     ``decryption_key`` and ``signer_key`` are the policy hooks: they raise
     the aggregator's own errors for unknown/retired keys and for unknown or
     revoked institutions."""
-    envelope = parse_envelope(data)
+    return open_envelope(
+        parse_envelope(data), data, decryption_key=decryption_key, signer_key=signer_key
+    )
+
+
+def open_envelope(
+    envelope: Envelope,
+    data: bytes,
+    *,
+    decryption_key: Callable[[EnvelopeHeader], SealPrivateKey],
+    signer_key: Callable[[EnvelopeHeader], VerifyKey],
+) -> OpenedSubmission:
+    """:func:`open_submission` of an envelope already parsed from ``data``:
+    intake parses a whole batch first to look up its keys in one query."""
     header = envelope.header
     if header.suite != SUITE_NAME:
         raise MalformedMessage(f"unsupported HPKE suite {header.suite!r}; use {SUITE_NAME}")

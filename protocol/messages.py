@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from protocol import PROTOCOL_VERSION
@@ -88,10 +89,10 @@ class ReleasedTable:
             raise InvalidPayload(f"{what}: dimensions must be snake_case identifiers")
         if len(self.keys) != len(self.values) or not 0 < len(self.keys) <= MAX_CELLS:
             raise InvalidPayload(f"{what}: needs one value per key, 1..{MAX_CELLS} cells")
-        if any(len(k) != len(self.dimensions) for k in self.keys):
+        if set(map(len, self.keys)) != {len(self.dimensions)}:
             raise InvalidPayload(f"{what}: every key needs one label per dimension")
         # Few distinct labels, many cells: check each distinct label once.
-        if not all(map(LABEL_RE.match, {label for k in self.keys for label in k})):
+        if not all(map(LABEL_RE.match, set(chain.from_iterable(self.keys)))):
             raise InvalidPayload(
                 f"{what}: cell labels must be 1-40 characters of a-z, 0-9, '_', '+', '-'"
             )
@@ -113,7 +114,7 @@ class ReleasedTable:
             "name": self.name,
             "measure": self.measure,
             "dimensions": list(self.dimensions),
-            "keys": [list(k) for k in self.keys],
+            "keys": list(map(list, self.keys)),
             "values": list(self.values),
             "mechanism": self.mechanism,
             "scale": self.scale,
@@ -133,9 +134,13 @@ class ReleasedTable:
         _no_extra(d, fields, what=what)
         keys = _get(d, "keys", list, what=what)
         values = _get(d, "values", list, what=what)
-        if not all(isinstance(k, list) and all(isinstance(x, str) for x in k) for k in keys):
+        # Exact types (``type(True)`` is bool, not int), checked with C-level maps:
+        # intake validates hundreds of cells per submission.
+        if not set(map(type, keys)) <= {list} or not set(map(type, chain.from_iterable(keys))) <= {
+            str
+        }:
             raise InvalidPayload("table keys must be lists of strings")
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        if not set(map(type, values)) <= {int}:
             raise InvalidPayload("table values must be integers")
         dims = _get(d, "dimensions", list, what=what)
         if not all(isinstance(x, str) for x in dims):
@@ -144,7 +149,7 @@ class ReleasedTable:
             name=d["name"],
             measure=_get(d, "measure", str, what=what),
             dimensions=tuple(dims),
-            keys=tuple(tuple(k) for k in keys),
+            keys=tuple(map(tuple, keys)),
             values=tuple(values),
             mechanism=_get(d, "mechanism", str, what=what),
             scale=float(_get(d, "scale", (int, float), what=what)),

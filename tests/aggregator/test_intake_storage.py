@@ -106,3 +106,42 @@ def test_concurrent_intake_stores_each_submission_once_with_a_valid_chain(
         entries = translog.entries(s)
     assert [e["log_index"] for e in entries] == list(range(12))
     verify_chain(entries)  # raises on a broken index, link or hash
+
+
+def test_a_batch_is_chained_in_order_and_each_envelope_gets_its_own_answer(
+    aggregator: Any, kit: Any
+) -> None:
+    one, two = kit.enroll(
+        aggregator.db,
+        [
+            ("Theater Een", "theater", "utrecht", "small"),
+            ("Theater Twee", "theater", "utrecht", "small"),
+        ],
+    )
+    first = one.seal(one.payload(scale_rho=0.2), aggregator.recipient)
+    over_budget = one.seal(one.payload(scale_rho=0.2), aggregator.recipient)
+    other = two.seal(two.payload(), aggregator.recipient)
+    outcomes = Intake(aggregator.db, aggregator.keyring).accept_batch(
+        [first, b"not an envelope", over_budget, other, first]
+    )
+    assert [type(o).__name__ for o in outcomes] == [
+        "Receipt", "MalformedMessage", "InsufficientPrivacyBudget", "Receipt", "Receipt",
+    ]  # fmt: skip
+    assert isinstance(outcomes[0], Receipt) and isinstance(outcomes[3], Receipt)
+    assert (outcomes[0].log_index, outcomes[3].log_index) == (0, 1)
+    assert outcomes[4] == outcomes[0]  # the same envelope twice in one batch: stored once
+    assert counts(aggregator) == (2, 2)
+    with aggregator.db.session() as s:
+        verify_chain(translog.entries(s))
+
+
+def test_a_batch_after_earlier_batches_continues_the_chain(aggregator: Any, kit: Any) -> None:
+    agents = kit.enroll(
+        aggregator.db, [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(4)]
+    )
+    intake = Intake(aggregator.db, aggregator.keyring)
+    intake.accept(agents[0].seal(agents[0].payload(), aggregator.recipient))
+    later = intake.accept_batch([a.seal(a.payload(), aggregator.recipient) for a in agents[1:]])
+    assert [r.log_index for r in later if isinstance(r, Receipt)] == [1, 2, 3]
+    with aggregator.db.session() as s:
+        verify_chain(translog.entries(s))

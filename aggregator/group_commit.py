@@ -1,0 +1,85 @@
+"""Group commit for intake: one writer thread per server process.
+
+Intake is serialised by the transparency log (each entry chains to the one
+before it), so submissions arriving together would otherwise queue for the
+write lock one transaction each, and on PostgreSQL each would wait for its
+own WAL flush. Here each request first verifies its envelope on its own
+(decryption, signature, schema, ρ: the CPU work, needing no lock), then hands
+the verified submission to one writer thread and waits; the writer takes
+everything queued so far as one batch, stores it with
+:meth:`Intake.store_batch` in one transaction, and answers every request of
+the batch. Under light load a batch is one submission and nothing waits; under
+heavy load the batch grows by itself to what was verified during the previous
+commit (ADR 0010). Verification stays outside the batch so that a request
+never waits for other requests' cryptography as well as their commit.
+
+A request is answered only after its batch committed (or failed as a whole),
+so a receipt still means "stored"; a process killed mid-batch loses the
+uncommitted batch entirely and its agents, having no receipt, send the same
+envelopes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+from concurrent.futures import Future
+
+from aggregator.intake import Intake
+from protocol.errors import PubliekError
+from protocol.messages import Receipt
+
+MAX_BATCH = 64  # envelopes per transaction; bounds how long one commit holds the log
+
+
+class GroupCommit:
+    def __init__(self, intake: Intake, max_batch: int = MAX_BATCH) -> None:
+        self._intake = intake
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[tuple[bytes, Future[Receipt]]] = queue.SimpleQueue()
+        self._started_in: int | None = None
+        self._start_lock = threading.Lock()
+
+    async def submit(self, envelope: bytes) -> Receipt:
+        """Queue one envelope; return its receipt once its batch is committed."""
+        self._ensure_writer()
+        answer: Future[Receipt] = Future()
+        self._queue.put((envelope, answer))
+        return await asyncio.wrap_future(answer)
+
+    def _ensure_writer(self) -> None:
+        # Started on first use in each process: forked server workers do not
+        # inherit the parent's threads.
+        if self._started_in == os.getpid():
+            return
+        with self._start_lock:
+            if self._started_in != os.getpid():
+                threading.Thread(target=self._write, name="publiek-intake", daemon=True).start()
+                self._started_in = os.getpid()
+
+    def _write(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[bytes, Future[Receipt]]]) -> None:
+        try:
+            outcomes = self._intake.accept_batch([envelope for envelope, _ in batch])
+        # Not swallowed: handed to every request of the batch (the API answers a lost
+        # database with 503), and the writer thread lives on for the next batch.
+        except Exception as exc:  # noqa: BLE001
+            for _, answer in batch:
+                answer.set_exception(exc)
+            return
+        for (_, answer), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, PubliekError):
+                answer.set_exception(outcome)
+            else:
+                answer.set_result(outcome)

@@ -1,0 +1,64 @@
+"""Group commit: requests arriving together share one transaction, each gets its own answer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from aggregator import translog
+from aggregator.group_commit import GroupCommit
+from aggregator.intake import Intake
+from aggregator.storage import Submission
+from protocol.errors import InsufficientPrivacyBudget, MalformedMessage
+from protocol.messages import Receipt
+from protocol.translog import verify_chain
+
+
+def test_concurrent_requests_are_stored_once_each_and_answered_individually(
+    sqlite_aggregator: Any, kit: Any
+) -> None:
+    agg = sqlite_aggregator
+    agents = kit.enroll(agg.db, [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(20)])
+    envelopes = [a.seal(a.payload(scale_rho=0.2), agg.recipient) for a in agents]
+    spender = agents[0]
+    over_budget = spender.seal(spender.payload(scale_rho=0.2), agg.recipient)
+    committer = GroupCommit(Intake(agg.db, agg.keyring), max_batch=8)
+
+    async def send_all() -> list[Receipt | BaseException]:
+        sends = [committer.submit(e) for e in [*envelopes, b"{}", over_budget, *envelopes]]
+        return await asyncio.gather(*sends, return_exceptions=True)
+
+    answers = asyncio.run(send_all())
+    receipts, bad, refused, again = answers[:20], answers[20], answers[21], answers[22:]
+    assert all(isinstance(r, Receipt) for r in receipts)
+    assert again == receipts  # a resent envelope gets its first receipt back
+    assert isinstance(bad, MalformedMessage)
+    assert isinstance(refused, InsufficientPrivacyBudget)
+    with agg.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Submission)) == 20
+        entries = translog.entries(s)
+    assert sorted(r.log_index for r in receipts if isinstance(r, Receipt)) == list(range(20))
+    verify_chain(entries)
+
+
+def test_a_failed_batch_fails_every_request_in_it_and_the_writer_goes_on(
+    sqlite_aggregator: Any, kit: Any
+) -> None:
+    agg = sqlite_aggregator
+    agents = kit.enroll(agg.db, [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(3)])
+    envelopes = [a.seal(a.payload(), agg.recipient) for a in agents]
+    committer = GroupCommit(Intake(agg.db, agg.keyring))
+    with agg.db.engine.begin() as conn:  # the keys cannot be read: the whole batch fails
+        conn.exec_driver_sql("ALTER TABLE aggregator_keys RENAME TO gone")
+
+    async def send(batch: list[bytes]) -> list[Receipt | BaseException]:
+        return await asyncio.gather(*map(committer.submit, batch), return_exceptions=True)
+
+    failed = asyncio.run(send(envelopes[:2]))
+    assert all(isinstance(a, OperationalError) for a in failed)
+    with agg.db.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE gone RENAME TO aggregator_keys")
+    assert all(isinstance(a, Receipt) for a in asyncio.run(send(envelopes)))
