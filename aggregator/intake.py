@@ -126,13 +126,6 @@ class Intake:
 
     # -- verification: no write lock -------------------------------------------
 
-    def verify(self, envelope: bytes) -> Verified:
-        """Every check that needs no write lock, for one envelope; raises the first failure."""
-        (checked,) = self.verify_batch([envelope])
-        if isinstance(checked, PubliekError):
-            raise checked
-        return checked
-
     def verify_batch(self, envelopes: Sequence[bytes]) -> list[PubliekError | Verified]:
         parsed: list[Envelope | PubliekError] = []
         for data in envelopes:
@@ -226,17 +219,22 @@ class Intake:
             except IntegrityError as exc:  # a concurrent writer took an id or log index
                 last_error = exc
             except OperationalError:  # disk full, database gone: nothing was committed
-                unavailable = ServiceUnavailable(
-                    "the database cannot take the submission right now; nothing was stored",
-                    hint="retry the same envelope later",
-                )
-                return [unavailable] * len(batch)
-        conflict = SubmissionConflict(
-            "the submission could not be stored after concurrent attempts",
-            hint="retry the same envelope",
-        )
-        conflict.__cause__ = last_error
-        return [conflict] * len(batch)
+                return [
+                    ServiceUnavailable(
+                        "the database cannot take the submission right now; nothing was stored",
+                        hint="retry the same envelope later",
+                    )
+                    for _ in batch
+                ]
+        conflicts: list[Outcome] = []
+        for _ in batch:
+            conflict = SubmissionConflict(
+                "the submission could not be stored after concurrent attempts",
+                hint="retry the same envelope",
+            )
+            conflict.__cause__ = last_error
+            conflicts.append(conflict)
+        return conflicts
 
     def _store(self, s: Session, batch: list[Verified]) -> list[Outcome]:
         """Decide and stage every submission of the batch inside ``s``.
