@@ -67,7 +67,12 @@ class GroupCommit:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._commit(batch)
+            # A request whose client went away is cancelled; one taken up here can
+            # no longer be (its answer must be settable). The given-up ones are
+            # not stored: their agents hold no receipt and will send them again.
+            batch = [item for item in batch if item[1].set_running_or_notify_cancel()]
+            if batch:
+                self._commit(batch)
 
     def _commit(self, batch: list[tuple[bytes, Future[Receipt]]]) -> None:
         try:

@@ -62,3 +62,22 @@ def test_a_failed_batch_fails_every_request_in_it_and_the_writer_goes_on(
     with agg.db.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE gone RENAME TO aggregator_keys")
     assert all(isinstance(a, Receipt) for a in asyncio.run(send(envelopes)))
+
+
+def test_requests_given_up_by_their_clients_do_not_stop_the_writer(
+    sqlite_aggregator: Any, kit: Any
+) -> None:
+    agg = sqlite_aggregator
+    agents = kit.enroll(agg.db, [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(21)])
+    envelopes = [a.seal(a.payload(), agg.recipient) for a in agents]
+    committer = GroupCommit(Intake(agg.db, agg.keyring), max_batch=4)
+
+    async def scenario() -> Receipt:
+        waiting = [asyncio.create_task(committer.submit(e)) for e in envelopes[:20]]
+        await asyncio.sleep(0)  # queued; a client that disconnects cancels its request
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+        return await asyncio.wait_for(committer.submit(envelopes[20]), timeout=30)
+
+    assert isinstance(asyncio.run(scenario()), Receipt)
