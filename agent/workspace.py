@@ -24,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from agent.visits import VISIT_SCHEMA
+from agent.visits import read_period
 from protocol.encoding import b64encode
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes, read_secret, write_secret
@@ -161,7 +161,4 @@ class Workspace:
 
     def load_visits(self, period: str) -> pl.DataFrame:
         """All canonical visits of one period in the workspace."""
-        files = sorted((self.visits_dir / f"period={check_period(period)}").glob("*.parquet"))
-        if not files:
-            return pl.DataFrame(schema=VISIT_SCHEMA)
-        return pl.read_parquet(files)
+        return read_period(self.visits_dir / f"period={check_period(period)}", period)

@@ -1,0 +1,98 @@
+"""A growing hash table: 128-bit raw-address hash → address index, kept across row groups.
+
+The ingest meets an export's rows group by group and must tell, for every
+row, which distinct address (per period) it carries and whether that address
+was met before. A polars join rebuilds its hash table on every call, which
+over a stream of groups costs groups × addresses; this table is built once
+and grows. It is open addressing with linear probing in a ``UInt32`` slot
+series, probed vectorised: one round is a gather and a compare over the rows
+still unresolved, and at a load of at most a third almost every row resolves
+in the first round. A pair matches only when both 64-bit hashes match, so two
+addresses are taken for one only on a 128-bit collision.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+_EMPTY = 2**32 - 1
+_MIN_BITS = 16
+
+
+def _empty_slots(bits: int) -> pl.Series:
+    return pl.repeat(_EMPTY, 1 << bits, dtype=pl.UInt32, eager=True).rechunk()
+
+
+class AddressIndex:
+    """Pairs of 64-bit hashes, numbered 0, 1, 2, ... in the order they were added."""
+
+    def __init__(self) -> None:
+        self._bits = _MIN_BITS
+        self._slots = _empty_slots(self._bits)
+        self._h1 = pl.Series("h1", [], dtype=pl.UInt64)
+        self._h2 = pl.Series("h2", [], dtype=pl.UInt64)
+
+    def __len__(self) -> int:
+        return self._h1.len()
+
+    def _slot(self, h1: pl.Expr) -> pl.Expr:
+        return (h1 & ((1 << self._bits) - 1)).cast(pl.UInt32)
+
+    def find(self, h1: pl.Series, h2: pl.Series) -> pl.Series:
+        """The number of each pair, null for a pair not in the table."""
+        found = pl.repeat(None, h1.len(), dtype=pl.UInt32, eager=True).rechunk()
+        if not len(self) or not h1.len():
+            return found
+        mask = (1 << self._bits) - 1
+        todo = (
+            pl.DataFrame({"h1": h1, "h2": h2})
+            .with_row_index("row")
+            .with_columns(self._slot(pl.col("h1")).alias("slot"))
+        )
+        slots, known1, known2 = pl.lit(self._slots), pl.lit(self._h1), pl.lit(self._h2)
+        while todo.height:
+            todo = todo.with_columns(slots.gather(pl.col("slot")).alias("at"))
+            occupied = pl.col("at") != _EMPTY
+            at = pl.when(occupied).then(pl.col("at"))
+            todo = todo.with_columns(
+                (
+                    occupied
+                    & (known1.gather(at) == pl.col("h1"))
+                    & (known2.gather(at) == pl.col("h2"))
+                )
+                .fill_null(value=False)
+                .alias("hit")
+            )
+            hits = todo.filter("hit")
+            if hits.height:
+                found.scatter(hits["row"], hits["at"])
+            todo = todo.filter(~pl.col("hit") & occupied).with_columns(
+                ((pl.col("slot") + 1) & mask).cast(pl.UInt32).alias("slot")
+            )
+        return found
+
+    def add(self, h1: pl.Series, h2: pl.Series) -> None:
+        """Number pairs that are not in the table yet (and distinct) from ``len(self)`` on."""
+        start = len(self)
+        self._h1 = pl.concat([self._h1, h1.cast(pl.UInt64)], rechunk=True)
+        self._h2 = pl.concat([self._h2, h2.cast(pl.UInt64)], rechunk=True)
+        if len(self) * 3 > 1 << self._bits:
+            while len(self) * 3 > 1 << self._bits:
+                self._bits += 1
+            self._slots = _empty_slots(self._bits)
+            start = 0
+        self._place(pl.int_range(start, len(self), dtype=pl.UInt32, eager=True))
+
+    def _place(self, numbers: pl.Series) -> None:
+        mask = (1 << self._bits) - 1
+        todo = pl.DataFrame({"n": numbers}).with_columns(
+            self._slot(pl.lit(self._h1).gather(pl.col("n"))).alias("slot")
+        )
+        while todo.height:
+            free = todo.filter(pl.lit(self._slots).gather(pl.col("slot")) == _EMPTY)
+            # Of the pairs that reach one free slot in this round, the last written
+            # takes it; every pair that did not get its slot probes on.
+            self._slots.scatter(free["slot"], free["n"])
+            todo = todo.filter(
+                pl.lit(self._slots).gather(pl.col("slot")) != pl.col("n")
+            ).with_columns(((pl.col("slot") + 1) & mask).cast(pl.UInt32).alias("slot"))
