@@ -5,10 +5,12 @@ Layout::
     agent.toml                 enrollment: institution id, aggregator URL, keys ids
     keys/                      secret keys, mode 0600 (signing, sealing, sector keys)
     agent.db                   SQLite: ingested files, budget ledger, releases, receipts
-    visits/period=P/*.parquet  canonical visits (household keys, no PC6, no names)
+    visits/period=P/*.parquet  canonical visits (household numbers, no PC6, no names)
+    visits/period=P/households/<digest>.parquet   household number → key and PC4
     quarantine/*.parquet       rejected rows: row number, column, reason — no content
     outbox/                    sealed envelopes beside their exact plaintext
-    tmp/                       only while an ingest runs: staging files (raw addresses)
+    tmp/                       only while an ingest runs: its output before it is moved
+                               into place, a UTF-8 copy of a non-UTF-8 export (raw addresses)
 
 Back up ``keys/`` and ``agent.db``; never copy ``keys/`` anywhere but a backup,
 and never back up ``tmp/`` (docs/operations.md).

@@ -1,12 +1,16 @@
 """From export files to canonical visits in the workspace.
 
 Per export: read it as strings (nothing is inferred behind the user's back),
-detect what the mapping leaves out, then stream it once through the
-normalisation into a temporary Parquet file in the workspace; from that file
-the quarantine, the counts, the distinct households (one HMAC each) and the
-canonical visits per period are written. A file whose digest was ingested
-before is skipped, so ingesting twice never double-counts. Rows are only ever
-counted or located (row number, column, reason), never printed.
+detect what the mapping leaves out, then stream it once, group of rows by
+group of rows: parse the values and set each row's reason in the polars
+engine, number each row's raw address in a growing hash table
+(:mod:`agent.ingest.address_index`), normalise the addresses met for the
+first time, and write the group's visits with a household number. The HMACs
+of the new addresses run on a second thread meanwhile; at the end each
+period's household table (number → key, PC4), the quarantine and the visits
+are moved into place (ADR 0004, ADR 0009). A file whose digest was ingested
+before is skipped, so ingesting twice never double-counts. Rows are only
+ever counted or located (row number, column, reason), never printed.
 """
 
 from __future__ import annotations
@@ -153,9 +157,9 @@ def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
 
     Address normalisation and discipline mapping are *not* done per row: they
     are functions of a few distinct values (households, genres), so they run
-    on those distinct values later and join back on a 128-bit hash of the raw
-    address (two seeded 64-bit hashes; a collision among millions of
-    addresses has a probability of about 10^-26)."""
+    on those distinct values and are found again by a 128-bit hash of the
+    period and the raw address (two seeded 64-bit hashes; a collision among
+    millions of addresses has a probability of about 10^-26)."""
     cols = plan.columns
     frame = export.frame.with_row_index("source_row", offset=FIRST_DATA_ROW).select(
         pl.col("source_row").cast(pl.Int64),
@@ -167,7 +171,7 @@ def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
 
     this_year = datetime.now(UTC).year
     tickets = normalise.whole_number(text("tickets"), pl.Int32()) if "tickets" in cols else None
-    staged = frame.with_columns(
+    rows = frame.with_columns(
         normalise.visit_date(text("visit_date"), plan.date_format).alias("visit_date"),
         (tickets if tickets is not None else pl.lit(1, pl.Int32)).cast(pl.Int32).alias("tickets"),
         normalise.decimal_number(text("price"), plan.decimal or ",").alias("price"),
@@ -183,7 +187,7 @@ def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
     )
     # The address hashes include the period: household keys are per period.
     address = pl.struct("period_code", *_ADDRESS)
-    staged = staged.with_columns(
+    rows = rows.with_columns(
         address.hash(_HASH_SEEDS[0]).alias("h1"), address.hash(_HASH_SEEDS[1]).alias("h2")
     )
     checks: list[tuple[str, str, pl.Expr]] = [
@@ -206,12 +210,12 @@ def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
         ),
     ]
     assert [c[0] for c in checks] == list(REASONS)[: len(checks)]
-    # The reason is staged as a small code (its position in REASONS), not as two
+    # The reason is carried as a small code (its position in REASONS), not as two
     # strings per row; the quarantine turns it back into reason and header.
     reason: pl.Expr = pl.lit(None, pl.UInt8)
     for position, (_code, _header, failed) in reversed(list(enumerate(checks))):
         reason = pl.when(failed).then(pl.lit(position, pl.UInt8)).otherwise(reason)
-    return staged.select(*_ROW_COLUMNS, reason.alias("reason"))
+    return rows.select(*_ROW_COLUMNS, reason.alias("reason"))
 
 
 def _row_reasons(plan: _Plan) -> tuple[list[str], list[str]]:
@@ -273,8 +277,8 @@ def ingest_exports(
     cannot be used at all; a file is recorded as ingested only after its
     visits and quarantine are in place."""
     workspace.ensure()
-    # A run that was killed leaves its staging folder (which holds raw addresses)
-    # behind; nothing else uses tmp/, so it goes before anything new is written.
+    # A run that was killed leaves its tmp folder (which may hold a transcoded copy
+    # of an export) behind; nothing else uses tmp/, so it goes before anything new.
     shutil.rmtree(workspace.root / "tmp", ignore_errors=True)
     key_for = sector_key or workspace.sector_key
     report = IngestReport()
@@ -600,15 +604,17 @@ def _stream_groups(
         for batch in _row_pass(export, plan).collect_batches():
             batches.append(batch)
             size += batch.height
-            if size >= _GROUP_ROWS:
-                handle(pl.concat(batches))
-                batches, size = [], 0
+            while size >= _GROUP_ROWS:
+                rows = pl.concat(batches)
+                handle(rows.slice(0, _GROUP_ROWS))
+                batches = [rows.slice(_GROUP_ROWS)]
+                size = batches[0].height
     except pl.exceptions.PolarsError as exc:
         raise UsageError(
             f"{export.path}: cannot be read to the end ({type(exc).__name__})",
             hint="check delimiter, quoting and encoding in the mapping's [source]",
         ) from exc
-    if batches:
+    if size:
         handle(pl.concat(batches))
     out.genres = [pl.concat(out.genres).group_by("raw_discipline").agg(pl.col("len").sum())]
     out.genres.append(table)
@@ -637,16 +643,18 @@ def _finish(out: _Outputs, workspace: Workspace) -> dict[str, int]:
         ).write_parquet(quarantine)
         quarantine.replace(workspace.quarantine_dir / f"{out.digest}.parquet")
     for period in out.parts:
-        staged = out.tmp / "visits" / f"period={period}"
+        written = out.tmp / "visits" / f"period={period}"
         code = int(period[:4]) * 4 + int(period[-1]) - 1
         out.households.filter(pl.col("period_code") == code).select(
             [pl.col(c).cast(t) for c, t in HOUSEHOLD_SCHEMA.items()]
-        ).write_parquet(staged / f"{out.digest}.households", compression="lz4", statistics=False)
+        ).write_parquet(written / f"{out.digest}.households", compression="lz4", statistics=False)
         target = workspace.visits_dir / f"period={period}"
         (target / HOUSEHOLDS).mkdir(parents=True, exist_ok=True)
         for old in [target / f"{out.digest}.parquet", *target.glob(f"{out.digest}-*.parquet")]:
             old.unlink(missing_ok=True)
-        (staged / f"{out.digest}.households").replace(target / HOUSEHOLDS / f"{out.digest}.parquet")
-        for part in sorted(staged.glob("*.parquet")):
+        (written / f"{out.digest}.households").replace(
+            target / HOUSEHOLDS / f"{out.digest}.parquet"
+        )
+        for part in sorted(written.glob("*.parquet")):
             part.replace(target / part.name)
     return unmapped
