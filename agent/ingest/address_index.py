@@ -6,7 +6,7 @@ was met before. A polars join rebuilds its hash table on every call, which
 over a stream of groups costs groups × addresses; this table is built once
 and grows. It is open addressing with linear probing in a ``UInt32`` slot
 series, probed vectorised: one round is a gather and a compare over the rows
-still unresolved, and at a load of at most a third almost every row resolves
+still unresolved, and at a load between a twelfth and a third almost every row resolves
 in the first round. A pair matches only when both 64-bit hashes match, so two
 addresses are taken for one only on a 128-bit collision.
 """
@@ -16,7 +16,8 @@ from __future__ import annotations
 import polars as pl
 
 _EMPTY = 2**32 - 1
-_MIN_BITS = 16
+_MIN_BITS = 20  # 4 MiB of slots to start with
+_GROWTH_BITS = 2  # grow fourfold: every growth places all pairs again
 
 
 def _empty_slots(bits: int) -> pl.Series:
@@ -78,7 +79,7 @@ class AddressIndex:
         self._h2 = pl.concat([self._h2, h2.cast(pl.UInt64)], rechunk=True)
         if len(self) * 3 > 1 << self._bits:
             while len(self) * 3 > 1 << self._bits:
-                self._bits += 1
+                self._bits += _GROWTH_BITS
             self._slots = _empty_slots(self._bits)
             start = 0
         self._place(pl.int_range(start, len(self), dtype=pl.UInt32, eager=True))
