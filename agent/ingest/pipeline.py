@@ -16,9 +16,7 @@ ever counted or located (row number, column, reason), never printed.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +32,7 @@ from agent.ingest.disciplines import (
     looks_like_labels,
     shareable,
 )
-from agent.ingest.households import household_keys
+from agent.ingest.keying import Keying, PendingKeys
 from agent.ingest.mapping import Mapping
 from agent.ingest.reasons import REASONS
 from agent.visits import HOUSEHOLD_SCHEMA, HOUSEHOLDS, STORED_SCHEMA, stored_name
@@ -382,22 +380,7 @@ def _ingest_one(
         )
 
 
-def _slice_keys(households: pl.DataFrame, key_for: Callable[[str], SecretBytes]) -> pl.Series:
-    """The household key of each row of one slice of distinct addresses (null without identity).
-
-    Each row is a distinct raw address in one period, so this is one HMAC per
-    distinct address per period: spelling variants of one address ("1234 ab",
-    "1234AB") are keyed once each, to the same bytes, instead of being joined
-    on the identity string."""
-    keys = pl.Series("household_key", [None] * households.height, dtype=pl.Binary)
-    for (code,), part in households.with_row_index("at").group_by("period_code"):
-        period_keys = household_keys(part["identity"], key_for(_period_label(int(str(code)))))
-        keys = keys.scatter(part["at"], period_keys)
-    return keys
-
-
 _GROUP_ROWS = 1_000_000  # rows handled at once (the engine hands over batches of ~20,000)
-_SWITCH_S = 0.0002
 
 
 @dataclass
@@ -427,17 +410,19 @@ class _Households:
     (see :class:`AddressIndex`) and is normalised at once, so a group's rows
     can be written as soon as the group is read: the visits store the number,
     and whether the address has an identity at all decides whether its rows
-    are accepted. The HMACs run on ``pool`` and are needed only for the
-    household tables written at the end."""
+    are accepted. The HMACs run beside the pass (:class:`Keying`), one per
+    distinct address per period (spelling variants of one address are keyed
+    once each, to the same bytes, instead of being joined on the identity),
+    and are needed only for the household tables written at the end."""
 
-    def __init__(self, key_for: Callable[[str], SecretBytes], pool: ThreadPoolExecutor) -> None:
+    def __init__(self, key_for: Callable[[str], SecretBytes], keying: Keying) -> None:
         self.key_for = key_for
-        self.pool = pool
+        self.keying = keying
         self.index = AddressIndex()
         self.keyless = pl.Series("keyless", [], dtype=pl.Boolean)
         self.pc4: list[pl.Series] = []
         self.periods: list[pl.Series] = []
-        self.keys: list[Future[pl.Series]] = []
+        self.keys: list[tuple[int, list[tuple[pl.Series, PendingKeys]]]] = []
 
     def numbers(self, rows: pl.DataFrame, accepted: pl.Series | None) -> pl.Series:
         """The address number of each row (null for rejected rows), adding new addresses."""
@@ -463,7 +448,20 @@ class _Households:
         self.keyless = pl.concat([self.keyless, households["identity"].is_null()], rechunk=True)
         self.pc4.append(households["pc4"])
         self.periods.append(households["period_code"])
-        self.keys.append(self.pool.submit(_slice_keys, households, self.key_for))
+        self.keys.append(
+            (
+                households.height,
+                [
+                    (
+                        part["at"],
+                        self.keying.submit(
+                            part["identity"], self.key_for(_period_label(int(str(code))))
+                        ),
+                    )
+                    for (code,), part in households.with_row_index("at").group_by("period_code")
+                ],
+            )
+        )
         return found.scatter(at, self.index.find(h1.gather(at), h2.gather(at)))
 
     def table(self) -> pl.DataFrame:
@@ -472,7 +470,7 @@ class _Households:
             {
                 "household": pl.int_range(len(self.index), dtype=pl.UInt32, eager=True),
                 "period_code": pl.concat(self.periods) if self.periods else [],
-                "household_key": pl.concat([k.result() for k in self.keys]) if self.keys else [],
+                "household_key": pl.concat([_keys(*k) for k in self.keys]) if self.keys else [],
                 "pc4": pl.concat(self.pc4) if self.pc4 else [],
             },
             schema={
@@ -482,6 +480,14 @@ class _Households:
                 "pc4": pl.String,
             },
         ).filter(pl.col("household_key").is_not_null())
+
+
+def _keys(size: int, parts: list[tuple[pl.Series, PendingKeys]]) -> pl.Series:
+    """The keys of one group's new addresses, in their order, from the slices per period."""
+    keys = pl.repeat(None, size, dtype=pl.Binary, eager=True).alias("household_key")
+    for at, pending in parts:
+        keys = keys.scatter(at, pending.result())
+    return keys
 
 
 def _write_group(
@@ -540,19 +546,16 @@ def _stream(
     key_for: Callable[[str], SecretBytes],
 ) -> _Households:
     """One pass over the export: per group of rows, reasons, address numbers and visits."""
-    switch = sys.getswitchinterval()
-    # The keying thread holds the GIL for its Python HMAC loop; at the default
-    # 5 ms switch interval each of the main thread's short polars calls would
-    # wait that long for the GIL to come back.
-    sys.setswitchinterval(_SWITCH_S)
+    keying = Keying()
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="household-keys") as pool:
-            households = _Households(key_for, pool)
-            _stream_groups(export, plan, mapping, out, households)
-            out.households = households.table()
-            return households
-    finally:
-        sys.setswitchinterval(switch)
+        households = _Households(key_for, keying)
+        _stream_groups(export, plan, mapping, out, households)
+        out.households = households.table()
+    except BaseException:
+        keying.close(abort=True)
+        raise
+    keying.close()
+    return households
 
 
 def _stream_groups(

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from agent.ingest import ingest_exports, pipeline
+from agent.ingest import ingest_exports, keying, pipeline
 from agent.ingest.mapping import Mapping
 from agent.visits import VISIT_SCHEMA
 from agent.workspace import Workspace
@@ -37,11 +37,12 @@ def export(write: Callable[..., Path]) -> Path:
     return write("export.csv", "\n".join([HEADER, *ROWS]) + "\n")
 
 
-def test_rows_in_many_small_groups_give_what_one_group_gives(
+def test_rows_in_many_small_groups_keyed_in_the_child_give_what_one_group_gives(
     tmp_path, export, mapping_file, monkeypatch
 ) -> None:
     whole = _ingest(tmp_path, "one", export, mapping_file)
     monkeypatch.setattr(pipeline, "_GROUP_ROWS", 2)
+    monkeypatch.setattr(keying, "PROCESS_MIN", 1)
     split = _ingest(tmp_path, "many", export, mapping_file)
     assert {k: v for k, v in split.to_dict().items() if k != "quarantine"} == {
         k: v for k, v in whole.to_dict().items() if k != "quarantine"
