@@ -40,36 +40,26 @@ class AddressIndex:
         return (h1 & ((1 << self._bits) - 1)).cast(pl.UInt32)
 
     def find(self, h1: pl.Series, h2: pl.Series) -> pl.Series:
-        """The number of each pair, null for a pair not in the table."""
+        """The number of each pair, null for a pair not in the table (or a null hash)."""
         found = pl.repeat(None, h1.len(), dtype=pl.UInt32, eager=True).rechunk()
         if not len(self) or not h1.len():
             return found
         mask = (1 << self._bits) - 1
-        todo = (
-            pl.DataFrame({"h1": h1, "h2": h2})
-            .with_row_index("row")
-            .with_columns(self._slot(pl.col("h1")).alias("slot"))
-        )
-        slots, known1, known2 = pl.lit(self._slots), pl.lit(self._h1), pl.lit(self._h2)
-        while todo.height:
-            todo = todo.with_columns(slots.gather(pl.col("slot")).alias("at"))
-            occupied = pl.col("at") != _EMPTY
-            at = pl.when(occupied).then(pl.col("at"))
-            todo = todo.with_columns(
-                (
-                    occupied
-                    & (known1.gather(at) == pl.col("h1"))
-                    & (known2.gather(at) == pl.col("h2"))
-                )
-                .fill_null(value=False)
-                .alias("hit")
-            )
-            hits = todo.filter("hit")
-            if hits.height:
-                found.scatter(hits["row"], hits["at"])
-            todo = todo.filter(~pl.col("hit") & occupied).with_columns(
-                ((pl.col("slot") + 1) & mask).cast(pl.UInt32).alias("slot")
-            )
+        rows = pl.int_range(h1.len(), dtype=pl.UInt32, eager=True)
+        slot = (h1 & mask).cast(pl.UInt32)
+        while rows.len():
+            at = self._slots.gather(slot)
+            occupied = (at != _EMPTY).fill_null(value=False)
+            # An empty slot reads as the last number (a gather without nulls is twice
+            # as fast) and is then ruled out by ``occupied``.
+            number = at.clip(upper_bound=len(self) - 1)
+            hit = occupied & (self._h1.gather(number) == h1) & (self._h2.gather(number) == h2)
+            hit = hit.fill_null(value=False)
+            if hit.any():
+                found.scatter(rows.filter(hit), at.filter(hit))
+            on = occupied & ~hit
+            rows, h1, h2 = rows.filter(on), h1.filter(on), h2.filter(on)
+            slot = ((slot.filter(on) + 1) & mask).cast(pl.UInt32)
         return found
 
     def add(self, h1: pl.Series, h2: pl.Series) -> None:

@@ -69,6 +69,8 @@ class Keying:
         if present.len() >= PROCESS_MIN:
             if self._child is None:
                 self._start()
+            elif self._child.poll() is not None:
+                raise RuntimeError("the household keying process ended early")
             payload = io.BytesIO()
             present.cast(pl.String).to_frame("identity").write_ipc(payload)
             raw = key.reveal()
