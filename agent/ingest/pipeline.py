@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -396,6 +397,7 @@ class _Outputs:
     rejected: list[pl.DataFrame] = field(default_factory=list)
     genres: list[pl.DataFrame] = field(default_factory=list)
     parts: dict[str, int] = field(default_factory=dict)
+    keyless: int = 0
     households: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def count(self, code: str, n: int) -> None:
@@ -493,16 +495,20 @@ def _keys(size: int, parts: list[tuple[pl.Series, PendingKeys]]) -> pl.Series:
 def _write_group(
     rows: pl.DataFrame,
     numbers: pl.Series,
-    households: _Households,
+    keyless_addresses: pl.Series,
     out: _Outputs,
     disciplines: pl.Expr,
 ) -> None:
-    """Write one group's accepted rows as visits per period (and note its keyless rows)."""
-    keyless = households.keyless.gather(numbers)
+    """Write one group's accepted rows as visits per period (and note its keyless rows).
+
+    Runs on the writer thread, one group at a time, while the main thread
+    numbers the next group: it touches only ``out.keyless``, ``out.rejected``
+    and ``out.parts``, which the main thread leaves alone until the end."""
+    keyless = keyless_addresses.gather(numbers)
     found = keyless.not_()  # null (rejected row) stays null and is filtered out
     n_keyless = int(keyless.sum())
     if n_keyless:
-        out.count("no_household_key", n_keyless)
+        out.keyless += n_keyless
         out.rejected.append(
             rows.select("source_row")
             .filter(keyless)
@@ -549,7 +555,8 @@ def _stream(
     keying = Keying()
     try:
         households = _Households(key_for, keying)
-        _stream_groups(export, plan, mapping, out, households)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visits-writer") as writer:
+            _stream_groups(export, plan, mapping, out, households=households, writer=writer)
         out.households = households.table()
     except BaseException:
         keying.close(abort=True)
@@ -563,12 +570,16 @@ def _stream_groups(
     plan: _Plan,
     mapping: Mapping,
     out: _Outputs,
+    *,
     households: _Households,
+    writer: ThreadPoolExecutor,
 ) -> None:
     codes, headers = _row_reasons(plan)
     table = discipline_table(
         pl.DataFrame({"raw_discipline": []}, schema={"raw_discipline": pl.String}), mapping
     )
+
+    writing: list[Future[None]] = []
 
     def handle(rows: pl.DataFrame) -> None:
         nonlocal table
@@ -599,7 +610,14 @@ def _stream_groups(
         if fresh.height:
             table = pl.concat([table, discipline_table(fresh, mapping)])
         numbers = households.numbers(rows, accepted)
-        _write_group(rows, numbers, households, out, discipline_of(table, mapping))
+        writing.append(
+            writer.submit(
+                _write_group, rows, numbers, households.keyless, out, discipline_of(table, mapping)
+            )
+        )
+        # At most one group waits to be written: memory stays at two groups.
+        while len(writing) > 1:
+            writing.pop(0).result()
 
     batches: list[pl.DataFrame] = []
     size = 0
@@ -619,6 +637,9 @@ def _stream_groups(
         ) from exc
     if size:
         handle(pl.concat(batches))
+    for job in writing:
+        job.result()
+    out.count("no_household_key", out.keyless)
     out.genres = [pl.concat(out.genres).group_by("raw_discipline").agg(pl.col("len").sum())]
     out.genres.append(table)
 
