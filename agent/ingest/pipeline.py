@@ -444,7 +444,7 @@ class _Households:
             .unique(subset=["h1", "h2"], keep="any")
             .sort("row")
         )
-        new = rows[firsts["row"]].select("period_code", "h1", "h2", *_ADDRESS)
+        new = rows.select("period_code", "h1", "h2", *_ADDRESS)[firsts["row"]]
         self.index.add(new["h1"], new["h2"])
         households = _households(new)
         self.keyless = pl.concat([self.keyless, households["identity"].is_null()], rechunk=True)
