@@ -147,7 +147,7 @@ _HASH_SEEDS = (0x5075626C, 0x69656B21)  # fixed seeds: the hashes only join with
 
 _ROW_COLUMNS = (
     "source_row", "visit_date", "period_code", *_ADDRESS, "h1", "h2",
-    "order_id", "tickets", "price", "event", "raw_discipline", "birth_year",
+    "order_id", "tickets", "price_text", "event", "raw_discipline", "birth_year",
 )  # fmt: skip
 
 
@@ -173,11 +173,10 @@ def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
     rows = frame.with_columns(
         normalise.visit_date(text("visit_date"), plan.date_format).alias("visit_date"),
         (tickets if tickets is not None else pl.lit(1, pl.Int32)).cast(pl.Int32).alias("tickets"),
-        normalise.decimal_number(text("price"), plan.decimal or ",").alias("price"),
+        text("price").alias("price_text"),
         normalise.whole_number(text("birth_year"), pl.Int32()).alias("birth_year"),
         text("discipline").alias("raw_discipline"),
         *[text(n).alias(n) for n in (*_ADDRESS, "order_id", "event") if n not in cols],
-        text("price").is_not_null().alias("has_price"),
         text("birth_year").is_not_null().alias("has_birth_year"),
     ).with_columns(
         (pl.col("visit_date").dt.year() * 4 + pl.col("visit_date").dt.quarter() - 1)
@@ -199,7 +198,10 @@ def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
         (
             "invalid_price",
             cols.get("price", ""),
-            pl.col("has_price") & (pl.col("price").is_null() | (pl.col("price") < 0)),
+            # Prices are parsed per distinct value in each group (``_priced``): a box
+            # office has a few hundred prices, and parsing ten million of them was a
+            # sixth of this pass.
+            pl.lit(value=False),
         ),
         (
             "invalid_birth_year",
@@ -209,12 +211,42 @@ def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
         ),
     ]
     assert [c[0] for c in checks] == list(REASONS)[: len(checks)]
+    assert list(REASONS).index("invalid_price") == _PRICE
     # The reason is carried as a small code (its position in REASONS), not as two
     # strings per row; the quarantine turns it back into reason and header.
     reason: pl.Expr = pl.lit(None, pl.UInt8)
     for position, (_code, _header, failed) in reversed(list(enumerate(checks))):
         reason = pl.when(failed).then(pl.lit(position, pl.UInt8)).otherwise(reason)
     return rows.select(*_ROW_COLUMNS, reason.alias("reason"))
+
+
+_PRICE = 2  # position of invalid_price in REASONS
+
+
+def _priced(rows: pl.DataFrame, decimal: str) -> pl.DataFrame:
+    """Parse a group's prices per distinct value and put the price reason in its place.
+
+    A row whose price is given but not a price (or negative) gets
+    ``invalid_price`` unless an earlier reason (date, tickets) already applies;
+    it overrides the later birth-year reason, as in :func:`_row_pass`."""
+    prices = rows.select(pl.col("price_text").unique()).with_columns(
+        normalise.decimal_number(pl.col("price_text"), decimal).alias("price")
+    )
+    price_text = rows["price_text"]
+    price = rows.select("price_text").join(
+        prices, on="price_text", how="left", nulls_equal=True, maintain_order="left"
+    )["price"]
+    rows = rows.with_columns(price).drop("price_text")
+    invalid = price_text.is_not_null() & (price.is_null() | (price < 0))
+    reason = pl.col("reason")
+    return rows.with_columns(
+        pl.when(reason < _PRICE)
+        .then(reason)
+        .when(invalid)
+        .then(pl.lit(_PRICE, pl.UInt8))
+        .otherwise(reason)
+        .alias("reason")
+    )
 
 
 def _row_reasons(plan: _Plan) -> tuple[list[str], list[str]]:
@@ -288,22 +320,7 @@ def ingest_exports(
         {_period_label(p) for frame in keyed for p in frame["period_code"].unique().to_list()}
     )
     if keyed:
-        # Distinct (period, key): the first 16 of the key's 32 random bytes tell
-        # keys apart as surely as the 128-bit address hashes tell addresses apart.
-        report.households = (
-            pl.concat(keyed)
-            .select(
-                "period_code",
-                *[
-                    pl.col("household_key")
-                    .bin.slice(at, 8)
-                    .bin.reinterpret(dtype=pl.UInt64)
-                    .alias(f"k{at}")
-                    for at in (0, 8)
-                ],
-            )
-            .n_unique()
-        )
+        report.households = pl.concat(keyed).n_unique()  # distinct (period, key)
     return report
 
 
@@ -352,7 +369,22 @@ def _ingest_one(
         )
         _stream(export, plan, mapping, out, key_for)
         unmapped = _finish(out, workspace)
-        keyed.append(out.households.select("period_code", "household_key"))
+        # Distinct (period, key) for the report: the first 16 of the key's 32 random
+        # bytes tell keys apart as surely as the 128-bit address hashes tell
+        # addresses apart, at half the memory.
+        keyed.append(
+            out.households.select(
+                "period_code",
+                *[
+                    pl.col("household_key")
+                    .bin.slice(at, 8)
+                    .bin.reinterpret(dtype=pl.UInt64)
+                    .alias(f"key{at}")
+                    for at in (0, 8)
+                ],
+            )
+        )
+        out.households = pl.DataFrame()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     read, by_reason = out.rows_read, out.by_reason
@@ -467,21 +499,38 @@ class _Households:
         return found.scatter(at, self.index.find(h1.gather(at), h2.gather(at)))
 
     def table(self) -> pl.DataFrame:
-        """Every address with a key: number, period code, key and PC4."""
-        return pl.DataFrame(
-            {
-                "household": pl.int_range(len(self.index), dtype=pl.UInt32, eager=True),
-                "period_code": pl.concat(self.periods) if self.periods else [],
-                "household_key": pl.concat([_keys(*k) for k in self.keys]) if self.keys else [],
-                "pc4": pl.concat(self.pc4) if self.pc4 else [],
-            },
-            schema={
-                "household": pl.UInt32,
-                "period_code": pl.Int32,
-                "household_key": pl.Binary,
-                "pc4": pl.String,
-            },
-        ).filter(pl.col("household_key").is_not_null())
+        """Every address with a key: number, period code, key and PC4.
+
+        Built group by group, each group's keys released as soon as they are
+        in the table, so that six million keys are held about once, not
+        three times (answers, one long series, the filtered frame)."""
+        frames = []
+        offset = 0
+        while self.keys:
+            size, parts = self.keys.pop(0)
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "household": pl.int_range(
+                            offset, offset + size, dtype=pl.UInt32, eager=True
+                        ),
+                        "period_code": self.periods.pop(0),
+                        "household_key": _keys(size, parts),
+                        "pc4": self.pc4.pop(0),
+                    }
+                ).filter(pl.col("household_key").is_not_null())
+            )
+            offset += size
+        if not frames:
+            return pl.DataFrame(
+                schema={
+                    "household": pl.UInt32,
+                    "period_code": pl.Int32,
+                    "household_key": pl.Binary,
+                    "pc4": pl.String,
+                }
+            )
+        return pl.concat(frames)
 
 
 def _keys(size: int, parts: list[tuple[pl.Series, PendingKeys]]) -> pl.Series:
@@ -584,6 +633,7 @@ def _stream_groups(
     def handle(rows: pl.DataFrame) -> None:
         nonlocal table
         out.rows_read += rows.height
+        rows = _priced(rows, plan.decimal or ",")
         ok = rows["reason"].is_null()
         accepted: pl.Series | None = ok
         bad = rows.filter(~ok)
