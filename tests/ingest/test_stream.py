@@ -108,3 +108,34 @@ def test_a_run_after_a_killed_one_replaces_its_parts_instead_of_adding_to_them(
         workspace.load_visits("2026-Q3").height
         == _visits(tmp_path, "ws").filter(pl.col("period") == "2026-Q3").height
     )
+
+
+def test_a_row_gets_the_first_reason_that_applies_with_prices_parsed_per_group(
+    tmp_path, write
+) -> None:
+    mapping = write(
+        "map.toml",
+        '[columns]\nvisit_date = "Datum"\nemail = "E-mail"\nprice = "Prijs"\n'
+        'birth_year = "Geboortejaar"\n',
+    )
+    export = write(
+        "export.csv",
+        "Datum;E-mail;Prijs;Geboortejaar\n"
+        "31-02-2026;a@example.nl;gratis;1990\n"  # date first
+        "14-08-2026;b@example.nl;gratis;1700\n"  # price before birth year
+        "14-08-2026;c@example.nl;-5,00;1990\n"  # negative price
+        "14-08-2026;d@example.nl;12,50;1700\n"  # birth year
+        "14-08-2026;e@example.nl;€ 1.234,50;1990\n"  # accepted
+        "14-08-2026;f@example.nl;;1990\n",  # no price: accepted
+    )
+    report = _ingest(tmp_path, "ws", export, mapping)
+    quarantine = pl.read_parquet(next((tmp_path / "ws" / "quarantine").glob("*.parquet")))
+    assert quarantine.select("source_row", "reason").rows() == [
+        (2, "invalid_date"),
+        (3, "invalid_price"),
+        (4, "invalid_price"),
+        (5, "invalid_birth_year"),
+    ]
+    assert report.rows_accepted == 2
+    prices = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")["price"]
+    assert prices.to_list() == [1234.5, None]
