@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import io
+import os
 import queue
 import struct
 import subprocess
@@ -81,10 +82,13 @@ class Keying:
         return PendingKeys(identities.len(), mask.arg_true(), digests)
 
     def _start(self) -> None:
+        # The child imports the agent from wherever this process did.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self._child = subprocess.Popen(
             [sys.executable, "-m", "agent.ingest.keying_process"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env=env,
         )
         for target in (self._send, self._receive):
             thread = threading.Thread(target=target, name=f"household-keys-{target.__name__}")
