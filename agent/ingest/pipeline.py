@@ -551,8 +551,9 @@ def _write_group(
     """Write one group's accepted rows as visits per period (and note its keyless rows).
 
     Runs on the writer thread, one group at a time, while the main thread
-    numbers the next group: it touches only ``out.keyless``, ``out.rejected``
-    and ``out.parts``, which the main thread leaves alone until the end."""
+    numbers the next group: of ``out`` it sets only ``keyless`` and ``parts``,
+    which the main thread reads only at the end, and appends to ``rejected``
+    (a list append is atomic; the quarantine is sorted by row at the end)."""
     keyless = keyless_addresses.gather(numbers)
     found = keyless.not_()  # null (rejected row) stays null and is filtered out
     n_keyless = int(keyless.sum())
