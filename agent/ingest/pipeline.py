@@ -414,6 +414,11 @@ def _ingest_one(
 
 
 _GROUP_ROWS = 1_000_000  # rows handled at once (the engine hands over batches of ~20,000)
+# What the writer needs of a group's rows (the stored columns it does not add itself).
+_WRITTEN = (
+    "visit_date", "order_id", "tickets", "price", "event", "birth_year", "source_row",
+    "period_code", "raw_discipline",
+)  # fmt: skip
 
 
 @dataclass
@@ -663,7 +668,13 @@ def _stream_groups(
         numbers = households.numbers(rows, accepted)
         writing.append(
             writer.submit(
-                _write_group, rows, numbers, households.keyless, out, discipline_of(table, mapping)
+                _write_group,
+                # Only what the writer needs, so the address strings can go now.
+                rows.select(*_WRITTEN),
+                numbers,
+                households.keyless,
+                out,
+                discipline_of(table, mapping),
             )
         )
         # At most one group waits to be written: memory stays at two groups.
@@ -677,10 +688,12 @@ def _stream_groups(
             batches.append(batch)
             size += batch.height
             while size >= _GROUP_ROWS:
-                rows = pl.concat(batches)
-                handle(rows.slice(0, _GROUP_ROWS))
-                batches = [rows.slice(_GROUP_ROWS)]
+                group = pl.concat(batches)
+                batches = [group.slice(_GROUP_ROWS)]
                 size = batches[0].height
+                group = group.slice(0, _GROUP_ROWS)
+                handle(group)
+                del group  # not held while the next group's batches arrive
     except pl.exceptions.PolarsError as exc:
         raise UsageError(
             f"{export.path}: cannot be read to the end ({type(exc).__name__})",
