@@ -9,6 +9,8 @@ house number are not kept at all.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 DISCIPLINES: tuple[str, ...] = (
@@ -30,3 +32,59 @@ VISIT_SCHEMA: dict[str, pl.DataType] = {
     "source_digest": pl.String(),
     "source_row": pl.Int64(),
 }
+
+# How the ingest stores the visits (ADR 0009): per row the columns below, with the
+# household as a number into the export's household table of that period, which
+# holds the 32-byte key and the PC4 once per household instead of once per visit.
+# The period and the export's digest are the folder and the file name.
+HOUSEHOLDS = "households"
+STORED_SCHEMA: dict[str, pl.DataType] = {
+    "visit_date": pl.Date(),
+    "household": pl.UInt32(),
+    "order_id": pl.String(),
+    "tickets": pl.Int32(),
+    "price": pl.Float64(),
+    "event": pl.String(),
+    "discipline": pl.String(),
+    "birth_year": pl.Int32(),
+    "source_row": pl.Int64(),
+}
+HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
+    "household": pl.UInt32(),
+    "household_key": pl.Binary(),
+    "pc4": pl.String(),
+}
+
+
+def stored_name(digest: str, part: int) -> str:
+    """File name of one part of an export's visits in a period folder."""
+    return f"{digest}-{part:04d}.parquet"
+
+
+def read_period(folder: Path, period: str) -> pl.DataFrame:
+    """All visits in one period folder, in :data:`VISIT_SCHEMA`.
+
+    Files written by the ingest (:data:`STORED_SCHEMA`) get their household
+    key and PC4 from ``households/<digest>.parquet`` beside them, their
+    period from the folder and their digest from the file name; files that
+    already hold the whole schema are read as they are."""
+    files = sorted(folder.glob("*.parquet"))
+    whole: list[Path] = []
+    parts: dict[str, list[Path]] = {}
+    for file in files:
+        if "household_key" in pl.read_parquet_schema(file):
+            whole.append(file)
+        else:
+            parts.setdefault(file.stem.rsplit("-", 1)[0], []).append(file)
+    frames = [pl.read_parquet(whole)] if whole else []
+    for digest, stored in parts.items():
+        households = pl.read_parquet(folder / HOUSEHOLDS / f"{digest}.parquet")
+        frames.append(
+            pl.read_parquet(stored)
+            .join(households, on="household", how="left", maintain_order="left")
+            .with_columns(pl.lit(period).alias("period"), pl.lit(digest).alias("source_digest"))
+            .select([pl.col(c).cast(t) for c, t in VISIT_SCHEMA.items()])
+        )
+    if not frames:
+        return pl.DataFrame(schema=VISIT_SCHEMA)
+    return pl.concat(frames)

@@ -5,10 +5,12 @@ Layout::
     agent.toml                 enrollment: institution id, aggregator URL, keys ids
     keys/                      secret keys, mode 0600 (signing, sealing, sector keys)
     agent.db                   SQLite: ingested files, budget ledger, releases, receipts
-    visits/period=P/*.parquet  canonical visits (household keys, no PC6, no names)
+    visits/period=P/*.parquet  canonical visits (household numbers, no PC6, no names)
+    visits/period=P/households/<digest>.parquet   household number → key and PC4
     quarantine/*.parquet       rejected rows: row number, column, reason — no content
     outbox/                    sealed envelopes beside their exact plaintext
-    tmp/                       only while an ingest runs: staging files (raw addresses)
+    tmp/                       only while an ingest runs: its output before it is moved
+                               into place, a UTF-8 copy of a non-UTF-8 export (raw addresses)
 
 Back up ``keys/`` and ``agent.db``; never copy ``keys/`` anywhere but a backup,
 and never back up ``tmp/`` (docs/operations.md).
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from agent.visits import VISIT_SCHEMA
+from agent.visits import read_period
 from protocol.encoding import b64encode
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes, read_secret, write_secret
@@ -161,7 +163,4 @@ class Workspace:
 
     def load_visits(self, period: str) -> pl.DataFrame:
         """All canonical visits of one period in the workspace."""
-        files = sorted((self.visits_dir / f"period={check_period(period)}").glob("*.parquet"))
-        if not files:
-            return pl.DataFrame(schema=VISIT_SCHEMA)
-        return pl.read_parquet(files)
+        return read_period(self.visits_dir / f"period={check_period(period)}", period)

@@ -1,7 +1,7 @@
 """Household keys: HMAC-SHA256 under the period's sector key.
 
 Keyed hashing runs once per *distinct* raw address per period (households,
-not rows; see ``pipeline._slice_keys``), then joins back on the address hash,
+not rows; see ``pipeline._Households``), found again by the address hash,
 so a 10-million-row export costs about one HMAC per household. The key is
 held in :class:`SecretBytes` and never printed.
 
@@ -14,31 +14,58 @@ households on a two-core box.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from protocol.keys import SecretBytes
 
 _BLOCK = 64
 
 
-def household_keys(identities: pl.Series, key: SecretBytes) -> pl.Series:
-    """Map each identity string to its 32-byte keyed hash (null stays null)."""
-    raw = key.reveal()
+def _pads(raw: bytes) -> tuple[Any, Any]:
+    """The SHA-256 states after the inner and outer padded key (RFC 2104)."""
     if len(raw) > _BLOCK:
         raw = hashlib.sha256(raw).digest()
     padded = raw.ljust(_BLOCK, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    return (
+        hashlib.sha256(bytes(b ^ 0x36 for b in padded)),
+        hashlib.sha256(bytes(b ^ 0x5C for b in padded)),
+    )
 
-    def keyed(identity: bytes | None) -> bytes | None:
-        if identity is None:
-            return None
+
+def keyed_digests(identities: list[bytes], raw_key: bytes) -> bytes:
+    """The 32-byte HMAC-SHA256 of each identity, concatenated.
+
+    A plain function of bytes so that it can run in the keying process
+    (``pipeline``): the loop holds the GIL for about a microsecond per
+    identity, which in a thread stalls the polars work of the main thread."""
+    inner, outer = _pads(raw_key)
+    out = []
+    for identity in identities:
         h = inner.copy()
         h.update(identity)
         o = outer.copy()
         o.update(h.digest())
-        return o.digest()
+        out.append(o.digest())
+    return b"".join(out)
 
-    values = identities.cast(pl.Binary).to_list()
-    return pl.Series("household_key", [keyed(v) for v in values], dtype=pl.Binary)
+
+def from_digests(blob: bytes) -> pl.Series:
+    """The concatenated 32-byte keys of :func:`keyed_digests` as a Binary series."""
+    n = len(blob) // 32
+    array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), n, [None, pa.py_buffer(blob)])
+    return pl.Series("household_key", array).cast(pl.Binary)
+
+
+def household_keys(identities: pl.Series, key: SecretBytes) -> pl.Series:
+    """Map each identity string to its 32-byte keyed hash (null stays null)."""
+    present = identities.is_not_null()
+    values = identities.filter(present).cast(pl.Binary).to_list()
+    keys = from_digests(keyed_digests(values, key.reveal()))
+    return (
+        pl.repeat(None, identities.len(), dtype=pl.Binary, eager=True)
+        .scatter(present.arg_true(), keys)
+        .alias("household_key")
+    )

@@ -1,12 +1,16 @@
 """From export files to canonical visits in the workspace.
 
 Per export: read it as strings (nothing is inferred behind the user's back),
-detect what the mapping leaves out, then stream it once through the
-normalisation into a temporary Parquet file in the workspace; from that file
-the quarantine, the counts, the distinct households (one HMAC each) and the
-canonical visits per period are written. A file whose digest was ingested
-before is skipped, so ingesting twice never double-counts. Rows are only ever
-counted or located (row number, column, reason), never printed.
+detect what the mapping leaves out, then stream it once, group of rows by
+group of rows: parse the values and set each row's reason in the polars
+engine, number each row's raw address in a growing hash table
+(:mod:`agent.ingest.address_index`), normalise the addresses met for the
+first time, and write the group's visits with a household number. The HMACs
+of the new addresses run on a second thread meanwhile; at the end each
+period's household table (number → key, PC4), the quarantine and the visits
+are moved into place (ADR 0004, ADR 0009). A file whose digest was ingested
+before is skipped, so ingesting twice never double-counts. Rows are only
+ever counted or located (row number, column, reason), never printed.
 """
 
 from __future__ import annotations
@@ -22,16 +26,17 @@ from typing import Any
 import polars as pl
 
 from agent.ingest import dialect, normalise, readers
+from agent.ingest.address_index import AddressIndex
 from agent.ingest.disciplines import (
     discipline_of,
     discipline_table,
     looks_like_labels,
     shareable,
 )
-from agent.ingest.households import household_keys
+from agent.ingest.keying import Keying, PendingKeys
 from agent.ingest.mapping import Mapping
 from agent.ingest.reasons import REASONS
-from agent.visits import VISIT_SCHEMA
+from agent.visits import HOUSEHOLD_SCHEMA, HOUSEHOLDS, STORED_SCHEMA, stored_name
 from agent.workspace import Workspace
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes
@@ -140,14 +145,20 @@ _ADDRESS = ("postcode", "house_number", "email")
 _HASH_SEEDS = (0x5075626C, 0x69656B21)  # fixed seeds: the hashes only join within one run
 
 
-def _staged_rows(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
+_ROW_COLUMNS = (
+    "source_row", "visit_date", "period_code", *_ADDRESS, "h1", "h2",
+    "order_id", "tickets", "price_text", "event", "raw_discipline", "birth_year",
+)  # fmt: skip
+
+
+def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
     """Per-row work only: parse the value columns, hash the raw address, set row reasons.
 
     Address normalisation and discipline mapping are *not* done per row: they
     are functions of a few distinct values (households, genres), so they run
-    on those distinct values later and join back on a 128-bit hash of the raw
-    address (two seeded 64-bit hashes; a collision among millions of
-    addresses has a probability of about 10^-26)."""
+    on those distinct values and are found again by a 128-bit hash of the
+    period and the raw address (two seeded 64-bit hashes; a collision among
+    millions of addresses has a probability of about 10^-26)."""
     cols = plan.columns
     frame = export.frame.with_row_index("source_row", offset=FIRST_DATA_ROW).select(
         pl.col("source_row").cast(pl.Int64),
@@ -159,22 +170,23 @@ def _staged_rows(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
 
     this_year = datetime.now(UTC).year
     tickets = normalise.whole_number(text("tickets"), pl.Int32()) if "tickets" in cols else None
-    address = pl.struct([text(n).alias(n) for n in _ADDRESS])
-    staged = frame.with_columns(
+    rows = frame.with_columns(
         normalise.visit_date(text("visit_date"), plan.date_format).alias("visit_date"),
         (tickets if tickets is not None else pl.lit(1, pl.Int32)).cast(pl.Int32).alias("tickets"),
-        normalise.decimal_number(text("price"), plan.decimal or ",").alias("price"),
+        text("price").alias("price_text"),
         normalise.whole_number(text("birth_year"), pl.Int32()).alias("birth_year"),
         text("discipline").alias("raw_discipline"),
         *[text(n).alias(n) for n in (*_ADDRESS, "order_id", "event") if n not in cols],
-        address.hash(_HASH_SEEDS[0]).alias("address_hash"),
-        address.hash(_HASH_SEEDS[1]).alias("address_hash2"),
-        text("price").is_not_null().alias("has_price"),
         text("birth_year").is_not_null().alias("has_birth_year"),
     ).with_columns(
         (pl.col("visit_date").dt.year() * 4 + pl.col("visit_date").dt.quarter() - 1)
         .cast(pl.Int32)
         .alias("period_code"),
+    )
+    # The address hashes include the period: household keys are per period.
+    address = pl.struct("period_code", *_ADDRESS)
+    rows = rows.with_columns(
+        address.hash(_HASH_SEEDS[0]).alias("h1"), address.hash(_HASH_SEEDS[1]).alias("h2")
     )
     checks: list[tuple[str, str, pl.Expr]] = [
         ("invalid_date", cols["visit_date"], pl.col("visit_date").is_null()),
@@ -186,7 +198,10 @@ def _staged_rows(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
         (
             "invalid_price",
             cols.get("price", ""),
-            pl.col("has_price") & (pl.col("price").is_null() | (pl.col("price") < 0)),
+            # Prices are parsed per distinct value in each group (``_priced``): a box
+            # office has a few hundred prices, and parsing ten million of them was a
+            # sixth of this pass.
+            pl.lit(value=False),
         ),
         (
             "invalid_birth_year",
@@ -196,16 +211,46 @@ def _staged_rows(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
         ),
     ]
     assert [c[0] for c in checks] == list(REASONS)[: len(checks)]
-    # The reason is staged as a small code (its position in REASONS), not as two
+    assert list(REASONS).index("invalid_price") == _PRICE
+    # The reason is carried as a small code (its position in REASONS), not as two
     # strings per row; the quarantine turns it back into reason and header.
     reason: pl.Expr = pl.lit(None, pl.UInt8)
     for position, (_code, _header, failed) in reversed(list(enumerate(checks))):
         reason = pl.when(failed).then(pl.lit(position, pl.UInt8)).otherwise(reason)
-    return staged.with_columns(reason.alias("reason"))
+    return rows.select(*_ROW_COLUMNS, reason.alias("reason"))
+
+
+_PRICE = 2  # position of invalid_price in REASONS
+
+
+def _priced(rows: pl.DataFrame, decimal: str) -> pl.DataFrame:
+    """Parse a group's prices per distinct value and put the price reason in its place.
+
+    A row whose price is given but not a price (or negative) gets
+    ``invalid_price`` unless an earlier reason (date, tickets) already applies;
+    it overrides the later birth-year reason, as in :func:`_row_pass`."""
+    prices = rows.select(pl.col("price_text").unique()).with_columns(
+        normalise.decimal_number(pl.col("price_text"), decimal).alias("price")
+    )
+    price_text = rows["price_text"]
+    price = rows.select("price_text").join(
+        prices, on="price_text", how="left", nulls_equal=True, maintain_order="left"
+    )["price"]
+    rows = rows.with_columns(price).drop("price_text")
+    invalid = price_text.is_not_null() & (price.is_null() | (price < 0))
+    reason = pl.col("reason")
+    return rows.with_columns(
+        pl.when(reason < _PRICE)
+        .then(reason)
+        .when(invalid)
+        .then(pl.lit(_PRICE, pl.UInt8))
+        .otherwise(reason)
+        .alias("reason")
+    )
 
 
 def _row_reasons(plan: _Plan) -> tuple[list[str], list[str]]:
-    """Reason codes and the header each one names, by position (see ``_staged_rows``)."""
+    """Reason codes and the header each one names, by position (see ``_row_pass``)."""
     cols = plan.columns
     headers = [
         cols["visit_date"],
@@ -216,45 +261,33 @@ def _row_reasons(plan: _Plan) -> tuple[list[str], list[str]]:
     return list(REASONS)[: len(headers)], headers
 
 
-_STAGED = (
-    "source_row", "visit_date", "period_code", "postcode", "house_number", "email",
-    "address_hash", "address_hash2", "order_id", "tickets", "price", "event",
-    "raw_discipline", "birth_year", "reason",
-)  # fmt: skip
-_JOIN = ["period_code", "address_hash", "address_hash2"]
-_STAGED_FILE_ROWS = 1_000_000
-
-
-def _stage(export: readers.Export, plan: _Plan, staged: Path) -> None:
-    """Stream the export once through the per-row work into ``staged`` (a folder of Parquet files).
-
-    The rows are split over files of at most a million rows: polars writes
-    the files in parallel, where one file is encoded on one thread (the
-    string columns made that the slowest part of the whole ingest)."""
-    try:
-        _staged_rows(export, plan).select(_STAGED).sink_parquet(
-            pl.PartitionBy(staged, max_rows_per_file=_STAGED_FILE_ROWS),
-            compression="uncompressed",
-            statistics=False,
-            mkdir=True,
-            engine="streaming",
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise UsageError(
-            f"{export.path}: cannot be read to the end ({type(exc).__name__})",
-            hint="check delimiter, quoting and encoding in the mapping's [source]",
-        ) from exc
-
-
 def _households(addresses: pl.DataFrame) -> pl.DataFrame:
-    """Distinct raw addresses → identity ("PC6|number|addition", else e-mail) and PC4."""
-    pc6 = normalise.postcode_pc6(pl.col("postcode"))
-    return addresses.with_columns(
-        pc6.alias("pc6"),
-        normalise.house_number(pl.col("house_number")).alias("house"),
-        normalise.email(pl.col("email")).alias("email_norm"),
-    ).select(
-        *_JOIN,
+    """Distinct raw addresses → identity ("PC6|number|addition", else e-mail) and PC4.
+
+    The house-number rule runs once per distinct house-number spelling (an
+    export has a few thousand at most) and the e-mail rule only where the
+    postcode and house number do not make an identity: the regexes are the
+    costly part of keying millions of households."""
+    houses = addresses.select(pl.col("house_number").unique()).with_columns(
+        normalise.house_number(pl.col("house_number")).alias("house")
+    )
+    frame = addresses.join(
+        houses, on="house_number", how="left", nulls_equal=True, maintain_order="left"
+    ).with_columns(normalise.postcode_pc6(pl.col("postcode")).alias("pc6"))
+    by_address = frame.select(
+        pl.col("pc6").is_not_null() & pl.col("house").struct.field("number").is_not_null()
+    ).to_series()
+    by_mail = (~by_address).arg_true()
+    mail = pl.repeat(None, frame.height, dtype=pl.String, eager=True).scatter(
+        by_mail,
+        frame["email"]
+        .gather(by_mail)
+        .to_frame()
+        .select(normalise.email(pl.col("email")))
+        .to_series(),
+    )
+    return frame.with_columns(mail.alias("email_norm")).select(
+        "period_code",
         normalise.household_identity(pl.col("pc6"), pl.col("house"), pl.col("email_norm")).alias(
             "identity"
         ),
@@ -275,17 +308,19 @@ def ingest_exports(
     cannot be used at all; a file is recorded as ingested only after its
     visits and quarantine are in place."""
     workspace.ensure()
-    # A run that was killed leaves its staging folder (which holds raw addresses)
-    # behind; nothing else uses tmp/, so it goes before anything new is written.
+    # A run that was killed leaves its tmp folder (which may hold a transcoded copy
+    # of an export) behind; nothing else uses tmp/, so it goes before anything new.
     shutil.rmtree(workspace.root / "tmp", ignore_errors=True)
     key_for = sector_key or workspace.sector_key
     report = IngestReport()
     keyed: list[pl.DataFrame] = []
     for path in paths:
         _ingest_one(path, mapping, workspace, key_for=key_for, report=report, keyed=keyed)
-    report.periods = sorted({p for frame in keyed for p in frame["period"].unique().to_list()})
+    report.periods = sorted(
+        {_period_label(p) for frame in keyed for p in frame["period_code"].unique().to_list()}
+    )
     if keyed:
-        report.households = pl.concat(keyed).n_unique()
+        report.households = pl.concat(keyed).n_unique()  # distinct (period, key)
     return report
 
 
@@ -325,24 +360,35 @@ def _ingest_one(
         report.source_from_mapping[path.name] = {
             k: v for k, v in asdict(mapping.source).items() if v is not None
         }
-        staged = tmp / "staged"
-        _stage(export, plan, staged)
-        counts = _write_outputs(
-            staged,
-            plan=plan,
+        out = _Outputs(
+            tmp=tmp,
             digest=scan.digest,
             name=path.name,
-            mapping=mapping,
             key_headers="+".join(mapping.columns[n] for n in _ADDRESS if n in mapping.columns)
             or "(no postcode, house number or e-mail mapped)",
-            workspace=workspace,
-            tmp=tmp,
-            key_for=key_for,
-            keyed=keyed,
         )
+        _stream(export, plan, mapping, out, key_for)
+        unmapped = _finish(out, workspace)
+        # Distinct (period, key) for the report: the first 16 of the key's 32 random
+        # bytes tell keys apart as surely as the 128-bit address hashes tell
+        # addresses apart, at half the memory.
+        keyed.append(
+            out.households.select(
+                "period_code",
+                *[
+                    pl.col("household_key")
+                    .bin.slice(at, 8)
+                    .bin.reinterpret(dtype=pl.UInt64)
+                    .alias(f"key{at}")
+                    for at in (0, 8)
+                ],
+            )
+        )
+        out.households = pl.DataFrame()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    read, accepted, by_reason, unmapped = counts
+    read, by_reason = out.rows_read, out.by_reason
+    accepted = read - sum(by_reason.values())
     report.rows_read += read
     report.rows_accepted += accepted
     report.rows_rejected += read - accepted
@@ -367,154 +413,336 @@ def _ingest_one(
         )
 
 
-_KEY_SLICE = 250_000  # households normalised per slice while the previous slice is keyed
+_GROUP_ROWS = 1_000_000  # rows handled at once (the engine hands over batches of ~20,000)
+# What the writer needs of a group's rows (the stored columns it does not add itself).
+_WRITTEN = (
+    "visit_date", "order_id", "tickets", "price", "event", "birth_year", "source_row",
+    "period_code", "raw_discipline",
+)  # fmt: skip
 
 
-def _slice_keys(households: pl.DataFrame, key_for: Callable[[str], SecretBytes]) -> pl.Series:
-    """The household key of each row of one slice of distinct addresses (null without identity).
+@dataclass
+class _Outputs:
+    """What one export's pass has produced so far, and where its files go."""
 
-    Each row is a distinct raw address in one period, so this is one HMAC per
-    distinct address per period: spelling variants of one address ("1234 ab",
-    "1234AB") are keyed once each, to the same bytes, instead of being joined
-    on the identity string."""
-    keys = pl.Series("household_key", [None] * households.height, dtype=pl.Binary)
-    for (code,), part in households.with_row_index("at").group_by("period_code"):
-        period_keys = household_keys(part["identity"], key_for(_period_label(int(str(code)))))
-        keys = keys.scatter(part["at"], period_keys)
+    tmp: Path
+    digest: str
+    name: str
+    key_headers: str
+    rows_read: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    rejected: list[pl.DataFrame] = field(default_factory=list)
+    genres: list[pl.DataFrame] = field(default_factory=list)
+    parts: dict[str, int] = field(default_factory=dict)
+    keyless: int = 0
+    households: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    def count(self, code: str, n: int) -> None:
+        if n:
+            self.by_reason[code] = self.by_reason.get(code, 0) + n
+
+
+class _Households:
+    """The distinct raw addresses met so far in one export, each with a number.
+
+    An address (per period) gets its number the first time a row carries it
+    (see :class:`AddressIndex`) and is normalised at once, so a group's rows
+    can be written as soon as the group is read: the visits store the number,
+    and whether the address has an identity at all decides whether its rows
+    are accepted. The HMACs run beside the pass (:class:`Keying`), one per
+    distinct address per period (spelling variants of one address are keyed
+    once each, to the same bytes, instead of being joined on the identity),
+    and are needed only for the household tables written at the end."""
+
+    def __init__(self, key_for: Callable[[str], SecretBytes], keying: Keying) -> None:
+        self.key_for = key_for
+        self.keying = keying
+        self.index = AddressIndex()
+        self.keyless = pl.Series("keyless", [], dtype=pl.Boolean)
+        self.pc4: list[pl.Series] = []
+        self.periods: list[pl.Series] = []
+        self.keys: list[tuple[int, list[tuple[pl.Series, PendingKeys]]]] = []
+
+    def numbers(self, rows: pl.DataFrame, accepted: pl.Series | None) -> pl.Series:
+        """The address number of each row (null for rejected rows), adding new addresses."""
+        h1, h2 = rows["h1"], rows["h2"]
+        if accepted is not None:
+            h1, h2 = h1.set(~accepted, None), h2.set(~accepted, None)
+        found = self.index.find(h1, h2)
+        missing = found.is_null()
+        if accepted is not None:
+            missing = missing & accepted
+        if not missing.any():
+            return found
+        at = missing.arg_true()
+        # One row per new address: distinct on the hashes alone, then the strings of those rows.
+        firsts = (
+            pl.DataFrame({"h1": h1.gather(at), "h2": h2.gather(at), "row": at})
+            .unique(subset=["h1", "h2"], keep="any")
+            .sort("row")
+        )
+        new = rows.select("period_code", "h1", "h2", *_ADDRESS)[firsts["row"]]
+        self.index.add(new["h1"], new["h2"])
+        households = _households(new)
+        self.keyless = pl.concat([self.keyless, households["identity"].is_null()], rechunk=True)
+        self.pc4.append(households["pc4"])
+        self.periods.append(households["period_code"])
+        self.keys.append(
+            (
+                households.height,
+                [
+                    (
+                        part["at"],
+                        self.keying.submit(
+                            part["identity"], self.key_for(_period_label(int(str(code))))
+                        ),
+                    )
+                    for (code,), part in households.with_row_index("at").group_by("period_code")
+                ],
+            )
+        )
+        return found.scatter(at, self.index.find(h1.gather(at), h2.gather(at)))
+
+    def table(self) -> pl.DataFrame:
+        """Every address with a key: number, period code, key and PC4.
+
+        Built group by group, each group's keys released as soon as they are
+        in the table, so that six million keys are held about once, not
+        three times (answers, one long series, the filtered frame)."""
+        frames = []
+        offset = 0
+        while self.keys:
+            size, parts = self.keys.pop(0)
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "household": pl.int_range(
+                            offset, offset + size, dtype=pl.UInt32, eager=True
+                        ),
+                        "period_code": self.periods.pop(0),
+                        "household_key": _keys(size, parts),
+                        "pc4": self.pc4.pop(0),
+                    }
+                ).filter(pl.col("household_key").is_not_null())
+            )
+            offset += size
+        if not frames:
+            return pl.DataFrame(
+                schema={
+                    "household": pl.UInt32,
+                    "period_code": pl.Int32,
+                    "household_key": pl.Binary,
+                    "pc4": pl.String,
+                }
+            )
+        return pl.concat(frames)
+
+
+def _keys(size: int, parts: list[tuple[pl.Series, PendingKeys]]) -> pl.Series:
+    """The keys of one group's new addresses, in their order, from the slices per period."""
+    keys = pl.repeat(None, size, dtype=pl.Binary, eager=True).alias("household_key")
+    for at, pending in parts:
+        keys = keys.scatter(at, pending.result())
     return keys
 
 
-def _keyed_households(
-    addresses: pl.DataFrame, key_for: Callable[[str], SecretBytes], pool: ThreadPoolExecutor
-) -> tuple[pl.DataFrame, list[tuple[pl.DataFrame, Future[pl.Series]]]]:
-    """Normalise the distinct addresses slice by slice, keying each slice on ``pool``.
+def _write_group(
+    rows: pl.DataFrame,
+    numbers: pl.Series,
+    keyless_addresses: pl.Series,
+    out: _Outputs,
+    disciplines: pl.Expr,
+) -> None:
+    """Write one group's accepted rows as visits per period (and note its keyless rows).
 
-    The HMACs are a Python loop (it holds the GIL) and polars releases the GIL
-    while it works, so slice n is keyed while slice n + 1 is normalised."""
-    parts = []
-    keying = []
-    for offset in range(0, max(addresses.height, 1), _KEY_SLICE):
-        part = _households(addresses.slice(offset, _KEY_SLICE))
-        parts.append(part)
-        keying.append((part, pool.submit(_slice_keys, part, key_for)))
-    return pl.concat(parts), keying
-
-
-def _period_keys(
-    keying: list[tuple[pl.DataFrame, Future[pl.Series]]],
-) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
-    """Per period: the households with their keys, and the (period, key) pairs for the report."""
-    keyed_rows = pl.concat([part.with_columns(keys.result()) for part, keys in keying]).filter(
-        pl.col("household_key").is_not_null()
-    )
-    keys_parts = keyed_rows.drop("identity").partition_by("period_code")
-    keyed = [
-        part.select(
-            pl.lit(_period_label(int(part["period_code"][0]))).alias("period"), "household_key"
-        )
-        for part in keys_parts
-    ]
-    return keys_parts, keyed
-
-
-def _write_outputs(
-    staged: Path,
-    *,
-    plan: _Plan,
-    digest: str,
-    name: str,
-    mapping: Mapping,
-    key_headers: str,
-    workspace: Workspace,
-    tmp: Path,
-    key_for: Callable[[str], SecretBytes],
-    keyed: list[pl.DataFrame],
-) -> tuple[int, int, dict[str, int], dict[str, int]]:
-    """Households, keys, quarantine, counts and per-period canonical visits from staged rows."""
-    rows = pl.scan_parquet(staged / "*.parquet")
-    good = rows.filter(pl.col("reason").is_null())
-    codes, headers = _row_reasons(plan)
-    summary = rows.group_by("reason").len().collect().sort("reason")
-    by_reason = {codes[int(r)]: int(n) for r, n in summary.iter_rows() if r is not None}
-    read = int(summary["len"].sum())
-
-    # One raw address per distinct hash: find one row number per hash on integers
-    # only, then read the address strings of just those rows (a unique() carrying
-    # the strings costs twice as much).
-    firsts = good.group_by(_JOIN).agg(pl.col("source_row").min()).collect(engine="streaming")
-    addresses = (
-        good.filter(pl.col("source_row").is_in(firsts["source_row"].implode()))
-        .select(*_JOIN, *_ADDRESS)
-        .collect(engine="streaming")
-    )
-    del firsts
-    # Keying runs on a second thread while the households are normalised and
-    # the quarantine and the counts below are written (see _keyed_households).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="household-keys") as pool:
-        households, keying = _keyed_households(addresses, key_for, pool)
-        del addresses
-        keyless = households.filter(pl.col("identity").is_null()).select(_JOIN)
-        no_key = good.join(keyless.lazy(), on=_JOIN, how="semi")
-        if keyless.height:
-            by_reason["no_household_key"] = int(no_key.select(pl.len()).collect().item())
-        rejected = rows.filter(pl.col("reason").is_not_null()).select(
-            "source_row",
-            pl.lit(pl.Series(headers, dtype=pl.String)).gather(pl.col("reason")).alias("column"),
-            pl.lit(pl.Series(codes, dtype=pl.String)).gather(pl.col("reason")).alias("reason"),
-        )
-        if by_reason:
-            no_key_rows = no_key.select(
+    Runs on the writer thread, one group at a time, while the main thread
+    numbers the next group: of ``out`` it sets only ``keyless`` and ``parts``,
+    which the main thread reads only at the end, and appends to ``rejected``
+    (a list append is atomic; the quarantine is sorted by row at the end)."""
+    keyless = keyless_addresses.gather(numbers)
+    found = keyless.not_()  # null (rejected row) stays null and is filtered out
+    n_keyless = int(keyless.sum())
+    if n_keyless:
+        out.keyless += n_keyless
+        out.rejected.append(
+            rows.select("source_row")
+            .filter(keyless)
+            .select(
                 "source_row",
-                pl.lit(key_headers).alias("column"),
+                pl.lit(out.key_headers).alias("column"),
                 pl.lit("no_household_key").alias("reason"),
             )
-            pl.concat([rejected, no_key_rows]).sort("source_row").select(
-                pl.lit(name).alias("source_file"),
-                pl.lit(digest).alias("source_digest"),
-                "source_row",
-                "column",
-                "reason",
-            ).sink_parquet(tmp / "quarantine.parquet")
-            (tmp / "quarantine.parquet").replace(workspace.quarantine_dir / f"{digest}.parquet")
-        accepted = read - sum(by_reason.values())
+        )
+    # One lazy query, so that only the stored columns are filtered and copied.
+    visits = (
+        rows.lazy()
+        .with_columns(numbers.alias("household"), disciplines)
+        .select([pl.col(c).cast(t) for c, t in STORED_SCHEMA.items()] + ["period_code"])
+        .filter(found)
+        .collect()
+    )
+    codes = visits["period_code"].unique()
+    periods = (
+        [(int(codes[0]), visits)]
+        if codes.len() == 1
+        else [(int(str(c)), part) for (c,), part in visits.group_by("period_code")]
+    )
+    for code, part in periods:
+        period = _period_label(code)
+        folder = out.tmp / "visits" / f"period={period}"
+        folder.mkdir(parents=True, exist_ok=True)
+        n = out.parts.get(period, 0)
+        out.parts[period] = n + 1
+        # No column statistics: the visits are always read whole per period.
+        part.drop("period_code").write_parquet(
+            folder / stored_name(out.digest, n), compression="lz4", statistics=False
+        )
 
-        genres = good.group_by("raw_discipline").len().collect()
-        disciplines = discipline_table(genres, mapping)
-        unmapped = shareable(
-            {
-                str(v): int(n)
-                for v, n in genres.join(disciplines, on="raw_discipline", nulls_equal=True)
-                .filter("unmapped")
-                .select("raw_discipline", "len")
-                .iter_rows()
-            }
-        )
-        keys_parts, period_keys = _period_keys(keying)
-    keyed.extend(period_keys)
-    del households
-    for keys in sorted(keys_parts, key=lambda k: int(k["period_code"][0])):
-        period = _period_label(int(keys["period_code"][0]))
-        # Within one period the first 64-bit hash alone almost always tells the
-        # addresses apart, and a one-column join costs a third of a three-column one.
-        join_on = ["address_hash"]
-        if keys["address_hash"].n_unique() != keys.height:
-            join_on = ["address_hash", "address_hash2"]
-        out = (
-            good.filter(pl.col("period_code") == keys["period_code"][0])
-            .join(keys.lazy().select(*join_on, "pc4", "household_key"), on=join_on, how="inner")
-            .with_columns(
-                discipline_of(disciplines, mapping),
-                pl.lit(period).alias("period"),
-                pl.lit(digest).alias("source_digest"),
+
+def _stream(
+    export: readers.Export,
+    plan: _Plan,
+    mapping: Mapping,
+    out: _Outputs,
+    key_for: Callable[[str], SecretBytes],
+) -> _Households:
+    """One pass over the export: per group of rows, reasons, address numbers and visits."""
+    keying = Keying()
+    try:
+        households = _Households(key_for, keying)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visits-writer") as writer:
+            _stream_groups(export, plan, mapping, out, households=households, writer=writer)
+        out.households = households.table()
+    except BaseException:
+        keying.close(abort=True)
+        raise
+    keying.close()
+    return households
+
+
+def _stream_groups(
+    export: readers.Export,
+    plan: _Plan,
+    mapping: Mapping,
+    out: _Outputs,
+    *,
+    households: _Households,
+    writer: ThreadPoolExecutor,
+) -> None:
+    codes, headers = _row_reasons(plan)
+    table = discipline_table(
+        pl.DataFrame({"raw_discipline": []}, schema={"raw_discipline": pl.String}), mapping
+    )
+
+    writing: list[Future[None]] = []
+
+    def handle(rows: pl.DataFrame) -> None:
+        nonlocal table
+        out.rows_read += rows.height
+        rows = _priced(rows, plan.decimal or ",")
+        ok = rows["reason"].is_null()
+        accepted: pl.Series | None = ok
+        bad = rows.filter(~ok)
+        if bad.height:
+            for (reason,), part in bad.group_by("reason"):
+                out.count(codes[int(str(reason))], part.height)
+            out.rejected.append(
+                bad.select(
+                    "source_row",
+                    pl.lit(pl.Series(headers, dtype=pl.String))
+                    .gather(pl.col("reason"))
+                    .alias("column"),
+                    pl.lit(pl.Series(codes, dtype=pl.String))
+                    .gather(pl.col("reason"))
+                    .alias("reason"),
+                )
             )
-            .select([pl.col(c).cast(t) for c, t in VISIT_SCHEMA.items()])
+            genres = rows.select("raw_discipline").filter(ok).group_by("raw_discipline").len()
+        else:
+            accepted = None
+            genres = rows.group_by("raw_discipline").len()
+        out.genres.append(genres)
+        fresh = genres.join(table, on="raw_discipline", how="anti", nulls_equal=True)
+        if fresh.height:
+            table = pl.concat([table, discipline_table(fresh, mapping)])
+        numbers = households.numbers(rows, accepted)
+        writing.append(
+            writer.submit(
+                _write_group,
+                # Only what the writer needs, so the address strings can go now.
+                rows.select(*_WRITTEN),
+                numbers,
+                households.keyless,
+                out,
+                discipline_of(table, mapping),
+            )
         )
+        # At most one group waits to be written: memory stays at two groups.
+        while len(writing) > 1:
+            writing.pop(0).result()
+
+    batches: list[pl.DataFrame] = []
+    size = 0
+    try:
+        for batch in _row_pass(export, plan).collect_batches():
+            batches.append(batch)
+            size += batch.height
+            while size >= _GROUP_ROWS:
+                group = pl.concat(batches)
+                batches = [group.slice(_GROUP_ROWS)]
+                size = batches[0].height
+                group = group.slice(0, _GROUP_ROWS)
+                handle(group)
+                del group  # not held while the next group's batches arrive
+    except pl.exceptions.PolarsError as exc:
+        raise UsageError(
+            f"{export.path}: cannot be read to the end ({type(exc).__name__})",
+            hint="check delimiter, quoting and encoding in the mapping's [source]",
+        ) from exc
+    if size:
+        handle(pl.concat(batches))
+    for job in writing:
+        job.result()
+    out.count("no_household_key", out.keyless)
+    out.genres = [pl.concat(out.genres).group_by("raw_discipline").agg(pl.col("len").sum())]
+    out.genres.append(table)
+
+
+def _finish(out: _Outputs, workspace: Workspace) -> dict[str, int]:
+    """Quarantine, household tables and visits into place (replacing a killed run's)."""
+    genres, table = out.genres
+    unmapped = shareable(
+        {
+            str(v): int(n)
+            for v, n in genres.join(table, on="raw_discipline", nulls_equal=True)
+            .filter("unmapped")
+            .select("raw_discipline", "len")
+            .iter_rows()
+        }
+    )
+    if out.rejected:
+        quarantine = out.tmp / "quarantine.parquet"
+        pl.concat(out.rejected).sort("source_row").select(
+            pl.lit(out.name).alias("source_file"),
+            pl.lit(out.digest).alias("source_digest"),
+            "source_row",
+            "column",
+            "reason",
+        ).write_parquet(quarantine)
+        quarantine.replace(workspace.quarantine_dir / f"{out.digest}.parquet")
+    for period in out.parts:
+        written = out.tmp / "visits" / f"period={period}"
+        code = int(period[:4]) * 4 + int(period[-1]) - 1
+        out.households.filter(pl.col("period_code") == code).select(
+            [pl.col(c).cast(t) for c, t in HOUSEHOLD_SCHEMA.items()]
+        ).write_parquet(written / f"{out.digest}.households", compression="lz4", statistics=False)
         target = workspace.visits_dir / f"period={period}"
-        target.mkdir(parents=True, exist_ok=True)
-        part_path = tmp / f"visits-{period}.parquet"
-        # No column statistics: the visits are always read whole per period
-        # (Workspace.visits), and min/max over ten million 32-byte keys and
-        # strings cost about a second of CPU.
-        out.sink_parquet(part_path, compression="lz4", statistics=False, engine="streaming")
-        part_path.replace(target / f"{digest}.parquet")
-    return read, accepted, by_reason, unmapped
+        (target / HOUSEHOLDS).mkdir(parents=True, exist_ok=True)
+        for old in [target / f"{out.digest}.parquet", *target.glob(f"{out.digest}-*.parquet")]:
+            old.unlink(missing_ok=True)
+        (written / f"{out.digest}.households").replace(
+            target / HOUSEHOLDS / f"{out.digest}.parquet"
+        )
+        for part in sorted(written.glob("*.parquet")):
+            part.replace(target / part.name)
+    return unmapped

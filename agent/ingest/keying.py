@@ -1,0 +1,131 @@
+"""Household keys computed beside the ingest: in a child process for large slices.
+
+The HMAC loop (:func:`agent.ingest.households.keyed_digests`) is Python. On a
+thread it holds the GIL about a microsecond per identity, and at millions of
+households that stalls the main thread, whose polars calls need the GIL
+between calls: a four-quarter export (six million household keys) took
+31–38 s that way against 17 s with keying left out. One child process
+(:mod:`agent.ingest.keying_process`) keys the large slices instead; slices
+below ``PROCESS_MIN`` identities (tests, small exports) are keyed inline, so
+small ingests never pay for starting a process.
+
+The child reads requests from its stdin — the period's sector key and the
+identities as Arrow IPC — and answers each with the concatenated 32-byte
+keys on its stdout, in order. The key thus only ever travels through a pipe
+between the agent's own processes: never a file, an argument or a log.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import io
+import os
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import polars as pl
+
+from agent.ingest.households import from_digests, keyed_digests
+from protocol.keys import SecretBytes
+
+PROCESS_MIN = 50_000
+REQUEST = struct.Struct("<II")  # key length, identities length
+ANSWER = struct.Struct("<Q")  # keys length
+
+
+@dataclass(frozen=True)
+class PendingKeys:
+    """The keys of one slice of identities, once computed (null where no identity)."""
+
+    size: int
+    present: pl.Series
+    digests: Future[bytes]
+
+    def result(self) -> pl.Series:
+        keys = pl.repeat(None, self.size, dtype=pl.Binary, eager=True).alias("household_key")
+        if self.present.len():
+            keys = keys.scatter(self.present, from_digests(self.digests.result()))
+        return keys
+
+
+class Keying:
+    """Submits slices of identities for keying; :meth:`close` ends the child process."""
+
+    def __init__(self) -> None:
+        self._child: subprocess.Popen[bytes] | None = None
+        self._requests: queue.Queue[bytes | None] = queue.Queue()
+        self._waiting: collections.deque[Future[bytes]] = collections.deque()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, identities: pl.Series, key: SecretBytes) -> PendingKeys:
+        mask = identities.is_not_null()
+        present = identities.filter(mask)
+        digests: Future[bytes] = Future()
+        if present.len() >= PROCESS_MIN:
+            if self._child is None:
+                self._start()
+            elif self._child.poll() is not None:
+                raise RuntimeError("the household keying process ended early")
+            payload = io.BytesIO()
+            present.cast(pl.String).to_frame("identity").write_ipc(payload)
+            raw = key.reveal()
+            self._waiting.append(digests)
+            self._requests.put(REQUEST.pack(len(raw), payload.tell()) + raw + payload.getvalue())
+        else:
+            digests.set_result(keyed_digests(present.cast(pl.Binary).to_list(), key.reveal()))
+        return PendingKeys(identities.len(), mask.arg_true(), digests)
+
+    def _start(self) -> None:
+        # The child imports the agent from wherever this process did.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "agent.ingest.keying_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        for target in (self._send, self._receive):
+            thread = threading.Thread(target=target, name=f"household-keys-{target.__name__}")
+            thread.daemon = True
+            thread.start()
+            self._threads.append(thread)
+
+    def _send(self) -> None:
+        assert self._child is not None and self._child.stdin is not None
+        stdin = self._child.stdin
+        # An OSError means the child is gone; _receive then fails what still waits.
+        with contextlib.suppress(OSError):
+            while (request := self._requests.get()) is not None:
+                stdin.write(request)
+                stdin.flush()
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+    def _receive(self) -> None:
+        assert self._child is not None and self._child.stdout is not None
+        stdout = self._child.stdout
+        while len(head := stdout.read(ANSWER.size)) == ANSWER.size:
+            (size,) = ANSWER.unpack(head)
+            self._waiting.popleft().set_result(stdout.read(size))
+        while self._waiting:
+            self._waiting.popleft().set_exception(
+                RuntimeError("the household keying process ended early")
+            )
+
+    def close(self, *, abort: bool = False) -> None:
+        """Let the child finish and exit; with ``abort`` (after an error), stop it at once."""
+        if self._child is None:
+            return
+        if abort:
+            self._child.kill()
+        self._requests.put(None)
+        self._child.wait()
+        for thread in self._threads:
+            thread.join()
+        self._child = None

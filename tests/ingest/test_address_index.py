@@ -1,0 +1,36 @@
+"""The growing hash table that numbers distinct raw addresses across row groups."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from agent.ingest.address_index import AddressIndex
+
+
+def _u64(values: list[int]) -> pl.Series:
+    return pl.Series(values, dtype=pl.UInt64)
+
+
+def test_added_pairs_are_found_by_their_number_and_others_are_not() -> None:
+    index = AddressIndex()
+    index.add(_u64([11, 22, 33]), _u64([1, 2, 3]))
+    found = index.find(_u64([33, 11, 44, 22]), _u64([3, 1, 4, 2]))
+    assert found.to_list() == [2, 0, None, 1]
+
+
+def test_pairs_sharing_the_first_hash_are_different_addresses() -> None:
+    index = AddressIndex()
+    index.add(_u64([7, 7]), _u64([1, 2]))
+    assert index.find(_u64([7, 7, 7]), _u64([2, 1, 3])).to_list() == [1, 0, None]
+
+
+def test_numbers_survive_the_table_growing() -> None:
+    index = AddressIndex()
+    first = pl.int_range(1000, eager=True).hash(1)
+    index.add(first, first.hash(2))
+    more = pl.int_range(1000, 200_000, eager=True).hash(1)
+    index.add(more, more.hash(2))
+    assert len(index) == 200_000
+    assert index.find(first, first.hash(2)).to_list() == list(range(1000))
+    sample = more.gather([0, 99_999, 198_999])
+    assert index.find(sample, sample.hash(2)).to_list() == [1000, 100_999, 199_999]

@@ -1,0 +1,141 @@
+"""The one streaming pass: groups of rows, household tables beside the visits, re-runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from agent.ingest import ingest_exports, keying, pipeline
+from agent.ingest.mapping import Mapping
+from agent.visits import VISIT_SCHEMA
+from agent.workspace import Workspace
+from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER
+
+ROWS = [
+    *GOOD_ROWS,
+    "B5;01-10-2026;Hamlet;Toneel;1234AB;12 a;;2;24,50",  # same household, next quarter
+    "B6;31-02-2026;Hamlet;Toneel;1234AB;12-a;;2;24,50",  # invalid date
+    "B7;14-08-2026;Hamlet;Toneel;;;onbekend;1;24,50",  # no household key
+    "B8;17-08-2026;Hamlet;Toneel;1234 AB;12-a;jan@example.nl;1;24,50",  # B1's address again
+]
+
+
+def _ingest(tmp_path: Path, name: str, export: Path, mapping_file: Path) -> pipeline.IngestReport:
+    return ingest_exports([export], Mapping.load(mapping_file), Workspace(tmp_path / name))
+
+
+def _visits(tmp_path: Path, name: str) -> pl.DataFrame:
+    workspace = Workspace(tmp_path / name)
+    return pl.concat([workspace.load_visits(p) for p in ("2026-Q3", "2026-Q4")]).sort("source_row")
+
+
+@pytest.fixture
+def export(write: Callable[..., Path]) -> Path:
+    return write("export.csv", "\n".join([HEADER, *ROWS]) + "\n")
+
+
+def test_rows_in_many_small_groups_keyed_in_the_child_give_what_one_group_gives(
+    tmp_path, export, mapping_file, monkeypatch
+) -> None:
+    whole = _ingest(tmp_path, "one", export, mapping_file)
+    monkeypatch.setattr(pipeline, "_GROUP_ROWS", 2)
+    monkeypatch.setattr(keying, "PROCESS_MIN", 1)
+    split = _ingest(tmp_path, "many", export, mapping_file)
+    assert {k: v for k, v in split.to_dict().items() if k != "quarantine"} == {
+        k: v for k, v in whole.to_dict().items() if k != "quarantine"
+    }
+    assert whole.households == 4 and whole.rows_accepted == 6
+    one, many = _visits(tmp_path, "one"), _visits(tmp_path, "many")
+    assert one.drop("household_key").equals(many.drop("household_key"))
+    # The same household gets the same key in every group of its period.
+    by_row = dict(zip(many["source_row"], many["household_key"], strict=True))
+    assert by_row[2] == by_row[3] == by_row[9]
+    assert by_row[6] != by_row[2]  # another quarter, another sector key
+    assert one["household_key"].is_duplicated().to_list() == (
+        many["household_key"].is_duplicated().to_list()
+    )
+
+
+def test_visit_files_hold_household_numbers_and_the_keys_sit_in_one_table(
+    tmp_path, export, mapping_file
+) -> None:
+    _ingest(tmp_path, "ws", export, mapping_file)
+    folder = tmp_path / "ws" / "visits" / "period=2026-Q3"
+    parts = sorted(folder.glob("*.parquet"))
+    assert parts and all(p.stem.rsplit("-", 1)[1].isdigit() for p in parts)
+    stored = pl.read_parquet(parts)
+    assert "household_key" not in stored.columns and "pc4" not in stored.columns
+    table = pl.read_parquet(next((folder / "households").glob("*.parquet")))
+    assert table.columns == ["household", "household_key", "pc4"]
+    assert set(stored["household"]) <= set(table["household"])
+
+
+def test_visit_files_with_the_whole_schema_are_read_beside_ingested_ones(
+    tmp_path, export, mapping_file
+) -> None:
+    _ingest(tmp_path, "ws", export, mapping_file)
+    workspace = Workspace(tmp_path / "ws")
+    ingested = workspace.load_visits("2026-Q3")
+    ingested.head(1).with_columns(pl.lit("whole").alias("source_digest")).write_parquet(
+        workspace.visits_dir / "period=2026-Q3" / "whole.parquet"
+    )
+    both = workspace.load_visits("2026-Q3")
+    assert both.schema == pl.Schema(VISIT_SCHEMA)
+    assert both.height == ingested.height + 1
+    assert both.filter(pl.col("source_digest") == "whole").height == 1
+
+
+def test_a_run_after_a_killed_one_replaces_its_parts_instead_of_adding_to_them(
+    tmp_path, export, mapping_file
+) -> None:
+    _ingest(tmp_path, "ws", export, mapping_file)
+    workspace = Workspace(tmp_path / "ws")
+    folder = workspace.visits_dir / "period=2026-Q3"
+    digest = next(folder.glob("*.parquet")).stem.rsplit("-", 1)[0]
+    # A run killed while moving its files left a part behind and recorded nothing.
+    stale = folder / f"{digest}-0042.parquet"
+    stale.write_bytes(next(folder.glob("*.parquet")).read_bytes())
+    with workspace.connect() as db:
+        db.execute("DELETE FROM ingested_files")
+    before = workspace.load_visits("2026-Q3").height
+    _ingest(tmp_path, "ws", export, mapping_file)
+    assert not stale.exists()
+    assert workspace.load_visits("2026-Q3").height < before
+    assert (
+        workspace.load_visits("2026-Q3").height
+        == _visits(tmp_path, "ws").filter(pl.col("period") == "2026-Q3").height
+    )
+
+
+def test_a_row_gets_the_first_reason_that_applies_with_prices_parsed_per_group(
+    tmp_path, write
+) -> None:
+    mapping = write(
+        "map.toml",
+        '[columns]\nvisit_date = "Datum"\nemail = "E-mail"\nprice = "Prijs"\n'
+        'birth_year = "Geboortejaar"\n',
+    )
+    export = write(
+        "export.csv",
+        "Datum;E-mail;Prijs;Geboortejaar\n"
+        "31-02-2026;a@example.nl;gratis;1990\n"  # date first
+        "14-08-2026;b@example.nl;gratis;1700\n"  # price before birth year
+        "14-08-2026;c@example.nl;-5,00;1990\n"  # negative price
+        "14-08-2026;d@example.nl;12,50;1700\n"  # birth year
+        "14-08-2026;e@example.nl;€ 1.234,50;1990\n"  # accepted
+        "14-08-2026;f@example.nl;;1990\n",  # no price: accepted
+    )
+    report = _ingest(tmp_path, "ws", export, mapping)
+    quarantine = pl.read_parquet(next((tmp_path / "ws" / "quarantine").glob("*.parquet")))
+    assert quarantine.select("source_row", "reason").rows() == [
+        (2, "invalid_date"),
+        (3, "invalid_price"),
+        (4, "invalid_price"),
+        (5, "invalid_birth_year"),
+    ]
+    assert report.rows_accepted == 2
+    prices = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")["price"]
+    assert prices.to_list() == [1234.5, None]
