@@ -16,6 +16,7 @@ ever counted or located (row number, column, reason), never printed.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -324,6 +325,42 @@ def ingest_exports(
     return report
 
 
+def _seen(workspace: Workspace, digest: str) -> bool:
+    with workspace.connect() as db:
+        return bool(
+            db.execute("SELECT 1 FROM ingested_files WHERE digest = ?", (digest,)).fetchone()
+        )
+
+
+@dataclass
+class _Attempt:
+    """One pass over an export into a tmp folder, not yet moved into place."""
+
+    out: _Outputs
+    detected: dict[str, str]
+
+
+def _attempt(
+    path: Path,
+    mapping: Mapping,
+    scan: readers.Scan,
+    tmp: Path,
+    *,
+    key_for: Callable[[str], SecretBytes],
+) -> _Attempt:
+    export = readers.open_export(path, mapping.source, scan, tmp, wanted=mapping.columns.values())
+    plan = _detect(export, mapping)
+    out = _Outputs(
+        tmp=tmp,
+        digest=scan.digest,
+        name=path.name,
+        key_headers="+".join(mapping.columns[n] for n in _ADDRESS if n in mapping.columns)
+        or "(no postcode, house number or e-mail mapped)",
+    )
+    _stream(export, plan, mapping, out, key_for)
+    return _Attempt(out, dict(export.detected))
+
+
 def _ingest_one(
     path: Path,
     mapping: Mapping,
@@ -339,54 +376,63 @@ def _ingest_one(
     wants_utf8 = mapping.source.encoding is None or dialect.canonical_encoding(
         mapping.source.encoding
     ) in ("utf-8", "utf-8-sig")
-    scan = readers.scan_bytes(path, check_utf8=kind == "csv" and wants_utf8)
-    with workspace.connect() as db:
-        seen = db.execute(
-            "SELECT 1 FROM ingested_files WHERE digest = ?", (scan.digest,)
-        ).fetchone()
-    if seen:
-        report.files_skipped.append(path.name)
-        return
-    tmp = workspace.root / "tmp" / scan.digest
-    tmp.parent.mkdir(mode=0o700, exist_ok=True)
-    tmp.parent.chmod(0o700)
-    tmp.mkdir(mode=0o700, exist_ok=True)
-    try:
-        export = readers.open_export(
-            path, mapping.source, scan, tmp, wanted=mapping.columns.values()
-        )
-        plan = _detect(export, mapping)
-        report.detected[path.name] = dict(export.detected)
-        report.source_from_mapping[path.name] = {
-            k: v for k, v in asdict(mapping.source).items() if v is not None
-        }
-        out = _Outputs(
-            tmp=tmp,
-            digest=scan.digest,
-            name=path.name,
-            key_headers="+".join(mapping.columns[n] for n in _ADDRESS if n in mapping.columns)
-            or "(no postcode, house number or e-mail mapped)",
-        )
-        _stream(export, plan, mapping, out, key_for)
-        unmapped = _finish(out, workspace)
-        # Distinct (period, key) for the report: the first 16 of the key's 32 random
-        # bytes tell keys apart as surely as the 128-bit address hashes tell
-        # addresses apart, at half the memory.
-        keyed.append(
-            out.households.select(
-                "period_code",
-                *[
-                    pl.col("household_key")
-                    .bin.slice(at, 8)
-                    .bin.reinterpret(dtype=pl.UInt64)
-                    .alias(f"key{at}")
-                    for at in (0, 8)
-                ],
+    check_utf8 = kind == "csv" and wants_utf8
+    tmp_root = workspace.root / "tmp"
+    tmp_root.mkdir(mode=0o700, exist_ok=True)
+    tmp_root.chmod(0o700)
+    # The digest (and the whole-file UTF-8 check) runs beside the pass instead of
+    # before it: "ingested before?" and "was the file UTF-8 after all?" are decided
+    # at the end, before anything moves into place. A file ingested before thus
+    # costs a full pass in tmp/ that is thrown away; a file that turns out not to
+    # be UTF-8 is read again with what the whole-file check found.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as digesting:
+        scanning = digesting.submit(readers.scan_bytes, path, check_utf8=check_utf8)
+        optimistic = readers.Scan(digest="", first_bad_utf8=None)
+        tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
+        try:
+            try:
+                attempt: _Attempt | None = _attempt(path, mapping, optimistic, tmp, key_for=key_for)
+            except UsageError:
+                scan = scanning.result()
+                if _seen(workspace, scan.digest):
+                    report.files_skipped.append(path.name)
+                    return
+                if scan.first_bad_utf8 is None:
+                    raise
+                attempt = None
+            scan = scanning.result()
+            if _seen(workspace, scan.digest):
+                report.files_skipped.append(path.name)
+                return
+            if attempt is None or scan.first_bad_utf8 is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+                tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
+                attempt = _attempt(path, mapping, scan, tmp, key_for=key_for)
+            out = attempt.out
+            out.digest = scan.digest
+            report.detected[path.name] = attempt.detected
+            report.source_from_mapping[path.name] = {
+                k: v for k, v in asdict(mapping.source).items() if v is not None
+            }
+            unmapped = _finish(out, workspace)
+            # Distinct (period, key) for the report: the first 16 of the key's 32 random
+            # bytes tell keys apart as surely as the 128-bit address hashes tell
+            # addresses apart, at half the memory.
+            keyed.append(
+                out.households.select(
+                    "period_code",
+                    *[
+                        pl.col("household_key")
+                        .bin.slice(at, 8)
+                        .bin.reinterpret(dtype=pl.UInt64)
+                        .alias(f"key{at}")
+                        for at in (0, 8)
+                    ],
+                )
             )
-        )
-        out.households = pl.DataFrame()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            out.households = pl.DataFrame()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     read, by_reason = out.rows_read, out.by_reason
     accepted = read - sum(by_reason.values())
     report.rows_read += read
@@ -413,6 +459,9 @@ def _ingest_one(
         )
 
 
+# Parts are written before the export's digest is known (it is computed beside the
+# pass) and get their digest name when they move into place.
+_PART = "part"
 _GROUP_ROWS = 1_000_000  # rows handled at once (the engine hands over batches of ~20,000)
 # What the writer needs of a group's rows (the stored columns it does not add itself).
 _WRITTEN = (
@@ -595,7 +644,7 @@ def _write_group(
         out.parts[period] = n + 1
         # No column statistics: the visits are always read whole per period.
         part.drop("period_code").write_parquet(
-            folder / stored_name(out.digest, n), compression="lz4", statistics=False
+            folder / stored_name(_PART, n), compression="lz4", statistics=False
         )
 
 
@@ -743,6 +792,6 @@ def _finish(out: _Outputs, workspace: Workspace) -> dict[str, int]:
         (written / f"{out.digest}.households").replace(
             target / HOUSEHOLDS / f"{out.digest}.parquet"
         )
-        for part in sorted(written.glob("*.parquet")):
-            part.replace(target / part.name)
+        for n in range(out.parts[period]):
+            (written / stored_name(_PART, n)).replace(target / stored_name(out.digest, n))
     return unmapped
