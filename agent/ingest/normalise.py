@@ -23,6 +23,23 @@ def postcode_pc6(col: pl.Expr) -> pl.Expr:
     return pl.when(pc.str.contains(_PC6)).then(pc).otherwise(None)
 
 
+def postcode_pc6_of(values: pl.Series) -> pl.Series:
+    """:func:`postcode_pc6` of a series, without the whitespace regex for most values.
+
+    Removing plain spaces and uppercasing is a fifth of the cost of the regex
+    ``\\s`` removal. A value whose result then passes the PC6 check held no
+    other whitespace (that would have failed the check), so the full rule
+    gives the same; only the values that fail go through the full rule."""
+    fast = values.str.replace_all(" ", "", literal=True).str.to_uppercase()
+    passed = fast.str.contains(_PC6).fill_null(value=False)
+    result = fast.set(~passed, None)
+    again = (~passed & values.is_not_null()).arg_true()
+    if again.len():
+        slow = values.gather(again).to_frame("x").select(postcode_pc6(pl.col("x"))).to_series()
+        result = result.scatter(again, slow)
+    return result.alias(values.name)
+
+
 def house_number(col: pl.Expr) -> pl.Expr:
     """Struct {number: Int64, addition: String}: "12-a" → (12, "A"); "12/2" → (12, "2").
 

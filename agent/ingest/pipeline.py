@@ -274,7 +274,7 @@ def _households(addresses: pl.DataFrame) -> pl.DataFrame:
     )
     frame = addresses.join(
         houses, on="house_number", how="left", nulls_equal=True, maintain_order="left"
-    ).with_columns(normalise.postcode_pc6(pl.col("postcode")).alias("pc6"))
+    ).with_columns(normalise.postcode_pc6_of(addresses["postcode"]).alias("pc6"))
     by_address = frame.select(
         pl.col("pc6").is_not_null() & pl.col("house").struct.field("number").is_not_null()
     ).to_series()

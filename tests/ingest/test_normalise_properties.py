@@ -49,6 +49,22 @@ def test_valid_postcodes_normalise_to_digits_and_uppercase_letters(
     assert pc6(raw) == expected
 
 
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet="12345 \t\u00a0abSsAdDBCZ\u017f\u0131", max_size=9),
+            st.text(max_size=8),
+        ),
+        max_size=20,
+    )
+)
+def test_postcode_series_fast_path_equals_the_expression(values: list[str | None]) -> None:
+    series = pl.Series("x", values, dtype=pl.String)
+    expected = series.to_frame().select(normalise.postcode_pc6(pl.col("x"))).to_series()
+    assert normalise.postcode_pc6_of(series).to_list() == expected.to_list()
+
+
 @given(st.text(max_size=10))
 def test_postcode_result_is_none_or_a_valid_pc6(raw: str) -> None:
     result = pc6(raw)
