@@ -5,51 +5,20 @@ not rows; see ``pipeline._Households``), found again by the address hash,
 so a 10-million-row export costs about one HMAC per household. The key is
 held in :class:`SecretBytes` and never printed.
 
-The HMAC is computed from the two precomputed SHA-256 states of RFC 2104
-(key XOR ipad, key XOR opad), copied per identity: the same bytes as
-``hmac.digest`` at about half the cost, which matters at millions of
-households on a two-core box.
+The HMAC loop itself (:func:`keyed_digests`) lives in
+:mod:`agent.ingest.keying_process`, which must import nothing but the
+standard library.
 """
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any
-
 import polars as pl
 import pyarrow as pa
 
+from agent.ingest.keying_process import keyed_digests
 from protocol.keys import SecretBytes
 
-_BLOCK = 64
-
-
-def _pads(raw: bytes) -> tuple[Any, Any]:
-    """The SHA-256 states after the inner and outer padded key (RFC 2104)."""
-    if len(raw) > _BLOCK:
-        raw = hashlib.sha256(raw).digest()
-    padded = raw.ljust(_BLOCK, b"\0")
-    return (
-        hashlib.sha256(bytes(b ^ 0x36 for b in padded)),
-        hashlib.sha256(bytes(b ^ 0x5C for b in padded)),
-    )
-
-
-def keyed_digests(identities: list[bytes], raw_key: bytes) -> bytes:
-    """The 32-byte HMAC-SHA256 of each identity, concatenated.
-
-    A plain function of bytes so that it can run in the keying process
-    (``pipeline``): the loop holds the GIL for about a microsecond per
-    identity, which in a thread stalls the polars work of the main thread."""
-    inner, outer = _pads(raw_key)
-    out = []
-    for identity in identities:
-        h = inner.copy()
-        h.update(identity)
-        o = outer.copy()
-        o.update(h.digest())
-        out.append(o.digest())
-    return b"".join(out)
+__all__ = ["from_digests", "household_keys", "keyed_digests"]
 
 
 def from_digests(blob: bytes) -> pl.Series:

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import io
-import os
 import queue
-import struct
 import subprocess
 import sys
 import threading
@@ -31,12 +28,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from agent.ingest import keying_process
 from agent.ingest.households import from_digests, keyed_digests
+from agent.ingest.keying_process import ANSWER, REQUEST, SEPARATOR
 from protocol.keys import SecretBytes
 
 PROCESS_MIN = 50_000
-REQUEST = struct.Struct("<II")  # key length, identities length
-ANSWER = struct.Struct("<Q")  # keys length
 
 
 @dataclass(frozen=True)
@@ -72,23 +69,20 @@ class Keying:
                 self._start()
             elif self._child.poll() is not None:
                 raise RuntimeError("the household keying process ended early")
-            payload = io.BytesIO()
-            present.cast(pl.String).to_frame("identity").write_ipc(payload)
+            payload = present.cast(pl.String).str.join(SEPARATOR.decode()).item().encode()
             raw = key.reveal()
             self._waiting.append(digests)
-            self._requests.put(REQUEST.pack(len(raw), payload.tell()) + raw + payload.getvalue())
+            self._requests.put(REQUEST.pack(len(raw), len(payload)) + raw + payload)
         else:
             digests.set_result(keyed_digests(present.cast(pl.Binary).to_list(), key.reveal()))
         return PendingKeys(identities.len(), mask.arg_true(), digests)
 
     def _start(self) -> None:
-        # The child imports the agent from wherever this process did.
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "agent.ingest.keying_process"],
+        # Started by file path: the child needs only the standard library.
+        self._child = subprocess.Popen(  # noqa: S603 (this interpreter, the agent's own module)
+            [sys.executable, keying_process.__file__],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=env,
         )
         for target in (self._send, self._receive):
             thread = threading.Thread(target=target, name=f"household-keys-{target.__name__}")

@@ -1,21 +1,59 @@
-"""The household keying process: ``python -m agent.ingest.keying_process``.
+"""The household keying process: ``python .../agent/ingest/keying_process.py``.
 
 Started by :class:`agent.ingest.keying.Keying` with pipes for stdin and
-stdout. Each request is the sector key and a slice of identities (Arrow
-IPC); each answer the concatenated 32-byte keys, in request order. It exits
-when its stdin closes. Nothing is printed but the answers.
+stdout, by file path and importing nothing but the standard library: its
+work is a Python HMAC loop, and importing the agent (polars, pyarrow) would
+cost it a quarter of a CPU second before the first key. Each request is the
+sector key and a slice of identities, joined by newlines (a normalised
+identity never holds whitespace: see ``normalise``); each answer the
+concatenated 32-byte keys, in request order. It exits when its stdin closes.
+Nothing is printed but the answers.
+
+The HMAC is computed from the two precomputed SHA-256 states of RFC 2104
+(key XOR ipad, key XOR opad), copied per identity: the same bytes as
+``hmac.digest`` at about half the cost, which matters at millions of
+households on a two-core box.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
+import struct
 import sys
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-import polars as pl
+REQUEST = struct.Struct("<II")  # key length, identities length
+ANSWER = struct.Struct("<Q")  # keys length
+SEPARATOR = b"\n"
+_BLOCK = 64
 
-from agent.ingest.households import keyed_digests
-from agent.ingest.keying import ANSWER, REQUEST
+
+def _pads(raw: bytes) -> tuple[Any, Any]:
+    """The SHA-256 states after the inner and outer padded key (RFC 2104)."""
+    if len(raw) > _BLOCK:
+        raw = hashlib.sha256(raw).digest()
+    padded = raw.ljust(_BLOCK, b"\0")
+    return (
+        hashlib.sha256(bytes(b ^ 0x36 for b in padded)),
+        hashlib.sha256(bytes(b ^ 0x5C for b in padded)),
+    )
+
+
+def keyed_digests(identities: list[bytes], raw_key: bytes) -> bytes:
+    """The 32-byte HMAC-SHA256 of each identity, concatenated.
+
+    A plain function of bytes so that it can run in this process: the loop
+    holds the GIL for about a microsecond per identity, which in a thread
+    stalls the polars work of the ingest's main thread."""
+    inner, outer = _pads(raw_key)
+    out = []
+    for identity in identities:
+        h = inner.copy()
+        h.update(identity)
+        o = outer.copy()
+        o.update(h.digest())
+        out.append(o.digest())
+    return b"".join(out)
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
@@ -23,8 +61,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     while len(head := stdin.read(REQUEST.size)) == REQUEST.size:
         key_size, size = REQUEST.unpack(head)
         key = stdin.read(key_size)
-        identities = pl.read_ipc(io.BytesIO(stdin.read(size)))["identity"]
-        keys = keyed_digests(identities.cast(pl.Binary).to_list(), key)
+        keys = keyed_digests(stdin.read(size).split(SEPARATOR), key)
         stdout.write(ANSWER.pack(len(keys)) + keys)
         stdout.flush()
 
