@@ -520,23 +520,31 @@ class _Households:
     def numbers(self, rows: pl.DataFrame, accepted: pl.Series | None) -> pl.Series:
         """The address number of each row (null for rejected rows), adding new addresses."""
         h1, h2 = rows["h1"], rows["h2"]
-        if accepted is not None:
-            h1, h2 = h1.set(~accepted, None), h2.set(~accepted, None)
+        # Rejected rows are looked up too and their numbers dropped afterwards:
+        # probing hashes without nulls is faster than skipping those rows.
         found = self.index.find(h1, h2)
         missing = found.is_null()
         if accepted is not None:
+            found = found.set(~accepted, None)
             missing = missing & accepted
         if not missing.any():
             return found
         at = missing.arg_true()
-        # One row per new address: distinct on the hashes alone, then the strings of those rows.
-        firsts = (
-            pl.DataFrame({"h1": h1.gather(at), "h2": h2.gather(at), "row": at})
-            .unique(subset=["h1", "h2"], keep="any")
-            .sort("row")
-        )
-        new = rows.select("period_code", "h1", "h2", *_ADDRESS)[firsts["row"]]
+        # One row per new address, the first row that carries it (so numbers follow
+        # the rows' order): distinct on the hashes alone, then the strings of those rows.
+        pairs = pl.DataFrame({"h1": h1.gather(at), "h2": h2.gather(at)})
+        first = pairs.select(pl.struct("h1", "h2").is_first_distinct()).to_series()
+        new = rows.select("period_code", "h1", "h2", *_ADDRESS)[at.filter(first)]
+        start = len(self.index)
         self.index.add(new["h1"], new["h2"])
+        numbers = pl.int_range(start, len(self.index), dtype=pl.UInt32, eager=True)
+        if new.height < at.len():  # an address met twice in this group: look the rest up
+            again = pl.repeat(None, at.len(), dtype=pl.UInt32, eager=True)
+            again = again.scatter(first.arg_true(), numbers)
+            later = (~first).arg_true()
+            numbers = again.scatter(
+                later, self.index.find(pairs["h1"].gather(later), pairs["h2"].gather(later))
+            )
         households = _households(new)
         self.keyless = pl.concat([self.keyless, households["identity"].is_null()], rechunk=True)
         self.pc4.append(households["pc4"])
@@ -555,7 +563,7 @@ class _Households:
                 ],
             )
         )
-        return found.scatter(at, self.index.find(h1.gather(at), h2.gather(at)))
+        return found.scatter(at, numbers)
 
     def table(self) -> pl.DataFrame:
         """Every address with a key: number, period code, key and PC4.
