@@ -326,8 +326,26 @@ def ingest_exports(
         {_period_label(p) for frame in keyed for p in frame["period_code"].unique().to_list()}
     )
     if keyed:
-        report.households = pl.concat(keyed).n_unique()  # distinct (period, key)
+        # Distinct (period, key); each file's frame is distinct already.
+        report.households = keyed[0].height if len(keyed) == 1 else pl.concat(keyed).n_unique()
     return report
+
+
+def _distinct_keys(households: pl.DataFrame) -> pl.DataFrame:
+    """Distinct (period, key) of one export's household table, for the report.
+
+    The first 16 of the key's 32 random bytes tell keys apart as surely as the
+    128-bit address hashes tell addresses apart, at half the memory."""
+    return households.select(
+        "period_code",
+        *[
+            pl.col("household_key")
+            .bin.slice(at, 8)
+            .bin.reinterpret(dtype=pl.UInt64)
+            .alias(f"key{at}")
+            for at in (0, 8)
+        ],
+    ).unique()
 
 
 def _seen(workspace: Workspace, digest: str) -> bool:
@@ -419,22 +437,10 @@ def _ingest_one(
             report.source_from_mapping[path.name] = {
                 k: v for k, v in asdict(mapping.source).items() if v is not None
             }
+            # The distinct keys for the report are found while the files move into place.
+            counting = digesting.submit(_distinct_keys, out.households)
             unmapped = _finish(out, workspace)
-            # Distinct (period, key) for the report: the first 16 of the key's 32 random
-            # bytes tell keys apart as surely as the 128-bit address hashes tell
-            # addresses apart, at half the memory.
-            keyed.append(
-                out.households.select(
-                    "period_code",
-                    *[
-                        pl.col("household_key")
-                        .bin.slice(at, 8)
-                        .bin.reinterpret(dtype=pl.UInt64)
-                        .alias(f"key{at}")
-                        for at in (0, 8)
-                    ],
-                )
-            )
+            keyed.append(counting.result())
             out.households = pl.DataFrame()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -519,7 +525,9 @@ class _Households:
 
     def numbers(self, rows: pl.DataFrame, accepted: pl.Series | None) -> pl.Series:
         """The address number of each row (null for rejected rows), adding new addresses."""
-        h1, h2 = rows["h1"], rows["h2"]
+        # A group arrives in about a hundred engine batches; probing contiguous hashes
+        # is a fifth faster, and making them contiguous costs about 1 ms.
+        h1, h2 = rows["h1"].rechunk(), rows["h2"].rechunk()
         # Rejected rows are looked up too and their numbers dropped afterwards:
         # probing hashes without nulls is faster than skipping those rows.
         found = self.index.find(h1, h2)
