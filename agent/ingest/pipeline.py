@@ -8,8 +8,9 @@ engine, number each row's raw address in a growing hash table
 first time, and write the group's visits with a household number. The HMACs
 of the new addresses run on a second thread meanwhile; at the end each
 period's household table (number → key, PC4), the quarantine and the visits
-are moved into place (ADR 0004, ADR 0009). A file whose digest was ingested
-before is skipped, so ingesting twice never double-counts. Rows are only
+are moved into place (ADR 0004, ADR 0009). A file whose digest (computed on
+a thread beside the pass) was ingested before is skipped before anything
+moves, so ingesting twice never double-counts. Rows are only
 ever counted or located (row number, column, reason), never printed.
 """
 
