@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS ingested_files (
     rows_accepted INTEGER NOT NULL,
     rows_rejected INTEGER NOT NULL
 );
+-- Sizes of ingested exports (a table of its own so that older workspaces get it):
+-- an export of a size never ingested needs no digest before its pass.
+CREATE TABLE IF NOT EXISTS ingested_file_sizes (
+    digest TEXT PRIMARY KEY REFERENCES ingested_files (digest),
+    size INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS releases (
     period TEXT NOT NULL,
     release_digest TEXT NOT NULL,

@@ -348,6 +348,19 @@ def _key_columns(households: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _size_seen(workspace: Workspace, size: int) -> bool:
+    """Whether an export of this size was ingested before (or one whose size was not
+    recorded, by an older agent): only then can its digest be an ingested one."""
+    with workspace.connect() as db:
+        return bool(
+            db.execute(
+                "SELECT 1 FROM ingested_files f LEFT JOIN ingested_file_sizes s USING (digest) "
+                "WHERE s.size IS NULL OR s.size = ? LIMIT 1",
+                (size,),
+            ).fetchone()
+        )
+
+
 def _seen(workspace: Workspace, digest: str) -> bool:
     with workspace.connect() as db:
         return bool(
@@ -405,11 +418,21 @@ def _ingest_one(
     tmp_root.chmod(0o700)
     # The digest (and the whole-file UTF-8 check) runs beside the pass instead of
     # before it: "ingested before?" and "was the file UTF-8 after all?" are decided
-    # at the end, before anything moves into place. A file ingested before thus
-    # costs a full pass in tmp/ that is thrown away; a file that turns out not to
+    # at the end, before anything moves into place; a file that turns out not to
     # be UTF-8 is read again with what the whole-file check found.
+    size = path.stat().st_size
+    scanning: Future[readers.Scan] = Future()
+    if _size_seen(workspace, size):
+        # Maybe the very export ingested before (a cron job re-running on an unchanged
+        # file): decide that from the digest first, without a pass. Exports of a size
+        # never ingested cannot have an ingested digest, so they skip this.
+        scanning.set_result(readers.scan_bytes(path, check_utf8=check_utf8))
+        if _seen(workspace, scanning.result().digest):
+            report.files_skipped.append(path.name)
+            return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as digesting:
-        scanning = digesting.submit(readers.scan_bytes, path, check_utf8=check_utf8)
+        if not scanning.done():
+            scanning = digesting.submit(readers.scan_bytes, path, check_utf8=check_utf8)
         optimistic = readers.Scan(digest="", first_bad_utf8=None)
         tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
         try:
@@ -469,6 +492,7 @@ def _ingest_one(
                 read - accepted,
             ),
         )
+        db.execute("INSERT OR REPLACE INTO ingested_file_sizes VALUES (?, ?)", (scan.digest, size))
 
 
 # Parts are written before the export's digest is known (it is computed beside the

@@ -129,6 +129,30 @@ def test_the_same_file_twice_is_never_counted_twice(
     assert Workspace(tmp_path / "ws").load_visits("2026-Q3").height == 4
 
 
+def test_an_export_of_an_ingested_size_but_other_bytes_is_ingested(
+    run_cli, tmp_path, mapping_file, export_csv, write
+) -> None:
+    run_ingest(run_cli, tmp_path, export_csv)
+    content = export_csv.read_bytes()
+    changed = content.replace(b"2026", b"2025", 1)
+    assert len(changed) == len(content) and changed != content
+    other = write("other.csv", changed)
+    result = run_ingest(run_cli, tmp_path, other)
+    assert result.exit_code == 0
+    assert "skipped" not in result.output
+
+
+def test_a_file_ingested_by_an_agent_that_kept_no_sizes_is_still_skipped(
+    run_cli, tmp_path, mapping_file, export_csv
+) -> None:
+    run_ingest(run_cli, tmp_path, export_csv)
+    with Workspace(tmp_path / "ws").connect() as db:
+        db.execute("DELETE FROM ingested_file_sizes")
+    again = run_ingest(run_cli, tmp_path, export_csv)
+    assert "skipped export.csv" in again.output
+    assert Workspace(tmp_path / "ws").load_visits("2026-Q3").height == 4
+
+
 def test_several_exports_in_one_call_add_up(run_cli, tmp_path, write, mapping_file) -> None:
     a = write("a.csv", "\n".join([HEADER, *GOOD_ROWS[:2]]) + "\n")
     b = write("b.csv", "\n".join([HEADER, *GOOD_ROWS[2:]]) + "\n")
