@@ -38,21 +38,16 @@ VISIT_SCHEMA: dict[str, pl.DataType] = {
 # holds the 32-byte key and the PC4 once per household instead of once per visit.
 # The period and the export's digest are the folder and the file name.
 HOUSEHOLDS = "households"
+_PER_VISIT = ("order_id", "tickets", "price", "event", "discipline", "birth_year", "source_row")
 STORED_SCHEMA: dict[str, pl.DataType] = {
-    "visit_date": pl.Date(),
+    "visit_date": VISIT_SCHEMA["visit_date"],
     "household": pl.UInt32(),
-    "order_id": pl.String(),
-    "tickets": pl.Int32(),
-    "price": pl.Float64(),
-    "event": pl.String(),
-    "discipline": pl.String(),
-    "birth_year": pl.Int32(),
-    "source_row": pl.Int64(),
+    **{name: VISIT_SCHEMA[name] for name in _PER_VISIT},
 }
 HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "household": pl.UInt32(),
-    "household_key": pl.Binary(),
-    "pc4": pl.String(),
+    "household_key": VISIT_SCHEMA["household_key"],
+    "pc4": VISIT_SCHEMA["pc4"],
 }
 
 
