@@ -3,15 +3,14 @@
 Intake is serialised by the transparency log (each entry chains to the one
 before it), so submissions arriving together would otherwise queue for the
 write lock one transaction each, and on PostgreSQL each would wait for its
-own WAL flush. Here each request first verifies its envelope on its own
-(decryption, signature, schema, ρ: the CPU work, needing no lock), then hands
-the verified submission to one writer thread and waits; the writer takes
-everything queued so far as one batch, stores it with
-:meth:`Intake.store_batch` in one transaction, and answers every request of
-the batch. Under light load a batch is one submission and nothing waits; under
-heavy load the batch grows by itself to what was verified during the previous
-commit (ADR 0010). Verification stays outside the batch so that a request
-never waits for other requests' cryptography as well as their commit.
+own WAL flush. Here every request hands its envelope to one writer thread and
+waits; the writer takes everything queued so far as one batch, and
+:meth:`Intake.accept_batch` verifies each envelope of it on its own
+(decryption, signature, schema, ρ — what one envelope raises is its answer
+only) and stores the valid ones in one transaction; then every request of the
+batch is answered. Under light load a batch is one envelope and nothing waits;
+under heavy load the batch grows by itself to what arrived during the previous
+one (ADR 0010, which also records why verification runs in the writer).
 
 A request is answered only after its batch committed (or failed as a whole),
 so a receipt still means "stored"; a process killed mid-batch loses the
@@ -28,7 +27,6 @@ import threading
 from concurrent.futures import Future
 
 from aggregator.intake import Intake
-from protocol.errors import PubliekError
 from protocol.messages import Receipt
 
 MAX_BATCH = 64  # envelopes per transaction; bounds how long one commit holds the log
@@ -40,6 +38,7 @@ class GroupCommit:
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[tuple[bytes, Future[Receipt]]] = queue.SimpleQueue()
         self._started_in: int | None = None
+        self._writer: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
     async def submit(self, envelope: bytes) -> Receipt:
@@ -50,14 +49,22 @@ class GroupCommit:
         return await asyncio.wrap_future(answer)
 
     def _ensure_writer(self) -> None:
-        # Started on first use in each process: forked server workers do not
-        # inherit the parent's threads.
-        if self._started_in == os.getpid():
+        # Started on first use in each process (forked server workers do not inherit
+        # the parent's threads), and again should it ever have died.
+        if self._writer_running():
             return
         with self._start_lock:
-            if self._started_in != os.getpid():
-                threading.Thread(target=self._write, name="publiek-intake", daemon=True).start()
+            if not self._writer_running():
+                self._writer = threading.Thread(
+                    target=self._write, name="publiek-intake", daemon=True
+                )
+                self._writer.start()
                 self._started_in = os.getpid()
+
+    def _writer_running(self) -> bool:
+        return (
+            self._writer is not None and self._started_in == os.getpid() and self._writer.is_alive()
+        )
 
     def _write(self) -> None:
         while True:
@@ -71,20 +78,26 @@ class GroupCommit:
             # no longer be (its answer must be settable). The given-up ones are
             # not stored: their agents hold no receipt and will send them again.
             batch = [item for item in batch if item[1].set_running_or_notify_cancel()]
-            if batch:
+            try:
                 self._commit(batch)
+            except BaseException as exc:
+                # Whatever went wrong, no request of the batch is left waiting; the
+                # writer goes on unless the process is being stopped.
+                for _, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
 
     def _commit(self, batch: list[tuple[bytes, Future[Receipt]]]) -> None:
-        try:
-            outcomes = self._intake.accept_batch([envelope for envelope, _ in batch])
-        # Not swallowed: handed to every request of the batch (the API answers a lost
-        # database with 503), and the writer thread lives on for the next batch.
-        except Exception as exc:  # noqa: BLE001
-            for _, answer in batch:
-                answer.set_exception(exc)
+        if not batch:
             return
+        # A failure of the whole batch (e.g. the database lost while reading keys)
+        # propagates to ``_write``, which hands it to every request of the batch:
+        # the API answers a lost database with 503.
+        outcomes = self._intake.accept_batch([envelope for envelope, _ in batch])
         for (_, answer), outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, PubliekError):
+            if isinstance(outcome, Exception):
                 answer.set_exception(outcome)
             else:
                 answer.set_result(outcome)

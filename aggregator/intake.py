@@ -59,7 +59,9 @@ from protocol.keys import VerifyKey
 from protocol.messages import Envelope, EnvelopeHeader, Receipt
 from protocol.translog import RECEIPT_DOMAIN
 
-Outcome = Receipt | PubliekError
+# A receipt, or the error that is this envelope's answer (a PubliekError, or an
+# unexpected exception confined to the envelope that caused it).
+Outcome = Receipt | Exception
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class Intake:
     def accept(self, data: bytes) -> Receipt:
         """Verify and store one envelope; return its (possibly earlier) receipt."""
         (outcome,) = self.accept_batch([data])
-        if isinstance(outcome, PubliekError):
+        if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
@@ -126,20 +128,22 @@ class Intake:
 
     # -- verification: no write lock -------------------------------------------
 
-    def verify_batch(self, envelopes: Sequence[bytes]) -> list[PubliekError | Verified]:
-        parsed: list[Envelope | PubliekError] = []
+    def verify_batch(self, envelopes: Sequence[bytes]) -> list[Exception | Verified]:
+        """Each envelope verified on its own: whatever one envelope raises is its own
+        answer and never reaches the others of its batch."""
+        parsed: list[Envelope | Exception] = []
         for data in envelopes:
             try:
                 parsed.append(parse_envelope(data))
-            except PubliekError as exc:
+            except Exception as exc:  # noqa: BLE001 - confined to this envelope (see docstring)
                 parsed.append(exc)
         headers = [p.header for p in parsed if isinstance(p, Envelope)]
         # One read of the keys for the whole batch, not two per envelope.
         key_states = self._keyring.states(h.kem_key_id for h in headers)
         signers = self._signers({h.institution_id for h in headers})
-        results: list[PubliekError | Verified] = []
+        results: list[Exception | Verified] = []
         for data, envelope in zip(envelopes, parsed, strict=True):
-            if isinstance(envelope, PubliekError):
+            if isinstance(envelope, Exception):
                 results.append(envelope)
                 continue
             try:
@@ -153,7 +157,7 @@ class Intake:
                 )
                 # Part of validating the payload: once, before the write lock, not per retry.
                 results.append(Verified(opened, data, self._checked_rho(opened)))
-            except PubliekError as exc:
+            except Exception as exc:  # noqa: BLE001 - confined to this envelope (see docstring)
                 results.append(exc)
         return results
 

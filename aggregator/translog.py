@@ -27,7 +27,9 @@ class Tail:
 
     def __init__(self, session: Session) -> None:
         last = session.execute(
-            select(LogEntry.log_index, LogEntry.entry_hash).order_by(LogEntry.log_index.desc())
+            select(LogEntry.log_index, LogEntry.entry_hash)
+            .order_by(LogEntry.log_index.desc())
+            .limit(1)
         ).first()
         self.next_index = last.log_index + 1 if last else 0
         self.prev_hash = last.entry_hash if last else GENESIS

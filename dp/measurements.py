@@ -225,7 +225,10 @@ def declared_rho_matches(tables: Sequence[tuple[float, str, float, float]]) -> f
     compares the two), so the total is the sum of the recomputed ρ."""
     total = 0.0
     for sensitivity, mechanism, scale, declared in tables:
-        actual = table_rho(sensitivity, mechanism, scale)
+        try:
+            actual = table_rho(sensitivity, mechanism, scale)
+        except dp.OpenDPException as exc:  # e.g. a sensitivity/scale pair OpenDP cannot map
+            raise ValueError(f"OpenDP cannot compute ρ for it ({exc.variant})") from exc
         if not math.isclose(actual, declared, rel_tol=1e-9, abs_tol=1e-15):
             raise ValueError(f"declared ρ {declared:g} but OpenDP gives {actual:g}")
         total += actual

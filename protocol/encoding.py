@@ -33,11 +33,14 @@ def parse_canonical(data: bytes, *, what: str) -> Any:
     """Decode canonical bytes, rejecting anything that is not canonical."""
     try:
         obj = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+        # Re-encoding refuses what json.loads lets through: numbers that overflow to
+        # infinity and lone surrogates (ValueError); nesting too deep to handle.
+        canonical = canonical_bytes(obj)
+    except (ValueError, RecursionError) as exc:
         raise MalformedMessage(
             f"{what} is not valid canonical JSON", hint="send the bytes the encoder produced"
         ) from exc
-    if canonical_bytes(obj) != data:
+    if canonical != data:
         raise MalformedMessage(
             f"{what} is not in canonical form", hint="re-encode with protocol.encoding"
         )

@@ -20,3 +20,8 @@ def test_a_wrong_table_rho_is_refused() -> None:
     s, m, sc = TABLES[0]
     with pytest.raises(ValueError, match="declared"):
         declared_rho_matches([(s, m, sc, table_rho(s, m, sc) / 2)])
+
+
+def test_a_declaration_opendp_cannot_map_is_a_value_error_not_a_crash() -> None:
+    with pytest.raises(ValueError, match="OpenDP cannot compute"):
+        declared_rho_matches([(1e308, "discrete_laplace", 1e-300, 1.0)])
