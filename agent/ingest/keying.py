@@ -10,9 +10,10 @@ below ``PROCESS_MIN`` identities (tests, small exports) are keyed inline, so
 small ingests never pay for starting a process.
 
 The child reads requests from its stdin — the period's sector key and the
-identities as Arrow IPC — and answers each with the concatenated 32-byte
-keys on its stdout, in order. The key thus only ever travels through a pipe
-between the agent's own processes: never a file, an argument or a log.
+identities, newline-joined (a normalised identity holds no whitespace) — and
+answers each with the concatenated 32-byte keys on its stdout, in order. The
+key thus only ever travels through a pipe between the agent's own processes:
+never a file, an argument or a log.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class Keying:
         self._requests: queue.Queue[bytes | None] = queue.Queue()
         self._waiting: collections.deque[Future[bytes]] = collections.deque()
         self._threads: list[threading.Thread] = []
+        # Set by the receiving thread when the child's answers end; checked and
+        # appended to under one lock, so no request can wait on a child that is gone.
+        self._lock = threading.Lock()
+        self._ended = False
 
     def submit(self, identities: pl.Series, key: SecretBytes) -> PendingKeys:
         mask = identities.is_not_null()
@@ -67,20 +72,23 @@ class Keying:
         if present.len() >= PROCESS_MIN:
             if self._child is None:
                 self._start()
-            elif self._child.poll() is not None:
-                raise RuntimeError("the household keying process ended early")
             payload = present.cast(pl.String).str.join(SEPARATOR.decode()).item().encode()
             raw = key.reveal()
-            self._waiting.append(digests)
-            self._requests.put(REQUEST.pack(len(raw), len(payload)) + raw + payload)
+            with self._lock:
+                if self._ended:
+                    raise RuntimeError("the household keying process ended early")
+                self._waiting.append(digests)
+                self._requests.put(REQUEST.pack(len(raw), len(payload)) + raw + payload)
         else:
             digests.set_result(keyed_digests(present.cast(pl.Binary).to_list(), key.reveal()))
         return PendingKeys(identities.len(), mask.arg_true(), digests)
 
     def _start(self) -> None:
-        # Started by file path: the child needs only the standard library.
+        # Started by file path, isolated (-I: no PYTHONPATH, user site or current
+        # folder on its path): the child needs only the standard library.
+        self._ended = False
         self._child = subprocess.Popen(  # noqa: S603 (this interpreter, the agent's own module)
-            [sys.executable, keying_process.__file__],
+            [sys.executable, "-I", keying_process.__file__],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -107,10 +115,12 @@ class Keying:
         while len(head := stdout.read(ANSWER.size)) == ANSWER.size:
             (size,) = ANSWER.unpack(head)
             self._waiting.popleft().set_result(stdout.read(size))
-        while self._waiting:
-            self._waiting.popleft().set_exception(
-                RuntimeError("the household keying process ended early")
-            )
+        with self._lock:
+            self._ended = True
+            while self._waiting:
+                self._waiting.popleft().set_exception(
+                    RuntimeError("the household keying process ended early")
+                )
 
     def close(self, *, abort: bool = False) -> None:
         """Let the child finish and exit; with ``abort`` (after an error), stop it at once."""

@@ -18,6 +18,7 @@ households on a two-core box.
 from __future__ import annotations
 
 import hashlib
+import signal
 import struct
 import sys
 from typing import Any, BinaryIO
@@ -67,4 +68,6 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C is the parent's to handle: the child ends when its stdin closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -6,7 +6,8 @@ group of rows: parse the values and set each row's reason in the polars
 engine, number each row's raw address in a growing hash table
 (:mod:`agent.ingest.address_index`), normalise the addresses met for the
 first time, and write the group's visits with a household number. The HMACs
-of the new addresses run on a second thread meanwhile; at the end each
+of the new addresses run meanwhile in a keying child process
+(:mod:`agent.ingest.keying`; inline for small slices); at the end each
 period's household table (number → key, PC4), the quarantine and the visits
 are moved into place (ADR 0004, ADR 0009). A file whose digest (computed on
 a thread beside the pass) was ingested before is skipped before anything
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -81,11 +82,6 @@ class IngestReport:
         if given:
             line += f"{';' if detected else ':'} from the mapping {show(given)}"
         return line
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes: the identity of an export for "ingested before?"."""
-    return readers.scan_bytes(path, check_utf8=False).digest
 
 
 def _period_label(code: int) -> str:
@@ -715,6 +711,19 @@ def _stream(
     return households
 
 
+def _batches(export: readers.Export, plan: _Plan) -> Iterator[pl.DataFrame]:
+    """The engine's batches of the row pass; a file that cannot be parsed to the
+    end is the user's error. (Only the engine's own errors: a failure while a
+    batch is handled is not the file's fault and is not re-labelled.)"""
+    try:
+        yield from _row_pass(export, plan).collect_batches()
+    except pl.exceptions.PolarsError as exc:
+        raise UsageError(
+            f"{export.path}: cannot be read to the end ({type(exc).__name__})",
+            hint="check delimiter, quoting and encoding in the mapping's [source]",
+        ) from exc
+
+
 def _stream_groups(
     export: readers.Export,
     plan: _Plan,
@@ -778,22 +787,16 @@ def _stream_groups(
 
     batches: list[pl.DataFrame] = []
     size = 0
-    try:
-        for batch in _row_pass(export, plan).collect_batches():
-            batches.append(batch)
-            size += batch.height
-            while size >= _GROUP_ROWS:
-                group = pl.concat(batches)
-                batches = [group.slice(_GROUP_ROWS)]
-                size = batches[0].height
-                group = group.slice(0, _GROUP_ROWS)
-                handle(group)
-                del group  # not held while the next group's batches arrive
-    except pl.exceptions.PolarsError as exc:
-        raise UsageError(
-            f"{export.path}: cannot be read to the end ({type(exc).__name__})",
-            hint="check delimiter, quoting and encoding in the mapping's [source]",
-        ) from exc
+    for batch in _batches(export, plan):
+        batches.append(batch)
+        size += batch.height
+        while size >= _GROUP_ROWS:
+            group = pl.concat(batches)
+            batches = [group.slice(_GROUP_ROWS)]
+            size = batches[0].height
+            group = group.slice(0, _GROUP_ROWS)
+            handle(group)
+            del group  # not held while the next group's batches arrive
     if size:
         handle(pl.concat(batches))
     for job in writing:
