@@ -429,24 +429,28 @@ def _ingest_one(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as digesting:
         if not scanning.done():
             scanning = digesting.submit(readers.scan_bytes, path, check_utf8=check_utf8)
-        optimistic = readers.Scan(digest="", first_bad_utf8=None)
+        # Read as UTF-8 until the whole-file check says otherwise, unless that check
+        # is already done (an export of a size seen before).
+        first = (
+            scanning.result() if scanning.done() else readers.Scan(digest="", first_bad_utf8=None)
+        )
         tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
         try:
             try:
-                attempt: _Attempt | None = _attempt(path, mapping, optimistic, tmp, key_for=key_for)
+                attempt: _Attempt | None = _attempt(path, mapping, first, tmp, key_for=key_for)
             except UsageError:
                 scan = scanning.result()
                 if _seen(workspace, scan.digest):
                     report.files_skipped.append(path.name)
                     return
-                if scan.first_bad_utf8 is None:
+                if scan.first_bad_utf8 is None or scan is first:
                     raise
                 attempt = None
             scan = scanning.result()
             if _seen(workspace, scan.digest):
                 report.files_skipped.append(path.name)
                 return
-            if attempt is None or scan.first_bad_utf8 is not None:
+            if attempt is None or (scan is not first and scan.first_bad_utf8 is not None):
                 shutil.rmtree(tmp, ignore_errors=True)
                 tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
                 attempt = _attempt(path, mapping, scan, tmp, key_for=key_for)

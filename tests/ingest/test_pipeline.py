@@ -142,6 +142,25 @@ def test_an_export_of_an_ingested_size_but_other_bytes_is_ingested(
     assert "skipped" not in result.output
 
 
+def test_a_cp1252_export_of_an_ingested_size_is_read_as_cp1252(
+    run_cli, tmp_path, mapping_file, write
+) -> None:
+    rows = [r.replace("Hamlet", "Hamlét") for r in GOOD_ROWS]
+    first = write("first.csv", "\n".join([HEADER, *rows]) + "\n", encoding="cp1252")
+    run_ingest(run_cli, tmp_path, first)
+    # Same size, other bytes: its digest is computed before the pass and its
+    # whole-file check (not UTF-8) decides how the pass reads it.
+    second = write(
+        "second.csv", "\n".join([HEADER, *rows]).replace("B1;", "C1;") + "\n", encoding="cp1252"
+    )
+    assert second.stat().st_size == first.stat().st_size
+    result = run_ingest(run_cli, tmp_path, second)
+    assert result.exit_code == 0, result.output
+    assert "skipped" not in result.output
+    events = Workspace(tmp_path / "ws").load_visits("2026-Q3").get_column("event").to_list()
+    assert events.count("Hamlét") == 4
+
+
 def test_a_file_ingested_by_an_agent_that_kept_no_sizes_is_still_skipped(
     run_cli, tmp_path, mapping_file, export_csv
 ) -> None:
