@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from agent.ingest import normalise
-from agent.ingest.households import household_keys
+from agent.ingest.keying import Keying
 from protocol.keys import SecretBytes
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -123,6 +123,6 @@ def test_invalid_emails_are_null(raw: str) -> None:
 )
 def test_household_keys_equal_hmac_sha256(identities: list[str | None], key: bytes) -> None:
     series = pl.Series(identities, dtype=pl.String)
-    got = household_keys(series, SecretBytes(key)).to_list()
+    got = Keying().submit(series, SecretBytes(key)).result().to_list()  # keyed inline
     want = [None if i is None else hmac.digest(key, i.encode(), hashlib.sha256) for i in identities]
     assert got == want
