@@ -436,20 +436,18 @@ def _ingest_one(
         )
         tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
         try:
+            failed: UsageError | None = None
+            attempt: _Attempt | None = None
             try:
-                attempt: _Attempt | None = _attempt(path, mapping, first, tmp, key_for=key_for)
-            except UsageError:
-                scan = scanning.result()
-                if _seen(workspace, scan.digest):
-                    report.files_skipped.append(path.name)
-                    return
-                if scan.first_bad_utf8 is None or scan is first:
-                    raise
-                attempt = None
+                attempt = _attempt(path, mapping, first, tmp, key_for=key_for)
+            except UsageError as exc:  # decided below: a skipped file is no error
+                failed = exc
             scan = scanning.result()
             if _seen(workspace, scan.digest):
                 report.files_skipped.append(path.name)
                 return
+            if failed is not None and (scan.first_bad_utf8 is None or scan is first):
+                raise failed
             if attempt is None or (scan is not first and scan.first_bad_utf8 is not None):
                 shutil.rmtree(tmp, ignore_errors=True)
                 tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
