@@ -323,25 +323,40 @@ def ingest_exports(
         {_period_label(p) for frame in keyed for p in frame["period_code"].unique().to_list()}
     )
     if keyed:
-        report.households = pl.concat(keyed).n_unique()  # distinct (period, key)
+        report.households = _distinct_households(pl.concat(keyed))
     return report
 
 
-def _key_columns(households: pl.DataFrame) -> pl.DataFrame:
-    """(period, key) of one export's household table, for the report's distinct count.
+_PERIOD_MIX = 0x5075626C  # fixed seed: the mixed values are only compared within one run
+_KEY_PARTS = ("key0", "key8")
 
-    The first 16 of the key's 32 random bytes tell keys apart as surely as the
-    128-bit address hashes tell addresses apart, at half the memory."""
+
+def _key_columns(households: pl.DataFrame) -> pl.DataFrame:
+    """(period, key) of one export's household table, for the report's distinct count:
+    the period, and two 64-bit parts of the key (bytes 0–7 and 8–15), each mixed with
+    the period so that the same key in two periods counts twice."""
+    mixed = pl.col("period_code").hash(_PERIOD_MIX)
     return households.select(
         "period_code",
         *[
-            pl.col("household_key")
-            .bin.slice(at, 8)
-            .bin.reinterpret(dtype=pl.UInt64)
-            .alias(f"key{at}")
+            (
+                pl.col("household_key").bin.slice(at, 8).bin.reinterpret(dtype=pl.UInt64) ^ mixed
+            ).alias(f"key{at}")
             for at in (0, 8)
         ],
     )
+
+
+def _distinct_households(keys: pl.DataFrame) -> int:
+    """Distinct (period, key) pairs, counted on each 64-bit part alone.
+
+    A part never tells equal pairs apart, and takes two different pairs for one
+    only when their 64 bits collide; so the larger of the two counts is exact
+    unless both parts of one pair collide at once (about 2^-128). Counting a
+    single ``UInt64`` series needs only its hash set: ``DataFrame.n_unique`` of
+    (period, 128 key bits) held about 1 GB more at six million keys, the peak
+    of a four-quarter ingest."""
+    return max(keys.get_column(part).n_unique() for part in _KEY_PARTS)
 
 
 def _size_seen(workspace: Workspace, size: int) -> bool:

@@ -287,3 +287,22 @@ def test_only_recurring_label_like_unmapped_values_are_named() -> None:
     assert list(shareable({"jan@example.nl": 30})) == [
         "(1 distinct values withheld: check which column is mapped as discipline)"
     ]
+
+
+def test_distinct_households_count_each_key_once_per_period() -> None:
+    from agent.ingest.pipeline import _distinct_households, _key_columns
+
+    a, b = bytes(range(32)), bytes(range(1, 33))
+    # c shares a's first eight bytes: only the second part tells them apart.
+    c = a[:8] + bytes(24)
+
+    def table(*rows: tuple[int, bytes]) -> pl.DataFrame:
+        return pl.DataFrame(
+            {"period_code": [p for p, _ in rows], "household_key": [k for _, k in rows]},
+            schema={"period_code": pl.Int32, "household_key": pl.Binary},
+        )
+
+    one_export = _key_columns(table((8106, a), (8106, b), (8106, a), (8107, a), (8106, c)))
+    other_export = _key_columns(table((8106, b), (8107, b)))
+    assert _distinct_households(one_export) == 4  # a, b and c in Q3; a in Q4
+    assert _distinct_households(pl.concat([one_export, other_export])) == 5  # and b in Q4
