@@ -110,6 +110,10 @@ def agent_ingest(
     Exit 0 when the exports were read (rejected rows go to the workspace's
     quarantine/ folder with row number, column and reason); exit 2 with one
     line naming file, line and column when an export cannot be used at all."""
+    from agent.allocator import tune_for_ingest
+
+    tune_for_ingest()  # before polars is imported (ADR 0011)
+
     from agent.ingest import ingest_exports
     from agent.ingest.mapping import Mapping
     from agent.workspace import Workspace as AgentWorkspace
