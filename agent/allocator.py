@@ -14,8 +14,10 @@ once they do go, so that they stop counting as resident (ADR 0011).
 
 Polars reads ``_RJEM_MALLOC_CONF`` once, when it is imported, and appends it
 to its own setting, so this must run before anything imports polars. An
-operator's own ``_RJEM_MALLOC_CONF`` is left as it is. Standard library only:
-importing this module must not import polars.
+operator's own ``_RJEM_MALLOC_CONF`` is left as it is; polars' own options,
+which polars writes into the variable and so hands down to every child of a
+process that imported it (the benchmark's, a test's), are not an operator's.
+Standard library only: importing this module must not import polars.
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ import sys
 
 ENVIRONMENT = "_RJEM_MALLOC_CONF"
 INGEST = "dirty_decay_ms:5000,muzzy_decay_ms:0"
+# What polars (2.1) puts in the variable itself; see ``polars/__init__.py``.
+POLARS_OWN = frozenset({"dirty_decay_ms:500", "muzzy_decay_ms:1000"})
 
 
 def tune_for_ingest() -> bool:
-    """Set the ingest's allocator options; False when it is too late (polars imported)."""
+    """Set the ingest's allocator options; False when it is too late (polars imported)
+    or when an operator set options of their own."""
     if "polars" in sys.modules:
         return False
-    os.environ.setdefault(ENVIRONMENT, INGEST)
+    inherited = os.environ.get(ENVIRONMENT, "")
+    if set(filter(None, inherited.split(","))) - POLARS_OWN:
+        return False
+    os.environ[ENVIRONMENT] = INGEST
     return True

@@ -39,10 +39,14 @@ VISIT_SCHEMA: dict[str, pl.DataType] = {
 # The period and the export's digest are the folder and the file name.
 HOUSEHOLDS = "households"
 _PER_VISIT = ("order_id", "tickets", "price", "event", "discipline", "birth_year", "source_row")
+# The discipline is stored as an Enum of the sector's disciplines: a one-byte code
+# per visit, which Parquet writes as a dictionary without hashing each string.
+SECTOR_DISCIPLINE = pl.Enum(DISCIPLINES)
 STORED_SCHEMA: dict[str, pl.DataType] = {
     "visit_date": VISIT_SCHEMA["visit_date"],
     "household": pl.UInt32(),
     **{name: VISIT_SCHEMA[name] for name in _PER_VISIT},
+    "discipline": SECTOR_DISCIPLINE,
 }
 HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "household": pl.UInt32(),

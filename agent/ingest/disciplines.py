@@ -18,7 +18,7 @@ import re
 import polars as pl
 
 from agent.ingest.mapping import Mapping
-from agent.visits import DISCIPLINES
+from agent.visits import DISCIPLINES, SECTOR_DISCIPLINE
 
 MAX_SHOWN = 50
 MIN_ROWS_SHOWN = 10
@@ -47,13 +47,14 @@ def discipline_table(raw: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
 
 
 def discipline_of(table: pl.DataFrame, mapping: Mapping) -> pl.Expr:
-    """The sector discipline per row, by position in the table of distinct values."""
+    """The sector discipline per row (as :data:`SECTOR_DISCIPLINE`), by position in the
+    table of distinct values."""
     known = table.filter(pl.col("raw_discipline").is_not_null())
     codes = pl.col("raw_discipline").cast(pl.Enum(known["raw_discipline"].to_list()))
     return (
-        pl.lit(known["discipline"])
+        pl.lit(known["discipline"].cast(SECTOR_DISCIPLINE))
         .gather(codes.to_physical())
-        .fill_null(mapping.default_discipline or "other")
+        .fill_null(pl.lit(mapping.default_discipline or "other", dtype=SECTOR_DISCIPLINE))
         .alias("discipline")
     )
 

@@ -42,9 +42,16 @@ def test_the_setting_is_appended_to_polars_own_when_set_before_polars_is_importe
 
 
 def test_an_operators_own_setting_is_kept() -> None:
-    _, seen = python(SET_THEN_IMPORT, **{ENVIRONMENT: "narenas:2"})
+    tuned, seen = python(SET_THEN_IMPORT, **{ENVIRONMENT: "narenas:2"})
+    assert tuned == "False"
     assert seen.endswith(",narenas:2")
     assert INGEST not in seen
+
+
+def test_polars_own_options_handed_down_by_a_parent_that_imported_polars_are_replaced() -> None:
+    handed_down = "dirty_decay_ms:500,muzzy_decay_ms:1000"
+    tuned, seen = python(SET_THEN_IMPORT, **{ENVIRONMENT: handed_down})
+    assert (tuned, seen) == ("True", f"{handed_down},{INGEST}")
 
 
 def test_after_polars_is_imported_it_is_too_late_and_nothing_is_set() -> None:
