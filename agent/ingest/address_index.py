@@ -17,6 +17,7 @@ import polars as pl
 
 _EMPTY = 2**32 - 1
 _MIN_BITS = 20  # 4 MiB of slots to start with
+_MAX_START_BITS = 23  # 32 MiB: room for 2.8 million pairs before the first growth
 _GROWTH_BITS = 1  # grow twofold (fourfold measured: 128 MiB more at six million pairs)
 
 
@@ -27,8 +28,11 @@ def _empty_slots(bits: int) -> pl.Series:
 class AddressIndex:
     """Pairs of 64-bit hashes, numbered 0, 1, 2, ... in the order they were added."""
 
-    def __init__(self) -> None:
-        self._bits = _MIN_BITS
+    def __init__(self, expected: int = 0) -> None:
+        """``expected``: about how many pairs will be added. Growing re-places every pair
+        already in the table (twice the placements, summed over the doublings up to two
+        million pairs), so a table that starts large enough never grows."""
+        self._bits = max(_MIN_BITS, min(_MAX_START_BITS, (3 * expected).bit_length()))
         self._slots = _empty_slots(self._bits)
         self._h1 = pl.Series("h1", [], dtype=pl.UInt64)
         self._h2 = pl.Series("h2", [], dtype=pl.UInt64)

@@ -552,10 +552,12 @@ class _Households:
     once each, to the same bytes, instead of being joined on the identity),
     and are needed only for the household tables written at the end."""
 
-    def __init__(self, key_for: Callable[[str], SecretBytes], keying: Keying) -> None:
+    def __init__(
+        self, key_for: Callable[[str], SecretBytes], keying: Keying, *, expected: int = 0
+    ) -> None:
         self.key_for = key_for
         self.keying = keying
-        self.index = AddressIndex()
+        self.index = AddressIndex(expected)
         self.keyless = pl.Series("keyless", [], dtype=pl.Boolean)
         self.pc4: list[pl.Series] = []
         self.periods: list[pl.Series] = []
@@ -569,28 +571,30 @@ class _Households:
         # Rejected rows are looked up too and their numbers dropped afterwards:
         # probing hashes without nulls is faster than skipping those rows.
         found = self.index.find(h1, h2)
-        missing = found.is_null()
         if accepted is not None:
             found = found.set(~accepted, None)
-            missing = missing & accepted
-        if not missing.any():
-            return found
-        at = missing.arg_true()
-        # One row per new address, the first row that carries it (so numbers follow
-        # the rows' order): distinct on the hashes alone, then the strings of those rows.
-        pairs = pl.DataFrame({"h1": h1.gather(at), "h2": h2.gather(at)})
-        first = pairs.select(pl.struct("h1", "h2").is_first_distinct()).to_series()
-        new = rows.select("period_code", "h1", "h2", *_ADDRESS)[at.filter(first)]
-        start = len(self.index)
+        while (
+            missing := found.is_null() if accepted is None else found.is_null() & accepted
+        ).any():
+            # One row per new address, the first row that carries it (so numbers follow
+            # the rows' order), told apart by h1 alone: a quarter of the cost of telling
+            # (h1, h2) pairs apart. A row whose address shares its h1 with another new
+            # address (a 64-bit collision) is still missing after this round and is
+            # added in the next.
+            at = missing.arg_true()
+            first = h1.gather(at).is_first_distinct()
+            start = len(self.index)
+            self._add(rows.select("period_code", "h1", "h2", *_ADDRESS)[at.filter(first)])
+            numbers = pl.int_range(start, len(self.index), dtype=pl.UInt32, eager=True)
+            found = found.scatter(at.filter(first), numbers)
+            later = at.filter(~first)  # an address met twice in this group: look it up
+            if later.len():
+                found = found.scatter(later, self.index.find(h1.gather(later), h2.gather(later)))
+        return found
+
+    def _add(self, new: pl.DataFrame) -> None:
+        """Number new addresses, normalise them and send their identities for keying."""
         self.index.add(new["h1"], new["h2"])
-        numbers = pl.int_range(start, len(self.index), dtype=pl.UInt32, eager=True)
-        if new.height < at.len():  # an address met twice in this group: look the rest up
-            again = pl.repeat(None, at.len(), dtype=pl.UInt32, eager=True)
-            again = again.scatter(first.arg_true(), numbers)
-            later = (~first).arg_true()
-            numbers = again.scatter(
-                later, self.index.find(pairs["h1"].gather(later), pairs["h2"].gather(later))
-            )
         households = _households(new)
         self.keyless = pl.concat([self.keyless, households["identity"].is_null()], rechunk=True)
         self.pc4.append(households["pc4"])
@@ -609,7 +613,6 @@ class _Households:
                 ],
             )
         )
-        return found.scatter(at, numbers)
 
     def table(self) -> pl.DataFrame:
         """Every address with a key: number, period code, key and PC4.
@@ -717,7 +720,7 @@ def _stream(
     """One pass over the export: per group of rows, reasons, address numbers and visits."""
     keying = Keying()
     try:
-        households = _Households(key_for, keying)
+        households = _Households(key_for, keying, expected=_expected_addresses(export))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visits-writer") as writer:
             _stream_groups(export, plan, mapping, out, households=households, writer=writer)
         out.households = households.table()
@@ -726,6 +729,15 @@ def _stream(
         raise
     keying.close()
     return households
+
+
+_BYTES_PER_ADDRESS = 400  # about four visits of a hundred bytes a household, in a CSV
+
+
+def _expected_addresses(export: readers.Export) -> int:
+    """A rough count of an export's distinct addresses, to size the address table:
+    too low costs a few re-placements, too high a few MiB (the table's start is capped)."""
+    return export.path.stat().st_size // _BYTES_PER_ADDRESS if export.kind == "csv" else 0
 
 
 def _batches(export: readers.Export, plan: _Plan) -> Iterator[pl.DataFrame]:

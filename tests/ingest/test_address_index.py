@@ -34,3 +34,18 @@ def test_numbers_survive_the_table_growing() -> None:
     assert index.find(first, first.hash(2)).to_list() == list(range(1000))
     sample = more.gather([0, 99_999, 198_999])
     assert index.find(sample, sample.hash(2)).to_list() == [1000, 100_999, 199_999]
+
+
+def test_a_table_sized_for_what_is_expected_numbers_as_a_growing_one_does() -> None:
+    pairs = pl.int_range(400_000, eager=True).hash(1)
+    growing, sized = AddressIndex(), AddressIndex(expected=400_000)
+    for index in (growing, sized):
+        for start in range(0, 400_000, 100_000):
+            part = pairs.slice(start, 100_000)
+            index.add(part, part.hash(2))
+    probe = pl.concat([pairs.gather([5, 399_999, 123_456]), pl.Series([1], dtype=pl.UInt64)])
+    assert (
+        growing.find(probe, probe.hash(2)).to_list()
+        == sized.find(probe, probe.hash(2)).to_list()
+        == [5, 399_999, 123_456, None]
+    )

@@ -12,6 +12,7 @@ from agent.ingest import ingest_exports, keying, pipeline
 from agent.ingest.mapping import Mapping
 from agent.visits import VISIT_SCHEMA
 from agent.workspace import Workspace
+from protocol.keys import SecretBytes
 from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER
 
 ROWS = [
@@ -139,3 +140,40 @@ def test_a_row_gets_the_first_reason_that_applies_with_prices_parsed_per_group(
     assert report.rows_accepted == 2
     prices = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")["price"]
     assert prices.to_list() == [1234.5, None]
+
+
+def test_two_new_addresses_sharing_a_64_bit_hash_get_numbers_of_their_own() -> None:
+    """New addresses are told apart by h1 first; a collision takes a second round."""
+    keys = keying.Keying()
+    households = pipeline._Households(lambda _period: SecretBytes(bytes(32)), keys)
+    rows = pl.DataFrame(
+        {
+            "period_code": [8106] * 5,
+            "h1": [1, 1, 2, 1, 1],  # three addresses share h1 = 1
+            "h2": [1, 2, 1, 2, 3],
+            "postcode": ["1234AB", "1234AB", "1234AB", "1234AB", "1234AB"],
+            "house_number": ["1", "2", "3", "2", "4"],
+            "email": [None] * 5,
+        },
+        schema_overrides={
+            "h1": pl.UInt64,
+            "h2": pl.UInt64,
+            "period_code": pl.Int32,
+            "email": pl.String,
+        },
+    )
+    try:
+        numbers = households.numbers(rows, accepted=None).to_list()
+        assert numbers[0] != numbers[1] and numbers[1] == numbers[3]
+        assert len({numbers[0], numbers[1], numbers[2], numbers[4]}) == 4
+        table = households.table()
+    finally:
+        keys.close()
+    assert sorted(table["household"].to_list()) == sorted({*numbers})
+    assert table["household_key"].n_unique() == 4
+    # Met again in a later group: found, nothing added.
+    again = pipeline._Households(lambda _period: SecretBytes(bytes(32)), keying.Keying())
+    assert again.numbers(rows, accepted=None).to_list() == numbers
+    assert again.numbers(rows.reverse(), accepted=None).to_list() == numbers[::-1]
+    assert len(again.index) == 4
+    again.keying.close()
