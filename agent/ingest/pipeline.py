@@ -143,6 +143,25 @@ _ADDRESS = ("postcode", "house_number", "email")
 _HASH_SEEDS = (0x5075626C, 0x69656B21)  # fixed seeds: the hashes only join within one run
 
 
+_FOLD = 0x9E3779B97F4A7C15  # odd, so multiplying by it is a bijection of 64-bit values
+
+
+def _address_hash(seed: int) -> pl.Expr:
+    """A 64-bit hash of (period, postcode, house number, e-mail).
+
+    Each field is hashed with a seed of its own and folded in as hash_combine
+    does (multiply by an odd constant, wrapping, then xor), so equal values in
+    different fields, or the same values in another order, do not cancel out.
+    Hashing the four as a struct row-encodes every row first: 73 against 27 ms
+    per million rows for both hashes."""
+    combined: pl.Expr | None = None
+    for offset, name in enumerate(("period_code", *_ADDRESS)):
+        field = pl.col(name).hash(seed + offset)
+        combined = field if combined is None else (combined * _FOLD) ^ field
+    assert combined is not None
+    return combined
+
+
 _ROW_COLUMNS = (
     "source_row", "visit_date", "period_code", *_ADDRESS, "h1", "h2",
     "order_id", "tickets", "price_text", "event", "raw_discipline", "birth_year",
@@ -182,9 +201,8 @@ def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
         .alias("period_code"),
     )
     # The address hashes include the period: household keys are per period.
-    address = pl.struct("period_code", *_ADDRESS)
     rows = rows.with_columns(
-        address.hash(_HASH_SEEDS[0]).alias("h1"), address.hash(_HASH_SEEDS[1]).alias("h2")
+        _address_hash(_HASH_SEEDS[0]).alias("h1"), _address_hash(_HASH_SEEDS[1]).alias("h2")
     )
     checks: list[tuple[str, str, pl.Expr]] = [
         ("invalid_date", cols["visit_date"], pl.col("visit_date").is_null()),

@@ -177,3 +177,27 @@ def test_two_new_addresses_sharing_a_64_bit_hash_get_numbers_of_their_own() -> N
     assert again.numbers(rows.reverse(), accepted=None).to_list() == numbers[::-1]
     assert len(again.index) == 4
     again.keying.close()
+
+
+def test_address_hashes_tell_fields_apart_not_only_values() -> None:
+    frame = pl.DataFrame(
+        {
+            "period_code": [8106, 8106, 8106, 8107, 8106, 8106],
+            "postcode": ["12", "1234AB", "1234AB", "1234AB", None, "1234AB"],
+            "house_number": ["1234AB", "12", "12", "12", "1234AB", None],
+            "email": [None, None, None, None, "12", "12"],
+        },
+        schema_overrides={"period_code": pl.Int32},
+    )
+    hashes = frame.select(
+        *(
+            pipeline._address_hash(seed).alias(f"h{n}")
+            for n, seed in enumerate(pipeline._HASH_SEEDS)
+        )
+    )
+    # Rows 1 and 2 are one address; swapped fields, another period or the same
+    # values in other columns are other addresses, under both hashes.
+    for column in hashes.columns:
+        values = hashes[column].to_list()
+        assert values[1] == values[2]
+        assert len(set(values)) == 5
