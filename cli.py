@@ -110,7 +110,7 @@ def agent_ingest(
     Exit 0 when the exports were read (rejected rows go to the workspace's
     quarantine/ folder with row number, column and reason); exit 2 with one
     line naming file, line and column when an export cannot be used at all."""
-    from agent.allocator import tune_for_ingest
+    from agent.memory import settle_garbage_collector, tune_for_ingest
 
     tune_for_ingest()  # before polars is imported (ADR 0011)
 
@@ -118,6 +118,7 @@ def agent_ingest(
     from agent.ingest.mapping import Mapping
     from agent.workspace import Workspace as AgentWorkspace
 
+    settle_garbage_collector()
     report = ingest_exports(exports, Mapping.load(mapping), AgentWorkspace(workspace))
     for name in report.detected:
         typer.echo(f"read {report.detected_line(name)}")
