@@ -45,26 +45,37 @@ class AddressIndex:
 
     def find(self, h1: pl.Series, h2: pl.Series) -> pl.Series:
         """The number of each pair, null for a pair not in the table (or a null hash)."""
-        found = pl.repeat(None, h1.len(), dtype=pl.UInt32, eager=True).rechunk()
         if not len(self) or not h1.len():
-            return found
+            return pl.repeat(None, h1.len(), dtype=pl.UInt32, eager=True)
         mask = (1 << self._bits) - 1
-        rows = pl.int_range(h1.len(), dtype=pl.UInt32, eager=True)
         slot = (h1 & mask).cast(pl.UInt32)
+        at, hit, occupied = self._probe(slot, h1, h2)
+        # Almost every pair resolves in this first round: its answer is the slot's
+        # number where it hit, null elsewhere. Pairs that met another pair's slot
+        # probe on in later rounds, over only those rows.
+        found = at.set(~hit, None)
+        rows = (occupied & ~hit).arg_true()
+        h1, h2, slot = h1.gather(rows), h2.gather(rows), slot.gather(rows)
         while rows.len():
-            at = self._slots.gather(slot)
-            occupied = (at != _EMPTY).fill_null(value=False)
-            # An empty slot reads as the last number (a gather without nulls is twice
-            # as fast) and is then ruled out by ``occupied``.
-            number = at.clip(upper_bound=len(self) - 1)
-            hit = occupied & (self._h1.gather(number) == h1) & (self._h2.gather(number) == h2)
-            hit = hit.fill_null(value=False)
+            slot = ((slot + 1) & mask).cast(pl.UInt32)
+            at, hit, occupied = self._probe(slot, h1, h2)
             if hit.any():
-                found.scatter(rows.filter(hit), at.filter(hit))
+                found = found.scatter(rows.filter(hit), at.filter(hit))
             on = occupied & ~hit
-            rows, h1, h2 = rows.filter(on), h1.filter(on), h2.filter(on)
-            slot = ((slot.filter(on) + 1) & mask).cast(pl.UInt32)
+            rows, h1, h2, slot = rows.filter(on), h1.filter(on), h2.filter(on), slot.filter(on)
         return found
+
+    def _probe(
+        self, slot: pl.Series, h1: pl.Series, h2: pl.Series
+    ) -> tuple[pl.Series, pl.Series, pl.Series]:
+        """Per pair: the number in its slot, whether that is the pair, whether the slot is taken."""
+        at = self._slots.gather(slot)
+        occupied = at != _EMPTY
+        # An empty slot reads as the last number (a gather without nulls is twice
+        # as fast) and is then ruled out by ``occupied``.
+        number = at.clip(upper_bound=len(self) - 1)
+        hit = occupied & (self._h1.gather(number) == h1) & (self._h2.gather(number) == h2)
+        return at, hit.fill_null(value=False), occupied
 
     def add(self, h1: pl.Series, h2: pl.Series) -> None:
         """Number pairs that are not in the table yet (and distinct) from ``len(self)`` on."""
