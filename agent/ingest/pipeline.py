@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from agent.file_scan import Scan, scan_bytes
 from agent.ingest import dialect, normalise, readers
 from agent.ingest.address_index import AddressIndex
 from agent.ingest.disciplines import (
@@ -342,12 +343,15 @@ def ingest_exports(
     workspace: Workspace,
     *,
     sector_key: Callable[[str], SecretBytes] | None = None,
+    early_scans: dict[Path, Future[Scan]] | None = None,
 ) -> IngestReport:
     """Ingest every export; return counts only (never row content).
 
     Fails with :class:`UsageError` before writing anything for a file that
     cannot be used at all; a file is recorded as ingested only after its
-    visits and quarantine are in place."""
+    visits and quarantine are in place. ``early_scans``: scans of exports
+    already under way (:func:`agent.file_scan.start`), used instead of
+    starting them again."""
     workspace.ensure()
     # A run that was killed leaves its tmp folder (which may hold a transcoded copy
     # of an export) behind; nothing else uses tmp/, so it goes before anything new.
@@ -356,7 +360,15 @@ def ingest_exports(
     report = IngestReport()
     keyed: list[pl.DataFrame] = []
     for path in paths:
-        _ingest_one(path, mapping, workspace, key_for=key_for, report=report, keyed=keyed)
+        _ingest_one(
+            path,
+            mapping,
+            workspace,
+            key_for=key_for,
+            report=report,
+            keyed=keyed,
+            early=(early_scans or {}).get(path),
+        )
     report.periods = sorted(
         {_period_label(p) for frame in keyed for p in frame["period_code"].unique().to_list()}
     )
@@ -410,6 +422,25 @@ def _size_seen(workspace: Workspace, size: int) -> bool:
         )
 
 
+def _checked_as(early: Future[Scan], *, check_utf8: bool) -> Future[Scan]:
+    """An early scan (always UTF-8 checked) as this export needs it: without the
+    UTF-8 finding where the file is not read as UTF-8 (not a CSV, or another
+    encoding in the mapping)."""
+    if check_utf8:
+        return early
+    scanning: Future[Scan] = Future()
+
+    def settle(done: Future[Scan]) -> None:
+        failed = done.exception()
+        if failed is None:
+            scanning.set_result(done.result().without_utf8_check())
+        else:
+            scanning.set_exception(failed)
+
+    early.add_done_callback(settle)
+    return scanning
+
+
 def _seen(workspace: Workspace, digest: str) -> bool:
     with workspace.connect() as db:
         return bool(
@@ -428,7 +459,7 @@ class _Attempt:
 def _attempt(
     path: Path,
     mapping: Mapping,
-    scan: readers.Scan,
+    scan: Scan,
     tmp: Path,
     *,
     key_for: Callable[[str], SecretBytes],
@@ -454,6 +485,7 @@ def _ingest_one(
     key_for: Callable[[str], SecretBytes],
     report: IngestReport,
     keyed: list[pl.DataFrame],
+    early: Future[Scan] | None,
 ) -> None:
     if not path.exists():
         raise UsageError(f"{path}: no such file", hint="check the export path")
@@ -470,23 +502,23 @@ def _ingest_one(
     # at the end, before anything moves into place; a file that turns out not to
     # be UTF-8 is read again with what the whole-file check found.
     size = path.stat().st_size
-    scanning: Future[readers.Scan] = Future()
+    scanning = None if early is None else _checked_as(early, check_utf8=check_utf8)
     if _size_seen(workspace, size):
         # Maybe the very export ingested before (a cron job re-running on an unchanged
         # file): decide that from the digest first, without a pass. Exports of a size
         # never ingested cannot have an ingested digest, so they skip this.
-        scanning.set_result(readers.scan_bytes(path, check_utf8=check_utf8))
+        if scanning is None:
+            scanning = Future()
+            scanning.set_result(scan_bytes(path, check_utf8=check_utf8))
         if _seen(workspace, scanning.result().digest):
             report.files_skipped.append(path.name)
             return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as digesting:
-        if not scanning.done():
-            scanning = digesting.submit(readers.scan_bytes, path, check_utf8=check_utf8)
+        if scanning is None:
+            scanning = digesting.submit(scan_bytes, path, check_utf8=check_utf8)
         # Read as UTF-8 until the whole-file check says otherwise, unless that check
         # is already done (an export of a size seen before).
-        first = (
-            scanning.result() if scanning.done() else readers.Scan(digest="", first_bad_utf8=None)
-        )
+        first = scanning.result() if scanning.done() else Scan(digest="", first_bad_utf8=None)
         tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
         try:
             failed: UsageError | None = None

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
-import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +22,11 @@ from typing import Any
 
 import polars as pl
 
+from agent.file_scan import CHUNK, Scan, open_export_file
 from agent.ingest import dialect
 from agent.ingest.mapping import SourceOptions
 from protocol.errors import UsageError
 
-CHUNK = 1 << 24
 SAMPLE_BYTES = 1 << 20
 SAMPLE_ROWS = 50_000
 _UTF8 = ("utf-8", "utf-8-sig")
@@ -46,62 +44,9 @@ class Export:
     detected: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Scan:
-    """One read over a file's bytes: its digest and, if asked, where UTF-8 first fails."""
-
-    digest: str
-    first_bad_utf8: int | None
-
-
-def scan_bytes(path: Path, *, check_utf8: bool) -> Scan:
-    """SHA-256 of the file, and the offset of the first byte that is not UTF-8.
-
-    Hashing runs in a second thread (hashlib releases the GIL on large
-    buffers) while this thread validates UTF-8, so the file is read once."""
-    digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    bad: int | None = None
-    offset = 0
-    with _open(path) as fh:
-        while chunk := fh.read(CHUNK):
-            worker = threading.Thread(target=digest.update, args=(chunk,))
-            worker.start()
-            # An ASCII chunk with no multi-byte sequence pending from the previous
-            # chunk is valid UTF-8 as it is: isascii() checks that at memory speed,
-            # where decoding would build a 16 MiB string first.
-            if check_utf8 and bad is None and not (chunk.isascii() and not decoder.getstate()[0]):
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError as exc:
-                    bad = offset + max(exc.start, 0)
-            worker.join()
-            offset += len(chunk)
-    if check_utf8 and bad is None:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            bad = max(offset - 1, 0)
-    return Scan(digest.hexdigest(), bad)
-
-
-def _open(path: Path) -> io.BufferedReader:
-    try:
-        return path.open("rb")
-    except FileNotFoundError as exc:
-        raise UsageError(f"{path}: no such file", hint="check the export path") from exc
-    except IsADirectoryError as exc:
-        raise UsageError(f"{path}: is a folder, not an export file") from exc
-    except OSError as exc:
-        raise UsageError(
-            f"{path}: cannot be read ({exc.strerror or type(exc).__name__})",
-            hint="check the file's permissions for the user running the agent",
-        ) from exc
-
-
 def kind_of(path: Path) -> str:
     """ "csv", "xlsx" or "parquet", from the file's first bytes (its name can lie)."""
-    with _open(path) as fh:
+    with open_export_file(path) as fh:
         magic = fh.read(8)
     if magic.startswith(b"PAR1"):
         return "parquet"
@@ -234,7 +179,7 @@ def _sheet_with(workbook: Any, sheets: list[str], wanted: Collection[str]) -> st
 
 def _open_csv(path: Path, source: SourceOptions, scan: Scan, tmp: Path) -> Export:
     detected = {"format": "csv"}
-    with _open(path) as fh:
+    with open_export_file(path) as fh:
         head = fh.read(SAMPLE_BYTES)
     if source.encoding:
         encoding = dialect.canonical_encoding(source.encoding)
@@ -297,7 +242,7 @@ def _structure_error(path: Path, exc: Exception) -> UsageError:
 
 
 def _window(path: Path, offset: int) -> bytes:
-    with _open(path) as fh:
+    with open_export_file(path) as fh:
         fh.seek(max(offset - SAMPLE_BYTES // 2, 0))
         return fh.read(SAMPLE_BYTES)
 
@@ -308,7 +253,7 @@ def _transcode(path: Path, encoding: str, tmp: Path, delimiter: str | None) -> P
     target = tmp / "export.utf8.csv"
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = 0
-    with _open(path) as src, target.open("wb") as dst:
+    with open_export_file(path) as src, target.open("wb") as dst:
         while chunk := src.read(CHUNK):
             try:
                 dst.write(decoder.decode(chunk).encode("utf-8"))
@@ -337,7 +282,7 @@ def locate(path: Path, offset: int, delimiter: str | None) -> tuple[int, str]:
     newline or delimiter inside can shift the count, which is why the column
     is named as well as numbered."""
     line_no, line_start = 1, 0
-    with _open(path) as fh:
+    with open_export_file(path) as fh:
         position = 0
         while position < offset:
             chunk = fh.read(min(CHUNK, offset - position))

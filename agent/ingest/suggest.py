@@ -15,6 +15,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from agent.file_scan import scan_bytes
 from agent.ingest import readers
 from agent.ingest.disciplines import looks_like_labels
 from agent.ingest.mapping import CANONICAL_COLUMNS, SourceOptions
@@ -99,7 +100,7 @@ def suggest_mapping(path: Path, *, sheet: str | None = None) -> str:
     """The text of a draft mapping file for one export."""
     with tempfile.TemporaryDirectory(prefix="publiek-suggest-") as tmp:
         kind = readers.kind_of(path)
-        scan = readers.scan_bytes(path, check_utf8=kind == "csv")
+        scan = scan_bytes(path, check_utf8=kind == "csv")
         export = readers.open_export(path, SourceOptions(sheet=sheet), scan, Path(tmp))
         if not looks_like_labels(list(export.columns)):
             # Without a header row the "headers" are a visitor's data: never echo them.
