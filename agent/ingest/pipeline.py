@@ -777,9 +777,11 @@ def _write_group(
         folder.mkdir(parents=True, exist_ok=True)
         n = out.parts.get(period, 0)
         out.parts[period] = n + 1
-        # No column statistics: the visits are always read whole per period.
+        # No column statistics: the visits are always read whole per period. Not
+        # compressed: lz4 cost a sixth of the write's CPU (0.25 CPU s for ten million
+        # visits) to save 40 % of the bytes (ADR 0011).
         part.drop("period_code").write_parquet(
-            folder / stored_name(_PART, n), compression="lz4", statistics=False
+            folder / stored_name(_PART, n), compression="uncompressed", statistics=False
         )
 
 
@@ -936,7 +938,12 @@ def _finish(out: _Outputs, workspace: Workspace) -> dict[str, int]:
         code = int(period[:4]) * 4 + int(period[-1]) - 1
         out.households.filter(pl.col("period_code") == code).select(
             [pl.col(c).cast(t) for c, t in HOUSEHOLD_SCHEMA.items()]
-        ).write_parquet(written / f"{out.digest}.households", compression="lz4", statistics=False)
+        ).write_parquet(
+            # Mostly random 32-byte keys: compressing them is wasted work.
+            written / f"{out.digest}.households",
+            compression="uncompressed",
+            statistics=False,
+        )
         target = workspace.visits_dir / f"period={period}"
         (target / HOUSEHOLDS).mkdir(parents=True, exist_ok=True)
         for old in [target / f"{out.digest}.parquet", *target.glob(f"{out.digest}-*.parquet")]:
