@@ -47,13 +47,12 @@ def discipline_table(raw: pl.DataFrame, mapping: Mapping) -> pl.DataFrame:
 
 
 def discipline_of(table: pl.DataFrame, mapping: Mapping) -> pl.Expr:
-    """The sector discipline per row (as :data:`SECTOR_DISCIPLINE`), by position in the
-    table of distinct values."""
-    known = table.filter(pl.col("raw_discipline").is_not_null())
-    codes = pl.col("raw_discipline").cast(pl.Enum(known["raw_discipline"].to_list()))
+    """The sector discipline per row (as :data:`SECTOR_DISCIPLINE`), by the code of
+    the row's ``raw_discipline`` (a Categorical): ``table`` holds every label met so
+    far in the order of its code (see :func:`discipline_table`)."""
     return (
-        pl.lit(known["discipline"].cast(SECTOR_DISCIPLINE))
-        .gather(codes.to_physical())
+        pl.lit(table["discipline"].cast(SECTOR_DISCIPLINE))
+        .gather(pl.col("raw_discipline").to_physical())
         .fill_null(pl.lit(mapping.default_discipline or "other", dtype=SECTOR_DISCIPLINE))
         .alias("discipline")
     )

@@ -201,3 +201,13 @@ def test_address_hashes_tell_fields_apart_not_only_values() -> None:
         values = hashes[column].to_list()
         assert values[1] == values[2]
         assert len(set(values)) == 5
+
+
+def test_a_coded_column_keeps_its_codes_when_no_other_column_of_it_is_left() -> None:
+    coded = pipeline._coded("labels")
+    first = pl.Series(["Toneel", "Dans", None]).cast(coded.dtype)
+    assert first.to_physical().to_list() == [0, 1, None]
+    del first
+    again = pl.Series(["Dans", "Opera"]).cast(coded.dtype)
+    assert again.to_physical().to_list() == [1, 2]
+    assert pipeline._values(coded).to_list() == ["Toneel", "Dans", "Opera"]
