@@ -6,7 +6,11 @@ separate subprocesses, one after the other:
 
 1. ``polars``: ``pl.read_csv`` of the same file into memory (the baseline);
 2. ``ingest``: ``publiek agent ingest`` with encoding, delimiter, decimal and
-   date format left to detection, into a fresh workspace.
+   date format left to detection, into a fresh workspace;
+
+and that pair ``--rounds`` times (the box's speed drifts by a third within
+minutes, so one pair says little): each round's ratio is printed, then the
+median, the smallest and the largest.
 
 Each child's wall time is measured here; its CPU time and peak RSS come from
 ``os.wait4`` (the rusage of exactly that child, the same figures
@@ -15,6 +19,7 @@ before and after, because other work on a shared box inflates wall times.
 Usage::
 
     .venv/bin/python bench/ingest_bench.py [--rows N] [--households N] [--seed 7] [--days 92]
+        [--rounds 3]
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -164,12 +171,33 @@ def run_child(argv: list[str], logs: Path) -> Measured:
     )
 
 
+def measure_round(publiek: str, export: Path, folder: Path) -> tuple[Measured, Measured, Any]:
+    """One round: the baseline, then the ingest into a workspace of its own."""
+    folder.mkdir()
+    base = run_child([sys.executable, "-c", BASELINE, str(export)], folder / "baseline")
+    report = folder / "report.json"
+    ingest = run_child(
+        [
+            publiek, "agent", "ingest", str(export), "--mapping", str(export.with_name("map.toml")),
+            "--workspace", str(folder / "ws"), "--report-json", str(report),
+        ],
+        folder / "ingest",
+    )  # fmt: skip
+    return base, ingest, json.loads(report.read_text(encoding="utf-8"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--households", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--days", type=int, default=92, help="days the visits span (92: a quarter)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="baseline and ingest, one after the other, this many times (the box's speed drifts)",
+    )
     parser.add_argument("--generate-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate_only:
@@ -198,28 +226,29 @@ def main() -> None:
         (root / "map.toml").write_text(MAPPING, encoding="utf-8")
         print(f"load average before: {os.getloadavg()[0]:.2f}")
 
-        base = run_child([sys.executable, "-c", BASELINE, str(export)], root / "baseline")
+        ratios: list[float] = []
+        walls: list[float] = []
+        peaks: list[float] = []
+        for n in range(1, args.rounds + 1):
+            base, ingest, data = measure_round(publiek, export, root / f"round-{n}")
+            ratios.append(ingest.wall_s / base.wall_s)
+            walls.append(ingest.wall_s)
+            peaks.append(ingest.peak_rss_mib)
+            print(
+                f"round {n}: polars read_csv:      wall {base.wall_s:6.2f} s, "
+                f"cpu {base.cpu_s:6.2f} s, peak RSS {base.peak_rss_mib:6.0f} MiB "
+                f"({base.stdout} rows)\n"
+                f"round {n}: publiek agent ingest: wall {ingest.wall_s:6.2f} s, "
+                f"cpu {ingest.cpu_s:6.2f} s, peak RSS {ingest.peak_rss_mib:6.0f} MiB "
+                f"({data['rows_accepted']} rows accepted, {data['households']} households, "
+                f"periods {data['periods']})\n"
+                f"round {n}: ratio ingest / read_csv: wall {ratios[-1]:.2f}, "
+                f"cpu {ingest.cpu_s / base.cpu_s:.2f} (load {os.getloadavg()[0]:.2f})"
+            )
         print(
-            f"polars read_csv:      wall {base.wall_s:6.2f} s, cpu {base.cpu_s:6.2f} s, "
-            f"peak RSS {base.peak_rss_mib:6.0f} MiB ({base.stdout} rows)"
-        )
-        report = root / "report.json"
-        ingest = run_child(
-            [
-                publiek, "agent", "ingest", str(export), "--mapping", str(root / "map.toml"),
-                "--workspace", str(root / "ws"), "--report-json", str(report),
-            ],
-            root / "ingest",
-        )  # fmt: skip
-        data = json.loads(report.read_text(encoding="utf-8"))
-        print(
-            f"publiek agent ingest: wall {ingest.wall_s:6.2f} s, cpu {ingest.cpu_s:6.2f} s, "
-            f"peak RSS {ingest.peak_rss_mib:6.0f} MiB ({data['rows_accepted']} rows accepted, "
-            f"{data['households']} households, periods {data['periods']})"
-        )
-        print(
-            f"ratio ingest / read_csv: wall {ingest.wall_s / base.wall_s:.2f}, "
-            f"cpu {ingest.cpu_s / base.cpu_s:.2f}"
+            f"over {args.rounds} round(s): ratio median {statistics.median(ratios):.2f} "
+            f"(min {min(ratios):.2f}, max {max(ratios):.2f}); ingest wall max "
+            f"{max(walls):.2f} s; peak RSS max {max(peaks):.0f} MiB"
         )
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 
