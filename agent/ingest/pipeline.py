@@ -179,8 +179,8 @@ def _address_hash(seed: int) -> pl.Expr:
     per million rows for both hashes."""
     combined: pl.Expr | None = None
     for offset, name in enumerate(("period_code", *_ADDRESS)):
-        field = pl.col(name).hash(seed + offset)
-        combined = field if combined is None else (combined * _FOLD) ^ field
+        hashed = pl.col(name).hash(seed + offset)
+        combined = hashed if combined is None else (combined * _FOLD) ^ hashed
     assert combined is not None
     return combined
 
