@@ -113,7 +113,7 @@ def agent_ingest(
     from agent import file_scan
     from agent.memory import settle_garbage_collector, tune_for_ingest
 
-    tune_for_ingest()  # before polars is imported (ADR 0011)
+    fresh_process = tune_for_ingest()  # before polars is imported (ADR 0011)
     # The first export's digest is read while polars is imported (one core is idle then).
     early = {exports[0]: scan} if exports and (scan := file_scan.start(exports[0])) else {}
 
@@ -121,7 +121,8 @@ def agent_ingest(
     from agent.ingest.mapping import Mapping
     from agent.workspace import Workspace as AgentWorkspace
 
-    settle_garbage_collector()
+    if fresh_process:  # not when called in-process (tests): freezing there would pile up
+        settle_garbage_collector()
     report = ingest_exports(
         exports, Mapping.load(mapping), AgentWorkspace(workspace), early_scans=early
     )

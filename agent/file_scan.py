@@ -14,7 +14,7 @@ import codecs
 import hashlib
 import io
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -85,7 +85,14 @@ def start(path: Path) -> Future[Scan] | None:
     regular file (the ingest then says what is wrong with it, as for any other)."""
     if not path.is_file():
         return None
-    early = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-digest")
-    scanning = early.submit(scan_bytes, path, check_utf8=True)
-    early.shutdown(wait=False)  # the thread ends with the scan
+    scanning: Future[Scan] = Future()
+
+    def run() -> None:
+        try:
+            scanning.set_result(scan_bytes(path, check_utf8=True))
+        except Exception as exc:  # noqa: BLE001 (handed to whoever waits for the result)
+            scanning.set_exception(exc)
+
+    # A daemon: a run that stops early (a bad mapping, say) need not wait for it.
+    threading.Thread(target=run, name="early-digest", daemon=True).start()
     return scanning

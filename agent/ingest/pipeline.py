@@ -113,13 +113,6 @@ def _coded(name: str) -> pl.Series:
     return pl.Series(name, dtype=pl.Categorical(pl.Categories.random()))
 
 
-def _values(coded: pl.Series) -> pl.Series:
-    """Every value coded so far in ``coded``'s Categorical, in the order of its code."""
-    dtype = coded.dtype
-    assert isinstance(dtype, pl.Categorical)
-    return dtype.categories.to_series()
-
-
 def _detect(export: readers.Export, mapping: Mapping) -> _Plan:
     columns = mapping.columns
     missing = [h for h in columns.values() if h not in export.columns]
@@ -262,22 +255,55 @@ def _row_pass(export: readers.Export, plan: _Plan) -> pl.LazyFrame:
 _PRICE = 2  # position of invalid_price in REASONS
 
 
-class _Prices:
-    """Each distinct price text of an export parsed once, in the order of its code."""
+class _ByCode:
+    """What each value of a coded column maps to, indexed by the value's code.
 
-    def __init__(self, plan: _Plan) -> None:
-        self.coded = plan.prices
-        self.decimal = plan.decimal or ","
-        self.parsed = pl.Series("price", [], dtype=pl.Float64)
+    Filled from the values each group holds, not from the Categorical's own
+    list: polars reserves a code before it writes the value, and the engine
+    codes rows ahead of the group being handled, so that list can hold codes
+    whose value is not written yet. A group's own values are complete."""
 
-    def by_code(self) -> pl.Series:
-        """The parsed price of every price text met so far, indexed by its code."""
-        known = _values(self.coded)
-        if known.len() > self.parsed.len():
-            new = known.slice(self.parsed.len()).to_frame("text")
-            parsed = new.select(normalise.decimal_number(pl.col("text"), self.decimal))
-            self.parsed = pl.concat([self.parsed, parsed.to_series().alias("price")])
-        return self.parsed
+    def __init__(self, compute: Callable[[pl.Series], pl.DataFrame]) -> None:
+        self.compute = compute  # values (strings) → one row of results per value
+        self.frame: pl.DataFrame | None = None  # "value" and the results, one row per code
+        self.known = pl.Series("known", [], dtype=pl.Boolean)
+
+    def update(self, column: pl.Series) -> pl.DataFrame:
+        """Map the values of ``column`` not met before; the map so far, by code."""
+        present = column.unique().drop_nulls()
+        codes = present.to_physical()
+        if self.frame is None:
+            self.frame = self._results(present.cast(pl.String).clear())
+        if codes.len():
+            grow = int(str(codes.max())) + 1 - self.frame.height
+            if grow > 0:
+                self.frame = pl.concat([self.frame, self.frame.clear(grow)])
+                self.known = pl.concat([self.known, pl.repeat(False, grow, eager=True)])
+            new = ~self.known.gather(codes)
+            if new.any():
+                at = codes.filter(new)
+                results = self._results(present.filter(new).cast(pl.String))
+                self.frame = pl.DataFrame(
+                    [self.frame[c].scatter(at, results[c]) for c in self.frame.columns]
+                )
+                self.known = self.known.scatter(at, True)
+        return self.frame
+
+    def _results(self, values: pl.Series) -> pl.DataFrame:
+        return pl.concat([values.alias("value").to_frame(), self.compute(values)], how="horizontal")
+
+    def table(self) -> pl.DataFrame:
+        """Every value met, with its results."""
+        return pl.DataFrame() if self.frame is None else self.frame.filter(self.known)
+
+
+def _price_of(decimal: str) -> Callable[[pl.Series], pl.DataFrame]:
+    def compute(texts: pl.Series) -> pl.DataFrame:
+        return texts.to_frame("text").select(
+            normalise.decimal_number(pl.col("text"), decimal).alias("price")
+        )
+
+    return compute
 
 
 def _priced(rows: pl.DataFrame, prices: pl.Series) -> pl.DataFrame:
@@ -430,7 +456,8 @@ def _distinct_households(keys: pl.DataFrame) -> int:
 
     A part never tells equal pairs apart, and takes two different pairs for one
     only when their 64 bits collide; so the larger of the two counts is exact
-    unless both parts of one pair collide at once (about 2^-128). Counting a
+    unless both parts have a collision (about 10^-12 at six million keys, the
+    count then one short). Counting a
     single ``UInt64`` series needs only its hash set: ``DataFrame.n_unique`` of
     (period, 128 key bits) held about 1 GB more at six million keys, the peak
     of a four-quarter ingest."""
@@ -681,7 +708,7 @@ class _Households:
             # the rows' order), told apart by h1 alone: a quarter of the cost of telling
             # (h1, h2) pairs apart. A row whose address shares its h1 with another new
             # address (a 64-bit collision) is still missing after this round and is
-            # added in the next.
+            # added, with a later number, in the next.
             at = missing.arg_true()
             first = h1.gather(at).is_first_distinct()
             start = len(self.index)
@@ -878,18 +905,21 @@ def _stream_groups(
     writer: ThreadPoolExecutor,
 ) -> None:
     codes, headers = _row_reasons(plan)
-    # The genre labels met so far, in the order of their code, with their discipline.
-    table = discipline_table(
-        pl.DataFrame({"raw_discipline": []}, schema={"raw_discipline": pl.String}), mapping
+    prices = _ByCode(_price_of(plan.decimal or ","))
+    # The genre labels met so far, by code, with their discipline.
+    labels = _ByCode(
+        lambda values: discipline_table(values.alias("raw_discipline").to_frame(), mapping).drop(
+            "raw_discipline"
+        )
     )
-    prices = _Prices(plan)
+    table = labels.update(plan.labels)
 
     writing: list[Future[None]] = []
 
     def handle(rows: pl.DataFrame) -> None:
         nonlocal table
         out.rows_read += rows.height
-        rows = _priced(rows, prices.by_code())
+        rows = _priced(rows, prices.update(rows["price_text"])["price"])
         ok = rows["reason"].is_null()
         accepted: pl.Series | None = ok
         bad = rows.filter(~ok)
@@ -907,15 +937,12 @@ def _stream_groups(
                     .alias("reason"),
                 )
             )
-            labels = rows["raw_discipline"].to_physical().filter(ok)
+            genre_codes = rows["raw_discipline"].to_physical().filter(ok)
         else:
             accepted = None
-            labels = rows["raw_discipline"].to_physical()
-        out.genres.append(labels.value_counts(name="len"))
-        known = _values(plan.labels)
-        if known.len() > table.height:
-            fresh = known.slice(table.height).to_frame("raw_discipline")
-            table = pl.concat([table, discipline_table(fresh, mapping)])
+            genre_codes = rows["raw_discipline"].to_physical()
+        out.genres.append(genre_codes.value_counts(name="len"))
+        table = labels.update(rows["raw_discipline"])
         numbers = households.numbers(rows, accepted)
         writing.append(
             writer.submit(
@@ -939,8 +966,11 @@ def _stream_groups(
         job.result()
     out.count("no_household_key", out.keyless)
     counts = pl.concat(out.genres).group_by("raw_discipline").agg(pl.col("len").sum())
-    label = _values(plan.labels).gather(counts["raw_discipline"]).alias("raw_discipline")
-    out.genres = [counts.with_columns(label), table]
+    label = table["value"].gather(counts["raw_discipline"]).alias("raw_discipline")
+    out.genres = [
+        counts.with_columns(label),
+        labels.table().rename({"value": "raw_discipline"}),
+    ]
 
 
 def _finish(out: _Outputs, workspace: Workspace) -> dict[str, int]:

@@ -39,10 +39,13 @@ def test_numbers_survive_the_table_growing() -> None:
 def test_a_table_sized_for_what_is_expected_numbers_as_a_growing_one_does() -> None:
     pairs = pl.int_range(400_000, eager=True).hash(1)
     growing, sized = AddressIndex(), AddressIndex(expected=400_000)
+    started = (growing._bits, sized._bits)
     for index in (growing, sized):
         for start in range(0, 400_000, 100_000):
             part = pairs.slice(start, 100_000)
             index.add(part, part.hash(2))
+    # Sized for 400,000 pairs, the table never had to grow (and re-place them all).
+    assert (growing._bits, sized._bits) == (started[0] + 1, started[1])
     probe = pl.concat([pairs.gather([5, 399_999, 123_456]), pl.Series([1], dtype=pl.UInt64)])
     assert (
         growing.find(probe, probe.hash(2)).to_list()

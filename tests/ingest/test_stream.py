@@ -173,10 +173,12 @@ def test_two_new_addresses_sharing_a_64_bit_hash_get_numbers_of_their_own() -> N
     assert table["household_key"].n_unique() == 4
     # Met again in a later group: found, nothing added.
     again = pipeline._Households(lambda _period: SecretBytes(bytes(32)), keying.Keying())
-    assert again.numbers(rows, accepted=None).to_list() == numbers
-    assert again.numbers(rows.reverse(), accepted=None).to_list() == numbers[::-1]
-    assert len(again.index) == 4
-    again.keying.close()
+    try:
+        assert again.numbers(rows, accepted=None).to_list() == numbers
+        assert again.numbers(rows.reverse(), accepted=None).to_list() == numbers[::-1]
+        assert len(again.index) == 4
+    finally:
+        again.keying.close()
 
 
 def test_address_hashes_tell_fields_apart_not_only_values() -> None:
@@ -203,11 +205,26 @@ def test_address_hashes_tell_fields_apart_not_only_values() -> None:
         assert len(set(values)) == 5
 
 
-def test_a_coded_column_keeps_its_codes_when_no_other_column_of_it_is_left() -> None:
-    coded = pipeline._coded("labels")
-    first = pl.Series(["Toneel", "Dans", None]).cast(coded.dtype)
+def test_a_plans_coded_column_keeps_its_codes_when_no_other_column_of_it_is_left() -> None:
+    plan = pipeline._Plan(columns={}, date_format="%d-%m-%Y", decimal=",")
+    first = pl.Series(["Toneel", "Dans", None]).cast(plan.labels.dtype)
     assert first.to_physical().to_list() == [0, 1, None]
-    del first
-    again = pl.Series(["Dans", "Opera"]).cast(coded.dtype)
+    del first  # only the plan holds the Categorical now
+    again = pl.Series(["Dans", "Opera"]).cast(plan.labels.dtype)
     assert again.to_physical().to_list() == [1, 2]
-    assert pipeline._values(coded).to_list() == ["Toneel", "Dans", "Opera"]
+
+
+def test_values_are_mapped_by_code_from_the_groups_that_hold_them() -> None:
+    """A code can exist before any group holds its value (the engine codes ahead):
+    the map fills it only when a group does, and never from the Categorical's list."""
+    plan = pipeline._Plan(columns={}, date_format="%d-%m-%Y", decimal=",")
+    ahead = pl.Series(["12,50", "x", "3,00"]).cast(plan.prices.dtype)  # codes 0, 1, 2
+    prices = pipeline._ByCode(pipeline._price_of(","))
+    group = pl.Series(["3,00", None, "12,50", "3,00"]).cast(plan.prices.dtype)
+    by_code = prices.update(group)
+    assert by_code["price"].gather(group.to_physical()).to_list() == [3.0, None, 12.5, 3.0]
+    assert prices.known.to_list() == [True, False, True]
+    later = pl.Series(["x", "12,50"]).cast(plan.prices.dtype)
+    assert prices.update(later)["price"].to_list() == [12.5, None, 3.0]
+    assert prices.table()["value"].to_list() == ["12,50", "x", "3,00"]
+    del ahead
