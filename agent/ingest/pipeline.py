@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -265,17 +265,16 @@ class _ByCode:
 
     def __init__(self, compute: Callable[[pl.Series], pl.DataFrame]) -> None:
         self.compute = compute  # values (strings) → one row of results per value
-        self.frame: pl.DataFrame | None = None  # "value" and the results, one row per code
+        # "value" and the results, one row per code; no code met yet.
+        self.frame = self._results(pl.Series(dtype=pl.String))
         self.known = pl.Series("known", [], dtype=pl.Boolean)
 
     def update(self, column: pl.Series) -> pl.DataFrame:
         """Map the values of ``column`` not met before; the map so far, by code."""
         present = column.unique().drop_nulls()
         codes = present.to_physical()
-        if self.frame is None:
-            self.frame = self._results(present.cast(pl.String).clear())
         if codes.len():
-            grow = int(str(codes.max())) + 1 - self.frame.height
+            grow = cast(int, codes.max()) + 1 - self.frame.height
             if grow > 0:
                 self.frame = pl.concat([self.frame, self.frame.clear(grow)])
                 self.known = pl.concat([self.known, pl.repeat(False, grow, eager=True)])
@@ -294,7 +293,7 @@ class _ByCode:
 
     def table(self) -> pl.DataFrame:
         """Every value met, with its results."""
-        return pl.DataFrame() if self.frame is None else self.frame.filter(self.known)
+        return self.frame.filter(self.known)
 
 
 def _price_of(decimal: str) -> Callable[[pl.Series], pl.DataFrame]:
@@ -912,7 +911,7 @@ def _stream_groups(
             "raw_discipline"
         )
     )
-    table = labels.update(plan.labels)
+    table = labels.frame
 
     writing: list[Future[None]] = []
 
