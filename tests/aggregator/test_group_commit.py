@@ -16,12 +16,14 @@ from protocol.errors import InsufficientPrivacyBudget, MalformedMessage
 from protocol.messages import Receipt
 from protocol.translog import verify_chain
 
+MUSEUMS = [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(21)]
+
 
 def test_concurrent_requests_are_stored_once_each_and_answered_individually(
     sqlite_aggregator: Any, kit: Any
 ) -> None:
     agg = sqlite_aggregator
-    agents = kit.enroll(agg.db, [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(20)])
+    agents = kit.enroll(agg.db, MUSEUMS[:20])
     envelopes = [a.seal(a.payload(scale_rho=0.2), agg.recipient) for a in agents]
     spender = agents[0]
     over_budget = spender.seal(spender.payload(scale_rho=0.2), agg.recipient)
@@ -48,7 +50,7 @@ def test_a_failed_batch_fails_every_request_in_it_and_the_writer_goes_on(
     sqlite_aggregator: Any, kit: Any
 ) -> None:
     agg = sqlite_aggregator
-    agents = kit.enroll(agg.db, [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(3)])
+    agents = kit.enroll(agg.db, MUSEUMS[:3])
     envelopes = [a.seal(a.payload(), agg.recipient) for a in agents]
     committer = GroupCommit(Intake(agg.db, agg.keyring))
     with agg.db.engine.begin() as conn:  # the keys cannot be read: the whole batch fails
@@ -68,7 +70,7 @@ def test_requests_given_up_by_their_clients_do_not_stop_the_writer(
     sqlite_aggregator: Any, kit: Any
 ) -> None:
     agg = sqlite_aggregator
-    agents = kit.enroll(agg.db, [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(21)])
+    agents = kit.enroll(agg.db, MUSEUMS[:21])
     envelopes = [a.seal(a.payload(), agg.recipient) for a in agents]
     committer = GroupCommit(Intake(agg.db, agg.keyring), max_batch=4)
 
