@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from protocol.errors import UsageError
-
 HOUSEHOLD = "household_key"
 HH = "hh"  # dense household id, 0..H-1, rows sorted by it
 HID = "hid"  # 64 bits of the keyed household hash: the tie-break for bounding
@@ -32,27 +30,44 @@ CELL = "cell"
 WEIGHT = "weight"
 _SEED = 0x5EED
 _CELL_BITS = 20  # cells per table < 2**20 (protocol MAX_CELLS is 200,000)
-_KEY_BYTES = 32
 
 
 def dense_households(frame: pl.DataFrame) -> pl.DataFrame:
     """Sort rows by household and add ``hh`` (dense id) and ``hid``.
 
-    ``hid`` is 8 bytes of the HMAC household key. Two different keys sharing
-    those 8 bytes would be bounded as one household, which breaks the
-    sensitivity claim; adjacent rows are checked and the next 8 bytes are
-    used instead until no two keys share an id. Only the 64-bit id is
-    sorted (a multi-column sort is ten times slower); the rest is gathered."""
-    for offset in range(0, _KEY_BYTES, 8):
-        hid = pl.col(HOUSEHOLD).bin.slice(offset, 8).bin.reinterpret(dtype=pl.UInt64).alias(HID)
-        order = frame.select(hid.arg_sort()).to_series()
-        ordered = frame.with_columns(hid).select(pl.all().gather(order))
-        same = pl.col(HID) == pl.col(HID).shift(1)
-        clash = ordered.select((same & (pl.col(HOUSEHOLD) != pl.col(HOUSEHOLD).shift(1))).any())
-        if not clash.item():
-            new = (~same).fill_null(True)
-            return ordered.with_columns((new.cum_sum() - 1).cast(pl.UInt32).alias(HH))
-    raise UsageError("household keys collide in every 8-byte slice; they are not HMAC outputs")
+    ``hh`` separates households by their whole key: distinct keys, distinct
+    ids. ``hid`` is always the first 8 bytes of the household's own key; it is
+    only the tie-break that orders a heavy household's rows, so two keys
+    sharing it are still two households, each bounded on its own, and a key
+    crafted to share another's prefix changes nothing any other household
+    keeps. Only the 64-bit ``hid`` is sorted (a multi-column sort is ten times
+    slower); rows whose ``hid`` another key shares, which HMAC outputs make
+    all but impossible unless a key is crafted, are then ordered by their
+    full key within their block of equal ``hid``."""
+    hid = pl.col(HOUSEHOLD).bin.slice(0, 8).bin.reinterpret(dtype=pl.UInt64).alias(HID)
+    order = frame.select(hid.arg_sort()).to_series()
+    ordered = frame.with_columns(hid).select(pl.all().gather(order))
+    same_hid = pl.col(HID) == pl.col(HID).shift(1)
+    same_key = pl.col(HOUSEHOLD) == pl.col(HOUSEHOLD).shift(1)
+    clash = ordered.select(same_hid & ~same_key).to_series().fill_null(False)
+    if clash.any():
+        ordered = _by_full_key(ordered, ordered.filter(clash)[HID].unique())
+    new = ~(same_hid & same_key).fill_null(False)
+    return ordered.with_columns((new.cum_sum() - 1).cast(pl.UInt32).alias(HH))
+
+
+def _by_full_key(ordered: pl.DataFrame, shared: pl.Series) -> pl.DataFrame:
+    """``ordered`` (sorted by ``hid``) with the rows of each shared ``hid`` ordered
+    by their full key, in place: each such block keeps its positions, so every
+    other row stays where it was."""
+    indexed = ordered.with_row_index("_i")
+    block = indexed.filter(pl.col(HID).is_in(shared.implode()))
+    # Positions of a block are contiguous and in hid order, and so is the sort
+    # by (hid, key): writing the sorted rows into the block's positions moves
+    # rows only within their own block.
+    regrouped = block.sort(HID, HOUSEHOLD, maintain_order=True)["_i"]
+    permutation = indexed["_i"].scatter(block["_i"], regrouped)
+    return ordered.select(pl.all().gather(permutation))
 
 
 def _runs(key: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
