@@ -56,13 +56,12 @@ def _apply(config: ReleaseConfig, values: dict[str, Any], where: str) -> Release
         raise UsageError(f"{where}: invalid release settings ({exc})") from exc
     if not 0 < config.rho <= config.period_budget:
         raise UsageError(f"{where}: need 0 < rho <= period_budget")
-    for bound in ("max_cells", "max_visits", "max_months"):
-        value = getattr(config, bound)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UsageError(
-                f"{where}: {bound} must be a whole number of at least 1",
-                hint="contribution bounds count cells, visits or months per household",
-            )
+    value = config.max_visits
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(
+            f"{where}: max_visits must be a whole number of at least 1",
+            hint="the contribution bound counts tickets per household per period",
+        )
     if not 0 < config.delta < 1:
         raise UsageError(f"{where}: delta must lie strictly between 0 and 1")
     return config

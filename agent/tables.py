@@ -1,16 +1,27 @@
 """Exact, bounded count tables from canonical visits, over public key sets.
 
-One submission releases the tables in :data:`TABLES` (DESIGN "Tables"):
-households and visits by segment × discipline, province, discipline × month,
-frequency band, new vs returning, distance band and age band. The key set of
-every table comes from public inputs only (the segment model, the sector's
-discipline list, the provinces, the months of the period and fixed bands),
-never from the data, so which cells exist reveals nothing; empty cells are
-released, noised, like the rest. ``tests/dp`` checks that two different
-datasets give identical key sets.
+One submission releases exactly the tables of the release design
+(:data:`dp.release_design.TABLE_DESIGN`, ``publiek-tables/2``): households by
+segment × discipline, segment, discipline, province, frequency band,
+distance band and new vs returning; visits by month, discipline, segment
+and discipline × month. Every table is a partition: each household falls in
+one cell of each households table (its segment, its *main* discipline, its
+province, ...), each counted ticket in one cell of each visits table (its
+own month and discipline, its household's segment), so each table's
+sensitivity follows from its name and the bounds alone
+(:func:`dp.release_design.sensitivity`) and the aggregator derives it too.
+
+The key set of every table comes from public inputs only (the segment model,
+the sector's discipline list, the provinces, the months of the period and
+fixed bands), never from the data, so which cells exist reveals nothing;
+empty cells are released, noised, like the rest, and a period without visits
+releases noisy zeros. ``tests/dp`` checks that two different datasets give
+identical key sets.
 
 A "visit" is one ticket (the ``tickets`` column of the canonical visits), the
-unit box offices count in.
+unit box offices count in; a household counts at most ``max_visits`` of them
+per period. Visits dated outside the period's months are not counted in any
+table (ingest files every visit under the period of its date).
 """
 
 from __future__ import annotations
@@ -32,13 +43,24 @@ from dp.bounding import (
     HID,
     HOUSEHOLD,
     WEIGHT,
-    bounded_counts,
     clip_weights,
     dense_households,
     household_totals,
     one_cell_counts,
+    runs,
+    weighted_counts,
 )
 from dp.measurements import GAUSSIAN, TableRequest, rho_for_epsilon
+from dp.release_design import (
+    DEFAULT_MAX_VISITS,
+    HOUSEHOLDS,
+    MAX_VISITS,
+    TABLE_DESIGN,
+    TableDesign,
+    rho_share,
+    sensitivity,
+    table_names,
+)
 from protocol.messages import check_period
 
 UNKNOWN = "unknown"
@@ -46,31 +68,29 @@ FREQUENCY_BANDS: tuple[str, ...] = ("1", "2", "3-4", "5-9", "10+")
 FREQUENCY_EDGES: tuple[int, ...] = (1, 2, 3, 5, 10)  # lower edge of each band (visit days)
 RETURNING: tuple[str, ...] = ("new", "returning")
 DISTANCE_BANDS: tuple[str, ...] = ("same_pc4", "same_area", "same_province", "elsewhere", UNKNOWN)
-AGE_BANDS: tuple[str, ...] = (
-    "0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+", UNKNOWN,
-)  # fmt: skip
-AGE_EDGES: tuple[int, ...] = (0, 18, 25, 35, 45, 55, 65, 75)
-MAX_AGE = 120
-# Dimensions that take one value per household: tables over these alone
-# need no cell bound beyond 1 (and lose nothing to it).
-HOUSEHOLD_DIMENSIONS = frozenset(
-    {"segment", "province", "frequency_band", "returning", "distance_band"}
-)
+LINK_KEY = "link_key"  # the agent's local link key, when the visits carry it
+_MAIN_SEED = 0x3A1D  # seed of the hash that breaks ties between main disciplines
+_DISCIPLINE_BITS = 4  # len(DISCIPLINES) <= 16
+_TICKET_BITS = 27  # tickets per household and discipline, clipped, in the main-discipline score
+if len(DISCIPLINES) > 1 << _DISCIPLINE_BITS:  # pragma: no cover - a guard for the packing
+    raise AssertionError("the main-discipline score packs a discipline into 4 bits")
+
+__all__ = ["ReleaseConfig", "build_tables", "is_earlier", "key_set", "months_of", "table_names"]
 
 
 @dataclass(frozen=True)
 class ReleaseConfig:
     """How one submission is bounded and noised (documented defaults).
 
-    * ``rho``: zCDP cost of one submission, split **equally** over the
-      tables of :data:`TABLES` (13 tables → ρ/13 each); OpenDP composes them
-      and reports the total. ``period_budget``: what the agent's ledger lets
-      one period spend in total (two submissions at the defaults).
+    * ``rho``: zCDP cost of one submission, split over the tables of the
+      release design by its documented weights
+      (:func:`dp.release_design.rho_share`); OpenDP composes them and reports
+      the total. ``period_budget``: what the agent's ledger lets one period
+      spend in total.
     * ``max_visits``: tickets per household per period (applied once, to the
-      visit rows). ``max_cells``: cells per household in the segment ×
-      discipline and age-band tables; ``max_months``: cells per household
-      in the discipline × month table. Tables over household-level
-      dimensions (province, frequency, returning, distance) use 1.
+      visit rows; the sensitivity of every visits table). No other bound is
+      needed: every table is a partition, so a household is in one cell of
+      each households table.
     * ``home_pc4``: the institution's own PC4 for distance bands. Without it
       the agent's enrolled province is used (``home_province``) and only
       ``same_province`` / ``elsewhere`` / ``unknown`` can be non-zero.
@@ -78,9 +98,7 @@ class ReleaseConfig:
 
     rho: float = 0.25
     period_budget: float = 0.5
-    max_cells: int = 2
-    max_months: int = 3
-    max_visits: int = 20
+    max_visits: int = DEFAULT_MAX_VISITS
     mechanism: str = GAUSSIAN
     delta: float = 1e-7
     home_pc4: str | None = None
@@ -94,42 +112,9 @@ class ReleaseConfig:
         return cls(rho=rho, period_budget=rho, delta=delta, **kwargs)
 
     def bounds(self) -> dict[str, int]:
-        return {
-            "max_cells_per_household": self.max_cells,
-            "max_months_per_household": self.max_months,
-            "max_visits_per_household": self.max_visits,
-        }
-
-    def cells_bound(self, spec: TableSpec) -> int:
-        if set(spec.dimensions) <= HOUSEHOLD_DIMENSIONS:
-            return 1
-        return self.max_months if "month" in spec.dimensions else self.max_cells
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """One released pair of tables: its dimensions and what is counted."""
-
-    dimensions: tuple[str, ...]
-    measures: tuple[str, ...] = ("households", "visits")
-
-    def name(self, measure: str) -> str:
-        return f"{measure}_by_{'_'.join(self.dimensions)}"
-
-
-TABLES: tuple[TableSpec, ...] = (
-    TableSpec(("segment", "discipline")),
-    TableSpec(("province",)),
-    TableSpec(("discipline", "month")),
-    TableSpec(("frequency_band",), ("households",)),
-    TableSpec(("returning",)),
-    TableSpec(("distance_band",)),
-    TableSpec(("age_band",)),
-)
-
-
-def table_names() -> list[str]:
-    return [spec.name(m) for spec in TABLES for m in spec.measures]
+        """The bounds a submission declares; the aggregator derives each table's
+        sensitivity from them (:func:`dp.release_design.sensitivity`)."""
+        return {MAX_VISITS: self.max_visits}
 
 
 def months_of(period: str) -> tuple[str, ...]:
@@ -152,13 +137,13 @@ def key_labels(dimension: str, model: SegmentModel, period: str) -> tuple[str, .
         "frequency_band": lambda: FREQUENCY_BANDS,
         "returning": lambda: RETURNING,
         "distance_band": lambda: DISTANCE_BANDS,
-        "age_band": lambda: AGE_BANDS,
     }
     return labels[dimension]()
 
 
-def key_set(spec: TableSpec, model: SegmentModel, period: str) -> tuple[tuple[str, ...], ...]:
-    return tuple(itertools.product(*(key_labels(d, model, period) for d in spec.dimensions)))
+def key_set(table: TableDesign, model: SegmentModel, period: str) -> tuple[tuple[str, ...], ...]:
+    """Every cell of ``table``: the product of its dimensions' public labels."""
+    return tuple(itertools.product(*(key_labels(d, model, period) for d in table.dimensions)))
 
 
 def _band_code(value: pl.Expr, edges: Sequence[int]) -> pl.Expr:
@@ -219,36 +204,86 @@ def _distance(
 
 
 def _rows(visits: pl.DataFrame, period: str) -> pl.DataFrame:
-    """Visit rows sorted by household, with row-level codes and weights."""
+    """The period's visit rows sorted by household, with row-level codes and weights.
+
+    ``_link`` is what new vs returning matches against earlier periods: the
+    local link key where the visits carry one, else the household key."""
     months = months_of(period)
     first_month = int(months[0][:4]) * 12 + int(months[0][5:]) - 1
     month = pl.col("visit_date").dt.year() * 12 + pl.col("visit_date").dt.month() - 1 - first_month
-    age = pl.lit(int(period[:4])) - pl.col("birth_year")
-    age_band = (
-        pl.when(age.is_between(0, MAX_AGE))
-        .then(_band_code(age, AGE_EDGES))
-        .otherwise(pl.lit(AGE_BANDS.index(UNKNOWN)))
-        .fill_null(AGE_BANDS.index(UNKNOWN))
-    )
+    link = LINK_KEY if LINK_KEY in visits.columns else HOUSEHOLD
     start = pl.lit(_first_day(period))
-    base = visits.select(
+    base = visits.filter(month.is_between(0, len(months) - 1)).select(
         HOUSEHOLD,
+        pl.col(link).alias("_link"),
         pl.col("pc4").cast(pl.String),
         pl.col("pc4").cast(pl.Int64, strict=False).alias("_pc4"),
-        _code(pl.col("discipline"), DISCIPLINES)
+        _code(pl.col("discipline").cast(pl.String), DISCIPLINES)
         .fill_null(DISCIPLINES.index("other"))
         .alias("discipline"),
-        pl.when(month.is_between(0, len(months) - 1)).then(month).alias("month"),
-        age_band.alias("age_band"),
-        (pl.col("visit_date") - start)
-        .dt.total_days()
-        .clip(0, 65534)
-        .fill_null(65535)
-        .alias("_day"),
+        month.cast(pl.Int64).alias("month"),
+        (pl.col("visit_date") - start).dt.total_days().clip(0, 65534).alias("_day"),
         pl.col("tickets").fill_null(1).cast(pl.Int64).clip(lower_bound=0).alias(WEIGHT),
         pl.struct("order_id", "visit_date").hash(seed=7).alias("_row"),
     )
     return dense_households(base)
+
+
+def _main_discipline(rows: pl.DataFrame) -> pl.Series:
+    """Each household's main discipline (code), indexed by ``hh``: the one with
+    the most tickets, ties broken by a hash of ``hid`` and the discipline.
+
+    The choice is a function of the household's own rows only, whatever their
+    order. Most households have one discipline: it is their first row's.
+    Only households with several are summed per discipline, with one sort of
+    a packed integer; their best score (tickets, then hash, then code, packed
+    into one integer) is found with two single-column sorts."""
+    first = (pl.col(HH) != pl.col(HH).shift(1)).fill_null(True)
+    main = rows.filter(first)["discipline"]
+    changes = ~first & (pl.col("discipline") != pl.col("discipline").shift(1))
+    mixed = rows.filter(changes).select(HH).unique()
+    if mixed.height == 0:
+        return main
+    packed = (
+        pl.col(HH).cast(pl.UInt64) * (1 << _DISCIPLINE_BITS) + pl.col("discipline").cast(pl.UInt64)
+    ).alias("_p")
+    pairs = rows.join(mixed, on=HH, how="semi").select(packed, HID, WEIGHT).sort("_p")
+    pair_first, pair_last = runs(pl.col("_p"))
+    running = pl.col(WEIGHT).cum_sum()
+    before = pl.when(pair_first).then(running - pl.col(WEIGHT)).forward_fill()
+    discipline = (pl.col("_p") % (1 << _DISCIPLINE_BITS)).cast(pl.Int64)
+    tie = pl.struct(HID, discipline).hash(seed=_MAIN_SEED) & pl.lit(0xFFFFFFFF, pl.UInt64)
+    tickets = (running - before).clip(0, (1 << _TICKET_BITS) - 1).cast(pl.UInt64)
+    score = (
+        tickets * (1 << (32 + _DISCIPLINE_BITS))
+        + tie * (1 << _DISCIPLINE_BITS)
+        + discipline.cast(pl.UInt64)
+    )
+    best = (
+        pairs.with_columns(score.alias("_score"))
+        .filter(pair_last)
+        .select((pl.col("_p") // (1 << _DISCIPLINE_BITS)).cast(pl.UInt32).alias(HH), "_score")
+        .sort("_score", descending=True)
+        .sort(HH, maintain_order=True)
+    )
+    top, _ = runs(pl.col(HH))
+    chosen = best.filter(top).select(
+        HH, (pl.col("_score") % (1 << _DISCIPLINE_BITS)).cast(main.dtype).alias("discipline")
+    )
+    return main.scatter(chosen[HH], chosen["discipline"])
+
+
+def _returning(rows: pl.DataFrame, earlier: pl.Series) -> pl.Series:
+    """Whether each household (by ``hh``) was seen in an earlier period: any of
+    its rows' link keys is among ``earlier``."""
+    if earlier.len() == 0:
+        return pl.Series(HH, [False] * _household_count(rows), dtype=pl.Boolean)
+    seen = pl.col("_link").is_in(earlier.implode()).fill_null(False).cast(pl.Int64)
+    return household_totals(rows.select(HH, seen.alias(WEIGHT))) > 0
+
+
+def _household_count(rows: pl.DataFrame) -> int:
+    return 0 if rows.height == 0 else int(rows[HH][-1]) + 1
 
 
 def _households(
@@ -298,23 +333,26 @@ def _households(
         .otherwise(pl.lit(unknown))
         .cast(pl.Int64)
     )
-    returning = pl.col(HOUSEHOLD).is_in(earlier.implode()) if earlier.len() else pl.lit(False)
     return households.with_columns(
-        days["_days"], model.segment_of(households).alias("segment")
+        days["_days"],
+        model.segment_of(households).alias("segment"),
+        _main_discipline(rows).alias("discipline"),
+        _returning(rows, earlier).alias("returning"),
     ).select(
         HH,
         _code(pl.col("segment"), model.labels).alias("segment"),
+        pl.col("discipline").cast(pl.Int64),
         province.alias("province"),
         _band_code(pl.col("_days"), FREQUENCY_EDGES).alias("frequency_band"),
-        returning.cast(pl.Int64).alias("returning"),  # RETURNING = (new, returning)
+        pl.col("returning").cast(pl.Int64),  # RETURNING = (new, returning)
         _distance(config, province, unknown, model, period).cast(pl.Int64).alias("distance_band"),
     )
 
 
-def _cell(spec: TableSpec, model: SegmentModel, period: str) -> pl.Expr:
-    """Integer cell in the table's key order (row-major); null outside the key set."""
+def _cell(table: TableDesign, model: SegmentModel, period: str) -> pl.Expr:
+    """Integer cell in the table's key order (row-major)."""
     index: pl.Expr = pl.lit(0, pl.Int64)
-    for dim in spec.dimensions:
+    for dim in table.dimensions:
         index = index * len(key_labels(dim, model, period)) + pl.col(dim)
     return index.alias(CELL)
 
@@ -327,10 +365,12 @@ def build_tables(
     period: str,
     earlier_households: pl.Series | None = None,
 ) -> list[TableRequest]:
-    """Every table of :data:`TABLES`, contributions bounded, ready for noise.
+    """Every table of the release design, in its order, contributions bounded,
+    ready for noise. An empty ``visits`` frame gives every table, all zeros.
 
-    ``earlier_households``: household keys seen in earlier periods of the
-    local store (for new vs returning)."""
+    ``earlier_households``: the link keys (or, for visits without a
+    ``link_key`` column, the household keys) seen in the institution's
+    earlier periods, for new vs returning."""
     earlier = (
         earlier_households if earlier_households is not None else pl.Series([], dtype=pl.Binary)
     )
@@ -339,53 +379,31 @@ def build_tables(
     rows = rows.with_columns(
         clip_weights(rows, config.max_visits, pl.struct(HID, "_row").hash(seed=11)).alias(WEIGHT)
     )
-    # Household-level tables: one cell per household, so the bound is exact
-    # and counting needs no per-household sort.
-    per_household = households.with_columns(
-        household_totals(rows).alias(WEIGHT), pl.lit(0, pl.UInt64).alias(HID)
+    # Visits tables take the row's own month and discipline and the household's segment.
+    visit_rows = rows.select(
+        HH, WEIGHT, "month", "discipline", households["segment"].gather(rows[HH]).alias("segment")
     )
-    n_tables = sum(len(spec.measures) for spec in TABLES)
-    share = config.rho / n_tables
+    bounds = config.bounds()
     requests = []
-    for spec in TABLES:
-        keys = key_set(spec, model, period)
-        max_cells = config.cells_bound(spec)
-        if set(spec.dimensions) <= HOUSEHOLD_DIMENSIONS:
-            source = per_household
+    for table in TABLE_DESIGN:
+        keys = key_set(table, model, period)
+        cell = _cell(table, model, period)
+        if table.measure == HOUSEHOLDS:
+            # One cell per household: the bound of one holds by construction.
+            counts = one_cell_counts(households.select(HH, cell), len(keys))
         else:
-            source = rows.with_columns(
-                *(
-                    households[d].gather(rows[HH]).alias(d)
-                    for d in spec.dimensions
-                    if d in HOUSEHOLD_DIMENSIONS
-                )
+            counts = weighted_counts(visit_rows.select(cell, WEIGHT), len(keys))
+        requests.append(
+            TableRequest(
+                name=table.name,
+                measure=table.measure,
+                dimensions=table.dimensions,
+                keys=keys,
+                values=counts,
+                sensitivity=sensitivity(table.name, bounds, config.mechanism),
+                rho=rho_share(table.name, config.rho),
             )
-        pairs = source.select(HH, HID, _cell(spec, model, period), WEIGHT).drop_nulls(CELL)
-        counted = (
-            one_cell_counts(pairs, len(keys))
-            if source is per_household
-            else bounded_counts(pairs, len(keys), max_cells)
         )
-        counts = dict(zip(("households", "visits"), counted, strict=True))
-        for measure in spec.measures:
-            if measure == "households":
-                # one unit in each of at most max_cells cells: L2 √C, L1 C
-                power = 0.5 if config.mechanism == GAUSSIAN else 1.0
-                sensitivity = float(max_cells) ** power
-            else:
-                # at most max_visits tickets spread over the kept cells: L1 and L2 ≤ V
-                sensitivity = float(config.max_visits)
-            requests.append(
-                TableRequest(
-                    name=spec.name(measure),
-                    measure=measure,
-                    dimensions=spec.dimensions,
-                    keys=keys,
-                    values=counts[measure],
-                    sensitivity=sensitivity,
-                    rho=share,
-                )
-            )
     return requests
 
 

@@ -1,15 +1,16 @@
 """Contribution bounding: make each household's influence on a table finite.
 
 DP needs a sensitivity that holds for *every* household, including one with
-10,000 visits. Before measuring, each household is limited to
+10,000 visits. Before measuring, each household is limited to at most
+``max_weight`` units of visit weight (tickets) per period, applied once to its
+visit rows (:func:`clip_weights`). No cell bound is needed: every released
+table is a partition (``dp.release_design``), so a household is in one cell
+of a households table and its clipped tickets add up to at most
+``max_weight`` over the cells of a visits table.
 
-* at most ``max_weight`` units of visit weight (tickets) per period, applied
-  once to its visit rows (:func:`clip_weights`), and
-* at most ``max_cells`` distinct cells per table (:func:`bounded_counts`).
-
-Which rows and cells survive is decided by a hash of the (already keyed)
-household id and the row's content or cell, not by the data's order, so the
-choice does not depend on how the export happened to be sorted.
+Which rows survive is decided by a hash of the (already keyed) household id
+and the row's content, not by the data's order, so the choice does not
+depend on how the export happened to be sorted, nor on any other household.
 
 Speed: hash group-bys over millions of distinct households are slow, sorts of
 integers are fast. So households get a dense integer id once
@@ -28,8 +29,6 @@ HH = "hh"  # dense household id, 0..H-1, rows sorted by it
 HID = "hid"  # 64 bits of the keyed household hash: the tie-break for bounding
 CELL = "cell"
 WEIGHT = "weight"
-_SEED = 0x5EED
-_CELL_BITS = 20  # cells per table < 2**20 (protocol MAX_CELLS is 200,000)
 
 
 def dense_households(frame: pl.DataFrame) -> pl.DataFrame:
@@ -70,7 +69,7 @@ def _by_full_key(ordered: pl.DataFrame, shared: pl.Series) -> pl.DataFrame:
     return ordered.select(pl.all().gather(permutation))
 
 
-def _runs(key: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def runs(key: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(is first row of its run, is last row of its run) over a sorted key."""
     first = (key != key.shift(1)).fill_null(True)
     last = (key != key.shift(-1)).fill_null(True)
@@ -84,7 +83,7 @@ def clip_weights(rows: pl.DataFrame, max_weight: int, order: pl.Expr) -> pl.Seri
     household's rows are filled in the order of ``order`` (a per-row hash);
     the row that crosses the bound gets what is left, later rows get 0 (they
     still count for the household tables, not for visits)."""
-    first, _ = _runs(pl.col(HH))
+    first, _ = runs(pl.col(HH))
     running = pl.col(WEIGHT).cum_sum()
     start = pl.when(first).then(running - pl.col(WEIGHT)).forward_fill()
     indexed = rows.with_row_index("_i")
@@ -105,71 +104,36 @@ def clip_weights(rows: pl.DataFrame, max_weight: int, order: pl.Expr) -> pl.Seri
 
 def household_totals(rows: pl.DataFrame) -> pl.Series:
     """Sum of ``weight`` per household, indexed by ``hh`` (rows sorted by it)."""
-    _, last = _runs(pl.col(HH))
+    _, last = runs(pl.col(HH))
     running = pl.col(WEIGHT).cum_sum()
     ends = rows.select(running.alias("_r"), last.alias("_last")).filter("_last")["_r"]
     return ends - ends.shift(1, fill_value=0)
 
 
-def bounded_counts(
-    pairs: pl.DataFrame, n_cells: int, max_cells: int
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Household and weight counts per cell after keeping ≤ ``max_cells`` cells
-    per household.
-
-    ``pairs`` has one row per visit with ``hh``, ``hid``, ``cell`` (0 ≤ cell <
-    ``n_cells``) and ``weight``. Returns (households per cell, weight per
-    cell), zeros included, in cell order."""
-    packed = (pl.col(HH).cast(pl.UInt64) * (1 << _CELL_BITS) + pl.col(CELL).cast(pl.UInt64)).alias(
-        "_p"
-    )
-    ordered = pairs.select(packed, HID, WEIGHT).sort("_p")
-    first_pair, last_pair = _runs(pl.col("_p"))
-    running = pl.col(WEIGHT).cum_sum()
-    start = pl.when(first_pair).then(running - pl.col(WEIGHT)).forward_fill()
-    per_pair = ordered.with_columns((running - start).alias(WEIGHT)).filter(last_pair)
-    household = (pl.col("_p") // (1 << _CELL_BITS)).alias(HH)
-    cell = (pl.col("_p") % (1 << _CELL_BITS)).cast(pl.Int64).alias(CELL)
-    per_pair = per_pair.select(household, cell, HID, WEIGHT)
-    first_hh, _ = _runs(pl.col(HH))
-    position = pl.int_range(pl.len(), dtype=pl.Int64)
-    rank = position - pl.when(first_hh).then(position).forward_fill()
-    heavy_ids = per_pair.filter(rank >= max_cells).select(HH).unique()
-    if heavy_ids.height:
-        heavy = pl.col(HH).is_in(heavy_ids[HH].implode())
-        cut = (
-            per_pair.filter(heavy)
-            .with_columns(pl.struct(HID, CELL).hash(seed=_SEED).alias("_order"))
-            .sort(HH, "_order")
-            .filter(pl.int_range(pl.len()).over(HH) < max_cells)
-            .drop("_order")
-        )
-        per_pair = pl.concat([per_pair.filter(~heavy), cut])
-    counts = per_pair.group_by(CELL).agg(pl.len().alias("_n"), pl.col(WEIGHT).sum().alias("_w"))
-    return _vectors(counts, n_cells)
+def _vector(counts: pl.DataFrame, n_cells: int) -> tuple[int, ...]:
+    """(cell, count) rows → one count per cell 0..n_cells-1, zeros included."""
+    if counts[CELL].null_count():
+        raise ValueError("every row must fall in a cell: the tables are partitions")
+    values = [0] * n_cells
+    for c, n in counts.iter_rows():
+        values[int(c)] = int(n)
+    return tuple(values)
 
 
-def _vectors(counts: pl.DataFrame, n_cells: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    households = [0] * n_cells
-    weights = [0] * n_cells
-    for c, n, w in counts.iter_rows():
-        households[int(c)] = int(n)
-        weights[int(c)] = int(w)
-    return tuple(households), tuple(weights)
-
-
-def one_cell_counts(
-    per_household: pl.DataFrame, n_cells: int
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Counts for a table where each household has exactly one cell.
+def one_cell_counts(per_household: pl.DataFrame, n_cells: int) -> tuple[int, ...]:
+    """Households per cell for a table where each household has exactly one cell.
 
     ``per_household`` has one row per household (``hh`` strictly increasing,
-    checked) with its ``cell`` and already clipped ``weight``: the cell bound
-    of 1 holds by construction, so no per-household sort is needed."""
+    checked) with its ``cell``: the sensitivity of 1 holds by construction, so
+    no per-household sort is needed."""
     steps = per_household.select((pl.col(HH).diff() > 0).all()).item()
     if steps is False:
         raise ValueError("one_cell_counts needs exactly one row per household")
-    counts = per_household.group_by(CELL).agg(
-        pl.len().alias("_n"), pl.col(WEIGHT).sum().alias("_w")
-    )
-    return _vectors(counts, n_cells)
+    return _vector(per_household.group_by(CELL).agg(pl.len()), n_cells)
+
+
+def weighted_counts(rows: pl.DataFrame, n_cells: int) -> tuple[int, ...]:
+    """Sum of ``weight`` per cell: each row in one ``cell``, weights already
+    clipped (:func:`clip_weights`), so one household moves the table by at most
+    its bound in L1 (and so in L2)."""
+    return _vector(rows.group_by(CELL).agg(pl.col(WEIGHT).sum()), n_cells)

@@ -8,7 +8,9 @@ from collections.abc import Callable
 import polars as pl
 
 from agent.segments import synthetic_demo_model
-from agent.tables import TABLES, ReleaseConfig, build_tables, key_set, months_of, table_names
+from agent.tables import ReleaseConfig, build_tables, key_set, months_of
+from agent.visits import VISIT_SCHEMA
+from dp.release_design import TABLE_DESIGN, table_names
 
 from .conftest import frame, visit
 
@@ -28,16 +30,22 @@ def test_two_unrelated_datasets_release_identical_key_sets(
 
 def test_the_key_sets_are_the_public_products_of_the_dimension_labels() -> None:
     keys = _keys(frame([visit(5, 0)]))
-    assert list(keys) == table_names()
-    for spec in TABLES:
-        for measure in spec.measures:
-            assert keys[spec.name(measure)] == key_set(spec, MODEL, "2026-Q3")
+    assert tuple(keys) == table_names()
+    for table in TABLE_DESIGN:
+        assert keys[table.name] == key_set(table, MODEL, "2026-Q3")
 
 
 def test_empty_cells_are_released_like_the_rest() -> None:
     keys = _keys(frame([visit(5, 0, discipline="film")]))
     assert len(keys["households_by_segment_discipline"]) == 8 * 12
     assert len(keys["households_by_province"]) == 13
+    assert len(keys["visits_by_discipline_month"]) == 12 * 3
+
+
+def test_a_period_without_visits_has_the_same_key_sets(
+    sector_visits: Callable[[int], pl.DataFrame],
+) -> None:
+    assert _keys(pl.DataFrame(schema=VISIT_SCHEMA)) == _keys(sector_visits(30))
 
 
 def test_months_follow_the_period_label() -> None:
@@ -46,4 +54,4 @@ def test_months_follow_the_period_label() -> None:
     monthly = _keys(
         frame([visit(5, 0)]).with_columns(pl.lit("2026-M07").alias("period")), "2026-M07"
     )
-    assert {k[1] for k in monthly["households_by_discipline_month"]} == {"2026-07"}
+    assert {k[1] for k in monthly["visits_by_discipline_month"]} == {"2026-07"}
