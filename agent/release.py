@@ -26,7 +26,6 @@ from agent.workspace import Workspace
 from dp.measurements import release_tables
 from protocol.encoding import canonical_bytes
 from protocol.envelope import seal_submission
-from protocol.errors import UsageError
 from protocol.keys import SealPublicKey, SigningKey
 from protocol.messages import SubmissionPayload
 
@@ -87,12 +86,9 @@ def prepare_release(
     stored = ledger.find(workspace, period, digest)
     if stored is not None:
         return Release(payload=stored, reused=True)
+    # A period without visits releases noisy zeros for every table: whether a
+    # submission exists must not tell that the institution had no visitors.
     visits = workspace.load_visits(period)
-    if visits.height == 0:
-        raise UsageError(
-            f"no visits ingested for period {period}",
-            hint="run `publiek agent ingest` on exports covering that period first",
-        )
     ledger.refuse_if_over(period, ledger.spent(workspace, period), config.period_budget, config.rho)
     requests = build_tables(
         visits,
