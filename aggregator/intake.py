@@ -2,7 +2,9 @@
 
 Order of checks (DESIGN "Intake"): size → parse → key id known and active →
 decrypt in the stated context → signature by an enrolled, non-revoked
-institution → schema (with the tables' ρ recomputed by OpenDP) → replay →
+institution → schema → declaration (the release design's tables, each with
+the sensitivity the aggregator derives from its name and the declared bounds,
+and ρ recomputed by OpenDP from that sensitivity) → replay →
 period open → budget → store + log in one transaction → receipt. The replay
 check runs before the period and budget checks so that a retry of an
 accepted submission gets its receipt back even though its budget is already
@@ -20,7 +22,7 @@ none of them is stored. ``accept`` is a batch of one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -35,6 +37,7 @@ from aggregator.keyring import Keyring
 from aggregator.periods import OPEN
 from aggregator.storage import Database, Institution, Period, Submission
 from dp.measurements import declared_rho_matches
+from dp.release_design import DESIGN, design_of, sensitivity, table_names
 from protocol.encoding import canonical_bytes
 from protocol.envelope import (
     MAX_ENVELOPE_BYTES,
@@ -49,6 +52,7 @@ from protocol.errors import (
     PayloadTooLarge,
     PeriodNotOpen,
     PubliekError,
+    RefusedDeclaration,
     ServiceUnavailable,
     SubmissionConflict,
     UnknownInstitution,
@@ -56,7 +60,7 @@ from protocol.errors import (
     UsageError,
 )
 from protocol.keys import VerifyKey
-from protocol.messages import Envelope, EnvelopeHeader, Receipt
+from protocol.messages import Envelope, EnvelopeHeader, Receipt, ReleasedTable
 from protocol.translog import RECEIPT_DOMAIN
 
 # A receipt, or the error that is this envelope's answer (a PubliekError, or an
@@ -191,12 +195,31 @@ class Intake:
 
     @staticmethod
     def _checked_rho(opened: OpenedSubmission) -> float:
-        """The spend recomputed by OpenDP from each table's mechanism, sensitivity
-        and scale; a declaration that disagrees is refused, never trusted."""
+        """The spend recomputed by OpenDP from each table's mechanism and scale and
+        the sensitivity the aggregator derives itself; a declaration that
+        disagrees is refused, never trusted.
+
+        The sensitivity comes from the table's name and the submission's
+        declared bounds (:func:`dp.release_design.sensitivity`, the code the
+        agent uses), so a table cannot buy a small ρ by declaring a small
+        sensitivity: any other declared sensitivity, a table outside the
+        design or a set of tables other than the design's is
+        ``refused-declaration``."""
         payload = opened.payload
+        derived = [_derived_sensitivity(t, payload.bounds) for t in payload.tables]
+        names = sorted(t.name for t in payload.tables)
+        if names != sorted(table_names()):
+            raise RefusedDeclaration(
+                f"the submission carries {len(names)} tables, not the {len(table_names())} "
+                f"tables of the release design {DESIGN}",
+                hint="release the tables with an agent of the current release design",
+            )
         try:
             total = declared_rho_matches(
-                [(t.sensitivity, t.mechanism, t.scale, t.rho) for t in payload.tables]
+                [
+                    (s, t.mechanism, t.scale, t.rho)
+                    for s, t in zip(derived, payload.tables, strict=True)
+                ]
             )
         except ValueError as exc:
             raise InvalidPayload(
@@ -366,3 +389,26 @@ class Intake:
         key = self._keyring.receipt_key()
         signature = key.sign(RECEIPT_DOMAIN, canonical_bytes(receipt.body()))
         return Receipt(**receipt.body(), signature=signature)
+
+
+def _derived_sensitivity(table: ReleasedTable, bounds: Mapping[str, int]) -> float:
+    """The sensitivity of ``table`` as the aggregator derives it; the declared
+    figure, the table's name, measure and dimensions must agree with it."""
+    hint = "release the tables with an agent of the current release design"
+    try:
+        design = design_of(table.name)
+        derived = sensitivity(table.name, bounds, table.mechanism)
+    except ValueError as exc:
+        raise RefusedDeclaration(str(exc), hint=hint) from exc
+    if (table.measure, table.dimensions) != (design.measure, design.dimensions):
+        raise RefusedDeclaration(
+            f"table {table.name} must count {design.measure} by {' × '.join(design.dimensions)}",
+            hint=hint,
+        )
+    if not math.isclose(table.sensitivity, derived, rel_tol=1e-12):
+        raise RefusedDeclaration(
+            f"table {table.name} declares sensitivity {table.sensitivity:g}; its name and the "
+            f"declared bounds give {derived:g}",
+            hint=hint,
+        )
+    return derived

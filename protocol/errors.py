@@ -110,6 +110,16 @@ class InvalidPayload(PubliekError):
     title = "The submission does not match the schema"
 
 
+class RefusedDeclaration(PubliekError):
+    """A submission whose tables are not the release design's, or whose declared
+    sensitivity is not the one the aggregator derives from the table's name and
+    the declared bounds: its privacy cost cannot be trusted, so it is refused."""
+
+    slug = "refused-declaration"
+    status = 422
+    title = "The submission's tables or sensitivities are not the release design's"
+
+
 class UnknownPeriod(PubliekError):
     slug = "unknown-period"
     status = 404
@@ -194,6 +204,7 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     UnknownInstitution,
     InstitutionRevoked,
     InvalidPayload,
+    RefusedDeclaration,
     UnknownPeriod,
     PeriodNotOpen,
     InsufficientPrivacyBudget,

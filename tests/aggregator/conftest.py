@@ -146,32 +146,41 @@ class Agent:
     size_class: str
     signer: Any
 
-    def payload(self, period: str = PERIOD, *, scale_rho: float = 0.05) -> Any:
-        """A submission with real OpenDP noise over tables of the issue-5 shape."""
-        from dp.measurements import TableRequest, release_tables
+    def payload(self, period: str = PERIOD, *, rho: float = 0.1) -> Any:
+        """A submission of the release design's tables with real OpenDP noise,
+        ``rho`` split by the design's weights. Households by province and visits
+        by discipline × month carry values of the issue-5 shape; every other
+        table one cell (intake checks names and sensitivities, not key sets)."""
+        from dp.measurements import GAUSSIAN, TableRequest, release_tables
+        from dp.release_design import MAX_VISITS, TABLE_DESIGN, rho_share, sensitivity
         from protocol.messages import SubmissionPayload
 
         base = 100 + (sum(map(ord, self.institution_id)) % 50)
-        requests = [
-            TableRequest(
-                name="households_by_province",
-                measure="households",
-                dimensions=("province",),
-                keys=tuple((p,) for p in PROVINCES),
-                values=tuple(base * (i + 1) for i in range(len(PROVINCES))),
-                sensitivity=1.0,
-                rho=scale_rho,
+        bounds = {MAX_VISITS: 4}
+        shaped = {
+            "households_by_province": (
+                tuple((p,) for p in PROVINCES),
+                tuple(base * (i + 1) for i in range(len(PROVINCES))),
             ),
-            TableRequest(
-                name="visits_by_discipline_month",
-                measure="visits",
-                dimensions=("discipline", "month"),
-                keys=tuple((self.discipline, m) for m in MONTHS),
-                values=tuple(base + 10 * i for i in range(len(MONTHS))),
-                sensitivity=4.0,
-                rho=scale_rho,
+            "visits_by_discipline_month": (
+                tuple((self.discipline, m) for m in MONTHS),
+                tuple(base + 10 * i for i in range(len(MONTHS))),
             ),
-        ]
+        }
+        requests = []
+        for design in TABLE_DESIGN:
+            keys, values = shaped.get(design.name, ((("all",) * len(design.dimensions),), (base,)))
+            requests.append(
+                TableRequest(
+                    name=design.name,
+                    measure=design.measure,
+                    dimensions=design.dimensions,
+                    keys=keys,
+                    values=values,
+                    sensitivity=sensitivity(design.name, bounds, GAUSSIAN),
+                    rho=rho_share(design.name, rho),
+                )
+            )
         tables, spend = release_tables(requests)
         return SubmissionPayload(
             institution_id=self.institution_id,
@@ -179,7 +188,7 @@ class Agent:
             submission_id=secrets.token_hex(16),
             created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
             segment_model="synthetic-demo/1",
-            bounds={"visits_per_household": 4, "cells_per_household": 1},
+            bounds=bounds,
             tables=tables,
             privacy=spend,
         )

@@ -21,6 +21,7 @@ from aggregator.auth import create_user, issue_token
 from aggregator.intake import Intake
 from aggregator.periods import close_period, open_period, publish_period
 from aggregator.settings import Settings
+from dp.release_design import table_names
 from protocol.errors import Forbidden
 from protocol.keys import SigningKey
 from protocol.request_auth import sign_request
@@ -109,10 +110,7 @@ def test_an_institution_reads_its_own_submissions(world: Any) -> None:
     r = world.client.get(path, headers=signed(agent, path))
     assert r.status_code == 200
     (sub,) = r.json()["submissions"]
-    assert {t["name"] for t in sub["tables"]} == {
-        "households_by_province",
-        "visits_by_discipline_month",
-    }
+    assert {t["name"] for t in sub["tables"]} == set(table_names())
 
 
 def test_the_agent_client_signs_requests_for_its_own_values(world: Any) -> None:
@@ -229,17 +227,18 @@ def test_benchmarks_download_as_csv_and_parquet(world: Any) -> None:
     assert csv.headers["content-type"].startswith("text/csv")
     from_csv = pl.read_csv(io.BytesIO(csv.content))
     from_parquet = pl.read_parquet(io.BytesIO(parquet.content))
-    assert from_csv.height == from_parquet.height == 7 * len(total)
+    # the kit's payload: 4 provinces, 3 months and one cell in each of the 9 other tables
+    assert from_csv.height == from_parquet.height == 16 * len(total)
     assert {"group_id", "table", "province", "month", "total", "median", "q1", "q3"} <= set(
         from_parquet.columns
     )
 
 
 def test_lists_are_paginated(world: Any) -> None:
-    first = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks?limit=5").json()
-    assert len(first["cells"]) == 5
-    assert first["next_offset"] == 5
-    rest = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks?offset=5&limit=5").json()
+    first = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks?limit=10").json()
+    assert len(first["cells"]) == 10
+    assert first["next_offset"] == 10
+    rest = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks?offset=10&limit=10").json()
     assert rest["next_offset"] is None
     assert len(first["cells"]) + len(rest["cells"]) == first["total"]
 

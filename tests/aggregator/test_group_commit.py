@@ -24,9 +24,9 @@ def test_concurrent_requests_are_stored_once_each_and_answered_individually(
 ) -> None:
     agg = sqlite_aggregator
     agents = kit.enroll(agg.db, MUSEUMS[:20])
-    envelopes = [a.seal(a.payload(scale_rho=0.2), agg.recipient) for a in agents]
+    envelopes = [a.seal(a.payload(rho=0.4), agg.recipient) for a in agents]
     spender = agents[0]
-    over_budget = spender.seal(spender.payload(scale_rho=0.2), agg.recipient)
+    over_budget = spender.seal(spender.payload(rho=0.4), agg.recipient)
     committer = GroupCommit(Intake(agg.db, agg.keyring), max_batch=8)
 
     async def send_all() -> list[Receipt | BaseException]:

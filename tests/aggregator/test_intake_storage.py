@@ -71,9 +71,9 @@ def test_a_late_submission_after_close_is_refused_and_not_stored(aggregator: Any
 def test_a_submission_beyond_the_budget_is_refused(aggregator: Any, kit: Any) -> None:
     (agent,) = kit.enroll(aggregator.db, SPEC)
     intake = Intake(aggregator.db, aggregator.keyring)
-    intake.accept(agent.seal(agent.payload(scale_rho=0.2), aggregator.recipient))
+    intake.accept(agent.seal(agent.payload(rho=0.4), aggregator.recipient))
     with pytest.raises(InsufficientPrivacyBudget):
-        intake.accept(agent.seal(agent.payload(scale_rho=0.2), aggregator.recipient))
+        intake.accept(agent.seal(agent.payload(rho=0.4), aggregator.recipient))
     assert counts(aggregator) == (1, 1)
 
 
@@ -118,8 +118,8 @@ def test_a_batch_is_chained_in_order_and_each_envelope_gets_its_own_answer(
             ("Theater Twee", "theater", "utrecht", "small"),
         ],
     )
-    first = one.seal(one.payload(scale_rho=0.2), aggregator.recipient)
-    over_budget = one.seal(one.payload(scale_rho=0.2), aggregator.recipient)
+    first = one.seal(one.payload(rho=0.4), aggregator.recipient)
+    over_budget = one.seal(one.payload(rho=0.4), aggregator.recipient)
     other = two.seal(two.payload(), aggregator.recipient)
     outcomes = Intake(aggregator.db, aggregator.keyring).accept_batch(
         [first, b"not an envelope", over_budget, other, first]
