@@ -36,6 +36,7 @@ from custodian.state import CustodianState
 from demo.run import aggregator_process
 from demo.sector import PERIOD, generate_sector, write_exports
 from dp.measurements import table_rho
+from dp.release_design import MAX_VISITS, TABLE_DESIGN, sensitivity
 from protocol.encoding import b64encode, canonical_bytes
 from protocol.envelope import seal_submission
 from protocol.errors import (
@@ -53,6 +54,7 @@ from protocol.sector_keys import seal_sector_key
 from protocol.translog import RECEIPT_DOMAIN
 
 runner = CliRunner()
+BOUNDS = {MAX_VISITS: 12}
 
 
 @dataclass
@@ -103,21 +105,31 @@ def aggregator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aggregator]
 
 
 def payload(ws: Workspace, scale: float = 7.0) -> SubmissionPayload:
-    rho = table_rho(1.0, "discrete_gaussian", scale)  # what intake recomputes
-    table = ReleasedTable(
-        name="households_by_segment_discipline", measure="households",
-        dimensions=("segment", "discipline"), keys=(("students", "theater"),), values=(5,),
-        mechanism="discrete_gaussian", scale=scale, sensitivity=1.0, rho=rho, ci95=5.0,
-    )  # fmt: skip
+    """Every table of the release design, one cell each, at ``scale`` per unit of
+    sensitivity and √11 wider (the whole submission costs what one table at
+    ``scale`` and sensitivity 1 would)."""
+    tables = []
+    for design in TABLE_DESIGN:
+        sens = sensitivity(design.name, BOUNDS, "discrete_gaussian")
+        sigma = scale * sens * len(TABLE_DESIGN) ** 0.5
+        tables.append(
+            ReleasedTable(
+                name=design.name, measure=design.measure, dimensions=design.dimensions,
+                keys=(("all",) * len(design.dimensions),), values=(5,),
+                mechanism="discrete_gaussian", scale=sigma, sensitivity=sens,
+                rho=table_rho(sens, "discrete_gaussian", sigma),  # what intake recomputes
+                ci95=5.0,
+            )
+        )  # fmt: skip
     return SubmissionPayload(
         institution_id=ws.load_config().institution_id,
         period=PERIOD,
         submission_id=secrets.token_hex(16),
         created_at="2026-10-01T00:00:00+00:00",
         segment_model="synthetic-demo-2026",
-        bounds={"max_cells_per_household": 2},
-        tables=(table,),
-        privacy=PrivacySpend(rho=rho, epsilon=1.0, delta=1e-7),
+        bounds=dict(BOUNDS),
+        tables=tuple(tables),
+        privacy=PrivacySpend(rho=sum(t.rho for t in tables), epsilon=1.0, delta=1e-7),
     )
 
 
@@ -386,10 +398,11 @@ def test_an_understated_privacy_cost_is_refused_and_nothing_stored(
     ws = aggregator.agent("Zuinig Theater")
     honest = payload(ws)
     table = dataclasses.replace(honest.tables[0], rho=honest.tables[0].rho / 10)
+    tables = (table, *honest.tables[1:])
     cheat = dataclasses.replace(
         honest,
-        tables=(table,),
-        privacy=PrivacySpend(rho=table.rho, epsilon=0.1, delta=1e-7),
+        tables=tables,
+        privacy=PrivacySpend(rho=sum(t.rho for t in tables), epsilon=0.1, delta=1e-7),
     )
     envelope, _ = seal_submission(
         cheat, signer=SigningKey.load(ws.signing_key_path), recipient=current_key(aggregator.url)

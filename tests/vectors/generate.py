@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parents[1]))
 
-from dp.measurements import table_rho  # noqa: E402
+from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_rho  # noqa: E402
+from dp.release_design import MAX_VISITS, TABLE_DESIGN, rho_share, sensitivity  # noqa: E402
 from protocol.encoding import b64encode, canonical_bytes  # noqa: E402
 from protocol.envelope import (  # noqa: E402
     MAX_ENVELOPE_BYTES,
@@ -55,7 +57,17 @@ OPEN_PERIOD = "2026-Q3"
 CLOSED_PERIOD = "2026-Q2"
 UNKNOWN_PERIOD = "2026-Q1"
 BUDGET = 0.5
-SENSITIVITY = 1.4142135623730951  # √2: two cells per household
+BOUNDS = {MAX_VISITS: 12}
+# A few public labels per dimension: every table of the release design, small.
+LABELS: dict[str, tuple[str, ...]] = {
+    "segment": ("students", "families"),
+    "discipline": ("theater", "music"),
+    "province": ("utrecht", "unknown"),
+    "frequency_band": ("1", "2"),
+    "distance_band": ("same_pc4", "elsewhere"),
+    "returning": ("new", "returning"),
+    "month": ("2026-07", "2026-08"),
+}
 SIGNING_KEYS = (
     "aggregator-receipt", "institution-signing", "revoked-signing",
     "impostor-signing", "custodian-signing",
@@ -83,27 +95,55 @@ def new_keys() -> None:
         SealPrivateKey.generate().save(KEYS / f"{name}.key")
 
 
+def table(
+    name: str, rho: float, first: int, *, declared_sensitivity: float | None = None
+) -> ReleasedTable:
+    """One table of the release design with the sensitivity its name and
+    :data:`BOUNDS` give (or ``declared_sensitivity``) and the declared ρ that
+    OpenDP's map gives for it: intake recomputes both."""
+    design = next(t for t in TABLE_DESIGN if t.name == name)
+    keys: list[tuple[str, ...]] = [()]
+    for dimension in design.dimensions:
+        keys = [(*k, label) for k in keys for label in LABELS[dimension]]
+    derived = sensitivity(name, BOUNDS, GAUSSIAN)
+    declared = derived if declared_sensitivity is None else declared_sensitivity
+    # σ rounded up to 0.01 (readable, and never more than the table's share of ρ)
+    scale = math.ceil(calibrate_scale(derived, GAUSSIAN, rho) * 100) / 100
+    if declared != derived:
+        scale = 5.1
+    return ReleasedTable(
+        name=name,
+        measure=design.measure,
+        dimensions=design.dimensions,
+        keys=tuple(keys),
+        values=tuple(first + 3 * i for i in range(len(keys))),
+        mechanism=GAUSSIAN,
+        scale=scale,
+        sensitivity=declared,
+        rho=table_rho(declared, GAUSSIAN, scale),
+        ci95=ci95(GAUSSIAN, scale),
+    )
+
+
 def payload(
     *,
     institution: str = INSTITUTION,
     period: str = OPEN_PERIOD,
     submission_id: str = "00112233445566778899aabbccddeeff",
-    scale: float = 2.0,
-    values: tuple[int, ...] = (12, -3),
+    rho: float = 0.25,
+    first: int = 12,
+    cheap_visits: bool = False,
 ) -> SubmissionPayload:
-    # The declared ρ is OpenDP's for this sensitivity and scale: intake recomputes it.
-    rho = table_rho(SENSITIVITY, "discrete_gaussian", scale)
-    table = ReleasedTable(
-        name="households_by_segment_discipline",
-        measure="households",
-        dimensions=("segment", "discipline"),
-        keys=(("students", "theater"), ("students", "music")),
-        values=values,
-        mechanism="discrete_gaussian",
-        scale=scale,
-        sensitivity=SENSITIVITY,
-        rho=rho,
-        ci95=5.0,
+    """Every table of the release design, ``rho`` split by the design's weights.
+    ``cheap_visits``: visits_by_month declares sensitivity 1 at σ = 5.1 (a cheat)."""
+    tables = tuple(
+        table(
+            t.name,
+            rho_share(t.name, rho),
+            first,
+            declared_sensitivity=1.0 if cheap_visits and t.name == "visits_by_month" else None,
+        )
+        for t in TABLE_DESIGN
     )
     return SubmissionPayload(
         institution_id=institution,
@@ -111,9 +151,9 @@ def payload(
         submission_id=submission_id,
         created_at="2026-10-01T00:00:00+00:00",
         segment_model="synthetic-demo-2026",
-        bounds={"max_cells_per_household": 2, "max_visits_per_household": 20},
-        tables=(table,),
-        privacy=PrivacySpend(rho=rho, epsilon=2.5, delta=1e-7),
+        bounds=dict(BOUNDS),
+        tables=tables,
+        privacy=PrivacySpend(rho=sum(t.rho for t in tables), epsilon=2.5, delta=1e-7),
     )
 
 
@@ -176,7 +216,7 @@ def vectors() -> list[dict[str, Any]]:
         {"status": 200, "accepted": True, "log_index": 0, "same_receipt_as": "valid"},
         "the same id and the same bytes again: the same receipt, nothing stored twice",
     )
-    other = seal(payload(values=(13, -3)))
+    other = seal(payload(first=13))
     add(
         "replayed-id-other-bytes",
         other,
@@ -239,6 +279,13 @@ def vectors() -> list[dict[str, Any]]:
         "correctly sealed and signed, but the payload carries no table",
     )
     add(
+        "refused-declaration",
+        seal(payload(submission_id="c0112233445566778899aabbccddeeff", cheap_visits=True)),
+        problem("refused-declaration", 422),
+        "visits_by_month declares sensitivity 1 at σ = 5.1 (ρ 0.019); its name and the bounds "
+        "(12 tickets) give 12, at which σ = 5.1 costs ρ 2.8",
+    )
+    add(
         "malformed-envelope",
         b'{"version":"publiek/1"',
         problem("malformed-message", 400),
@@ -276,7 +323,7 @@ def vectors() -> list[dict[str, Any]]:
     )
     add(
         "over-budget",
-        seal(payload(submission_id="b0112233445566778899aabbccddeeff", scale=1.8)),
+        seal(payload(submission_id="b0112233445566778899aabbccddeeff", rho=0.3)),
         problem("insufficient-privacy-budget", 409),
         "ρ 0.3 on top of the 0.25 of 'valid' exceeds the budget 0.5",
     )
