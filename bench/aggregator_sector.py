@@ -7,6 +7,7 @@ built once per table and applied to each institution's exact counts.
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import shutil
@@ -25,6 +26,7 @@ from aggregator.periods import open_period
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_measurement
+from dp.release_design import DEFAULT_MAX_VISITS, MAX_VISITS, TABLE_DESIGN, sensitivity
 from protocol.envelope import seal_submission
 from protocol.keys import SealPrivateKey, SealPublicKey, SigningKey
 from protocol.messages import PrivacySpend, ReleasedTable, SubmissionPayload
@@ -32,23 +34,27 @@ from protocol.messages import PrivacySpend, ReleasedTable, SubmissionPayload
 PERIOD = "2026-Q3"
 SEGMENTS = tuple(f"s{i}" for i in range(8))
 SIZES = ("small", "medium", "large")
-# (name, measure, dimensions, key set, sensitivity): the shape of issue 5's tables.
+BOUNDS = {MAX_VISITS: DEFAULT_MAX_VISITS}
+LABELS: dict[str, tuple[str, ...]] = {
+    "segment": SEGMENTS,
+    "discipline": tuple(DISCIPLINES),
+    "province": (*PROVINCES, "unknown"),
+    "frequency_band": ("1", "2", "3-4", "5-9", "10+"),
+    "distance_band": ("same_pc4", "same_area", "same_province", "elsewhere", "unknown"),
+    "returning": ("new", "returning"),
+    "month": ("2026-07", "2026-08", "2026-09"),
+}
+# (name, measure, dimensions, key set, sensitivity): the tables of the release design.
 TABLES: list[tuple[str, str, tuple[str, ...], list[tuple[str, ...]], float]] = [
-    ("households_by_segment_discipline", "households", ("segment", "discipline"),
-     [(s, d) for s in SEGMENTS for d in DISCIPLINES], 1.0),
-    ("visits_by_segment_discipline", "visits", ("segment", "discipline"),
-     [(s, d) for s in SEGMENTS for d in DISCIPLINES], 20.0),
-    ("households_by_province", "households", ("province",), [(p,) for p in PROVINCES], 1.0),
-    ("visits_by_discipline_month", "visits", ("discipline", "month"),
-     [(d, m) for d in DISCIPLINES for m in ("07", "08", "09")], 20.0),
-    ("households_by_frequency_band", "households", ("frequency_band",),
-     [(b,) for b in ("1", "2", "3-4", "5-9", "10+")], 1.0),
-    ("households_by_returning", "households", ("returning",), [("new",), ("returning",)], 1.0),
-    ("households_by_distance_band", "households", ("distance_band",),
-     [(b,) for b in ("0-5", "5-10", "10-25", "25-50", "50-100", "100+")], 1.0),
-    ("households_by_age_band", "households", ("age_band",),
-     [(b,) for b in ("0-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")], 1.0),
-]  # fmt: skip
+    (
+        t.name,
+        t.measure,
+        t.dimensions,
+        list(itertools.product(*(LABELS[d] for d in t.dimensions))),
+        sensitivity(t.name, BOUNDS, GAUSSIAN),
+    )
+    for t in TABLE_DESIGN
+]
 RHO_PER_TABLE = 0.01
 
 
@@ -88,7 +94,7 @@ class Releaser:
             submission_id=secrets.token_hex(16),
             created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
             segment_model="synthetic-demo/1",
-            bounds={"visits_per_household": 20, "cells_per_household": 1},
+            bounds=dict(BOUNDS),
             tables=tuple(tables),
             privacy=PrivacySpend(rho=rho, epsilon=1.0, delta=1e-7),
         )
