@@ -230,9 +230,10 @@ def test_benchmarks_download_as_csv_and_parquet(world: Any) -> None:
     from_csv = pl.read_csv(io.BytesIO(csv.content))
     from_parquet = pl.read_parquet(io.BytesIO(parquet.content))
     assert from_csv.height == from_parquet.height == 7 * len(total)
-    assert {"group_id", "table", "province", "month", "total", "median", "q1", "q3"} <= set(
-        from_parquet.columns
-    )
+    assert {"group_id", "table", "province", "month", "estimate", "ci95_low", "ci95_high", "std",
+            "too_uncertain", "merged_groups"} <= set(from_parquet.columns)  # fmt: skip
+    assert not {"total", "median", "q1", "q3", "merged_from"} & set(from_parquet.columns)
+    assert from_parquet.filter(pl.col("estimate") < 0).height == 0
 
 
 def test_lists_are_paginated(world: Any) -> None:
