@@ -80,6 +80,9 @@ def test_published_benchmarks_are_public(world: Any) -> None:
     assert r.status_code == 200
     assert r.json()["status"] == "published"
     assert all(c["institutions"] == 6 for c in r.json()["cells"])
+    assert all(c["estimate"] is None or c["estimate"] >= 0 for c in r.json()["cells"])
+    groups = world.client.get(f"/v1/periods/{PUBLISHED}/groups").json()["groups"]
+    assert all("merged_from" not in g and g["merged_groups"] >= 0 for g in groups)
 
 
 def test_anonymous_callers_cannot_read_an_unpublished_benchmark(world: Any) -> None:
@@ -266,6 +269,8 @@ def test_the_dashboard_shows_the_published_period(world: Any) -> None:
     assert page.status_code == 200
     assert PUBLISHED in page.text
     assert "<script" not in page.text
+    assert "too uncertain" in page.text  # the legend
+    assert "median" not in page.text and "merged from" not in page.text
 
 
 def test_the_served_openapi_schema_is_the_checked_in_one(world: Any) -> None:
