@@ -33,15 +33,17 @@ Steps, per measure:
 2. **Non-negative and consistent.** The total is clipped at 0. Every table
    of at most one dimension is projected (Euclidean) onto the scaled
    simplex {x ≥ 0, Σx = total}. Every maximal product table is fitted to
-   those one-dimensional margins by iterative proportional fitting, started
-   from its GLS estimate clipped at 0 plus a floor of 1e-9·total per cell
-   (so that a row whose cells were all clipped to 0 but whose margin is
-   positive is filled in proportion to the other margins, and IPF always
-   converges); a dimension without its own one-dimensional table uses the
-   product's GLS margin, projected the same way. A product table that is a
-   margin of a larger one is the sum of the fitted larger one. Every
-   published cell is then ≥ 0, and every table sums to the same total
-   (products and their margins to within 1e-9 of the total).
+   those one-dimensional margins by iterative proportional fitting (IPF),
+   started from its GLS estimate clipped at 0 plus a floor of 1e-9·total
+   per cell (so that a row whose cells were all clipped to 0 but whose
+   margin is positive is filled in proportion to the other margins); a
+   dimension without its own one-dimensional table uses the product's GLS
+   margin, projected the same way. Every maximal table is then published
+   as fitted and every margin as the sums of its fitted parent, so that
+   margins add up exactly and every table of a measure sums to the same
+   total. (Where the clipped product can hardly carry its margins, IPF
+   stops after 1,000 rounds a little off its targets; the margins, being
+   the product's sums, stay exactly additive.)
 3. **Intervals.** A cell's 95% interval is its post-processed estimate ±
    z·std, z from OpenDP's Gaussian accuracy (the sum of many independent
    discrete noises is close to Gaussian; ``dp.measurements.sum_ci95``),
@@ -256,12 +258,13 @@ def _non_negative(
     fitted: dict[str, Vector],
     total: float,
 ) -> dict[str, Vector]:
+    projected = {
+        t.name: project_to_simplex(fitted[t.name], total) for t in ordered if len(t.dimensions) <= 1
+    }
     final: dict[str, Vector] = {}
-    for t in ordered:
-        if len(t.dimensions) <= 1:
-            final[t.name] = project_to_simplex(fitted[t.name], total)
     for p in maximal:
         if len(p.dimensions) <= 1:
+            final[p.name] = projected[p.name]
             continue
         groups, targets = [], []
         for j, d in enumerate(p.dimensions):
@@ -278,7 +281,7 @@ def _non_negative(
             if one is not None:
                 table, m = one
                 for i, g in enumerate(index):
-                    target[g] = final[table.name][m[i]]
+                    target[g] = projected[table.name][m[i]]
             else:
                 own = _sums(index, fitted[p.name], size)
                 target = project_to_simplex(own, total)
@@ -287,7 +290,7 @@ def _non_negative(
         start = np.clip(fitted[p.name], 0.0, None) + _FLOOR * max(total, 1.0) / len(p.keys)
         final[p.name] = _ipf(start, groups, targets, total)
     for t in ordered:
-        if t.name not in final:
+        if t.name not in final:  # a margin: the sums of its fitted parent, exactly
             p, m = parent[t.name]
             final[t.name] = _sums(m, final[p.name], len(t.keys))
     return final

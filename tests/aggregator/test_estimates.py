@@ -166,6 +166,23 @@ def test_a_product_row_clipped_to_zero_is_refilled_from_its_margin() -> None:
     check_consistent(observe(noisy, variance))
 
 
+def test_margins_stay_additive_when_the_clipped_product_cannot_carry_them() -> None:
+    """Only the diagonal of the product is positive, its margins want the
+    mass elsewhere: IPF cannot reach them exactly, the margins published are
+    still the product's sums."""
+    product = {
+        (s, d): (500.0 if (s, d) in {("s1", "theater"), ("s2", "music")} else -40.0)
+        for s in SEGMENTS
+        for d in DISCIPLINES
+    }
+    noisy = {
+        "households_by_segment_discipline": product,
+        "households_by_segment": {("s1",): 10.0, ("s2",): 10.0, ("s3",): 500.0, ("s4",): 480.0},
+        "households_by_discipline": {("theater",): 0.0, ("music",): 0.0, ("museum",): 1000.0},
+    }
+    check_consistent(observe(noisy, dict.fromkeys(noisy, 1.0)), tolerance=1e-9)
+
+
 def test_a_negative_sum_gives_zeros_that_are_too_uncertain() -> None:
     noisy = {"households_by_province": {(p,): -10.0 for p in PROVINCES}}
     (cells,) = estimate_tables(observe(noisy, {"households_by_province": 25.0})).values()
