@@ -250,3 +250,15 @@ def test_a_published_period_cannot_reopen(closed: Any, kit: Any) -> None:
     publish_period(agg.db, kit.PERIOD)
     with pytest.raises(UsageError):
         reopen_period(agg.db, kit.PERIOD)
+
+
+def test_cells_stored_by_an_earlier_algorithm_show_no_number() -> None:
+    old = {
+        "table": "households_by_province", "measure": "households", "dimensions": ["province"],
+        "province": "zeeland", "institutions": 5, "published": True, "total": -12,
+        "ci95_low": -40.2, "ci95_high": 16.2, "q1": -3.0, "median": -2.0, "q3": 1.0,
+    }  # fmt: skip
+    (cell,) = benchmarks.readable_cells([old])
+    assert cell["province"] == "zeeland" and cell["institutions"] == 5
+    assert not cell["published"] and cell["estimate"] is None and cell["ci95_low"] is None
+    assert not {"total", "q1", "median", "q3"} & set(cell)
