@@ -787,7 +787,7 @@ def aggregator_benchmarks(
         groups = [
             {
                 **benchmarks.group_summary(g.group_id, g.level, g.merged_from, len(g.members)),
-                "cells": g.cells,
+                "cells": benchmarks.readable_cells(g.cells),
             }
             for g in benchmarks.stored(s, period)
         ]

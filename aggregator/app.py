@@ -198,7 +198,7 @@ def create_app(settings: Settings) -> FastAPI:
         return k, [
             {
                 **benchmarks.group_summary(r.group_id, r.level, r.merged_from, len(r.members)),
-                "cells": r.cells,
+                "cells": benchmarks.readable_cells(r.cells),
             }
             for r in rows
         ]
@@ -301,7 +301,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/v1/periods/{period}/groups", tags=["benchmarks"])
     def groups(period: str, request: Request) -> dict[str, Any]:
-        """Peer groups of the period with their size and the groups merged into them."""
+        """Peer groups of the period with their size and how many smaller groups
+        were merged into them (counted, never named: a group below k can be one
+        institution)."""
         row = load_period(period)
         status = readable_benchmarks(request, row)
         k, all_groups = period_groups(row)
@@ -321,7 +323,8 @@ def create_app(settings: Settings) -> FastAPI:
         offset: Offset = 0,
         limit: Limit = DEFAULT_LIMIT,
     ) -> dict[str, Any]:
-        """One peer group's cells (default: the whole sector)."""
+        """One peer group's cells (default: the whole sector): each a non-negative
+        estimate with its 95% interval, or ``too_uncertain`` and no number."""
         row = load_period(period)
         status = readable_benchmarks(request, row)
         k, all_groups = period_groups(row)
@@ -459,7 +462,7 @@ def create_app(settings: Settings) -> FastAPI:
             "peer_group": benchmarks.group_summary(
                 group.group_id, group.level, group.merged_from, len(group.members)
             ),
-            "cells": group.cells,
+            "cells": benchmarks.readable_cells(group.cells),
         }
 
     @app.get("/", response_class=HTMLResponse, tags=["dashboard"])

@@ -1,17 +1,28 @@
-"""Benchmarks: per period, peer group, table and cell — sector totals with
-their DP error, and the distribution over institutions (quartiles).
+"""Benchmarks: per period, peer group, table and cell — post-processed
+estimates with their 95% intervals.
 
 Every input value is already differentially private, so everything here is
-post-processing and costs no budget. Nothing is specific to a table: any
-table an agent releases (``households_by_province``, ``visits_by_month``,
-…) is benchmarked cell by cell under its own name and dimensions.
+post-processing and costs no budget. Nothing is specific to a table name:
+the structure comes from the tables' measures and dimensions.
 
-* Total: the sum of the institutions' noisy values; its 95% interval comes
-  from the declared noise scales (independent noise adds in variance).
-* Distribution: median and quartiles of the institutions' noisy values
-  (linear interpolation between order statistics).
-* A cell is published only when at least ``k`` institutions contribute to
-  it; otherwise it is listed with its count and nothing else.
+* Per group, each table's cells are summed over the group's institutions,
+  and so are their noise variances (independent noise adds in variance).
+  ``aggregator.estimates`` combines the tables of one measure (generalised
+  least squares: one common total, margins that fit their products), makes
+  them non-negative and consistent, and gives each cell a 95% interval.
+* A cell is listed only when at least ``k`` institutions sent it. A table
+  with a key that fewer than ``k`` sent is estimated on its own over the
+  remaining keys (it no longer covers every unit, so it cannot share the
+  total), and so is a table that not every institution of the group sent
+  (it counts other units) and a table outside the release design (nothing
+  vouches that it is a partition).
+* A cell whose 95% half-width exceeds half its estimate is *too uncertain*:
+  it is published with that flag, its standard deviation and no number
+  (``estimate``, ``ci95_low``, ``ci95_high`` are null). An estimate is a whole
+  number, never negative.
+* Medians and quartiles over institutions are not published: a quantile
+  of noisy per-institution values has no interval we can state honestly at
+  these noise levels (ADR 0012).
 
 When an institution submitted more than once in a period, its latest table
 of each name counts (by log index). The computation is a pure function of
@@ -22,7 +33,6 @@ period so that anyone can recompute and compare (ADR 0007).
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -30,16 +40,16 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from aggregator.estimates import CellEstimate, ObservedTable, estimate_tables
 from aggregator.peergroups import LEVELS, Member, PeerGroup, assign
 from aggregator.storage import BenchmarkGroup, Institution, Submission
-from dp.measurements import noise_std, sum_ci95
+from dp.measurements import noise_std
+from dp.release_design import design_of
 from protocol.encoding import canonical_bytes
 
-ALGORITHM = "publiek/1 benchmarks v3"  # v3: Laplace variance; cells under k not listed
-# OpenDP's Gaussian accuracy is linear in the scale: ask it once for scale 1
-# instead of once per cell (the sum of many cells' noise is near Gaussian).
-_Z95 = sum_ci95([1.0])
-STAT_FIELDS = ("total", "ci95_low", "ci95_high", "q1", "median", "q3")
+# v4: GLS + non-negative consistent estimates, too-uncertain cells, no quartiles
+ALGORITHM = "publiek/1 benchmarks v4"
+STAT_FIELDS = ("estimate", "ci95_low", "ci95_high", "std")
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,8 @@ class GroupBenchmark:
     cells: list[dict[str, Any]]
 
     def summary(self) -> dict[str, Any]:
-        """What anyone may see about a group: its id, level, size and merges."""
+        """What anyone may see about a group: its id, level, size and how many
+        smaller groups were merged into it."""
         return group_summary(self.group.group_id, self.group.level, self.group.merged_from,
                              len(self.group.members))  # fmt: skip
 
@@ -87,11 +98,14 @@ class PeriodBenchmarks:
 def group_summary(
     group_id: str, level: str, merged_from: tuple[str, ...] | list[str], institutions: int
 ) -> dict[str, Any]:
+    """The public description of a group. The merged groups are counted, not
+    named: a group below ``k`` (say theater/gelderland/medium) can be a single
+    institution, and its name would identify it."""
     return {
         "group_id": group_id,
         "level": level,
         "institutions": institutions,
-        "merged_from": list(merged_from),
+        "merged_groups": len(merged_from),
     }
 
 
@@ -130,54 +144,110 @@ def load_inputs(session: Session, period: str) -> Inputs:
     return Inputs(members=members, tables=dict(tables), digest=digest)
 
 
-def quantile(sorted_values: list[int], q: float) -> float:
-    """Linear interpolation between order statistics (R type 7)."""
-    pos = (len(sorted_values) - 1) * q
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+def _observed(
+    member_ids: tuple[str, ...], tables: dict[str, dict[str, TableInput]], k: int
+) -> tuple[list[list[ObservedTable]], dict[tuple[str, tuple[str, ...]], int]]:
+    """The group's summed tables, split into families that partition the same
+    units (module docstring), and the number of institutions per cell."""
+    meta: dict[str, TableInput] = {}
+    senders: dict[str, list[str]] = defaultdict(list)
+    sums: dict[tuple[str, tuple[str, ...]], float] = defaultdict(float)
+    variances: dict[tuple[str, tuple[str, ...]], float] = defaultdict(float)
+    contributors: dict[tuple[str, tuple[str, ...]], int] = defaultdict(int)
+    for inst in member_ids:
+        for name, table in tables.get(inst, {}).items():
+            meta.setdefault(name, table)
+            senders[name].append(inst)
+            for key, value in zip(table.keys, table.values, strict=True):
+                sums[(name, key)] += value
+                variances[(name, key)] += table.noise_std**2
+                contributors[(name, key)] += 1
+    whole: dict[str, list[ObservedTable]] = defaultdict(list)  # by measure
+    alone: list[list[ObservedTable]] = []
+    for name in sorted(meta):
+        table = meta[name]
+        every = sorted({key for (n, key) in contributors if n == name})
+        # Not estimated, and not listed either: a key that fewer than k
+        # institutions sent could carry anything one agent chose to put in it.
+        keys = tuple(key for key in every if contributors[(name, key)] >= k)
+        if not keys:
+            continue
+        observed = ObservedTable(
+            name=name,
+            measure=table.measure,
+            dimensions=table.dimensions,
+            keys=keys,
+            values=tuple(sums[(name, key)] for key in keys),
+            variances=tuple(variances[(name, key)] for key in keys),
+        )
+        if _partition(table) and len(keys) == len(every) and len(senders[name]) == len(member_ids):
+            whole[table.measure].append(observed)
+        else:
+            alone.append([observed])
+    return [*whole.values(), *alone], dict(contributors)
+
+
+def _partition(table: TableInput) -> bool:
+    """Whether the release design vouches that the table is a partition of
+    its measure's units (dp/release_design.py); any other table (an older
+    design's, or an unknown one) is estimated on its own."""
+    try:
+        design = design_of(table.name)
+    except ValueError:
+        return False
+    return design.measure == table.measure and design.dimensions == table.dimensions
+
+
+def _cell(table: ObservedTable, key: tuple[str, ...], n: int, e: CellEstimate) -> dict[str, Any]:
+    shown = not e.too_uncertain
+    return {
+        "table": table.name,
+        "measure": table.measure,
+        "dimensions": list(table.dimensions),
+        **dict(zip(table.dimensions, key, strict=True)),
+        "institutions": n,
+        "published": shown,
+        "too_uncertain": e.too_uncertain,
+        "estimate": round(e.estimate) if shown else None,
+        "ci95_low": round(e.ci95_low, 1) if shown else None,
+        "ci95_high": round(e.ci95_high, 1) if shown else None,
+        "std": round(e.std, 1),
+    }
 
 
 def group_cells(
     member_ids: tuple[str, ...], tables: dict[str, dict[str, TableInput]], k: int
 ) -> list[dict[str, Any]]:
-    meta: dict[str, TableInput] = {}
-    values: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
-    stds: dict[tuple[str, tuple[str, ...]], list[float]] = defaultdict(list)
-    for inst in member_ids:
-        for name, table in tables.get(inst, {}).items():
-            meta.setdefault(name, table)
-            for key, value in zip(table.keys, table.values, strict=True):
-                values[(name, key)].append(value)
-                stds[(name, key)].append(table.noise_std)
+    """Every listed cell of one group, sorted by table and key."""
+    families, contributors = _observed(member_ids, tables, k)
     cells = []
-    for name, key in sorted(values):
-        table = meta[name]
-        vals = values[(name, key)]
-        n = len(vals)
-        if n < k:
-            # Not published, and not listed either: a key that fewer than k
-            # institutions sent could carry anything one agent chose to put in it.
-            continue
-        total = sum(vals)
-        half = _Z95 * math.sqrt(sum(x * x for x in stds[(name, key)]))
-        ordered = sorted(vals)
-        cell: dict[str, Any] = {
-            "table": name,
-            "measure": table.measure,
-            "dimensions": list(table.dimensions),
-            **dict(zip(table.dimensions, key, strict=True)),
-            "institutions": n,
-            "published": True,
-            "total": total,
-            "ci95_low": round(total - half, 1),
-            "ci95_high": round(total + half, 1),
-            "q1": round(quantile(ordered, 0.25), 1),
-            "median": round(quantile(ordered, 0.5), 1),
-            "q3": round(quantile(ordered, 0.75), 1),
-        }
-        cells.append(cell)
-    return cells
+    for family in families:
+        estimates = estimate_tables(family)
+        for table in family:
+            for key, e in zip(table.keys, estimates[table.name], strict=True):
+                cells.append(_cell(table, key, contributors[(table.name, key)], e))
+    return sorted(cells, key=lambda c: (c["table"], [c[d] for d in c["dimensions"]]))
+
+
+def readable_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored cells in the current form. A cell stored by an earlier algorithm
+    (summed noisy totals, which could be negative, and quartiles) keeps its
+    labels and count but shows no number."""
+    return [c if "too_uncertain" in c else _without_numbers(c) for c in cells]
+
+
+def _without_numbers(cell: dict[str, Any]) -> dict[str, Any]:
+    labels = {d: cell[d] for d in cell["dimensions"]}
+    return {
+        "table": cell["table"],
+        "measure": cell["measure"],
+        "dimensions": cell["dimensions"],
+        **labels,
+        "institutions": cell["institutions"],
+        "published": False,
+        "too_uncertain": False,
+        **dict.fromkeys(STAT_FIELDS),
+    }
 
 
 def compute(session: Session, period: str, *, k: int) -> PeriodBenchmarks:

@@ -6,7 +6,8 @@
   intake write lock, so no submission can slip in between. Late submissions
   are refused (``period-not-open``).
 * published: the stored benchmarks become readable by everyone; nothing
-  about the period changes any more.
+  about the period changes any more. A period whose sector has fewer than
+  ``k`` institutions (so every group has fewer) is never published.
 
 A late institution can only be admitted by reopening a closed, unpublished
 period: reopening discards the computed benchmarks, and the next close
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from aggregator import benchmarks
+from aggregator.peergroups import SECTOR
 from aggregator.storage import BenchmarkGroup, Database, Period
 from protocol.errors import PeriodNotOpen, UnknownPeriod, UsageError
 from protocol.messages import check_period
@@ -94,6 +96,16 @@ def publish_period(db: Database, label: str) -> None:
             raise UsageError(
                 f"period {label} is {period.state}; only a closed period can be published",
                 hint=f"close it first: publiek aggregator period close {label}",
+            )
+        k = period.benchmark_k or 0
+        sector = s.get(BenchmarkGroup, (label, SECTOR))
+        count = len(sector.members) if sector is not None else 0
+        if count < k:
+            raise UsageError(
+                f"period {label} has submissions from {count} institutions, fewer than "
+                f"k = {k}: publishing it could single out an institution",
+                hint=f"reopen it (publiek aggregator period reopen {label}) and close it "
+                f"again once at least {k} institutions have submitted",
             )
         period.state = PUBLISHED
         period.published_at = datetime.now(UTC)

@@ -114,9 +114,9 @@ class LogEntry(Base):
 class BenchmarkGroup(Base):
     """The benchmark of one peer group in one period, computed when it closed.
 
-    ``cells`` holds only aggregates (sums, quartiles, counts); the member
-    list stays internal so the API can show how many institutions a group
-    has without saying which."""
+    ``cells`` holds only aggregates (estimates, intervals, counts); the
+    member list and the merged groups stay internal so the API can show how
+    many institutions (and merged groups) a group has without saying which."""
 
     __tablename__ = "benchmark_groups"
     period: Mapped[str] = mapped_column(ForeignKey("periods.label"), primary_key=True)

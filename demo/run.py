@@ -221,27 +221,43 @@ def _current_key(url: str) -> Any:
         return client.current_key()
 
 
+TOO_UNCERTAIN = "te onzeker"
+
+
 def format_benchmark(
     benchmark: dict[str, Any],
     disciplines: list[str],
     table: str = "households_by_segment_discipline",
 ) -> str:
-    """Segment × the given disciplines, published cells only, as 'total ± ci95'."""
-    cells = [c for c in benchmark["cells"] if c["table"] == table and c["published"]]
+    """Segment × the given disciplines as 'estimate ± 95% half-width'; a cell
+    whose interval is wider than half its estimate reads "te onzeker" (too
+    uncertain), a cell that fewer than k institutions sent "–". Estimates are
+    post-processed by the aggregator, so none is negative."""
+    cells = [c for c in benchmark["cells"] if c["table"] == table]
     segments = sorted({c["segment"] for c in cells})
     by_key = {(c["segment"], c["discipline"]): c for c in cells}
     width = 17
     lines = [
         (
             f"Sector benchmark {benchmark['period']}: households by segment × discipline "
-            f"(95% interval; k={benchmark['k']})"
+            f"(estimate ± 95% half-width; k={benchmark['k']})"
         ),
         "segment".ljust(22) + "".join(d.rjust(width) for d in disciplines),
     ]
     for seg in segments:
         row = seg.ljust(22)
         for d in disciplines:
-            c = by_key[(seg, d)]
-            row += f"{c['total']:,} ± {c['total'] - c['ci95_low']:.0f}".rjust(width)
+            c = by_key.get((seg, d))
+            if c is None:
+                text = "–"
+            elif c["published"] and c["estimate"] is not None:
+                text = f"{c['estimate']:,} ± {c['ci95_high'] - c['estimate']:,.0f}"
+            else:
+                text = TOO_UNCERTAIN
+            row += text.rjust(width)
         lines.append(row)
+    lines.append(
+        f"{TOO_UNCERTAIN}: too uncertain, the 95% interval is wider than half the estimate "
+        "(no number shown); –: sent by fewer than k institutions"
+    )
     return "\n".join(lines)

@@ -81,6 +81,9 @@ def test_published_benchmarks_are_public(world: Any) -> None:
     assert r.status_code == 200
     assert r.json()["status"] == "published"
     assert all(c["institutions"] == 6 for c in r.json()["cells"])
+    assert all(c["estimate"] is None or c["estimate"] >= 0 for c in r.json()["cells"])
+    groups = world.client.get(f"/v1/periods/{PUBLISHED}/groups").json()["groups"]
+    assert all("merged_from" not in g and g["merged_groups"] >= 0 for g in groups)
 
 
 def test_anonymous_callers_cannot_read_an_unpublished_benchmark(world: Any) -> None:
@@ -229,9 +232,10 @@ def test_benchmarks_download_as_csv_and_parquet(world: Any) -> None:
     from_parquet = pl.read_parquet(io.BytesIO(parquet.content))
     # the kit's payload: 4 provinces, 3 months and one cell in each of the 9 other tables
     assert from_csv.height == from_parquet.height == 16 * len(total)
-    assert {"group_id", "table", "province", "month", "total", "median", "q1", "q3"} <= set(
-        from_parquet.columns
-    )
+    assert {"group_id", "table", "province", "month", "estimate", "ci95_low", "ci95_high", "std",
+            "too_uncertain", "merged_groups"} <= set(from_parquet.columns)  # fmt: skip
+    assert not {"total", "median", "q1", "q3", "merged_from"} & set(from_parquet.columns)
+    assert from_parquet.filter(pl.col("estimate") < 0).height == 0
 
 
 def test_lists_are_paginated(world: Any) -> None:
@@ -264,6 +268,8 @@ def test_the_dashboard_shows_the_published_period(world: Any) -> None:
     assert page.status_code == 200
     assert PUBLISHED in page.text
     assert "<script" not in page.text
+    assert "too uncertain" in page.text  # the legend
+    assert "median" not in page.text and "merged from" not in page.text
 
 
 def test_the_served_openapi_schema_is_the_checked_in_one(world: Any) -> None:
