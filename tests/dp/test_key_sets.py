@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import polars as pl
+import pytest
 
 from agent.segments import synthetic_demo_model
 from agent.tables import TABLES, ReleaseConfig, build_tables, key_set, months_of, table_names
+from protocol.errors import InvalidPayload
 
 from .conftest import frame, visit
 
@@ -42,8 +44,6 @@ def test_empty_cells_are_released_like_the_rest() -> None:
 
 def test_months_follow_the_period_label() -> None:
     assert months_of("2026-Q3") == ("2026-07", "2026-08", "2026-09")
-    assert months_of("2026-M11") == ("2026-11",)
-    monthly = _keys(
-        frame([visit(5, 0)]).with_columns(pl.lit("2026-M07").alias("period")), "2026-M07"
-    )
-    assert {k[1] for k in monthly["households_by_discipline_month"]} == {"2026-07"}
+    assert months_of("2026-Q1") == ("2026-01", "2026-02", "2026-03")
+    with pytest.raises(InvalidPayload, match="quarters only"):
+        months_of("2026-M11")  # periods are quarters only (issue 12)
