@@ -286,23 +286,71 @@ def token_create(
 @period_app.command("open")
 @friendly
 def period_open(
-    period: Annotated[str, typer.Argument(help="Period label, e.g. 2026-Q3.")],
+    period: Annotated[str, typer.Argument(help="Quarter label, e.g. 2026-Q3 (no months).")],
     rho: Annotated[
         float | None,
         typer.Option(
-            help="Privacy budget per institution (zCDP ρ; default: period_rho of the config)."
+            help="Privacy budget per institution (zCDP ρ; default: period_rho of the config, "
+            "ε = 1 at δ = 1e-7)."
         ),
+    ] = None,
+    epsilon: Annotated[
+        float | None,
+        typer.Option(help="The budget as ε at the config's period_delta (instead of --rho)."),
     ] = None,
     state: State = Path("aggregator-state"),
     database: DatabaseUrl = None,
+    config: ConfigFile = None,
 ) -> None:
-    """Open a period for submissions."""
+    """Open a quarter for submissions and fix its signed period config."""
     from aggregator.periods import open_period
+    from aggregator.settings import period_rho_for
+    from protocol.errors import UsageError
+    from protocol.messages import check_period
 
-    if rho is None:
-        rho = float(_settings(state, database).period_rho)
-    open_period(_aggregator_db(state, database), period, rho_budget=rho)
-    typer.echo(f"period {period} is open (ρ budget {rho:g} per institution)")
+    check_period(period)
+    settings = _settings(state, database, config=config)
+    if rho is not None and epsilon is not None:
+        raise UsageError("give the budget as --rho or as --epsilon, not both")
+    if epsilon is not None:
+        if not epsilon > 0:
+            raise UsageError("--epsilon must be positive")
+        rho = period_rho_for(epsilon, settings.period_delta)
+    budget = float(settings.period_rho if rho is None else rho)
+    opened = open_period(
+        _aggregator_db(state, database, config), period, rho_budget=budget,
+        delta=settings.period_delta, mechanism=settings.period_mechanism, k=settings.k,
+    )  # fmt: skip
+    typer.echo(
+        f"period {period} is open (ρ budget {opened.rho_budget:g} per institution, "
+        f"δ {opened.delta}, {opened.mechanism}, design {opened.design})"
+    )
+
+
+@period_app.command("config")
+@friendly
+def period_config_out(
+    period: Annotated[str, typer.Argument(help="Quarter label, e.g. 2026-Q3.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the signed config here (default: standard output)."),
+    ] = None,
+    state: State = Path("aggregator-state"),
+    database: DatabaseUrl = None,
+    config: ConfigFile = None,
+) -> None:
+    """Write the period's signed config, for agents that export offline (--period-config)."""
+    from aggregator.keyring import Keyring
+    from aggregator.periods import get_period, period_config
+
+    db = _aggregator_db(state, database, config)
+    key = Keyring(_settings(state, database, config=config), db).receipt_key()
+    text = json.dumps(period_config(get_period(db, period), key).to_dict(), indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote the signed period config for {period} to {out}", err=True)
 
 
 @institution_app.command("revoke")
@@ -353,32 +401,28 @@ def agent_enroll(
 @agent_app.command("submit")
 @friendly
 def agent_submit(
-    period: Annotated[str, typer.Option(help="Period label, e.g. 2026-Q3.")],
+    period: Annotated[str, typer.Option(help="Quarter label, e.g. 2026-Q3.")],
     workspace: Workspace = Path("publiek-workspace"),
     segment_model: Annotated[
         Path | None, typer.Option(help="Segment model file (default: synthetic demo model).")
     ] = None,
 ) -> None:
-    """Release the period's DP tables (or reuse the stored release), seal and send them."""
-    from agent.client import AggregatorClient
-    from agent.receipts import keep_receipt
-    from agent.release import prepare_release, seal_to_outbox
-    from agent.release_config import release_config
+    """Check the period with the aggregator, then release the DP tables (or reuse the
+    stored release), seal and send them. Nothing is drawn for a period that is
+    unknown, not open, out of budget, or when this institution is revoked."""
     from agent.segments import SegmentModel, synthetic_demo_model
+    from agent.submit import submit_period
     from agent.workspace import Workspace as AgentWorkspace
 
     ws = AgentWorkspace(workspace)
     model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
-    release = prepare_release(ws, period, model, release_config(ws, period))
-    with AggregatorClient(ws.load_config().aggregator_url) as client:
-        envelope = seal_to_outbox(ws, release.payload, client.current_key())
-        receipt = client.submit(envelope.read_bytes())
-    keep_receipt(ws, receipt, submission_id=release.payload.submission_id)
+    done = submit_period(ws, period, model)
+    release, receipt = done.release, done.receipt
     reused = " (stored release reused, no new noise)" if release.reused else ""
     typer.echo(
         f"submitted {release.payload.submission_id}{reused}: log index {receipt['log_index']}, "
-        f"ρ={release.payload.privacy.rho:g} (ε={release.payload.privacy.epsilon:.2f}, "
-        f"δ={release.payload.privacy.delta:g})"
+        f"ρ={release.payload.privacy.rho:g} of the period's {done.period_config.rho_budget:g} "
+        f"(ε={release.payload.privacy.epsilon:.2f}, δ={release.payload.privacy.delta:g})"
     )
 
 
@@ -605,11 +649,18 @@ def agent_sector_key_fetch(
 @agent_app.command("export")
 @friendly
 def agent_export(
-    period: Annotated[str, typer.Option(help="Period label, e.g. 2026-Q3.")],
+    period: Annotated[str, typer.Option(help="Quarter label, e.g. 2026-Q3.")],
     out: Annotated[Path, typer.Option("--out", help="Envelope file to write.")],
     workspace: Workspace = Path("publiek-workspace"),
     key_set: Annotated[
         Path | None, typer.Option(help="Aggregator key set (GET /v1/keys) instead of the cache.")
+    ] = None,
+    period_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="The period's signed config from the taskforce (publiek aggregator period "
+            "config) instead of the workspace's cache; verified before anything is drawn."
+        ),
     ] = None,
     segment_model: Annotated[
         Path | None, typer.Option(help="Segment model file (default: synthetic demo model).")
@@ -617,7 +668,6 @@ def agent_export(
 ) -> None:
     """Seal the period's release to a file for `publiek aggregator import`."""
     from agent.export import export_release
-    from agent.release_config import release_config
     from agent.segments import SegmentModel, synthetic_demo_model
     from agent.workspace import Workspace as AgentWorkspace
 
@@ -625,7 +675,7 @@ def agent_export(
     model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
     keys = json.loads(key_set.read_text(encoding="utf-8")) if key_set else None
     submission_id, path = export_release(
-        ws, period, out, model, release_config(ws, period), key_set=keys
+        ws, period, out, model, key_set=keys, period_config=period_config
     )
     typer.echo(f"wrote submission {submission_id} to {path}")
 

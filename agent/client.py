@@ -16,6 +16,7 @@ import httpx
 
 from protocol.errors import PubliekError, ServiceUnavailable, error_from_problem
 from protocol.keys import SealPublicKey, SigningKey, VerifyKey
+from protocol.messages import check_period
 from protocol.request_auth import sign_request
 
 
@@ -103,6 +104,17 @@ class AggregatorClient:
         doc: dict[str, Any] = self.signed_get(
             f"/v1/sector-keys/{period}/{institution_id}", signer, institution_id
         )
+        return doc
+
+    def period_config(self, period: str) -> dict[str, Any]:
+        """The period's signed config (public; the caller verifies the signature)."""
+        doc: dict[str, Any] = self._request("GET", f"/v1/periods/{check_period(period)}/config")
+        return doc
+
+    def standing(self, period: str, institution_id: str, signer: SigningKey) -> dict[str, Any]:
+        """The period's state, budget and what this institution spent there (signed GET)."""
+        path = f"/v1/institutions/{institution_id}/periods/{check_period(period)}/standing"
+        doc: dict[str, Any] = self.signed_get(path, signer, institution_id)
         return doc
 
     def submit(self, envelope: bytes) -> dict[str, Any]:

@@ -10,7 +10,7 @@ the offline path (``publiek agent export``).
 from __future__ import annotations
 
 from agent.client import AggregatorClient
-from agent.export import save_key_set
+from agent.key_set import save_key_set
 from agent.sector_keys import pin_custodian
 from agent.workspace import AgentConfig, Workspace
 from protocol.errors import UsageError

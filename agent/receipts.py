@@ -13,11 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.export import cached_or_fetched_key_set
+from agent.key_set import receipt_key
 from agent.release import store_receipt
 from agent.workspace import Workspace
 from protocol.errors import InvalidSignature, MalformedMessage
-from protocol.keys import VerifyKey
 from protocol.messages import Receipt
 from protocol.translog import verify_receipt
 
@@ -29,9 +28,7 @@ def keep_receipt(workspace: Workspace, doc: dict[str, Any], *, submission_id: st
         raise InvalidSignature(
             f"the receipt is for submission {receipt.submission_id}, not {submission_id}"
         )
-    verify_receipt(
-        receipt, VerifyKey.from_text(str(cached_or_fetched_key_set(workspace)["receipt_key"]))
-    )
+    verify_receipt(receipt, receipt_key(workspace))
     store_receipt(workspace, receipt.submission_id, receipt.to_dict())
     return receipt
 

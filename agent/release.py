@@ -73,6 +73,17 @@ def earlier_households(workspace: Workspace, period: str) -> pl.Series:
     return pl.concat(keys).unique()
 
 
+def stored_release(
+    workspace: Workspace, period: str, model: SegmentModel, config: ReleaseConfig
+) -> SubmissionPayload | None:
+    """The release already drawn for exactly these inputs, if any (draws nothing).
+
+    ``agent submit`` resends such a release without asking whether the
+    period still has room: no new noise, no new spending."""
+    digest = _release_digest(workspace, period, model, effective_config(workspace, config))
+    return ledger.find(workspace, period, digest)
+
+
 def prepare_release(
     workspace: Workspace, period: str, model: SegmentModel, config: ReleaseConfig
 ) -> Release:

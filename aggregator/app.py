@@ -151,19 +151,22 @@ def create_app(settings: Settings) -> FastAPI:
         if auth:
             raise Unauthenticated("only 'Authorization: Bearer <token>' is understood")
         if has_signature(request.headers):
-            raw = request.scope.get("raw_path") or request.url.path.encode()
-            query = request.scope.get("query_string", b"")
-            target = raw.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
-            institution_id = verify_request(
-                request.headers,
-                method=request.method,
-                target=target,
-                body=b"",
-                key_for=lambda i, k: institution_key(db, i, k),
-                max_skew=settings.request_skew_seconds,
-            )
-            return Principal(role=INSTITUTION, name=institution_id)
+            return Principal(role=INSTITUTION, name=signed_institution(request))
         return None
+
+    def signed_institution(request: Request, *, allow_revoked: bool = False) -> str:
+        """The institution whose enrolled key signed this GET (or raise)."""
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.scope.get("query_string", b"")
+        target = raw.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+        return verify_request(
+            request.headers,
+            method=request.method,
+            target=target,
+            body=b"",
+            key_for=lambda i, k: institution_key(db, i, k, allow_revoked=allow_revoked),
+            max_skew=settings.request_skew_seconds,
+        )
 
     def require(request: Request, *roles: str) -> Principal:
         principal = who(request)
@@ -283,6 +286,14 @@ def create_app(settings: Settings) -> FastAPI:
                 for p in rows
             ]
         }
+
+    @app.get("/v1/periods/{period}/config", tags=["periods"])
+    def period_config(period: str) -> dict[str, Any]:
+        """Public: the period's config as fixed at open (budget per institution, δ,
+        mechanism, release design and table weights, bounds, k), signed by the
+        aggregator's receipt key. Agents verify it before drawing a release."""
+        row = load_period(period)
+        return periods.period_config(row, keyring.receipt_key()).to_dict()
 
     @app.post("/v1/periods/{period}/close", tags=["periods"])
     def close(period: str, request: Request) -> dict[str, Any]:
@@ -444,6 +455,19 @@ def create_app(settings: Settings) -> FastAPI:
                 for r in rows
             ]
         return {"submissions": items[offset : offset + limit], **page(items, offset, limit)}
+
+    @app.get("/v1/institutions/{institution_id}/periods/{period}/standing", tags=["institutions"])
+    def own_standing(institution_id: str, period: str, request: Request) -> dict[str, Any]:
+        """The institution itself (signed request, also when revoked): the period's
+        state, its budget, the ρ this institution already spent there, and whether
+        it is revoked; what an agent checks before it draws a release."""
+        check_slug(institution_id, what="institution id")
+        check_period(period)
+        if not has_signature(request.headers):
+            raise Unauthenticated("this needs a request signed by the institution's enrolled key")
+        if signed_institution(request, allow_revoked=True) != institution_id:
+            raise Forbidden("an institution reads only its own standing")
+        return periods.standing(db, period, institution_id).to_dict()
 
     @app.get("/v1/institutions/{institution_id}/periods/{period}/report", tags=["institutions"])
     def own_report(institution_id: str, period: str, request: Request) -> dict[str, Any]:

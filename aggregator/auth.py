@@ -206,15 +206,21 @@ def principal_for_token(db: Database, token: str) -> Principal:
         return Principal(role=user.role, name=user.username)
 
 
-def institution_key(db: Database, institution_id: str, key_id: str) -> VerifyKey:
-    """The enrolled signing key for a signed request, if it may still be used."""
+def institution_key(
+    db: Database, institution_id: str, key_id: str, *, allow_revoked: bool = False
+) -> VerifyKey:
+    """The enrolled signing key for a signed request, if it may still be used.
+
+    ``allow_revoked`` only for reading the institution's own standing: a
+    revoked agent must be able to learn that it is revoked before it draws
+    a release, and reads nothing else."""
     with db.session() as s:
         inst = s.get(Institution, institution_id)
         if (
             inst is None
             or inst.signing_key is None
             or inst.signing_key_id != key_id
-            or inst.revoked_at is not None
+            or (inst.revoked_at is not None and not allow_revoked)
         ):
             raise InvalidSignature(
                 "the request is not signed by an enrolled, non-revoked institution key"

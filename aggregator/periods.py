@@ -12,19 +12,31 @@
 A late institution can only be admitted by reopening a closed, unpublished
 period: reopening discards the computed benchmarks, and the next close
 recomputes them from everything stored (ADR 0007).
+
+Periods are quarters only. What a period's submissions may spend and carry
+is fixed when it is opened (budget, δ, mechanism, release design and table
+weights, default bounds, k) and served signed as its period config; the
+intake enforces the same ``rho_budget``.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aggregator import benchmarks
 from aggregator.peergroups import SECTOR
-from aggregator.storage import BenchmarkGroup, Database, Period
-from protocol.errors import PeriodNotOpen, UnknownPeriod, UsageError
-from protocol.messages import check_period
+from aggregator.storage import BenchmarkGroup, Database, Institution, Period, Submission
+from dp import release_design
+from dp.measurements import GAUSSIAN
+from protocol.errors import NotFound, PeriodNotOpen, UnknownPeriod, UsageError
+from protocol.keys import SigningKey
+from protocol.messages import MECHANISMS, PeriodConfig, PeriodTable, check_period
+from protocol.period_config import sign_period_config
 
 OPEN = "open"
 CLOSED = "closed"
@@ -32,19 +44,125 @@ PUBLISHED = "published"
 STATES = (OPEN, CLOSED, PUBLISHED)
 
 
-def open_period(db: Database, label: str, *, rho_budget: float) -> Period:
-    """Create the period if needed; an existing open period is left as it is."""
+def open_period(
+    db: Database,
+    label: str,
+    *,
+    rho_budget: float,
+    delta: float = 1e-7,
+    mechanism: str = GAUSSIAN,
+    k: int = 5,
+) -> Period:
+    """Create the period if needed; an existing open period is left as it is.
+
+    The config is fixed here: the budget per institution, δ, the mechanism,
+    k, and the release design of this code (its tables, weights and default
+    bounds), so a later upgrade cannot change what an open period asks for."""
     check_period(label)
+    if not (math.isfinite(rho_budget) and rho_budget > 0):
+        raise UsageError("the period's ρ budget must be a positive number")
+    if not 0 < delta < 1:
+        raise UsageError("the period's δ must lie strictly between 0 and 1")
+    if mechanism not in MECHANISMS:
+        raise UsageError(f"mechanism must be one of {', '.join(MECHANISMS)}")
     with db.session() as s:
         period = s.get(Period, label)
         if period is None:
-            period = Period(label=label, state=OPEN, rho_budget=rho_budget)
+            period = Period(
+                label=label,
+                state=OPEN,
+                rho_budget=rho_budget,
+                delta=delta,
+                mechanism=mechanism,
+                design=release_design.DESIGN,
+                tables=[{"name": t.name, "weight": t.weight} for t in release_design.TABLE_DESIGN],
+                bounds=dict(release_design.DEFAULT_BOUNDS),
+                k=k,
+                opened_at=datetime.now(UTC).replace(microsecond=0),
+            )
             s.add(period)
         elif period.state != OPEN:
             raise UsageError(f"period {label} is {period.state} and cannot be reopened")
         s.flush()
         s.expunge(period)
         return period
+
+
+def period_config(period: Period, key: SigningKey) -> PeriodConfig:
+    """The period's config as fixed at open, signed by the aggregator's receipt key.
+
+    Ed25519 signatures are deterministic and the config never changes, so
+    every fetch returns the same bytes."""
+    if period.design is None or period.tables is None or period.opened_at is None:
+        raise NotFound(
+            f"period {period.label} was opened before period configs existed",
+            hint="agents need a period opened by this version: open the next quarter",
+        )
+    opened = period.opened_at if period.opened_at.tzinfo else period.opened_at.replace(tzinfo=UTC)
+    unsigned = PeriodConfig(
+        period=period.label,
+        rho_budget=period.rho_budget,
+        delta=float(period.delta or 0.0),
+        mechanism=str(period.mechanism),
+        design=period.design,
+        tables=tuple(PeriodTable(name=t["name"], weight=t["weight"]) for t in period.tables),
+        bounds=dict(period.bounds or {}),
+        k=int(period.k or 0),
+        issued_at=opened.isoformat(),
+        aggregator_key_id=key.public.key_id,
+    )
+    return sign_period_config(unsigned, key)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What one institution may still do in one period (no values, only ρ)."""
+
+    institution_id: str
+    period: str
+    state: str
+    rho_budget: float
+    rho_spent: float
+    submissions: int
+    revoked: bool
+
+    @property
+    def rho_left(self) -> float:
+        return max(self.rho_budget - self.rho_spent, 0.0)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "institution_id": self.institution_id,
+            "period": self.period,
+            "state": self.state,
+            "rho_budget": self.rho_budget,
+            "rho_spent": self.rho_spent,
+            "rho_left": self.rho_left,
+            "submissions": self.submissions,
+            "revoked": self.revoked,
+        }
+
+
+def standing(db: Database, label: str, institution_id: str) -> Standing:
+    """The period's state and the institution's spent ρ there, as intake would see them."""
+    check_period(label)
+    with db.session() as s:
+        period = _existing(s, label)
+        inst = s.get(Institution, institution_id)
+        spent, count = s.execute(
+            select(func.coalesce(func.sum(Submission.rho), 0.0), func.count()).where(
+                Submission.period == label, Submission.institution_id == institution_id
+            )
+        ).one()
+        return Standing(
+            institution_id=institution_id,
+            period=label,
+            state=period.state,
+            rho_budget=period.rho_budget,
+            rho_spent=float(spent),
+            submissions=int(count),
+            revoked=inst is None or inst.revoked_at is not None,
+        )
 
 
 def _existing(session: Session, label: str) -> Period:

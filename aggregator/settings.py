@@ -9,7 +9,9 @@ The config file is TOML with one ``[aggregator]`` table::
     host = "127.0.0.1"
     port = 8470
     k = 5
-    period_rho = 0.5
+    period_rho = 0.0201871           # ρ per institution and quarter (default: ε = 1)
+    period_delta = 1e-7              # δ of the period config (ε is stated at this δ)
+    period_mechanism = "discrete_gaussian"
     max_body_bytes = 8388608
     token_days = 90
     workers = 1          # forked uvicorn workers sharing the socket
@@ -17,16 +19,35 @@ The config file is TOML with one ``[aggregator]`` table::
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from dp.measurements import GAUSSIAN, rho_for_epsilon
 from protocol.errors import UsageError
 from protocol.keys import write_secret
+from protocol.messages import MECHANISMS
 
 DEFAULT_K = 5
-DEFAULT_PERIOD_RHO = 0.5
+# The taskforce's budget: ε = 1 per quarter per institution at δ = 1e-7, spent
+# by one submission. ρ is what the ledgers count; OpenDP converts (ADR 0012).
+DEFAULT_PERIOD_EPSILON = 1.0
+DEFAULT_PERIOD_DELTA = 1e-7
+
+
+@cache
+def period_rho_for(epsilon: float, delta: float) -> float:
+    """ρ per institution and period for a budget of ``epsilon`` at ``delta`` (OpenDP)."""
+    return rho_for_epsilon(epsilon, delta)
+
+
+def default_period_rho() -> float:
+    return period_rho_for(DEFAULT_PERIOD_EPSILON, DEFAULT_PERIOD_DELTA)
+
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
 CONFIG_NAME = "aggregator.toml"
@@ -37,7 +58,9 @@ class Settings:
     state_dir: Path
     database_url: str | None = None
     k: int = DEFAULT_K
-    period_rho: float = DEFAULT_PERIOD_RHO
+    period_rho: float = field(default_factory=default_period_rho)
+    period_delta: float = DEFAULT_PERIOD_DELTA
+    period_mechanism: str = GAUSSIAN
     max_body_bytes: int = 8 * 1024 * 1024
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
@@ -58,6 +81,8 @@ class Settings:
         return {
             "k": self.k,
             "period_rho": self.period_rho,
+            "period_delta": self.period_delta,
+            "period_mechanism": self.period_mechanism,
             "max_body_bytes": self.max_body_bytes,
             "token_days": self.token_days,
             "request_skew_seconds": self.request_skew_seconds,
@@ -71,6 +96,8 @@ _KEYS = {
     "port": ("port", int),
     "k": ("k", int),
     "period_rho": ("period_rho", float),
+    "period_delta": ("period_delta", float),
+    "period_mechanism": ("period_mechanism", str),
     "max_body_bytes": ("max_body_bytes", int),
     "token_days": ("token_days", int),
     "request_skew_seconds": ("request_skew_seconds", int),
@@ -111,9 +138,21 @@ def load_settings(state_dir: Path, config: Path | None = None, **overrides: Any)
     unknown = set(given) - {f.name for f in fields(Settings)}
     if unknown:
         raise UsageError(f"unknown settings: {', '.join(sorted(unknown))}")
-    settings = replace(Settings(state_dir=state_dir), **{**from_file, **given})
+    chosen = {**from_file, **given}
+    settings = replace(Settings(state_dir=state_dir), **chosen)
+    if "period_rho" not in chosen and settings.period_delta != DEFAULT_PERIOD_DELTA:
+        # The default budget is ε = 1 at the configured δ, not at the default δ.
+        settings = replace(
+            settings, period_rho=period_rho_for(DEFAULT_PERIOD_EPSILON, settings.period_delta)
+        )
     if settings.k < 1:
         raise UsageError("k must be at least 1")
+    if not (math.isfinite(settings.period_rho) and settings.period_rho > 0):
+        raise UsageError("period_rho must be a positive number")
+    if not 0 < settings.period_delta < 1:
+        raise UsageError("period_delta must lie strictly between 0 and 1")
+    if settings.period_mechanism not in MECHANISMS:
+        raise UsageError(f"period_mechanism must be one of {', '.join(MECHANISMS)}")
     return settings
 
 
@@ -132,7 +171,9 @@ def write_default_config(settings: Settings) -> Path:
         f'host = "{settings.host}"',
         f"port = {settings.port}",
         f"k = {settings.k}",
-        f"period_rho = {settings.period_rho}",
+        f"period_rho = {settings.period_rho!r}  # per institution and quarter",
+        f"period_delta = {settings.period_delta!r}",
+        f'period_mechanism = "{settings.period_mechanism}"',
         f"max_body_bytes = {settings.max_body_bytes}",
         f"token_days = {settings.token_days}",
         f"request_skew_seconds = {settings.request_skew_seconds}",

@@ -6,9 +6,12 @@ A real aggregator process (uvicorn on 127.0.0.1, a free port) with state under
 ``DIR/custodian/``. Each agent enrolls over HTTP pinning the custodian's key;
 the demo then plays the custodian with the same code as ``publiek custodian
 distribute`` (the period's sector key, sealed to each agent and relayed by
-the aggregator); each agent fetches and unseals it, ingests, releases DP
-tables, seals and submits; the demo then prints the sector benchmark the
-aggregator computed. Only counts are ever printed.
+the aggregator); each agent fetches and unseals it, ingests, and submits
+exactly as ``publiek agent submit`` does: it fetches the period's signed
+config (the default budget, ε = 1 per quarter per institution, spent by one
+submission) and its standing, and only then releases DP tables, seals and
+sends them; the demo then prints the sector benchmark the aggregator
+computed. Only counts are ever printed.
 """
 
 from __future__ import annotations
@@ -33,11 +36,9 @@ from agent.client import AggregatorClient
 from agent.enrollment import enroll
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
-from agent.receipts import keep_receipt
-from agent.release import prepare_release, seal_to_outbox
 from agent.sector_keys import fetch_sector_key
 from agent.segments import synthetic_demo_model
-from agent.tables import ReleaseConfig
+from agent.submit import submit_period
 from agent.workspace import Workspace
 from aggregator.auth import TASKFORCE, create_user, issue_token
 from aggregator.custodian import register_custodian
@@ -152,7 +153,10 @@ def run_demo(
     db.create_schema()
     Keyring(settings, db).ensure()
     register_custodian(db, custodian_key)
-    open_period(db, PERIOD, rho_budget=settings.period_rho)
+    open_period(
+        db, PERIOD, rho_budget=settings.period_rho, delta=settings.period_delta,
+        mechanism=settings.period_mechanism, k=k,
+    )  # fmt: skip
     tokens = {
         spec.slug: create_token(
             db,
@@ -169,7 +173,6 @@ def run_demo(
     taskforce_token = issue_token(db, "taskforce", valid_for=timedelta(hours=1))
     db.engine.dispose()
     model = synthetic_demo_model()
-    config = ReleaseConfig()
 
     with aggregator_process(settings, progress) as url:
         workspaces = {}
@@ -186,15 +189,12 @@ def run_demo(
             fetch_sector_key(workspace, PERIOD)
             mapping = Mapping.load(root / "agents" / spec.slug / "mapping.toml")
             report = ingest_exports([exports[spec.slug]], mapping, workspace)
-            release = prepare_release(workspace, PERIOD, model, config)
-            envelope = seal_to_outbox(workspace, release.payload, _current_key(url))
             with AggregatorClient(url) as client:
-                receipt = client.submit(envelope.read_bytes())
-            keep_receipt(workspace, receipt, submission_id=release.payload.submission_id)
+                done = submit_period(workspace, PERIOD, model, client=client)
             progress(
                 f"  [{i:2}/{len(sector.institutions)}] {spec.slug}: {report.rows_accepted} visits, "
-                f"{report.households} households, ρ={release.payload.privacy.rho:g} → "
-                f"log #{receipt['log_index']}"
+                f"{report.households} households, ρ={done.release.payload.privacy.rho:g} of "
+                f"{done.period_config.rho_budget:g} → log #{done.receipt['log_index']}"
             )
         # The taskforce closes the period (benchmarks are computed) and publishes it.
         close_period(db, PERIOD, k=k)
@@ -214,11 +214,6 @@ def run_demo(
         sector_key=custodian.sector_key(PERIOD),
         workspace=root,
     )
-
-
-def _current_key(url: str) -> Any:
-    with AggregatorClient(url) as client:
-        return client.current_key()
 
 
 TOO_UNCERTAIN = "te onzeker"

@@ -19,7 +19,10 @@ from protocol import PROTOCOL_VERSION
 from protocol.encoding import b64decode, b64encode
 from protocol.errors import InvalidPayload, MalformedMessage, UnsupportedVersion
 
-PERIOD_RE = re.compile(r"^(20\d\d)-(Q[1-4]|M(0[1-9]|1[0-2]))$")
+# Periods are quarters only: month periods would overlap the quarters and let
+# one household's visits be released twice in the same three months.
+PERIOD_RE = re.compile(r"^(20\d\d)-Q[1-4]$")
+MONTH_PERIOD_RE = re.compile(r"^20\d\d-M(0[1-9]|1[0-2])$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -52,10 +55,14 @@ def _no_extra(d: dict[str, Any], allowed: set[str], *, what: str) -> None:
 
 
 def check_period(period: str) -> str:
-    if not isinstance(period, str) or not PERIOD_RE.match(period):
+    """A quarter label such as ``2026-Q3``; month labels (``2026-M07``) are refused."""
+    if isinstance(period, str) and MONTH_PERIOD_RE.match(period):
         raise InvalidPayload(
-            "period must look like 2026-Q3 or 2026-M07", hint="use a quarter or month label"
+            f"period {period} is a month; periods are quarters only",
+            hint="use the quarter label, e.g. 2026-Q3 for July-September 2026",
         )
+    if not isinstance(period, str) or not PERIOD_RE.match(period):
+        raise InvalidPayload("period must be a quarter such as 2026-Q3", hint="use YYYY-Q1..Q4")
     return period
 
 
@@ -373,4 +380,147 @@ class Receipt:
             received_at=_get(d, "received_at", str, what=what),
             aggregator_key_id=_get(d, "aggregator_key_id", str, what=what),
             signature=b64decode(_get(d, "signature", str, what=what), what="receipt.signature"),
+        )
+
+
+DESIGN_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")
+WEIGHT_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class PeriodTable:
+    """One table of a period's release design and its share of the submission's ρ."""
+
+    name: str
+    weight: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not NAME_RE.match(self.name):
+            raise InvalidPayload("period config: table names must be snake_case identifiers")
+        if not math.isfinite(self.weight) or not 0 < self.weight <= 1:
+            raise InvalidPayload(f"period config: the weight of {self.name} must lie in (0, 1]")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "weight": self.weight}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> PeriodTable:
+        what = "period config table"
+        _no_extra(d if isinstance(d, dict) else {}, {"name", "weight"}, what=what)
+        return cls(
+            name=_get(d, "name", str, what=what),
+            weight=float(_get(d, "weight", (int, float), what=what)),
+        )
+
+
+@dataclass(frozen=True)
+class PeriodConfig:
+    """What the taskforce fixed for one period, signed by the aggregator.
+
+    The per-institution budget (ρ, and the δ at which it is stated as ε), the
+    mechanism, the release design with its tables and weights, the default
+    contribution bounds and k. The aggregator fixes these when it opens the
+    period and signs them with its receipt key (``protocol.period_config``);
+    an agent draws a release only under a config whose signature checks
+    (online or offline), and may spend less than ``rho_budget``, never more.
+    It holds no personal data and is public."""
+
+    period: str
+    rho_budget: float
+    delta: float
+    mechanism: str
+    design: str
+    tables: tuple[PeriodTable, ...]
+    bounds: dict[str, int]
+    k: int
+    issued_at: str
+    aggregator_key_id: str
+    signature: bytes = field(repr=False, default=b"")
+    version: str = PROTOCOL_VERSION
+
+    def __post_init__(self) -> None:
+        if self.version != PROTOCOL_VERSION:
+            raise UnsupportedVersion(
+                f"period config version {self.version!r} is not {PROTOCOL_VERSION}",
+                hint="upgrade the agent or the aggregator so both speak the same version",
+            )
+        check_period(self.period)
+        if not math.isfinite(self.rho_budget) or self.rho_budget <= 0:
+            raise InvalidPayload("period config: rho_budget must be a positive finite number")
+        if not (math.isfinite(self.delta) and 0 < self.delta < 1):
+            raise InvalidPayload("period config: delta must lie strictly between 0 and 1")
+        if self.mechanism not in MECHANISMS:
+            raise InvalidPayload(f"period config: mechanism must be one of {', '.join(MECHANISMS)}")
+        if not isinstance(self.design, str) or not DESIGN_RE.match(self.design):
+            raise InvalidPayload("period config: design must be a short identifier")
+        if not 0 < len(self.tables) <= MAX_TABLES:
+            raise InvalidPayload(f"period config: 1..{MAX_TABLES} tables")
+        if len({t.name for t in self.tables}) != len(self.tables):
+            raise InvalidPayload("period config: table names must be unique")
+        if abs(math.fsum(t.weight for t in self.tables) - 1.0) > WEIGHT_TOLERANCE:
+            raise InvalidPayload("period config: the table weights must add up to 1")
+        if not all(
+            isinstance(k, str) and NAME_RE.match(k) and type(v) is int and v > 0
+            for k, v in self.bounds.items()
+        ):
+            raise InvalidPayload("period config: bounds must be named positive integers")
+        if type(self.k) is not int or self.k < 1:
+            raise InvalidPayload("period config: k must be a whole number of at least 1")
+        key_id = self.aggregator_key_id
+        if not isinstance(key_id, str) or not HEX32_RE.match(key_id):
+            raise InvalidPayload("period config: aggregator_key_id must be 32 hex digits")
+
+    def body(self) -> dict[str, Any]:
+        """Everything but the signature: the bytes signed are its canonical form."""
+        return {
+            "version": self.version,
+            "period": self.period,
+            "rho_budget": self.rho_budget,
+            "delta": self.delta,
+            "mechanism": self.mechanism,
+            "design": self.design,
+            "tables": [t.to_dict() for t in self.tables],
+            "bounds": dict(self.bounds),
+            "k": self.k,
+            "issued_at": self.issued_at,
+            "aggregator_key_id": self.aggregator_key_id,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.body(), "signature": b64encode(self.signature)}
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return {t.name: t.weight for t in self.tables}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> PeriodConfig:
+        what = "period config"
+        allowed = {
+            "version", "period", "rho_budget", "delta", "mechanism", "design", "tables",
+            "bounds", "k", "issued_at", "aggregator_key_id", "signature",
+        }  # fmt: skip
+        version = _get(d, "version", str, what=what)
+        if version != PROTOCOL_VERSION:
+            raise UnsupportedVersion(
+                f"period config version {version!r} is not {PROTOCOL_VERSION}",
+                hint="upgrade the agent or the aggregator so both speak the same version",
+            )
+        _no_extra(d, allowed, what=what)
+        bounds = _get(d, "bounds", dict, what=what)
+        if not all(type(v) is int for v in bounds.values()):
+            raise InvalidPayload("period config: bounds must be named positive integers")
+        return cls(
+            version=version,
+            period=_get(d, "period", str, what=what),
+            rho_budget=float(_get(d, "rho_budget", (int, float), what=what)),
+            delta=float(_get(d, "delta", (int, float), what=what)),
+            mechanism=_get(d, "mechanism", str, what=what),
+            design=_get(d, "design", str, what=what),
+            tables=tuple(PeriodTable.from_dict(t) for t in _get(d, "tables", list, what=what)),
+            bounds={str(k): v for k, v in bounds.items()},
+            k=_get(d, "k", int, what=what),
+            issued_at=_get(d, "issued_at", str, what=what),
+            aggregator_key_id=_get(d, "aggregator_key_id", str, what=what),
+            signature=b64decode(_get(d, "signature", str, what=what), what=f"{what} signature"),
         )

@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -63,3 +64,44 @@ def workspace(tmp_path: Path) -> Workspace:
 @pytest.fixture
 def add_visits(workspace: Workspace) -> Callable[[str], None]:
     return lambda name: write_visits(workspace, name, 80)
+
+
+AGGREGATOR_KEY = SigningKey.generate()
+
+
+def signed_period_config(
+    workspace: Workspace,
+    *,
+    period: str = PERIOD,
+    rho_budget: float = 0.0201871,
+    mechanism: str = "discrete_gaussian",
+    key: SigningKey = AGGREGATOR_KEY,
+    cache: bool = True,
+) -> Any:
+    """A period config of this code's release design, signed by a stand-in
+    aggregator whose receipt key the workspace trusts (as if cached at enrollment)."""
+    from agent import period_config
+    from agent.key_set import save_key_set
+    from dp import release_design
+    from protocol.messages import PeriodConfig, PeriodTable
+    from protocol.period_config import sign_period_config
+
+    save_key_set(workspace, {"keys": [], "receipt_key": AGGREGATOR_KEY.public.to_text()})
+    config = sign_period_config(
+        PeriodConfig(
+            period=period,
+            rho_budget=rho_budget,
+            delta=1e-7,
+            mechanism=mechanism,
+            design=release_design.DESIGN,
+            tables=tuple(PeriodTable(t.name, t.weight) for t in release_design.TABLE_DESIGN),
+            bounds=dict(release_design.DEFAULT_BOUNDS),
+            k=5,
+            issued_at="2026-07-01T00:00:00+00:00",
+            aggregator_key_id=key.public.key_id,
+        ),
+        key,
+    )
+    if cache:
+        period_config.save(workspace, config)
+    return config

@@ -286,3 +286,42 @@ def test_the_checked_in_openapi_schema_lists_every_route(tmp_path: Path) -> None
         "/v1/periods/{period}/benchmarks", "/v1/periods/{period}/benchmarks.csv",
         "/v1/periods/{period}/benchmarks.parquet", "/v1/log", "/v1/config",
     } <= paths  # fmt: skip
+
+
+def test_the_period_config_is_public_signed_and_the_same_on_every_fetch(world: Any) -> None:
+    from dp.release_design import DEFAULT_BOUNDS, DESIGN, TABLE_DESIGN
+    from protocol.keys import VerifyKey
+    from protocol.messages import PeriodConfig
+    from protocol.period_config import verify_period_config
+
+    first = world.client.get(f"/v1/periods/{OPEN}/config")
+    assert first.status_code == 200, first.text
+    again = world.client.get(f"/v1/periods/{OPEN}/config")
+    assert first.content == again.content
+    config = PeriodConfig.from_dict(first.json())
+    receipt_key = VerifyKey.from_text(world.client.get("/v1/keys").json()["receipt_key"])
+    verify_period_config(config, receipt_key)
+    assert (config.period, config.rho_budget, config.design) == (OPEN, 0.5, DESIGN)
+    assert config.weights == {t.name: t.weight for t in TABLE_DESIGN}
+    assert config.bounds == dict(DEFAULT_BOUNDS)
+    problem(world.client.get("/v1/periods/2031-Q1/config"), 404, "unknown-period")
+    problem(world.client.get("/v1/periods/2026-M07/config"), 422, "invalid-payload")
+
+
+def test_an_institution_reads_its_own_standing_only(world: Any) -> None:
+    mine, other = world.agents[0], world.agents[5]
+    path = f"/v1/institutions/{mine.institution_id}/periods/{OPEN}/standing"
+    standing = world.client.get(path, headers=signed(mine, path)).json()
+    assert standing["state"] == "open" and standing["revoked"] is False
+    assert standing["rho_budget"] == 0.5 and standing["submissions"] == 1
+    assert 0 < standing["rho_spent"] == pytest.approx(0.5 - standing["rho_left"])
+    theirs = f"/v1/institutions/{other.institution_id}/periods/{OPEN}/standing"
+    assert world.client.get(theirs, headers=signed(other, theirs)).json()["rho_spent"] == 0.0
+    problem(world.client.get(path), 401, "unauthenticated")
+    problem(world.client.get(path, headers=signed(other, path)), 403, "forbidden")
+    published = f"/v1/institutions/{mine.institution_id}/periods/{PUBLISHED}/standing"
+    assert world.client.get(published, headers=signed(mine, published)).json()["state"] == (
+        "published"
+    )
+    unknown = f"/v1/institutions/{mine.institution_id}/periods/2031-Q1/standing"
+    problem(world.client.get(unknown, headers=signed(mine, unknown)), 404, "unknown-period")

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import polars as pl
+import pytest
 
 from agent.segments import synthetic_demo_model
 from agent.tables import ReleaseConfig, build_tables, key_set, months_of
 from agent.visits import VISIT_SCHEMA
 from dp.release_design import TABLE_DESIGN, table_names
+from protocol.errors import InvalidPayload
 
 from .conftest import frame, visit
 
@@ -50,8 +52,6 @@ def test_a_period_without_visits_has_the_same_key_sets(
 
 def test_months_follow_the_period_label() -> None:
     assert months_of("2026-Q3") == ("2026-07", "2026-08", "2026-09")
-    assert months_of("2026-M11") == ("2026-11",)
-    monthly = _keys(
-        frame([visit(5, 0)]).with_columns(pl.lit("2026-M07").alias("period")), "2026-M07"
-    )
-    assert {k[1] for k in monthly["visits_by_discipline_month"]} == {"2026-07"}
+    assert months_of("2026-Q1") == ("2026-01", "2026-02", "2026-03")
+    with pytest.raises(InvalidPayload, match="quarters only"):
+        months_of("2026-M11")  # periods are quarters only (issue 12)

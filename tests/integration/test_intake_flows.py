@@ -303,10 +303,15 @@ def test_offline_export_import_receipt_and_audit(aggregator: Aggregator, tmp_pat
     assert runner.invoke(app, ["agent", "ingest", str(exports[spec.slug]), "-m", str(mapping),
                                *wsa]).exit_code == 0  # fmt: skip
     envelope = tmp_path / "release.envelope"
-    ran = runner.invoke(app, ["agent", "export", "--period", PERIOD, "--out", str(envelope), *wsa])
+    state = ["--state", str(aggregator.settings.state_dir)]
+    config = tmp_path / "period-config.json"  # handed out by the taskforce
+    ran = runner.invoke(app, ["aggregator", "period", "config", PERIOD, "--out", str(config),
+                              *state])  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    ran = runner.invoke(app, ["agent", "export", "--period", PERIOD, "--out", str(envelope),
+                              "--period-config", str(config), *wsa])  # fmt: skip
     assert ran.exit_code == 0, ran.output
     receipt = tmp_path / "receipt.json"
-    state = ["--state", str(aggregator.settings.state_dir)]
     ran = runner.invoke(
         app, ["aggregator", "import", str(envelope), "--receipt-out", str(receipt), *state]
     )

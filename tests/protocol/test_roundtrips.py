@@ -31,9 +31,7 @@ SIGNER = SigningKey.load(KEYS / "institution-signing.key").public
 
 hex32 = st.binary(min_size=16, max_size=16).map(bytes.hex)
 slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{1,20}", fullmatch=True)
-periods = st.builds(
-    lambda y, q: f"20{y:02d}-Q{q}", st.integers(0, 99), st.integers(1, 4)
-) | st.builds(lambda y, m: f"20{y:02d}-M{m:02d}", st.integers(0, 99), st.integers(1, 12))
+periods = st.builds(lambda y, q: f"20{y:02d}-Q{q}", st.integers(0, 99), st.integers(1, 4))
 positive = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
 labels = st.from_regex(r"[a-z0-9][a-z0-9_+-]{0,7}", fullmatch=True)
 

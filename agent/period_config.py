@@ -1,0 +1,129 @@
+"""The taskforce's period config as the agent takes it: fetched, verified, cached.
+
+A release is drawn only under a period config signed by the aggregator's
+receipt key, the key this workspace cached at enrollment (the same anchor as
+for receipts). The config fixes the budget per institution, δ, the mechanism,
+the release design with its table weights, and the default bounds; the agent
+may spend less (``release.toml``), never more. Online, ``agent submit``
+fetches it and the institution's standing and refuses before drawing when
+the period will not accept a release; offline, ``agent export`` needs the
+signed config from the workspace cache or a file the taskforce hands out.
+
+Verified configs are cached as ``period-configs/<period>.json`` (the signed
+document itself, checked again whenever it is read).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.client import AggregatorClient
+from agent.key_set import receipt_key
+from agent.workspace import Workspace
+from dp import release_design
+from protocol.errors import (
+    InstitutionRevoked,
+    InsufficientPrivacyBudget,
+    MalformedMessage,
+    PeriodNotOpen,
+    UsageError,
+)
+from protocol.messages import PeriodConfig, check_period
+from protocol.period_config import verify_period_config
+
+CACHE_DIR = "period-configs"
+BUDGET_TOLERANCE = 1e-9  # the aggregator's float slack when it sums ρ
+
+
+def cache_path(workspace: Workspace, period: str) -> Path:
+    return workspace.root / CACHE_DIR / f"{check_period(period)}.json"
+
+
+def check_design(config: PeriodConfig) -> None:
+    """Refuse a config whose release design this agent does not build."""
+    ours = {t.name: t.weight for t in release_design.TABLE_DESIGN}
+    if config.design != release_design.DESIGN or config.weights != ours:
+        raise UsageError(
+            f"the period config for {config.period} asks for release design {config.design} "
+            f"({len(config.tables)} tables); this agent builds {release_design.DESIGN}",
+            hint="upgrade the agent to the version the taskforce names for this period",
+        )
+
+
+def verified(workspace: Workspace, doc: Any, period: str) -> PeriodConfig:
+    """Parse ``doc``, check it is ``period``'s config signed by the trusted receipt key."""
+    config = PeriodConfig.from_dict(doc)
+    if config.period != period:
+        raise UsageError(f"the period config is for {config.period}, not {period}")
+    verify_period_config(config, receipt_key(workspace))
+    check_design(config)
+    return config
+
+
+def save(workspace: Workspace, config: PeriodConfig) -> Path:
+    path = cache_path(workspace, config.period)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n", "utf-8")
+    return path
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise MalformedMessage(f"{path} is not a period config (JSON)") from exc
+
+
+def cached(workspace: Workspace, period: str) -> PeriodConfig | None:
+    """The workspace's cached config for ``period``, verified again; None if absent."""
+    path = cache_path(workspace, period)
+    return verified(workspace, _read(path), period) if path.exists() else None
+
+
+def fetch(workspace: Workspace, client: AggregatorClient, period: str) -> PeriodConfig:
+    """Fetch, verify and cache the config (an unknown period raises ``UnknownPeriod``)."""
+    config = verified(workspace, client.period_config(period), period)
+    save(workspace, config)
+    return config
+
+
+def offline(workspace: Workspace, period: str, file: Path | None = None) -> PeriodConfig:
+    """The config for the offline path: from ``file`` (then cached) or the cache."""
+    if file is not None:
+        config = verified(workspace, _read(file), period)
+        save(workspace, config)
+        return config
+    found = cached(workspace, period)
+    if found is None:
+        raise UsageError(
+            f"no signed period config for {period} in this workspace; nothing was drawn",
+            hint=f"pass --period-config FILE from the taskforce (publiek aggregator period "
+            f"config {period} --out FILE, or saved from GET /v1/periods/{period}/config)",
+        )
+    return found
+
+
+def check_standing(standing: dict[str, Any], period: str, needed_rho: float) -> None:
+    """Refuse before drawing when the aggregator would not accept the release."""
+    if standing.get("revoked"):
+        raise InstitutionRevoked(
+            f"this institution is revoked at the aggregator; nothing was drawn for {period}",
+            hint="ask the taskforce; a revoked agent's submissions are refused",
+        )
+    state = standing.get("state")
+    if state != "open":
+        raise PeriodNotOpen(
+            f"period {period} is {state} at the aggregator; nothing was drawn",
+            hint="a period accepts submissions only while it is open",
+        )
+    budget, spent = float(standing["rho_budget"]), float(standing["rho_spent"])
+    if spent + needed_rho > budget + BUDGET_TOLERANCE:
+        raise InsufficientPrivacyBudget(
+            f"period {period}: the aggregator counts ρ {spent:g} of {budget:g} spent by this "
+            f"institution, {max(budget - spent, 0.0):g} left; a release needs {needed_rho:g}; "
+            "nothing was drawn",
+            hint="the period's budget is spent; resend the stored release or wait for the "
+            "next quarter",
+        )

@@ -1,0 +1,212 @@
+"""A release is drawn only for a period that will accept it (issue 12).
+
+Against a real aggregator process on 127.0.0.1: ``agent submit`` checks the
+signed period config and the institution's standing before drawing noise, so
+a submission to an unknown or published period, by a revoked institution or
+over a budget the aggregator already counts, spends nothing in the agent's
+ledger; a retry of an accepted submission still gets its receipt. Only
+commands and modules an operator would use; the first tests use nothing
+newer than the CLI, so they also run against the code before issue 12
+(where they fail: the ledger is charged for a release nobody accepts).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from agent.client import AggregatorClient
+from agent.enrollment import enroll
+from agent.ingest import ingest_exports
+from agent.ingest.mapping import Mapping
+from agent.ledger import spent
+from agent.workspace import Workspace
+from aggregator.enrollment import create_token
+from aggregator.keyring import Keyring
+from aggregator.periods import close_period, open_period, publish_period
+from aggregator.settings import Settings
+from aggregator.storage import Database
+from cli import app
+from demo.run import aggregator_process
+from demo.sector import PERIOD, Sector, generate_sector, write_exports
+from dp.measurements import rho_for_epsilon, table_rho
+from protocol.envelope import seal_submission
+from protocol.keys import SigningKey
+from protocol.messages import PrivacySpend, ReleasedTable, SubmissionPayload
+
+runner = CliRunner()
+NAMES = tuple(f"Zaal {n}" for n in range(1, 11))
+
+
+@dataclass
+class World:
+    url: str
+    settings: Settings
+    db: Database
+    sector: Sector
+    exports: dict[str, Path]
+    root: Path
+    used: int = 0
+
+    def agent(self) -> Workspace:
+        """A newly enrolled agent with one institution's export ingested for PERIOD."""
+        spec = self.sector.institutions[self.used]
+        self.used += 1
+        token = create_token(
+            self.db, name=NAMES[self.used], discipline=spec.discipline, province=spec.province,
+            valid_for=timedelta(hours=1),
+        )[1]  # fmt: skip
+        ws = Workspace(self.root / "agents" / spec.slug / "ws")
+        enroll(ws, self.url, token)
+        mapping = Mapping.load(self.root / "exports" / spec.slug / "mapping.toml")
+        ingest_exports([self.exports[spec.slug]], mapping, ws)
+        return ws
+
+    def state(self) -> list[str]:
+        return ["--state", str(self.settings.state_dir)]
+
+
+def ledger_rows(ws: Workspace) -> int:
+    with sqlite3.connect(ws.db_path) as con:
+        return int(con.execute("SELECT COUNT(*) FROM releases").fetchone()[0])
+
+
+def submit(ws: Workspace, period: str = PERIOD) -> Any:
+    return runner.invoke(app, ["agent", "submit", "--period", period, "-w", str(ws.root)])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """An aggregator where PERIOD is not opened yet (the tests open it in turn)."""
+    root = tmp_path_factory.mktemp("period-checks")
+    settings = Settings(state_dir=root / "aggregator")
+    settings.state_dir.mkdir()
+    db = Database(settings.db_url)
+    db.create_schema()
+    Keyring(settings, db).ensure()
+    sector = generate_sector(institutions=len(NAMES), households=900, seed=12)
+    exports = write_exports(sector, root / "exports")
+    with aggregator_process(settings, lambda _: None) as url:
+        yield World(url=url, settings=settings, db=db, sector=sector, exports=exports, root=root)
+
+
+def test_a_submit_to_an_unknown_period_spends_nothing(world: World) -> None:
+    ws = world.agent()
+    refused = submit(ws)
+    assert refused.exit_code == 2
+    assert f"period {PERIOD} does not exist" in refused.stderr
+    assert ledger_rows(ws) == 0  # before issue 12: one release drawn and charged
+
+
+def test_once_open_a_submit_spends_exactly_the_period_budget(world: World) -> None:
+    open_period(world.db, PERIOD, rho_budget=Settings(state_dir=world.root).period_rho)
+    ws = world.agent()
+    accepted = submit(ws)
+    assert accepted.exit_code == 0, accepted.output
+    assert spent(ws, PERIOD) == pytest.approx(rho_for_epsilon(1.0, 1e-7))
+    assert (ws.root / "period-configs" / f"{PERIOD}.json").exists()
+    again = submit(ws)  # same inputs: resent, no new noise
+    assert again.exit_code == 0 and "stored release reused" in again.stdout
+
+
+def test_a_revoked_institution_draws_nothing(world: World) -> None:
+    ws = world.agent()
+    institution = ws.load_config().institution_id
+    assert (
+        runner.invoke(
+            app, ["aggregator", "institution", "revoke", institution, *world.state()]
+        ).exit_code
+        == 0
+    )
+    refused = submit(ws)
+    assert refused.exit_code == 2 and "revoked" in refused.stderr
+    assert ledger_rows(ws) == 0
+
+
+def test_a_budget_the_aggregator_counts_as_spent_draws_nothing(world: World) -> None:
+
+    ws = world.agent()
+    rho = table_rho(1.0, "discrete_gaussian", 7.0)  # half the default budget, spent elsewhere
+    table = ReleasedTable(
+        name="households_by_segment", measure="households", dimensions=("segment",),
+        keys=(("students",),), values=(5,), mechanism="discrete_gaussian", scale=7.0,
+        sensitivity=1.0, rho=rho, ci95=14.0,
+    )  # fmt: skip
+    other = SubmissionPayload(
+        institution_id=ws.load_config().institution_id, period=PERIOD,
+        submission_id=secrets.token_hex(16), created_at="2026-10-01T00:00:00+00:00",
+        segment_model="synthetic-demo-2026", bounds={"max_visits_per_household": 12},
+        tables=(table,), privacy=PrivacySpend(rho=rho, epsilon=0.5, delta=1e-7),
+    )  # fmt: skip
+    with AggregatorClient(world.url) as client:
+        envelope, _ = seal_submission(
+            other, signer=SigningKey.load(ws.signing_key_path), recipient=client.current_key()
+        )
+        client.submit(envelope)
+    refused = submit(ws)
+    assert refused.exit_code == 2, refused.output
+    assert f"ρ {rho:g} of" in refused.stderr and "nothing was drawn" in refused.stderr
+    assert ledger_rows(ws) == 0
+
+
+def test_a_local_cap_above_the_budget_is_refused_before_drawing(world: World) -> None:
+    ws = world.agent()
+    (ws.root / "release.toml").write_text("rho = 0.5\n")
+    refused = submit(ws)
+    assert refused.exit_code == 2
+    assert "rho 0.5 is above the period's budget" in refused.stderr
+    assert ledger_rows(ws) == 0
+
+
+def test_offline_export_needs_the_signed_period_config(world: World, tmp_path: Path) -> None:
+
+    ws = world.agent()
+    wsa = ["-w", str(ws.root)]
+    out = ["--period", PERIOD, "--out", str(tmp_path / "release.envelope")]
+    missing = runner.invoke(app, ["agent", "export", *out, *wsa])
+    assert missing.exit_code == 2 and "no signed period config" in missing.stderr
+    assert ledger_rows(ws) == 0
+    config = tmp_path / "config.json"
+    ran = runner.invoke(
+        app, ["aggregator", "period", "config", PERIOD, "--out", str(config), *world.state()]
+    )
+    assert ran.exit_code == 0, ran.output
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps({**json.loads(config.read_text()), "rho_budget": 5.0}))
+    refused = runner.invoke(app, ["agent", "export", *out, "--period-config", str(forged), *wsa])
+    assert refused.exit_code == 2 and "signature" in refused.stderr
+    assert ledger_rows(ws) == 0
+    ran = runner.invoke(app, ["agent", "export", *out, "--period-config", str(config), *wsa])
+    assert ran.exit_code == 0, ran.output
+    assert ledger_rows(ws) == 1
+    assert (ws.root / "period-configs" / f"{PERIOD}.json").exists()
+    again = runner.invoke(app, ["agent", "export", *out, *wsa])  # now from the cache
+    assert again.exit_code == 0 and ledger_rows(ws) == 1
+
+
+def test_a_submit_to_a_published_period_spends_nothing_and_a_retry_still_works(
+    world: World,
+) -> None:
+    early, late = world.agent(), world.agent()
+    accepted = submit(early)
+    assert accepted.exit_code == 0, accepted.output
+    assert ledger_rows(early) == 1
+    close_period(world.db, PERIOD, k=1)
+    publish_period(world.db, PERIOD)
+    refused = submit(late)
+    assert refused.exit_code == 2
+    assert "published" in refused.stderr
+    assert ledger_rows(late) == 0  # before issue 12: one release drawn and charged
+    retry = submit(early)  # the same inputs: the stored release is resent, its receipt returned
+    assert retry.exit_code == 0, retry.output
+    assert "stored release reused" in retry.stdout
+    assert ledger_rows(early) == 1
