@@ -329,11 +329,14 @@ def build_tables(
 ) -> list[TableRequest]:
     """Every table of :data:`TABLES`, contributions bounded, ready for noise.
 
-    ``earlier_households``: household keys seen in earlier periods of the
-    local store (for new vs returning)."""
+    ``earlier_households``: the link keys seen in earlier periods of the local
+    store (for new vs returning; household keys where ``visits`` has no
+    ``link_key`` column)."""
     earlier = (
         earlier_households if earlier_households is not None else pl.Series([], dtype=pl.Binary)
     )
+    if "link_key" in visits.columns:  # the household keys of this period's returning households
+        earlier = visits.filter(pl.col("link_key").is_in(earlier.implode()))["household_key"]
     rows = _rows(visits, period)
     households = _households(rows, model, config, period, earlier)
     rows = rows.with_columns(
