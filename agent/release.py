@@ -1,7 +1,8 @@
 """Releases: DP tables for one period, the budget ledger, sealing, the outbox.
 
 The ledger is append-only in ``agent.db``. A release is identified by the
-digest of its inputs (the period's ingested files, the segment model and the
+digest of its inputs (the period's ingested files, the files of the earlier
+periods its new vs returning table looks back on, the segment model and the
 release config); asking for the same release again returns the stored
 plaintext instead of drawing new noise, so repetition never spends budget
 and never lets anyone average noise away. A new release that would exceed
@@ -21,7 +22,7 @@ import polars as pl
 
 from agent import ledger
 from agent.segments import SegmentModel
-from agent.tables import ReleaseConfig, build_tables, is_earlier
+from agent.tables import ReleaseConfig, build_tables, months_of
 from agent.workspace import Workspace
 from dp.measurements import release_tables
 from protocol.encoding import canonical_bytes
@@ -43,12 +44,26 @@ def effective_config(workspace: Workspace, config: ReleaseConfig) -> ReleaseConf
     return replace(config, home_province=workspace.load_config().province)
 
 
+def _files(workspace: Workspace, period: str) -> list[str]:
+    """The names of a period's visit files: each holds its export's digest."""
+    return sorted(p.name for p in (workspace.visits_dir / f"period={period}").glob("*.parquet"))
+
+
 def _release_digest(
     workspace: Workspace, period: str, model: SegmentModel, config: ReleaseConfig
 ) -> str:
-    files = sorted(p.name for p in (workspace.visits_dir / f"period={period}").glob("*.parquet"))
+    # The earlier periods' files are inputs too: an export of an earlier quarter
+    # ingested after a release changes who counts as returning, so that release is
+    # not the one asked for any more (a new one must fit the budget that is left).
     material = canonical_bytes(
-        {"period": period, "files": files, "model": model.digest, "config": asdict(config)}
+        {
+            "period": period,
+            "files": _files(workspace, period),
+            "earlier": {p: _files(workspace, p) for p in earlier_periods(workspace, period)},
+            "returning": RETURNING_RULE,
+            "model": model.digest,
+            "config": asdict(config),
+        }
     )
     return hashlib.sha256(material).hexdigest()
 
@@ -57,20 +72,38 @@ def spent(workspace: Workspace, period: str) -> float:
     return ledger.spent(workspace, period)
 
 
-def earlier_households(workspace: Workspace, period: str) -> pl.Series:
-    """Household keys of earlier periods in the local store (for new vs returning).
+# "Returning" = visited this institution in the year before the period: the
+# periods that start in the twelve months before it (the previous four quarters).
+RETURNING_MONTHS = 12
+RETURNING_RULE = "link_key in the periods starting in the 12 months before"
 
-    Keys are HMACs under each period's sector key: they match across periods
-    only where the same key was used (see docs/privacy-officer.md)."""
-    earlier = [
-        folder.name.removeprefix("period=")
-        for folder in sorted(workspace.visits_dir.glob("period=*"))
-        if is_earlier(folder.name.removeprefix("period="), period)
-    ]
-    keys = [workspace.load_visits(p)["household_key"] for p in earlier]
+
+def _month(period: str) -> int:
+    """The period's first month as a count of months (to compare and subtract)."""
+    first = months_of(period)[0]
+    return int(first[:4]) * 12 + int(first[5:]) - 1
+
+
+def earlier_periods(workspace: Workspace, period: str) -> list[str]:
+    """The stored periods that new vs returning looks back on: those starting in the
+    :data:`RETURNING_MONTHS` before ``period`` starts (for a quarter, the previous four)."""
+    start = _month(period)
+    stored = (f.name.removeprefix("period=") for f in workspace.visits_dir.glob("period=*"))
+    return sorted(p for p in stored if start - RETURNING_MONTHS <= _month(p) < start)
+
+
+def earlier_households(workspace: Workspace, period: str) -> pl.Series:
+    """Link keys of the households of the previous four quarters (for new vs returning).
+
+    Link keys are HMACs under the workspace's own link key, which does not
+    rotate, so a household matches across the institution's periods although
+    its household key (under each period's sector key) does not. Visits
+    ingested before link keys existed have none: their households are not
+    found here, and count as new (docs/privacy-officer.md)."""
+    keys = [workspace.load_visits(p)["link_key"] for p in earlier_periods(workspace, period)]
     if not keys:
-        return pl.Series("household_key", [], dtype=pl.Binary)
-    return pl.concat(keys).unique()
+        return pl.Series("link_key", [], dtype=pl.Binary)
+    return pl.concat(keys).drop_nulls().unique()
 
 
 def stored_release(

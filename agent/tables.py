@@ -75,7 +75,7 @@ _TICKET_BITS = 27  # tickets per household and discipline, clipped, in the main-
 if len(DISCIPLINES) > 1 << _DISCIPLINE_BITS:  # pragma: no cover - a guard for the packing
     raise AssertionError("the main-discipline score packs a discipline into 4 bits")
 
-__all__ = ["ReleaseConfig", "build_tables", "is_earlier", "key_set", "months_of", "table_names"]
+__all__ = ["ReleaseConfig", "build_tables", "key_set", "months_of", "table_names"]
 
 
 @dataclass(frozen=True)
@@ -410,8 +410,3 @@ def build_tables(
 def _first_day(period: str) -> date:
     month = months_of(period)[0]
     return date(int(month[:4]), int(month[5:]), 1)
-
-
-def is_earlier(period: str, than: str) -> bool:
-    """Whether ``period`` starts before ``than`` (quarters and months mixed)."""
-    return months_of(period)[0] < months_of(than)[0]

@@ -3,8 +3,12 @@
 Everything after ingest (tables, segments, sketches) reads this schema and
 nothing else, so a new ticketing system only ever needs a mapping file.
 ``household_key`` is the 32-byte HMAC-SHA256 under the period's sector key;
-the PC4 (four digits) is kept for region and segment lookup, the full PC6 and
-house number are not kept at all.
+``link_key`` the 32-byte HMAC-SHA256 of the same normalised identity under the
+workspace's own link key, which does not rotate, so that the institution can
+tell new from returning households across its own periods (it never leaves
+the agent; null for visits ingested before link keys existed). The PC4 (four
+digits) is kept for region and segment lookup, the full PC6 and house number
+are not kept at all.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ VISIT_SCHEMA: dict[str, pl.DataType] = {
     "birth_year": pl.Int32(),
     "source_digest": pl.String(),
     "source_row": pl.Int64(),
+    "link_key": pl.Binary(),
 }
 
 # How the ingest stores the visits (ADR 0009): per row the columns below, with the
 # household as a number into the export's household table of that period, which
-# holds the 32-byte key and the PC4 once per household instead of once per visit.
+# holds the 32-byte keys and the PC4 once per household instead of once per visit.
 # The period and the export's digest are the folder and the file name.
 HOUSEHOLDS = "households"
 _PER_VISIT = ("order_id", "tickets", "price", "event", "discipline", "birth_year", "source_row")
@@ -51,6 +56,7 @@ STORED_SCHEMA: dict[str, pl.DataType] = {
 HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "household": pl.UInt32(),
     "household_key": VISIT_SCHEMA["household_key"],
+    "link_key": VISIT_SCHEMA["link_key"],
     "pc4": VISIT_SCHEMA["pc4"],
 }
 
@@ -64,9 +70,11 @@ def read_period(folder: Path, period: str) -> pl.DataFrame:
     """All visits in one period folder, in :data:`VISIT_SCHEMA`.
 
     Files written by the ingest (:data:`STORED_SCHEMA`) get their household
-    key and PC4 from ``households/<digest>.parquet`` beside them, their
-    period from the folder and their digest from the file name; files that
-    already hold the whole schema are read as they are."""
+    key, link key and PC4 from ``households/<digest>.parquet`` beside them,
+    their period from the folder and their digest from the file name; files
+    that already hold the whole schema are read as they are. Household tables
+    and files written before link keys existed have no ``link_key``: it is
+    null there (such households count as new, docs/privacy-officer.md)."""
     files = sorted(folder.glob("*.parquet"))
     whole: list[Path] = []
     parts: dict[str, list[Path]] = {}
@@ -75,9 +83,9 @@ def read_period(folder: Path, period: str) -> pl.DataFrame:
             whole.append(file)
         else:
             parts.setdefault(file.stem.rsplit("-", 1)[0], []).append(file)
-    frames = [pl.read_parquet(whole)] if whole else []
+    frames = [_with_link_key(pl.read_parquet(file)) for file in whole]
     for digest, stored in parts.items():
-        households = pl.read_parquet(folder / HOUSEHOLDS / f"{digest}.parquet")
+        households = _with_link_key(pl.read_parquet(folder / HOUSEHOLDS / f"{digest}.parquet"))
         frames.append(
             pl.read_parquet(stored)
             .join(households, on="household", how="left", maintain_order="left")
@@ -86,4 +94,11 @@ def read_period(folder: Path, period: str) -> pl.DataFrame:
         )
     if not frames:
         return pl.DataFrame(schema=VISIT_SCHEMA)
-    return pl.concat(frames)
+    return pl.concat([frame.select(list(VISIT_SCHEMA)) for frame in frames])
+
+
+def _with_link_key(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with a (null) ``link_key`` if it was written before link keys existed."""
+    if "link_key" in frame.columns:
+        return frame
+    return frame.with_columns(pl.lit(None, pl.Binary).alias("link_key"))

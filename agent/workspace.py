@@ -3,7 +3,8 @@
 Layout::
 
     agent.toml                 enrollment: institution id, aggregator URL, keys ids
-    keys/                      secret keys, mode 0600 (signing, sealing, sector keys)
+    keys/                      secret keys, mode 0600 (signing, sealing, sector keys,
+                               the link key)
     agent.db                   SQLite: ingested files, budget ledger, releases, receipts
     visits/period=P/*.parquet  canonical visits (household numbers, no PC6, no names)
     visits/period=P/households/<digest>.parquet   household number → key and PC4
@@ -18,6 +19,8 @@ and never back up ``tmp/`` (docs/operations.md).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import sqlite3
 import tomllib
@@ -120,6 +123,10 @@ class Workspace:
     def seal_key_path(self) -> Path:
         return self.keys_dir / "seal.key"
 
+    @property
+    def link_key_path(self) -> Path:
+        return self.keys_dir / "link.key"
+
     def ensure(self) -> Workspace:
         for folder in (self.keys_dir, self.visits_dir, self.quarantine_dir, self.outbox_dir):
             folder.mkdir(parents=True, exist_ok=True)
@@ -167,6 +174,28 @@ class Workspace:
             self.install_sector_key(period, SecretBytes(secrets.token_bytes(32)))
         return SecretBytes(read_secret(path, what="sector key"))
 
+    def link_key(self) -> SecretBytes:
+        """The workspace's link key: 32 random bytes, made on first use and kept.
+
+        Each household's link key is the HMAC of its normalised identity under
+        this secret. Unlike the sector key it is the same in every period, so
+        the institution can tell new from returning households across its own
+        periods; it is never sent, printed or shared (docs/privacy-officer.md).
+        Made by linking a finished file into place, which fails if another
+        run made one first: two ingests starting at once use the same key."""
+        path = self.link_key_path
+        if not path.exists():
+            fresh = path.with_name(f"{path.name}.{secrets.token_hex(8)}.new")
+            write_secret(fresh, b64encode(secrets.token_bytes(32)).encode())
+            try:
+                # Made by another run meanwhile: that one is the key.
+                with contextlib.suppress(FileExistsError):
+                    os.link(fresh, path)
+            finally:
+                fresh.unlink()
+        return SecretBytes(read_secret(path, what="link key"))
+
     def load_visits(self, period: str) -> pl.DataFrame:
-        """All canonical visits of one period in the workspace."""
+        """All canonical visits of one period in the workspace (:data:`agent.visits.VISIT_SCHEMA`,
+        with each household's ``link_key``; null where ingested before link keys)."""
         return read_period(self.visits_dir / f"period={check_period(period)}", period)

@@ -66,6 +66,7 @@ def canonical_visits(institutions: int, households: int, seed: int) -> dict[str,
         pl.lit(None, pl.Int32).alias("birth_year"),
         pl.lit("bench").alias("source_digest"),
         pl.int_range(pl.len()).cast(pl.Int64).alias("source_row"),
+        pl.lit(None, pl.Binary).alias("link_key"),  # one period only: nobody returns
     )
     return {
         str(name[0]): part.drop("institution").cast(VISIT_SCHEMA)  # type: ignore[arg-type]

@@ -49,5 +49,6 @@ def synthetic_visits(households: int, period_start: date = date(2026, 7, 1)) -> 
         .alias("birth_year"),
         pl.lit("synthetic").alias("source_digest"),
         pl.col("j").cast(pl.Int64).alias("source_row"),
+        pl.lit(None, pl.Binary).alias("link_key"),  # one period only: nobody returns
     )
     return frame.cast(VISIT_SCHEMA)  # type: ignore[arg-type]

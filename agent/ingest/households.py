@@ -1,4 +1,5 @@
-"""Household keys: HMAC-SHA256 under the period's sector key.
+"""Household keys: HMAC-SHA256 under the period's sector key (and link keys,
+HMAC-SHA256 under the workspace's link key, computed beside them).
 
 Keyed hashing runs once per *distinct* raw address per period (households,
 not rows; see ``pipeline._Households``), found again by the address hash,
@@ -21,8 +22,8 @@ from agent.ingest.keying_process import keyed_digests
 __all__ = ["from_digests", "keyed_digests"]
 
 
-def from_digests(blob: bytes) -> pl.Series:
+def from_digests(blob: bytes | memoryview, name: str = "household_key") -> pl.Series:
     """The concatenated 32-byte keys of :func:`keyed_digests` as a Binary series."""
     n = len(blob) // 32
     array = pa.FixedSizeBinaryArray.from_buffers(pa.binary(32), n, [None, pa.py_buffer(blob)])
-    return pl.Series("household_key", array).cast(pl.Binary)
+    return pl.Series(name, array).cast(pl.Binary)

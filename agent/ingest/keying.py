@@ -9,11 +9,13 @@ between calls: a four-quarter export (six million household keys) took
 below ``PROCESS_MIN`` identities (tests, small exports) are keyed inline, so
 small ingests never pay for starting a process.
 
-The child reads requests from its stdin — the period's sector key and the
-identities, newline-joined (a normalised identity holds no whitespace) — and
-answers each with the concatenated 32-byte keys on its stdout, in order. The
-key thus only ever travels through a pipe between the agent's own processes:
-never a file, an argument or a log.
+The child reads requests from its stdin — the period's sector key, the
+workspace's link key and the identities, newline-joined (a normalised
+identity holds no whitespace) — and answers each with the concatenated
+32-byte household keys on its stdout, in order, followed by the link keys
+(one more HMAC per identity, under the link key: new vs returning across
+periods, docs/privacy-officer.md). Both keys thus only ever travel through a
+pipe between the agent's own processes: never a file, an argument or a log.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from agent.ingest import keying_process
-from agent.ingest.households import from_digests, keyed_digests
-from agent.ingest.keying_process import ANSWER, REQUEST, SEPARATOR
+from agent.ingest.households import from_digests
+from agent.ingest.keying_process import ANSWER, REQUEST, SEPARATOR, both_digests
 from protocol.keys import SecretBytes
 
 PROCESS_MIN = 50_000
@@ -39,16 +41,32 @@ PROCESS_MIN = 50_000
 
 @dataclass(frozen=True)
 class PendingKeys:
-    """The keys of one slice of identities, once computed (null where no identity)."""
+    """The keys of one slice of identities, once computed (null where no identity).
+
+    ``digests`` holds the household keys of the present identities and, when
+    the slice was submitted with a link key, their link keys after them."""
 
     size: int
     present: pl.Series
     digests: Future[bytes]
+    linked: bool = False
 
     def result(self) -> pl.Series:
-        keys = pl.repeat(None, self.size, dtype=pl.Binary, eager=True).alias("household_key")
-        if self.present.len():
-            keys = keys.scatter(self.present, from_digests(self.digests.result()))
+        """The household keys (HMAC under the sector key), one per identity."""
+        return self._scattered("household_key", 0)
+
+    def link_keys(self) -> pl.Series:
+        """The link keys (HMAC under the link key), one per identity; all null
+        when the slice was submitted without a link key."""
+        if not self.linked:
+            return pl.repeat(None, self.size, dtype=pl.Binary, eager=True).alias("link_key")
+        return self._scattered("link_key", 32 * self.present.len())
+
+    def _scattered(self, name: str, start: int) -> pl.Series:
+        keys = pl.repeat(None, self.size, dtype=pl.Binary, eager=True).alias(name)
+        if n := self.present.len():
+            blob = memoryview(self.digests.result())[start : start + 32 * n]
+            keys = keys.scatter(self.present, from_digests(blob, name))
         return keys
 
 
@@ -65,23 +83,31 @@ class Keying:
         self._lock = threading.Lock()
         self._ended = False
 
-    def submit(self, identities: pl.Series, key: SecretBytes) -> PendingKeys:
+    def submit(
+        self, identities: pl.Series, key: SecretBytes, link: SecretBytes | None = None
+    ) -> PendingKeys:
+        """Key a slice of identities under the sector ``key`` and, if given, the ``link`` key."""
         mask = identities.is_not_null()
         present = identities.filter(mask)
         digests: Future[bytes] = Future()
+        raw_link = None if link is None else link.reveal()
         if present.len() >= PROCESS_MIN:
             if self._child is None:
                 self._start()
             payload = present.cast(pl.String).str.join(SEPARATOR.decode()).item().encode()
             raw = key.reveal()
+            secret = raw + (raw_link or b"")
+            head = REQUEST.pack(len(raw), len(raw_link or b""), len(payload))
             with self._lock:
                 if self._ended:
                     raise RuntimeError("the household keying process ended early")
                 self._waiting.append(digests)
-                self._requests.put(REQUEST.pack(len(raw), len(payload)) + raw + payload)
+                self._requests.put(head + secret + payload)
         else:
-            digests.set_result(keyed_digests(present.cast(pl.Binary).to_list(), key.reveal()))
-        return PendingKeys(identities.len(), mask.arg_true(), digests)
+            digests.set_result(
+                both_digests(present.cast(pl.Binary).to_list(), key.reveal(), raw_link)
+            )
+        return PendingKeys(identities.len(), mask.arg_true(), digests, linked=link is not None)
 
     def _start(self) -> None:
         # Started by file path, isolated (-I: no PYTHONPATH, user site or current

@@ -4,10 +4,12 @@ Started by :class:`agent.ingest.keying.Keying` with pipes for stdin and
 stdout, by file path and importing nothing but the standard library: its
 work is a Python HMAC loop, and importing the agent (polars, pyarrow) would
 cost it a quarter of a CPU second before the first key. Each request is the
-sector key and a slice of identities, joined by newlines (a normalised
-identity never holds whitespace: see ``normalise``); each answer the
-concatenated 32-byte keys, in request order. It exits when its stdin closes.
-Nothing is printed but the answers.
+sector key, the workspace's link key (or none) and a slice of identities,
+joined by newlines (a normalised identity never holds whitespace: see
+``normalise``); each answer the concatenated 32-byte household keys, in
+request order, followed by the link keys of the same identities in the same
+order when a link key was sent. It exits when its stdin closes. Nothing is
+printed but the answers.
 
 The HMAC is computed from the two precomputed SHA-256 states of RFC 2104
 (key XOR ipad, key XOR opad), copied per identity: the same bytes as
@@ -23,9 +25,15 @@ import struct
 import sys
 from typing import Any, BinaryIO
 
-REQUEST = struct.Struct("<II")  # key length, identities length
+REQUEST = struct.Struct("<III")  # sector key length, link key length (0: none), identities length
 ANSWER = struct.Struct("<Q")  # keys length
 SEPARATOR = b"\n"
+# Put before the identity under the link key, so that a link key is never the
+# HMAC of the very input the sector key is applied to, even should the two
+# secrets ever hold the same bytes. It ends in a newline, which no identity
+# holds, so no identity can spell the tag and another identity. Hashed once
+# per slice into the inner state: it costs nothing per identity.
+LINK_DOMAIN = b"publiek link key v1\n"
 _BLOCK = 64
 
 
@@ -40,13 +48,14 @@ def _pads(raw: bytes) -> tuple[Any, Any]:
     )
 
 
-def keyed_digests(identities: list[bytes], raw_key: bytes) -> bytes:
-    """The 32-byte HMAC-SHA256 of each identity, concatenated.
+def keyed_digests(identities: list[bytes], raw_key: bytes, domain: bytes = b"") -> bytes:
+    """The 32-byte HMAC-SHA256 of ``domain`` + each identity, concatenated.
 
     A plain function of bytes so that it can run in this process: the loop
     holds the GIL for about a microsecond per identity, which in a thread
     stalls the polars work of the ingest's main thread."""
     inner, outer = _pads(raw_key)
+    inner.update(domain)
     out = []
     for identity in identities:
         h = inner.copy()
@@ -57,12 +66,21 @@ def keyed_digests(identities: list[bytes], raw_key: bytes) -> bytes:
     return b"".join(out)
 
 
+def both_digests(identities: list[bytes], raw_key: bytes, raw_link: bytes | None) -> bytes:
+    """The household keys of the identities, then (with a link key) their link keys."""
+    keys = keyed_digests(identities, raw_key)
+    if raw_link is None:
+        return keys
+    return keys + keyed_digests(identities, raw_link, LINK_DOMAIN)
+
+
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """The child's loop: one answer per request, until its stdin closes."""
     while len(head := stdin.read(REQUEST.size)) == REQUEST.size:
-        key_size, size = REQUEST.unpack(head)
+        key_size, link_size, size = REQUEST.unpack(head)
         key = stdin.read(key_size)
-        keys = keyed_digests(stdin.read(size).split(SEPARATOR), key)
+        link = stdin.read(link_size) if link_size else None
+        keys = both_digests(stdin.read(size).split(SEPARATOR), key, link)
         stdout.write(ANSWER.pack(len(keys)) + keys)
         stdout.flush()
 

@@ -410,6 +410,8 @@ def ingest_exports(
     # of an export) behind; nothing else uses tmp/, so it goes before anything new.
     shutil.rmtree(workspace.root / "tmp", ignore_errors=True)
     key_for = sector_key or workspace.sector_key
+    # Created on the first ingest of a workspace that has none (docs/operations.md).
+    link = workspace.link_key()
     report = IngestReport()
     keyed: list[pl.DataFrame] = []
     for path in paths:
@@ -418,6 +420,7 @@ def ingest_exports(
             mapping,
             workspace,
             key_for=key_for,
+            link=link,
             report=report,
             keyed=keyed,
             early=(early_scans or {}).get(path),
@@ -517,6 +520,7 @@ def _attempt(
     tmp: Path,
     *,
     key_for: Callable[[str], SecretBytes],
+    link: SecretBytes,
 ) -> _Attempt:
     export = readers.open_export(path, mapping.source, scan, tmp, wanted=mapping.columns.values())
     plan = _detect(export, mapping)
@@ -527,7 +531,7 @@ def _attempt(
         key_headers="+".join(mapping.columns[n] for n in _ADDRESS if n in mapping.columns)
         or "(no postcode, house number or e-mail mapped)",
     )
-    _stream(export, plan, mapping, out, key_for)
+    _stream(export, plan, mapping, out, key_for, link=link)
     return _Attempt(out, dict(export.detected))
 
 
@@ -537,6 +541,7 @@ def _ingest_one(
     workspace: Workspace,
     *,
     key_for: Callable[[str], SecretBytes],
+    link: SecretBytes,
     report: IngestReport,
     keyed: list[pl.DataFrame],
     early: Future[Scan] | None,
@@ -578,7 +583,7 @@ def _ingest_one(
             failed: UsageError | None = None
             attempt: _Attempt | None = None
             try:
-                attempt = _attempt(path, mapping, first, tmp, key_for=key_for)
+                attempt = _attempt(path, mapping, first, tmp, key_for=key_for, link=link)
             except UsageError as exc:  # decided below: a skipped file is no error
                 failed = exc
             scan = scanning.result()
@@ -590,7 +595,7 @@ def _ingest_one(
             if attempt is None or (scan is not first and scan.first_bad_utf8 is not None):
                 shutil.rmtree(tmp, ignore_errors=True)
                 tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
-                attempt = _attempt(path, mapping, scan, tmp, key_for=key_for)
+                attempt = _attempt(path, mapping, scan, tmp, key_for=key_for, link=link)
             out = attempt.out
             out.digest = scan.digest
             report.detected[path.name] = attempt.detected
@@ -680,10 +685,16 @@ class _Households:
     and are needed only for the household tables written at the end."""
 
     def __init__(
-        self, key_for: Callable[[str], SecretBytes], keying: Keying, *, expected: int = 0
+        self,
+        key_for: Callable[[str], SecretBytes],
+        keying: Keying,
+        *,
+        link: SecretBytes | None = None,
+        expected: int = 0,
     ) -> None:
         self.key_for = key_for
         self.keying = keying
+        self.link = link  # the workspace's link key; None: no link keys (null)
         self.index = AddressIndex(expected)
         self.keyless = pl.Series("keyless", [], dtype=pl.Boolean)
         self.pc4: list[pl.Series] = []
@@ -733,7 +744,9 @@ class _Households:
                     (
                         part["at"],
                         self.keying.submit(
-                            part["identity"], self.key_for(_period_label(int(str(code))))
+                            part["identity"],
+                            self.key_for(_period_label(int(str(code)))),
+                            self.link,
                         ),
                     )
                     for (code,), part in households.with_row_index("at").group_by("period_code")
@@ -742,7 +755,7 @@ class _Households:
         )
 
     def table(self) -> pl.DataFrame:
-        """Every address with a key: number, period code, key and PC4.
+        """Every address with a key: number, period code, key, link key and PC4.
 
         Built group by group, each group's keys released as soon as they are
         in the table, so that six million keys are held about once, not
@@ -751,6 +764,7 @@ class _Households:
         offset = 0
         while self.keys:
             size, parts = self.keys.pop(0)
+            household_key, link_key = _keys(size, parts)
             frames.append(
                 pl.DataFrame(
                     {
@@ -758,7 +772,8 @@ class _Households:
                             offset, offset + size, dtype=pl.UInt32, eager=True
                         ),
                         "period_code": self.periods.pop(0),
-                        "household_key": _keys(size, parts),
+                        "household_key": household_key,
+                        "link_key": link_key,
                         "pc4": self.pc4.pop(0),
                     }
                 ).filter(pl.col("household_key").is_not_null())
@@ -770,18 +785,22 @@ class _Households:
                     "household": pl.UInt32,
                     "period_code": pl.Int32,
                     "household_key": pl.Binary,
+                    "link_key": pl.Binary,
                     "pc4": pl.String,
                 }
             )
         return pl.concat(frames)
 
 
-def _keys(size: int, parts: list[tuple[pl.Series, PendingKeys]]) -> pl.Series:
-    """The keys of one group's new addresses, in their order, from the slices per period."""
+def _keys(size: int, parts: list[tuple[pl.Series, PendingKeys]]) -> tuple[pl.Series, pl.Series]:
+    """The household and link keys of one group's new addresses, in their order, from
+    the slices per period."""
     keys = pl.repeat(None, size, dtype=pl.Binary, eager=True).alias("household_key")
+    links = keys.alias("link_key")
     for at, pending in parts:
         keys = keys.scatter(at, pending.result())
-    return keys
+        links = links.scatter(at, pending.link_keys())
+    return keys, links
 
 
 def _write_group(
@@ -845,11 +864,13 @@ def _stream(
     mapping: Mapping,
     out: _Outputs,
     key_for: Callable[[str], SecretBytes],
+    *,
+    link: SecretBytes | None,
 ) -> _Households:
     """One pass over the export: per group of rows, reasons, address numbers and visits."""
     keying = Keying()
     try:
-        households = _Households(key_for, keying, expected=_expected_addresses(export))
+        households = _Households(key_for, keying, link=link, expected=_expected_addresses(export))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visits-writer") as writer:
             _stream_groups(export, plan, mapping, out, households=households, writer=writer)
         out.households = households.table()

@@ -50,14 +50,20 @@ def test_rows_in_many_small_groups_keyed_in_the_child_give_what_one_group_gives(
     }
     assert whole.households == 4 and whole.rows_accepted == 6
     one, many = _visits(tmp_path, "one"), _visits(tmp_path, "many")
-    assert one.drop("household_key").equals(many.drop("household_key"))
+    # Keys differ between the two workspaces (each makes its own link key, and its
+    # own sector keys); everything else is the same.
+    assert one.drop("household_key", "link_key").equals(many.drop("household_key", "link_key"))
     # The same household gets the same key in every group of its period.
     by_row = dict(zip(many["source_row"], many["household_key"], strict=True))
     assert by_row[2] == by_row[3] == by_row[9]
     assert by_row[6] != by_row[2]  # another quarter, another sector key
-    assert one["household_key"].is_duplicated().to_list() == (
-        many["household_key"].is_duplicated().to_list()
-    )
+    # ... and the same link key in every period: the link key does not rotate.
+    links = dict(zip(many["source_row"], many["link_key"], strict=True))
+    assert links[2] == links[3] == links[9] == links[6]
+    assert all(len(k) == 32 for k in many["link_key"])
+    assert links[2] not in many["household_key"].to_list()
+    for column in ("household_key", "link_key"):
+        assert one[column].is_duplicated().to_list() == many[column].is_duplicated().to_list()
 
 
 def test_visit_files_hold_household_numbers_and_the_keys_sit_in_one_table(
@@ -70,7 +76,7 @@ def test_visit_files_hold_household_numbers_and_the_keys_sit_in_one_table(
     stored = pl.read_parquet(parts)
     assert "household_key" not in stored.columns and "pc4" not in stored.columns
     table = pl.read_parquet(next((folder / "households").glob("*.parquet")))
-    assert table.columns == ["household", "household_key", "pc4"]
+    assert table.columns == ["household", "household_key", "link_key", "pc4"]
     assert set(stored["household"]) <= set(table["household"])
 
 
