@@ -132,7 +132,7 @@ def run_demo(
     root: Path,
     *,
     institutions: int = 16,
-    households: int = 9000,
+    households: int | None = None,
     seed: int = 7,
     k: int = 5,
     progress: Progress = print,
@@ -163,6 +163,7 @@ def run_demo(
             name=spec.name,
             discipline=spec.discipline,
             province=spec.province,
+            size_class=spec.size_class,
             valid_for=timedelta(hours=1),
         )[1]
         for spec in sector.institutions
