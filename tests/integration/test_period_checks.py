@@ -38,10 +38,11 @@ from aggregator.storage import Database
 from cli import app
 from demo.run import aggregator_process
 from demo.sector import PERIOD, Sector, generate_sector, write_exports
-from dp.measurements import rho_for_epsilon, table_rho
+from dp.measurements import GAUSSIAN, TableRequest, release_tables, rho_for_epsilon
+from dp.release_design import DEFAULT_BOUNDS, TABLE_DESIGN, rho_share, sensitivity
 from protocol.envelope import seal_submission
 from protocol.keys import SigningKey
-from protocol.messages import PrivacySpend, ReleasedTable, SubmissionPayload
+from protocol.messages import SubmissionPayload
 
 runner = CliRunner()
 NAMES = tuple(f"Zaal {n}" for n in range(1, 11))
@@ -135,17 +136,23 @@ def test_a_revoked_institution_draws_nothing(world: World) -> None:
 def test_a_budget_the_aggregator_counts_as_spent_draws_nothing(world: World) -> None:
 
     ws = world.agent()
-    rho = table_rho(1.0, "discrete_gaussian", 7.0)  # half the default budget, spent elsewhere
-    table = ReleasedTable(
-        name="households_by_segment", measure="households", dimensions=("segment",),
-        keys=(("students",),), values=(5,), mechanism="discrete_gaussian", scale=7.0,
-        sensitivity=1.0, rho=rho, ci95=14.0,
-    )  # fmt: skip
+    # half the budget, spent by a release made elsewhere
+    half = Settings(state_dir=world.root).period_rho / 2
+    requests = [
+        TableRequest(
+            name=t.name, measure=t.measure, dimensions=t.dimensions,
+            keys=(("all",) * len(t.dimensions),), values=(5,),
+            sensitivity=sensitivity(t.name, DEFAULT_BOUNDS, GAUSSIAN), rho=rho_share(t.name, half),
+        )
+        for t in TABLE_DESIGN
+    ]  # fmt: skip
+    tables, spend = release_tables(requests)
+    rho = spend.rho
     other = SubmissionPayload(
         institution_id=ws.load_config().institution_id, period=PERIOD,
         submission_id=secrets.token_hex(16), created_at="2026-10-01T00:00:00+00:00",
-        segment_model="synthetic-demo-2026", bounds={"max_visits_per_household": 12},
-        tables=(table,), privacy=PrivacySpend(rho=rho, epsilon=0.5, delta=1e-7),
+        segment_model="synthetic-demo-2026", bounds=dict(DEFAULT_BOUNDS),
+        tables=tables, privacy=spend,
     )  # fmt: skip
     with AggregatorClient(world.url) as client:
         envelope, _ = seal_submission(
