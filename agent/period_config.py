@@ -28,6 +28,7 @@ from protocol.errors import (
     InsufficientPrivacyBudget,
     MalformedMessage,
     PeriodNotOpen,
+    UnknownPeriod,
     UsageError,
 )
 from protocol.messages import PeriodConfig, check_period
@@ -84,7 +85,15 @@ def cached(workspace: Workspace, period: str) -> PeriodConfig | None:
 
 def fetch(workspace: Workspace, client: AggregatorClient, period: str) -> PeriodConfig:
     """Fetch, verify and cache the config (an unknown period raises ``UnknownPeriod``)."""
-    config = verified(workspace, client.period_config(period), period)
+    try:
+        doc = client.period_config(period)
+    except UnknownPeriod as exc:
+        raise UnknownPeriod(
+            f"period {period} has not been opened at the aggregator; nothing was drawn",
+            hint=f"ask the taskforce to open it (publiek aggregator period open {period}), "
+            "then run this again",
+        ) from exc
+    config = verified(workspace, doc, period)
     save(workspace, config)
     return config
 

@@ -104,7 +104,10 @@ def test_a_submit_to_an_unknown_period_spends_nothing(world: World) -> None:
     ws = world.agent()
     refused = submit(ws)
     assert refused.exit_code == 2
-    assert f"period {PERIOD} does not exist" in refused.stderr
+    assert (
+        f"period {PERIOD} has not been opened at the aggregator; nothing was drawn"
+        in refused.stderr
+    )
     assert ledger_rows(ws) == 0  # before issue 12: one release drawn and charged
 
 
