@@ -773,7 +773,7 @@ def period_close(
     result = close_period(_aggregator_db(state, database, config), period, k=settings.k)
     typer.echo(
         f"period {period} closed: {len(result.assignment)} institutions, "
-        f"{len(result.groups)} peer groups (k={settings.k}); inputs digest {result.inputs_digest}"
+        f"{len(result.groups)} peer groups (k={result.k}); inputs digest {result.inputs_digest}"
     )
 
 

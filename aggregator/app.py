@@ -193,8 +193,8 @@ def create_app(settings: Settings) -> FastAPI:
         """Summaries plus cells of every group: stored ones, or live while open."""
         if period.state == periods.OPEN:
             with db.session() as s:
-                live = benchmarks.compute(s, period.label, k=settings.k)
-            return settings.k, [{**g.summary(), "cells": g.cells} for g in live.groups]
+                live = benchmarks.compute(s, period.label, k=periods.period_k(period, settings.k))
+            return live.k, [{**g.summary(), "cells": g.cells} for g in live.groups]
         with db.session() as s:
             rows = benchmarks.stored(s, period.label)
         k = period.benchmark_k or settings.k

@@ -190,6 +190,12 @@ def list_periods(db: Database) -> list[Period]:
         return rows
 
 
+def period_k(period: Period, k: int) -> int:
+    """The k a period's benchmarks use: never below the k its signed config
+    promised the institutions when it was opened, whatever the settings say now."""
+    return max(k, period.k or 0)
+
+
 def close_period(db: Database, label: str, *, k: int) -> benchmarks.PeriodBenchmarks:
     """Stop intake for the period and store its benchmarks, atomically."""
     check_period(label)
@@ -197,6 +203,7 @@ def close_period(db: Database, label: str, *, k: int) -> benchmarks.PeriodBenchm
         period = _existing(s, label)
         if period.state != OPEN:
             raise PeriodNotOpen(f"period {label} is already {period.state}")
+        k = period_k(period, k)
         result = benchmarks.compute(s, label, k=k)
         benchmarks.store(s, result)
         period.state = CLOSED

@@ -296,3 +296,33 @@ def test_intervals_of_the_shown_cells_cover_95_percent() -> None:
     assert shown > 4000
     # binomial sd at 95% on > 4,000 cells is < 0.35%: 93–97% is > 5 sd wide
     assert 0.93 <= inside / shown <= 0.97, f"coverage {inside / shown:.3f} over {shown} cells"
+
+
+def test_a_cell_only_the_fitting_lifts_over_the_line_stays_too_uncertain() -> None:
+    """Noisy sums (σ = 40) found by search: at GLS the product cell s0/d1 is too
+    uncertain; fitting the product to its margins lifts it above twice its
+    half-width. It is a fit, not a measurement, and must not be shown."""
+    segments, disciplines = [f"s{i}" for i in range(4)], [f"d{i}" for i in range(5)]
+    product = (
+        99.34, 65.43, -45.82, 349.45, 2.28, 414.21, -38.97, 49.69, 76.66, -44.60,
+        363.51, 51.01, -85.32, -15.59, -10.48, 60.73, -52.25, -34.10, 403.82, 9.19,
+    )  # fmt: skip
+    by_segment = (598.46, 574.16, 409.70, 474.57)
+    by_discipline = (929.70, 220.01, 72.88, 781.29, -1.88)
+    variance = 40.0**2
+    tables = [
+        ObservedTable(
+            "h_by_seg_dis", "h", ("seg", "dis"),
+            tuple(itertools.product(segments, disciplines)), product, (variance,) * 20,
+        ),
+        ObservedTable(
+            "h_by_seg", "h", ("seg",), tuple((s,) for s in segments), by_segment, (variance,) * 4
+        ),
+        ObservedTable(
+            "h_by_dis", "h", ("dis",), tuple((d,) for d in disciplines), by_discipline,
+            (variance,) * 5,
+        ),
+    ]  # fmt: skip
+    cell = estimate_tables(tables)["h_by_seg_dis"][1]
+    assert cell.estimate > 0
+    assert cell.too_uncertain

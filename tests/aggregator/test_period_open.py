@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aggregator.keyring import Keyring
-from aggregator.periods import get_period, open_period
+from aggregator.periods import close_period, get_period, open_period
 from aggregator.settings import Settings, load_settings, write_default_config
 from aggregator.storage import Database
 from cli import app
@@ -90,3 +90,13 @@ def test_open_period_refuses_a_month_in_the_library_too(tmp_path: Path) -> None:
     with pytest.raises(InvalidPayload, match="quarters only"):
         open_period(db, "2026-M07", rho_budget=0.02)
     db.engine.dispose()
+
+
+def test_closing_never_uses_a_k_below_the_one_the_period_promised(tmp_path: Path) -> None:
+    """An operator who lowers k in aggregator.toml after opening a period cannot
+    publish groups below the k its signed config told the institutions."""
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    db.create_schema()
+    open_period(db, "2026-Q3", rho_budget=0.02, k=5)
+    assert close_period(db, "2026-Q3", k=1).k == 5
+    assert get_period(db, "2026-Q3").benchmark_k == 5
