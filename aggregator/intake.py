@@ -60,7 +60,7 @@ from protocol.errors import (
     UsageError,
 )
 from protocol.keys import VerifyKey
-from protocol.messages import Envelope, EnvelopeHeader, Receipt, ReleasedTable
+from protocol.messages import Envelope, EnvelopeHeader, Receipt, ReleasedTable, SubmissionPayload
 from protocol.translog import RECEIPT_DOMAIN
 
 # A receipt, or the error that is this envelope's answer (a PubliekError, or an
@@ -83,6 +83,42 @@ class Verified:
     opened: OpenedSubmission
     envelope: bytes  # its exact (canonical) bytes, stored as received
     rho: float  # recomputed by OpenDP
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """What the period's signed config fixed when it was opened (None for a
+    period opened before period configs existed: only its budget is checked)."""
+
+    state: str
+    budget: float
+    design: str | None
+    mechanism: str | None
+    bounds: dict[str, int] | None
+
+    def check(self, label: str, payload: SubmissionPayload) -> None:
+        """The submission follows the period's config, not just this code's design:
+        the same design, mechanism and bounds the agents were told."""
+        hint = "release with the period's signed config (publiek agent submit fetches it)"
+        if self.design is not None and self.design != DESIGN:
+            raise RefusedDeclaration(
+                f"period {label} was opened for release design {self.design}; "
+                f"this aggregator takes {DESIGN}",
+                hint="the taskforce must close this period with the aggregator version it opened",
+            )
+        if self.mechanism is not None and any(
+            t.mechanism != self.mechanism for t in payload.tables
+        ):
+            raise RefusedDeclaration(
+                f"period {label} releases with {self.mechanism}; a table uses another mechanism",
+                hint=hint,
+            )
+        if self.bounds is not None and dict(payload.bounds) != dict(self.bounds):
+            raise RefusedDeclaration(
+                f"period {label} fixes the bounds {self.bounds}; the submission declares "
+                f"{dict(payload.bounds)}",
+                hint=hint,
+            )
 
 
 @dataclass(frozen=True)
@@ -282,11 +318,16 @@ class Intake:
             )
         }
         periods = {
-            label: (state, budget)
-            for label, state, budget in s.execute(
-                select(Period.label, Period.state, Period.rho_budget).where(
-                    Period.label.in_(labels)
-                )
+            row.label: _Terms(row.state, row.rho_budget, row.design, row.mechanism, row.bounds)
+            for row in s.execute(
+                select(
+                    Period.label,
+                    Period.state,
+                    Period.rho_budget,
+                    Period.design,
+                    Period.mechanism,
+                    Period.bounds,
+                ).where(Period.label.in_(labels))
             )
         }
         spent: dict[tuple[str, str], float] = {
@@ -364,14 +405,16 @@ class Intake:
         label: str,
         institution_id: str,
         item: Verified,
-        periods: dict[str, tuple[str, float]],
+        periods: dict[str, _Terms],
         spent: dict[tuple[str, str], float],
     ) -> None:
         if label not in periods:
             raise UnknownPeriod(f"period {label} does not exist")
-        state, budget = periods[label]
+        terms = periods[label]
+        state, budget = terms.state, terms.budget
         if state != OPEN:
             raise PeriodNotOpen(f"period {label} is {state}")
+        terms.check(label, item.opened.payload)
         used = spent.get((institution_id, label), 0.0)
         left = budget - used
         if item.rho > left + self._policy.budget_tolerance:

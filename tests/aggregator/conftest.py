@@ -152,11 +152,17 @@ class Agent:
         by discipline × month carry values of the issue-5 shape; every other
         table one cell (intake checks names and sensitivities, not key sets)."""
         from dp.measurements import GAUSSIAN, TableRequest, release_tables
-        from dp.release_design import MAX_VISITS, TABLE_DESIGN, rho_share, sensitivity
+        from dp.release_design import (
+            DEFAULT_MAX_VISITS,
+            MAX_VISITS,
+            TABLE_DESIGN,
+            rho_share,
+            sensitivity,
+        )
         from protocol.messages import SubmissionPayload
 
         base = 100 + (sum(map(ord, self.institution_id)) % 50)
-        bounds = {MAX_VISITS: 4}
+        bounds = {MAX_VISITS: DEFAULT_MAX_VISITS}  # what the period config fixes
         shaped = {
             "households_by_province": (
                 tuple((p,) for p in PROVINCES),

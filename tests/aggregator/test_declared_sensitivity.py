@@ -115,3 +115,23 @@ def test_bounds_without_the_visits_cap_are_refused(sqlite_aggregator: Any, kit: 
     no_cap = _with_tables(honest, honest.tables, bounds={"visits_per_household": 4})
     error = _refused(sqlite_aggregator, agent, no_cap)
     assert MAX_VISITS in str(error)
+
+
+def test_bounds_other_than_the_period_config_fixed_are_refused(
+    sqlite_aggregator: Any, kit: Any
+) -> None:
+    """Honest in itself (sensitivity 20 for a cap of 20, ρ recomputed), but the
+    period's signed config told every agent the cap of 12: intake holds the
+    submission to the period's terms, not only to this code's design."""
+    (agent,) = kit.enroll(sqlite_aggregator.db, SPEC)
+    honest = agent.payload()
+    tables = tuple(
+        dataclasses.replace(t, sensitivity=20.0, rho=table_rho(20.0, GAUSSIAN, t.scale))
+        if t.measure == "visits"
+        else t
+        for t in honest.tables
+    )
+    error = _refused(
+        sqlite_aggregator, agent, _with_tables(honest, tables, bounds={MAX_VISITS: 20})
+    )
+    assert "fixes the bounds" in str(error)

@@ -112,7 +112,8 @@ def test_a_submit_to_an_unknown_period_spends_nothing(world: World) -> None:
 
 
 def test_once_open_a_submit_spends_exactly_the_period_budget(world: World) -> None:
-    open_period(world.db, PERIOD, rho_budget=Settings(state_dir=world.root).period_rho)
+    # k = 1: this small world publishes PERIOD later with three institutions
+    open_period(world.db, PERIOD, rho_budget=Settings(state_dir=world.root).period_rho, k=1)
     ws = world.agent()
     accepted = submit(ws)
     assert accepted.exit_code == 0, accepted.output
