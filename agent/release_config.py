@@ -38,7 +38,7 @@ from protocol.messages import PeriodConfig, check_period
 FILE_NAME = "release.toml"
 CAPS = ("rho", "period_budget", "epsilon")
 LOCAL = ("home_pc4", "home_province")
-FIXED = ("mechanism", "delta", "max_visits", "max_cells", "max_months")
+FIXED = ("mechanism", "delta", "max_visits")
 RELATIVE_SLACK = 1e-12  # ε converted back to ρ at the same δ may differ in the last bit
 
 

@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import polars as pl
 
@@ -52,6 +51,8 @@ from dp.bounding import (
 )
 from dp.measurements import GAUSSIAN, TableRequest, rho_for_epsilon
 from dp.release_design import (
+    DEFAULT_DELTA,
+    DEFAULT_EPSILON,
     DEFAULT_MAX_VISITS,
     HOUSEHOLDS,
     MAX_VISITS,
@@ -86,7 +87,9 @@ class ReleaseConfig:
       release design by its documented weights
       (:func:`dp.release_design.rho_share`); OpenDP composes them and reports
       the total. ``period_budget``: what the agent's ledger lets one period
-      spend in total.
+      spend in total. Both default to the taskforce's default budget (ε = 1 a
+      quarter at δ = 1e-7, one submission); a real release takes them from
+      the period's signed config (:mod:`agent.release_config`).
     * ``max_visits``: tickets per household per period (applied once, to the
       visit rows; the sensitivity of every visits table). No other bound is
       needed: every table is a partition, so a household is in one cell of
@@ -96,20 +99,15 @@ class ReleaseConfig:
       ``same_province`` / ``elsewhere`` / ``unknown`` can be non-zero.
     """
 
-    rho: float = 0.25
-    period_budget: float = 0.5
+    rho: float = field(default_factory=lambda: rho_for_epsilon(DEFAULT_EPSILON, DEFAULT_DELTA))
+    period_budget: float = field(
+        default_factory=lambda: rho_for_epsilon(DEFAULT_EPSILON, DEFAULT_DELTA)
+    )
     max_visits: int = DEFAULT_MAX_VISITS
     mechanism: str = GAUSSIAN
     delta: float = 1e-7
     home_pc4: str | None = None
     home_province: str | None = None
-
-    @classmethod
-    def for_epsilon(cls, epsilon: float, delta: float = 1e-7, **kwargs: Any) -> ReleaseConfig:
-        """One submission spending a whole period budget of ``epsilon`` at ``delta``
-        (ρ found by OpenDP's zCDP → (ε, δ) conversion)."""
-        rho = rho_for_epsilon(epsilon, delta)
-        return cls(rho=rho, period_budget=rho, delta=delta, **kwargs)
 
     def bounds(self) -> dict[str, int]:
         """The bounds a submission declares; the aggregator derives each table's
@@ -118,13 +116,11 @@ class ReleaseConfig:
 
 
 def months_of(period: str) -> tuple[str, ...]:
-    """``2026-Q3`` → (2026-07, 2026-08, 2026-09); ``2026-M07`` → (2026-07,)."""
+    """``2026-Q3`` → (2026-07, 2026-08, 2026-09): periods are quarters."""
     check_period(period)
-    year, part = period.split("-")
-    if part.startswith("Q"):
-        first = 3 * (int(part[1]) - 1) + 1
-        return tuple(f"{year}-{m:02d}" for m in range(first, first + 3))
-    return (f"{year}-{part[1:]}",)
+    year, quarter = period.split("-Q")
+    first = 3 * (int(quarter) - 1) + 1
+    return tuple(f"{year}-{m:02d}" for m in range(first, first + 3))
 
 
 def key_labels(dimension: str, model: SegmentModel, period: str) -> tuple[str, ...]:

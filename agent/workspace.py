@@ -188,9 +188,12 @@ class Workspace:
             fresh = path.with_name(f"{path.name}.{secrets.token_hex(8)}.new")
             write_secret(fresh, b64encode(secrets.token_bytes(32)).encode())
             try:
-                # Made by another run meanwhile: that one is the key.
+                os.link(fresh, path)
+            except FileExistsError:
+                pass  # made by another run meanwhile: that one is the key
+            except OSError:  # a file system without hard links (some network shares)
                 with contextlib.suppress(FileExistsError):
-                    os.link(fresh, path)
+                    _create_exclusively(path, fresh.read_bytes())
             finally:
                 fresh.unlink()
         return SecretBytes(read_secret(path, what="link key"))
@@ -199,3 +202,11 @@ class Workspace:
         """All canonical visits of one period in the workspace (:data:`agent.visits.VISIT_SCHEMA`,
         with each household's ``link_key``; null where ingested before link keys)."""
         return read_period(self.visits_dir / f"period={check_period(period)}", period)
+
+
+def _create_exclusively(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file at ``path`` (0600), failing with
+    ``FileExistsError`` if it exists: the same guarantee as ``os.link``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)

@@ -342,18 +342,28 @@ def _fit_product(
 
     As in :func:`settle`, the clear cells keep their GLS values and only the
     uncertain ones are fitted (by IPF) to what the margins leave for them;
-    where a margin leaves a negative rest, the whole table is fitted."""
+    where a margin leaves a negative rest, or a positive rest in a row or
+    column without uncertain cells to take it, the whole table is fitted."""
     floor = _FLOOR * max(total, 1.0) / len(values)
     rests = [
         t - _sums(i, np.where(clear, values, 0.0), t.size)
         for i, t in zip(groups, targets, strict=True)
     ]
-    if clear.any() and all(float(r.min()) >= 0 for r in rests):
+    loose_in = [
+        _sums(i, (~clear).astype(float), t.size) > 0 for i, t in zip(groups, targets, strict=True)
+    ]
+    slack = _IPF_TOLERANCE * max(total, 1.0)
+    reachable = all(
+        float(r.min()) >= -slack and bool(np.all(has | (r <= slack)))
+        for r, has in zip(rests, loose_in, strict=True)
+    )
+    if clear.any() and reachable:
         out = values.copy()
         loose = ~clear
         if loose.any():
             start = np.clip(values[loose], 0.0, None) + floor
-            out[loose] = _ipf(start, [i[loose] for i in groups], rests, total)
+            rest = [np.clip(r, 0.0, None) for r in rests]
+            out[loose] = _ipf(start, [i[loose] for i in groups], rest, total)
         return out
     return _ipf(np.clip(values, 0.0, None) + floor, groups, targets, total)
 

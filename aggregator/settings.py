@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from dp.measurements import GAUSSIAN, rho_for_epsilon
+from dp.release_design import DEFAULT_DELTA, DEFAULT_EPSILON
 from protocol.errors import UsageError
 from protocol.keys import write_secret
 from protocol.messages import MECHANISMS
@@ -34,11 +34,10 @@ from protocol.messages import MECHANISMS
 DEFAULT_K = 5
 # The taskforce's budget: ε = 1 per quarter per institution at δ = 1e-7, spent
 # by one submission. ρ is what the ledgers count; OpenDP converts (ADR 0012).
-DEFAULT_PERIOD_EPSILON = 1.0
-DEFAULT_PERIOD_DELTA = 1e-7
+DEFAULT_PERIOD_EPSILON = DEFAULT_EPSILON
+DEFAULT_PERIOD_DELTA = DEFAULT_DELTA
 
 
-@cache
 def period_rho_for(epsilon: float, delta: float) -> float:
     """ρ per institution and period for a budget of ``epsilon`` at ``delta`` (OpenDP)."""
     return rho_for_epsilon(epsilon, delta)

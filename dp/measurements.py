@@ -248,6 +248,7 @@ def compose_spend(tables: Sequence[tuple[float, str, float]], delta: float) -> P
     return privacy_spend(dp.c.make_composition(parts), delta)
 
 
+@lru_cache(maxsize=64)
 def rho_for_epsilon(epsilon: float, delta: float) -> float:
     """The largest zCDP ρ whose OpenDP (ε, δ) conversion stays within ``epsilon``.
 

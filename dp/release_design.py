@@ -34,6 +34,10 @@ VISITS = "visits"
 MAX_VISITS = "max_visits_per_household"
 DEFAULT_MAX_VISITS = 12
 DEFAULT_BOUNDS: Mapping[str, int] = {MAX_VISITS: DEFAULT_MAX_VISITS}
+# The taskforce's default budget: ε = 1 per quarter per institution at δ = 1e-7,
+# spent by one submission (ADR 0012); ρ = dp.measurements.rho_for_epsilon of it.
+DEFAULT_EPSILON = 1.0
+DEFAULT_DELTA = 1e-7
 
 
 @dataclass(frozen=True)

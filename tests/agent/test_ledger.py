@@ -89,10 +89,11 @@ def test_the_total_spend_is_composed_by_opendp_and_reported_as_rho_epsilon_delta
 
 
 def test_agent_budget_shows_the_ledger(workspace: Workspace) -> None:
-    payload = prepare_release(workspace, PERIOD, MODEL, CONFIG).payload
+    # the default release config: one submission spends the default budget (ε = 1)
+    payload = prepare_release(workspace, PERIOD, MODEL, ReleaseConfig()).payload
     result = CliRunner().invoke(app, ["agent", "budget", "--workspace", str(workspace.root)])
     assert result.exit_code == 0
-    assert f"period {PERIOD}: ρ 0.25 of 0.5 spent, 0.25 left" in result.output
+    assert f"period {PERIOD}: ρ 0.0201871 of 0.0201871 spent, 0 left" in result.output
     assert payload.submission_id in result.output
 
 

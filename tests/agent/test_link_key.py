@@ -192,6 +192,20 @@ def test_the_link_key_is_one_secret_file_0600_made_once_and_never_printed(
     assert sorted(p.name for p in workspace.keys_dir.iterdir()) == ["link.key"]
 
 
+def test_the_link_key_is_made_on_a_file_system_without_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*_: object) -> None:
+        raise PermissionError("hard links are not supported here")
+
+    monkeypatch.setattr("agent.workspace.os.link", no_links)
+    workspace = Workspace(tmp_path / "agent").ensure()
+    key = workspace.link_key()
+    assert stat.S_IMODE(workspace.link_key_path.stat().st_mode) == 0o600
+    assert workspace.link_key() == key
+    assert sorted(p.name for p in workspace.keys_dir.iterdir()) == ["link.key"]
+
+
 def _forms(raw: bytes) -> list[bytes]:
     """How bytes could appear in a payload: raw, hex, base64 and base64url."""
     return [
