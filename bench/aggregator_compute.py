@@ -3,10 +3,10 @@
     .venv/bin/python bench/aggregator_compute.py --institutions 500 --database sqlite
     .venv/bin/python bench/aggregator_compute.py --institutions 500 --database postgresql
 
-Each institution submits the eight tables of issue 5's shape (260
-cells) through the real intake; the timed part is ``close_period``: load
-every submission, assign peer groups, compute totals, DP error and quartiles
-for every group and cell, and store them. Target: at most 10 s for 500.
+Each institution submits the tables of the release design (200 cells)
+through the real intake; the timed part is ``close_period``: load every
+submission, assign peer groups, post-process every group's tables
+(aggregator/estimates.py) and store them. Target: at most 10 s for 500.
 """
 
 from __future__ import annotations
