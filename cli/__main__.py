@@ -1,0 +1,5 @@
+"""``python -m cli``: the ``publiek`` command."""
+
+from cli import main
+
+main()

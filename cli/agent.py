@@ -1,0 +1,274 @@
+"""``publiek agent``: what an institution's IT runs on premises.
+
+In the order an operator meets them: enroll once, draft a mapping file and
+ingest the box-office exports, then each quarter check the budget, fetch the
+sector key, submit (or export for the offline path, and keep the receipt),
+and inspect what left.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.errors import friendly
+
+agent_app = typer.Typer(no_args_is_help=True, help="On-premise agent (run by institution IT).")
+mapping_app = typer.Typer(no_args_is_help=True, help="Mapping files: export headers → canonical.")
+agent_app.add_typer(mapping_app, name="mapping")
+sector_key_app = typer.Typer(no_args_is_help=True, help="The period's sector key.")
+agent_app.add_typer(sector_key_app, name="sector-key")
+receipt_app = typer.Typer(no_args_is_help=True, help="Receipts from the aggregator.")
+agent_app.add_typer(receipt_app, name="receipt")
+
+Workspace = Annotated[
+    Path,
+    typer.Option("--workspace", "-w", help="Agent workspace folder.", envvar="PUBLIEK_WORKSPACE"),
+]
+
+
+@agent_app.command("enroll")
+@friendly
+def agent_enroll(
+    aggregator: Annotated[str, typer.Option("--aggregator", help="Aggregator base URL.")],
+    token: Annotated[
+        str,
+        typer.Option(
+            "--token",
+            envvar="PUBLIEK_ENROLL_TOKEN",
+            help="Enrollment token from the taskforce (or set PUBLIEK_ENROLL_TOKEN, which keeps "
+            "it out of the process list and shell history).",
+        ),
+    ],
+    workspace: Workspace = Path("publiek-workspace"),
+    custodian_key: Annotated[
+        str | None,
+        typer.Option(help="The custodian's public key, from the taskforce (pinned here)."),
+    ] = None,
+) -> None:
+    """Generate this agent's keys and register their public halves."""
+    from agent.enrollment import enroll
+    from agent.workspace import Workspace as AgentWorkspace
+    from protocol.keys import SealPrivateKey
+
+    ws = AgentWorkspace(workspace)
+    config = enroll(ws, aggregator, token, custodian_key=custodian_key)
+    typer.echo(f"enrolled as {config.institution_id} ({config.discipline}, {config.province})")
+    sealing_id = SealPrivateKey.load(ws.seal_key_path).public.key_id
+    typer.echo(f"sealing key id (tell the custodian): {sealing_id}")
+
+
+@mapping_app.command("suggest")
+@friendly
+def agent_mapping_suggest(
+    export: Annotated[
+        Path,
+        typer.Argument(metavar="EXPORT", help="One box-office export (CSV, XLSX or Parquet)."),
+    ],
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="XLSX: the sheet with the data (default: first).")
+    ] = None,
+) -> None:
+    """Print a draft mapping file from the export's header row (redirect it to MAP.toml)."""
+    from agent.ingest.suggest import suggest_mapping
+
+    typer.echo(suggest_mapping(export, sheet=sheet), nl=False)
+
+
+@agent_app.command("ingest")
+@friendly
+def agent_ingest(
+    exports: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="EXPORT",
+            help="Box-office export files (CSV, XLSX or Parquet); several in one call. "
+            "A file ingested before (same SHA-256) is skipped, never counted twice.",
+        ),
+    ],
+    mapping: Annotated[
+        Path,
+        typer.Option(
+            "--mapping",
+            "-m",
+            help="Mapping file (TOML): \\[columns] maps canonical names to export headers; "
+            "\\[source] keys left out (encoding, delimiter, decimal, date_format, sheet) are "
+            "detected. Draft one with `publiek agent mapping suggest EXPORT`.",
+        ),
+    ],
+    workspace: Workspace = Path("publiek-workspace"),
+    report_json: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-json",
+            help="Also write the report as JSON here: rows_read, rows_accepted, rows_rejected, "
+            "rejected_by_reason, households, detected, quarantine files (counts, no row content).",
+        ),
+    ] = None,
+) -> None:
+    """Normalise exports into canonical household visits in the workspace.
+
+    Exit 0 when the exports were read (rejected rows go to the workspace's
+    quarantine/ folder with row number, column and reason); exit 2 with one
+    line naming file, line and column when an export cannot be used at all."""
+    from agent import file_scan
+    from agent.memory import settle_garbage_collector, tune_for_ingest
+
+    fresh_process = tune_for_ingest()  # before polars is imported (ADR 0011)
+    # The first export's digest is read while polars is imported (one core is idle then).
+    early = {exports[0]: scan} if exports and (scan := file_scan.start(exports[0])) else {}
+
+    from agent.ingest import ingest_exports
+    from agent.ingest.mapping import Mapping
+    from agent.workspace import Workspace as AgentWorkspace
+
+    if fresh_process:  # not when called in-process (tests): freezing there would pile up
+        settle_garbage_collector()
+    report = ingest_exports(
+        exports, Mapping.load(mapping), AgentWorkspace(workspace), early_scans=early
+    )
+    for name in report.detected:
+        typer.echo(f"read {report.detected_line(name)}")
+    for name in report.files_skipped:
+        typer.echo(f"skipped {name}: ingested before (same file digest)")
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.rejected_by_reason.items()))
+    typer.echo(
+        f"{report.rows_read} rows read: {report.rows_accepted} accepted, "
+        f"{report.rows_rejected} rejected{f' ({reasons})' if reasons else ''}; "
+        f"{report.households} households"
+    )
+    if report.unmapped_disciplines:
+        typer.echo(
+            "unmapped disciplines counted as other: "
+            + ", ".join(sorted(report.unmapped_disciplines))
+            + " (add them to [discipline_map])"
+        )
+    if report_json:
+        report_json.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+
+
+@agent_app.command("budget")
+@friendly
+def agent_budget(
+    workspace: Workspace = Path("publiek-workspace"),
+    period: Annotated[
+        str | None, typer.Option(help="Only this period, e.g. 2026-Q3 (default: all).")
+    ] = None,
+) -> None:
+    """Show the privacy-budget ledger: what each period spent and what is left."""
+    from agent.ledger import format_ledger
+    from agent.release_config import release_config
+    from agent.workspace import Workspace as AgentWorkspace
+
+    ws = AgentWorkspace(workspace)
+    typer.echo(format_ledger(ws, lambda p: release_config(ws, p).period_budget, period))
+
+
+@sector_key_app.command("fetch")
+@friendly
+def agent_sector_key_fetch(
+    period: Annotated[str, typer.Option(help="Period label, e.g. 2026-Q3.")],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Fetch the period's sealed sector key, verify it under the pinned custodian key."""
+    from agent.sector_keys import fetch_sector_key
+    from agent.workspace import Workspace as AgentWorkspace
+
+    fp = fetch_sector_key(AgentWorkspace(workspace), period)
+    typer.echo(f"sector key for {period} installed (custodian {fp})")
+
+
+@agent_app.command("submit")
+@friendly
+def agent_submit(
+    period: Annotated[str, typer.Option(help="Quarter label, e.g. 2026-Q3.")],
+    workspace: Workspace = Path("publiek-workspace"),
+    segment_model: Annotated[
+        Path | None, typer.Option(help="Segment model file (default: synthetic demo model).")
+    ] = None,
+) -> None:
+    """Check the period with the aggregator, then release the DP tables (or reuse the
+    stored release), seal and send them. Nothing is drawn for a period that is
+    unknown, not open, out of budget, or when this institution is revoked."""
+    from agent.segments import SegmentModel, synthetic_demo_model
+    from agent.submit import submit_period
+    from agent.workspace import Workspace as AgentWorkspace
+
+    ws = AgentWorkspace(workspace)
+    model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
+    done = submit_period(ws, period, model)
+    release, receipt = done.release, done.receipt
+    reused = " (stored release reused, no new noise)" if release.reused else ""
+    typer.echo(
+        f"submitted {release.payload.submission_id}{reused}: log index {receipt['log_index']}, "
+        f"ρ={release.payload.privacy.rho:g} of the period's {done.period_config.rho_budget:g} "
+        f"(ε={release.payload.privacy.epsilon:.2f}, δ={release.payload.privacy.delta:g})"
+    )
+
+
+@agent_app.command("export")
+@friendly
+def agent_export(
+    period: Annotated[str, typer.Option(help="Quarter label, e.g. 2026-Q3.")],
+    out: Annotated[Path, typer.Option("--out", help="Envelope file to write.")],
+    workspace: Workspace = Path("publiek-workspace"),
+    key_set: Annotated[
+        Path | None, typer.Option(help="Aggregator key set (GET /v1/keys) instead of the cache.")
+    ] = None,
+    period_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="The period's signed config from the taskforce (publiek aggregator period "
+            "config) instead of the workspace's cache; verified before anything is drawn."
+        ),
+    ] = None,
+    segment_model: Annotated[
+        Path | None, typer.Option(help="Segment model file (default: synthetic demo model).")
+    ] = None,
+) -> None:
+    """Seal the period's release to a file for `publiek aggregator import`."""
+    from agent.export import export_release
+    from agent.segments import SegmentModel, synthetic_demo_model
+    from agent.workspace import Workspace as AgentWorkspace
+
+    ws = AgentWorkspace(workspace)
+    model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
+    keys = json.loads(key_set.read_text(encoding="utf-8")) if key_set else None
+    submission_id, path = export_release(
+        ws, period, out, model, key_set=keys, period_config=period_config
+    )
+    typer.echo(f"wrote submission {submission_id} to {path}")
+
+
+@receipt_app.command("add")
+@friendly
+def agent_receipt_add(
+    file: Annotated[Path, typer.Argument(help="Receipt from `aggregator import --receipt-out`.")],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Verify a receipt's signature and keep it with the agent's receipts."""
+    from agent.receipts import add_receipt
+    from agent.workspace import Workspace as AgentWorkspace
+
+    receipt = add_receipt(AgentWorkspace(workspace), file)
+    typer.echo(f"receipt for {receipt.submission_id} kept (log index {receipt.log_index})")
+
+
+@agent_app.command("inspect")
+@friendly
+def agent_inspect(
+    submission: Annotated[str, typer.Argument(help="Submission id, or its outbox file.")],
+    workspace: Workspace = Path("publiek-workspace"),
+    as_json: Annotated[bool, typer.Option("--json", help="Every cell, as JSON.")] = False,
+) -> None:
+    """Show exactly the plaintext that left (or would leave) and check the envelope."""
+    from agent.inspect import format_inspection, inspect_submission, inspection_json
+    from agent.workspace import Workspace as AgentWorkspace
+
+    inspection = inspect_submission(AgentWorkspace(workspace), submission)
+    typer.echo(inspection_json(inspection) if as_json else format_inspection(inspection))
+    if inspection.sealed and not inspection.matches:
+        raise typer.Exit(1)

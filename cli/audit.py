@@ -1,0 +1,100 @@
+"""``publiek audit``: independent checks of the aggregator (privacy officer, taskforce)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.errors import friendly
+
+audit_app = typer.Typer(no_args_is_help=True, help="Independent checks of the aggregator.")
+
+
+@audit_app.command("verify-log")
+@friendly
+def audit_verify_log(
+    aggregator: Annotated[
+        str | None, typer.Option("--aggregator", help="Fetch the log from this URL.")
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option("--log", help="Or read a saved log (GET /v1/log) file.")
+    ] = None,
+    receipt: Annotated[
+        Path | None, typer.Option("--receipt", help="Also check this receipt is in the log.")
+    ] = None,
+    receipt_key: Annotated[
+        str | None, typer.Option(help="Aggregator receipt public key to check the receipt with.")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="PUBLIEK_TOKEN",
+            help="Privacy-officer or taskforce API token (the log is not public).",
+        ),
+    ] = None,
+) -> None:
+    """Recompute the whole hash chain; optionally check a receipt's signature and entry."""
+    import httpx
+
+    from protocol.errors import ServiceUnavailable, UsageError
+    from protocol.keys import VerifyKey
+    from protocol.messages import Receipt
+    from protocol.translog import verify_chain, verify_receipt, verify_receipt_in_log
+
+    if (aggregator is None) == (log is None):
+        raise UsageError("give exactly one of --aggregator URL or --log FILE")
+    try:
+        if aggregator is None:
+            doc = json.loads(Path(str(log)).read_text(encoding="utf-8"))
+        else:
+            doc = {"entries": _fetch_log(aggregator, token)}
+            if receipt is not None and receipt_key is None:
+                keys = httpx.get(f"{aggregator}/v1/keys", timeout=60).raise_for_status().json()
+                receipt_key = str(keys["receipt_key"])
+    except httpx.HTTPError as exc:
+        raise ServiceUnavailable(f"cannot read the log from {aggregator}: {exc}") from exc
+    except ValueError as exc:
+        raise UsageError(f"{log} is not a saved log (JSON)") from exc
+    entries = doc["entries"] if isinstance(doc, dict) and "entries" in doc else doc
+    head = verify_chain(entries)
+    typer.echo(f"log ok: {len(entries)} entries, head {head}")
+    if receipt is not None:
+        if receipt_key is None:
+            raise UsageError("checking a receipt against a log file needs --receipt-key")
+        r = Receipt.from_dict(json.loads(receipt.read_text(encoding="utf-8")))
+        verify_receipt(r, VerifyKey.from_text(receipt_key))
+        verify_receipt_in_log(r, entries)
+        typer.echo(f"receipt ok: {r.submission_id} is log entry {r.log_index}")
+
+
+def _fetch_log(aggregator: str, token: str | None) -> list[dict[str, Any]]:
+    """Every log entry, page by page (GET /v1/log is paginated and needs a staff token)."""
+    import httpx
+
+    from protocol.errors import UsageError
+
+    if not token:
+        raise UsageError(
+            "reading the transparency log needs a privacy-officer or taskforce token",
+            hint="pass --token or set PUBLIEK_TOKEN (publiek aggregator user token NAME)",
+        )
+    entries: list[dict[str, Any]] = []
+    offset: int | None = 0
+    with httpx.Client(base_url=aggregator, timeout=60) as client:
+        while offset is not None:
+            page = (
+                client.get(
+                    "/v1/log",
+                    params={"offset": offset, "limit": 500},
+                    headers={"authorization": f"Bearer {token}"},
+                )
+                .raise_for_status()
+                .json()
+            )
+            entries.extend(page["entries"])
+            offset = page.get("next_offset")
+    return entries

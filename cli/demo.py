@@ -1,0 +1,24 @@
+"""``publiek demo``: the whole system end to end on a synthetic sector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.errors import friendly
+
+
+@friendly
+def demo(
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="Folder for the demo's state.")
+    ] = Path("demo-workspace"),
+    institutions: Annotated[int, typer.Option(help="Number of synthetic institutions.")] = 16,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic sector.")] = 7,
+) -> None:
+    """Run the whole system end to end on a synthetic sector."""
+    from demo.run import run_demo
+
+    run_demo(workspace, institutions=institutions, seed=seed, progress=typer.echo)

@@ -1,0 +1,51 @@
+"""How every command reports a failure: one actionable line on stderr, exit code 2.
+
+``--verbose`` (the top-level option, see :mod:`cli`) lets the exception and its
+traceback through instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+
+from protocol.errors import PubliekError
+
+F = TypeVar("F", bound=Callable[..., Any])
+_state = {"verbose": False}
+
+
+def set_verbose(verbose: bool) -> None:
+    """Show tracebacks instead of one line (``publiek --verbose``)."""
+    _state["verbose"] = verbose
+
+
+def friendly(func: F) -> F:
+    """Report Publiek errors as one actionable line with exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PubliekError as exc:
+            if _state["verbose"]:
+                raise
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            # Library messages can quote the data they choked on (a cell of an
+            # export, say), so only the type is shown unless --verbose.
+            if _state["verbose"]:
+                raise
+            typer.echo(
+                f"error: unexpected {type(exc).__name__}; run again with --verbose for details",
+                err=True,
+            )
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
