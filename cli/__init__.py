@@ -26,7 +26,11 @@ from cli.errors import set_verbose
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.splitlines()[0])
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Publiek: audience statistics for the cultural sector, without pooling personal data.",
+)
 app.add_typer(agent_app, name="agent")
 app.add_typer(aggregator_app, name="aggregator")
 app.add_typer(custodian_app, name="custodian")
