@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from aggregator.auth import token_digest
 from aggregator.peergroups import SIZE_CLASSES
 from aggregator.storage import Database, EnrollmentToken, Institution
-from protocol.errors import InvalidToken, SubmissionConflict, UsageError
+from protocol.errors import InvalidToken, KeyAlreadyEnrolled, UsageError
 from protocol.keys import SealPublicKey, VerifyKey
 from protocol.messages import check_slug
 
@@ -109,7 +109,10 @@ def redeem_token(
                 hint="ask the taskforce for a new token",
             )
         if s.scalar(select(Institution).where(Institution.signing_key_id == signing.key_id)):
-            raise SubmissionConflict("this signing key is already enrolled")
+            raise KeyAlreadyEnrolled(
+                "this signing key is already enrolled",
+                hint="each enrollment needs its own key pair (a fresh agent workspace)",
+            )
         inst = s.get(Institution, row.institution_id)
         assert inst is not None
         if inst.signing_key is not None and inst.revoked_at is None:

@@ -144,6 +144,15 @@ class SubmissionConflict(PubliekError):
     title = "The submission id was already used for other bytes"
 
 
+class KeyAlreadyEnrolled(PubliekError):
+    """A signing key that some institution already holds: one key names one
+    sender, so it cannot be bound to a second enrollment."""
+
+    slug = "key-already-enrolled"
+    status = 409
+    title = "The signing key is already enrolled"
+
+
 class InvalidToken(PubliekError):
     slug = "invalid-enrollment-token"
     status = 403
@@ -209,6 +218,7 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     PeriodNotOpen,
     InsufficientPrivacyBudget,
     SubmissionConflict,
+    KeyAlreadyEnrolled,
     InvalidToken,
     SectorKeyUnavailable,
     LogInconsistent,

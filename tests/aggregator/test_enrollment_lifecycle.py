@@ -9,7 +9,7 @@ import pytest
 
 from aggregator.enrollment import create_token, redeem_token, revoke
 from aggregator.storage import Database, Institution
-from protocol.errors import InvalidToken, UsageError
+from protocol.errors import InvalidToken, KeyAlreadyEnrolled, UsageError
 from protocol.keys import SealPrivateKey, SigningKey
 
 HOUR = timedelta(hours=1)
@@ -61,3 +61,17 @@ def test_a_revoked_institution_can_enroll_again_with_a_new_token(db: Database) -
     revoke(db, inst.institution_id)
     again = redeem(db, token(db))
     assert again.revoked_at is None and again.signing_key != inst.signing_key
+
+
+def test_an_already_enrolled_key_is_refused_as_such_not_as_a_submission_conflict(
+    db: Database,
+) -> None:
+    signing = SigningKey.generate().public
+    redeem_token(db, token(db), signing, SealPrivateKey.generate().public)
+    other = create_token(
+        db, name="Museum Noord", discipline="museum", province="groningen", valid_for=HOUR
+    )[1]
+    with pytest.raises(KeyAlreadyEnrolled) as caught:
+        redeem_token(db, other, signing, SealPrivateKey.generate().public)
+    assert caught.value.problem()["type"] == "urn:publiek:problem:key-already-enrolled"
+    assert caught.value.status == 409
