@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import chain
 from typing import Any
 
@@ -25,6 +26,12 @@ PERIOD_RE = re.compile(r"^(20\d\d)-Q[1-4]$")
 MONTH_PERIOD_RE = re.compile(r"^20\d\d-M(0[1-9]|1[0-2])$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
+HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+# RFC 3339 date-time with a numeric offset or Z (the shape ``datetime.isoformat``
+# writes for an aware time); ``fromisoformat`` alone also takes naive times and
+# week dates, which a second implementation could not be expected to parse.
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+SIGNATURE_BYTES = 64
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Cell labels come from public key sets (segments, disciplines, provinces,
 # months, bands). The narrow alphabet keeps free text, e-mail addresses and
@@ -69,6 +76,17 @@ def check_period(period: str) -> str:
 def check_slug(value: str, *, what: str) -> str:
     if not isinstance(value, str) or not SLUG_RE.match(value):
         raise InvalidPayload(f"{what} must be a lower-case slug (a-z, 0-9, '-')")
+    return value
+
+
+def check_timestamp(value: str, *, what: str) -> str:
+    """An RFC 3339 date-time with its offset (``2026-10-01T00:00:00+00:00``)."""
+    if not isinstance(value, str) or not TIMESTAMP_RE.match(value):
+        raise InvalidPayload(f"{what} must be an RFC 3339 date-time with an offset")
+    try:
+        datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidPayload(f"{what} is not a real date and time") from exc
     return value
 
 
@@ -310,6 +328,15 @@ class Envelope:
     header: EnvelopeHeader
     sealed: bytes = field(repr=False)
 
+    def __post_init__(self) -> None:
+        # The header validated itself; what is left is that the parts are what
+        # they claim, so an envelope built in code cannot carry a str as its
+        # ciphertext or a dict as its header.
+        if not isinstance(self.header, EnvelopeHeader):
+            raise MalformedMessage("envelope header must be an EnvelopeHeader")
+        if not isinstance(self.sealed, bytes):
+            raise MalformedMessage("envelope sealed must be bytes")
+
     def to_dict(self) -> dict[str, Any]:
         return {**self.header.to_dict(), "sealed": b64encode(self.sealed)}
 
@@ -354,6 +381,32 @@ class Receipt:
     aggregator_key_id: str
     signature: bytes = field(repr=False, default=b"")
 
+    def __post_init__(self) -> None:
+        # A receipt is what an institution keeps as proof and what an auditor
+        # checks against the log; one with a malformed field could be neither
+        # verified nor refused with a useful reason later, so it never exists.
+        # The signature may be empty: that is the body, before signing.
+        for label, value in (
+            ("submission_id", self.submission_id),
+            ("aggregator_key_id", self.aggregator_key_id),
+        ):
+            if not isinstance(value, str) or not HEX32_RE.match(value):
+                raise InvalidPayload(f"receipt {label} must be 32 lower-case hex digits")
+        check_slug(self.institution_id, what="receipt institution_id")
+        check_period(self.period)
+        if not isinstance(self.digest, str) or not HEX64_RE.match(self.digest):
+            raise InvalidPayload("receipt digest must be 64 lower-case hex digits (SHA-256)")
+        if isinstance(self.log_index, bool) or not isinstance(self.log_index, int):
+            raise InvalidPayload("receipt log_index must be an integer")
+        if self.log_index < 0:
+            raise InvalidPayload("receipt log_index must not be negative")
+        check_timestamp(self.received_at, what="receipt received_at")
+        if not isinstance(self.signature, bytes) or len(self.signature) not in (
+            0,
+            SIGNATURE_BYTES,
+        ):
+            raise InvalidPayload(f"receipt signature must be {SIGNATURE_BYTES} bytes (Ed25519)")
+
     def body(self) -> dict[str, Any]:
         return {
             "submission_id": self.submission_id,
@@ -371,7 +424,7 @@ class Receipt:
     @classmethod
     def from_dict(cls, d: Any) -> Receipt:
         what = "receipt"
-        return cls(
+        receipt = cls(
             submission_id=_get(d, "submission_id", str, what=what),
             institution_id=_get(d, "institution_id", str, what=what),
             period=_get(d, "period", str, what=what),
@@ -381,6 +434,10 @@ class Receipt:
             aggregator_key_id=_get(d, "aggregator_key_id", str, what=what),
             signature=b64decode(_get(d, "signature", str, what=what), what="receipt.signature"),
         )
+        if not receipt.signature:
+            # Only a body being signed has no signature; a receipt on the wire always has one.
+            raise InvalidPayload(f"receipt signature must be {SIGNATURE_BYTES} bytes (Ed25519)")
+        return receipt
 
 
 DESIGN_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,63}$")

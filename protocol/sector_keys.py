@@ -88,6 +88,15 @@ class SealedSectorKey:
     sealed: bytes = field(repr=False)
     signature: bytes = field(repr=False)
 
+    def __post_init__(self) -> None:
+        # The header validated itself; the parts must be what they claim, so a
+        # sealed key built in code is as valid as one parsed from the wire.
+        if not isinstance(self.header, SectorKeyHeader):
+            raise MalformedMessage("sealed sector key header must be a SectorKeyHeader")
+        for label, value in (("sealed", self.sealed), ("signature", self.signature)):
+            if not isinstance(value, bytes):
+                raise MalformedMessage(f"sealed sector key {label} must be bytes")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.header.to_dict(),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 from protocol.encoding import b64decode, b64encode, canonical_bytes, parse_canonical
 from protocol.envelope import open_submission
-from protocol.errors import PubliekError
+from protocol.errors import InvalidPayload, MalformedMessage, PubliekError
 from protocol.keys import SealPrivateKey, SecretBytes, SigningKey, VerifyKey
 from protocol.messages import (
     Envelope,
@@ -91,16 +93,93 @@ def test_envelope_round_trips(
     assert Envelope.from_dict(parse_canonical(encoded, what="envelope")) == envelope
 
 
-@given(hex32, slugs, periods, hex32, st.integers(0, 2**40), st.binary(min_size=64, max_size=64))
+hex64 = st.binary(min_size=32, max_size=32).map(bytes.hex)
+# Aware times as the aggregator writes them (``datetime.isoformat``), any offset.
+timestamps = st.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2099, 12, 31),
+    timezones=st.builds(
+        lambda m: timezone(timedelta(minutes=m)), st.integers(-14 * 60 + 1, 14 * 60 - 1)
+    ),
+).map(datetime.isoformat)
+
+
+@given(
+    hex32, slugs, periods, hex64, st.integers(0, 2**40), timestamps, hex32,
+    st.binary(min_size=64, max_size=64),
+)  # fmt: skip
 def test_receipt_round_trips(
-    sid: str, inst: str, period: str, kid: str, index: int, signature: bytes
+    sid: str, inst: str, period: str, digest: str, index: int, at: str, kid: str, signature: bytes
 ) -> None:
     receipt = Receipt(
-        submission_id=sid, institution_id=inst, period=period, digest="a" * 64, log_index=index,
-        received_at="2026-10-01T00:00:00+00:00", aggregator_key_id=kid, signature=signature,
+        submission_id=sid, institution_id=inst, period=period, digest=digest, log_index=index,
+        received_at=at, aggregator_key_id=kid, signature=signature,
     )  # fmt: skip
     encoded = canonical_bytes(receipt.to_dict())
     assert Receipt.from_dict(parse_canonical(encoded, what="receipt")) == receipt
+
+
+GOOD_RECEIPT: dict[str, Any] = {
+    "submission_id": "00112233445566778899aabbccddeeff",
+    "institution_id": "schouwburg-utrecht",
+    "period": "2026-Q3",
+    "digest": "ab" * 32,
+    "log_index": 0,
+    "received_at": "2026-10-01T00:00:00+00:00",
+    "aggregator_key_id": "ffeeddccbbaa99887766554433221100",
+    "signature": bytes(64),
+}
+
+
+@pytest.mark.parametrize(
+    ("field_name", "bad"),
+    [
+        ("submission_id", "00112233445566778899AABBCCDDEEFF"),
+        ("submission_id", "0011"),
+        ("institution_id", "Schouwburg Utrecht"),
+        ("period", "2026-M07"),
+        ("digest", "ab" * 16),
+        ("digest", "zz" * 32),
+        ("log_index", -1),
+        ("log_index", True),
+        ("log_index", "0"),
+        ("received_at", "2026-10-01T00:00:00"),
+        ("received_at", "2026-10-01"),
+        ("received_at", "2026-13-01T00:00:00+00:00"),
+        ("received_at", "gisteren"),
+        ("aggregator_key_id", "not-a-key-id"),
+        ("signature", bytes(63)),
+        ("signature", "c2ln"),
+    ],
+)
+def test_a_receipt_with_a_malformed_field_cannot_be_constructed(
+    field_name: str, bad: object
+) -> None:
+    Receipt(**GOOD_RECEIPT)
+    with pytest.raises(InvalidPayload, match=r"receipt|period"):
+        Receipt(**{**GOOD_RECEIPT, field_name: bad})
+
+
+def test_a_receipt_on_the_wire_has_a_signature() -> None:
+    unsigned = Receipt(**{**GOOD_RECEIPT, "signature": b""})
+    with pytest.raises(InvalidPayload, match="signature"):
+        Receipt.from_dict(unsigned.to_dict())
+
+
+@given(st.integers(max_value=-1))
+def test_a_receipt_never_carries_a_negative_log_index(index: int) -> None:
+    with pytest.raises(InvalidPayload):
+        Receipt(**{**GOOD_RECEIPT, "log_index": index})
+
+
+def test_an_envelope_or_sealed_key_with_parts_of_the_wrong_type_cannot_be_constructed() -> None:
+    header = Envelope.from_dict(json.loads(VALID)).header
+    with pytest.raises(MalformedMessage):
+        Envelope(header=header, sealed="not bytes")  # type: ignore[arg-type]
+    with pytest.raises(MalformedMessage):
+        Envelope(header=header.to_dict(), sealed=b"x")  # type: ignore[arg-type]
+    with pytest.raises(MalformedMessage):
+        SealedSectorKey(header=SEALED.header, sealed=SEALED.sealed, signature="c2ln")  # type: ignore[arg-type]
 
 
 AGENT = SealPrivateKey.generate()
