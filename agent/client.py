@@ -1,31 +1,19 @@
 """HTTP client of the agent: enrollment, the aggregator's key set, submission.
 
-Submissions are idempotent by submission id, so every call is retried with
-exponential backoff on connection errors and 5xx answers; a retry after a
-timeout can never store twice. Problem documents from the aggregator are
-raised as the matching local error class with its detail.
+The transport, the retries and the problem documents are the shared
+:class:`protocol.client.ProblemClient`'s; this module only names the agent's
+calls. Submissions are idempotent by submission id, so the retries after a
+timeout can never store twice.
 """
 
 from __future__ import annotations
 
-import socket
-import time
 from typing import Any
 
-import httpx
-
-from protocol.errors import PubliekError, ServiceUnavailable, error_from_problem
+from protocol.client import ProblemClient
+from protocol.errors import PubliekError, ServiceUnavailable
 from protocol.keys import SealPublicKey, SigningKey, VerifyKey
 from protocol.messages import check_period
-from protocol.request_auth import sign_request
-
-
-def _raise_problem(response: httpx.Response) -> None:
-    try:
-        doc = response.json()
-    except ValueError:
-        doc = {}
-    raise error_from_problem(response.status_code, doc, response.reason_phrase)
 
 
 def current_key_of(key_set: dict[str, Any]) -> SealPublicKey:
@@ -40,57 +28,17 @@ def current_key_of(key_set: dict[str, Any]) -> SealPublicKey:
     return key
 
 
-class AggregatorClient:
-    def __init__(
-        self, base_url: str, *, attempts: int = 5, backoff: float = 0.2, timeout: float = 30.0
-    ) -> None:
-        # TCP_NODELAY: otherwise the body waits behind the headers for the
-        # server's delayed ACK (about 40 ms per request).
-        transport = httpx.HTTPTransport(
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-        )
-        self._client = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
-        self._attempts = attempts
-        self._backoff = backoff
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> AggregatorClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        delay = self._backoff
-        for attempt in range(1, self._attempts + 1):
-            try:
-                response = self._client.request(method, path, **kwargs)
-            except httpx.TransportError as exc:
-                if attempt == self._attempts:
-                    raise ServiceUnavailable(
-                        f"cannot reach the aggregator at {self._client.base_url} "
-                        f"({type(exc).__name__})",
-                        hint="check the URL and the network, then run the command again",
-                    ) from exc
-            else:
-                if response.status_code < 500 or attempt == self._attempts:
-                    if response.is_error:
-                        _raise_problem(response)
-                    return response.json()
-            time.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+class AggregatorClient(ProblemClient):
+    """The aggregator as the agent sees it: public calls and its own signed reads."""
 
     def enroll(self, token: str, signing: VerifyKey, sealing: SealPublicKey) -> dict[str, Any]:
         body = {"token": token, "signing_key": signing.to_text(), "sealing_key": sealing.to_text()}
-        result: dict[str, Any] = self._request("POST", "/v1/enrollments", json=body)
+        result: dict[str, Any] = self.request("POST", "/v1/enrollments", json=body)
         return result
 
     def key_set(self) -> dict[str, Any]:
         """The aggregator's published intake keys and its receipt key."""
-        doc: dict[str, Any] = self._request("GET", "/v1/keys")
+        doc: dict[str, Any] = self.request("GET", "/v1/keys")
         return doc
 
     def current_key(self) -> SealPublicKey:
@@ -108,7 +56,7 @@ class AggregatorClient:
 
     def period_config(self, period: str) -> dict[str, Any]:
         """The period's signed config (public; the caller verifies the signature)."""
-        doc: dict[str, Any] = self._request("GET", f"/v1/periods/{check_period(period)}/config")
+        doc: dict[str, Any] = self.request("GET", f"/v1/periods/{check_period(period)}/config")
         return doc
 
     def standing(self, period: str, institution_id: str, signer: SigningKey) -> dict[str, Any]:
@@ -118,17 +66,10 @@ class AggregatorClient:
         return doc
 
     def submit(self, envelope: bytes) -> dict[str, Any]:
-        result: dict[str, Any] = self._request(
+        result: dict[str, Any] = self.request(
             "POST",
             "/v1/submissions",
             content=envelope,
             headers={"content-type": "application/json"},
         )
         return result
-
-    def signed_get(self, path: str, signer: SigningKey, institution_id: str) -> Any:
-        """GET a resource of this institution, authenticated by its enrolled key.
-
-        ``path`` includes any query string; it is signed exactly as sent."""
-        headers = sign_request(signer, institution_id, "GET", path)
-        return self._request("GET", path, headers=headers)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.errors import friendly
+
+if TYPE_CHECKING:
+    from protocol.client import ProblemClient
 
 audit_app = typer.Typer(no_args_is_help=True, help="Independent checks of the aggregator.")
 
@@ -38,27 +41,29 @@ def audit_verify_log(
     ] = None,
 ) -> None:
     """Recompute the whole hash chain; optionally check a receipt's signature and entry."""
-    import httpx
-
-    from protocol.errors import ServiceUnavailable, UsageError
+    from protocol.client import ProblemClient
+    from protocol.errors import UsageError
     from protocol.keys import VerifyKey
     from protocol.messages import Receipt
     from protocol.translog import verify_chain, verify_receipt, verify_receipt_in_log
 
     if (aggregator is None) == (log is None):
         raise UsageError("give exactly one of --aggregator URL or --log FILE")
-    try:
-        if aggregator is None:
+    if aggregator is None:
+        try:
             doc = json.loads(Path(str(log)).read_text(encoding="utf-8"))
-        else:
-            doc = {"entries": _fetch_log(aggregator, token)}
+        except ValueError as exc:
+            raise UsageError(f"{log} is not a saved log (JSON)") from exc
+    else:
+        if not token:
+            raise UsageError(
+                "reading the transparency log needs a privacy-officer or taskforce token",
+                hint="pass --token or set PUBLIEK_TOKEN (publiek aggregator user token NAME)",
+            )
+        with ProblemClient(aggregator, token=token, timeout=60) as client:
+            doc = {"entries": _fetch_log(client)}
             if receipt is not None and receipt_key is None:
-                keys = httpx.get(f"{aggregator}/v1/keys", timeout=60).raise_for_status().json()
-                receipt_key = str(keys["receipt_key"])
-    except httpx.HTTPError as exc:
-        raise ServiceUnavailable(f"cannot read the log from {aggregator}: {exc}") from exc
-    except ValueError as exc:
-        raise UsageError(f"{log} is not a saved log (JSON)") from exc
+                receipt_key = str(client.get("/v1/keys")["receipt_key"])
     entries = doc["entries"] if isinstance(doc, dict) and "entries" in doc else doc
     head = verify_chain(entries)
     typer.echo(f"log ok: {len(entries)} entries, head {head}")
@@ -71,30 +76,12 @@ def audit_verify_log(
         typer.echo(f"receipt ok: {r.submission_id} is log entry {r.log_index}")
 
 
-def _fetch_log(aggregator: str, token: str | None) -> list[dict[str, Any]]:
+def _fetch_log(client: ProblemClient) -> list[dict[str, Any]]:
     """Every log entry, page by page (GET /v1/log is paginated and needs a staff token)."""
-    import httpx
-
-    from protocol.errors import UsageError
-
-    if not token:
-        raise UsageError(
-            "reading the transparency log needs a privacy-officer or taskforce token",
-            hint="pass --token or set PUBLIEK_TOKEN (publiek aggregator user token NAME)",
-        )
     entries: list[dict[str, Any]] = []
     offset: int | None = 0
-    with httpx.Client(base_url=aggregator, timeout=60) as client:
-        while offset is not None:
-            page = (
-                client.get(
-                    "/v1/log",
-                    params={"offset": offset, "limit": 500},
-                    headers={"authorization": f"Bearer {token}"},
-                )
-                .raise_for_status()
-                .json()
-            )
-            entries.extend(page["entries"])
-            offset = page.get("next_offset")
+    while offset is not None:
+        page = client.get("/v1/log", params={"offset": offset, "limit": 500})
+        entries.extend(page["entries"])
+        offset = page.get("next_offset")
     return entries

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
-
 from custodian.state import CustodianState
-from protocol.errors import ServiceUnavailable, error_from_problem
+from protocol.client import ProblemClient
 from protocol.keys import SealPublicKey
 from protocol.sector_keys import seal_sector_key
 
@@ -24,16 +22,6 @@ class Distribution:
     sealed: list[str] = field(default_factory=list)
     awaiting_approval: list[tuple[str, str]] = field(default_factory=list)
     key_changed: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _checked(response: httpx.Response) -> httpx.Response:
-    if response.is_error:
-        try:
-            doc = response.json()
-        except ValueError:
-            doc = {}
-        raise error_from_problem(response.status_code, doc)
-    return response
 
 
 def distribute(
@@ -51,37 +39,31 @@ def distribute(
     key = state.sector_key(period)
     roster = state.roster()
     result = Distribution(period=period)
-    try:
-        headers = {"authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=aggregator_url, timeout=60, headers=headers) as client:
-            listed = _checked(client.get("/v1/custodian/recipients")).json()["recipients"]
-            sealed = []
-            for entry in listed:
-                institution_id = str(entry["institution_id"])
-                public = SealPublicKey.from_text(str(entry["sealing_key"]))
-                approved = roster.get(institution_id)
-                if approved is None:
-                    if not trust_new:
-                        result.awaiting_approval.append((institution_id, public.key_id))
-                        continue
-                    state.approve(institution_id, public.key_id)
-                elif approved != public.key_id:
-                    result.key_changed.append((institution_id, public.key_id))
+    with ProblemClient(aggregator_url, token=token, timeout=60) as client:
+        listed = client.get("/v1/custodian/recipients")["recipients"]
+        sealed = []
+        for entry in listed:
+            institution_id = str(entry["institution_id"])
+            public = SealPublicKey.from_text(str(entry["sealing_key"]))
+            approved = roster.get(institution_id)
+            if approved is None:
+                if not trust_new:
+                    result.awaiting_approval.append((institution_id, public.key_id))
                     continue
-                item = seal_sector_key(
-                    key,
-                    period=period,
-                    institution_id=institution_id,
-                    recipient=public,
-                    custodian=signer,
-                )
-                sealed.append(item.to_dict())
-                result.sealed.append(institution_id)
-            if sealed:
-                _checked(client.post("/v1/sector-keys", json={"sealed_keys": sealed}))
-    except httpx.TransportError as exc:
-        raise ServiceUnavailable(
-            f"cannot reach the aggregator at {aggregator_url} ({type(exc).__name__})",
-            hint="check the URL and the network, then run the command again",
-        ) from exc
+                state.approve(institution_id, public.key_id)
+            elif approved != public.key_id:
+                result.key_changed.append((institution_id, public.key_id))
+                continue
+            item = seal_sector_key(
+                key,
+                period=period,
+                institution_id=institution_id,
+                recipient=public,
+                custodian=signer,
+            )
+            sealed.append(item.to_dict())
+            result.sealed.append(institution_id)
+        if sealed:
+            # Idempotent (stored by period and institution), so the client's retries are safe.
+            client.post("/v1/sector-keys", json={"sealed_keys": sealed})
     return result

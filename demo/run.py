@@ -30,8 +30,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from agent.client import AggregatorClient
 from agent.enrollment import enroll
 from agent.ingest import ingest_exports
@@ -50,7 +48,8 @@ from aggregator.storage import Database
 from custodian.distribute import distribute
 from custodian.state import CustodianState
 from demo.sector import PERIOD, Sector, generate_sector, sector_disciplines, write_exports
-from protocol.errors import ServiceUnavailable, UsageError
+from protocol.client import ProblemClient
+from protocol.errors import PubliekError, ServiceUnavailable, UsageError
 from protocol.keys import SecretBytes
 
 MARKER = ".publiek-demo"
@@ -119,11 +118,14 @@ def _wait_until_ready(proc: subprocess.Popen[bytes], address: Path) -> str:
             )
         if address.exists():
             url = str(json.loads(address.read_text(encoding="utf-8"))["url"])
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            # One attempt per poll: this loop is the retry, and it also watches the process.
+            with ProblemClient(url, attempts=1, timeout=2) as probe:
+                try:
+                    probe.get("/readyz")
+                except PubliekError:
+                    pass  # not listening yet, or the database not yet answering (503)
+                else:
                     return url
-            except httpx.TransportError:
-                pass
         time.sleep(0.1)
     raise ServiceUnavailable("the aggregator did not become ready within 60 s")
 
@@ -201,7 +203,8 @@ def run_demo(
         close_period(db, PERIOD, k=k)
         publish_period(db, PERIOD)
         db.engine.dispose()
-        benchmark = httpx.get(f"{url}/v1/periods/{PERIOD}/benchmarks", timeout=30).json()
+        with ProblemClient(url, timeout=30) as client:
+            benchmark = client.get(f"/v1/periods/{PERIOD}/benchmarks")
         progress("")
         progress(format_benchmark(benchmark, sector_disciplines()))
         progress(f"dashboard: {url}/ (served while the demo runs; start it again with")

@@ -1,7 +1,8 @@
 """Wire protocol between agents and the aggregator.
 
 This package holds the message types, their one canonical encoding, the
-envelope cryptography and the error taxonomy. It imports nothing from
+envelope cryptography, the error taxonomy and the one HTTP client that
+speaks it (``protocol.client``). It imports nothing from
 ``dp``, ``agent`` or ``aggregator`` so that a second implementation (or an
 auditor) can read the protocol without reading either side.
 """

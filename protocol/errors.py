@@ -238,4 +238,7 @@ def error_from_problem(status: int, doc: object, fallback: str = "") -> PubliekE
     type is unknown), so clients raise the same classes the server raised."""
     fields = doc if isinstance(doc, dict) else {}
     cls = _BY_TYPE.get(str(fields.get("type", "")), PubliekError)
-    return cls(f"aggregator answered {status}: {fields.get('detail', fallback)}")
+    # The slug names the problem in the one line an operator sees, so it can be
+    # looked up in docs/protocol.md section 6 whatever the detail says.
+    named = f" ({cls.slug})" if cls is not PubliekError else ""
+    return cls(f"aggregator answered {status}{named}: {fields.get('detail', fallback)}")

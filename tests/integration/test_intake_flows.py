@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import socket
 import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from agent.client import AggregatorClient
 from agent.enrollment import enroll
 from agent.receipts import keep_receipt
 from agent.sector_keys import fetch_sector_key
@@ -32,6 +34,7 @@ from aggregator.periods import open_period
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from cli import app
+from custodian.distribute import distribute
 from custodian.state import CustodianState
 from demo.run import aggregator_process
 from demo.sector import PERIOD, generate_sector, write_exports
@@ -45,7 +48,9 @@ from protocol.errors import (
     InvalidSignature,
     InvalidToken,
     RetiredKey,
+    Unauthenticated,
     UnknownKey,
+    UnknownPeriod,
 )
 from protocol.keys import SealPublicKey, SigningKey
 from protocol.messages import PrivacySpend, Receipt, ReleasedTable, SubmissionPayload
@@ -341,6 +346,44 @@ def test_audit_finds_an_altered_saved_log(aggregator: Aggregator, tmp_path: Path
     ran = runner.invoke(app, ["audit", "verify-log", "--log", str(saved)])
     assert ran.exit_code == 2
     assert "entry 0 was altered" in ran.stderr
+
+
+def test_audit_with_a_wrong_token_reports_the_servers_problem_on_one_line(
+    aggregator: Aggregator,
+) -> None:
+    ran = runner.invoke(
+        app, ["audit", "verify-log", "--aggregator", aggregator.url, "--token", "wrong"]
+    )
+    assert ran.exit_code == 2
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1, ran.stderr
+    assert "401 (unauthenticated)" in lines[0]
+    assert "the API token is unknown" in lines[0]
+    assert "wrong" not in lines[0], "the token is never echoed"
+
+
+def test_audit_of_an_aggregator_that_is_not_there_says_so_on_one_line() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    ran = runner.invoke(app, ["audit", "verify-log", "--aggregator", url, "--token", "t"])
+    assert ran.exit_code == 2
+    line = f"error: cannot reach the aggregator at {url} (ConnectError)"
+    assert ran.stderr.strip().splitlines() == [
+        f"{line} — check the URL and the network, then run the command again"
+    ]
+
+
+def test_the_custodian_with_a_wrong_token_gets_the_servers_problem(
+    aggregator: Aggregator,
+) -> None:
+    with pytest.raises(Unauthenticated, match="unauthenticated"):
+        distribute(aggregator.custodian, aggregator.url, PERIOD, token="wrong")
+
+
+def test_the_agent_client_raises_the_servers_problem_class(aggregator: Aggregator) -> None:
+    with AggregatorClient(aggregator.url) as client, pytest.raises(UnknownPeriod):
+        client.period_config("2031-Q1")
 
 
 def test_the_agent_refuses_a_receipt_not_signed_by_the_aggregators_receipt_key(
