@@ -22,6 +22,9 @@ from agent.segments import synthetic_demo_model
 from demo.run import DemoResult, format_benchmark, run_demo
 from demo.sector import KINDS
 
+# The demo over a ten-institution sector: the slowest module (`pytest -m "not slow"` skips it).
+pytestmark = pytest.mark.slow
+
 INSTITUTIONS = 10
 K = 3
 
