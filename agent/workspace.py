@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import tomli_w
 
 from agent.visits import read_period
 from protocol.encoding import b64encode
@@ -76,14 +77,13 @@ class AgentConfig:
     province: str
 
     def to_toml(self) -> str:
-        return "".join(
-            f'{k} = "{v}"\n'
-            for k, v in (
-                ("institution_id", self.institution_id),
-                ("aggregator_url", self.aggregator_url),
-                ("discipline", self.discipline),
-                ("province", self.province),
-            )
+        return tomli_w.dumps(
+            {
+                "institution_id": self.institution_id,
+                "aggregator_url": self.aggregator_url,
+                "discipline": self.discipline,
+                "province": self.province,
+            }
         )
 
 

@@ -102,7 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
     keyring.ensure()
     intake = GroupCommit(Intake(db, keyring))
     app = FastAPI(
-        # No Swagger/ReDoc pages: they load scripts from a CDN (a DESIGN non-goal);
+        # No Swagger/ReDoc pages: they load scripts from a CDN (a non-goal, docs/architecture.md);
         # the schema itself stays at /openapi.json and in docs/openapi.json.
         docs_url=None,
         redoc_url=None,

@@ -1,6 +1,7 @@
 """Intake: from envelope bytes to a stored submission and a signed receipt.
 
-Order of checks (DESIGN "Intake"): size → parse → key id known and active →
+Order of checks (docs/architecture.md "Data flow", docs/protocol.md §5.4):
+size → parse → key id known and active →
 decrypt in the stated context → signature by an enrolled, non-revoked
 institution → schema → declaration (the release design's tables, each with
 the sensitivity the aggregator derives from its name and the declared bounds,

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from dp.measurements import GAUSSIAN, rho_for_epsilon
 from dp.release_design import DEFAULT_DELTA, DEFAULT_EPSILON
 from protocol.errors import UsageError
@@ -160,24 +162,28 @@ def write_default_config(settings: Settings) -> Path:
     path = settings.state_dir / CONFIG_NAME
     if path.exists():
         return path
-    lines = ["# Publiek aggregator configuration; flags on the command line override it.",
-             "[aggregator]"]  # fmt: skip
-    if settings.database_url:
-        lines.append(f'database = "{settings.database_url}"')
-    else:
-        lines.append('# database = "postgresql+psycopg://user@host/dbname"  (default: SQLite here)')
-    lines += [
-        f'host = "{settings.host}"',
-        f"port = {settings.port}",
-        f"k = {settings.k}",
-        f"period_rho = {settings.period_rho!r}  # per institution and quarter",
-        f"period_delta = {settings.period_delta!r}",
-        f'period_mechanism = "{settings.period_mechanism}"',
-        f"max_body_bytes = {settings.max_body_bytes}",
-        f"token_days = {settings.token_days}",
-        f"request_skew_seconds = {settings.request_skew_seconds}",
-        f"workers = {settings.workers}",
+    table: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "k": settings.k,
+        "period_rho": settings.period_rho,
+        "period_delta": settings.period_delta,
+        "period_mechanism": settings.period_mechanism,
+        "max_body_bytes": settings.max_body_bytes,
+        "token_days": settings.token_days,
+        "request_skew_seconds": settings.request_skew_seconds,
+        "workers": settings.workers,
+    }
+    head = [
+        "# Publiek aggregator configuration; flags on the command line override it.",
+        "# period_rho is ρ per institution and quarter.",
     ]
+    if settings.database_url:
+        # Written by a TOML writer: a URL with quotes or backslashes reads back unchanged.
+        table = {"database": settings.database_url, **table}
+    else:
+        head.append('# database = "postgresql+psycopg://user@host/dbname"  (default: SQLite here)')
+    text = "\n".join(head) + "\n" + tomli_w.dumps({"aggregator": table})
     # Created 0600 from the start: the database URL may carry a password.
-    write_secret(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    write_secret(path, text.encode("utf-8"))
     return path

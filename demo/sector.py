@@ -55,6 +55,7 @@ from statistics import NormalDist
 
 import numpy as np
 import polars as pl
+import tomli_w
 from faker.providers.person.nl_NL import Provider as DutchNames
 
 from agent.regions import pc4_ranges_of
@@ -381,17 +382,17 @@ def sector_disciplines() -> list[str]:
 
 
 def mapping_toml(spec: InstitutionSpec) -> str:
-    columns = "\n".join(
-        f'{canonical} = "{header}"' for canonical, header in HEADERS.items() if canonical != "name"
-    )
-    genres = "\n".join(f'"{g}" = "{d}"' for g, d in KINDS[spec.discipline][1].items())
-    return (
-        "[source]\n"
-        f'encoding = "{spec.encoding}"\n'
-        'delimiter = ";"\n'
-        'decimal = ","\n'
-        'date_format = "%d-%m-%Y"\n\n'
-        f"[columns]\n{columns}\n\n[discipline_map]\n{genres}\n"
+    return tomli_w.dumps(
+        {
+            "source": {
+                "encoding": spec.encoding,
+                "delimiter": ";",
+                "decimal": ",",
+                "date_format": "%d-%m-%Y",
+            },
+            "columns": {c: h for c, h in HEADERS.items() if c != "name"},
+            "discipline_map": dict(KINDS[spec.discipline][1]),
+        }
     )
 
 

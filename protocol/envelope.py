@@ -1,4 +1,4 @@
-"""Sign-then-seal of submissions (DESIGN "Envelope").
+"""Sign-then-seal of submissions (docs/protocol.md §4, ADR 0003).
 
 payload → canonical bytes → Ed25519 signature by the institution's enrolled
 key over ``[header, payload]`` (domain-separated) → HPKE (RFC 9180) base-mode

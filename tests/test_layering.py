@@ -1,4 +1,4 @@
-"""The one-way import rule of DESIGN "Layout": protocol ← dp ← agent / aggregator."""
+"""The one-way import rule (docs/architecture.md, ADR 0001): protocol ← dp ← agent / aggregator."""
 
 from __future__ import annotations
 

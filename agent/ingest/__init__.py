@@ -4,7 +4,7 @@
 mapping file, ``readers`` opens CSV / XLSX / Parquet as strings, ``dialect``
 detects encoding, delimiter, decimal separator and date format, ``normalise``
 holds the vectorised postcode / house-number / e-mail and value rules of
-DESIGN "Household key", ``households`` derives the keyed household hashes,
+the household key (docs/architecture.md), ``households`` derives the keyed household hashes,
 ``address_index`` numbers the distinct raw addresses across row groups,
 ``keying`` (with ``keying_process``) computes the HMACs in a child process,
 ``reasons`` lists the reject codes, ``suggest`` drafts a mapping from headers.

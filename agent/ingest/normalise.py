@@ -1,4 +1,6 @@
-"""Vectorised normalisation rules of DESIGN "Household key" and of the value columns.
+"""Vectorised normalisation rules of the household key and of the value columns.
+
+The household-key rules are described in docs/architecture.md ("The household key").
 
 Each function takes a string expression and returns an expression; none loops
 over rows in Python. Invalid input becomes null so the pipeline can reject the

@@ -15,6 +15,8 @@ import re
 import tempfile
 from pathlib import Path
 
+import tomli_w
+
 from agent.file_scan import scan_bytes
 from agent.ingest import readers
 from agent.ingest.disciplines import looks_like_labels
@@ -92,8 +94,8 @@ def place_columns(headers: list[str]) -> dict[str, str]:
 
 
 def _toml_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t")
-    return f'"{escaped}"'
+    """``value`` as a TOML basic string, written by the TOML writer (every escape it needs)."""
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
 
 
 def suggest_mapping(path: Path, *, sheet: str | None = None) -> str:

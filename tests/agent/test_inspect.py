@@ -93,6 +93,7 @@ def test_an_envelope_without_its_kept_plaintext_does_not_match(workspace: Worksp
     assert "DOES NOT match" in result.output
 
 
+@pytest.mark.slow
 def test_a_discrete_laplace_release_also_shows_its_pure_dp_epsilon(workspace: Workspace) -> None:
     config = ReleaseConfig(mechanism="discrete_laplace")
     submission_id = prepare_release(workspace, PERIOD, MODEL, config).payload.submission_id

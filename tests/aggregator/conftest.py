@@ -120,7 +120,8 @@ def new_postgres_database(server: PostgresServer) -> str:
     return server.url(name)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# The PostgreSQL runs are slow (a server, a database each); SQLite stays in the inner loop.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database of each kind."""
     if request.param == "sqlite":

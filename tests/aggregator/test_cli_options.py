@@ -80,6 +80,7 @@ def test_period_open_uses_the_budget_of_a_config_outside_the_state_folder(
     assert not (state / "aggregator.db").exists()
 
 
+@pytest.mark.slow
 def test_every_aggregator_command_uses_the_database_the_config_names(
     outside: tuple[Path, Path, Path], kit: Any
 ) -> None:

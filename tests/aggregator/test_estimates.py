@@ -124,6 +124,7 @@ def test_without_noise_every_cell_is_recovered_exactly(tables: dict[str, Cube]) 
             assert math.isclose(c.estimate, truth, rel_tol=1e-6, abs_tol=1e-6), (name, key)
 
 
+@pytest.mark.slow
 @given(truths(), st.data())
 def test_estimates_are_non_negative_and_add_up_whatever_the_noise(
     tables: dict[str, Cube], data: st.DataObject
@@ -135,6 +136,7 @@ def test_estimates_are_non_negative_and_add_up_whatever_the_noise(
     check_consistent(observe(noisy, VARIANCES))
 
 
+@pytest.mark.slow
 @given(st.sets(st.sampled_from(HOUSEHOLD_TABLES + VISIT_TABLES), min_size=1), truths(), st.data())
 def test_any_subset_of_the_tables_is_handled(
     names: set[str], tables: dict[str, Cube], data: st.DataObject
@@ -264,6 +266,7 @@ def opendp_noise(scale: float, size: int) -> list[int]:
     return list(measurement([0] * size))
 
 
+@pytest.mark.slow
 def test_intervals_of_the_shown_cells_cover_95_percent() -> None:
     rng = random.Random(12)
     rho = rho_for_epsilon(1.0, 1e-7)

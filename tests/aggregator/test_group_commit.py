@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -19,6 +20,7 @@ from protocol.translog import verify_chain
 MUSEUMS = [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(21)]
 
 
+@pytest.mark.slow
 def test_concurrent_requests_are_stored_once_each_and_answered_individually(
     sqlite_aggregator: Any, kit: Any
 ) -> None:

@@ -100,3 +100,19 @@ def test_closing_never_uses_a_k_below_the_one_the_period_promised(tmp_path: Path
     open_period(db, "2026-Q3", rho_budget=0.02, k=5)
     assert close_period(db, "2026-Q3", k=1).k == 5
     assert get_period(db, "2026-Q3").benchmark_k == 5
+
+
+def test_a_database_url_with_quotes_and_backslashes_round_trips(tmp_path: Path) -> None:
+    # The config is written by a TOML writer, not by string formatting (issue 13).
+    url = 'postgresql+psycopg://pub"liek:p\\a\\\\ss"@db.internal/publiek?x=\t\n'
+    written = write_default_config(Settings(state_dir=tmp_path, database_url=url))
+    assert load_settings(tmp_path, written).database_url == url
+
+
+def test_the_agent_config_round_trips_any_url(tmp_path: Path) -> None:
+    from agent.workspace import AgentConfig, Workspace
+
+    config = AgentConfig("i-1", 'https://agg.example/"x"\\y', "theater", "Utrecht")
+    workspace = Workspace(tmp_path)
+    workspace.save_config(config)
+    assert workspace.load_config() == config

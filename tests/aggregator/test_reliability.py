@@ -11,11 +11,14 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 from sqlalchemy import select
 
 from aggregator import translog
 from aggregator.storage import Database, LogEntry, Submission
 from protocol.translog import verify_chain
+
+pytestmark = pytest.mark.slow  # real servers killed, disks filled, fifty agents
 
 AGENTS = 50
 

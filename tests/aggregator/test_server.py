@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +30,7 @@ def alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
+@pytest.mark.slow
 def test_two_workers_serve_on_loopback_and_stop_together(tmp_path: Path) -> None:
     address = tmp_path / "server.json"
     proc = subprocess.Popen(

@@ -29,6 +29,9 @@ from aggregator.storage import Database, LogEntry, Submission
 from demo.run import aggregator_process
 from protocol.errors import InsufficientPrivacyBudget
 
+# End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 PERIOD = "2026-Q3"
 # The agent's own ledger would allow two releases; the aggregator's period
 # budget (0.3) allows one of ρ = 0.25.

@@ -104,6 +104,7 @@ def test_a_household_within_the_bounds_is_counted_exactly(
     tickets=st.integers(min_value=1, max_value=60),
     max_visits=st.integers(min_value=1, max_value=30),
 )
+@pytest.mark.slow
 def test_any_household_stays_within_the_declared_sensitivity(
     visits: int, tickets: int, max_visits: int
 ) -> None:

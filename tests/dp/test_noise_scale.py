@@ -55,6 +55,7 @@ def _tolerance(mechanism: str, scale: float, n: int) -> tuple[float, float]:
     return noise_std(mechanism, scale) ** 2, t
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mechanism", [GAUSSIAN, LAPLACE])
 def test_empirical_variance_of_repeated_releases_matches_the_stated_scale(mechanism: str) -> None:
     request = TableRequest(

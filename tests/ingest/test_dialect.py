@@ -86,6 +86,7 @@ def canonical(data: bytes, root: Path) -> pl.DataFrame:
     return workspace.load_visits("2026-Q3").drop("source_digest", "link_key").sort("source_row")
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows, dialects)
 def test_any_dialect_ingests_to_the_same_canonical_rows(records: list[tuple], d: Dialect) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 
 import polars as pl
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -59,6 +60,7 @@ def test_valid_postcodes_normalise_to_digits_and_uppercase_letters(
         max_size=20,
     )
 )
+@pytest.mark.slow
 def test_postcode_series_fast_path_equals_the_expression(values: list[str | None]) -> None:
     series = pl.Series("x", values, dtype=pl.String)
     expected = series.to_frame().select(normalise.postcode_pc6(pl.col("x"))).to_series()

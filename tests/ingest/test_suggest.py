@@ -89,3 +89,10 @@ def test_xlsx_sheet_is_written_into_the_draft(run_cli, tmp_path) -> None:
     result = run_cli("agent", "mapping", "suggest", str(path))
     assert result.exit_code == 0, result.output
     assert tomllib.loads(result.output)["source"] == {"sheet": "Verkopen"}
+
+
+def test_header_names_with_quotes_backslashes_and_control_characters_round_trip() -> None:
+    from agent.ingest.suggest import _toml_string
+
+    for header in ['Naam "klant"', "C:\\pad", "regel\neen\ttab\x01"]:
+        assert tomllib.loads(f"k = {_toml_string(header)}")["k"] == header

@@ -1,7 +1,7 @@
 """The demo's whole flow against a real aggregator process on 127.0.0.1.
 
 The truth is recomputed here from the synthetic export rows with a plain
-Python reading of DESIGN's household-key rules (independent of the agent's
+Python reading of the household-key rules of docs/architecture.md (independent of the agent's
 polars pipeline), then compared with what the aggregator published.
 """
 
@@ -21,6 +21,9 @@ from agent.regions import province_of
 from agent.segments import synthetic_demo_model
 from demo.run import DemoResult, format_benchmark, run_demo
 from demo.sector import KINDS
+
+# The demo over a ten-institution sector: the slowest module (`pytest -m "not slow"` skips it).
+pytestmark = pytest.mark.slow
 
 INSTITUTIONS = 10
 K = 3

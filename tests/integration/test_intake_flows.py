@@ -58,6 +58,9 @@ from protocol.request_auth import sign_request
 from protocol.sector_keys import seal_sector_key
 from protocol.translog import RECEIPT_DOMAIN
 
+# End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 BOUNDS = {MAX_VISITS: 12}
 

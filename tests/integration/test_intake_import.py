@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location(
@@ -36,6 +38,7 @@ def dump(db: Path) -> list[str]:
         return list(con.iterdump())
 
 
+@pytest.mark.slow
 def test_import_of_a_tampered_file_exits_2_with_one_line_and_changes_nothing(
     tmp_path: Path,
 ) -> None:

@@ -29,6 +29,9 @@ from protocol.keys import SigningKey
 from protocol.messages import Receipt
 from protocol.translog import verify_chain, verify_receipt
 
+# End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
 

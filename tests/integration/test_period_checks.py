@@ -44,6 +44,9 @@ from protocol.envelope import seal_submission
 from protocol.keys import SigningKey
 from protocol.messages import SubmissionPayload
 
+# End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 NAMES = tuple(f"Zaal {n}" for n in range(1, 11))
 

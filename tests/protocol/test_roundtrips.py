@@ -72,6 +72,7 @@ def payloads(draw: st.DrawFn) -> SubmissionPayload:
     )
 
 
+@pytest.mark.slow
 @given(payloads())
 def test_payload_round_trips_through_canonical_bytes(payload: SubmissionPayload) -> None:
     encoded = canonical_bytes(payload.to_dict())
