@@ -49,10 +49,8 @@ from dp.bounding import (
     runs,
     weighted_counts,
 )
-from dp.measurements import GAUSSIAN, TableRequest, rho_for_epsilon
+from dp.measurements import GAUSSIAN, TableRequest, default_rho
 from dp.release_design import (
-    DEFAULT_DELTA,
-    DEFAULT_EPSILON,
     DEFAULT_MAX_VISITS,
     HOUSEHOLDS,
     MAX_VISITS,
@@ -99,10 +97,8 @@ class ReleaseConfig:
       ``same_province`` / ``elsewhere`` / ``unknown`` can be non-zero.
     """
 
-    rho: float = field(default_factory=lambda: rho_for_epsilon(DEFAULT_EPSILON, DEFAULT_DELTA))
-    period_budget: float = field(
-        default_factory=lambda: rho_for_epsilon(DEFAULT_EPSILON, DEFAULT_DELTA)
-    )
+    rho: float = field(default_factory=default_rho)
+    period_budget: float = field(default_factory=default_rho)
     max_visits: int = DEFAULT_MAX_VISITS
     mechanism: str = GAUSSIAN
     delta: float = 1e-7

@@ -70,6 +70,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -209,7 +210,7 @@ def _estimate_measure(tables: list[ObservedTable]) -> dict[str, tuple[CellEstima
         )
         for t in ordered
     }
-    clear = {t.name: Z95 * stds[t.name] <= RELATIVE_LIMIT * fitted[t.name] for t in ordered}
+    clear = {t.name: _measured(fitted[t.name], stds[t.name]) for t in ordered}
     final = _non_negative(ordered, maximal, parent, fitted, clear=clear, total=total)
     return {
         t.name: tuple(
@@ -393,6 +394,12 @@ def _sums(index: Sequence[int] | npt.NDArray[np.int_], values: Vector, size: int
     return np.asarray(np.bincount(index, weights=values, minlength=size), dtype=float)
 
 
+def _measured(estimate: Any, std: Any) -> Any:
+    """The statistical-office rule, for one value or elementwise: the 95%
+    half-width is at most half the estimate (relative error ≤ 50%)."""
+    return Z95 * std <= RELATIVE_LIMIT * estimate
+
+
 def _cell(estimate: float, std: float, *, clear: bool) -> CellEstimate:
     """A cell shown only when its GLS estimate was clear of the 50% rule: a
     value that only the non-negative step lifted over the line is a fit to the
@@ -405,5 +412,5 @@ def _cell(estimate: float, std: float, *, clear: bool) -> CellEstimate:
         ci95_low=max(estimate - half, 0.0),
         ci95_high=estimate + half,
         std=std,
-        too_uncertain=not clear or estimate <= 0 or half > RELATIVE_LIMIT * estimate,
+        too_uncertain=not clear or estimate <= 0 or not _measured(estimate, std),
     )

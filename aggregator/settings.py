@@ -27,7 +27,7 @@ from typing import Any
 
 import tomli_w
 
-from dp.measurements import GAUSSIAN, rho_for_epsilon
+from dp.measurements import GAUSSIAN, default_rho, rho_for_epsilon
 from dp.release_design import DEFAULT_DELTA, DEFAULT_EPSILON
 from protocol.errors import UsageError
 from protocol.keys import write_secret
@@ -45,10 +45,6 @@ def period_rho_for(epsilon: float, delta: float) -> float:
     return rho_for_epsilon(epsilon, delta)
 
 
-def default_period_rho() -> float:
-    return period_rho_for(DEFAULT_PERIOD_EPSILON, DEFAULT_PERIOD_DELTA)
-
-
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
 CONFIG_NAME = "aggregator.toml"
@@ -59,7 +55,7 @@ class Settings:
     state_dir: Path
     database_url: str | None = None
     k: int = DEFAULT_K
-    period_rho: float = field(default_factory=default_period_rho)
+    period_rho: float = field(default_factory=default_rho)
     period_delta: float = DEFAULT_PERIOD_DELTA
     period_mechanism: str = GAUSSIAN
     max_body_bytes: int = 8 * 1024 * 1024

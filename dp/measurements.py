@@ -23,6 +23,7 @@ from typing import Any
 
 import opendp.prelude as dp
 
+from dp.release_design import DEFAULT_DELTA, DEFAULT_EPSILON
 from protocol.messages import PrivacySpend, ReleasedTable
 
 dp.enable_features("contrib", "honest-but-curious")
@@ -265,3 +266,10 @@ def rho_for_epsilon(epsilon: float, delta: float) -> float:
 
     scale = dp.binary_search_param(converted, d_in=1.0, d_out=(epsilon, delta), T=float)
     return float(gaussian(scale).map(1.0))
+
+
+def default_rho() -> float:
+    """ρ of the taskforce's default budget per institution and quarter
+    (ε = 1 at δ = 1e-7, :mod:`dp.release_design`): the one figure the
+    aggregator opens periods with and the agent falls back to."""
+    return rho_for_epsilon(DEFAULT_EPSILON, DEFAULT_DELTA)
