@@ -75,7 +75,12 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 
 
 def problem_response(error: PubliekError, instance: str) -> JSONResponse:
-    return JSONResponse(error.problem(instance), status_code=error.status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        error.problem(instance),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=error.headers(),
+    )
 
 
 def page(items: list[Any], offset: int, limit: int) -> dict[str, Any]:
@@ -112,7 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
         "Errors are RFC 9457 problem documents.",
     )
     app.state.db = db
-    throttle = LoginThrottle()
+    throttle = LoginThrottle.from_settings(db, settings)
 
     @app.exception_handler(PubliekError)
     async def _publiek_error(request: Request, exc: PubliekError) -> JSONResponse:
@@ -261,6 +266,7 @@ def create_app(settings: Settings) -> FastAPI:
             raise MalformedMessage("send {'username': ..., 'password': ...}") from exc
         token = await run_in_threadpool(
             throttled_login, db, throttle, username, password,
+            client=request.client.host if request.client else None,
             valid_for=timedelta(days=settings.token_days),
         )  # fmt: skip
         return {"token": token, "token_type": "Bearer", "expires_in_days": settings.token_days}

@@ -10,27 +10,36 @@ Three roles (ADR 0007):
 
 Staff accounts have argon2id password hashes; a password is exchanged once
 for an API token (random, 32 bytes, sent as ``Authorization: Bearer``), of
-which only the SHA-256 is stored.
+which only the SHA-256 is stored. Password guessing is throttled per account
+and per client address, with the counts in the database so that every
+worker process sees them (``LoginThrottle``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import math
 import re
 import secrets
 import threading
-import time
-from collections import defaultdict, deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Select, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
-from aggregator.storage import ApiToken, Database, Institution, User
+from aggregator.settings import Settings
+from aggregator.storage import ApiToken, Database, Institution, LoginAttempt, User
 from protocol.errors import (
     Forbidden,
     InvalidSignature,
+    ServiceUnavailable,
     TooManyRequests,
     Unauthenticated,
     UsageError,
@@ -129,57 +138,232 @@ def login(db: Database, username: str, password: str, *, valid_for: timedelta) -
     return issue_token(db, username, valid_for=valid_for)
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """How one kind of key is throttled: ``free`` failures, then a block of
+    ``first`` seconds that doubles with every further failure up to ``cap``.
+    A key without failures for ``cap`` seconds after its last block is
+    forgotten, so the doubling restarts only once the guessing stopped."""
+
+    free: int
+    first: float
+    cap: float
+
+    def block(self, failures: int) -> timedelta | None:
+        """The block that ``failures`` failures in a row earn (None: not yet)."""
+        if failures < self.free:
+            return None
+        doublings = min(failures - self.free, 64)
+        return timedelta(seconds=min(self.first * 2.0**doublings, self.cap))
+
+
+ACCOUNT_KEY = "account:"
+CLIENT_KEY = "client:"
+SWEEP_EVERY = timedelta(seconds=60)  # between deletions of expired rows, per process
+
+
+def account_key(username: str) -> str:
+    """The throttle's key of a submitted username: its SHA-256, so a password
+    typed into the username field is not stored in clear, and every submitted
+    name is throttled alike whether or not it is an account (no enumeration)."""
+    return ACCOUNT_KEY + hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def client_key(host: str | None) -> str:
+    """The throttle's key of the socket peer (never ``X-Forwarded-For``, which
+    the client writes). An IPv6 client owns at least a /64, so that is the key."""
+    if not host:
+        return CLIENT_KEY + "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return CLIENT_KEY + host[:64]  # not an IP address: an in-process test client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return CLIENT_KEY + str(address.ipv4_mapped)
+        return CLIENT_KEY + str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return CLIENT_KEY + str(address)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class LoginThrottle:
-    """Slows password guessing and bounds the memory argon2 may take.
+    """Slows password guessing, per account and per client address, in the database.
 
-    At most ``max_failures`` failed logins per username within ``window``
-    seconds (then 429 until the oldest failure ages out), and at most
-    ``concurrent`` password hashes at a time (each takes 64 MiB)."""
+    Every attempt is first *reserved*: in one transaction that locks the rows
+    of its account and its client address (``SELECT ... FOR UPDATE`` on
+    PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), a blocked key refuses it (429)
+    and otherwise both counts go up, and reaching ``free`` failures sets the
+    block. Only then is the password checked, so a parallel burst evaluates at
+    most ``free`` passwords however many workers serve it; a success undoes
+    its reservation (and clears the account's count), a failure leaves it.
 
-    def __init__(self, *, max_failures: int = 5, window: float = 300.0, concurrent: int = 2):
-        self.max_failures = max_failures
-        self.window = window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    An account's blocks are capped (``account.cap``), so an attacker can keep a
+    named user out for at most that long at a time; the address the failures
+    come from is blocked for longer (``client``), so an attacker at one address
+    is stopped there while the user, at another, waits at most the account's
+    cap. ``slots`` bounds the password hashes at a time in this process
+    (each takes 64 MiB)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        account: Backoff = Backoff(free=5, first=30.0, cap=300.0),
+        client: Backoff = Backoff(free=5, first=900.0, cap=3600.0),
+        concurrent: int = 2,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.db = db
+        self.account = account
+        self.client = client
+        self.clock = clock
         self.slots = threading.BoundedSemaphore(concurrent)
+        self._swept: datetime | None = None
+        self._sweep_lock = threading.Lock()
 
-    def _recent(self, username: str, now: float) -> deque[float]:
-        times = self._failures[username]
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> LoginThrottle:
+        return cls(
+            db,
+            account=Backoff(
+                settings.login_failures,
+                settings.login_backoff_seconds,
+                settings.login_backoff_cap_seconds,
+            ),
+            client=Backoff(
+                settings.login_failures,
+                settings.login_client_backoff_seconds,
+                settings.login_client_backoff_cap_seconds,
+            ),
+        )
 
-    def check(self, username: str) -> None:
-        with self._lock:
-            times = self._recent(username, time.monotonic())
-            if len(times) >= self.max_failures:
-                wait = int(self.window - (time.monotonic() - times[0])) + 1
-                raise TooManyRequests(
-                    "too many failed logins for this account",
-                    hint=f"wait {wait} s, or ask another administrator to reset the password",
-                )
+    def _keys(self, username: str, client: str | None) -> dict[str, Backoff]:
+        return {account_key(username): self.account, client_key(client): self.client}
 
-    def failed(self, username: str) -> None:
-        with self._lock:
-            self._recent(username, time.monotonic()).append(time.monotonic())
+    @contextmanager
+    def _locked(self) -> Iterator[Session]:
+        """A transaction in which ``FOR UPDATE`` holds: SQLite has no row locks,
+        so there it is the database's write lock from the first statement."""
+        if self.db.dialect == "sqlite":
+            with self.db.write_session() as s:
+                yield s
+        else:
+            with self.db.session() as s:
+                yield s
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username, None)
+    def reserve(self, username: str, client: str | None) -> None:
+        """Count one attempt for the account and the address, or raise
+        :class:`TooManyRequests` (with the seconds to wait) and count nothing."""
+        keys = self._keys(username, client)
+        now = self.clock()
+        with self.db.session() as s:  # a blocked burst is refused without a write lock
+            _refuse_if_blocked(s.scalars(_blocked(keys, now)).all(), now)
+        with self._locked() as s:
+            rows = _lock_rows(s, sorted(keys), now)
+            _refuse_if_blocked([r.blocked_until for r in rows if r.blocked_until], now)
+            for row in rows:
+                backoff = keys[row.key]
+                if _aware(row.expires_at) <= now:
+                    row.failures = 0
+                row.failures += 1
+                block = backoff.block(row.failures)
+                row.blocked_until = now + block if block else None
+                row.expires_at = (row.blocked_until or now) + timedelta(seconds=backoff.cap)
+        self._delete_expired(now)
+
+    def succeeded(self, username: str, client: str | None) -> None:
+        """The password was right: the account's count is cleared and the
+        address's reservation taken back (its earlier failures stay counted, so
+        logging in to one's own account does not buy guesses at another)."""
+        keys = self._keys(username, client)
+        with self._locked() as s:
+            rows = s.scalars(
+                select(LoginAttempt)
+                .where(LoginAttempt.key.in_(sorted(keys)))
+                .order_by(LoginAttempt.key)
+                .with_for_update()
+            ).all()
+            for row in rows:
+                if row.key.startswith(ACCOUNT_KEY) or row.failures <= 1:
+                    s.delete(row)
+                    continue
+                row.failures -= 1
+                if row.failures < keys[row.key].free:
+                    row.blocked_until = None
+
+    def _delete_expired(self, now: datetime) -> None:
+        """Rows are kept only while they can still block (the retention the
+        docs state); rows another transaction holds are left for next time."""
+        with self._sweep_lock:
+            if self._swept is not None and now - self._swept < SWEEP_EVERY:
+                return
+            self._swept = now
+        stale = (
+            select(LoginAttempt.key)
+            .where(LoginAttempt.expires_at < now)
+            .with_for_update(skip_locked=True)
+        )
+        with self._locked() as s:
+            s.execute(delete(LoginAttempt).where(LoginAttempt.key.in_(stale)))
+
+
+def _blocked(keys: dict[str, Backoff], now: datetime) -> Select[datetime | None]:
+    return select(LoginAttempt.blocked_until).where(
+        LoginAttempt.key.in_(list(keys)), LoginAttempt.blocked_until > now
+    )
+
+
+def _refuse_if_blocked(blocked_until: Sequence[datetime | None], now: datetime) -> None:
+    ends = [_aware(b) for b in blocked_until if b is not None and _aware(b) > now]
+    if ends:
+        wait = max(1, math.ceil((max(ends) - now).total_seconds()))
+        raise TooManyRequests(
+            "too many failed logins for this account or from this address",
+            hint=f"wait {wait} s before trying again",
+            retry_after=wait,
+        )
+
+
+def _lock_rows(s: Session, keys: list[str], now: datetime) -> list[LoginAttempt]:
+    """The rows of ``keys``, made if missing and locked, in key order (so that
+    two reservations never wait for each other's rows in a cycle)."""
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    fresh = [{"key": k, "failures": 0, "blocked_until": None, "expires_at": now} for k in keys]
+    for _ in range(3):
+        s.execute(insert(LoginAttempt).values(fresh).on_conflict_do_nothing(index_elements=["key"]))
+        rows = s.scalars(
+            select(LoginAttempt)
+            .where(LoginAttempt.key.in_(keys))
+            .order_by(LoginAttempt.key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+        if len(rows) == len(keys):
+            return list(rows)
+    # Only an expiry sweep that deleted a row between the insert and the lock, thrice.
+    raise ServiceUnavailable("the login throttle could not lock its rows", hint="retry")
 
 
 def throttled_login(
-    db: Database, throttle: LoginThrottle, username: str, password: str, *, valid_for: timedelta
+    db: Database,
+    throttle: LoginThrottle,
+    username: str,
+    password: str,
+    *,
+    client: str | None,
+    valid_for: timedelta,
 ) -> str:
-    """:func:`login` behind the throttle; run it in a worker thread, not the event loop."""
-    throttle.check(username)
+    """:func:`login` behind the throttle; run it in a worker thread, not the event loop.
+
+    ``client`` is the socket peer's address. An attempt counts as a failure
+    unless it ends in a token."""
+    throttle.reserve(username, client)
     with throttle.slots:
-        try:
-            token = login(db, username, password, valid_for=valid_for)
-        except Unauthenticated:
-            throttle.failed(username)
-            raise
-    throttle.succeeded(username)
+        token = login(db, username, password, valid_for=valid_for)
+    throttle.succeeded(username, client)
     return token
 
 

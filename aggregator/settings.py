@@ -15,6 +15,11 @@ The config file is TOML with one ``[aggregator]`` table::
     max_body_bytes = 8388608
     token_days = 90
     workers = 1          # forked uvicorn workers sharing the socket
+    login_failures = 5       # failed logins before a block, per account and per address
+    login_backoff_seconds = 30.0               # an account's first block; then doubling
+    login_backoff_cap_seconds = 300.0          # an account's longest block
+    login_client_backoff_seconds = 900.0       # an address's first block; then doubling
+    login_client_backoff_cap_seconds = 3600.0  # an address's longest block
 """
 
 from __future__ import annotations
@@ -64,6 +69,14 @@ class Settings:
     token_days: int = 90
     request_skew_seconds: int = 300
     workers: int = 1
+    # The login throttle (aggregator.auth.LoginThrottle, docs/operations.md): after
+    # ``login_failures`` failures an account is blocked with exponential back-off up
+    # to its cap, the address the failures came from for longer.
+    login_failures: int = 5
+    login_backoff_seconds: float = 30.0
+    login_backoff_cap_seconds: float = 300.0
+    login_client_backoff_seconds: float = 900.0
+    login_client_backoff_cap_seconds: float = 3600.0
 
     @property
     def db_url(self) -> str:
@@ -99,6 +112,11 @@ _KEYS = {
     "token_days": ("token_days", int),
     "request_skew_seconds": ("request_skew_seconds", int),
     "workers": ("workers", int),
+    "login_failures": ("login_failures", int),
+    "login_backoff_seconds": ("login_backoff_seconds", float),
+    "login_backoff_cap_seconds": ("login_backoff_cap_seconds", float),
+    "login_client_backoff_seconds": ("login_client_backoff_seconds", float),
+    "login_client_backoff_cap_seconds": ("login_client_backoff_cap_seconds", float),
 }
 
 
@@ -150,7 +168,20 @@ def load_settings(state_dir: Path, config: Path | None = None, **overrides: Any)
         raise UsageError("period_delta must lie strictly between 0 and 1")
     if settings.period_mechanism not in MECHANISMS:
         raise UsageError(f"period_mechanism must be one of {', '.join(MECHANISMS)}")
+    _check_login_throttle(settings)
     return settings
+
+
+def _check_login_throttle(settings: Settings) -> None:
+    if settings.login_failures < 1:
+        raise UsageError("login_failures must be at least 1")
+    for first, cap in (
+        ("login_backoff_seconds", "login_backoff_cap_seconds"),
+        ("login_client_backoff_seconds", "login_client_backoff_cap_seconds"),
+    ):
+        low, high = getattr(settings, first), getattr(settings, cap)
+        if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high):
+            raise UsageError(f"{first} must be a positive number no greater than {cap}")
 
 
 def write_default_config(settings: Settings) -> Path:
@@ -169,6 +200,11 @@ def write_default_config(settings: Settings) -> Path:
         "token_days": settings.token_days,
         "request_skew_seconds": settings.request_skew_seconds,
         "workers": settings.workers,
+        "login_failures": settings.login_failures,
+        "login_backoff_seconds": settings.login_backoff_seconds,
+        "login_backoff_cap_seconds": settings.login_backoff_cap_seconds,
+        "login_client_backoff_seconds": settings.login_client_backoff_seconds,
+        "login_client_backoff_cap_seconds": settings.login_client_backoff_cap_seconds,
     }
     head = [
         "# Publiek aggregator configuration; flags on the command line override it.",

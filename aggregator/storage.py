@@ -3,7 +3,8 @@
 Only what the aggregator may hold is here: public keys, token hashes,
 envelopes (ciphertext), the DP tables they carried, the transparency log,
 the benchmarks computed from them, and staff accounts (argon2 hashes and
-SHA-256 hashes of API tokens, never the secrets themselves).
+SHA-256 hashes of API tokens, never the secrets themselves; failed logins
+counted per account and client address for a limited time).
 
 The schema is owned by alembic (``aggregator/migrations``): ``create_schema``
 upgrades to the newest revision, and a test checks that the migrated schema
@@ -162,6 +163,22 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LoginAttempt(Base):
+    """Failed staff logins of one account or one client address (``aggregator.auth``).
+
+    ``key`` is ``account:`` and the SHA-256 of the submitted username, or
+    ``client:`` and the client's address (an IPv6 address's /64); never a
+    password. ``failures`` counts the attempts reserved since the row was
+    made; a row is deleted once ``expires_at`` has passed, so it is kept at
+    most one block plus the quiet period after the last failure."""
+
+    __tablename__ = "login_attempts"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 # Intake appends to the hash-chained log: one writer at a time, so that two

@@ -45,6 +45,10 @@ class PubliekError(Exception):
             doc["instance"] = instance
         return doc
 
+    def headers(self) -> dict[str, str]:
+        """HTTP header fields that belong with the problem document (none by default)."""
+        return {}
+
 
 class UsageError(PubliekError):
     """Bad input from the local operator: a file, a flag, a configuration."""
@@ -178,9 +182,19 @@ class NotFound(PubliekError):
 
 
 class TooManyRequests(PubliekError):
+    """Refused before any work was done; ``retry_after`` (seconds) becomes the
+    ``Retry-After`` header, so a client need not parse the detail to wait."""
+
     slug = "too-many-requests"
     status = 429
     title = "Too many attempts; wait before trying again"
+
+    def __init__(self, detail: str, *, hint: str = "", retry_after: int | None = None) -> None:
+        super().__init__(detail, hint=hint)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
 class ServiceUnavailable(PubliekError):
