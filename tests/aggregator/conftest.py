@@ -290,12 +290,12 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(state: Path, db_url: str, *, k: int = 5) -> Server:
+def start_server(state: Path, db_url: str, *, k: int = 5, workers: int = 1) -> Server:
     address = state / f"server-{next(_counter)}.json"
     cmd = [
         sys.executable, "-m", "cli", "aggregator", "serve", "--state", str(state),
         "--database", db_url, "--host", "127.0.0.1", "--port", "0",
-        "--address-file", str(address), "--k", str(k),
+        "--address-file", str(address), "--k", str(k), "--workers", str(workers),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = (state / "server.log").open("ab")
