@@ -142,7 +142,7 @@ def login(db: Database, username: str, password: str, *, valid_for: timedelta) -
 class Backoff:
     """How one kind of key is throttled: ``free`` failures, then a block of
     ``first`` seconds that doubles with every further failure up to ``cap``.
-    A key without failures for ``cap`` seconds after its last block is
+    A key without failures for ``cap`` seconds (after its block, if any) is
     forgotten, so the doubling restarts only once the guessing stopped."""
 
     free: int

@@ -171,8 +171,8 @@ class LoginAttempt(Base):
     ``key`` is ``account:`` and the SHA-256 of the submitted username, or
     ``client:`` and the client's address (an IPv6 address's /64); never a
     password. ``failures`` counts the attempts reserved since the row was
-    made; a row is deleted once ``expires_at`` has passed, so it is kept at
-    most one block plus the quiet period after the last failure."""
+    made. A row expires at ``expires_at`` (its block plus the quiet period
+    after the last failure) and a later login's sweep deletes it."""
 
     __tablename__ = "login_attempts"
     key: Mapped[str] = mapped_column(String(80), primary_key=True)

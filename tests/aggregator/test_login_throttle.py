@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -23,8 +24,9 @@ from aggregator.auth import (
     create_user,
     throttled_login,
 )
+from aggregator.settings import load_settings
 from aggregator.storage import Database, LoginAttempt
-from protocol.errors import TooManyRequests, Unauthenticated
+from protocol.errors import TooManyRequests, Unauthenticated, UsageError
 
 DAY = timedelta(days=1)
 PASSWORD = "correct horse battery staple"
@@ -85,9 +87,7 @@ def refused(db: Database, throttle: LoginThrottle, client: str = ATTACKER) -> in
     return caught.value.retry_after
 
 
-def test_after_too_many_failures_even_the_right_password_waits(
-    db: Database, clock: Clock
-) -> None:
+def test_after_too_many_failures_even_the_right_password_waits(db: Database, clock: Clock) -> None:
     throttle = throttle_for(db, clock)
     for _ in range(3):
         fail(db, throttle)
@@ -206,3 +206,19 @@ def test_the_table_holds_no_password_and_no_submitted_name_in_clear(
 )
 def test_a_client_is_its_socket_peer_and_an_ipv6_client_its_64(peer: str | None, key: str) -> None:
     assert client_key(peer) == key
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "login_failures = 0",
+        "login_backoff_seconds = 0",
+        "login_client_backoff_seconds = 7200.0",  # above its cap of 3600
+    ],
+)
+def test_a_throttle_that_would_not_throttle_is_refused_in_the_config(
+    tmp_path: Path, line: str
+) -> None:
+    (tmp_path / "aggregator.toml").write_text(f"[aggregator]\n{line}\n")
+    with pytest.raises(UsageError, match="login_"):
+        load_settings(tmp_path)
