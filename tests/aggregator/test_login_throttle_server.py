@@ -75,7 +75,7 @@ def assert_refused(response: httpx.Response) -> None:
 def test_a_parallel_burst_of_30_wrong_passwords_evaluates_5(
     tmp_path: Path, db_url: str, server_factory: Callable[..., Any]
 ) -> None:
-    prepare(tmp_path / "state", db_url, account_backoff=30, account_cap=60)
+    prepare(tmp_path / "state", db_url, account_backoff=60, account_cap=120)
     server = server_factory(tmp_path / "state", db_url)
     answers = burst(server.url)
     assert Counter(r.status_code for r in answers) == {401: 5, 429: 25}
@@ -87,7 +87,7 @@ def test_a_parallel_burst_of_30_wrong_passwords_evaluates_5(
 def test_two_workers_share_the_count(
     tmp_path: Path, db_url: str, server_factory: Callable[..., Any]
 ) -> None:
-    prepare(tmp_path / "state", db_url, account_backoff=30, account_cap=60)
+    prepare(tmp_path / "state", db_url, account_backoff=60, account_cap=120)
     server = server_factory(tmp_path / "state", db_url, workers=2)
     answers = burst(server.url)
     assert Counter(r.status_code for r in answers) == {401: 5, 429: 25}
@@ -123,6 +123,6 @@ def test_the_user_at_another_address_gets_in_within_the_accounts_cap(
         stop.set()
         guesser.join()
     assert answer.status_code == 200
-    assert waited < 2 + 3
+    assert waited < 2 + 8  # the cap and slack for a busy machine; the address is blocked 60 s
     assert attacker[401] == 5
     assert set(attacker) == {401, 429}
