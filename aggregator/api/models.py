@@ -223,8 +223,10 @@ class Cell(BaseModel):
     ci95_high: float | None
     std: float | None
 
+    # No return annotation: pydantic would document the annotated type instead
+    # of the fields (this serializer only reorders them).
     @model_serializer(mode="wrap")
-    def _labels_after_dimensions(self, handler: SerializerFunctionWrapHandler) -> Any:
+    def _labels_after_dimensions(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         # Extra fields serialise last; the routes send the labels right after
         # ``dimensions``, so put them back there.
         data = handler(self)

@@ -21,6 +21,7 @@ a test compares it with what the app generates.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,7 +76,7 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
     return {
         "requestBody": {
             "required": True,
-            "description": (model.__doc__ or "").strip(),
+            "description": inspect.cleandoc(model.__doc__ or ""),
             "content": {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}},
         }
     }
