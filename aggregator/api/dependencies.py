@@ -171,7 +171,6 @@ class RequireRole(Guard):
 Taskforce = Annotated[Principal, Depends(RequireRole(TASKFORCE))]
 Auditor = Annotated[Principal, Depends(RequireRole(TASKFORCE, PRIVACY_OFFICER))]
 AnyRole = Annotated[Principal, Depends(RequireRole(*ALL_ROLES))]
-Institution = Annotated[Principal, Depends(RequireRole(INSTITUTION))]
 
 
 class OwnInstitution(Guard):
