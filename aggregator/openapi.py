@@ -1,7 +1,8 @@
 """Print the API's OpenAPI schema (``python -m aggregator.openapi > docs/openapi.json``).
 
-The schema is checked in so that API changes show up in review; a test
-fails when the served schema and the checked-in file differ.
+The schema (built by ``aggregator.api.openapi``) is the API's contract. It is
+checked in so that API changes show up in review; a test fails when the
+served schema and the checked-in file differ.
 """
 
 from __future__ import annotations

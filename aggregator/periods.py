@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -194,6 +195,32 @@ def period_k(period: Period, k: int) -> int:
     """The k a period's benchmarks use: never below the k its signed config
     promised the institutions when it was opened, whatever the settings say now."""
     return max(k, period.k or 0)
+
+
+def visible_groups(db: Database, period: Period, *, k: int) -> tuple[int, list[dict[str, Any]]]:
+    """The k and every peer group of the period as a reader of its benchmarks
+    sees them: each group's public summary (its size, and the groups merged
+    into it counted, never named; no members) with its listed cells.
+
+    Computed live (provisional) while the period is open, as stored once it is
+    closed. The one place that decides what a reader sees of a group: the API
+    (groups, benchmarks, exports, the dashboard, an institution's report) and
+    ``aggregator benchmarks`` all list groups through it. Whether the caller
+    may read the period at all is the caller's check (the API's
+    ``ReadableBenchmarks``: published for anyone, otherwise the taskforce)."""
+    if period.state == OPEN:
+        with db.session() as s:
+            live = benchmarks.compute(s, period.label, k=period_k(period, k))
+        return live.k, [{**g.summary(), "cells": g.cells} for g in live.groups]
+    with db.session() as s:
+        rows = benchmarks.stored(s, period.label)
+    return period.benchmark_k or k, [
+        {
+            **benchmarks.group_summary(r.group_id, r.level, r.merged_from, len(r.members)),
+            "cells": benchmarks.readable_cells(r.cells),
+        }
+        for r in rows
+    ]
 
 
 def close_period(db: Database, label: str, *, k: int) -> benchmarks.PeriodBenchmarks:

@@ -442,25 +442,17 @@ def aggregator_benchmarks(
     """Export a closed or published period's benchmarks (every peer group and cell)."""
     import sys
 
-    from aggregator import benchmarks, periods
+    from aggregator import periods
     from aggregator.exports import export
     from protocol.errors import UsageError
 
-    db = agg.db
-    row = periods.get_period(db, period)
+    row = periods.get_period(agg.db, period)
     if row.state == periods.OPEN:
         raise UsageError(
             f"period {period} is still open",
             hint=f"close it: publiek aggregator period close {period}",
         )
-    with db.session() as s:
-        groups = [
-            {
-                **benchmarks.group_summary(g.group_id, g.level, g.merged_from, len(g.members)),
-                "cells": benchmarks.readable_cells(g.cells),
-            }
-            for g in benchmarks.stored(s, period)
-        ]
+    _, groups = periods.visible_groups(agg.db, row, k=agg.settings.k)
     data = export(period, groups, fmt)
     if output is None:
         if fmt == "parquet":

@@ -1,0 +1,41 @@
+"""The public dashboard: the newest published period's benchmark as one HTML
+page (no scripts, no CDN; ``aggregator.dashboard`` renders it)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from aggregator import periods
+from aggregator.api.dependencies import ServicesDep
+from aggregator.api.problems import problems
+from aggregator.dashboard import render_sector
+from protocol.errors import InvalidPayload, NotFound
+from protocol.messages import check_period
+
+router = APIRouter(tags=["dashboard"])
+
+
+@router.get(
+    "/",
+    response_class=HTMLResponse,
+    # NotFound: no published period (or not the one asked for), or no such group.
+    responses=problems(InvalidPayload, NotFound),
+)
+def dashboard(svc: ServicesDep, period: str | None = None, group: str = "sector") -> HTMLResponse:
+    """The newest published period's benchmark (or the one asked for)."""
+    published = [p for p in periods.list_periods(svc.db) if p.state == periods.PUBLISHED]
+    if period is not None:
+        check_period(period)
+        published = [p for p in published if p.label == period]
+    if not published:
+        raise NotFound(
+            "no published period yet",
+            hint="close and publish one: publiek aggregator period close/publish",
+        )
+    chosen = published[-1]
+    k, visible = periods.visible_groups(svc.db, chosen, k=svc.settings.k)
+    found = next((g for g in visible if g["group_id"] == group), None)
+    if found is None:
+        raise NotFound(f"period {chosen.label} has no peer group {group!r}")
+    return HTMLResponse(render_sector(chosen.label, found, visible, k=k))

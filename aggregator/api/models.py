@@ -1,0 +1,415 @@
+"""The API's request and response bodies as pydantic models: the contract in
+``docs/openapi.json``.
+
+Routes still build plain dicts (the same ones the CLI, the exports and the
+protocol code build); FastAPI checks each against its ``response_model`` and
+serialises the checked model. So that this changes no byte of an answer, the
+models are exact: every field the dict carries is declared, in the dict's
+order, without defaults (a ``null`` the route sends is declared ``| None``,
+and nothing is added or left out), and numbers keep their Python type (a
+``float`` field is only ever given floats). ``ExactModel`` forbids unknown
+fields, so a route that starts sending a field the contract does not name
+fails its tests instead of silently dropping it.
+
+Request bodies are parsed by the protocol code from the exact bytes received
+(size-limited, canonical where it matters); their models here only document
+them (ADR 0013).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+PeriodState = Literal["open", "closed", "published"]
+BenchmarkStatus = Literal["published", "provisional", "closed"]
+GroupLevel = Literal["province", "part_of_country", "national", "discipline", "sector"]
+Role = Literal["institution", "taskforce", "privacy-officer"]
+
+PERIOD_DESCRIPTION = "A quarter, e.g. 2026-Q3."
+HEX32 = "32 lower-case hex digits."
+
+
+class ExactModel(BaseModel):
+    """A body with exactly the declared fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- problems -----------------------------------------------------------------
+
+
+class Problem(ExactModel):
+    """An RFC 9457 problem document (``application/problem+json``); ``type`` is one
+    of the stable types of docs/protocol.md section 6."""
+
+    type: str = Field(description="urn:publiek:problem:<slug>, stable across versions.")
+    title: str
+    status: int
+    detail: str = Field(description="What happened and what to do; never personal data.")
+    instance: str = Field(description="The request path.")
+
+
+# --- service health -----------------------------------------------------------
+
+
+class Health(ExactModel):
+    status: Literal["ok"]
+
+
+class Ready(ExactModel):
+    status: Literal["ready"]
+
+
+# --- intake -------------------------------------------------------------------
+
+
+class PublishedKey(ExactModel):
+    key_id: str = Field(description=HEX32)
+    public_key: str = Field(description="X25519 public key (base64url).")
+    state: Literal["pending", "active"]
+    current: bool = Field(description="The key new envelopes are sealed to.")
+
+
+class KeySet(ExactModel):
+    keys: list[PublishedKey]
+    receipt_key: str = Field(description="Ed25519 key that signs receipts and period configs.")
+
+
+class EnrollmentRequest(ExactModel):
+    """``POST /v1/enrollments``: at most 16 KiB."""
+
+    token: str = Field(description="The one-time enrollment token from the taskforce.")
+    signing_key: str = Field(description="The agent's Ed25519 public key (text form).")
+    sealing_key: str = Field(description="The agent's X25519 public key (text form).")
+
+
+class Enrolled(ExactModel):
+    institution_id: str
+    discipline: str
+    province: str
+
+
+class Envelope(ExactModel):
+    """A sealed submission (docs/protocol.md section 4), sent as its canonical
+    JSON bytes, at most ``max_body_bytes`` (default 8 MiB)."""
+
+    version: str
+    suite: str = Field(description="The HPKE suite name.")
+    kem_key_id: str = Field(description="Id of the aggregator key it is sealed to; " + HEX32)
+    signer_key_id: str = Field(description="Id of the institution's signing key; " + HEX32)
+    institution_id: str
+    period: str = Field(description=PERIOD_DESCRIPTION)
+    submission_id: str = Field(description=HEX32)
+    sealed: str = Field(description="HPKE ciphertext of the signed payload (base64url).")
+
+
+class Receipt(ExactModel):
+    """The aggregator's signed acknowledgement: the submission is stored."""
+
+    submission_id: str
+    institution_id: str
+    period: str
+    digest: str = Field(description="SHA-256 of the envelope bytes (64 hex digits).")
+    log_index: int
+    received_at: str = Field(description="RFC 3339 date-time, equal to the log entry's time.")
+    aggregator_key_id: str
+    signature: str = Field(description="Ed25519 by the receipt key (base64url).")
+
+
+# --- auth ---------------------------------------------------------------------
+
+
+class TokenRequest(ExactModel):
+    """``POST /v1/auth/tokens``: at most 4 KiB."""
+
+    username: str
+    password: str
+
+
+class Token(ExactModel):
+    token: str = Field(description="Send as 'Authorization: Bearer <token>'.")
+    token_type: Literal["Bearer"]
+    expires_in_days: int
+
+
+class Me(ExactModel):
+    role: Role
+    name: str = Field(description="The staff username or the institution id.")
+
+
+# --- periods ------------------------------------------------------------------
+
+
+class PeriodSummary(ExactModel):
+    label: str = Field(description=PERIOD_DESCRIPTION)
+    state: PeriodState
+    rho_budget: float = Field(description="zCDP ρ per institution for the whole period.")
+    closed_at: str | None
+    published_at: str | None
+    inputs_digest: str | None = Field(
+        description="Digest of what the benchmarks were computed from."
+    )
+
+
+class PeriodList(ExactModel):
+    periods: list[PeriodSummary]
+
+
+class PeriodTable(ExactModel):
+    name: str
+    weight: float = Field(description="Share of a submission's ρ.")
+
+
+class PeriodConfig(ExactModel):
+    """What the taskforce fixed at open, signed by the receipt key (docs/protocol.md 5.8)."""
+
+    version: str
+    period: str
+    rho_budget: float
+    delta: float
+    mechanism: str
+    design: str
+    tables: list[PeriodTable]
+    bounds: dict[str, int]
+    k: int
+    issued_at: str
+    aggregator_key_id: str
+    signature: str
+
+
+class Closed(ExactModel):
+    period: str
+    state: Literal["closed"]
+    inputs_digest: str
+    groups: int = Field(description="How many peer groups have a benchmark.")
+
+
+class Published(ExactModel):
+    period: str
+    state: Literal["published"]
+
+
+# --- benchmarks ---------------------------------------------------------------
+
+
+class GroupSummary(ExactModel):
+    """What anyone who may read a benchmark sees of its group: the merged groups
+    are counted, never named (a group below k can be one institution)."""
+
+    group_id: str
+    level: GroupLevel
+    institutions: int
+    merged_groups: int
+
+
+class Cell(BaseModel):
+    """One cell of a table: its labels (one field per dimension, named after it),
+    a non-negative estimate with its 95% interval, or ``too_uncertain`` and no
+    number. Cells that fewer than k institutions sent are not listed."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, str] = Field(init=False)  # the labels
+
+    table: str
+    measure: str
+    dimensions: list[str]
+    institutions: int
+    published: bool
+    too_uncertain: bool
+    estimate: int | None
+    ci95_low: float | None
+    ci95_high: float | None
+    std: float | None
+
+    # No return annotation: pydantic would document the annotated type instead
+    # of the fields (this serializer only reorders them).
+    @model_serializer(mode="wrap")
+    def _labels_after_dimensions(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        # Extra fields serialise last; the routes send the labels right after
+        # ``dimensions``, so put them back there.
+        data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        labels = {d: data.pop(d) for d in self.dimensions if d in (self.model_extra or {})}
+        ordered: dict[str, Any] = {}
+        for key, value in data.items():
+            ordered[key] = value
+            if key == "dimensions":
+                ordered.update(labels)
+        return ordered
+
+
+class Groups(ExactModel):
+    period: str
+    k: int
+    status: BenchmarkStatus
+    groups: list[GroupSummary]
+
+
+class Benchmark(ExactModel):
+    period: str
+    k: int
+    status: BenchmarkStatus
+    group: GroupSummary
+    cells: list[Cell]
+    offset: int
+    limit: int
+    total: int
+    next_offset: int | None = Field(description="null on the last page.")
+
+
+# --- audit --------------------------------------------------------------------
+
+
+class InstitutionSpend(ExactModel):
+    institution_id: str
+    rho_spent: float
+    submissions: int
+
+
+class Budgets(ExactModel):
+    period: str
+    rho_budget: float
+    institutions: list[InstitutionSpend]
+
+
+class LogEntry(ExactModel):
+    """One transparency-log entry (docs/protocol.md 5.7)."""
+
+    log_index: int
+    submission_id: str
+    institution_id: str
+    period: str
+    digest: str
+    appended_at: str
+    prev_hash: str
+    entry_hash: str
+
+
+class LogPage(ExactModel):
+    entries: list[LogEntry]
+    offset: int
+    limit: int
+    total: int
+    next_offset: int | None = Field(description="null on the last page.")
+
+
+class Policy(ExactModel):
+    """The policy the aggregator enforces; never the database URL."""
+
+    k: int
+    period_rho: float
+    period_delta: float
+    period_mechanism: str
+    max_body_bytes: int
+    token_days: int
+    request_skew_seconds: int
+    database: str = Field(description="The database kind (sqlite, postgresql).")
+    peer_groups: str = Field(description="How peer groups are formed and merged.")
+
+
+# --- institutions -------------------------------------------------------------
+
+
+class ReleasedTable(ExactModel):
+    """One differentially private table as submitted (docs/protocol.md section 3)."""
+
+    name: str
+    measure: str
+    dimensions: list[str]
+    keys: list[list[str]]
+    values: list[int]
+    mechanism: str
+    scale: float
+    sensitivity: float
+    rho: float
+    ci95: float
+
+
+class PrivacySpend(ExactModel):
+    rho: float
+    epsilon: float
+    delta: float
+
+
+class StoredSubmission(ExactModel):
+    submission_id: str
+    period: str
+    digest: str
+    log_index: int
+    received_at: str
+    tables: list[ReleasedTable]
+    privacy: PrivacySpend
+
+
+class SubmissionPage(ExactModel):
+    submissions: list[StoredSubmission]
+    offset: int
+    limit: int
+    total: int
+    next_offset: int | None = Field(description="null on the last page.")
+
+
+class Standing(ExactModel):
+    """What the institution may still do in the period (no values, only ρ)."""
+
+    institution_id: str
+    period: str
+    state: PeriodState
+    rho_budget: float
+    rho_spent: float
+    rho_left: float
+    submissions: int
+    revoked: bool
+
+
+class Report(ExactModel):
+    period: str
+    peer_group: GroupSummary
+    cells: list[Cell]
+
+
+# --- sector keys --------------------------------------------------------------
+
+
+class Recipient(ExactModel):
+    institution_id: str
+    sealing_key: str
+
+
+class Recipients(ExactModel):
+    recipients: list[Recipient]
+
+
+class SealedSectorKey(ExactModel):
+    """A period's sector key sealed to one agent, signed by the custodian
+    (docs/protocol.md 5.3); canonical JSON, at most 4096 bytes."""
+
+    version: str
+    suite: str
+    period: str
+    institution_id: str
+    recipient_key_id: str
+    custodian_key_id: str
+    sealed: str
+    signature: str
+
+
+class SectorKeyUpload(ExactModel):
+    """``POST /v1/sector-keys``: at most 10 000 sealed keys, stored all or none."""
+
+    sealed_keys: list[SealedSectorKey]
+
+
+class Stored(ExactModel):
+    stored: int
+
+
+REQUEST_BODIES: tuple[type[BaseModel], ...] = (
+    EnrollmentRequest,
+    Envelope,
+    TokenRequest,
+    SectorKeyUpload,
+)
