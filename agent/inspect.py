@@ -35,6 +35,7 @@ from pathlib import Path
 from agent import ledger
 from agent.workspace import Workspace
 from dp.measurements import compose_spend, opendp_ci95, pure_epsilon, table_spend
+from protocol import PROTOCOL_VERSION
 from protocol.encoding import canonical_bytes, parse_canonical
 from protocol.envelope import envelope_digest, open_plaintext, parse_envelope
 from protocol.errors import PubliekError, UsageError
@@ -63,7 +64,7 @@ class Inspection:
 
     @property
     def matches(self) -> bool:
-        return self.sealed and all(c.ok for c in self.checks)
+        return self.sealed and bool(self.checks) and all(c.ok for c in self.checks)
 
 
 def _submission_id(workspace: Workspace, submission: str) -> str:
@@ -155,7 +156,11 @@ def inspect_submission(workspace: Workspace, submission: str) -> Inspection:
         table_spends=spends,
         recomputed=compose_spend(declared, delta),
         pure_epsilon=pure_epsilon(declared),
-        checks=_envelope_checks(workspace, payload) if sealed else (),
+        # An envelope sealed under an earlier version is in that version's
+        # encoding, which this agent no longer speaks: shown, not checked.
+        checks=_envelope_checks(workspace, payload)
+        if sealed and payload.version == PROTOCOL_VERSION
+        else (),
         sealed=sealed,
     )
 
@@ -191,7 +196,12 @@ def format_inspection(inspection: Inspection) -> str:
         if len(table.keys) > SHOWN_CELLS:
             lines.append(f"    … {len(table.keys) - SHOWN_CELLS} more cells (--json for all)")
     lines.append("")
-    if not inspection.sealed:
+    if p.version != PROTOCOL_VERSION:
+        lines.append(
+            f"drawn under {p.version}: this {PROTOCOL_VERSION} agent neither sends nor checks "
+            "it; a receipt for it still verifies (publiek audit verify-log --receipt)"
+        )
+    elif not inspection.sealed:
         lines.append("not sealed yet: this is what would leave on `publiek agent submit`")
     else:
         for check in inspection.checks:

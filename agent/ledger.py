@@ -10,12 +10,13 @@ cannot both fit into the last bit of budget.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.workspace import Workspace
-from protocol.encoding import canonical_bytes, parse_canonical
+from protocol.encoding import canonical_bytes
 from protocol.errors import InsufficientPrivacyBudget
 from protocol.messages import SubmissionPayload
 
@@ -39,6 +40,15 @@ class LedgerEntry:
     rho: float
     created_at: str
     payload: SubmissionPayload
+
+
+def _stored(blob: bytes) -> SubmissionPayload:
+    """A release as the ledger holds it: the canonical bytes of the protocol
+    version that drew it. Rows are never rewritten (append-only), so a release
+    drawn before the upgrade to ``publiek/2`` keeps its ``publiek/1`` bytes,
+    which are not RFC 8785; they are this agent's own record, read as plain
+    JSON and shown as what they are (ADR 0014)."""
+    return SubmissionPayload.from_record(json.loads(blob))
 
 
 def connect(workspace: Workspace) -> sqlite3.Connection:
@@ -67,7 +77,7 @@ def find(workspace: Workspace, period: str, release_digest: str) -> SubmissionPa
         ).fetchone()
     if row is None:
         return None
-    return SubmissionPayload.from_dict(parse_canonical(bytes(row[0]), what="stored release"))
+    return _stored(bytes(row[0]))
 
 
 def refuse_if_over(period: str, already: float, budget: float, needed: float) -> None:
@@ -127,7 +137,7 @@ def entries(workspace: Workspace, period: str | None = None) -> list[LedgerEntry
             submission_id=s,
             rho=float(r),
             created_at=c,
-            payload=SubmissionPayload.from_dict(parse_canonical(bytes(b), what="stored release")),
+            payload=_stored(bytes(b)),
         )
         for p, d, s, r, c, b in rows
     ]

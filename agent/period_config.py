@@ -23,6 +23,7 @@ from agent.client import AggregatorClient
 from agent.key_set import receipt_key
 from agent.workspace import Workspace
 from dp import release_design
+from protocol import EARLIER_VERSIONS
 from protocol.errors import (
     InstitutionRevoked,
     InsufficientPrivacyBudget,
@@ -78,9 +79,19 @@ def _read(path: Path) -> Any:
 
 
 def cached(workspace: Workspace, period: str) -> PeriodConfig | None:
-    """The workspace's cached config for ``period``, verified again; None if absent."""
+    """The workspace's cached config for ``period``, verified again; None if absent.
+
+    A config cached before the upgrade to ``publiek/2`` is signed over its
+    ``publiek/1`` bytes, which this agent cannot re-verify: it counts as absent,
+    so ``agent submit`` fetches the current one and ``agent export`` asks for it
+    (ADR 0014)."""
     path = cache_path(workspace, period)
-    return verified(workspace, _read(path), period) if path.exists() else None
+    if not path.exists():
+        return None
+    doc = _read(path)
+    if isinstance(doc, dict) and doc.get("version") in EARLIER_VERSIONS:
+        return None
+    return verified(workspace, doc, period)
 
 
 def fetch(workspace: Workspace, client: AggregatorClient, period: str) -> PeriodConfig:

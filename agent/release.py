@@ -25,8 +25,9 @@ from agent.segments import SegmentModel
 from agent.tables import ReleaseConfig, build_tables, months_of
 from agent.workspace import Workspace
 from dp.measurements import release_tables
-from protocol.encoding import canonical_bytes
+from protocol import PROTOCOL_VERSION
 from protocol.envelope import seal_submission
+from protocol.errors import UnsupportedVersion
 from protocol.keys import SealPublicKey, SigningKey
 from protocol.messages import SubmissionPayload
 
@@ -55,7 +56,10 @@ def _release_digest(
     # The earlier periods' files are inputs too: an export of an earlier quarter
     # ingested after a release changes who counts as returning, so that release is
     # not the one asked for any more (a new one must fit the budget that is left).
-    material = canonical_bytes(
+    # The digest is the ledger's own key, never sent: it keeps the encoding the
+    # ledger's rows were keyed with (sorted-key json.dumps), not the wire's RFC
+    # 8785, so a release drawn before an upgrade is still found for its inputs.
+    material = json.dumps(
         {
             "period": period,
             "files": _files(workspace, period),
@@ -63,8 +67,12 @@ def _release_digest(
             "returning": RETURNING_RULE,
             "model": model.digest,
             "config": asdict(config),
-        }
-    )
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    ).encode("utf-8")
     return hashlib.sha256(material).hexdigest()
 
 
@@ -106,6 +114,21 @@ def earlier_households(workspace: Workspace, period: str) -> pl.Series:
     return pl.concat(keys).drop_nulls().unique()
 
 
+def _sendable(stored: SubmissionPayload | None) -> SubmissionPayload | None:
+    """The stored release, unless it was drawn under an earlier protocol version:
+    the aggregator takes only the current one, and drawing anew would spend ρ
+    again for the same inputs, so neither happens (ADR 0014)."""
+    if stored is not None and stored.version != PROTOCOL_VERSION:
+        raise UnsupportedVersion(
+            f"the release for {stored.period} with these inputs was drawn under "
+            f"{stored.version}, before this agent was upgraded; the aggregator takes "
+            f"{PROTOCOL_VERSION} only",
+            hint="its ρ stays spent and its receipt, if it was accepted, still verifies; "
+            "the next quarter releases under the current version",
+        )
+    return stored
+
+
 def stored_release(
     workspace: Workspace, period: str, model: SegmentModel, config: ReleaseConfig
 ) -> SubmissionPayload | None:
@@ -114,7 +137,7 @@ def stored_release(
     ``agent submit`` resends such a release without asking whether the
     period still has room: no new noise, no new spending."""
     digest = _release_digest(workspace, period, model, effective_config(workspace, config))
-    return ledger.find(workspace, period, digest)
+    return _sendable(ledger.find(workspace, period, digest))
 
 
 def prepare_release(
@@ -127,7 +150,7 @@ def prepare_release(
     institution = workspace.load_config().institution_id
     config = effective_config(workspace, config)
     digest = _release_digest(workspace, period, model, config)
-    stored = ledger.find(workspace, period, digest)
+    stored = _sendable(ledger.find(workspace, period, digest))
     if stored is not None:
         return Release(payload=stored, reused=True)
     # A period without visits releases noisy zeros for every table: whether a

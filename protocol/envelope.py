@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 
+from protocol import PROTOCOL_VERSION
 from protocol.encoding import b64decode, b64encode, canonical_bytes, parse_canonical
 from protocol.errors import (
     DecryptionFailed,
     InvalidPayload,
     MalformedMessage,
     PayloadTooLarge,
+    UnsupportedVersion,
 )
 from protocol.keys import SealPrivateKey, SealPublicKey, SigningKey, VerifyKey, verify_with_domain
 from protocol.messages import Envelope, EnvelopeHeader, SubmissionPayload
@@ -52,6 +54,12 @@ def seal_submission(
 
     The plaintext is returned so the agent can keep it beside the envelope for
     ``inspect``; it is exactly what the aggregator will read after opening."""
+    if payload.version != PROTOCOL_VERSION:
+        raise UnsupportedVersion(
+            f"release {payload.submission_id} was drawn under {payload.version}; "
+            f"this agent seals {PROTOCOL_VERSION} only",
+            hint="its ρ stays spent; the next release is drawn under the current version",
+        )
     header = EnvelopeHeader(
         suite=SUITE_NAME,
         kem_key_id=recipient.key_id,
@@ -92,6 +100,21 @@ class OpenedSubmission:
     digest: str
 
 
+_PLAINTEXT_HEAD = b'{"payload":'
+_PLAINTEXT_TAIL = b',"signature":"'
+
+
+def _payload_bytes(plaintext: bytes) -> bytes:
+    """The canonical bytes of the payload, cut out of a strictly parsed plaintext.
+
+    RFC 8785 encodes an object member by member, keys sorted, so the canonical
+    ``{"payload": P, "signature": S}`` is ``{"payload":`` ‖ canonical(P) ‖
+    ``,"signature":"`` ‖ S ‖ ``"}`` (S is base64url: nothing to escape). Cutting
+    canonical(P) out gives the very bytes re-encoding would, without encoding
+    the largest part of a submission a second time at intake."""
+    return plaintext[len(_PLAINTEXT_HEAD) : plaintext.rindex(_PLAINTEXT_TAIL)]
+
+
 def open_plaintext(
     header: EnvelopeHeader, plaintext: bytes, signer: VerifyKey
 ) -> SubmissionPayload:
@@ -102,9 +125,8 @@ def open_plaintext(
     signature = b64decode(inner["signature"], what="signature")
     if not isinstance(inner["payload"], dict):
         raise InvalidPayload("the payload must be a JSON object")
-    verify_with_domain(
-        signer, SIGNATURE_DOMAIN, signature, canonical_bytes([header.to_dict(), inner["payload"]])
-    )
+    signed = b"[" + canonical_bytes(header.to_dict()) + b"," + _payload_bytes(plaintext) + b"]"
+    verify_with_domain(signer, SIGNATURE_DOMAIN, signature, signed)
     payload = SubmissionPayload.from_dict(inner["payload"])
     if (payload.institution_id, payload.period, payload.submission_id) != (
         header.institution_id,

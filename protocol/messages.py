@@ -16,8 +16,8 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from protocol import PROTOCOL_VERSION
-from protocol.encoding import b64decode, b64encode
+from protocol import EARLIER_VERSIONS, PROTOCOL_VERSION
+from protocol.encoding import MAX_SAFE_INTEGER, b64decode, b64encode
 from protocol.errors import InvalidPayload, MalformedMessage, UnsupportedVersion
 
 # Periods are quarters only: month periods would overlap the quarters and let
@@ -114,6 +114,9 @@ class ReleasedTable:
             raise InvalidPayload(f"{what}: dimensions must be snake_case identifiers")
         if len(self.keys) != len(self.values) or not 0 < len(self.keys) <= MAX_CELLS:
             raise InvalidPayload(f"{what}: needs one value per key, 1..{MAX_CELLS} cells")
+        if min(self.values) < -MAX_SAFE_INTEGER or max(self.values) > MAX_SAFE_INTEGER:
+            # I-JSON: a count beyond 2**53 - 1 has no exact JSON number (ADR 0014).
+            raise InvalidPayload(f"{what}: values must lie within ±(2**53 - 1)")
         if set(map(len, self.keys)) != {len(self.dimensions)}:
             raise InvalidPayload(f"{what}: every key needs one label per dimension")
         # Few distinct labels, many cells: check each distinct label once.
@@ -229,7 +232,9 @@ class SubmissionPayload:
     version: str = PROTOCOL_VERSION
 
     def __post_init__(self) -> None:
-        if self.version != PROTOCOL_VERSION:
+        # An earlier version exists only as a record read back from the agent's
+        # ledger (``from_record``); the wire (``from_dict``) and sealing refuse it.
+        if self.version != PROTOCOL_VERSION and self.version not in EARLIER_VERSIONS:
             raise UnsupportedVersion(f"payload version {self.version!r} is not {PROTOCOL_VERSION}")
         check_slug(self.institution_id, what="institution_id")
         check_period(self.period)
@@ -257,14 +262,30 @@ class SubmissionPayload:
 
     @classmethod
     def from_dict(cls, d: Any) -> SubmissionPayload:
+        """A payload of this protocol version, as it arrives on the wire."""
+        return cls._parse(d, versions=(PROTOCOL_VERSION,))
+
+    @classmethod
+    def from_record(cls, d: Any) -> SubmissionPayload:
+        """A payload the agent's ledger recorded, possibly under an earlier version.
+
+        The fields of ``publiek/1`` and ``publiek/2`` are the same; only their
+        canonical bytes differ. Such a payload can be shown, never sealed."""
+        return cls._parse(d, versions=(PROTOCOL_VERSION, *EARLIER_VERSIONS))
+
+    @classmethod
+    def _parse(cls, d: Any, *, versions: tuple[str, ...]) -> SubmissionPayload:
         what = "payload"
         allowed = {
             "version", "institution_id", "period", "submission_id", "created_at",
             "segment_model", "bounds", "tables", "privacy",
         }  # fmt: skip
         version = _get(d, "version", str, what=what)
-        if version != PROTOCOL_VERSION:
-            raise UnsupportedVersion(f"payload version {version!r} is not {PROTOCOL_VERSION}")
+        if version not in versions:
+            raise UnsupportedVersion(
+                f"payload version {version!r} is not {PROTOCOL_VERSION}",
+                hint="upgrade the agent or the aggregator so both speak the same version",
+            )
         _no_extra(d, allowed, what=what)
         bounds = _get(d, "bounds", dict, what=what)
         tables = _get(d, "tables", list, what=what)

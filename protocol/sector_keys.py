@@ -57,7 +57,10 @@ class SectorKeyHeader:
 
     def __post_init__(self) -> None:
         if self.version != PROTOCOL_VERSION:
-            raise UnsupportedVersion(f"sealed sector key version {self.version!r} is unknown")
+            raise UnsupportedVersion(
+                f"sealed sector key version {self.version!r} is not {PROTOCOL_VERSION}",
+                hint="the custodian distributes the period's sector key again with this version",
+            )
         if self.suite != SUITE_NAME:
             raise MalformedMessage(f"unsupported HPKE suite {self.suite!r}; use {SUITE_NAME}")
         check_period(self.period)

@@ -13,6 +13,7 @@ from agent.segments import synthetic_demo_model
 from agent.tables import ReleaseConfig, table_names
 from agent.workspace import Workspace
 from cli import app
+from protocol.encoding import canonical_bytes
 from protocol.keys import SealPrivateKey
 
 from .conftest import PERIOD
@@ -46,7 +47,7 @@ def test_an_altered_kept_plaintext_no_longer_matches(workspace: Workspace) -> No
     kept = envelope.with_suffix(".plaintext.json")
     doc = json.loads(kept.read_bytes())
     doc["payload"]["tables"][0]["values"][0] += 1
-    kept.write_text(json.dumps(doc, separators=(",", ":"), sort_keys=True))
+    kept.write_bytes(canonical_bytes(doc))
     inspection = inspect_submission(workspace, submission_id)
     assert not inspection.matches
     failed = {c.what for c in inspection.checks if not c.ok}

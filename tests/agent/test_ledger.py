@@ -3,6 +3,7 @@ and cannot be edited after the fact."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
@@ -11,15 +12,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent import ledger
+from agent import ledger, period_config
+from agent.inspect import format_inspection, inspect_submission
 from agent.release import prepare_release
 from agent.segments import synthetic_demo_model
 from agent.tables import ReleaseConfig
 from agent.workspace import Workspace
 from cli import app
-from protocol.errors import InsufficientPrivacyBudget
+from protocol.envelope import seal_submission
+from protocol.errors import InsufficientPrivacyBudget, UnsupportedVersion
+from protocol.keys import SealPrivateKey, SigningKey
+from protocol.messages import SubmissionPayload
 
-from .conftest import PERIOD
+from .conftest import PERIOD, signed_period_config
 
 MODEL = synthetic_demo_model()
 CONFIG = ReleaseConfig(rho=0.25, period_budget=0.5)
@@ -112,3 +117,41 @@ def test_the_budget_is_rechecked_when_recording_a_drawn_release(workspace: Works
     with pytest.raises(InsufficientPrivacyBudget, match=r"0\.3 of 0\.5 spent"):
         ledger.record(workspace, "another-digest", drawn_meanwhile, budget=0.5)
     assert [e.submission_id for e in ledger.entries(workspace)] == [first.payload.submission_id]
+
+
+def _as_written_before_the_upgrade(workspace: Workspace, payload: SubmissionPayload) -> None:
+    """Make the ledger's one row what a publiek/1 agent wrote: that version's
+    payload in that version's encoding (Python's json.dumps, not RFC 8785)."""
+    earlier = {**payload.to_dict(), "version": "publiek/1"}
+    blob = json.dumps(earlier, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    with sqlite3.connect(workspace.db_path) as db:
+        db.execute("DROP TRIGGER releases_no_update")  # put back by the next ledger.connect
+        db.execute("UPDATE releases SET plaintext = ?", (blob.encode(),))
+
+
+def test_a_release_drawn_under_publiek_1_is_shown_and_counted_but_never_resent(
+    workspace: Workspace,
+) -> None:
+    drawn = prepare_release(workspace, PERIOD, MODEL, CONFIG).payload
+    _as_written_before_the_upgrade(workspace, drawn)
+    [entry] = ledger.entries(workspace, PERIOD)
+    assert entry.payload.version == "publiek/1"
+    assert entry.payload.tables == drawn.tables and entry.payload.privacy.delta == 1e-7
+    assert ledger.spent(workspace, PERIOD) == pytest.approx(0.25)
+    with pytest.raises(UnsupportedVersion, match="drawn under publiek/1"):
+        prepare_release(workspace, PERIOD, MODEL, CONFIG)  # the same inputs: no new draw
+    with pytest.raises(UnsupportedVersion):
+        seal_submission(
+            entry.payload, signer=SigningKey.generate(), recipient=SealPrivateKey.generate().public
+        )
+    shown = format_inspection(inspect_submission(workspace, drawn.submission_id))
+    assert "drawn under publiek/1" in shown
+    assert len(ledger.entries(workspace)) == 1
+
+
+def test_a_period_config_cached_under_publiek_1_counts_as_absent(workspace: Workspace) -> None:
+    signed_period_config(workspace)
+    path = period_config.cache_path(workspace, PERIOD)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**doc, "version": "publiek/1"}), encoding="utf-8")
+    assert period_config.cached(workspace, PERIOD) is None

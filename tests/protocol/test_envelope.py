@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol.encoding import canonical_bytes, parse_canonical
+from protocol.encoding import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
 from protocol.envelope import open_submission, seal_submission
 from protocol.errors import (
     DecryptionFailed,
@@ -111,7 +111,7 @@ def test_secrets_never_print() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text()
+    st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | st.text()
     | st.floats(allow_nan=False, allow_infinity=False),
     lambda children: st.lists(children) | st.dictionaries(st.text(), children),
     max_leaves=20,

@@ -12,6 +12,16 @@ committed keys (``test-keys/``, raw keys in unpadded base64url) and by running
 them through its intake in manifest order against the state the manifest's
 ``aggregator_state`` describes.
 
+The encoding is RFC 8785 (JCS) from ``publiek/2`` on. ``encoding/`` holds its
+known answers: each ``*.input.json`` parsed and re-encoded by any JCS library
+must give the bytes of the matching ``*.json`` exactly, and every file in
+``encoding/refused/`` must be refused by a strict decoder. ``messages/`` holds
+whole messages whose bytes are fixed: the plaintext inside ``valid.envelope``,
+a signed period config, a receipt and a log entry (Ed25519 is deterministic,
+so the signatures are known answers too). ``publiek-1/`` keeps vectors of the
+earlier version, which are never regenerated: the aggregator answers them with
+``unsupported-version``.
+
 The keys under ``test-keys/`` are for these vectors only. They are public;
 never use them for anything else.
 """
@@ -29,13 +39,15 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parents[1]))
 
 from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_rho  # noqa: E402
-from dp.release_design import MAX_VISITS, TABLE_DESIGN, rho_share, sensitivity  # noqa: E402
+from dp.release_design import DESIGN, MAX_VISITS, TABLE_DESIGN, rho_share, sensitivity  # noqa: E402
+from protocol import PROTOCOL_VERSION  # noqa: E402
 from protocol.encoding import b64encode, canonical_bytes  # noqa: E402
 from protocol.envelope import (  # noqa: E402
     MAX_ENVELOPE_BYTES,
     SIGNATURE_DOMAIN,
     SUITE,
     SUITE_NAME,
+    envelope_digest,
     envelope_info,
     seal_submission,
 )
@@ -43,11 +55,17 @@ from protocol.keys import SealPrivateKey, SecretBytes, SigningKey  # noqa: E402
 from protocol.messages import (  # noqa: E402
     Envelope,
     EnvelopeHeader,
+    PeriodConfig,
+    PeriodTable,
     PrivacySpend,
+    Receipt,
     ReleasedTable,
     SubmissionPayload,
 )
+from protocol.period_config import PERIOD_CONFIG_DOMAIN, sign_period_config  # noqa: E402
 from protocol.sector_keys import seal_sector_key  # noqa: E402
+from protocol.translog import DOMAIN as LOG_DOMAIN  # noqa: E402
+from protocol.translog import GENESIS, RECEIPT_DOMAIN, entry_hash  # noqa: E402
 
 KEYS = ROOT / "test-keys"
 INSTITUTION = "vector-theater"
@@ -77,6 +95,12 @@ SEAL_KEYS = (
     "institution-sealing", "revoked-sealing",
 )  # fmt: skip
 SECTOR_KEY = SecretBytes(bytes(range(32)))
+# Free text is allowed in one payload field only (cell labels are a narrow
+# alphabet): the segment model's name carries the non-ASCII of every vector.
+SEGMENT_MODEL = "synthetic-demo-2026 (Fryslân, café)"
+# Frozen vectors of publiek/1 (generated before RFC 8785, never regenerated).
+EARLIER = "publiek-1"
+UNSUPPORTED = {"status": 400, "type": "urn:publiek:problem:unsupported-version"}
 
 
 def signing(name: str) -> SigningKey:
@@ -150,7 +174,7 @@ def payload(
         period=period,
         submission_id=submission_id,
         created_at="2026-10-01T00:00:00+00:00",
-        segment_model="synthetic-demo-2026",
+        segment_model=SEGMENT_MODEL,
         bounds=dict(BOUNDS),
         tables=tables,
         privacy=PrivacySpend(rho=sum(t.rho for t in tables), epsilon=2.5, delta=1e-7),
@@ -164,16 +188,24 @@ def seal(
     return envelope
 
 
+def publiek_1_bytes(value: Any) -> bytes:
+    """How publiek/1 encoded: Python's sorted-key ``json.dumps`` (not RFC 8785)."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
 def seal_raw(
     header: EnvelopeHeader,
     payload_dict: dict[str, Any],
     signer: SigningKey,
     *,
     info_header: EnvelopeHeader | None = None,
+    encode: Any = canonical_bytes,
 ) -> bytes:
     """Seal by hand, for vectors the reference API refuses to build."""
-    signature = signer.sign(SIGNATURE_DOMAIN, canonical_bytes([header.to_dict(), payload_dict]))
-    plaintext = canonical_bytes({"payload": payload_dict, "signature": b64encode(signature)})
+    signature = signer.sign(SIGNATURE_DOMAIN, encode([header.to_dict(), payload_dict]))
+    plaintext = encode({"payload": payload_dict, "signature": b64encode(signature)})
     recipient = sealing("aggregator-intake-active").public
     sealed = SUITE.encrypt(
         plaintext, recipient.to_crypto(), info=envelope_info(info_header or header)
@@ -203,13 +235,18 @@ def vectors() -> list[dict[str, Any]]:
     def add(name: str, data: bytes, expected: dict[str, Any], note: str) -> None:
         out.append({"name": name, "data": data, "expected": expected, "note": note})
 
-    valid = seal(payload())
+    valid, plaintext = seal_submission(
+        payload(),
+        signer=signing("institution-signing"),
+        recipient=sealing("aggregator-intake-active").public,
+    )
     add(
         "valid",
         valid,
         {"status": 200, "accepted": True, "log_index": 0},
         "a well-formed submission from an enrolled institution to the active key",
     )
+    out[-1]["plaintext"] = plaintext
     add(
         "valid-replayed",
         valid,
@@ -278,6 +315,35 @@ def vectors() -> list[dict[str, Any]]:
         problem("invalid-payload", 422),
         "correctly sealed and signed, but the payload carries no table",
     )
+    p = payload(submission_id="d0112233445566778899aabbccddeeff")
+    add(
+        "payload-version-1",
+        seal_raw(
+            header_for(p), {**p.to_dict(), "version": "publiek/1"}, signing("institution-signing")
+        ),
+        UNSUPPORTED,
+        "a publiek/2 envelope, correctly sealed and signed, carrying a payload that says publiek/1",
+    )
+    p = payload(submission_id="e0112233445566778899aabbccddeeff")
+    add(
+        "publiek-1-encoding",
+        seal_raw(
+            header_for(p), p.to_dict(), signing("institution-signing"), encode=publiek_1_bytes
+        ),
+        problem("malformed-message", 400),
+        "a publiek/2 payload encoded as publiek/1 did (delta 1e-07, scale 60.0) and signed over "
+        "those bytes: the sealed plaintext is not RFC 8785",
+    )
+    p = payload(submission_id="f0112233445566778899aabbccddeeff")
+    beyond = p.to_dict()
+    beyond["tables"][0]["values"][0] = float(2**53)  # JCS writes 9007199254740992
+    add(
+        "integer-beyond-safe-range",
+        seal_raw(header_for(p), beyond, signing("institution-signing")),
+        problem("invalid-payload", 422),
+        "a cell value of 9007199254740992 (2^53), canonical as a number but outside the "
+        "integers every JSON parser reads exactly (±(2^53 - 1)); integer fields refuse it",
+    )
     add(
         "refused-declaration",
         seal(payload(submission_id="c0112233445566778899aabbccddeeff", cheap_visits=True)),
@@ -287,7 +353,7 @@ def vectors() -> list[dict[str, Any]]:
     )
     add(
         "malformed-envelope",
-        b'{"version":"publiek/1"',
+        b'{"version":"publiek/2"',
         problem("malformed-message", 400),
         "not even JSON",
     )
@@ -374,6 +440,265 @@ def sector_key_vectors() -> list[dict[str, Any]]:
     ]
 
 
+# (name, input as some JSON text, its RFC 8785 bytes written out by hand, note).
+# The generator checks that the encoder gives exactly these bytes.
+CANONICAL: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "rfc8785-example",
+        (
+            '{\n  "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, '
+            "0.000000000000000000000000001],\n"
+            '  "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",\n'
+            '  "literals": [null, true, false]\n}\n'
+        ),
+        (
+            '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
+            '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+        ),
+        "the example of RFC 8785 section 3.2.2",
+    ),
+    (
+        "numbers",
+        (
+            "[1e-07, 1E-7, 0.000001, 1e-05, 0.0001, 1.0, 60.00, 0.25, 0.1, 0.30000000000000004, "
+            "1e20, 1e21, 123456789.125, -0.0, 5e-324, 1.7976931348623157e308]"
+        ),
+        (
+            "[1e-7,1e-7,0.000001,0.00001,0.0001,1,60,0.25,0.1,0.30000000000000004,"
+            "100000000000000000000,1e+21,123456789.125,0,5e-324,1.7976931348623157e+308]"
+        ),
+        (
+            "ECMAScript number form: δ = 1e-7 (publiek/1 wrote 1e-07), 1.0 as 1, 1e-5 as 0.00001, "
+            "1e20 in digits, 1e21 with an exponent, -0 as 0"
+        ),
+    ),
+    (
+        "integers-at-the-boundary",
+        "[9007199254740991, -9007199254740991, 0, -1, 1.0e3]",
+        "[9007199254740991,-9007199254740991,0,-1,1000]",
+        (
+            "±(2^53 - 1), the largest integers the protocol carries (I-JSON); 2^53 and beyond are "
+            "refused by the encoder as integers"
+        ),
+    ),
+    (
+        "strings",
+        (
+            '["Fryslân", "caf\\u00e9", "tab\\there", "quote\\"back\\\\slash", "\\u001f", '
+            '"\\u007f", '
+            '"\\u2028", "\\ud83d\\ude00", "<\\/script>"]'
+        ),
+        (
+            '["Fryslân","café","tab\\there","quote\\"back\\\\slash","\\u001f","\x7f","\u2028",'
+            '"\U0001f600","</script>"]'
+        ),
+        (
+            'UTF-8 as is (â, é, U+2028, U+1F600); only ", \\ and controls below U+0020 escaped, '
+            "short forms where JSON has them, else \\u00xx in lower case"
+        ),
+    ),
+    (
+        "key-order",
+        (
+            '{"\\ue000": 1, "\\ud83d\\ude00": 2, "\\u00e9": 3, "a": 4, "A": 5, "10": 6, "1": 7, '
+            '"": 8}'
+        ),
+        '{"":8,"1":7,"10":6,"A":5,"a":4,"é":3,"\U0001f600":2,"\ue000":1}',
+        (
+            "keys sorted by UTF-16 code units: U+1F600 (D83D DE00) before U+E000, where code point "
+            "order (publiek/1) puts it after"
+        ),
+    ),
+    (
+        "nesting",
+        '{"b": [{"z": null, "y": true}, false, []], "a": {}}',
+        '{"a":{},"b":[{"y":true,"z":null},false,[]]}',
+        "sorting applies inside nested objects; arrays keep their order",
+    ),
+)
+# (name, bytes that are valid JSON or nearly, note): a strict decoder refuses each.
+REFUSED: tuple[tuple[str, bytes, str], ...] = (
+    ("publiek-1-float", b'{"delta":1e-07}', "publiek/1's exponent form; RFC 8785 writes 1e-7"),
+    ("trailing-zero", b'{"scale":60.0}', "publiek/1 wrote 60.0; RFC 8785 writes 60"),
+    ("upper-case-exponent", b"[1E-7]", "the exponent marker is a lower-case e"),
+    ("integer-beyond-safe-range", b"[9007199254740993]", "not a double: it reads back as ...992"),
+    ("negative-zero", b"[-0]", "zero has no sign"),
+    ("whitespace", b'{"a": 1}', "no insignificant whitespace"),
+    ("unsorted-keys", b'{"b":1,"a":2}', "keys are sorted"),
+    (
+        "code-point-key-order",
+        '{"\ue000":1,"\U0001f600":2}'.encode(),
+        "publiek/1's order (code points); UTF-16 puts U+1F600 first",
+    ),
+    ("escaped-non-ascii", b'["caf\\u00e9"]', "non-ASCII is written as UTF-8, not escaped"),
+    ("escaped-solidus", b'["\\/"]', "/ is not escaped"),
+    ("duplicate-key", b'{"a":1,"a":1}', "a key occurs once"),
+    ("nan", b"[NaN]", "not JSON"),
+    ("byte-order-mark", b"\xef\xbb\xbf[]", "no byte order mark"),
+    ("invalid-utf-8", b'["\xff"]', "UTF-8 only"),
+    ("lone-surrogate", b'["\\ud800"]', "a lone surrogate is no character"),
+)
+
+
+def encoding_vectors() -> dict[str, list[dict[str, str]]]:
+    """Write ``encoding/`` and return its manifest section."""
+    folder = ROOT / "encoding"
+    for old in folder.rglob("*.json"):
+        old.unlink()
+    (folder / "refused").mkdir(parents=True, exist_ok=True)
+    canonical, refused = [], []
+    for name, text, expected, note in CANONICAL:
+        encoded = canonical_bytes(json.loads(text))
+        if encoded != expected.encode("utf-8"):
+            raise SystemExit(f"encoding vector {name}: the encoder gives {encoded!r}")
+        (folder / f"{name}.input.json").write_text(text, encoding="utf-8")
+        (folder / f"{name}.json").write_bytes(encoded)
+        canonical.append(
+            {
+                "name": name,
+                "input": f"encoding/{name}.input.json",
+                "canonical": f"encoding/{name}.json",
+                "note": note,
+            }
+        )
+    for name, data, note in REFUSED:
+        (folder / "refused" / f"{name}.json").write_bytes(data)
+        refused.append(
+            {
+                "name": name,
+                "file": f"encoding/refused/{name}.json",
+                "expected": problem("malformed-message", 400),
+                "note": note,
+            }
+        )
+    return {"canonical": canonical, "refused": refused}
+
+
+def period_config() -> PeriodConfig:
+    """The open period's config as the aggregator serves it (δ = 1e-7, the design's weights)."""
+    return sign_period_config(
+        PeriodConfig(
+            period=OPEN_PERIOD,
+            rho_budget=BUDGET,
+            delta=1e-7,
+            mechanism=GAUSSIAN,
+            design=DESIGN,
+            tables=tuple(PeriodTable(name=t.name, weight=t.weight) for t in TABLE_DESIGN),
+            bounds=dict(BOUNDS),
+            k=5,
+            issued_at="2026-07-01T00:00:00+00:00",
+            aggregator_key_id=signing("aggregator-receipt").public.key_id,
+        ),
+        signing("aggregator-receipt"),
+    )
+
+
+def receipt(valid: bytes) -> Receipt:
+    """A receipt for ``valid`` at log index 0, at a fixed time."""
+    body = Receipt(
+        submission_id="00112233445566778899aabbccddeeff",
+        institution_id=INSTITUTION,
+        period=OPEN_PERIOD,
+        digest=envelope_digest(valid),
+        log_index=0,
+        received_at="2026-10-01T00:00:05+00:00",
+        aggregator_key_id=signing("aggregator-receipt").public.key_id,
+    )
+    signature = signing("aggregator-receipt").sign(RECEIPT_DOMAIN, canonical_bytes(body.body()))
+    return Receipt(**{**body.__dict__, "signature": signature})
+
+
+def log_entry(r: Receipt) -> dict[str, Any]:
+    fields = {
+        "log_index": r.log_index,
+        "submission_id": r.submission_id,
+        "institution_id": r.institution_id,
+        "period": r.period,
+        "digest": r.digest,
+        "appended_at": r.received_at,
+    }
+    return {**fields, "prev_hash": GENESIS, "entry_hash": entry_hash(fields, GENESIS)}
+
+
+def message_vectors(valid: bytes, plaintext: bytes) -> list[dict[str, Any]]:
+    """Write ``messages/`` and return its manifest section."""
+    folder = ROOT / "messages"
+    folder.mkdir(exist_ok=True)
+    r = receipt(valid)
+    items = (
+        (
+            "valid-plaintext",
+            plaintext,
+            {"opens": "submissions/valid.envelope", "with": "aggregator-intake-active"},
+            (
+                "the exact plaintext sealed in valid.envelope: payload (δ = 1e-7, floats, the "
+                "non-ASCII segment model name) and the institution's signature over canonical "
+                "[header, payload] in domain 'publiek/1 submission-signature'"
+            ),
+        ),
+        (
+            "period-config",
+            canonical_bytes(period_config().to_dict()),
+            {"signed_by": "aggregator-receipt", "domain": PERIOD_CONFIG_DOMAIN.decode()},
+            (
+                "a signed period config: δ = 1e-7 and the table weights; the signature is over the "
+                "canonical body without 'signature'"
+            ),
+        ),
+        (
+            "receipt",
+            canonical_bytes(r.to_dict()),
+            {"signed_by": "aggregator-receipt", "domain": RECEIPT_DOMAIN.decode()},
+            (
+                "a receipt for valid.envelope; strings and a small integer only, so its bytes are "
+                "the same under publiek/1 and publiek/2"
+            ),
+        ),
+        (
+            "log-entry",
+            canonical_bytes(log_entry(r)),
+            {"domain": LOG_DOMAIN.decode().rstrip("\x00") + " ‖ 0x00"},
+            (
+                "entry 0 of the transparency log for that receipt; entry_hash = SHA-256(domain ‖ "
+                "canonical(entry without the two hashes) ‖ prev_hash), the same under both versions"
+            ),
+        ),
+    )
+    out = []
+    for name, data, check, note in items:
+        (folder / f"{name}.json").write_bytes(data)
+        out.append({"name": name, "file": f"messages/{name}.json", **check, "note": note})
+    return out
+
+
+def earlier_vectors() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The frozen publiek/1 vectors: refused as unsupported versions."""
+    submissions = [
+        {
+            "name": "publiek-1-valid",
+            "file": f"{EARLIER}/valid.envelope",
+            "gzip": False,
+            "expected": UNSUPPORTED,
+            "note": "the 'valid' vector of publiek/1, as committed before RFC 8785",
+        }
+    ]
+    sector_keys = [
+        {
+            "name": "publiek-1-sector-key-valid",
+            "file": f"{EARLIER}/sector-key-valid.json",
+            "expected": UNSUPPORTED,
+            "note": "the valid sealed sector key of publiek/1: the custodian distributes again",
+            "open_as": {
+                "institution_id": INSTITUTION,
+                "period": OPEN_PERIOD,
+                "recipient": "institution-sealing",
+                "custodian": "custodian-signing",
+            },
+        }
+    ]
+    return submissions, sector_keys
+
+
 def public_keys() -> dict[str, str]:
     keys = {n: signing(n).public.to_text() for n in SIGNING_KEYS}
     keys.update({n: sealing(n).public.to_text() for n in SEAL_KEYS})
@@ -409,15 +734,22 @@ def main() -> None:
             },
             "custodian_key": "custodian-signing",
         },
+        "protocol_version": PROTOCOL_VERSION,
         "public_keys": public_keys(),
         "submissions": [],
         "sector_keys": [],
+        "encoding": encoding_vectors(),
+        "messages": [],
     }
+    earlier_submissions, earlier_sector_keys = earlier_vectors()
+    manifest["submissions"].extend(earlier_submissions)
     for old in (*ROOT.glob("submissions/*"), *ROOT.glob("sector-keys/*")):
         old.unlink()
     (ROOT / "submissions").mkdir(exist_ok=True)
     (ROOT / "sector-keys").mkdir(exist_ok=True)
     for v in vectors():
+        if "plaintext" in v:
+            manifest["messages"] = message_vectors(v["data"], v["plaintext"])
         gz = len(v["data"]) > 1024 * 1024
         file = f"submissions/{v['name']}.envelope" + (".gz" if gz else "")
         (ROOT / file).write_bytes(gzip.compress(v["data"], mtime=0) if gz else v["data"])
@@ -446,6 +778,7 @@ def main() -> None:
                 },
             }
         )
+    manifest["sector_keys"].extend(earlier_sector_keys)
     (ROOT / "manifest.json").write_text(
         json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
