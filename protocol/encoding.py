@@ -77,9 +77,11 @@ def parse_canonical(data: bytes, *, what: str) -> Any:
             parse_int=_number_without_fraction,
         )
         # Re-encoding refuses what json.loads lets through: numbers that overflow
-        # to infinity and lone surrogates; deep nesting raises RecursionError.
+        # to infinity and lone surrogates; deep nesting raises RecursionError, an
+        # integer literal beyond a double's range OverflowError.
+        # (rfc8785's CanonicalizationError is a ValueError.)
         canonical = rfc8785.dumps(obj)
-    except (ValueError, RecursionError) as exc:  # CanonicalizationError is a ValueError
+    except (ValueError, OverflowError, RecursionError) as exc:
         raise MalformedMessage(
             f"{what} is not valid canonical JSON", hint="send the bytes the encoder produced"
         ) from exc

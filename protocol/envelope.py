@@ -26,9 +26,8 @@ from protocol.errors import (
     UnsupportedVersion,
 )
 from protocol.keys import SealPrivateKey, SealPublicKey, SigningKey, VerifyKey, verify_with_domain
-from protocol.messages import Envelope, EnvelopeHeader, SubmissionPayload
+from protocol.messages import SUITE_NAME, Envelope, EnvelopeHeader, SubmissionPayload
 
-SUITE_NAME = "DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/ChaCha20Poly1305"
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 INFO_DOMAIN = b"publiek/1 submission-envelope\x00"
 SIGNATURE_DOMAIN = b"publiek/1 submission-signature"

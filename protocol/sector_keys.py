@@ -17,27 +17,24 @@ accepts a sealed key only if
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.exceptions import InvalidTag
 
-from protocol import PROTOCOL_VERSION
-from protocol.encoding import b64decode, b64encode, canonical_bytes, parse_canonical
-from protocol.envelope import SUITE, SUITE_NAME
-from protocol.errors import (
-    DecryptionFailed,
-    InvalidPayload,
-    MalformedMessage,
-    UnknownKey,
-    UnsupportedVersion,
-)
+from protocol import EARLIER_VERSIONS, PROTOCOL_VERSION
+from protocol.encoding import b64encode, canonical_bytes, parse_canonical
+from protocol.envelope import SUITE
+from protocol.errors import DecryptionFailed, MalformedMessage, UnknownKey, UnsupportedVersion
 from protocol.keys import SealPrivateKey, SealPublicKey, SecretBytes, SigningKey, VerifyKey
-from protocol.messages import HEX32_RE, check_period, check_slug
+from protocol.messages import HEX32, PERIOD, SIGNATURE_BYTES, SLUG, SUITE_NAME, Quarter
+from protocol.schema import Bytes, OneOf, Schema, Text
 
 SECTOR_KEY_BYTES = 32
 INFO_DOMAIN = b"publiek/1 sector-key-envelope\x00"
 SIGNATURE_DOMAIN = b"publiek/1 sector-key-signature"
 MAX_SEALED_SECTOR_KEY_BYTES = 4096
+# HPKE X25519 ``enc`` (32) ‖ the 32-byte key sealed with ChaCha20-Poly1305 (32 + 16).
+SEALED_BYTES = 32 + SECTOR_KEY_BYTES + 16
 FIELDS = (
     "version", "suite", "period", "institution_id",
     "recipient_key_id", "custodian_key_id", "sealed", "signature",
@@ -55,22 +52,26 @@ class SectorKeyHeader:
     suite: str = SUITE_NAME
     version: str = PROTOCOL_VERSION
 
+    SCHEMA: ClassVar[Schema] = Schema(
+        "sealed sector key",
+        {
+            "version": OneOf((PROTOCOL_VERSION,)),
+            "suite": OneOf((SUITE_NAME,)),
+            "period": Quarter(PERIOD),
+            "institution_id": Text(SLUG, note="the recipient institution"),
+            "recipient_key_id": Text(HEX32, note="the recipient's sealing key"),
+            "custodian_key_id": Text(HEX32, note="the custodian signing key"),
+        },
+        error=MalformedMessage,
+    )
+
     def __post_init__(self) -> None:
         if self.version != PROTOCOL_VERSION:
             raise UnsupportedVersion(
-                f"sealed sector key version {self.version!r} is not {PROTOCOL_VERSION}",
+                f"sealed sector key version {_shown(self.version)} is not {PROTOCOL_VERSION}",
                 hint="the custodian distributes the period's sector key again with this version",
             )
-        if self.suite != SUITE_NAME:
-            raise MalformedMessage(f"unsupported HPKE suite {self.suite!r}; use {SUITE_NAME}")
-        check_period(self.period)
-        check_slug(self.institution_id, what="institution_id")
-        for label, value in (
-            ("recipient_key_id", self.recipient_key_id),
-            ("custodian_key_id", self.custodian_key_id),
-        ):
-            if not isinstance(value, str) or not HEX32_RE.match(value):
-                raise MalformedMessage(f"sealed sector key {label} must be 32 lower-case hex")
+        self.SCHEMA.check(self, skip=("version",))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +84,11 @@ class SectorKeyHeader:
         }
 
 
+def _shown(version: Any) -> str:
+    """A version as an error may quote it: only the ones this code knows."""
+    return repr(version) if version in (PROTOCOL_VERSION, *EARLIER_VERSIONS) else "another"
+
+
 @dataclass(frozen=True)
 class SealedSectorKey:
     """One period's sector key, sealed to one agent and signed by the custodian."""
@@ -91,14 +97,28 @@ class SealedSectorKey:
     sealed: bytes = field(repr=False)
     signature: bytes = field(repr=False)
 
+    SCHEMA: ClassVar[Schema] = Schema(
+        "sealed sector key",
+        {
+            **SectorKeyHeader.SCHEMA.fields,
+            "sealed": Bytes(
+                SEALED_BYTES, SEALED_BYTES, note="HPKE `enc` ‖ the sealed 32-byte key and its tag"
+            ),
+            "signature": Bytes(
+                SIGNATURE_BYTES,
+                SIGNATURE_BYTES,
+                note="Ed25519 in domain `publiek/1 sector-key-signature`",
+            ),
+        },
+        error=MalformedMessage,
+    )
+
     def __post_init__(self) -> None:
         # The header validated itself; the parts must be what they claim, so a
         # sealed key built in code is as valid as one parsed from the wire.
         if not isinstance(self.header, SectorKeyHeader):
             raise MalformedMessage("sealed sector key header must be a SectorKeyHeader")
-        for label, value in (("sealed", self.sealed), ("signature", self.signature)):
-            if not isinstance(value, bytes):
-                raise MalformedMessage(f"sealed sector key {label} must be bytes")
+        self.SCHEMA.check(self, skip=tuple(SectorKeyHeader.SCHEMA.fields))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,28 +132,15 @@ class SealedSectorKey:
 
     @classmethod
     def from_dict(cls, d: Any) -> SealedSectorKey:
-        if not isinstance(d, dict) or set(d) != set(FIELDS):
-            raise MalformedMessage(
-                f"a sealed sector key has exactly the fields {', '.join(FIELDS)}"
+        cls.SCHEMA.require_members(d, FIELDS)
+        if d["version"] != PROTOCOL_VERSION:
+            raise UnsupportedVersion(
+                f"sealed sector key version {_shown(d['version'])} is not {PROTOCOL_VERSION}",
+                hint="the custodian distributes the period's sector key again with this version",
             )
-        if not all(isinstance(v, str) for v in d.values()):
-            raise MalformedMessage("sealed sector key fields must be strings")
-        try:
-            header = SectorKeyHeader(
-                version=d["version"],
-                suite=d["suite"],
-                period=d["period"],
-                institution_id=d["institution_id"],
-                recipient_key_id=d["recipient_key_id"],
-                custodian_key_id=d["custodian_key_id"],
-            )
-        except InvalidPayload as exc:  # from the shared period and slug checks
-            raise MalformedMessage(f"sealed sector key: {exc}") from exc
-        return cls(
-            header=header,
-            sealed=b64decode(d["sealed"], what="sealed sector key"),
-            signature=b64decode(d["signature"], what="sector key signature"),
-        )
+        fields = cls.SCHEMA.decode(d)
+        sealed, signature = fields.pop("sealed"), fields.pop("signature")
+        return cls(header=SectorKeyHeader(**fields), sealed=sealed, signature=signature)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SealedSectorKey:
