@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from protocol.encoding import b64decode, b64encode
 from protocol.errors import InvalidSignature, MalformedMessage, UnsafePublicKey, UsageError
-
-SECRET_FILE_MODE = 0o600
+from protocol.state_files import write_private
 
 # Curve25519's field prime, shared by X25519 (Montgomery form) and Ed25519 (Edwards form).
 _P = 2**255 - 19
@@ -52,9 +50,7 @@ X25519_SMALL_ORDER_U = frozenset(
 )
 # y-coordinates of the 8 Ed25519 points of order 1, 2, 4 and 8: (0, 1), (0, -1),
 # (±sqrt(-1), 0) and four of order 8 (tests/hostile/test_keys.py derives them).
-_ED25519_ORDER_8_Y = (
-    2707385501144840649318225287225658788936804267575313519463743609750303402022
-)
+_ED25519_ORDER_8_Y = 2707385501144840649318225287225658788936804267575313519463743609750303402022
 ED25519_SMALL_ORDER_Y = frozenset({1, _P - 1, 0, _ED25519_ORDER_8_Y, _P - _ED25519_ORDER_8_Y})
 
 
@@ -305,17 +301,9 @@ def _x25519_probe() -> X25519PrivateKey:
 
 
 def write_secret(path: Path, content: bytes) -> None:
-    """Write a secret file created with mode 0600 (never world-readable, even briefly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, SECRET_FILE_MODE)
-    try:
-        os.write(fd, content)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    tmp.chmod(SECRET_FILE_MODE)
-    tmp.replace(path)
+    """Write a secret file created with mode 0600 (never world-readable, even briefly)
+    in a folder created 0700."""
+    write_private(path, content)
 
 
 def read_secret(path: Path, *, what: str) -> bytes:
