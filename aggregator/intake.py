@@ -84,7 +84,7 @@ def read_limited_file(path: Path, limit: int) -> bytes:
         raise UsageError(f"{path} cannot be read ({exc.strerror or type(exc).__name__})") from exc
     if len(data) > limit:
         raise PayloadTooLarge(
-            f"{path.name} is larger than the limit of {limit} bytes",
+            f"{path} is larger than the limit of {limit} bytes",
             hint="this is not an envelope written by `publiek agent export`",
         )
     return data

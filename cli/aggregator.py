@@ -83,9 +83,9 @@ class Aggregator:
         The state folder is made (0700) first, and anything in it that others could
         read is made private, one warning line per path (ADR 0017)."""
         from aggregator.settings import load_settings, make_state_private
-        from protocol.state_files import private_dir
+        from protocol.state_files import PRIVATE_DIR_MODE
 
-        private_dir(self.state)
+        self.state.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         settings = load_settings(self.state, self.config, database_url=self.database, **overrides)
         for repaired in make_state_private(settings):
             typer.echo(repaired.warning(), err=True)

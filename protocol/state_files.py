@@ -88,7 +88,12 @@ def repair_private(root: Path, *files: Path) -> list[Repaired]:
     (folders become 0700, files keep only their owner bits) and off ``files``
     outside it; return what changed. Symbolic links are left alone, and not
     followed. A path the process may not change is a usage error naming the
-    command that fixes it."""
+    command that fixes it.
+
+    On Windows the modes say nothing about other accounts (the folder's ACL
+    does, docs/operations.md), so nothing is changed there."""
+    if os.name == "nt":
+        return []
     paths: list[Path] = []
     if root.is_dir():
         paths.append(root)
