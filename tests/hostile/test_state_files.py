@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -109,38 +111,42 @@ def test_the_custodian_folder_is_private(tmp_path: Path) -> None:
     assert loose(custodian.root) == []
 
 
-def _loosen(state: Path) -> list[Path]:
-    """What an older version (or a restore that dropped modes) left behind."""
-    opened = sqlite3.connect(state / "aggregator.db")  # makes -wal and -shm
-    opened.execute("PRAGMA journal_mode=WAL")
-    opened.execute("CREATE TABLE IF NOT EXISTS t (x)")
-    wide = [
-        state,
-        state / "keys",
-        state / "aggregator.db",
-        state / "aggregator.db-wal",
-        state / "aggregator.db-shm",
-        state / "aggregator.toml",
-        *sorted((state / "keys").iterdir()),
-    ]
-    for path in wide:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    opened.close()
-    return [p for p in wide if p.exists()]
+@contextmanager
+def loosened(state: Path) -> Iterator[list[Path]]:
+    """What an older version (or a restore that dropped modes) left behind, with a
+    connection held open so that the -wal and -shm files stay while the test runs."""
+    opened = sqlite3.connect(state / "aggregator.db")
+    try:
+        opened.execute("PRAGMA journal_mode=WAL")
+        opened.execute("CREATE TABLE IF NOT EXISTS t (x)")
+        wide = [
+            state,
+            state / "keys",
+            state / "aggregator.db",
+            state / "aggregator.db-wal",
+            state / "aggregator.db-shm",
+            state / "aggregator.toml",
+            *sorted((state / "keys").iterdir()),
+        ]
+        for path in wide:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        yield wide
+    finally:
+        opened.close()
 
 
 def test_aggregator_init_repairs_looser_modes_with_a_warning_per_path(tmp_path: Path) -> None:
     state = tmp_path / "aggregator-state"
     assert runner.invoke(app, ["aggregator", "init", "--state", str(state)]).exit_code == 0
-    wide = _loosen(state)
-    ran = runner.invoke(app, ["aggregator", "init", "--state", str(state)])
-    assert ran.exit_code == 0, ran.output
-    warned = [line for line in ran.stderr.splitlines() if line.startswith("warning: ")]
-    for path in wide:
-        was = "0755" if path.is_dir() else "0644"
-        now = "0700" if path.is_dir() else "0600"
-        assert f"warning: {path} was mode {was} (others could read it); made it {now}" in warned
-    assert loose(state) == []
+    with loosened(state) as wide:
+        ran = runner.invoke(app, ["aggregator", "init", "--state", str(state)])
+        assert ran.exit_code == 0, ran.output
+        warned = [line for line in ran.stderr.splitlines() if line.startswith("warning: ")]
+        for path in wide:
+            was = "0755" if path.is_dir() else "0644"
+            now = "0700" if path.is_dir() else "0600"
+            assert f"warning: {path} was mode {was} (others could read it); made it {now}" in warned
+        assert loose(state) == []
     again = runner.invoke(app, ["aggregator", "init", "--state", str(state)])
     assert again.exit_code == 0 and "warning" not in again.stderr
 
@@ -162,8 +168,7 @@ def test_a_sqlite_database_outside_the_state_folder_is_repaired_too(tmp_path: Pa
 def test_aggregator_serve_repairs_looser_modes_before_it_listens(tmp_path: Path) -> None:
     state = tmp_path / "aggregator-state"
     assert runner.invoke(app, ["aggregator", "init", "--state", str(state)]).exit_code == 0
-    wide = _loosen(state)
-    with aggregator_process(Settings(state_dir=state), lambda _: None):
+    with loosened(state) as wide, aggregator_process(Settings(state_dir=state), lambda _: None):
         assert loose(state) == []
     log = (state / "server.log").read_text(encoding="utf-8")
     for path in wide:
