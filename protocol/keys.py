@@ -288,7 +288,7 @@ def check_ed25519_public(raw: bytes) -> None:
 def _small_order(kind: str) -> UnsafePublicKey:
     return UnsafePublicKey(
         f"the {kind} public key is a small-order point",
-        hint="generate a new key pair (a fresh agent workspace) and enroll with it",
+        hint="its holder makes a new key pair (an agent: a fresh workspace, enrolled anew)",
     )
 
 
