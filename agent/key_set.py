@@ -16,6 +16,7 @@ from agent.client import AggregatorClient
 from agent.workspace import Workspace
 from protocol.errors import UsageError
 from protocol.keys import VerifyKey
+from protocol.state_files import write_private
 
 
 def key_set_path(workspace: Workspace) -> Path:
@@ -23,7 +24,9 @@ def key_set_path(workspace: Workspace) -> Path:
 
 
 def save_key_set(workspace: Workspace, key_set: dict[str, Any]) -> None:
-    key_set_path(workspace).write_text(json.dumps(key_set, indent=2, sort_keys=True) + "\n")
+    write_private(
+        key_set_path(workspace), (json.dumps(key_set, indent=2, sort_keys=True) + "\n").encode()
+    )
 
 
 def load_key_set(workspace: Workspace) -> dict[str, Any]:

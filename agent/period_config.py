@@ -34,6 +34,7 @@ from protocol.errors import (
 )
 from protocol.messages import PeriodConfig, check_period
 from protocol.period_config import verify_period_config
+from protocol.state_files import write_private
 
 CACHE_DIR = "period-configs"
 BUDGET_TOLERANCE = 1e-9  # the aggregator's float slack when it sums ρ
@@ -66,8 +67,7 @@ def verified(workspace: Workspace, doc: Any, period: str) -> PeriodConfig:
 
 def save(workspace: Workspace, config: PeriodConfig) -> Path:
     path = cache_path(workspace, config.period)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n", "utf-8")
+    write_private(path, (json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n").encode())
     return path
 
 

@@ -30,6 +30,7 @@ from protocol.envelope import seal_submission
 from protocol.errors import UnsupportedVersion
 from protocol.keys import SealPublicKey, SigningKey
 from protocol.messages import SubmissionPayload
+from protocol.state_files import write_private
 
 
 @dataclass(frozen=True)
@@ -193,9 +194,8 @@ def seal_to_outbox(
     envelope, plaintext = seal_submission(
         payload, signer=SigningKey.load(workspace.signing_key_path), recipient=recipient
     )
-    workspace.outbox_dir.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(envelope)
-    path.with_suffix(".plaintext.json").write_bytes(plaintext)
+    write_private(path, envelope)
+    write_private(path.with_suffix(".plaintext.json"), plaintext)
     return path
 
 

@@ -16,6 +16,7 @@ from agent.workspace import Workspace
 from protocol.errors import MalformedMessage, UsageError
 from protocol.keys import SealPrivateKey, SigningKey, VerifyKey, fingerprint, read_secret
 from protocol.sector_keys import SealedSectorKey, open_sector_key
+from protocol.state_files import write_private
 
 
 def custodian_key_path(workspace: Workspace) -> Path:
@@ -41,8 +42,7 @@ def pin_custodian(workspace: Workspace, key_text: str) -> VerifyKey:
                 "taskforce out of band",
             )
         return key
-    workspace.root.mkdir(parents=True, exist_ok=True)
-    path.write_text(key.to_text() + "\n", encoding="ascii")
+    write_private(path, (key.to_text() + "\n").encode("ascii"))
     return key
 
 

@@ -13,6 +13,7 @@ Layout::
     tmp/                       only while an ingest runs: its output before it is moved
                                into place, a UTF-8 copy of a non-UTF-8 export (raw addresses)
 
+Files are created 0600 and folders 0700 (``protocol.state_files``, ADR 0017).
 Back up ``keys/`` and ``agent.db``; never copy ``keys/`` anywhere but a backup,
 and never back up ``tmp/`` (docs/operations.md).
 """
@@ -35,6 +36,13 @@ from protocol.encoding import b64encode
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes, read_secret, write_secret
 from protocol.messages import check_period
+from protocol.state_files import (
+    PRIVATE_DIR_MODE,
+    PRIVATE_FILE_MODE,
+    create_private,
+    private_dir,
+    write_private,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ingested_files (
@@ -128,24 +136,26 @@ class Workspace:
         return self.keys_dir / "link.key"
 
     def ensure(self) -> Workspace:
-        for folder in (self.keys_dir, self.visits_dir, self.quarantine_dir, self.outbox_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        # Household keys, PC4 and birth years live here: owner only.
-        self.root.chmod(0o700)
-        self.keys_dir.chmod(0o700)
+        # Household keys, PC4 and birth years live here: owner only (ADR 0017).
+        for folder in (
+            self.root, self.keys_dir, self.visits_dir, self.quarantine_dir, self.outbox_dir
+        ):  # fmt: skip
+            private_dir(folder)
         with self.connect() as db:
             db.executescript(SCHEMA)
         return self
 
     def connect(self) -> sqlite3.Connection:
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        # 0600 before SQLite opens it; its -wal and -shm files take the same mode.
+        create_private(self.db_path)
         db = sqlite3.connect(self.db_path, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
     def save_config(self, config: AgentConfig) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(config.to_toml(), encoding="utf-8")
+        self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        write_private(self.config_path, config.to_toml().encode("utf-8"))
 
     def load_config(self) -> AgentConfig:
         try:
@@ -207,6 +217,6 @@ class Workspace:
 def _create_exclusively(path: Path, data: bytes) -> None:
     """Write ``data`` to a new file at ``path`` (0600), failing with
     ``FileExistsError`` if it exists: the same guarantee as ``os.link``."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "wb") as out:
         out.write(data)

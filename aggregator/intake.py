@@ -69,6 +69,27 @@ from protocol.translog import RECEIPT_DOMAIN
 Outcome = Receipt | Exception
 
 
+def read_limited_file(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, refused once there are more than ``limit``.
+
+    Reads ``limit + 1`` bytes and no more, whatever ``path`` is: a file's size
+    says nothing for a device or a pipe (``/dev/zero`` and a FIFO stat as 0
+    bytes and never end), so it is not asked."""
+    try:
+        with path.open("rb") as source:
+            data = source.read(limit + 1)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path} does not exist") from exc
+    except OSError as exc:  # a folder, no permission, an I/O error
+        raise UsageError(f"{path} cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            f"{path} is larger than the limit of {limit} bytes",
+            hint="this is not an envelope written by `publiek agent export`",
+        )
+    return data
+
+
 @dataclass(frozen=True)
 class IntakePolicy:
     """What intake enforces beyond cryptography; one object, not a pile of flags."""
@@ -154,18 +175,9 @@ class Intake:
         return [next(stored) if isinstance(c, Verified) else c for c in checked]
 
     def accept_file(self, path: Path) -> Receipt:
-        """The offline path (``aggregator import``): the size limit is checked on the
-        file before it is read, then the bytes go through :meth:`accept` like HTTP."""
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError as exc:
-            raise UsageError(f"{path} does not exist") from exc
-        if size > MAX_ENVELOPE_BYTES:
-            raise PayloadTooLarge(
-                f"{path.name} is {size} bytes; the limit is {MAX_ENVELOPE_BYTES}",
-                hint="this is not an envelope written by `publiek agent export`",
-            )
-        return self.accept(path.read_bytes())
+        """The offline path (``aggregator import``): at most the size limit is read,
+        then the bytes go through :meth:`accept` like HTTP."""
+        return self.accept(read_limited_file(path, MAX_ENVELOPE_BYTES))
 
     # -- verification: no write lock -------------------------------------------
 

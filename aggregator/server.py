@@ -27,6 +27,7 @@ import uvicorn
 
 from aggregator.app import create_app
 from aggregator.settings import Settings
+from protocol.state_files import write_private
 
 
 def _settle_garbage_collector() -> None:
@@ -50,9 +51,8 @@ def _run(settings: Settings, sock: socket.socket) -> None:
 
 
 def _write_address(address_file: Path, host: str, port: int) -> None:
-    tmp = address_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"url": f"http://{host}:{port}"}), encoding="utf-8")
-    tmp.replace(address_file)
+    # Often in the state folder, where every file is private (ADR 0017).
+    write_private(address_file, json.dumps({"url": f"http://{host}:{port}"}).encode())
 
 
 def serve(

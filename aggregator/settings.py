@@ -37,6 +37,7 @@ from dp.release_design import DEFAULT_DELTA, DEFAULT_EPSILON
 from protocol.errors import UsageError
 from protocol.keys import write_secret
 from protocol.messages import MECHANISMS
+from protocol.state_files import PRIVATE_DIR_MODE, Repaired, repair_private
 
 DEFAULT_K = 5
 # The taskforce's budget: ε = 1 per quarter per institution at δ = 1e-7, spent
@@ -219,3 +220,26 @@ def write_default_config(settings: Settings) -> Path:
     # Created 0600 from the start: the database URL may carry a password.
     write_secret(path, text.encode("utf-8"))
     return path
+
+
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def make_state_private(settings: Settings) -> list[Repaired]:
+    """Create the state folder 0700, or take every permission of others off it and
+    what it holds, and off a SQLite database kept elsewhere with its companion files;
+    return what was repaired, for the command to name (ADR 0017).
+
+    Repaired rather than refused: looser modes come from versions before this
+    check or from a restore that did not keep them, and a server that refused to
+    start over them would stop intake for a fault it can mend itself."""
+    from aggregator.storage import sqlite_file
+
+    settings.state_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    database = sqlite_file(settings.db_url)
+    outside = (
+        []
+        if database is None
+        else [database.with_name(database.name + s) for s in ("", *SQLITE_COMPANIONS)]
+    )
+    return repair_private(settings.state_dir, *outside)

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -31,8 +32,10 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from protocol.state_files import create_private
 
 
 class Base(DeclarativeBase):
@@ -187,8 +190,23 @@ class LoginAttempt(Base):
 WRITE_LOCK_ID = 74_700_001
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("uri") or parsed.database.startswith("file:"):
+        return None  # a SQLite URI names its own mode and options
+    return Path(parsed.database)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        path = sqlite_file(url)
+        if path is not None and path.parent.is_dir():
+            # Created 0600 before SQLite opens it: SQLite would create it with the
+            # umask, and its -wal and -shm files take this file's mode (ADR 0017).
+            create_private(path)
         engine = create_engine(url, future=True)
 
         @event.listens_for(engine, "connect")

@@ -13,6 +13,7 @@ function, so that ``publiek`` starts quickly (cron).
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -23,6 +24,7 @@ from cli.audit import audit_app
 from cli.custodian import custodian_app
 from cli.demo import demo as demo_command
 from cli.errors import set_verbose
+from protocol.state_files import restrict_umask
 
 __all__ = ["app", "main"]
 
@@ -40,10 +42,15 @@ app.command("demo")(demo_command)
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
 ) -> None:
     """Publiek: privacy-preserving audience benchmarks for the cultural sector."""
     set_verbose(verbose)
+    # Every file a command creates is its owner's only, whatever the umask (ADR 0017);
+    # put back when the command ends, for callers that run it in their own process.
+    previous = restrict_umask()
+    ctx.call_on_close(lambda: os.umask(previous))
 
 
 def main() -> None:

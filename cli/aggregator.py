@@ -78,11 +78,18 @@ class Aggregator:
         self.state, self.database, self.config = state, database, config
 
     def load_settings(self, **overrides: Any) -> Settings:
-        """Defaults ← the config file ← --database and ``overrides`` (those not None)."""
-        from aggregator.settings import load_settings
+        """Defaults ← the config file ← --database and ``overrides`` (those not None).
 
-        self.state.mkdir(parents=True, exist_ok=True)
-        return load_settings(self.state, self.config, database_url=self.database, **overrides)
+        The state folder is made (0700) first, and anything in it that others could
+        read is made private, one warning line per path (ADR 0017)."""
+        from aggregator.settings import load_settings, make_state_private
+        from protocol.state_files import PRIVATE_DIR_MODE
+
+        self.state.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        settings = load_settings(self.state, self.config, database_url=self.database, **overrides)
+        for repaired in make_state_private(settings):
+            typer.echo(repaired.warning(), err=True)
+        return settings
 
     @cached_property
     def settings(self) -> Settings:

@@ -13,6 +13,9 @@ import typer
 
 from cli.errors import friendly
 
+# `custodian distribute` finished for every other agent but skipped at least one.
+SKIPPED_EXIT_CODE = 3
+
 custodian_app = typer.Typer(no_args_is_help=True, help="Sector-key custodian (taskforce role).")
 
 CustodianDir = Annotated[
@@ -63,7 +66,12 @@ def custodian_distribute(
         bool, typer.Option(help="Approve institutions seen for the first time (TOFU).")
     ] = False,
 ) -> None:
-    """Create the period's sector key (once) and relay it sealed to each approved agent."""
+    """Create the period's sector key (once) and relay it sealed to each approved agent.
+
+    Exit code 0 when every listed agent was sealed to or is held back by the roster
+    (not approved yet, key changed); 3 when the distribution finished for the others
+    but skipped an agent whose listed key cannot be sealed to (named on stderr with
+    the reason); 2 when nothing was distributed (ADR 0017)."""
     from custodian.distribute import distribute
     from custodian.state import CustodianState
 
@@ -73,3 +81,13 @@ def custodian_distribute(
         typer.echo(f"  not approved yet: {institution_id} (sealing key {kid})")
     for institution_id, kid in result.key_changed:
         typer.echo(f"  KEY CHANGED, refused: {institution_id} now shows sealing key {kid}")
+    for name, reason in result.skipped:
+        typer.echo(f"  SKIPPED: {name}: {reason}", err=True)
+    if result.skipped:
+        typer.echo(
+            f"{len(result.skipped)} agent(s) skipped, the others have the sector key: revoke each "
+            "skipped institution (publiek aggregator institution revoke ID) and have it enroll "
+            "again with a new key",
+            err=True,
+        )
+        raise typer.Exit(SKIPPED_EXIT_CODE)

@@ -4,7 +4,9 @@ Layout::
 
     custodian.key            Ed25519 signing key (mode 0600); agents pin its public half
     sector-keys/P.key        the sector key of period P (mode 0600), created once per period
-    roster.json              institution id → sealing key id the custodian approved
+    roster.json              institution id → sealing key id the custodian approved (0600)
+
+The folder and ``sector-keys/`` are 0700 (``protocol.state_files``, ADR 0017).
 
 The roster is what stops an aggregator from slipping its own key in as an
 agent's: a changed key for a known institution is refused until the
@@ -23,6 +25,7 @@ from protocol.encoding import b64encode
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes, SigningKey, read_secret, write_secret
 from protocol.messages import HEX32_RE, check_period, check_slug
+from protocol.state_files import private_dir, write_private
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,7 @@ class CustodianState:
 
     def init(self) -> SigningKey:
         """Create the custodian signing key once; later calls return the same key."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o700)
+        private_dir(self.root)
         if not self.signing_key_path.exists():
             SigningKey.generate().save(self.signing_key_path)
         return self.signing_key()
@@ -74,7 +76,7 @@ class CustodianState:
             raise UsageError("a sealing key id is 32 lower-case hex digits")
         roster = self.roster()
         roster[institution_id] = sealing_key_id
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.roster_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(roster, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tmp.replace(self.roster_path)
+        private_dir(self.root)
+        write_private(
+            self.roster_path, (json.dumps(roster, indent=2, sort_keys=True) + "\n").encode()
+        )

@@ -51,6 +51,7 @@ from demo.sector import PERIOD, Sector, generate_sector, sector_disciplines, wri
 from protocol.client import ProblemClient
 from protocol.errors import PubliekError, ServiceUnavailable, UsageError
 from protocol.keys import SecretBytes
+from protocol.state_files import private_dir
 
 MARKER = ".publiek-demo"
 
@@ -76,7 +77,7 @@ def prepare_workspace(root: Path) -> None:
         )
     for sub in ("aggregator", "agents", "custodian"):
         shutil.rmtree(root / sub, ignore_errors=True)
-    root.mkdir(parents=True, exist_ok=True)
+    private_dir(root)
     (root / MARKER).write_text("created by `publiek demo`; safe to delete\n", encoding="utf-8")
 
 
@@ -85,7 +86,10 @@ def aggregator_process(settings: Settings, progress: Progress) -> Iterator[str]:
     """Run ``publiek aggregator serve`` as a child process; yield its URL."""
     address = settings.state_dir / "server.json"
     address.unlink(missing_ok=True)
-    log = (settings.state_dir / "server.log").open("wb")
+    log = os.fdopen(
+        os.open(settings.state_dir / "server.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+        "wb",
+    )
     cmd = [
         sys.executable, "-m", "cli", "aggregator", "serve",
         "--state", str(settings.state_dir), "--host", "127.0.0.1", "--port", "0",
@@ -142,7 +146,7 @@ def run_demo(
     started = time.monotonic()
     prepare_workspace(root)
     settings = Settings(state_dir=root / "aggregator", k=k)
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.state_dir)
 
     progress(f"generating a synthetic sector: {institutions} institutions")
     sector = generate_sector(institutions=institutions, households=households, seed=seed)

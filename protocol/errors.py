@@ -62,6 +62,17 @@ class MalformedMessage(PubliekError):
     title = "The message could not be parsed"
 
 
+class UnsafePublicKey(MalformedMessage):
+    """A public key that parses but must not be used: a small-order point (every
+    X25519 shared secret with it is all-zero; a signature can verify under an
+    Ed25519 one for a message its holder never signed) or a non-canonical
+    encoding (a second key id for the same key). Refused where keys are parsed
+    (``protocol.keys``), so it is never stored."""
+
+    slug = "unsafe-public-key"
+    title = "The public key is a small-order or non-canonical point"
+
+
 class UnsupportedVersion(PubliekError):
     slug = "unsupported-version"
     title = "Unsupported protocol version"
@@ -218,6 +229,7 @@ class Forbidden(PubliekError):
 ALL_ERRORS: tuple[type[PubliekError], ...] = (
     UsageError,
     MalformedMessage,
+    UnsafePublicKey,
     UnsupportedVersion,
     PayloadTooLarge,
     UnknownKey,
