@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import polars as pl
 
-PROVINCES: tuple[str, ...] = (
-    "groningen", "friesland", "drenthe", "overijssel", "flevoland", "gelderland",
-    "utrecht", "noord-holland", "zuid-holland", "zeeland", "noord-brabant", "limburg",
-)  # fmt: skip
+from dp import release_design
+
+# A key set of the release design (``dp.release_design``).
+PROVINCES = release_design.PROVINCES
 
 # (first PC4, last PC4, province), non-overlapping, sorted.
 PC4_RANGES: tuple[tuple[int, int, str], ...] = (

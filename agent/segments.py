@@ -23,14 +23,12 @@ from pathlib import Path
 
 import polars as pl
 
+from dp import release_design
 from protocol.errors import UsageError
 
 FORMAT = "publiek-segment-model/1"
-UNKNOWN = "unknown"
-DEMO_SEGMENTS: tuple[str, ...] = (
-    "urban-young", "students", "young-families", "established-families",
-    "culture-lovers", "comfortable-seniors", "village-life",
-)  # fmt: skip
+UNKNOWN = release_design.UNKNOWN
+DEMO_SEGMENTS = release_design.DEMO_SEGMENTS
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,22 @@ class SegmentModel:
     version: str
     segments: tuple[str, ...]
     shares: pl.DataFrame  # pc4, segment, share, households
+
+    def __post_init__(self) -> None:
+        # A release names its model, and the aggregator takes only the models
+        # the release design knows, with exactly their segments (ADR 0021):
+        # refused here, before any noise is drawn and any budget spent.
+        known = release_design.SEGMENTS
+        if self.version not in known:
+            raise UsageError(
+                "the segment model's version is not one this release of Publiek knows",
+                hint=f"known: {', '.join(known)}; a licensed model is added in a release",
+            )
+        if tuple(self.segments) != known[self.version]:
+            raise UsageError(
+                f"segment model {self.version} does not have the segments it is known by",
+                hint="load the model file as published, unchanged",
+            )
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -27,15 +27,14 @@ table (ingest files every visit under the period of its date).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
 
-from agent.regions import PROVINCES, province_of
+from agent.regions import province_of
 from agent.segments import SegmentModel
-from agent.visits import DISCIPLINES
 from dp.bounding import (
     CELL,
     HH,
@@ -52,21 +51,21 @@ from dp.bounding import (
 from dp.measurements import GAUSSIAN, TableRequest, default_rho
 from dp.release_design import (
     DEFAULT_MAX_VISITS,
+    DISCIPLINES,
+    DISTANCE_BANDS,
     HOUSEHOLDS,
     MAX_VISITS,
     TABLE_DESIGN,
+    UNKNOWN,
     TableDesign,
+    labels,
+    months_of,
     rho_share,
     sensitivity,
     table_names,
 )
-from protocol.messages import check_period
 
-UNKNOWN = "unknown"
-FREQUENCY_BANDS: tuple[str, ...] = ("1", "2", "3-4", "5-9", "10+")
 FREQUENCY_EDGES: tuple[int, ...] = (1, 2, 3, 5, 10)  # lower edge of each band (visit days)
-RETURNING: tuple[str, ...] = ("new", "returning")
-DISTANCE_BANDS: tuple[str, ...] = ("same_pc4", "same_area", "same_province", "elsewhere", UNKNOWN)
 LINK_KEY = "link_key"  # the agent's local link key, when the visits carry it
 _MAIN_SEED = 0x3A1D  # seed of the hash that breaks ties between main disciplines
 _DISCIPLINE_BITS = 4  # len(DISCIPLINES) <= 16
@@ -111,26 +110,11 @@ class ReleaseConfig:
         return {MAX_VISITS: self.max_visits}
 
 
-def months_of(period: str) -> tuple[str, ...]:
-    """``2026-Q3`` → (2026-07, 2026-08, 2026-09): periods are quarters."""
-    check_period(period)
-    year, quarter = period.split("-Q")
-    first = 3 * (int(quarter) - 1) + 1
-    return tuple(f"{year}-{m:02d}" for m in range(first, first + 3))
-
-
 def key_labels(dimension: str, model: SegmentModel, period: str) -> tuple[str, ...]:
-    """The public labels of one dimension: from config and constants only."""
-    labels: dict[str, Callable[[], tuple[str, ...]]] = {
-        "segment": lambda: model.labels,
-        "discipline": lambda: DISCIPLINES,
-        "province": lambda: (*PROVINCES, UNKNOWN),
-        "month": lambda: months_of(period),
-        "frequency_band": lambda: FREQUENCY_BANDS,
-        "returning": lambda: RETURNING,
-        "distance_band": lambda: DISTANCE_BANDS,
-    }
-    return labels[dimension]()
+    """The public labels of one dimension: from config and constants only, the
+    release design's key sets (:func:`dp.release_design.labels`), which the
+    aggregator checks every submitted label against."""
+    return labels(dimension, segment_model=model.version, period=period)
 
 
 def key_set(table: TableDesign, model: SegmentModel, period: str) -> tuple[tuple[str, ...], ...]:

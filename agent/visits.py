@@ -17,10 +17,10 @@ from pathlib import Path
 
 import polars as pl
 
-DISCIPLINES: tuple[str, ...] = (
-    "theater", "music", "dance", "opera", "cabaret", "film",
-    "museum", "festival", "heritage", "library", "youth", "other",
-)  # fmt: skip
+from dp import release_design
+
+# The sector's disciplines: a key set of the release design.
+DISCIPLINES = release_design.DISCIPLINES
 
 VISIT_SCHEMA: dict[str, pl.DataType] = {
     "period": pl.String(),

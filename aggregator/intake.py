@@ -38,7 +38,14 @@ from aggregator.keyring import Keyring
 from aggregator.periods import OPEN
 from aggregator.storage import Database, Institution, Period, Submission
 from dp.measurements import declared_rho_matches
-from dp.release_design import DESIGN, design_of, sensitivity, table_names
+from dp.release_design import (
+    DESIGN,
+    check_bounds,
+    check_cells,
+    design_of,
+    sensitivity,
+    table_names,
+)
 from protocol.encoding import canonical_bytes
 from protocol.envelope import (
     MAX_ENVELOPE_BYTES,
@@ -253,8 +260,16 @@ class Intake:
         agent uses), so a table cannot buy a small ρ by declaring a small
         sensitivity: any other declared sensitivity, a table outside the
         design or a set of tables other than the design's is
-        ``refused-declaration``."""
+        ``refused-declaration``. So are bounds other than the design's; labels
+        outside their key sets and values outside their table's range are
+        ``invalid-payload`` (:func:`_check_cells`)."""
         payload = opened.payload
+        try:
+            check_bounds(payload.bounds)
+        except ValueError as exc:
+            raise RefusedDeclaration(
+                str(exc), hint="release with the bounds of the period's signed config"
+            ) from exc
         derived = [_derived_sensitivity(t, payload.bounds) for t in payload.tables]
         names = sorted(t.name for t in payload.tables)
         if names != sorted(table_names()):
@@ -263,6 +278,7 @@ class Intake:
                 f"tables of the release design {DESIGN}",
                 hint="release the tables with an agent of the current release design",
             )
+        _check_cells(payload)
         try:
             total = declared_rho_matches(
                 [
@@ -468,3 +484,25 @@ def _derived_sensitivity(table: ReleasedTable, bounds: Mapping[str, int]) -> flo
             hint=hint,
         )
     return derived
+
+
+def _check_cells(payload: SubmissionPayload) -> None:
+    """Every label is in its dimension's key set and every value within its
+    table's range (:func:`dp.release_design.check_cells`): no cell carries
+    text the design does not name, and none a number the benchmarks cannot
+    take (a count beyond any institution's size, ADR 0021)."""
+    for table in payload.tables:
+        try:
+            check_cells(
+                table.name,
+                table.keys,
+                table.values,
+                scale=table.scale,
+                bounds=payload.bounds,
+                segment_model=payload.segment_model,
+                period=payload.period,
+            )
+        except ValueError as exc:
+            raise InvalidPayload(
+                str(exc), hint="release the tables with the agent, over the public key sets"
+            ) from exc

@@ -26,23 +26,19 @@ from aggregator.periods import open_period
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_measurement
-from dp.release_design import DEFAULT_MAX_VISITS, MAX_VISITS, TABLE_DESIGN, sensitivity
+from dp.release_design import DEFAULT_MAX_VISITS, MAX_VISITS, TABLE_DESIGN, labels, sensitivity
 from protocol.envelope import seal_submission
 from protocol.keys import SealPrivateKey, SealPublicKey, SigningKey
 from protocol.messages import PrivacySpend, ReleasedTable, SubmissionPayload
 
 PERIOD = "2026-Q3"
-SEGMENTS = tuple(f"s{i}" for i in range(8))
 SIZES = ("small", "medium", "large")
 BOUNDS = {MAX_VISITS: DEFAULT_MAX_VISITS}
+SEGMENT_MODEL = "synthetic-demo-2026"
+# Every cell of every table: the release design's key sets (7 segments and unknown).
 LABELS: dict[str, tuple[str, ...]] = {
-    "segment": SEGMENTS,
-    "discipline": tuple(DISCIPLINES),
-    "province": (*PROVINCES, "unknown"),
-    "frequency_band": ("1", "2", "3-4", "5-9", "10+"),
-    "distance_band": ("same_pc4", "same_area", "same_province", "elsewhere", "unknown"),
-    "returning": ("new", "returning"),
-    "month": ("2026-07", "2026-08", "2026-09"),
+    d: labels(d, segment_model=SEGMENT_MODEL, period=PERIOD)
+    for d in {d for t in TABLE_DESIGN for d in t.dimensions}
 }
 # (name, measure, dimensions, key set, sensitivity): the tables of the release design.
 TABLES: list[tuple[str, str, tuple[str, ...], list[tuple[str, ...]], float]] = [
@@ -93,7 +89,7 @@ class Releaser:
             period=PERIOD,
             submission_id=secrets.token_hex(16),
             created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
-            segment_model="synthetic-demo/1",
+            segment_model=SEGMENT_MODEL,
             bounds=dict(BOUNDS),
             tables=tuple(tables),
             privacy=PrivacySpend(rho=rho, epsilon=1.0, delta=1e-7),

@@ -20,13 +20,23 @@ value per ticket. Hence:
 * all tables of one measure estimate the same total, and a table whose
   dimensions are a subset of another's is its margin: the aggregator's
   post-processing relies on both.
+
+The design also fixes what a submission may carry (ADR 0021): the bounds it
+declares (exactly ``max_visits_per_household``, at most
+:data:`MAX_VISITS_CAP`), the labels of each dimension (public key sets: the
+segments of a known segment model, the sector's disciplines, the provinces,
+the months of the period, fixed bands) and the range of each cell's value
+(:func:`value_range`). Intake refuses anything else, so no field of a stored
+submission holds free text, and no cell a number the benchmarks cannot take.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from protocol.messages import SEGMENT_MODELS, check_period
 
 DESIGN = "publiek-tables/2"
 HOUSEHOLDS = "households"
@@ -34,6 +44,9 @@ VISITS = "visits"
 MAX_VISITS = "max_visits_per_household"
 DEFAULT_MAX_VISITS = 12
 DEFAULT_BOUNDS: Mapping[str, int] = {MAX_VISITS: DEFAULT_MAX_VISITS}
+# The largest tickets-per-household cap a period may fix: a household buying
+# more than a thousand tickets in a quarter is a reseller, not an audience.
+MAX_VISITS_CAP = 1_000
 # The taskforce's default budget: ε = 1 per quarter per institution at δ = 1e-7,
 # spent by one submission (ADR 0012); ρ = dp.measurements.rho_for_epsilon of it.
 DEFAULT_EPSILON = 1.0
@@ -103,3 +116,130 @@ def sensitivity(name: str, bounds: Mapping[str, int], mechanism: str) -> float:
 def rho_share(name: str, rho: float) -> float:
     """This table's part of a submission's ρ (the design's weight)."""
     return design_of(name).weight * rho
+
+
+# --- the key sets: every label a submission may carry, per dimension ---------
+
+UNKNOWN = "unknown"
+# The sector's disciplines (the institution's own, and a visit's).
+DISCIPLINES: tuple[str, ...] = (
+    "theater", "music", "dance", "opera", "cabaret", "film",
+    "museum", "festival", "heritage", "library", "youth", "other",
+)  # fmt: skip
+PROVINCES: tuple[str, ...] = (
+    "groningen", "friesland", "drenthe", "overijssel", "flevoland", "gelderland",
+    "utrecht", "noord-holland", "zuid-holland", "zeeland", "noord-brabant", "limburg",
+)  # fmt: skip
+FREQUENCY_BANDS: tuple[str, ...] = ("1", "2", "3-4", "5-9", "10+")
+RETURNING: tuple[str, ...] = ("new", "returning")
+DISTANCE_BANDS: tuple[str, ...] = ("same_pc4", "same_area", "same_province", "elsewhere", UNKNOWN)
+DEMO_SEGMENTS: tuple[str, ...] = (
+    "urban-young", "students", "young-families", "established-families",
+    "culture-lovers", "comfortable-seniors", "village-life",
+)  # fmt: skip
+# The segments of every segment model the protocol knows
+# (``protocol.messages.SEGMENT_MODELS``): a licensed model is added to both.
+SEGMENTS: Mapping[str, tuple[str, ...]] = {"synthetic-demo-2026": DEMO_SEGMENTS}
+if set(SEGMENTS) != set(SEGMENT_MODELS):  # pragma: no cover - a guard for the two lists
+    raise AssertionError("every known segment model needs its segments, and only those")
+
+
+def months_of(period: str) -> tuple[str, ...]:
+    """``2026-Q3`` → (2026-07, 2026-08, 2026-09): periods are quarters."""
+    check_period(period)
+    year, quarter = period.split("-Q")
+    first = 3 * (int(quarter) - 1) + 1
+    return tuple(f"{year}-{m:02d}" for m in range(first, first + 3))
+
+
+def labels(dimension: str, *, segment_model: str, period: str) -> tuple[str, ...]:
+    """The public labels of one dimension, in key order: from constants, the
+    segment model and the period only, never from data. ``ValueError`` for a
+    dimension or segment model outside the design."""
+    fixed = {
+        "discipline": DISCIPLINES,
+        "province": (*PROVINCES, UNKNOWN),
+        "frequency_band": FREQUENCY_BANDS,
+        "returning": RETURNING,
+        "distance_band": DISTANCE_BANDS,
+    }
+    if dimension in fixed:
+        return fixed[dimension]
+    if dimension == "month":
+        return months_of(period)
+    if dimension == "segment":
+        if segment_model not in SEGMENTS:
+            raise ValueError("the segment model is not one the release design knows")
+        return (*SEGMENTS[segment_model], UNKNOWN)
+    raise ValueError(f"{dimension!r} is not a dimension of the release design {DESIGN}")
+
+
+def check_bounds(bounds: Mapping[str, int]) -> None:
+    """The declared bounds are exactly the design's, each a whole number in range.
+
+    Closed: a bound the design does not name would be stored and shown as if
+    it meant something. ``ValueError`` otherwise."""
+    if set(bounds) != set(DEFAULT_BOUNDS):
+        raise ValueError(f"the bounds must be exactly: {', '.join(sorted(DEFAULT_BOUNDS))}")
+    cap = bounds[MAX_VISITS]
+    if type(cap) is not int or not 1 <= cap <= MAX_VISITS_CAP:
+        raise ValueError(f"{MAX_VISITS} must be a whole number from 1 to {MAX_VISITS_CAP}")
+
+
+# --- the range of a cell's value -----------------------------------------------
+
+# More households than any one institution can reach: the Netherlands has
+# about 8.2 million. A true households count is at most this; a true visits
+# count at most this times the tickets cap.
+MAX_HOUSEHOLDS_PER_INSTITUTION = 10_000_000
+# Noise allowed beyond the true range, in multiples of the table's noise scale.
+# At 40 scales a legitimately noisy value is never refused: the discrete
+# Laplace tail beyond 40 b is 2·e^-40/(1 + e^-1/b) < 5e-18 per cell, the
+# discrete Gaussian's beyond 40 σ below e^-800 (tests/dp/test_value_range.py
+# computes both with the scales of the default budget).
+NOISE_MARGIN = 40
+# The largest noise scale a table may declare: σ = 10^9 would take a period
+# budget of ρ ≈ 10^-12 at the largest cap; nothing released that way informs
+# a benchmark, and the bound keeps every accepted value far below 2^53.
+MAX_NOISE_SCALE = 1e9
+# No accepted cell exceeds this in magnitude: 10^10 + 4·10^10 = 5·10^10, about
+# 2^35.5, so sums over a sector of 10^5 submissions stay exact in a double.
+MAX_CELL_MAGNITUDE = MAX_HOUSEHOLDS_PER_INSTITUTION * MAX_VISITS_CAP + math.ceil(
+    NOISE_MARGIN * MAX_NOISE_SCALE
+)
+
+
+def value_range(name: str, bounds: Mapping[str, int], scale: float) -> tuple[int, int]:
+    """The values one released cell of table ``name`` may hold: a true count
+    (0 up to the largest an institution can have under ``bounds``) plus noise
+    of scale ``scale`` within :data:`NOISE_MARGIN` scales. ``ValueError`` for a
+    scale above :data:`MAX_NOISE_SCALE` or bounds :func:`check_bounds` refuses."""
+    check_bounds(bounds)
+    if not (math.isfinite(scale) and 0 < scale <= MAX_NOISE_SCALE):
+        raise ValueError(f"table {name}: the noise scale must lie in (0, {MAX_NOISE_SCALE:g}]")
+    per_household = 1 if design_of(name).measure == HOUSEHOLDS else bounds[MAX_VISITS]
+    margin = math.ceil(NOISE_MARGIN * scale)
+    return -margin, MAX_HOUSEHOLDS_PER_INSTITUTION * per_household + margin
+
+
+def check_cells(
+    name: str,
+    keys: Sequence[Sequence[str]],
+    values: Sequence[int],
+    *,
+    scale: float,
+    bounds: Mapping[str, int],
+    segment_model: str,
+    period: str,
+) -> None:
+    """Every label of table ``name`` is in its dimension's key set and every
+    value in :func:`value_range`; ``ValueError`` (naming the table and the
+    dimension, never a label or a value) otherwise."""
+    dimensions = design_of(name).dimensions
+    for position, dimension in enumerate(dimensions):
+        allowed = labels(dimension, segment_model=segment_model, period=period)
+        if not {key[position] for key in keys} <= set(allowed):
+            raise ValueError(f"table {name}: a {dimension} label is not in its key set")
+    low, high = value_range(name, bounds, scale)
+    if values and (min(values) < low or max(values) > high):
+        raise ValueError(f"table {name}: a cell value lies outside [{low}, {high}]")

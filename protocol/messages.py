@@ -97,13 +97,14 @@ def _checked(rule: Text | Timestamp, value: Any, what: str, hint: str = "") -> s
     return str(value)
 
 
-_QUARTER = Quarter(PERIOD)
-_SLUG = Text(SLUG)
-_HEX32 = Text(HEX32)
+_NAME_MEANING = "a snake_case identifier"
+_QUARTER = Quarter(PERIOD, meaning="a quarter such as 2026-Q3")
+_SLUG = Text(SLUG, meaning="a lower-case slug (a-z, 0-9, '-'), 2-63 characters")
+_HEX32 = Text(HEX32, meaning="32 lower-case hex digits")
 _TIMESTAMP = Timestamp()
 _POSITIVE = Number(0.0, math.inf)
 _BOUNDS = Dictionary(
-    Text(NAME),
+    Text(NAME, meaning=_NAME_MEANING),
     Integer(1),
     MAX_BOUNDS,
     note="which names, and their range, the release design fixes (intake: section 3)",
@@ -154,11 +155,21 @@ class ReleasedTable:
     SCHEMA: ClassVar[Schema] = Schema(
         "table",
         {
-            "name": Text(NAME, note="one of the release design's tables (intake)"),
-            "measure": Text(NAME, note="the table's measure in the release design (intake)"),
-            "dimensions": Array(Text(NAME), 1, MAX_DIMENSIONS),
+            "name": Text(
+                NAME, note="one of the release design's tables (intake)", meaning=_NAME_MEANING
+            ),
+            "measure": Text(
+                NAME,
+                note="the table's measure in the release design (intake)",
+                meaning=_NAME_MEANING,
+            ),
+            "dimensions": Array(Text(NAME, meaning=_NAME_MEANING), 1, MAX_DIMENSIONS),
             "keys": Array(
-                Array(Text(LABEL), 1, MAX_DIMENSIONS),
+                Array(
+                    Text(LABEL, meaning="labels of 1-40 characters: a-z, 0-9, '_', '+', '-'"),
+                    1,
+                    MAX_DIMENSIONS,
+                ),
                 1,
                 MAX_CELLS,
                 note="one label per dimension, unique keys; each label in its dimension's key "
@@ -258,7 +269,7 @@ class SubmissionPayload:
             "version": OneOf((PROTOCOL_VERSION,)),
             "institution_id": _SLUG,
             "period": _QUARTER,
-            "submission_id": Text(HEX32, note="16 random bytes"),
+            "submission_id": Text(HEX32, note="16 random bytes", meaning=_HEX32.meaning),
             "created_at": _TIMESTAMP,
             "segment_model": OneOf(SEGMENT_MODELS),
             "bounds": _BOUNDS,
@@ -333,8 +344,12 @@ class EnvelopeHeader:
         {
             "version": OneOf((PROTOCOL_VERSION,)),
             "suite": OneOf((SUITE_NAME,)),
-            "kem_key_id": Text(HEX32, note="the aggregator key it is sealed to"),
-            "signer_key_id": Text(HEX32, note="the institution's enrolled signing key"),
+            "kem_key_id": Text(
+                HEX32, note="the aggregator key it is sealed to", meaning=_HEX32.meaning
+            ),
+            "signer_key_id": Text(
+                HEX32, note="the institution's signing key", meaning=_HEX32.meaning
+            ),
             "institution_id": _SLUG,
             "period": _QUARTER,
             "submission_id": _HEX32,
@@ -389,7 +404,7 @@ class Envelope:
 
     @classmethod
     def from_dict(cls, d: Any) -> Envelope:
-        cls.SCHEMA.require_members(d, tuple(cls.SCHEMA.fields))
+        cls.SCHEMA.require_fields(d, tuple(cls.SCHEMA.fields))
         _version(d["version"], (PROTOCOL_VERSION,), "envelope")
         fields = cls.SCHEMA.decode(d)
         sealed = fields.pop("sealed")
@@ -415,10 +430,12 @@ class Receipt:
             "submission_id": _HEX32,
             "institution_id": _SLUG,
             "period": _QUARTER,
-            "digest": Text(HEX64, note="SHA-256 of the envelope bytes"),
+            "digest": Text(
+                HEX64, note="SHA-256 of the envelope", meaning="64 lower-case hex digits"
+            ),
             "log_index": Integer(0),
             "received_at": _TIMESTAMP,
-            "aggregator_key_id": Text(HEX32, note="the receipt key"),
+            "aggregator_key_id": Text(HEX32, note="the receipt key", meaning=_HEX32.meaning),
             "signature": Bytes(SIGNATURE_BYTES, SIGNATURE_BYTES, note="Ed25519 (section 5.6)"),
         },
     )
@@ -462,7 +479,10 @@ class PeriodTable:
 
     SCHEMA: ClassVar[Schema] = Schema(
         "period config table",
-        {"name": Text(NAME), "weight": Number(0.0, 1.0, note="share of a submission's ρ")},
+        {
+            "name": Text(NAME, meaning=_NAME_MEANING),
+            "weight": Number(0.0, 1.0, note="share of a submission's ρ"),
+        },
     )
 
     def __post_init__(self) -> None:
@@ -509,7 +529,11 @@ class PeriodConfig:
             "rho_budget": Number(0.0, math.inf, note="zCDP ρ per institution for the period"),
             "delta": Number(0.0, 1.0, high_open=True, note="δ at which ρ is stated as ε"),
             "mechanism": OneOf(MECHANISMS),
-            "design": Text(DESIGN, note="release design id, e.g. `publiek-tables/2`"),
+            "design": Text(
+                DESIGN,
+                note="release design id, e.g. `publiek-tables/2`",
+                meaning="a short identifier",
+            ),
             "tables": Array(
                 Nested(PeriodTable),
                 1,
@@ -519,7 +543,7 @@ class PeriodConfig:
             "bounds": _BOUNDS,
             "k": Integer(1, note="minimum institutions per published cell"),
             "issued_at": Timestamp(note="when the period was opened"),
-            "aggregator_key_id": Text(HEX32, note="the receipt key"),
+            "aggregator_key_id": Text(HEX32, note="the receipt key", meaning=_HEX32.meaning),
             "signature": Bytes(
                 SIGNATURE_BYTES,
                 SIGNATURE_BYTES,

@@ -92,24 +92,30 @@ class Text(Rule):
 
     pattern: str
     note: str = ""
+    # What a match looks like, for the reason of a violation ("a quarter such
+    # as 2026-Q3"); the pattern itself when empty.
+    meaning: str = ""
     json_type: ClassVar[str] = "string"
     _compiled: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_compiled", full_match(self.pattern))
 
+    def _violation(self) -> Violation:
+        return Violation(f"must be {self.meaning or f'a match of {self.pattern} in full'}")
+
     def check(self, value: Any) -> None:
         if type(value) is not str:
             raise Violation("must be a string")
         if not self._compiled.match(value):
-            raise Violation(f"must match {self.pattern} in full")
+            raise self._violation()
 
     def check_all(self, values: Iterable[Any]) -> None:
         distinct = set(values)
         if not _exact_type(distinct, str):
             raise Violation("must be strings")
         if not all(map(self._compiled.match, distinct)):
-            raise Violation(f"must match {self.pattern} in full")
+            raise self._violation()
 
     def describe(self) -> str:
         return f"`{self.pattern}` (full match)"
@@ -236,16 +242,12 @@ class Bytes(Rule):
     json_type: ClassVar[str] = "string"
 
     def decode(self, value: Any) -> Any:
-        if type(value) is not str:
-            return value
-        try:
-            return b64decode(value, what="a base64url field")
-        except PubliekError:
-            return value  # refused by ``check``, as this message's error
+        # Text that is not base64url is malformed, whatever the message.
+        return b64decode(value, what="a base64url field") if type(value) is str else value
 
     def check(self, value: Any) -> None:
         if type(value) is not bytes:
-            raise Violation("must be unpadded, canonical base64url")
+            raise Violation("must be bytes (unpadded base64url on the wire)")
         if not self.minimum <= len(value) <= self.maximum:
             raise Violation(f"must be {self._size()}")
 
@@ -352,6 +354,10 @@ class Nested(Rule):
         return f"`{self.cls.__name__}`"
 
 
+_IDENTIFIER = full_match(r"[a-z][a-z0-9_]{0,31}")
+MAX_SHOWN = 5
+
+
 @dataclass(frozen=True)
 class Schema:
     """One message: its fields (all required, no others) and their rules.
@@ -370,23 +376,28 @@ class Schema:
         Exactly the declared fields, minus ``omit`` (fields a subclass of the
         message adds on the wire, such as an envelope's ``sealed``)."""
         names = [n for n in self.fields if n not in omit]
-        self.require_members(d, (*names, *omit))
+        self.require_fields(d, (*names, *omit))
         return {name: self.fields[name].decode(d[name]) for name in names}
 
-    def require_members(self, d: Any, names: Sequence[str]) -> None:
-        """``d`` is a JSON object with exactly the members ``names``."""
+    def require_fields(self, d: Any, names: Sequence[str]) -> None:
+        """``d`` is a JSON object with exactly the fields (members) ``names``."""
         if type(d) is not dict:
             raise self.error(f"{self.what} must be a JSON object")
         present = set(d)
         if present != set(names):
             missing = sorted(set(names) - present)
-            unknown = len(present - set(names))
-            # Unknown member names are not quoted: they are whatever a peer sent.
-            parts = [f"lacks {', '.join(missing)}"] if missing else []
-            parts += [f"has {unknown} unknown member(s)"] if unknown else []
+            unknown = present - set(names)
+            # An unknown field is named only when its name is an identifier: it
+            # is whatever a peer sent, and could be an e-mail address.
+            shown = sorted(n for n in unknown if _IDENTIFIER.match(n))
+            parts = [f"lacks the fields {', '.join(missing)}"] if missing else []
+            if unknown and len(shown) == len(unknown) <= MAX_SHOWN:
+                parts.append(f"has unknown fields: {', '.join(shown)}")
+            elif unknown:
+                parts.append(f"has {len(unknown)} unknown fields")
             raise self.error(
                 f"{self.what} {' and '.join(parts)}",
-                hint=f"the members are exactly: {', '.join(names)}",
+                hint=f"the fields are exactly: {', '.join(names)}",
             )
 
     def check(self, message: Any, *, skip: Sequence[str] = ()) -> None:

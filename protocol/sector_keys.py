@@ -35,6 +35,7 @@ SIGNATURE_DOMAIN = b"publiek/1 sector-key-signature"
 MAX_SEALED_SECTOR_KEY_BYTES = 4096
 # HPKE X25519 ``enc`` (32) ‖ the 32-byte key sealed with ChaCha20-Poly1305 (32 + 16).
 SEALED_BYTES = 32 + SECTOR_KEY_BYTES + 16
+HEX32_MEANING = "32 lower-case hex digits"
 FIELDS = (
     "version", "suite", "period", "institution_id",
     "recipient_key_id", "custodian_key_id", "sealed", "signature",
@@ -57,10 +58,16 @@ class SectorKeyHeader:
         {
             "version": OneOf((PROTOCOL_VERSION,)),
             "suite": OneOf((SUITE_NAME,)),
-            "period": Quarter(PERIOD),
-            "institution_id": Text(SLUG, note="the recipient institution"),
-            "recipient_key_id": Text(HEX32, note="the recipient's sealing key"),
-            "custodian_key_id": Text(HEX32, note="the custodian signing key"),
+            "period": Quarter(PERIOD, meaning="a quarter such as 2026-Q3"),
+            "institution_id": Text(
+                SLUG, note="the recipient institution", meaning="a lower-case slug"
+            ),
+            "recipient_key_id": Text(
+                HEX32, note="the recipient's sealing key", meaning=HEX32_MEANING
+            ),
+            "custodian_key_id": Text(
+                HEX32, note="the custodian signing key", meaning=HEX32_MEANING
+            ),
         },
         error=MalformedMessage,
     )
@@ -132,7 +139,7 @@ class SealedSectorKey:
 
     @classmethod
     def from_dict(cls, d: Any) -> SealedSectorKey:
-        cls.SCHEMA.require_members(d, FIELDS)
+        cls.SCHEMA.require_fields(d, FIELDS)
         if d["version"] != PROTOCOL_VERSION:
             raise UnsupportedVersion(
                 f"sealed sector key version {_shown(d['version'])} is not {PROTOCOL_VERSION}",

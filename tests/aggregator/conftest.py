@@ -135,6 +135,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 PERIOD = "2026-Q3"
 PROVINCES = ("utrecht", "zeeland", "groningen", "limburg")
 MONTHS = ("07", "08", "09")
+SEGMENT_MODEL = "synthetic-demo-2026"
 
 
 @dataclass
@@ -151,12 +152,15 @@ class Agent:
         """A submission of the release design's tables with real OpenDP noise,
         ``rho`` split by the design's weights. Households by province and visits
         by discipline × month carry values of the issue-5 shape; every other
-        table one cell (intake checks names and sensitivities, not key sets)."""
+        table one cell, the first key of its key set (intake checks that every
+        label is in its dimension's key set, not that every key is sent)."""
         from dp.measurements import GAUSSIAN, TableRequest, release_tables
         from dp.release_design import (
             DEFAULT_MAX_VISITS,
             MAX_VISITS,
             TABLE_DESIGN,
+            labels,
+            months_of,
             rho_share,
             sensitivity,
         )
@@ -170,13 +174,16 @@ class Agent:
                 tuple(base * (i + 1) for i in range(len(PROVINCES))),
             ),
             "visits_by_discipline_month": (
-                tuple((self.discipline, m) for m in MONTHS),
+                tuple((self.discipline, m) for m in months_of(period)),
                 tuple(base + 10 * i for i in range(len(MONTHS))),
             ),
         }
         requests = []
         for design in TABLE_DESIGN:
-            keys, values = shaped.get(design.name, ((("all",) * len(design.dimensions),), (base,)))
+            first = tuple(
+                labels(d, segment_model=SEGMENT_MODEL, period=period)[0] for d in design.dimensions
+            )
+            keys, values = shaped.get(design.name, ((first,), (base,)))
             requests.append(
                 TableRequest(
                     name=design.name,
@@ -194,7 +201,7 @@ class Agent:
             period=period,
             submission_id=secrets.token_hex(16),
             created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
-            segment_model="synthetic-demo/1",
+            segment_model=SEGMENT_MODEL,
             bounds=bounds,
             tables=tables,
             privacy=spend,

@@ -107,13 +107,13 @@ def test_a_cell_with_fewer_than_k_institutions_is_not_listed(closed: Any) -> Non
     senders = [
         p for p in payloads.values()
         for t in p.tables
-        if t.name == "visits_by_discipline_month" and ("museum", "07") in t.keys
+        if t.name == "visits_by_discipline_month" and ("museum", "2026-07") in t.keys
     ]  # fmt: skip
     assert len(senders) == 3
     listed = [
         c for c in result.group("sector").cells
         if c["table"] == "visits_by_discipline_month"
-        and (c["discipline"], c["month"]) == ("museum", "07")
+        and (c["discipline"], c["month"]) == ("museum", "2026-07")
     ]  # fmt: skip
     assert listed == []  # only 3 institutions sent this key; k is 5
     assert all(c["institutions"] >= 5 for c in result.group("sector").cells)

@@ -39,7 +39,7 @@ from custodian.state import CustodianState
 from demo.run import aggregator_process
 from demo.sector import PERIOD, generate_sector, write_exports
 from dp.measurements import table_rho
-from dp.release_design import MAX_VISITS, TABLE_DESIGN, sensitivity
+from dp.release_design import MAX_VISITS, TABLE_DESIGN, TableDesign, labels, sensitivity
 from protocol.encoding import b64encode, canonical_bytes
 from protocol.envelope import seal_submission
 from protocol.errors import (
@@ -112,6 +112,13 @@ def aggregator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aggregator]
         )  # fmt: skip
 
 
+def first_key(design: TableDesign) -> tuple[str, ...]:
+    """The first cell of the table's key set: intake checks every label against it."""
+    return tuple(
+        labels(d, segment_model="synthetic-demo-2026", period=PERIOD)[0] for d in design.dimensions
+    )
+
+
 def payload(ws: Workspace, scale: float = 7.0) -> SubmissionPayload:
     """Every table of the release design, one cell each, at ``scale`` per unit of
     sensitivity and √11 wider (the whole submission costs what one table at
@@ -123,7 +130,7 @@ def payload(ws: Workspace, scale: float = 7.0) -> SubmissionPayload:
         tables.append(
             ReleasedTable(
                 name=design.name, measure=design.measure, dimensions=design.dimensions,
-                keys=(("all",) * len(design.dimensions),), values=(5,),
+                keys=(first_key(design),), values=(5,),
                 mechanism="discrete_gaussian", scale=sigma, sensitivity=sens,
                 rho=table_rho(sens, "discrete_gaussian", sigma),  # what intake recomputes
                 ci95=5.0,

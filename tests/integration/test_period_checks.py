@@ -39,7 +39,14 @@ from cli import app
 from demo.run import aggregator_process
 from demo.sector import PERIOD, Sector, generate_sector, write_exports
 from dp.measurements import GAUSSIAN, TableRequest, release_tables, rho_for_epsilon
-from dp.release_design import DEFAULT_BOUNDS, TABLE_DESIGN, rho_share, sensitivity
+from dp.release_design import (
+    DEFAULT_BOUNDS,
+    TABLE_DESIGN,
+    TableDesign,
+    labels,
+    rho_share,
+    sensitivity,
+)
 from protocol.envelope import seal_submission
 from protocol.keys import SigningKey
 from protocol.messages import SubmissionPayload
@@ -140,6 +147,13 @@ def test_a_revoked_institution_draws_nothing(world: World) -> None:
     assert ledger_rows(ws) == 0
 
 
+def first_key(design: TableDesign) -> tuple[str, ...]:
+    """The first cell of the table's key set: intake checks every label against it."""
+    return tuple(
+        labels(d, segment_model="synthetic-demo-2026", period=PERIOD)[0] for d in design.dimensions
+    )
+
+
 def test_a_budget_the_aggregator_counts_as_spent_draws_nothing(world: World) -> None:
 
     ws = world.agent()
@@ -148,7 +162,7 @@ def test_a_budget_the_aggregator_counts_as_spent_draws_nothing(world: World) -> 
     requests = [
         TableRequest(
             name=t.name, measure=t.measure, dimensions=t.dimensions,
-            keys=(("all",) * len(t.dimensions),), values=(5,),
+            keys=(first_key(t),), values=(5,),
             sensitivity=sensitivity(t.name, DEFAULT_BOUNDS, GAUSSIAN), rho=rho_share(t.name, half),
         )
         for t in TABLE_DESIGN

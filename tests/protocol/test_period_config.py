@@ -120,7 +120,7 @@ def test_parsing_refuses_unknown_fields_and_wrong_types() -> None:
     doc = sign_period_config(config(), KEY).to_dict()
     with pytest.raises(InvalidPayload, match="unknown fields: epsilon"):
         PeriodConfig.from_dict({**doc, "epsilon": 9.0})
-    with pytest.raises(InvalidPayload, match="wrong type"):
+    with pytest.raises(InvalidPayload, match="k must be an integer"):
         PeriodConfig.from_dict({**doc, "k": "5"})
     with pytest.raises(InvalidPayload, match="bounds"):
         PeriodConfig.from_dict({**doc, "bounds": {"max_visits_per_household": 1.5}})

@@ -12,11 +12,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol.encoding import b64decode, b64encode, canonical_bytes, parse_canonical
+from protocol.encoding import (
+    MAX_SAFE_INTEGER,
+    b64decode,
+    b64encode,
+    canonical_bytes,
+    parse_canonical,
+)
 from protocol.envelope import open_submission
 from protocol.errors import InvalidPayload, MalformedMessage, PubliekError
 from protocol.keys import SealPrivateKey, SecretBytes, SigningKey, VerifyKey
 from protocol.messages import (
+    SEGMENT_MODELS,
+    SUITE_NAME,
     Envelope,
     EnvelopeHeader,
     PrivacySpend,
@@ -37,6 +45,7 @@ slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{1,20}", fullmatch=True)
 periods = st.builds(lambda y, q: f"20{y:02d}-Q{q}", st.integers(0, 99), st.integers(1, 4))
 positive = st.floats(min_value=1e-6, max_value=1e6, allow_nan=False, allow_infinity=False)
 labels = st.from_regex(r"[a-z0-9][a-z0-9_+-]{0,7}", fullmatch=True)
+names = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 
 
 @st.composite
@@ -59,16 +68,15 @@ def tables(draw: st.DrawFn, name: str) -> ReleasedTable:
 
 @st.composite
 def payloads(draw: st.DrawFn) -> SubmissionPayload:
-    names = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
-                          min_size=1, max_size=3, unique=True))  # fmt: skip
+    table_names = draw(st.lists(names, min_size=1, max_size=3, unique=True))
     return SubmissionPayload(
         institution_id=draw(slugs),
         period=draw(periods),
         submission_id=draw(hex32),
         created_at="2026-10-01T00:00:00+00:00",
-        segment_model=draw(st.text(max_size=20)),
-        bounds=draw(st.dictionaries(st.text(max_size=10), st.integers(1, 1000), max_size=3)),
-        tables=tuple(draw(tables(n)) for n in names),
+        segment_model=draw(st.sampled_from(SEGMENT_MODELS)),
+        bounds=draw(st.dictionaries(names, st.integers(1, MAX_SAFE_INTEGER), max_size=3)),
+        tables=tuple(draw(tables(n)) for n in table_names),
         privacy=PrivacySpend(rho=draw(positive), epsilon=draw(positive), delta=1e-7),
     )
 
@@ -82,12 +90,12 @@ def test_payload_round_trips_through_canonical_bytes(payload: SubmissionPayload)
     assert canonical_bytes(decoded.to_dict()) == encoded
 
 
-@given(hex32, hex32, slugs, periods, hex32, st.binary(max_size=200))
+@given(hex32, hex32, slugs, periods, hex32, st.binary(min_size=48, max_size=200))
 def test_envelope_round_trips(
     kem: str, signer: str, inst: str, period: str, sid: str, sealed: bytes
 ) -> None:
     header = EnvelopeHeader(
-        suite="s", kem_key_id=kem, signer_key_id=signer, institution_id=inst, period=period,
+        suite=SUITE_NAME, kem_key_id=kem, signer_key_id=signer, institution_id=inst, period=period,
         submission_id=sid,
     )  # fmt: skip
     envelope = Envelope(header=header, sealed=sealed)

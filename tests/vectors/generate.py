@@ -39,7 +39,14 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parents[1]))
 
 from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_rho  # noqa: E402
-from dp.release_design import DESIGN, MAX_VISITS, TABLE_DESIGN, rho_share, sensitivity  # noqa: E402
+from dp.release_design import (  # noqa: E402
+    DESIGN,
+    MAX_VISITS,
+    TABLE_DESIGN,
+    months_of,
+    rho_share,
+    sensitivity,
+)
 from protocol import PROTOCOL_VERSION  # noqa: E402
 from protocol.encoding import b64encode, canonical_bytes  # noqa: E402
 from protocol.envelope import (  # noqa: E402
@@ -76,15 +83,15 @@ CLOSED_PERIOD = "2026-Q2"
 UNKNOWN_PERIOD = "2026-Q1"
 BUDGET = 0.5
 BOUNDS = {MAX_VISITS: 12}
-# A few public labels per dimension: every table of the release design, small.
+# A few labels of each dimension's key set (``dp.release_design.labels``):
+# every table of the release design, small. Months are the period's first two.
 LABELS: dict[str, tuple[str, ...]] = {
-    "segment": ("students", "families"),
+    "segment": ("students", "village-life"),
     "discipline": ("theater", "music"),
     "province": ("utrecht", "unknown"),
     "frequency_band": ("1", "2"),
     "distance_band": ("same_pc4", "elsewhere"),
     "returning": ("new", "returning"),
-    "month": ("2026-07", "2026-08"),
 }
 SIGNING_KEYS = (
     "aggregator-receipt", "institution-signing", "revoked-signing",
@@ -95,9 +102,9 @@ SEAL_KEYS = (
     "institution-sealing", "revoked-sealing",
 )  # fmt: skip
 SECTOR_KEY = SecretBytes(bytes(range(32)))
-# Free text is allowed in one payload field only (cell labels are a narrow
-# alphabet): the segment model's name carries the non-ASCII of every vector.
-SEGMENT_MODEL = "synthetic-demo-2026 (Fryslân, café)"
+# No payload field holds free text (ADR 0021): the segment model is one of a
+# closed set. Non-ASCII text is covered by the encoding vectors (``strings``).
+SEGMENT_MODEL = "synthetic-demo-2026"
 # Frozen vectors of publiek/1 (generated before RFC 8785, never regenerated).
 EARLIER = "publiek-1"
 UNSUPPORTED = {"status": 400, "type": "urn:publiek:problem:unsupported-version"}
@@ -120,15 +127,21 @@ def new_keys() -> None:
 
 
 def table(
-    name: str, rho: float, first: int, *, declared_sensitivity: float | None = None
+    name: str,
+    rho: float,
+    first: int,
+    *,
+    period: str = OPEN_PERIOD,
+    declared_sensitivity: float | None = None,
 ) -> ReleasedTable:
     """One table of the release design with the sensitivity its name and
     :data:`BOUNDS` give (or ``declared_sensitivity``) and the declared ρ that
     OpenDP's map gives for it: intake recomputes both."""
     design = next(t for t in TABLE_DESIGN if t.name == name)
     keys: list[tuple[str, ...]] = [()]
+    labels = {**LABELS, "month": months_of(period)[:2]}
     for dimension in design.dimensions:
-        keys = [(*k, label) for k in keys for label in LABELS[dimension]]
+        keys = [(*k, label) for k in keys for label in labels[dimension]]
     derived = sensitivity(name, BOUNDS, GAUSSIAN)
     declared = derived if declared_sensitivity is None else declared_sensitivity
     # σ rounded up to 0.01 (readable, and never more than the table's share of ρ)
@@ -165,6 +178,7 @@ def payload(
             t.name,
             rho_share(t.name, rho),
             first,
+            period=period,
             declared_sensitivity=1.0 if cheap_visits and t.name == "visits_by_month" else None,
         )
         for t in TABLE_DESIGN
@@ -343,6 +357,71 @@ def vectors() -> list[dict[str, Any]]:
         problem("invalid-payload", 422),
         "a cell value of 9007199254740992 (2^53), canonical as a number but outside the "
         "integers every JSON parser reads exactly (±(2^53 - 1)); integer fields refuse it",
+    )
+    # Fields whose vocabulary is closed (ADR 0021): each correctly sealed and
+    # signed, each refused before anything is stored.
+    for sid, name, change, slug, note in (
+        (
+            "01",
+            "segment-model-free-text",
+            {"segment_model": "j.jansen@example.nl 1234AB"},
+            "invalid-payload",
+            "segment_model holding an e-mail address and a postcode instead of a known model",
+        ),
+        (
+            "02",
+            "created-at-not-rfc3339",
+            {"created_at": "01-10-2026 00:00"},
+            "invalid-payload",
+            "created_at not an RFC 3339 date-time",
+        ),
+        (
+            "03",
+            "unknown-member",
+            {"comment": "free text"},
+            "invalid-payload",
+            "a payload member the schema does not name",
+        ),
+        (
+            "04",
+            "unknown-bound",
+            {"bounds": {**BOUNDS, "max_households": 5}},
+            "refused-declaration",
+            "a bound the release design does not name",
+        ),
+        (
+            "05",
+            "boolean-bound",
+            {"bounds": {MAX_VISITS: True}},
+            "invalid-payload",
+            "a bound of JSON true: a boolean is not an integer",
+        ),
+    ):
+        p = payload(submission_id=f"{sid}112233445566778899aabbccddeeff")
+        add(
+            name,
+            seal_raw(header_for(p), {**p.to_dict(), **change}, signing("institution-signing")),
+            problem(slug, 422),
+            note,
+        )
+    p = payload(submission_id="06112233445566778899aabbccddeeff")
+    outside = p.to_dict()
+    outside["tables"][0]["keys"][0][0] = "all"
+    add(
+        "label-outside-key-set",
+        seal_raw(header_for(p), outside, signing("institution-signing")),
+        problem("invalid-payload", 422),
+        "a segment label that is not a segment of the named segment model",
+    )
+    p = payload(submission_id="07112233445566778899aabbccddeeff")
+    large = p.to_dict()
+    large["tables"][0]["values"][0] = 10**15
+    add(
+        "cell-value-out-of-range",
+        seal_raw(header_for(p), large, signing("institution-signing")),
+        problem("invalid-payload", 422),
+        "a households cell of 10^15: an exact JSON integer, far beyond any institution's "
+        "10^7 households plus 40 noise scales",
     )
     add(
         "refused-declaration",
@@ -631,8 +710,8 @@ def message_vectors(valid: bytes, plaintext: bytes) -> list[dict[str, Any]]:
             plaintext,
             {"opens": "submissions/valid.envelope", "with": "aggregator-intake-active"},
             (
-                "the exact plaintext sealed in valid.envelope: payload (δ = 1e-7, floats, the "
-                "non-ASCII segment model name) and the institution's signature over canonical "
+                "the exact plaintext sealed in valid.envelope: payload (δ = 1e-7, floats) and "
+                "the institution's signature over canonical "
                 "[header, payload] in domain 'publiek/1 submission-signature'"
             ),
         ),
