@@ -50,7 +50,8 @@ INSTITUTION = "institution"
 TASKFORCE = "taskforce"
 PRIVACY_OFFICER = "privacy-officer"
 STAFF_ROLES = (TASKFORCE, PRIVACY_OFFICER)
-USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,62}$")
+USERNAME = r"[a-z][a-z0-9._-]{1,62}"  # matched in full (``$`` would take "name\n")
+USERNAME_RE = re.compile(USERNAME)
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "pbk_"  # noqa: S105 - a prefix, not a secret
 
@@ -77,7 +78,7 @@ def token_digest(token: str) -> str:
 
 
 def create_user(db: Database, username: str, role: str, password: str) -> None:
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):
         raise UsageError("a username is 2-63 characters: a-z, 0-9, '.', '_', '-'")
     if role not in STAFF_ROLES:
         raise UsageError(f"unknown role {role!r}", hint=f"use: {', '.join(STAFF_ROLES)}")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from aggregator.api.dependencies import AnyRole, ServicesDep
-from aggregator.api.models import Me, Token, TokenRequest
+from aggregator.api.models import Me, Token, TokenRequest, parse_body
 from aggregator.api.openapi import request_body
 from aggregator.api.problems import problems
 from aggregator.auth import throttled_login
@@ -34,9 +34,10 @@ async def auth_token(request: Request, svc: ServicesDep) -> dict[str, Any]:
     body = await read_limited(request, MAX_LOGIN_BYTES)
     try:
         doc = json.loads(body)
-        username, password = str(doc["username"]), str(doc["password"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except ValueError as exc:
         raise MalformedMessage("send {'username': ..., 'password': ...}") from exc
+    login = parse_body(TokenRequest, doc, what="the token request")
+    username, password = login.username, login.password
     settings = svc.settings
     token = await run_in_threadpool(
         throttled_login, svc.db, svc.throttle, username, password,

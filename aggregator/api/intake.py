@@ -15,7 +15,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from aggregator.api.dependencies import ServicesDep
-from aggregator.api.models import Enrolled, EnrollmentRequest, Envelope, KeySet, Receipt
+from aggregator.api.models import (
+    Enrolled,
+    EnrollmentRequest,
+    Envelope,
+    KeySet,
+    Receipt,
+    parse_body,
+)
 from aggregator.api.openapi import request_body
 from aggregator.api.problems import problems
 from aggregator.enrollment import redeem_token
@@ -74,14 +81,14 @@ async def enroll(request: Request, svc: ServicesDep) -> dict[str, Any]:
     body = await read_limited(request, MAX_ENROLLMENT_BYTES)
     try:
         doc = json.loads(body)
-        signing = VerifyKey.from_text(doc["signing_key"])
-        sealing = SealPublicKey.from_text(doc["sealing_key"])
-        token = str(doc["token"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except ValueError as exc:
         raise MalformedMessage(
             "an enrollment needs 'token', 'signing_key' and 'sealing_key'"
         ) from exc
-    inst = redeem_token(svc.db, token, signing, sealing)
+    enrollment = parse_body(EnrollmentRequest, doc, what="the enrollment")
+    signing = VerifyKey.from_text(enrollment.signing_key)
+    sealing = SealPublicKey.from_text(enrollment.sealing_key)
+    inst = redeem_token(svc.db, enrollment.token, signing, sealing)
     return {
         "institution_id": inst.institution_id,
         "discipline": inst.discipline,

@@ -11,16 +11,30 @@ and nothing is added or left out), and numbers keep their Python type (a
 fields, so a route that starts sending a field the contract does not name
 fails its tests instead of silently dropping it.
 
-Request bodies are parsed by the protocol code from the exact bytes received
-(size-limited, canonical where it matters); their models here only document
-them (ADR 0013).
+Request bodies are read as the exact bytes received (size-limited) and
+parsed as JSON by the routes; the models of the bodies that are not protocol
+messages (a token request, an enrollment, a sector-key upload) then check
+them with :func:`parse_body`, strictly: no unknown field, no coercion
+(``5`` is not ``"5"``), patterns matched in full. The content of a protocol
+message (an envelope, a sealed sector key) is the protocol code's to check
+(ADR 0013, ADR 0021).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
+
+from aggregator.auth import USERNAME
+from protocol.errors import MalformedMessage
 
 PeriodState = Literal["open", "closed", "published"]
 BenchmarkStatus = Literal["published", "provisional", "closed"]
@@ -29,6 +43,11 @@ Role = Literal["institution", "taskforce", "privacy-officer"]
 
 PERIOD_DESCRIPTION = "A quarter, e.g. 2026-Q3."
 HEX32 = "32 lower-case hex digits."
+# Patterns of request fields, in full (pydantic's regex engine reads ``$`` as the
+# end of the text, never before a final newline).
+BASE64URL_32 = r"^[A-Za-z0-9_-]{43}$"  # 32 bytes, unpadded base64url
+MAX_PASSWORD = 1024
+MAX_SECTOR_KEY_BATCH = 10_000
 
 
 class ExactModel(BaseModel):
@@ -80,9 +99,16 @@ class KeySet(ExactModel):
 class EnrollmentRequest(ExactModel):
     """``POST /v1/enrollments``: at most 16 KiB."""
 
-    token: str = Field(description="The one-time enrollment token from the taskforce.")
-    signing_key: str = Field(description="The agent's Ed25519 public key (text form).")
-    sealing_key: str = Field(description="The agent's X25519 public key (text form).")
+    token: str = Field(
+        pattern=BASE64URL_32,
+        description="The one-time enrollment token from the taskforce (32 bytes, base64url).",
+    )
+    signing_key: str = Field(
+        pattern=BASE64URL_32, description="The agent's Ed25519 public key (base64url)."
+    )
+    sealing_key: str = Field(
+        pattern=BASE64URL_32, description="The agent's X25519 public key (base64url)."
+    )
 
 
 class Enrolled(ExactModel):
@@ -124,8 +150,8 @@ class Receipt(ExactModel):
 class TokenRequest(ExactModel):
     """``POST /v1/auth/tokens``: at most 4 KiB."""
 
-    username: str
-    password: str
+    username: str = Field(pattern=f"^{USERNAME}$", description="A staff username.")
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
 
 
 class Token(ExactModel):
@@ -400,11 +426,42 @@ class SealedSectorKey(ExactModel):
 class SectorKeyUpload(ExactModel):
     """``POST /v1/sector-keys``: at most 10 000 sealed keys, stored all or none."""
 
-    sealed_keys: list[SealedSectorKey]
+    sealed_keys: list[SealedSectorKey] = Field(max_length=MAX_SECTOR_KEY_BATCH)
 
 
 class Stored(ExactModel):
     stored: int
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def parse_body(model: type[Body], doc: Any, *, what: str) -> Body:
+    """``doc`` (parsed JSON) checked against ``model`` strictly, or ``malformed-message``.
+
+    The error names the fields that fail and how, never their values (one of
+    them may be a password) and never the name of an unknown field (it is
+    whatever the caller sent); the validation error is not chained, so no
+    traceback carries the values either."""
+    try:
+        return model.model_validate(doc, strict=True)
+    except ValidationError as exc:
+        problems = sorted(
+            {
+                "an unknown field"
+                if e["type"] == "extra_forbidden"
+                else ".".join(map(str, e["loc"])) or "the body"
+                for e in exc.errors(include_input=False, include_url=False)
+            }
+        )
+    shown = ", ".join(problems[:5]) + (
+        f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+    )
+    fields = ", ".join(model.model_fields)
+    raise MalformedMessage(
+        f"{what} does not match its schema: {shown}",
+        hint=f"send a JSON object with exactly: {fields} (docs/openapi.json)",
+    )
 
 
 REQUEST_BODIES: tuple[type[BaseModel], ...] = (

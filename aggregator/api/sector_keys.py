@@ -17,7 +17,14 @@ from aggregator.api.dependencies import (
     Taskforce,
     authorize,
 )
-from aggregator.api.models import Recipients, SealedSectorKey, SectorKeyUpload, Stored
+from aggregator.api.models import (
+    MAX_SECTOR_KEY_BATCH,
+    Recipients,
+    SealedSectorKey,
+    SectorKeyUpload,
+    Stored,
+    parse_body,
+)
 from aggregator.api.openapi import request_body
 from aggregator.api.problems import problems
 from aggregator.auth import INSTITUTION
@@ -39,7 +46,6 @@ from protocol.messages import check_period, check_slug
 from protocol.sector_keys import MAX_SEALED_SECTOR_KEY_BYTES
 from protocol.sector_keys import SealedSectorKey as Sealed
 
-MAX_SECTOR_KEY_BATCH = 10_000
 UPLOAD_ERRORS = (
     MalformedMessage, PayloadTooLarge, UnknownKey, InvalidSignature, UnknownInstitution,
     InstitutionRevoked, InvalidPayload,
@@ -66,13 +72,15 @@ async def upload_sector_keys(request: Request, _: Taskforce, svc: ServicesDep) -
     body = await read_limited(request, MAX_SECTOR_KEY_BATCH * MAX_SEALED_SECTOR_KEY_BYTES)
     try:
         doc = json.loads(body)
-        items = [Sealed.from_dict(d) for d in doc["sealed_keys"]]
-    except (ValueError, KeyError, TypeError) as exc:
+    except ValueError as exc:
         raise MalformedMessage(
             'the body must be {"sealed_keys": [sealed sector key, ...]}'
         ) from exc
-    if len(items) > MAX_SECTOR_KEY_BATCH:
+    listed = doc.get("sealed_keys") if isinstance(doc, dict) else None
+    if isinstance(listed, list) and len(listed) > MAX_SECTOR_KEY_BATCH:
         raise PayloadTooLarge(f"at most {MAX_SECTOR_KEY_BATCH} sealed keys per request")
+    parse_body(SectorKeyUpload, doc, what="the sector-key upload")  # shape; then each key
+    items = [Sealed.from_dict(d) for d in doc["sealed_keys"]]
     return {"stored": store_sealed(svc.db, items)}
 
 
