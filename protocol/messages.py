@@ -88,6 +88,9 @@ class Quarter(Text):
             raise Violation("is a month; periods are quarters only (e.g. 2026-Q3)")
         super().check(value)
 
+    def describe(self) -> str:
+        return f"{super().describe()}, a quarter; a month label `YYYY-Mmm` is refused as such"
+
 
 def _checked(rule: Text | Timestamp, value: Any, what: str, hint: str = "") -> str:
     try:

@@ -76,6 +76,10 @@ class Rule:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def phrase(self) -> str:
+        """The rule inside another's (an array's items, an object's values)."""
+        return f"{self.json_type} {self.describe()}"
+
     def rule_text(self) -> str:
         """The rule as docs/protocol.md states it."""
         text = self.describe()
@@ -196,6 +200,9 @@ class Integer(Rule):
         low = "−(2^53 − 1)" if self.minimum == -MAX_SAFE_INTEGER else str(self.minimum)
         return f"integer in [{low}, {high}]"
 
+    def phrase(self) -> str:
+        return self.describe()
+
 
 @dataclass(frozen=True)
 class Number(Rule):
@@ -231,6 +238,9 @@ class Number(Rule):
     def describe(self) -> str:
         return f"finite number in {self._interval()}"
 
+    def phrase(self) -> str:
+        return self.describe()
+
 
 @dataclass(frozen=True)
 class Bytes(Rule):
@@ -254,7 +264,9 @@ class Bytes(Rule):
     def _size(self) -> str:
         if self.minimum == self.maximum:
             return f"{self.minimum} bytes"
-        return f"{self.minimum}–{self.maximum} bytes"
+        mib = 1024 * 1024
+        high = f"{self.maximum // mib} MiB" if self.maximum % mib == 0 else f"{self.maximum} bytes"
+        return f"{self.minimum} bytes to {high}"
 
     def describe(self) -> str:
         return f"unpadded base64url of {self._size()}"
@@ -289,8 +301,10 @@ class Array(Rule):
         self.items.check_all(chain.from_iterable(arrays))
 
     def describe(self) -> str:
-        each = f"{self.items.json_type}: {self.items.describe()}"
-        return f"{self.minimum}–{self.maximum} items, each {each}"
+        return f"{self.minimum}–{self.maximum} items, each {self.items.phrase()}"
+
+    def phrase(self) -> str:
+        return f"array of {self.describe()}"
 
 
 @dataclass(frozen=True)
@@ -327,7 +341,7 @@ class Dictionary(Rule):
     def describe(self) -> str:
         return (
             f"at most {self.maximum} members; names {self.keys.describe()}, "
-            f"values {self.values.json_type} {self.values.describe()}"
+            f"values {self.values.phrase()}"
         )
 
 
@@ -351,7 +365,10 @@ class Nested(Rule):
             self.check(value)
 
     def describe(self) -> str:
-        return f"`{self.cls.__name__}`"
+        return f"`{self.cls.__name__}` (its own table)"
+
+    def phrase(self) -> str:
+        return f"a {self.describe()}"
 
 
 _IDENTIFIER = full_match(r"[a-z][a-z0-9_]{0,31}")
