@@ -68,9 +68,9 @@ class Rule:
         raise NotImplementedError
 
     def check_all(self, values: Iterable[Any]) -> None:
-        """Check many values (array items). Scalar rules are pure functions of a
-        hashable value, so each distinct value is checked once."""
-        for value in set(values):
+        """Check many values (array items). Scalar rules are pure functions of
+        their value, so each distinct value is checked once."""
+        for value in _distinct(values):
             self.check(value)
 
     def describe(self) -> str:
@@ -88,6 +88,16 @@ class Rule:
 
 def _exact_type(values: Iterable[Any], typ: type) -> bool:
     return set(map(type, values)) <= {typ}
+
+
+def _distinct(values: Iterable[Any]) -> Iterable[Any]:
+    """The distinct values, or all of them when some cannot be hashed (a list
+    where a string belongs: its rule refuses it)."""
+    items = list(values)
+    try:
+        return set(items)
+    except TypeError:
+        return items
 
 
 @dataclass(frozen=True)
@@ -115,10 +125,10 @@ class Text(Rule):
             raise self._violation()
 
     def check_all(self, values: Iterable[Any]) -> None:
-        distinct = set(values)
-        if not _exact_type(distinct, str):
+        items = list(values)
+        if not _exact_type(items, str):
             raise Violation("must be strings")
-        if not all(map(self._compiled.match, distinct)):
+        if not all(map(self._compiled.match, set(items))):
             raise self._violation()
 
     def describe(self) -> str:
