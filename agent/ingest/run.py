@@ -32,7 +32,7 @@ from agent.ingest.outputs import Outputs, move_into_place
 from agent.ingest.plan import plan_export
 from agent.ingest.report import IngestReport, count_households, key_columns
 from agent.ingest.rows import ADDRESS_FIELDS
-from agent.ingest.stream import stream
+from agent.ingest.stream import stream_export
 from agent.periods import label_of
 from agent.workspace import Workspace
 from protocol.errors import UsageError
@@ -108,7 +108,7 @@ def _attempt(
         key_headers="+".join(mapping.columns[n] for n in ADDRESS_FIELDS if n in mapping.columns)
         or "(no postcode, house number or e-mail mapped)",
     )
-    stream(export, plan, mapping, out, key_for, link=link)
+    stream_export(export, plan, mapping, out, key_for, link=link)
     return _Attempt(out, dict(export.detected))
 
 

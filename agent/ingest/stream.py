@@ -39,7 +39,7 @@ BATCH_ROWS = 100_000
 _BYTES_PER_ADDRESS = 400  # about four visits of a hundred bytes a household, in a CSV
 
 
-def stream(
+def stream_export(
     export: readers.Export,
     plan: ReadPlan,
     mapping: Mapping,
