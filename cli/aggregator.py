@@ -413,7 +413,7 @@ def period_publish(
     *,
     agg: Aggregator,
 ) -> None:
-    """Make a closed period's benchmarks public."""
+    """Make a closed period's benchmarks public (refused below k institutions)."""
     from aggregator.periods import publish_period
 
     publish_period(agg.db, period)
