@@ -199,7 +199,7 @@ from pathlib import Path
 from aggregator.app import create_app
 from aggregator.settings import load_settings
 app = create_app(load_settings(Path("agg")))
-print(next(route.path for route in app.routes if route.path == "/v1/submissions"))
+print(next(path for path in app.openapi()["paths"] if path == "/v1/submissions"))
 """
 
 
