@@ -21,8 +21,9 @@ from pathlib import Path
 import polars as pl
 
 from agent import ledger
+from agent.periods import first_month
 from agent.segments import SegmentModel
-from agent.tables import ReleaseConfig, build_tables, months_of
+from agent.tables import ReleaseConfig, build_tables
 from agent.workspace import Workspace
 from dp.measurements import release_tables
 from protocol import PROTOCOL_VERSION
@@ -87,21 +88,15 @@ RETURNING_MONTHS = 12
 RETURNING_RULE = "link_key in the periods starting in the 12 months before"
 
 
-def _month(period: str) -> int:
-    """The period's first month as a count of months (to compare and subtract)."""
-    first = months_of(period)[0]
-    return int(first[:4]) * 12 + int(first[5:]) - 1
-
-
 def earlier_periods(workspace: Workspace, period: str) -> list[str]:
     """The stored periods that new vs returning looks back on: those starting in the
     :data:`RETURNING_MONTHS` before ``period`` starts (for a quarter, the previous four)."""
-    start = _month(period)
+    start = first_month(period)
     stored = (f.name.removeprefix("period=") for f in workspace.visits_dir.glob("period=*"))
-    return sorted(p for p in stored if start - RETURNING_MONTHS <= _month(p) < start)
+    return sorted(p for p in stored if start - RETURNING_MONTHS <= first_month(p) < start)
 
 
-def earlier_households(workspace: Workspace, period: str) -> pl.Series:
+def earlier_link_keys(workspace: Workspace, period: str) -> pl.Series:
     """Link keys of the households of the previous four quarters (for new vs returning).
 
     Link keys are HMACs under the workspace's own link key, which does not
@@ -163,7 +158,7 @@ def prepare_release(
         model,
         config,
         period=period,
-        earlier_households=earlier_households(workspace, period),
+        earlier_link_keys=earlier_link_keys(workspace, period),
     )
     tables, spend = release_tables(requests, mechanism=config.mechanism, delta=config.delta)
     payload = SubmissionPayload(

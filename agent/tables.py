@@ -7,9 +7,10 @@ distance band and new vs returning; visits by month, discipline, segment
 and discipline × month. Every table is a partition: each household falls in
 one cell of each households table (its segment, its *main* discipline, its
 province, ...), each counted ticket in one cell of each visits table (its
-own month and discipline, its household's segment), so each table's
-sensitivity follows from its name and the bounds alone
-(:func:`dp.release_design.sensitivity`) and the aggregator derives it too.
+own month and discipline, its household's segment). This module only
+counts; each table's sensitivity and share of ρ come from ``dp``
+(:func:`dp.measurements.table_request`), which derives the sensitivity from
+the table's name and the bounds alone, as the aggregator does.
 
 The key set of every table comes from public inputs only (the segment model,
 the sector's discipline list, the provinces, the months of the period and
@@ -29,39 +30,37 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 
 import polars as pl
 
+from agent.periods import first_day, first_month
 from agent.regions import province_of
 from agent.segments import SegmentModel
 from dp.bounding import (
     CELL,
     HH,
     HID,
-    HOUSEHOLD,
+    HOUSEHOLD_KEY,
     WEIGHT,
     clip_weights,
-    dense_households,
+    dense_ids,
     household_totals,
     one_cell_counts,
     runs,
     weighted_counts,
 )
-from dp.measurements import GAUSSIAN, TableRequest, default_rho
+from dp.measurements import GAUSSIAN, TableRequest, default_rho, table_request
 from dp.release_design import (
     DEFAULT_MAX_VISITS,
     DISCIPLINES,
     DISTANCE_BANDS,
     HOUSEHOLDS,
-    MAX_VISITS,
     TABLE_DESIGN,
     UNKNOWN,
     TableDesign,
+    bounds_of,
     labels,
     months_of,
-    rho_share,
-    sensitivity,
     table_names,
 )
 
@@ -73,7 +72,7 @@ _TICKET_BITS = 27  # tickets per household and discipline, clipped, in the main-
 if len(DISCIPLINES) > 1 << _DISCIPLINE_BITS:  # pragma: no cover - a guard for the packing
     raise AssertionError("the main-discipline score packs a discipline into 4 bits")
 
-__all__ = ["ReleaseConfig", "build_tables", "key_set", "months_of", "table_names"]
+__all__ = ["ReleaseConfig", "build_tables", "key_set", "table_names"]
 
 
 @dataclass(frozen=True)
@@ -87,10 +86,10 @@ class ReleaseConfig:
       spend in total. Both default to the taskforce's default budget (ε = 1 a
       quarter at δ = 1e-7, one submission); a real release takes them from
       the period's signed config (:mod:`agent.release_config`).
-    * ``max_visits``: tickets per household per period (applied once, to the
-      visit rows; the sensitivity of every visits table). No other bound is
-      needed: every table is a partition, so a household is in one cell of
-      each households table.
+    * ``max_visits``: tickets per household per period, applied once, to the
+      visit rows (:func:`dp.bounding.clip_weights`); the one bound a
+      submission declares, from which ``dp`` derives every table's
+      sensitivity (:mod:`dp.release_design`).
     * ``home_pc4``: the institution's own PC4 for distance bands. Without it
       the agent's enrolled province is used (``home_province``) and only
       ``same_province`` / ``elsewhere`` / ``unknown`` can be non-zero.
@@ -105,9 +104,8 @@ class ReleaseConfig:
     home_province: str | None = None
 
     def bounds(self) -> dict[str, int]:
-        """The bounds a submission declares; the aggregator derives each table's
-        sensitivity from them (:func:`dp.release_design.sensitivity`)."""
-        return {MAX_VISITS: self.max_visits}
+        """The bounds a submission declares (:func:`dp.release_design.bounds_of`)."""
+        return bounds_of(self.max_visits)
 
 
 def key_labels(dimension: str, model: SegmentModel, period: str) -> tuple[str, ...]:
@@ -185,12 +183,12 @@ def _rows(visits: pl.DataFrame, period: str) -> pl.DataFrame:
     ``_link`` is what new vs returning matches against earlier periods: the
     local link key where the visits carry one, else the household key."""
     months = months_of(period)
-    first_month = int(months[0][:4]) * 12 + int(months[0][5:]) - 1
-    month = pl.col("visit_date").dt.year() * 12 + pl.col("visit_date").dt.month() - 1 - first_month
-    link = LINK_KEY if LINK_KEY in visits.columns else HOUSEHOLD
-    start = pl.lit(_first_day(period))
+    start_month = first_month(period)
+    month = pl.col("visit_date").dt.year() * 12 + pl.col("visit_date").dt.month() - 1 - start_month
+    link = LINK_KEY if LINK_KEY in visits.columns else HOUSEHOLD_KEY
+    start = pl.lit(first_day(period))
     base = visits.filter(month.is_between(0, len(months) - 1)).select(
-        HOUSEHOLD,
+        HOUSEHOLD_KEY,
         pl.col(link).alias("_link"),
         pl.col("pc4").cast(pl.String),
         pl.col("pc4").cast(pl.Int64, strict=False).alias("_pc4"),
@@ -202,7 +200,7 @@ def _rows(visits: pl.DataFrame, period: str) -> pl.DataFrame:
         pl.col("tickets").fill_null(1).cast(pl.Int64).clip(lower_bound=0).alias(WEIGHT),
         pl.struct("order_id", "visit_date").hash(seed=7).alias("_row"),
     )
-    return dense_households(base)
+    return dense_ids(base)
 
 
 def _main_discipline(rows: pl.DataFrame) -> pl.Series:
@@ -262,7 +260,7 @@ def _household_count(rows: pl.DataFrame) -> int:
     return 0 if rows.height == 0 else int(rows[HH][-1]) + 1
 
 
-def _households(
+def _per_household(
     rows: pl.DataFrame,
     model: SegmentModel,
     config: ReleaseConfig,
@@ -271,7 +269,7 @@ def _households(
 ) -> pl.DataFrame:
     """One row per household in ``hh`` order (its lowest PC4), with household-level codes."""
     first = (pl.col(HH) != pl.col(HH).shift(1)).fill_null(True)
-    households = rows.filter(first).select(HH, HOUSEHOLD, "pc4", "_pc4")
+    per_household = rows.filter(first).select(HH, HOUSEHOLD_KEY, "pc4", "_pc4")
     # A household with several PC4s (keyed by e-mail) takes its lowest one,
     # whatever the row order; such households are few, so only they are grouped.
     mixed = rows.filter(~first & pl.col("_pc4").ne_missing(pl.col("_pc4").shift(1)))
@@ -283,8 +281,8 @@ def _households(
             .agg(pl.col("_pc4").min().alias("_low"))
             .with_columns(pl.format("{}", pl.col("_low")).str.zfill(4).alias("_low_pc4"))
         )
-        households = (
-            households.join(lowest, on=HH, how="left")
+        per_household = (
+            per_household.join(lowest, on=HH, how="left")
             .with_columns(
                 pl.coalesce("_low", "_pc4").alias("_pc4"),
                 pl.coalesce("_low_pc4", "pc4").alias("pc4"),
@@ -309,9 +307,9 @@ def _households(
         .otherwise(pl.lit(unknown))
         .cast(pl.Int64)
     )
-    return households.with_columns(
+    return per_household.with_columns(
         days["_days"],
-        model.segment_of(households).alias("segment"),
+        model.segment_of(per_household).alias("segment"),
         _main_discipline(rows).alias("discipline"),
         _returning(rows, earlier).alias("returning"),
     ).select(
@@ -339,25 +337,27 @@ def build_tables(
     config: ReleaseConfig,
     *,
     period: str,
-    earlier_households: pl.Series | None = None,
+    earlier_link_keys: pl.Series | None = None,
 ) -> list[TableRequest]:
     """Every table of the release design, in its order, contributions bounded,
     ready for noise. An empty ``visits`` frame gives every table, all zeros.
 
-    ``earlier_households``: the link keys (or, for visits without a
+    ``earlier_link_keys``: the link keys (or, for visits without a
     ``link_key`` column, the household keys) seen in the institution's
     earlier periods, for new vs returning."""
-    earlier = (
-        earlier_households if earlier_households is not None else pl.Series([], dtype=pl.Binary)
-    )
+    earlier = earlier_link_keys if earlier_link_keys is not None else pl.Series([], dtype=pl.Binary)
     rows = _rows(visits, period)
-    households = _households(rows, model, config, period, earlier)
+    per_household = _per_household(rows, model, config, period, earlier)
     rows = rows.with_columns(
         clip_weights(rows, config.max_visits, pl.struct(HID, "_row").hash(seed=11)).alias(WEIGHT)
     )
     # Visits tables take the row's own month and discipline and the household's segment.
     visit_rows = rows.select(
-        HH, WEIGHT, "month", "discipline", households["segment"].gather(rows[HH]).alias("segment")
+        HH,
+        WEIGHT,
+        "month",
+        "discipline",
+        per_household["segment"].gather(rows[HH]).alias("segment"),
     )
     bounds = config.bounds()
     requests = []
@@ -366,23 +366,12 @@ def build_tables(
         cell = _cell(table, model, period)
         if table.measure == HOUSEHOLDS:
             # One cell per household: the bound of one holds by construction.
-            counts = one_cell_counts(households.select(HH, cell), len(keys))
+            counts = one_cell_counts(per_household.select(HH, cell), len(keys))
         else:
             counts = weighted_counts(visit_rows.select(cell, WEIGHT), len(keys))
         requests.append(
-            TableRequest(
-                name=table.name,
-                measure=table.measure,
-                dimensions=table.dimensions,
-                keys=keys,
-                values=counts,
-                sensitivity=sensitivity(table.name, bounds, config.mechanism),
-                rho=rho_share(table.name, config.rho),
+            table_request(
+                table, keys, counts, bounds=bounds, mechanism=config.mechanism, rho=config.rho
             )
         )
     return requests
-
-
-def _first_day(period: str) -> date:
-    month = months_of(period)[0]
-    return date(int(month[:4]), int(month[5:]), 1)

@@ -39,22 +39,26 @@ VISIT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # How the ingest stores the visits (ADR 0009): per row the columns below, with the
-# household as a number into the export's household table of that period, which
-# holds the 32-byte keys and the PC4 once per household instead of once per visit.
+# visit's address number into the export's household table of that period, which
+# holds the 32-byte keys and the PC4 once per address instead of once per visit.
 # The period and the export's digest are the folder and the file name.
-HOUSEHOLDS = "households"
+HOUSEHOLD_TABLES = "households"  # the folder, in each period's, of its household tables
+# The address number: a distinct raw address's number within one export and period
+# (agent.ingest.address_book). Stored under the column name "household", which the
+# workspaces already written carry.
+ADDRESS_NUMBER = "household"
 _PER_VISIT = ("order_id", "tickets", "price", "event", "discipline", "birth_year", "source_row")
 # The discipline is stored as an Enum of the sector's disciplines: a one-byte code
 # per visit, which Parquet writes as a dictionary without hashing each string.
 SECTOR_DISCIPLINE = pl.Enum(DISCIPLINES)
 STORED_SCHEMA: dict[str, pl.DataType] = {
     "visit_date": VISIT_SCHEMA["visit_date"],
-    "household": pl.UInt32(),
+    ADDRESS_NUMBER: pl.UInt32(),
     **{name: VISIT_SCHEMA[name] for name in _PER_VISIT},
     "discipline": SECTOR_DISCIPLINE,
 }
-HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
-    "household": pl.UInt32(),
+HOUSEHOLD_TABLE_SCHEMA: dict[str, pl.DataType] = {
+    ADDRESS_NUMBER: pl.UInt32(),
     "household_key": VISIT_SCHEMA["household_key"],
     "link_key": VISIT_SCHEMA["link_key"],
     "pc4": VISIT_SCHEMA["pc4"],
@@ -85,10 +89,10 @@ def read_period(folder: Path, period: str) -> pl.DataFrame:
             parts.setdefault(file.stem.rsplit("-", 1)[0], []).append(file)
     frames = [_with_link_key(pl.read_parquet(file)) for file in whole]
     for digest, stored in parts.items():
-        households = _with_link_key(pl.read_parquet(folder / HOUSEHOLDS / f"{digest}.parquet"))
+        table = _with_link_key(pl.read_parquet(folder / HOUSEHOLD_TABLES / f"{digest}.parquet"))
         frames.append(
             pl.read_parquet(stored)
-            .join(households, on="household", how="left", maintain_order="left")
+            .join(table, on=ADDRESS_NUMBER, how="left", maintain_order="left")
             .with_columns(pl.lit(period).alias("period"), pl.lit(digest).alias("source_digest"))
             .select([pl.col(c).cast(t) for c, t in VISIT_SCHEMA.items()])
         )

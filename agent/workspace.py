@@ -6,8 +6,8 @@ Layout::
     keys/                      secret keys, mode 0600 (signing, sealing, sector keys,
                                the link key)
     agent.db                   SQLite: ingested files, budget ledger, releases, receipts
-    visits/period=P/*.parquet  canonical visits (household numbers, no PC6, no names)
-    visits/period=P/households/<digest>.parquet   household number → key and PC4
+    visits/period=P/*.parquet  canonical visits (address numbers, no PC6, no names)
+    visits/period=P/households/<digest>.parquet   address number → keys and PC4
     quarantine/*.parquet       rejected rows: row number, column, reason — no content
     outbox/                    sealed envelopes beside their exact plaintext
     tmp/                       only while an ingest runs: its output before it is moved

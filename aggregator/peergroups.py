@@ -6,7 +6,9 @@ submitted in that group, the group is merged upward instead of dropped:
 province → part of the country (CBS landsdeel) → the Netherlands → the
 discipline across all sizes → the whole sector. The first level with at
 least ``k`` institutions is the institution's peer group, and the group
-records which smaller groups were merged into it (ADR 0007).
+records which smaller groups were merged into it (ADR 0007). That record
+stays at the aggregator: what is published counts the merged groups and
+never names them, since a group below ``k`` can be one institution (ADR 0012).
 """
 
 from __future__ import annotations

@@ -241,6 +241,8 @@ def close_period(db: Database, label: str, *, k: int) -> benchmarks.PeriodBenchm
 
 
 def publish_period(db: Database, label: str) -> None:
+    """Closed → published. Refused while fewer than ``k`` institutions submitted
+    in the whole period: every group would then have fewer (ADR 0012)."""
     check_period(label)
     with db.write_session() as s:
         period = _existing(s, label)

@@ -114,22 +114,10 @@ def agent_ingest(
     Exit 0 when the exports were read (rejected rows go to the workspace's
     quarantine/ folder with row number, column and reason); exit 2 with one
     line naming file, line and column when an export cannot be used at all."""
-    from agent import file_scan
-    from agent.memory import settle_garbage_collector, tune_for_ingest
+    # The ingest tunes its own process before it imports polars (ADR 0011).
+    from agent.ingest.process import ingest_files
 
-    fresh_process = tune_for_ingest()  # before polars is imported (ADR 0011)
-    # The first export's digest is read while polars is imported (one core is idle then).
-    early = {exports[0]: scan} if exports and (scan := file_scan.start(exports[0])) else {}
-
-    from agent.ingest import ingest_exports
-    from agent.ingest.mapping import Mapping
-    from agent.workspace import Workspace as AgentWorkspace
-
-    if fresh_process:  # not when called in-process (tests): freezing there would pile up
-        settle_garbage_collector()
-    report = ingest_exports(
-        exports, Mapping.load(mapping), AgentWorkspace(workspace), early_scans=early
-    )
+    report = ingest_files(exports, mapping, workspace)
     for name in report.detected:
         typer.echo(f"read {report.detected_line(name)}")
     for name in report.files_skipped:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.errors import friendly
+from cli.errors import friendly, require_extra
 
 if TYPE_CHECKING:
     from aggregator.keyring import Keyring
@@ -69,6 +69,9 @@ _SHARED_OPTIONS = [
         "config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigFile
     ),
 ]
+# What aggregator/ imports beyond the core dependencies (the `aggregator` extra in
+# pyproject.toml; psycopg, httptools and uvloop are only loaded when present or asked for).
+AGGREGATOR_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "argon2", "numpy")
 
 
 class Aggregator:
@@ -123,6 +126,7 @@ def aggregator_command(group: typer.Typer, name: str) -> Callable[[Callable[...,
         params = [p for p in own.parameters.values() if p.name != "agg"]
 
         def command(**options: Any) -> Any:
+            require_extra("aggregator", AGGREGATOR_MODULES)
             agg = Aggregator(options.pop("state"), options.pop("database"), options.pop("config"))
             return func(**options, agg=agg)
 
@@ -416,7 +420,7 @@ def period_publish(
     *,
     agg: Aggregator,
 ) -> None:
-    """Make a closed period's benchmarks public."""
+    """Make a closed period's benchmarks public (refused below k institutions)."""
     from aggregator.periods import publish_period
 
     publish_period(agg.db, period)

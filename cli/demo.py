@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cli.errors import friendly
+from cli.aggregator import AGGREGATOR_MODULES
+from cli.errors import friendly, require_extra
 
 
 @friendly
@@ -19,6 +20,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic sector.")] = 7,
 ) -> None:
     """Run the whole system end to end on a synthetic sector."""
+    require_extra("demo", (*AGGREGATOR_MODULES, "faker"))
     from demo.run import run_demo
 
     run_demo(workspace, institutions=institutions, seed=seed, progress=typer.echo)

@@ -6,13 +6,14 @@ traceback through instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
+from importlib.util import find_spec
 from typing import Any, TypeVar
 
 import typer
 
-from protocol.errors import PubliekError
+from protocol.errors import PubliekError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _state = {"verbose": False}
@@ -49,3 +50,16 @@ def friendly(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def require_extra(extra: str, modules: Iterable[str]) -> None:
+    """Refuse a command whose part of Publiek (the ``publiek[extra]`` extra) was not
+    installed.
+
+    An institution installs ``publiek[agent]``, without the aggregator's
+    server stack, so an aggregator command there would otherwise end in an
+    ``unexpected ModuleNotFoundError``. Checked with ``find_spec``, which
+    imports nothing, before the command does anything.
+    """
+    if any(find_spec(module) is None for module in modules):
+        raise UsageError(f"the {extra} is not installed: pip install 'publiek[{extra}]'")

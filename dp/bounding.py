@@ -14,7 +14,7 @@ depend on how the export happened to be sorted, nor on any other household.
 
 Speed: hash group-bys over millions of distinct households are slow, sorts of
 integers are fast. So households get a dense integer id once
-(:func:`dense_households`, one sort), rows are kept sorted by it, and every
+(:func:`dense_ids`, one sort), rows are kept sorted by it, and every
 per-household quantity is computed with run boundaries and cumulative sums.
 Households within the bounds pass through untouched; only the few heavy ones
 are ordered by hash and cut.
@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import polars as pl
 
-HOUSEHOLD = "household_key"
+HOUSEHOLD_KEY = "household_key"
 HH = "hh"  # dense household id, 0..H-1, rows sorted by it
 HID = "hid"  # 64 bits of the keyed household hash: the tie-break for bounding
 CELL = "cell"
 WEIGHT = "weight"
 
 
-def dense_households(frame: pl.DataFrame) -> pl.DataFrame:
+def dense_ids(frame: pl.DataFrame) -> pl.DataFrame:
     """Sort rows by household and add ``hh`` (dense id) and ``hid``.
 
     ``hh`` separates households by their whole key: distinct keys, distinct
@@ -43,11 +43,11 @@ def dense_households(frame: pl.DataFrame) -> pl.DataFrame:
     slower); rows whose ``hid`` another key shares, which HMAC outputs make
     all but impossible unless a key is crafted, are then ordered by their
     full key within their block of equal ``hid``."""
-    hid = pl.col(HOUSEHOLD).bin.slice(0, 8).bin.reinterpret(dtype=pl.UInt64).alias(HID)
+    hid = pl.col(HOUSEHOLD_KEY).bin.slice(0, 8).bin.reinterpret(dtype=pl.UInt64).alias(HID)
     order = frame.select(hid.arg_sort()).to_series()
     ordered = frame.with_columns(hid).select(pl.all().gather(order))
     same_hid = pl.col(HID) == pl.col(HID).shift(1)
-    same_key = pl.col(HOUSEHOLD) == pl.col(HOUSEHOLD).shift(1)
+    same_key = pl.col(HOUSEHOLD_KEY) == pl.col(HOUSEHOLD_KEY).shift(1)
     clash = ordered.select(same_hid & ~same_key).to_series().fill_null(False)
     if clash.any():
         ordered = _by_full_key(ordered, ordered.filter(clash)[HID].unique())
@@ -64,7 +64,7 @@ def _by_full_key(ordered: pl.DataFrame, shared: pl.Series) -> pl.DataFrame:
     # Positions of a block are contiguous and in hid order, and so is the sort
     # by (hid, key): writing the sorted rows into the block's positions moves
     # rows only within their own block.
-    regrouped = block.sort(HID, HOUSEHOLD, maintain_order=True)["_i"]
+    regrouped = block.sort(HID, HOUSEHOLD_KEY, maintain_order=True)["_i"]
     permutation = indexed["_i"].scatter(block["_i"], regrouped)
     return ordered.select(pl.all().gather(permutation))
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import opendp.prelude as dp
 
-from dp.release_design import DEFAULT_DELTA, DEFAULT_EPSILON
+from dp import release_design
+from dp.release_design import DEFAULT_DELTA, DEFAULT_EPSILON, TableDesign
 from protocol.messages import PrivacySpend, ReleasedTable
 
 dp.enable_features("contrib", "honest-but-curious")
@@ -50,6 +51,32 @@ class TableRequest:
 
     def __repr__(self) -> str:  # exact values never print
         return f"TableRequest(name={self.name!r}, cells={len(self.keys)}, rho={self.rho})"
+
+
+def table_request(
+    table: TableDesign,
+    keys: tuple[tuple[str, ...], ...],
+    values: tuple[int, ...],
+    *,
+    bounds: Mapping[str, int],
+    mechanism: str,
+    rho: float,
+) -> TableRequest:
+    """One table of the release design, counted, waiting for noise.
+
+    Its sensitivity comes from the design and the declared ``bounds``
+    (:func:`dp.release_design.sensitivity`, the same code the aggregator
+    checks a declaration with) and its ρ is the design's share of the
+    submission's ``rho``: the caller counts, dp says what a count may cost."""
+    return TableRequest(
+        name=table.name,
+        measure=table.measure,
+        dimensions=table.dimensions,
+        keys=keys,
+        values=values,
+        sensitivity=release_design.sensitivity(table.name, bounds, mechanism),
+        rho=release_design.rho_share(table.name, rho),
+    )
 
 
 def _select(name: str, sensitivity: float, metric: Any) -> Any:

@@ -96,6 +96,12 @@ def design_of(name: str) -> TableDesign:
         raise ValueError(f"table {name!r} is not part of the release design {DESIGN}") from None
 
 
+def bounds_of(max_visits: int) -> dict[str, int]:
+    """The bounds a submission declares, by their names in the design: what the
+    aggregator derives each table's sensitivity from (:func:`sensitivity`)."""
+    return {MAX_VISITS: max_visits}
+
+
 def sensitivity(name: str, bounds: Mapping[str, int], mechanism: str) -> float:
     """The table's sensitivity, derived from its name and the declared bounds.
 

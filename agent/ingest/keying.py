@@ -1,6 +1,6 @@
 """Household keys computed beside the ingest: in a child process for large slices.
 
-The HMAC loop (:func:`agent.ingest.households.keyed_digests`) is Python. On a
+The HMAC loop (:func:`agent.ingest.household_keys.keyed_digests`) is Python. On a
 thread it holds the GIL about a microsecond per identity, and at millions of
 households that stalls the main thread, whose polars calls need the GIL
 between calls: a four-quarter export (six million household keys) took
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from agent.ingest import keying_process
-from agent.ingest.households import from_digests
+from agent.ingest.household_keys import from_digests
 from agent.ingest.keying_process import ANSWER, REQUEST, SEPARATOR, both_digests
 from protocol.keys import SecretBytes
 

@@ -3,7 +3,7 @@
 The household-key rules are described in docs/architecture.md ("The household key").
 
 Each function takes a string expression and returns an expression; none loops
-over rows in Python. Invalid input becomes null so the pipeline can reject the
+over rows in Python. Invalid input becomes null so the ingest can reject the
 row with a reason instead of guessing. The expressions are written for speed
 on tens of millions of rows: literal replacements where a regex is not
 needed, and one anchored regex per validity check.

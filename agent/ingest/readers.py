@@ -1,6 +1,6 @@
 """Readers: one export file (CSV, XLSX or Parquet) in, a lazy frame of strings out.
 
-Every reader hands the pipeline the same thing: a :class:`polars.LazyFrame`
+Every reader hands the ingest the same thing: a :class:`polars.LazyFrame`
 whose columns are the export's headers and whose values are all strings, so
 parsing rules live in one place (``normalise``) instead of three. CSV and
 Parquet are scanned lazily so a ten-million-row export streams instead of
@@ -22,8 +22,8 @@ from typing import Any
 
 import polars as pl
 
-from agent.file_scan import CHUNK, Scan, open_export_file
 from agent.ingest import dialect
+from agent.ingest.file_scan import CHUNK, Scan, open_export_file
 from agent.ingest.mapping import SourceOptions
 from protocol.errors import UsageError
 

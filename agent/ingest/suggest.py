@@ -17,9 +17,9 @@ from pathlib import Path
 
 import tomli_w
 
-from agent.file_scan import scan_bytes
 from agent.ingest import readers
 from agent.ingest.disciplines import looks_like_labels
+from agent.ingest.file_scan import scan_bytes
 from agent.ingest.mapping import CANONICAL_COLUMNS, SourceOptions
 from protocol.errors import UsageError
 

@@ -21,14 +21,14 @@ from agent.ingest.keying_process import LINK_DOMAIN
 from agent.ingest.mapping import Mapping
 from agent.inspect import format_inspection, inspect_submission, inspection_json
 from agent.release import (
-    earlier_households,
+    earlier_link_keys,
     earlier_periods,
     prepare_release,
     seal_to_outbox,
 )
 from agent.segments import synthetic_demo_model
 from agent.tables import ReleaseConfig, build_tables
-from agent.visits import HOUSEHOLDS
+from agent.visits import HOUSEHOLD_TABLES
 from agent.workspace import AgentConfig, Workspace
 from protocol.encoding import canonical_bytes
 from protocol.keys import SealPrivateKey, SecretBytes, SigningKey
@@ -79,7 +79,7 @@ def two_quarters(tmp_path: Path) -> Workspace:
 
 def _returning_counts(visits: pl.DataFrame, earlier: pl.Series) -> tuple[int, ...]:
     """Exact (new, returning) household counts of the release's table, before noise."""
-    tables = build_tables(visits, MODEL, CONFIG, period="2026-Q3", earlier_households=earlier)
+    tables = build_tables(visits, MODEL, CONFIG, period="2026-Q3", earlier_link_keys=earlier)
     (table,) = [t for t in tables if t.name == "households_by_returning"]
     assert table.keys == (("new",), ("returning",))
     return tuple(table.values)
@@ -93,7 +93,7 @@ def test_households_of_the_previous_quarter_return_although_the_sector_key_rotat
     # Household keys never match across the periods; link keys do, for the 30 shared.
     assert set(spring["household_key"]).isdisjoint(summer["household_key"])
     assert len(set(spring["link_key"]) & set(summer["link_key"])) == 30
-    earlier = earlier_households(two_quarters, "2026-Q3")
+    earlier = earlier_link_keys(two_quarters, "2026-Q3")
     assert earlier.len() == 60 and earlier.dtype == pl.Binary
     assert _returning_counts(summer, earlier) == (40, 30)
     # Without the link key (the household keys of Q2, matched on household_key as
@@ -115,7 +115,7 @@ def test_returning_looks_back_four_quarters_only(tmp_path: Path) -> None:
     _ingest(tmp_path, workspace, "summer", "15-08-2026", range(20))
     assert earlier_periods(workspace, "2026-Q3") == ["2025-Q3"]
     summer = workspace.load_visits("2026-Q3")
-    assert _returning_counts(summer, earlier_households(workspace, "2026-Q3")) == (10, 10)
+    assert _returning_counts(summer, earlier_link_keys(workspace, "2026-Q3")) == (10, 10)
 
 
 def test_the_keying_child_and_inline_keying_give_the_same_link_keys(monkeypatch) -> None:
@@ -166,7 +166,7 @@ def test_a_workspace_without_a_link_key_gets_one_on_its_next_ingest_and_older_pe
     _ingest(tmp_path, workspace, "spring", "15-05-2026", SPRING)
     # As an agent before link keys left it: no key file, household tables without link_key.
     workspace.link_key_path.unlink()
-    for table in (workspace.visits_dir / "period=2026-Q2" / HOUSEHOLDS).glob("*.parquet"):
+    for table in (workspace.visits_dir / "period=2026-Q2" / HOUSEHOLD_TABLES).glob("*.parquet"):
         pl.read_parquet(table).drop("link_key").write_parquet(table)
     assert workspace.load_visits("2026-Q2")["link_key"].null_count() == len(SPRING)
 
@@ -176,8 +176,8 @@ def test_a_workspace_without_a_link_key_gets_one_on_its_next_ingest_and_older_pe
     summer = workspace.load_visits("2026-Q3")
     assert summer["link_key"].null_count() == 0
     # Q2 has no link keys: its households are unknown, so all of Q3 counts as new.
-    assert earlier_households(workspace, "2026-Q3").len() == 0
-    assert _returning_counts(summer, earlier_households(workspace, "2026-Q3")) == (70, 0)
+    assert earlier_link_keys(workspace, "2026-Q3").len() == 0
+    assert _returning_counts(summer, earlier_link_keys(workspace, "2026-Q3")) == (70, 0)
 
 
 def test_the_link_key_is_one_secret_file_0600_made_once_and_never_printed(

@@ -119,7 +119,7 @@ def test_a_cell_with_fewer_than_k_institutions_is_not_listed(closed: Any) -> Non
     assert all(c["institutions"] >= 5 for c in result.group("sector").cells)
 
 
-def test_small_groups_are_merged_upward_and_the_merge_is_shown(closed: Any) -> None:
+def test_small_groups_are_merged_upward_and_counted_not_named(closed: Any) -> None:
     _, result, _ = closed
     assert result.assignment["theater-u0"] == "theater/utrecht/small"
     assert result.assignment["theater-z0"] == "theater/west/small"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from aggregator import translog
@@ -18,6 +21,77 @@ from protocol.messages import Receipt
 from protocol.translog import verify_chain
 
 MUSEUMS = [(f"Museum {i}", "museum", "zeeland", "medium") for i in range(21)]
+
+
+class Transactions:
+    """Counts, per committed transaction, the submissions it stored, and can hold
+    the first transaction that stores one open until :meth:`release`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.stored: list[int] = []  # one entry per committed transaction that stored any
+        self.holding = threading.Event()
+        self._released = threading.Event()
+        self._engine = engine
+        self._listeners = [
+            ("after_cursor_execute", self._executed),
+            ("commit", self._committed),
+            ("rollback", self._rolled_back),
+        ]
+        for name, listener in self._listeners:
+            event.listen(engine, name, listener)
+
+    def release(self) -> None:
+        self._released.set()
+
+    def remove(self) -> None:
+        self._released.set()
+        for name, listener in self._listeners:
+            event.remove(self._engine, name, listener)
+
+    def _executed(self, conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith("INSERT INTO SUBMISSIONS"):
+            return
+        conn.info["submissions"] = conn.info.get("submissions", 0) + cursor.rowcount
+        if not self.holding.is_set():
+            self.holding.set()
+            self._released.wait(timeout=60)
+
+    def _committed(self, conn: Connection) -> None:
+        if stored := conn.info.pop("submissions", 0):
+            self.stored.append(stored)
+
+    def _rolled_back(self, conn: Connection) -> None:
+        conn.info.pop("submissions", None)
+
+
+@pytest.fixture
+def transactions(aggregator: Any) -> Iterator[Transactions]:
+    counted = Transactions(aggregator.db.engine)
+    yield counted
+    counted.remove()
+
+
+def test_submissions_that_arrive_during_a_commit_are_stored_in_one_transaction(
+    aggregator: Any, kit: Any, transactions: Transactions
+) -> None:
+    """ADR 0010's claim, made so that a writer with a transaction per submission
+    fails it: while the writer is inside the first commit, seven more requests
+    queue up; the next transaction stores all seven."""
+    agents = kit.enroll(aggregator.db, MUSEUMS[:8])
+    envelopes = [a.seal(a.payload(), aggregator.recipient) for a in agents]
+    committer = GroupCommit(Intake(aggregator.db, aggregator.keyring))
+
+    async def scenario() -> list[Receipt]:
+        first = asyncio.create_task(committer.submit(envelopes[0]))
+        assert await asyncio.to_thread(transactions.holding.wait, 30)
+        rest = [asyncio.create_task(committer.submit(e)) for e in envelopes[1:]]
+        await asyncio.sleep(0)  # each of them has queued its envelope
+        transactions.release()
+        return await asyncio.gather(first, *rest)
+
+    receipts = asyncio.run(scenario())
+    assert [r.log_index for r in receipts] == list(range(8))
+    assert transactions.stored == [1, 7]
 
 
 @pytest.mark.slow

@@ -8,8 +8,9 @@ from collections.abc import Callable
 import polars as pl
 import pytest
 
+from agent.periods import months_of
 from agent.segments import synthetic_demo_model
-from agent.tables import ReleaseConfig, build_tables, key_set, months_of
+from agent.tables import ReleaseConfig, build_tables, key_set
 from agent.visits import VISIT_SCHEMA
 from dp.release_design import TABLE_DESIGN, table_names
 from protocol.errors import InvalidPayload

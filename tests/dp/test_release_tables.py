@@ -34,7 +34,7 @@ def _tables(
     visits: pl.DataFrame, *, config: ReleaseConfig | None = None, earlier: pl.Series | None = None
 ) -> dict[str, TableRequest]:
     requests = build_tables(
-        visits, MODEL, config or ReleaseConfig(), period=PERIOD, earlier_households=earlier
+        visits, MODEL, config or ReleaseConfig(), period=PERIOD, earlier_link_keys=earlier
     )
     return {r.name: r for r in requests}
 

@@ -8,8 +8,8 @@ import sys
 from concurrent.futures import Future
 from pathlib import Path
 
-from agent import file_scan
-from agent.ingest.pipeline import _checked_as
+from agent.ingest import file_scan
+from agent.ingest.file_scan import checked_as
 from protocol.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +28,8 @@ def test_an_early_scan_gives_the_digest_and_the_first_byte_that_is_not_utf8(
     assert scan.first_bad_utf8 == content.index("é".encode("cp1252"))
     # An export not read as UTF-8 (a workbook, or cp1252 in the mapping) gets the
     # digest without the finding.
-    assert _checked_as(scanning, check_utf8=False).result(timeout=10) == scan.without_utf8_check()
-    assert _checked_as(scanning, check_utf8=True) is scanning
+    assert checked_as(scanning, check_utf8=False).result(timeout=10) == scan.without_utf8_check()
+    assert checked_as(scanning, check_utf8=True) is scanning
 
 
 def test_no_early_scan_for_what_is_not_a_file(tmp_path: Path) -> None:
@@ -39,13 +39,13 @@ def test_no_early_scan_for_what_is_not_a_file(tmp_path: Path) -> None:
 
 def test_a_failed_early_scan_fails_whoever_waits_for_it() -> None:
     scanning: Future[file_scan.Scan] = Future()
-    checked = _checked_as(scanning, check_utf8=False)
+    checked = checked_as(scanning, check_utf8=False)
     scanning.set_exception(UsageError("export.csv: cannot be read (Permission denied)"))
     assert "cannot be read" in str(checked.exception(timeout=10))
 
 
 def test_the_scan_module_does_not_import_polars() -> None:
-    code = "import sys, agent.file_scan; print('polars' in sys.modules)"
+    code = "import sys, agent.ingest.file_scan; print('polars' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )

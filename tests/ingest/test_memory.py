@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agent.memory import ENVIRONMENT, INGEST
+from agent.ingest.process import ENVIRONMENT, INGEST
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def python(code: str, **env: str) -> list[str]:
 
 SET_THEN_IMPORT = f"""
 import os
-from agent.memory import tune_for_ingest
+from agent.ingest.process import tune_for_ingest
 print(tune_for_ingest())
 import polars
 print(os.environ[{ENVIRONMENT!r}])
@@ -57,7 +57,7 @@ def test_polars_own_options_handed_down_by_a_parent_that_imported_polars_are_rep
 def test_after_polars_is_imported_it_is_too_late_and_nothing_is_set() -> None:
     code = f"""
 import os, polars
-from agent.memory import tune_for_ingest
+from agent.ingest.process import tune_for_ingest
 print(tune_for_ingest(), {INGEST!r} in os.environ[{ENVIRONMENT!r}])
 """
     assert python(code) == ["False", "False"]

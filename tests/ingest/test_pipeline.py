@@ -290,7 +290,7 @@ def test_only_recurring_label_like_unmapped_values_are_named() -> None:
 
 
 def test_distinct_households_count_each_key_once_per_period() -> None:
-    from agent.ingest.pipeline import _distinct_households, _key_columns
+    from agent.ingest.report import count_households, key_columns
 
     a, b = bytes(range(32)), bytes(range(1, 33))
     # c shares a's first eight bytes: only the second part tells them apart.
@@ -302,7 +302,7 @@ def test_distinct_households_count_each_key_once_per_period() -> None:
             schema={"period_code": pl.Int32, "household_key": pl.Binary},
         )
 
-    one_export = _key_columns(table((8106, a), (8106, b), (8106, a), (8107, a), (8106, c)))
-    other_export = _key_columns(table((8106, b), (8107, b)))
-    assert _distinct_households(one_export) == 4  # a, b and c in Q3; a in Q4
-    assert _distinct_households(pl.concat([one_export, other_export])) == 5  # and b in Q4
+    one_export = key_columns(table((8106, a), (8106, b), (8106, a), (8107, a), (8106, c)))
+    other_export = key_columns(table((8106, b), (8107, b)))
+    assert count_households(one_export) == 4  # a, b and c in Q3; a in Q4
+    assert count_households(pl.concat([one_export, other_export])) == 5  # and b in Q4

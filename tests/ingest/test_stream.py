@@ -8,8 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from agent.ingest import ingest_exports, keying, pipeline
+from agent.ingest import IngestReport, ingest_exports, keying, stream
+from agent.ingest.address_book import AddressBook
+from agent.ingest.coded_values import ByCode
 from agent.ingest.mapping import Mapping
+from agent.ingest.plan import ReadPlan
+from agent.ingest.rows import HASH_SEEDS, address_hash, price_of
 from agent.visits import VISIT_SCHEMA
 from agent.workspace import Workspace
 from protocol.keys import SecretBytes
@@ -24,7 +28,7 @@ ROWS = [
 ]
 
 
-def _ingest(tmp_path: Path, name: str, export: Path, mapping_file: Path) -> pipeline.IngestReport:
+def _ingest(tmp_path: Path, name: str, export: Path, mapping_file: Path) -> IngestReport:
     return ingest_exports([export], Mapping.load(mapping_file), Workspace(tmp_path / name))
 
 
@@ -42,7 +46,7 @@ def test_rows_in_many_small_groups_keyed_in_the_child_give_what_one_group_gives(
     tmp_path, export, mapping_file, monkeypatch
 ) -> None:
     whole = _ingest(tmp_path, "one", export, mapping_file)
-    monkeypatch.setattr(pipeline, "_GROUP_ROWS", 2)
+    monkeypatch.setattr(stream, "GROUP_ROWS", 2)
     monkeypatch.setattr(keying, "PROCESS_MIN", 1)
     split = _ingest(tmp_path, "many", export, mapping_file)
     assert {k: v for k, v in split.to_dict().items() if k != "quarantine"} == {
@@ -151,7 +155,7 @@ def test_a_row_gets_the_first_reason_that_applies_with_prices_parsed_per_group(
 def test_two_new_addresses_sharing_a_64_bit_hash_get_numbers_of_their_own() -> None:
     """New addresses are told apart by h1 first; a collision takes a second round."""
     keys = keying.Keying()
-    households = pipeline._Households(lambda _period: SecretBytes(bytes(32)), keys)
+    book = AddressBook(lambda _period: SecretBytes(bytes(32)), keys)
     rows = pl.DataFrame(
         {
             "period_code": [8106] * 5,
@@ -169,16 +173,16 @@ def test_two_new_addresses_sharing_a_64_bit_hash_get_numbers_of_their_own() -> N
         },
     )
     try:
-        numbers = households.numbers(rows, accepted=None).to_list()
+        numbers = book.numbers(rows, accepted=None).to_list()
         assert numbers[0] != numbers[1] and numbers[1] == numbers[3]
         assert len({numbers[0], numbers[1], numbers[2], numbers[4]}) == 4
-        table = households.table()
+        table = book.household_table()
     finally:
         keys.close()
     assert sorted(table["household"].to_list()) == sorted({*numbers})
     assert table["household_key"].n_unique() == 4
     # Met again in a later group: found, nothing added.
-    again = pipeline._Households(lambda _period: SecretBytes(bytes(32)), keying.Keying())
+    again = AddressBook(lambda _period: SecretBytes(bytes(32)), keying.Keying())
     try:
         assert again.numbers(rows, accepted=None).to_list() == numbers
         assert again.numbers(rows.reverse(), accepted=None).to_list() == numbers[::-1]
@@ -197,12 +201,7 @@ def test_address_hashes_tell_fields_apart_not_only_values() -> None:
         },
         schema_overrides={"period_code": pl.Int32},
     )
-    hashes = frame.select(
-        *(
-            pipeline._address_hash(seed).alias(f"h{n}")
-            for n, seed in enumerate(pipeline._HASH_SEEDS)
-        )
-    )
+    hashes = frame.select(*(address_hash(seed).alias(f"h{n}") for n, seed in enumerate(HASH_SEEDS)))
     # Rows 1 and 2 are one address; swapped fields, another period or the same
     # values in other columns are other addresses, under both hashes.
     for column in hashes.columns:
@@ -212,7 +211,7 @@ def test_address_hashes_tell_fields_apart_not_only_values() -> None:
 
 
 def test_a_plans_coded_column_keeps_its_codes_when_no_other_column_of_it_is_left() -> None:
-    plan = pipeline._Plan(columns={}, date_format="%d-%m-%Y", decimal=",")
+    plan = ReadPlan(columns={}, date_format="%d-%m-%Y", decimal=",")
     first = pl.Series(["Toneel", "Dans", None]).cast(plan.labels.dtype)
     assert first.to_physical().to_list() == [0, 1, None]
     del first  # only the plan holds the Categorical now
@@ -223,9 +222,9 @@ def test_a_plans_coded_column_keeps_its_codes_when_no_other_column_of_it_is_left
 def test_values_are_mapped_by_code_from_the_groups_that_hold_them() -> None:
     """A code can exist before any group holds its value (the engine codes ahead):
     the map fills it only when a group does, and never from the Categorical's list."""
-    plan = pipeline._Plan(columns={}, date_format="%d-%m-%Y", decimal=",")
+    plan = ReadPlan(columns={}, date_format="%d-%m-%Y", decimal=",")
     ahead = pl.Series(["12,50", "x", "3,00"]).cast(plan.prices.dtype)  # codes 0, 1, 2
-    prices = pipeline._ByCode(pipeline._price_of(","))
+    prices = ByCode(price_of(","))
     group = pl.Series(["3,00", None, "12,50", "3,00"]).cast(plan.prices.dtype)
     by_code = prices.update(group)
     assert by_code["price"].gather(group.to_physical()).to_list() == [3.0, None, 12.5, 3.0]

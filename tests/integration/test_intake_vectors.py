@@ -149,7 +149,8 @@ def test_vector_through_import_has_its_expected_outcome(
         assert receipt.log_index == expected["log_index"]
         return
     assert ran.exit_code == 2
-    lines = ran.stderr.strip().splitlines()
+    # The first command on a state folder the test made may repair its modes (a warning a path).
+    lines = [line for line in ran.stderr.strip().splitlines() if not line.startswith("warning: ")]
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert unchanged, "a rejected import changed the database"
     assert isinstance(raised, PubliekError)

@@ -2,10 +2,11 @@
 
 The digest tells an export ingested before from a new one; the UTF-8 check
 tells an export that must be transcoded (polars reads UTF-8 only). Standard
-library only (and ``protocol.errors``), so that the ``ingest`` command can
-start reading the first export on a thread while polars is still being
-imported (:func:`start`): on two cores, the digest of a 900 MiB export takes
-0.6 s of one core, and the imports leave the other one idle.
+library only (and ``protocol.errors``), so that the ingest process
+(:mod:`agent.ingest.process`) can start reading the first export on a
+thread while polars is still being imported (:func:`start`): on two cores,
+the digest of a 900 MiB export takes 0.6 s of one core, and the imports
+leave the other one idle.
 """
 
 from __future__ import annotations
@@ -95,4 +96,23 @@ def start(path: Path) -> Future[Scan] | None:
 
     # A daemon: a run that stops early (a bad mapping, say) need not wait for it.
     threading.Thread(target=run, name="early-digest", daemon=True).start()
+    return scanning
+
+
+def checked_as(early: Future[Scan], *, check_utf8: bool) -> Future[Scan]:
+    """An early scan (always UTF-8 checked) as this export needs it: without the
+    UTF-8 finding where the file is not read as UTF-8 (not a CSV, or another
+    encoding in the mapping)."""
+    if check_utf8:
+        return early
+    scanning: Future[Scan] = Future()
+
+    def settle(done: Future[Scan]) -> None:
+        failed = done.exception()
+        if failed is None:
+            scanning.set_result(done.result().without_utf8_check())
+        else:
+            scanning.set_exception(failed)
+
+    early.add_done_callback(settle)
     return scanning

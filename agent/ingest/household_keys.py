@@ -1,9 +1,10 @@
 """Household keys: HMAC-SHA256 under the period's sector key (and link keys,
 HMAC-SHA256 under the workspace's link key, computed beside them).
 
-Keyed hashing runs once per *distinct* raw address per period (households,
-not rows; see ``pipeline._Households``), found again by the address hash,
-so a 10-million-row export costs about one HMAC per household; slices of
+Keyed hashing runs once per *distinct* raw address per period (addresses,
+not rows; see :class:`agent.ingest.address_book.AddressBook`), found again
+by the address hash, so a 10-million-row export costs about one HMAC per
+household; slices of
 identities are keyed by :class:`agent.ingest.keying.Keying`. The key is held
 in :class:`SecretBytes` and never printed.
 

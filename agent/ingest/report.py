@@ -1,0 +1,86 @@
+"""What an ingest run tells its operator: counts and detections, never row content.
+
+Also how the report counts its households: distinct (period, household key)
+pairs over every export of the run, counted on 64-bit parts of the keys so
+that six million keys cost a hash set of integers, not of 32-byte strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+
+@dataclass
+class IngestReport:
+    """Counts and detections of one ingest run; never row content.
+
+    ``households`` counts distinct (period, household key) pairs among the
+    rows accepted in this run (:func:`count_households`)."""
+
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    households: int = 0
+    files_ingested: list[str] = field(default_factory=list)
+    files_skipped: list[str] = field(default_factory=list)
+    unmapped_disciplines: dict[str, int] = field(default_factory=dict)
+    detected: dict[str, dict[str, str]] = field(default_factory=dict)
+    periods: list[str] = field(default_factory=list)
+    quarantine: list[str] = field(default_factory=list)
+    source_from_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def detected_line(self, name: str) -> str:
+        """One line saying how a file was read, e.g. for the terminal."""
+
+        def show(values: dict[str, str]) -> str:
+            return ", ".join(f"{k} {v!r}" if len(v) == 1 else f"{k} {v}" for k, v in values.items())
+
+        detected = dict(self.detected.get(name, {}))
+        kind = detected.pop("format", "")
+        line = f"{name} ({kind})" if kind else name
+        if detected:
+            line += f": detected {show(detected)}"
+        given = self.source_from_mapping.get(name, {})
+        if given:
+            line += f"{';' if detected else ':'} from the mapping {show(given)}"
+        return line
+
+
+_PERIOD_MIX = 0x5075626C  # fixed seed: the mixed values are only compared within one run
+_KEY_PARTS = ("key0", "key8")
+
+
+def key_columns(household_table: pl.DataFrame) -> pl.DataFrame:
+    """(period, key) of one export's household table, for the report's distinct count:
+    the period, and two 64-bit parts of the key (bytes 0–7 and 8–15), each mixed with
+    the period so that the same key in two periods counts twice."""
+    mixed = pl.col("period_code").hash(_PERIOD_MIX)
+    return household_table.select(
+        "period_code",
+        *[
+            (
+                pl.col("household_key").bin.slice(at, 8).bin.reinterpret(dtype=pl.UInt64) ^ mixed
+            ).alias(f"key{at}")
+            for at in (0, 8)
+        ],
+    )
+
+
+def count_households(keys: pl.DataFrame) -> int:
+    """Distinct (period, key) pairs, counted on each 64-bit part alone.
+
+    A part never tells equal pairs apart, and takes two different pairs for one
+    only when their 64 bits collide; so the larger of the two counts is exact
+    unless both parts have a collision (about 10^-12 at six million keys, the
+    count then one short). Counting a
+    single ``UInt64`` series needs only its hash set: ``DataFrame.n_unique`` of
+    (period, 128 key bits) held about 1 GB more at six million keys, the peak
+    of a four-quarter ingest."""
+    return max(keys.get_column(part).n_unique() for part in _KEY_PARTS)
