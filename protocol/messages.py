@@ -186,9 +186,11 @@ class ReleasedTable:
             ),
             "mechanism": OneOf(MECHANISMS),
             "scale": Number(0.0, math.inf, note="the noise scale; at most 10^9 (intake)"),
-            "sensitivity": Number(0.0, math.inf, note="the one intake derives (section 3)"),
+            "sensitivity": Number(
+                0.0, math.inf, note="per household; the one intake derives (section 3)"
+            ),
             "rho": Number(0.0, math.inf, note="OpenDP's privacy map of the table (intake)"),
-            "ci95": Number(0.0, math.inf),
+            "ci95": Number(0.0, math.inf, note="half-width of one cell's 95% interval"),
         },
     )
 
