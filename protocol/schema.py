@@ -90,6 +90,11 @@ def _exact_type(values: Iterable[Any], typ: type) -> bool:
     return set(map(type, values)) <= {typ}
 
 
+def _plain(rule: Rule) -> bool:
+    """Whether ``rule`` decodes a value as it is (a scalar, not bytes or a message)."""
+    return type(rule).decode is Rule.decode
+
+
 def _distinct(values: Iterable[Any]) -> Iterable[Any]:
     """The distinct values, or all of them when some cannot be hashed (a list
     where a string belongs: its rule refuses it)."""
@@ -293,7 +298,13 @@ class Array(Rule):
     json_type: ClassVar[str] = "array"
 
     def decode(self, value: Any) -> Any:
-        return tuple(map(self.items.decode, value)) if type(value) is list else value
+        if type(value) is not list:
+            return value
+        if _plain(self.items):  # scalars: nothing to decode per item
+            return tuple(value)
+        if isinstance(self.items, Array) and _plain(self.items.items) and _exact_type(value, list):
+            return tuple(map(tuple, value))  # a table's keys, in C
+        return tuple(map(self.items.decode, value))
 
     def check(self, value: Any) -> None:
         self.check_all((value,))
