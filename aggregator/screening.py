@@ -24,6 +24,14 @@ What "can't be right" means, per table:
   documented maximum institution could count plus the noise's tail allowance,
   and never more than ``MAX_CELL_MAGNITUDE`` (10^12).
 
+And per submission: its tables of the release design share its ρ by the
+design's weights, so their noise, scaled by √weight / sensitivity, is the
+same for every table (1/√(2ρ) for the discrete Gaussian). A submission whose
+tables depart from that by more than ``NOISE_SPREAD`` did not split its ρ as
+the design says; the benchmarks' least squares weigh tables by their noise,
+and noise that differs by a factor of 10^8 between the tables of one measure
+makes that system singular for the whole group.
+
 Reasons name the table and the rule, never a value: a value is the
 institution's unpublished data.
 """
@@ -35,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dp.measurements import noise_std
-from dp.release_design import MAX_NOISE_STD, cell_value_bound, design_of
+from dp.release_design import MAX_NOISE_STD, cell_value_bound, design_of, sensitivity
 from protocol.errors import PubliekError
 from protocol.messages import NAME_RE, ReleasedTable
 
@@ -44,6 +52,14 @@ MIN_NOISE_STD = 0.01
 squares) would dwarf every other table's by more than float64 can resolve; it
 would also have spent ρ of at least 5,000 on one table (Δ²/2σ² at Δ = 1), far
 beyond any period's budget."""
+
+NOISE_SPREAD = 10.0
+"""How far apart the tables of one submission may be in noise per unit of
+weight and sensitivity. Exactly 1 for a release by the design's split; the
+discrete mechanisms' standard deviations depart from their continuous
+formulas at small scales (the discrete Laplace's by about 15% at b = 0.5), and
+an older row may mix mechanisms (a factor √2). Ten leaves room for all that and
+keeps the variances of a measure's tables within a factor of a few hundred."""
 
 RESERVED_NAMES = frozenset(
     {
@@ -100,11 +116,23 @@ def tables_of(payload: Any) -> dict[str, TableInput]:
     if not isinstance(bounds, dict):
         raise Implausible("the stored payload carries no bounds")
     found: dict[str, TableInput] = {}
+    per_unit: list[float] = []
     for position, raw in enumerate(raw_tables, start=1):
         table = _parsed(position, raw)
         if table.name in found:
             raise Implausible(f"table {table.name} occurs twice")
-        found[table.name] = _checked(table, bounds)
+        found[table.name] = checked = _checked(table, bounds)
+        try:
+            design = design_of(table.name)
+        except ValueError:
+            continue  # an older design's table: no weight to hold it to
+        scale = math.sqrt(design.weight) / sensitivity(table.name, bounds, table.mechanism)
+        per_unit.append(checked.noise_std * scale)
+    if per_unit and max(per_unit) > NOISE_SPREAD * min(per_unit):
+        raise Implausible(
+            "its tables' noise does not follow the release design's split of ρ (the noise per "
+            f"unit of weight and sensitivity differs by more than a factor {NOISE_SPREAD:g})"
+        )
     return found
 
 
