@@ -46,7 +46,6 @@ from protocol.translog import SET_ASIDE
 
 MAX_REASON_CHARS = 500
 ACCEPTED, LEFT_OUT, SET_ASIDE_STATUS = "accepted", "left-out", "set-aside"
-STATUSES = (ACCEPTED, LEFT_OUT, SET_ASIDE_STATUS)
 
 
 def check_reason(reason: str) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.storage import LogEntry
 from protocol.translog import (
+    ERASED_REASON,
     GENESIS,
     SET_ASIDE,
     SUBMISSION,
@@ -30,8 +31,6 @@ from protocol.translog import (
 )
 
 __all__ = ["GENESIS", "SetAside", "Tail", "entries", "entry_hash", "set_asides", "size"]
-
-ERASED = "(reason erased)"
 
 
 class Tail:
@@ -161,7 +160,7 @@ class SetAside:
 
     @property
     def shown_reason(self) -> str:
-        return ERASED if self.reason is None else self.reason
+        return ERASED_REASON if self.reason is None else self.reason
 
     def note(self) -> dict[str, Any]:
         """What the institution is shown of it (its standing, its report)."""

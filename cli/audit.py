@@ -14,13 +14,12 @@ if TYPE_CHECKING:
     from protocol.client import ProblemClient
 
 audit_app = typer.Typer(no_args_is_help=True, help="Independent checks of the aggregator.")
-ERASED = "(reason erased)"
 Token = Annotated[
     str | None,
     typer.Option(
         "--token",
         envvar="PUBLIEK_TOKEN",
-        help="Privacy-officer or taskforce API token (the log is not public).",
+        help="Privacy-officer or taskforce API token (what it reads is not public).",
     ),
 ]
 
@@ -49,6 +48,7 @@ def audit_verify_log(
     from protocol.keys import VerifyKey
     from protocol.messages import Receipt
     from protocol.translog import (
+        ERASED_REASON,
         SET_ASIDE,
         verify_chain,
         verify_receipt,
@@ -81,7 +81,7 @@ def audit_verify_log(
             typer.echo(
                 f"entry {entry['log_index']}: submission {entry['submission_id']} of "
                 f"{entry['institution_id']} ({entry['period']}) set aside at "
-                f"{entry['appended_at']}: {ERASED if reason is None else reason}"
+                f"{entry['appended_at']}: {ERASED_REASON if reason is None else reason}"
             )
     if receipt is not None:
         if receipt_key is None:

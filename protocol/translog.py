@@ -38,6 +38,7 @@ SET_ASIDE = "set-aside"
 KINDS = (SUBMISSION, SET_ASIDE)
 ENTRY_FIELDS = ("log_index", "submission_id", "institution_id", "period", "digest", "appended_at")
 SET_ASIDE_FIELDS = (*ENTRY_FIELDS, "kind", "reason_commitment")
+ERASED_REASON = "(reason erased)"  # how a set-aside whose reason was erased is shown
 _HASHED = {SUBMISSION: ENTRY_FIELDS, SET_ASIDE: SET_ASIDE_FIELDS}
 
 
