@@ -32,11 +32,12 @@ period so that anyone can recompute and compare (ADR 0007).
 No stored row can make the computation fail (ADR 0020). A submission the
 taskforce set aside is not read; every other one is checked again
 (``aggregator.screening``) and one that cannot be right is left out and
-named in ``left_out`` with its reason; its institution's earlier submission
-counts instead. The estimates of a group's tables are checked too: should
-the numerics still fail for a family of tables (which no checked input is
-known to cause), that family is not listed and the failure is logged, while
-every other family and group is published as usual.
+named in ``left_out`` with its reason (the server logs it:
+:func:`log_left_out`); its institution's earlier submission counts instead.
+The estimates of a group's tables are checked too: should the numerics still
+fail for a family of tables (which no checked input is known to cause), that
+family is not listed and the failure is logged, while every other family and
+group is published as usual.
 """
 
 from __future__ import annotations
@@ -330,13 +331,8 @@ def _without_numbers(cell: dict[str, Any]) -> dict[str, Any]:
 
 def compute(session: Session, period: str, *, k: int) -> PeriodBenchmarks:
     """All benchmarks of one period from what is stored (nothing is written);
-    every submission left out is logged as a warning with its reason."""
+    the submissions left out are in ``left_out`` (:func:`log_left_out`)."""
     inputs = load_inputs(session, period)
-    for item in inputs.left_out:
-        logger.warning(
-            "period %s: submission %s of %s is left out of the benchmarks: %s",
-            period, item.submission_id, item.institution_id, item.reason,
-        )  # fmt: skip
     assignment, groups = assign(inputs.members, k)
     return PeriodBenchmarks(
         period=period,
@@ -349,6 +345,16 @@ def compute(session: Session, period: str, *, k: int) -> PeriodBenchmarks:
         assignment=assignment,
         left_out=inputs.left_out,
     )
+
+
+def log_left_out(result: PeriodBenchmarks) -> None:
+    """A warning per submission left out, for the server's log (the command line
+    prints its own warnings instead)."""
+    for item in result.left_out:
+        logger.warning(
+            "period %s: submission %s of %s is left out of the benchmarks: %s",
+            result.period, item.submission_id, item.institution_id, item.reason,
+        )  # fmt: skip
 
 
 def store(session: Session, result: PeriodBenchmarks) -> None:

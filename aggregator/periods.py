@@ -221,6 +221,7 @@ def visible_groups(db: Database, period: Period, *, k: int) -> tuple[int, list[d
     if period.state == OPEN:
         with db.session() as s:
             live = benchmarks.compute(s, period.label, k=period_k(period, k))
+        benchmarks.log_left_out(live)
         return live.k, [{**g.summary(), "cells": g.cells} for g in live.groups]
     with db.session() as s:
         rows = benchmarks.stored(s, period.label)

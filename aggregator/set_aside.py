@@ -121,9 +121,9 @@ def set_aside(db: Database, submission_id: str, reason: str) -> SetAside:
         )
         tail.write(s)
         if period.state == CLOSED:
-            result = benchmarks.compute(
-                s, period.label, k=period_k(period, period.benchmark_k or 0)
-            )
+            k = period_k(period, period.benchmark_k or 0)
+            result = benchmarks.compute(s, period.label, k=k)
+            benchmarks.log_left_out(result)
             benchmarks.store(s, result)
             period.inputs_digest = result.inputs_digest
         return SetAside(
