@@ -106,6 +106,71 @@ def sensitivity(name: str, bounds: Mapping[str, int], mechanism: str) -> float:
     return float(cap)
 
 
+# -- how large a released cell can honestly be (issue 14) ------------------------
+
+MAX_INSTITUTION_HOUSEHOLDS = 10_000_000
+"""The documented maximum size of one institution: the households it can count
+in one quarter. Every household in the Netherlands (about 8 million) is fewer,
+so no honest household cell exceeds it, and no visits cell exceeds it times the
+period's ticket cap (each household's tickets are capped before counting)."""
+
+NOISE_TAIL_STDS = 40
+"""How many noise standard deviations a released cell may lie from its true
+count. Both mechanisms' tails fall off at least exponentially in the distance
+over the standard deviation: the discrete Gaussian exceeds 40 σ with
+probability below e^-800, the discrete Laplace (standard deviation √2·b)
+below e^-56. An honest agent never gets there."""
+
+MAX_CELL_MAGNITUDE = 10**12
+"""The largest magnitude of any released cell value, whatever its table, bounds
+or noise: a ceiling on :func:`cell_value_bound`.
+
+Derivation. A cell's value is its true count plus noise. The true count is at
+most ``MAX_INSTITUTION_HOUSEHOLDS`` (10^7) households, or that times the ticket
+cap for visits: 1.2·10^8 at the default cap of 12, 10^10 at a cap of 1000. The
+noise stays within ``NOISE_TAIL_STDS`` standard deviations (σ is 13-23 for a
+household table and 180-226 for a visits table at the default budget of ε = 1
+per quarter; a hundred times less budget makes them ten times larger). 10^12
+leaves room for all of that, and it is far below 2^53 ≈ 9.007·10^15, the
+largest integer a float64 holds exactly: the benchmarks sum cells over a
+group's institutions in floating point, so the sum of up to 9,007 institutions'
+cells stays an exact integer, and an estimate of one group always fits a
+64-bit integer column (CSV, Parquet). A value beyond it (2^70, 10^15, 10^400)
+cannot be a count: intake refuses it, and the aggregator leaves a stored
+submission that carries one out of every benchmark (ADR 0020)."""
+
+MAX_NOISE_STD = MAX_CELL_MAGNITUDE / NOISE_TAIL_STDS
+"""The largest noise standard deviation a table can honestly declare: beyond
+it, the tail allowance alone would pass ``MAX_CELL_MAGNITUDE``. The budget
+that would need such a scale buys no information (2.5·10^10 households of noise
+per cell)."""
+
+
+def cell_value_bound(measure: str, bounds: Mapping[str, int], noise_std: float) -> int:
+    """The largest magnitude a cell of a table of ``measure`` can honestly carry:
+    the institution's largest possible true count plus ``NOISE_TAIL_STDS`` noise
+    standard deviations, never above ``MAX_CELL_MAGNITUDE``.
+
+    ``noise_std`` is the standard deviation of one cell's noise (from the table's
+    mechanism and scale, ``dp.measurements.noise_std``). A measure outside the
+    design (an older design's table) gets the ceiling. ``ValueError`` when the
+    noise is not a positive finite number, or a visits table has no valid ticket
+    cap in ``bounds``: then no value of the table can be vouched for."""
+    if not (math.isfinite(noise_std) and noise_std > 0):
+        raise ValueError("the noise standard deviation must be a positive finite number")
+    if measure == HOUSEHOLDS:
+        largest = MAX_INSTITUTION_HOUSEHOLDS
+    elif measure == VISITS:
+        cap = bounds.get(MAX_VISITS)
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ValueError(f"a visits table needs the bound {MAX_VISITS} as a whole number >= 1")
+        largest = MAX_INSTITUTION_HOUSEHOLDS * min(cap, MAX_CELL_MAGNITUDE)
+    else:
+        return MAX_CELL_MAGNITUDE
+    allowance = NOISE_TAIL_STDS * min(noise_std, MAX_NOISE_STD)
+    return int(min(largest + math.ceil(allowance), MAX_CELL_MAGNITUDE))
+
+
 def rho_share(name: str, rho: float) -> float:
     """This table's part of a submission's ρ (the design's weight)."""
     return design_of(name).weight * rho
