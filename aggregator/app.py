@@ -25,6 +25,7 @@ from aggregator.api import (
     periods,
     sector_keys,
     service,
+    submissions,
 )
 from aggregator.api.dependencies import Services
 from aggregator.api.openapi import PubliekAPI
@@ -36,7 +37,10 @@ from aggregator.keyring import Keyring
 from aggregator.settings import Settings
 from aggregator.storage import Database
 
-ROUTERS = (service, intake, auth, periods, benchmarks, audit, institutions, sector_keys, dashboard)
+ROUTERS = (
+    service, intake, auth, periods, benchmarks, audit, submissions, institutions, sector_keys,
+    dashboard,
+)  # fmt: skip
 
 
 def create_app(settings: Settings) -> FastAPI:

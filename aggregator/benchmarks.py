@@ -28,40 +28,43 @@ When an institution submitted more than once in a period, its latest table
 of each name counts (by log index). The computation is a pure function of
 the stored submissions and ``k``; its inputs digest is stored with the
 period so that anyone can recompute and compare (ADR 0007).
+
+No stored row can make the computation fail (ADR 0020). A submission the
+taskforce set aside is not read; every other one is checked again
+(``aggregator.screening``) and one that cannot be right is left out and
+named in ``left_out`` with its reason (the server logs it:
+:func:`log_left_out`); its institution's earlier submission counts instead.
+The estimates of a group's tables are checked too: should the numerics still
+fail for a family of tables (which no checked input is known to cause), that
+family is not listed and the failure is logged, while every other family and
+group is published as usual.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from aggregator.estimates import CellEstimate, ObservedTable, estimate_tables
 from aggregator.peergroups import LEVELS, Member, PeerGroup, assign
-from aggregator.storage import BenchmarkGroup, Institution, Submission
-from dp.measurements import noise_std
-from dp.release_design import design_of
+from aggregator.screening import Implausible, LeftOut, TableInput, tables_of
+from aggregator.storage import BenchmarkGroup, Institution, LogEntry, Submission
+from dp.release_design import MAX_CELL_MAGNITUDE, design_of
 from protocol.encoding import canonical_bytes
+from protocol.translog import SET_ASIDE
 
 # v4: GLS + non-negative consistent estimates, too-uncertain cells, no quartiles
 ALGORITHM = "publiek/1 benchmarks v4"
 STAT_FIELDS = ("estimate", "ci95_low", "ci95_high", "std")
-
-
-@dataclass(frozen=True)
-class TableInput:
-    """One institution's released table, as stored (already DP)."""
-
-    name: str
-    measure: str
-    dimensions: tuple[str, ...]
-    keys: tuple[tuple[str, ...], ...]
-    values: tuple[int, ...]
-    noise_std: float  # standard deviation of each cell's noise (from mechanism and scale)
+logger = logging.getLogger("publiek.aggregator.benchmarks")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Inputs:
     members: list[Member]
     tables: dict[str, dict[str, TableInput]]  # institution → table name → table
     digest: str
+    left_out: tuple[LeftOut, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class PeriodBenchmarks:
     inputs_digest: str
     groups: list[GroupBenchmark]
     assignment: dict[str, str]
+    left_out: tuple[LeftOut, ...] = ()
 
     def group(self, group_id: str) -> GroupBenchmark | None:
         return next((g for g in self.groups if g.group.group_id == group_id), None)
@@ -110,6 +115,12 @@ def group_summary(
 
 
 def load_inputs(session: Session, period: str) -> Inputs:
+    """The period's stored submissions as the benchmarks count them: set-aside
+    ones skipped, the others checked (``aggregator.screening``), those that
+    fail left out with their reason."""
+    set_aside = select(LogEntry.submission_id).where(
+        LogEntry.kind == SET_ASIDE, LogEntry.period == period
+    )
     rows = session.execute(
         select(
             Submission.institution_id,
@@ -117,22 +128,22 @@ def load_inputs(session: Session, period: str) -> Inputs:
             Submission.digest,
             Submission.payload,
         )
-        .where(Submission.period == period)
+        .where(Submission.period == period, Submission.submission_id.not_in(set_aside))
         .order_by(Submission.log_index)
     ).all()
     tables: dict[str, dict[str, TableInput]] = defaultdict(dict)
-    used = []
+    shapes: dict[str, tuple[str, tuple[str, ...]]] = {}
+    used, left_out = [], []
     for institution_id, submission_id, digest, payload in rows:
+        try:
+            found = tables_of(payload)
+            _same_shapes(found, shapes)
+        except Implausible as exc:
+            left_out.append(LeftOut(submission_id, institution_id, str(exc)))
+            continue
+        shapes.update({name: (t.measure, t.dimensions) for name, t in found.items()})
         used.append([submission_id, digest])
-        for t in payload["tables"]:
-            tables[institution_id][t["name"]] = TableInput(
-                name=t["name"],
-                measure=t["measure"],
-                dimensions=tuple(t["dimensions"]),
-                keys=tuple(tuple(k) for k in t["keys"]),
-                values=tuple(t["values"]),
-                noise_std=noise_std(t["mechanism"], float(t["scale"])),
-            )
+        tables[institution_id].update(found)
     members = [
         Member(i.institution_id, i.discipline, i.province, i.size_class)
         for i in session.scalars(
@@ -141,7 +152,22 @@ def load_inputs(session: Session, period: str) -> Inputs:
     ]
     members.sort(key=lambda m: m.institution_id)
     digest = hashlib.sha256(canonical_bytes({"algorithm": ALGORITHM, "inputs": used})).hexdigest()
-    return Inputs(members=members, tables=dict(tables), digest=digest)
+    return Inputs(members=members, tables=dict(tables), digest=digest, left_out=tuple(left_out))
+
+
+def _same_shapes(
+    found: dict[str, TableInput], shapes: dict[str, tuple[str, tuple[str, ...]]]
+) -> None:
+    """A table counts what the period's earlier counted submissions say a table of
+    its name counts; a table outside the release design has no other arbiter."""
+    for name, table in found.items():
+        if shapes.get(name, (table.measure, table.dimensions)) != (
+            table.measure,
+            table.dimensions,
+        ):
+            raise Implausible(
+                f"table {name} counts something other than the period's earlier {name} tables"
+            )
 
 
 def _observed(
@@ -216,24 +242,77 @@ def _cell(table: ObservedTable, key: tuple[str, ...], n: int, e: CellEstimate) -
 
 
 def group_cells(
-    member_ids: tuple[str, ...], tables: dict[str, dict[str, TableInput]], k: int
+    member_ids: tuple[str, ...],
+    tables: dict[str, dict[str, TableInput]],
+    k: int,
+    *,
+    group_id: str = "",
 ) -> list[dict[str, Any]]:
     """Every listed cell of one group, sorted by table and key."""
     families, contributors = _observed(member_ids, tables, k)
     cells = []
     for family in families:
-        estimates = estimate_tables(family)
+        estimates = _estimates(family, len(member_ids), group_id)
         for table in family:
-            for key, e in zip(table.keys, estimates[table.name], strict=True):
+            for key, e in zip(table.keys, estimates.get(table.name, ()), strict=False):
                 cells.append(_cell(table, key, contributors[(table.name, key)], e))
     return sorted(cells, key=lambda c: (c["table"], [c[d] for d in c["dimensions"]]))
+
+
+def _estimates(
+    family: list[ObservedTable], institutions: int, group_id: str
+) -> dict[str, tuple[CellEstimate, ...]]:
+    """The family's estimates, or none (the family is not listed) when the
+    numerics fail or give a number no group can have: a last line of defence
+    behind the input checks, so that one family cannot stop the others."""
+    limit = max(institutions, 1) * MAX_CELL_MAGNITUDE
+    try:
+        estimates = estimate_tables(family)
+        numbers = [x for es in estimates.values() for e in es for x in _numbers(e)]
+        if not all(math.isfinite(x) and abs(x) <= limit for x in numbers):
+            raise ArithmeticError("an estimate is not finite or beyond any group's size")
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        logger.error(
+            "group %s: tables %s could not be estimated (%s); they are not listed",
+            group_id or "?", ", ".join(t.name for t in family), type(exc).__name__,
+        )  # fmt: skip
+        return {}
+    return estimates
+
+
+def _numbers(e: CellEstimate) -> tuple[float, ...]:
+    return (e.estimate, e.ci95_low, e.ci95_high, e.std)
 
 
 def readable_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Stored cells in the current form. A cell stored by an earlier algorithm
     (summed noisy totals, which could be negative, and quartiles) keeps its
-    labels and count but shows no number."""
-    return [c if "too_uncertain" in c else _without_numbers(c) for c in cells]
+    labels and count but shows no number, and so does a cell whose stored
+    numbers no group can have (computed by an earlier version from a
+    submission that is left out now): a number that is not finite or beyond
+    ``MAX_CELL_MAGNITUDE`` per institution breaks the exports (64-bit
+    integers) and says nothing true."""
+    return [c if "too_uncertain" in c and _plausible(c) else _without_numbers(c) for c in cells]
+
+
+def _plausible(cell: dict[str, Any]) -> bool:
+    count = cell.get("institutions")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        return False
+    limit = max(count, 1) * MAX_CELL_MAGNITUDE
+    estimate = cell.get("estimate")
+    if estimate is not None and (isinstance(estimate, bool) or not isinstance(estimate, int)):
+        return False
+    return all(
+        value is None
+        or (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and abs(value) <= limit
+        )
+        for value in (cell.get(f) for f in STAT_FIELDS)
+    )
 
 
 def _without_numbers(cell: dict[str, Any]) -> dict[str, Any]:
@@ -251,16 +330,31 @@ def _without_numbers(cell: dict[str, Any]) -> dict[str, Any]:
 
 
 def compute(session: Session, period: str, *, k: int) -> PeriodBenchmarks:
-    """All benchmarks of one period from what is stored (nothing is written)."""
+    """All benchmarks of one period from what is stored (nothing is written);
+    the submissions left out are in ``left_out`` (:func:`log_left_out`)."""
     inputs = load_inputs(session, period)
     assignment, groups = assign(inputs.members, k)
     return PeriodBenchmarks(
         period=period,
         k=k,
         inputs_digest=inputs.digest,
-        groups=[GroupBenchmark(g, group_cells(g.members, inputs.tables, k)) for g in groups],
+        groups=[
+            GroupBenchmark(g, group_cells(g.members, inputs.tables, k, group_id=g.group_id))
+            for g in groups
+        ],
         assignment=assignment,
+        left_out=inputs.left_out,
     )
+
+
+def log_left_out(result: PeriodBenchmarks) -> None:
+    """A warning per submission left out, for the server's log (the command line
+    prints its own warnings instead)."""
+    for item in result.left_out:
+        logger.warning(
+            "period %s: submission %s of %s is left out of the benchmarks: %s",
+            result.period, item.submission_id, item.institution_id, item.reason,
+        )  # fmt: skip
 
 
 def store(session: Session, result: PeriodBenchmarks) -> None:

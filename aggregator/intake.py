@@ -37,7 +37,7 @@ from aggregator import translog
 from aggregator.keyring import Keyring
 from aggregator.periods import OPEN
 from aggregator.storage import Database, Institution, Period, Submission
-from dp.measurements import declared_rho_matches
+from dp.measurements import declared_rho_matches, noise_std
 from dp.release_design import (
     DESIGN,
     check_bounds,
@@ -490,14 +490,15 @@ def _check_cells(payload: SubmissionPayload) -> None:
     """Every label is in its dimension's key set and every value within its
     table's range (:func:`dp.release_design.check_cells`): no cell carries
     text the design does not name, and none a number the benchmarks cannot
-    take (a count beyond any institution's size, ADR 0021)."""
+    take (a count beyond any institution's size plus 40 noise standard deviations,
+    within the bound the stored submissions are screened with, ADR 0021)."""
     for table in payload.tables:
         try:
             check_cells(
                 table.name,
                 table.keys,
                 table.values,
-                scale=table.scale,
+                noise_std=noise_std(table.mechanism, table.scale),
                 bounds=payload.bounds,
                 segment_model=payload.segment_model,
                 period=payload.period,

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from aggregator import benchmarks
+from aggregator import benchmarks, translog
 from aggregator.peergroups import SECTOR
 from aggregator.storage import BenchmarkGroup, Database, Institution, Period, Submission
 from dp import release_design
@@ -117,7 +117,9 @@ def period_config(period: Period, key: SigningKey) -> PeriodConfig:
 
 @dataclass(frozen=True)
 class Standing:
-    """What one institution may still do in one period (no values, only ρ)."""
+    """What one institution may still do in one period (no values, only ρ), and
+    which of its submissions the taskforce set aside, with the reasons (their
+    ρ stays spent: ADR 0020)."""
 
     institution_id: str
     period: str
@@ -126,6 +128,7 @@ class Standing:
     rho_spent: float
     submissions: int
     revoked: bool
+    set_aside: tuple[dict[str, Any], ...] = ()
 
     @property
     def rho_left(self) -> float:
@@ -141,6 +144,7 @@ class Standing:
             "rho_left": self.rho_left,
             "submissions": self.submissions,
             "revoked": self.revoked,
+            "set_aside": [dict(x) for x in self.set_aside],
         }
 
 
@@ -163,6 +167,12 @@ def standing(db: Database, label: str, institution_id: str) -> Standing:
             rho_spent=float(spent),
             submissions=int(count),
             revoked=inst is None or inst.revoked_at is not None,
+            set_aside=tuple(
+                x.note()
+                for x in translog.set_asides(
+                    s, period=label, institution_id=institution_id
+                ).values()
+            ),
         )
 
 
@@ -211,6 +221,7 @@ def visible_groups(db: Database, period: Period, *, k: int) -> tuple[int, list[d
     if period.state == OPEN:
         with db.session() as s:
             live = benchmarks.compute(s, period.label, k=period_k(period, k))
+        benchmarks.log_left_out(live)
         return live.k, [{**g.summary(), "cells": g.cells} for g in live.groups]
     with db.session() as s:
         rows = benchmarks.stored(s, period.label)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    UniqueConstraint,
     create_engine,
     event,
     text,
@@ -117,17 +118,31 @@ class Submission(Base):
 
 
 class LogEntry(Base):
-    """One entry of the hash-chained transparency log."""
+    """One entry of the hash-chained transparency log (``protocol.translog``).
+
+    ``kind`` is ``submission`` (a stored submission) or ``set-aside`` (the
+    taskforce set an earlier submission aside, ADR 0020): a submission has at
+    most one entry of each kind. A set-aside entry commits to its reason
+    (``reason_commitment``, hashed into the chain); the reason itself and the
+    commitment's nonce are kept beside it, outside the hash, so they can be
+    erased without breaking the chain."""
 
     __tablename__ = "log_entries"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "kind", name="uq_log_entries_submission_id_kind"),
+    )
     log_index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    submission_id: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), server_default="submission")
+    submission_id: Mapped[str] = mapped_column(String(32))
     institution_id: Mapped[str] = mapped_column(String(64))
     period: Mapped[str] = mapped_column(String(16))
     digest: Mapped[str] = mapped_column(String(64))
     appended_at: Mapped[str] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    reason_commitment: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    reason_nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class BenchmarkGroup(Base):

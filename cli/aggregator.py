@@ -4,8 +4,8 @@ In the order an operator works: set up the state (``init``) and run the
 server (``serve``); create the staff accounts, register the custodian key and
 rotate intake keys; enroll institutions (``token create``); each quarter open
 the period, hand its signed config to offline agents, import their envelopes,
-close, publish (or reopen) and export the benchmarks; revoke an institution
-that leaves.
+close, publish (or reopen) and export the benchmarks; set aside a stored
+submission that should not count; revoke an institution that leaves.
 
 Every command takes ``--state``, ``--database`` and ``--config``, declared once
 here (:func:`aggregator_command`), and loads its settings and database the
@@ -40,9 +40,12 @@ key_app = typer.Typer(no_args_is_help=True, help="The aggregator's intake keys (
 token_app = typer.Typer(no_args_is_help=True, help="Enrollment tokens.")
 period_app = typer.Typer(no_args_is_help=True, help="Reporting periods.")
 institution_app = typer.Typer(no_args_is_help=True, help="Enrolled institutions.")
+submission_app = typer.Typer(
+    no_args_is_help=True, help="Stored submissions: their status, setting one aside."
+)
 for _group, _name in [
     (user_app, "user"), (custodian_app, "custodian"), (key_app, "key"), (token_app, "token"),
-    (period_app, "period"), (institution_app, "institution"),
+    (period_app, "period"), (institution_app, "institution"), (submission_app, "submission"),
 ]:  # fmt: skip
     aggregator_app.add_typer(_group, name=_name)
 
@@ -412,6 +415,13 @@ def period_close(
         f"period {period} closed: {len(result.assignment)} institutions, "
         f"{len(result.groups)} peer groups (k={result.k}); inputs digest {result.inputs_digest}"
     )
+    for item in result.left_out:
+        typer.echo(
+            f"warning: submission {item.submission_id} of {item.institution_id} is left out: "
+            f"{item.reason} (set it aside: publiek aggregator submission set-aside "
+            f"{item.submission_id} --reason ...)",
+            err=True,
+        )
 
 
 @aggregator_command(period_app, "publish")
@@ -472,6 +482,51 @@ def aggregator_benchmarks(
     else:
         output.write_bytes(data)
         typer.echo(f"wrote {len(data)} bytes to {output}", err=True)
+
+
+@aggregator_command(submission_app, "list")
+def submission_list(
+    period: Annotated[str, typer.Argument(help="Period label, e.g. 2026-Q3.")],
+    *,
+    agg: Aggregator,
+) -> None:
+    """Every stored submission of a period with its status: accepted, left-out (a
+    value cannot be right, so no benchmark counts it) or set-aside, and why."""
+    from aggregator.set_aside import period_submissions
+
+    state, items = period_submissions(agg.db, period)
+    typer.echo(f"period {period} ({state}): {len(items)} stored submissions")
+    for item in items:
+        why = f": {item['reason']}" if item["reason"] else ""
+        typer.echo(
+            f"{item['submission_id']} {item['institution_id']} log {item['log_index']} "
+            f"ρ {item['rho']:g} {item['status']}{why}"
+        )
+
+
+@aggregator_command(submission_app, "set-aside")
+def submission_set_aside(
+    submission_id: Annotated[str, typer.Argument(help="Submission id (32 hex digits).")],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why, in one line of at most 500 characters; kept in the transparency log "
+            "and shown to the institution: never personal data.",
+        ),
+    ],
+    *,
+    agg: Aggregator,
+) -> None:
+    """Leave a stored submission out of its period's benchmarks, recorded in the
+    transparency log (final; its ρ stays spent; a closed period is recomputed)."""
+    from aggregator.set_aside import set_aside
+
+    record = set_aside(agg.db, submission_id, reason)
+    typer.echo(
+        f"submission {record.submission_id} of {record.institution_id} ({record.period}) is set "
+        f"aside: log index {record.log_index}"
+    )
 
 
 @aggregator_command(institution_app, "revoke")

@@ -26,8 +26,9 @@ declares (exactly ``max_visits_per_household``, at most
 :data:`MAX_VISITS_CAP`), the labels of each dimension (public key sets: the
 segments of a known segment model, the sector's disciplines, the provinces,
 the months of the period, fixed bands) and the range of each cell's value
-(:func:`value_range`). Intake refuses anything else, so no field of a stored
-submission holds free text, and no cell a number the benchmarks cannot take.
+(:func:`value_range`, within :func:`cell_value_bound`). Intake refuses anything
+else, so no field of a stored submission holds free text, and no cell a number
+the benchmarks cannot take.
 """
 
 from __future__ import annotations
@@ -119,6 +120,71 @@ def sensitivity(name: str, bounds: Mapping[str, int], mechanism: str) -> float:
     return float(cap)
 
 
+# -- how large a released cell can honestly be (issue 14) ------------------------
+
+MAX_INSTITUTION_HOUSEHOLDS = 10_000_000
+"""The documented maximum size of one institution: the households it can count
+in one quarter. Every household in the Netherlands (about 8 million) is fewer,
+so no honest household cell exceeds it, and no visits cell exceeds it times the
+period's ticket cap (each household's tickets are capped before counting)."""
+
+NOISE_TAIL_STDS = 40
+"""How many noise standard deviations a released cell may lie from its true
+count. Both mechanisms' tails fall off at least exponentially in the distance
+over the standard deviation: the discrete Gaussian exceeds 40 σ with
+probability below e^-800, the discrete Laplace (standard deviation √2·b)
+below e^-56. An honest agent never gets there."""
+
+MAX_CELL_MAGNITUDE = 10**12
+"""The largest magnitude of any released cell value, whatever its table, bounds
+or noise: a ceiling on :func:`cell_value_bound`.
+
+Derivation. A cell's value is its true count plus noise. The true count is at
+most ``MAX_INSTITUTION_HOUSEHOLDS`` (10^7) households, or that times the ticket
+cap for visits: 1.2·10^8 at the default cap of 12, 10^10 at a cap of 1000. The
+noise stays within ``NOISE_TAIL_STDS`` standard deviations (σ is 13-23 for a
+household table and 180-226 for a visits table at the default budget of ε = 1
+per quarter; a hundred times less budget makes them ten times larger). 10^12
+leaves room for all of that, and it is far below 2^53 ≈ 9.007·10^15, the
+largest integer a float64 holds exactly: the benchmarks sum cells over a
+group's institutions in floating point, so the sum of up to 9,007 institutions'
+cells stays an exact integer, and an estimate of one group always fits a
+64-bit integer column (CSV, Parquet). A value beyond it (2^70, 10^15, 10^400)
+cannot be a count: intake refuses it, and the aggregator leaves a stored
+submission that carries one out of every benchmark (ADR 0020)."""
+
+MAX_NOISE_STD = MAX_CELL_MAGNITUDE / NOISE_TAIL_STDS
+"""The largest noise standard deviation a table can honestly declare: beyond
+it, the tail allowance alone would pass ``MAX_CELL_MAGNITUDE``. The budget
+that would need such a scale buys no information (2.5·10^10 households of noise
+per cell)."""
+
+
+def cell_value_bound(measure: str, bounds: Mapping[str, int], noise_std: float) -> int:
+    """The largest magnitude a cell of a table of ``measure`` can honestly carry:
+    the institution's largest possible true count plus ``NOISE_TAIL_STDS`` noise
+    standard deviations, never above ``MAX_CELL_MAGNITUDE``.
+
+    ``noise_std`` is the standard deviation of one cell's noise (from the table's
+    mechanism and scale, ``dp.measurements.noise_std``). A measure outside the
+    design (an older design's table) gets the ceiling. ``ValueError`` when the
+    noise is not a positive finite number, or a visits table has no valid ticket
+    cap in ``bounds``: then no value of the table can be vouched for."""
+    if not (math.isfinite(noise_std) and noise_std > 0):
+        raise ValueError("the noise standard deviation must be a positive finite number")
+    if measure == HOUSEHOLDS:
+        largest = MAX_INSTITUTION_HOUSEHOLDS
+    elif measure == VISITS:
+        cap = bounds.get(MAX_VISITS)
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ValueError(f"a visits table needs the bound {MAX_VISITS} as a whole number >= 1")
+        largest = MAX_INSTITUTION_HOUSEHOLDS * min(cap, MAX_CELL_MAGNITUDE)
+    else:
+        return MAX_CELL_MAGNITUDE
+    allowance = NOISE_TAIL_STDS * min(noise_std, MAX_NOISE_STD)
+    return int(min(largest + math.ceil(allowance), MAX_CELL_MAGNITUDE))
+
+
 def rho_share(name: str, rho: float) -> float:
     """This table's part of a submission's ρ (the design's weight)."""
     return design_of(name).weight * rho
@@ -192,40 +258,22 @@ def check_bounds(bounds: Mapping[str, int]) -> None:
         raise ValueError(f"{MAX_VISITS} must be a whole number from 1 to {MAX_VISITS_CAP}")
 
 
-# --- the range of a cell's value -----------------------------------------------
-
-# More households than any one institution can reach: the Netherlands has
-# about 8.2 million. A true households count is at most this; a true visits
-# count at most this times the tickets cap.
-MAX_HOUSEHOLDS_PER_INSTITUTION = 10_000_000
-# Noise allowed beyond the true range, in multiples of the table's noise scale.
-# At 40 scales a legitimately noisy value is never refused: the discrete
-# Laplace tail beyond 40 b is 2·e^-40/(1 + e^-1/b) < 5e-18 per cell, the
-# discrete Gaussian's beyond 40 σ below e^-800 (tests/dp/test_value_range.py
-# computes both with the scales of the default budget).
-NOISE_MARGIN = 40
-# The largest noise scale a table may declare: σ = 10^9 would take a period
-# budget of ρ ≈ 10^-12 at the largest cap; nothing released that way informs
-# a benchmark, and the bound keeps every accepted value far below 2^53.
-MAX_NOISE_SCALE = 1e9
-# No accepted cell exceeds this in magnitude: 10^10 + 4·10^10 = 5·10^10, about
-# 2^35.5, so sums over a sector of 10^5 submissions stay exact in a double.
-MAX_CELL_MAGNITUDE = MAX_HOUSEHOLDS_PER_INSTITUTION * MAX_VISITS_CAP + math.ceil(
-    NOISE_MARGIN * MAX_NOISE_SCALE
-)
+# --- the range of a cell's value, at intake ------------------------------------
 
 
-def value_range(name: str, bounds: Mapping[str, int], scale: float) -> tuple[int, int]:
-    """The values one released cell of table ``name`` may hold: a true count
-    (0 up to the largest an institution can have under ``bounds``) plus noise
-    of scale ``scale`` within :data:`NOISE_MARGIN` scales. ``ValueError`` for a
-    scale above :data:`MAX_NOISE_SCALE` or bounds :func:`check_bounds` refuses."""
+def value_range(name: str, bounds: Mapping[str, int], noise_std: float) -> tuple[int, int]:
+    """The values one released cell of table ``name`` may hold: a true count (0
+    up to the largest an institution can have under ``bounds``) plus noise within
+    ``NOISE_TAIL_STDS`` standard deviations, never beyond ``MAX_CELL_MAGNITUDE``.
+
+    The upper end is :func:`cell_value_bound`, the bound the aggregator screens
+    stored submissions with, so whatever intake accepts is counted; the lower end
+    is as strict (a count is never negative, the noise never below −40 σ).
+    ``ValueError`` for bounds :func:`check_bounds` refuses or noise that is not a
+    positive finite number."""
     check_bounds(bounds)
-    if not (math.isfinite(scale) and 0 < scale <= MAX_NOISE_SCALE):
-        raise ValueError(f"table {name}: the noise scale must lie in (0, {MAX_NOISE_SCALE:g}]")
-    per_household = 1 if design_of(name).measure == HOUSEHOLDS else bounds[MAX_VISITS]
-    margin = math.ceil(NOISE_MARGIN * scale)
-    return -margin, MAX_HOUSEHOLDS_PER_INSTITUTION * per_household + margin
+    high = cell_value_bound(design_of(name).measure, bounds, noise_std)
+    return -math.ceil(NOISE_TAIL_STDS * min(noise_std, MAX_NOISE_STD)), high
 
 
 def check_cells(
@@ -233,7 +281,7 @@ def check_cells(
     keys: Sequence[Sequence[str]],
     values: Sequence[int],
     *,
-    scale: float,
+    noise_std: float,
     bounds: Mapping[str, int],
     segment_model: str,
     period: str,
@@ -246,6 +294,6 @@ def check_cells(
         allowed = labels(dimension, segment_model=segment_model, period=period)
         if not {key[position] for key in keys} <= set(allowed):
             raise ValueError(f"table {name}: a {dimension} label is not in its key set")
-    low, high = value_range(name, bounds, scale)
+    low, high = value_range(name, bounds, noise_std)
     if values and (min(values) < low or max(values) > high):
         raise ValueError(f"table {name}: a cell value lies outside [{low}, {high}]")

@@ -185,7 +185,7 @@ class ReleasedTable:
                 note="one per key; intake bounds each by the table (section 3)",
             ),
             "mechanism": OneOf(MECHANISMS),
-            "scale": Number(0.0, math.inf, note="the noise scale; at most 10^9 (intake)"),
+            "scale": Number(0.0, math.inf, note="the noise scale"),
             "sensitivity": Number(
                 0.0, math.inf, note="per household; the one intake derives (section 3)"
             ),

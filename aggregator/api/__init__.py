@@ -3,9 +3,10 @@
 * ``service`` — health and readiness; ``intake`` — keys, enrollment,
   submissions; ``auth`` — staff tokens, who am I; ``periods`` — list, signed
   configs, close and publish; ``benchmarks`` — groups, cells, CSV and Parquet;
-  ``audit`` — budgets, the transparency log, the policy; ``institutions`` — an
-  institution's own submissions, standing and report; ``sector_keys`` — the
-  custodian relay; ``dashboard`` — the public HTML page.
+  ``audit`` — budgets, the transparency log, the policy; ``submissions`` — a
+  period's stored submissions with their status, setting one aside;
+  ``institutions`` — an institution's own submissions, standing and report;
+  ``sector_keys`` — the custodian relay; ``dashboard`` — the public HTML page.
 * ``dependencies`` — the shared services and the role checks (guards);
   ``models`` — the request and response bodies; ``problems`` — RFC 9457 error
   answers; ``openapi`` — the OpenAPI document (security, problems, bodies).

@@ -3,6 +3,7 @@ transparency log and the policy in force; never an institution's values."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter
@@ -29,7 +30,8 @@ router = APIRouter(tags=["audit"])
     responses=problems(InvalidPayload, UnknownPeriod),
 )
 def budgets(period: str, _: Auditor, svc: ServicesDep) -> dict[str, Any]:
-    """Privacy officer and taskforce: ρ spent per institution in the period."""
+    """Privacy officer and taskforce: ρ spent per institution in the period, and
+    how many of its submissions were set aside (their ρ stays spent)."""
     row = periods.get_period(svc.db, period)
     with svc.db.session() as s:
         spent = s.execute(
@@ -38,11 +40,20 @@ def budgets(period: str, _: Auditor, svc: ServicesDep) -> dict[str, Any]:
             .group_by(Submission.institution_id)
             .order_by(Submission.institution_id)
         ).all()
+        set_aside = Counter(
+            x.institution_id for x in translog.set_asides(s, period=period).values()
+        )
     return {
         "period": period,
         "rho_budget": row.rho_budget,
         "institutions": [
-            {"institution_id": i, "rho_spent": float(r), "submissions": int(n)} for i, r, n in spent
+            {
+                "institution_id": i,
+                "rho_spent": float(r),
+                "submissions": int(n),
+                "set_aside": set_aside[i],
+            }
+            for i, r, n in spent
         ],
     }
 
@@ -51,7 +62,8 @@ def budgets(period: str, _: Auditor, svc: ServicesDep) -> dict[str, Any]:
 def log(
     _: Auditor, svc: ServicesDep, offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
 ) -> dict[str, Any]:
-    """Privacy officer and taskforce: the hash-chained transparency log."""
+    """Privacy officer and taskforce: the hash-chained transparency log: every
+    stored submission and every set-aside, with its reason."""
     with svc.db.session() as s:
         size = translog.size(s)
         rows = s.scalars(

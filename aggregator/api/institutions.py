@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import select
 
-from aggregator import benchmarks, periods
+from aggregator import benchmarks, periods, set_aside, translog
 from aggregator.api.dependencies import Limit, Offset, OwnId, OwnStandingId, ServicesDep, page
 from aggregator.api.models import Report, Standing, SubmissionPage
 from aggregator.api.problems import problems
@@ -32,12 +32,15 @@ def own_submissions(
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> dict[str, Any]:
-    """The institution itself (signed request): what it submitted, as stored."""
+    """The institution itself (signed request): what it submitted, as stored, and
+    whether each counts (``status``: accepted, left-out or set-aside, with the
+    reason)."""
     query = select(Submission).where(Submission.institution_id == institution_id)
     if period is not None:
         query = query.where(Submission.period == check_period(period))
     with svc.db.session() as s:
         rows = s.scalars(query.order_by(Submission.log_index)).all()
+        status = set_aside.statuses(s, rows)
         items = [
             {
                 "submission_id": r.submission_id,
@@ -47,6 +50,7 @@ def own_submissions(
                 "received_at": r.receipt["received_at"],
                 "tables": r.payload["tables"],
                 "privacy": r.payload["privacy"],
+                **status[r.submission_id].to_dict(),
             }
             for r in rows
         ]
@@ -72,18 +76,25 @@ def own_standing(institution_id: OwnStandingId, period: str, svc: ServicesDep) -
     responses=problems(InvalidPayload, UnknownPeriod, NotFound),
 )
 def own_report(institution_id: OwnId, period: str, svc: ServicesDep) -> dict[str, Any]:
-    """The institution itself: its peer group and that group's published benchmark."""
+    """The institution itself: its peer group and that group's published
+    benchmark, and which of its submissions were set aside."""
     row = periods.get_period(svc.db, period)
     if row.state != periods.PUBLISHED:
         raise NotFound(f"period {period} is {row.state}; its benchmarks are not published yet")
     with svc.db.session() as s:
         mine = benchmarks.peer_group_of(benchmarks.stored(s, period), institution_id)
+        notes = [
+            x.note()
+            for x in translog.set_asides(s, period=period, institution_id=institution_id).values()
+        ]
     if mine is None:
-        raise NotFound(f"{institution_id} has no submission in period {period}")
+        aside = f" (set aside: {'; '.join(n['reason'] for n in notes)})" if notes else ""
+        raise NotFound(f"{institution_id} has no counted submission in period {period}{aside}")
     _, visible = periods.visible_groups(svc.db, row, k=svc.settings.k)
     group = next(g for g in visible if g["group_id"] == mine.group_id)
     return {
         "period": period,
         "peer_group": {x: group[x] for x in group if x != "cells"},
         "cells": group["cells"],
+        "set_aside": notes,
     }

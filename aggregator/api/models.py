@@ -40,6 +40,8 @@ PeriodState = Literal["open", "closed", "published"]
 BenchmarkStatus = Literal["published", "provisional", "closed"]
 GroupLevel = Literal["province", "part_of_country", "national", "discipline", "sector"]
 Role = Literal["institution", "taskforce", "privacy-officer"]
+SubmissionState = Literal["accepted", "left-out", "set-aside"]
+LogKind = Literal["submission", "set-aside"]
 
 PERIOD_DESCRIPTION = "A quarter, e.g. 2026-Q3."
 HEX32 = "32 lower-case hex digits."
@@ -48,6 +50,14 @@ HEX32 = "32 lower-case hex digits."
 BASE64URL_32 = r"^[A-Za-z0-9_-]{43}$"  # 32 bytes, unpadded base64url
 MAX_PASSWORD = 1024
 MAX_SECTOR_KEY_BATCH = 10_000
+STATUS_DESCRIPTION = (
+    "accepted: counted in the period's benchmarks (its latest table of each name); "
+    "left-out: stored, but a value or field cannot be right, so no benchmark counts it "
+    "(docs/operations.md); set-aside: the taskforce set it aside, with a reason (ADR 0020)."
+)
+REASON_DESCRIPTION = (
+    "Why, in one line typed by staff (never personal data); '(reason erased)' once erased."
+)
 
 
 class ExactModel(BaseModel):
@@ -205,11 +215,23 @@ class PeriodConfig(ExactModel):
     signature: str
 
 
+class LeftOutSubmission(ExactModel):
+    """A stored submission the benchmarks did not count, and why (never a value)."""
+
+    submission_id: str
+    institution_id: str
+    reason: str
+
+
 class Closed(ExactModel):
     period: str
     state: Literal["closed"]
     inputs_digest: str
     groups: int = Field(description="How many peer groups have a benchmark.")
+    left_out: list[LeftOutSubmission] = Field(
+        description="Stored submissions left out of the benchmarks because a value or field "
+        "cannot be right; set them aside (POST /v1/submissions/{id}/set-aside) or leave them out."
+    )
 
 
 class Published(ExactModel):
@@ -291,8 +313,9 @@ class Benchmark(ExactModel):
 
 class InstitutionSpend(ExactModel):
     institution_id: str
-    rho_spent: float
+    rho_spent: float = Field(description="Set-aside submissions included: their noise was drawn.")
     submissions: int
+    set_aside: int = Field(description="How many of its submissions were set aside.")
 
 
 class Budgets(ExactModel):
@@ -302,14 +325,26 @@ class Budgets(ExactModel):
 
 
 class LogEntry(ExactModel):
-    """One transparency-log entry (docs/protocol.md 5.7)."""
+    """One transparency-log entry (docs/protocol.md 5.7): a stored submission, or
+    the taskforce setting an earlier one aside."""
 
     log_index: int
+    kind: LogKind
     submission_id: str
     institution_id: str
     period: str
-    digest: str
+    digest: str = Field(description="SHA-256 of the submission's envelope bytes.")
     appended_at: str
+    reason_commitment: str | None = Field(
+        description="set-aside: SHA-256 of the domain, the nonce and the reason (hashed into "
+        "the chain); null for a submission."
+    )
+    reason: str | None = Field(
+        description="set-aside: the reason (outside the hash, null once erased)."
+    )
+    reason_nonce: str | None = Field(
+        description="set-aside: the commitment's 16 random bytes as hex (null once erased)."
+    )
     prev_hash: str
     entry_hash: str
 
@@ -368,6 +403,10 @@ class StoredSubmission(ExactModel):
     received_at: str
     tables: list[ReleasedTable]
     privacy: PrivacySpend
+    status: SubmissionState = Field(description=STATUS_DESCRIPTION)
+    reason: str | None = Field(description="Why it is left out or set aside; null if accepted.")
+    set_aside_at: str | None
+    set_aside_log_index: int | None = Field(description="The set-aside's log entry.")
 
 
 class SubmissionPage(ExactModel):
@@ -378,6 +417,14 @@ class SubmissionPage(ExactModel):
     next_offset: int | None = Field(description="null on the last page.")
 
 
+class SetAsideNote(ExactModel):
+    """One of the institution's own submissions that the taskforce set aside."""
+
+    submission_id: str
+    reason: str = Field(description=REASON_DESCRIPTION)
+    set_aside_at: str
+
+
 class Standing(ExactModel):
     """What the institution may still do in the period (no values, only ρ)."""
 
@@ -385,16 +432,70 @@ class Standing(ExactModel):
     period: str
     state: PeriodState
     rho_budget: float
-    rho_spent: float
+    rho_spent: float = Field(description="Set-aside submissions included: their noise was drawn.")
     rho_left: float
     submissions: int
     revoked: bool
+    set_aside: list[SetAsideNote]
 
 
 class Report(ExactModel):
     period: str
     peer_group: GroupSummary
     cells: list[Cell]
+    set_aside: list[SetAsideNote] = Field(
+        description="The institution's submissions in the period that were set aside."
+    )
+
+
+# --- a period's submissions and setting one aside -----------------------------
+
+
+class SubmissionStatus(ExactModel):
+    """One stored submission as the taskforce and the privacy officer see it: no values."""
+
+    submission_id: str
+    institution_id: str
+    log_index: int
+    received_at: str
+    rho: float
+    status: SubmissionState = Field(description=STATUS_DESCRIPTION)
+    reason: str | None = Field(description="Why it is left out or set aside; null if accepted.")
+    set_aside_at: str | None
+    set_aside_log_index: int | None = Field(description="The set-aside's log entry.")
+
+
+class PeriodSubmissions(ExactModel):
+    period: str
+    state: PeriodState
+    submissions: list[SubmissionStatus]
+    offset: int
+    limit: int
+    total: int
+    next_offset: int | None = Field(description="null on the last page.")
+
+
+class SetAsideRequest(ExactModel):
+    """``POST /v1/submissions/{submission_id}/set-aside``: at most 4 KiB."""
+
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why, in one line without control characters; shown to the institution, "
+        "the taskforce and the privacy officer and kept in the transparency log: never "
+        "personal data.",
+    )
+
+
+class SetAsideRecord(ExactModel):
+    """The set-aside as recorded in the transparency log (final: ADR 0020)."""
+
+    submission_id: str
+    institution_id: str
+    period: str
+    reason: str = Field(description=REASON_DESCRIPTION)
+    set_aside_at: str
+    log_index: int = Field(description="The set-aside's own log entry.")
 
 
 # --- sector keys --------------------------------------------------------------
@@ -469,4 +570,5 @@ REQUEST_BODIES: tuple[type[BaseModel], ...] = (
     Envelope,
     TokenRequest,
     SectorKeyUpload,
+    SetAsideRequest,
 )

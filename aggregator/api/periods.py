@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from aggregator import periods
+from aggregator import benchmarks, periods
 from aggregator.api.dependencies import ServicesDep, Taskforce
 from aggregator.api.models import Closed, PeriodConfig, PeriodList, Published
 from aggregator.api.problems import problems
@@ -54,10 +54,14 @@ def period_config(period: str, svc: ServicesDep) -> dict[str, Any]:
     responses=problems(InvalidPayload, UnknownPeriod, PeriodNotOpen),
 )
 def close(period: str, _: Taskforce, svc: ServicesDep) -> dict[str, Any]:
-    """Taskforce: stop intake and compute the period's benchmarks."""
+    """Taskforce: stop intake and compute the period's benchmarks. A stored
+    submission with a value that cannot be right is left out and listed in
+    ``left_out`` with its reason; it never stops the close."""
     result = periods.close_period(svc.db, period, k=svc.settings.k)
+    benchmarks.log_left_out(result)
     return {"period": period, "state": periods.CLOSED, "inputs_digest": result.inputs_digest,
-            "groups": len(result.groups)}  # fmt: skip
+            "groups": len(result.groups),
+            "left_out": [x.to_dict() for x in result.left_out]}  # fmt: skip
 
 
 @router.post(

@@ -237,7 +237,8 @@ def requests(w: SimpleNamespace) -> Iterator[tuple[str, str, str, dict[str, Any]
         yield method, path, url, options
     for period in ("2026-Q3", "2026-Q4", "2031-Q1", "2026-M07", "bad"):
         yield "get", "/v1/periods/{period}/config", f"/v1/periods/{period}/config", {}
-        for what in ("groups", "benchmarks", "benchmarks.csv", "benchmarks.parquet", "budgets"):
+        for what in ("groups", "benchmarks", "benchmarks.csv", "benchmarks.parquet", "budgets",
+                     "submissions"):  # fmt: skip
             url = f"/v1/periods/{period}/{what}"
             for options in ({}, {"headers": w.tf}, signed(url)):
                 yield "get", f"/v1/periods/{{period}}/{what}", url, options
@@ -254,6 +255,15 @@ def requests(w: SimpleNamespace) -> Iterator[tuple[str, str, str, dict[str, Any]
         for options in ({}, signed(url), signed(url, other)):
             yield "get", "/v1/institutions/{institution_id}/submissions", url, options
     yield "get", "/v1/periods/{period}/benchmarks", "/v1/periods/2026-Q3/benchmarks?group=x", {}
+    stored = json.loads(w.envelope)["submission_id"]  # by POST /v1/submissions above
+    reason = {"json": {"reason": "why"}}
+    for sid, options in [
+        (stored, reason), ("bad", {**reason, "headers": w.tf}),
+        ("0" * 32, {**reason, "headers": w.tf}), (stored, {"content": b"x", "headers": w.tf}),
+        (stored, {**reason, "headers": w.tf}),
+    ]:  # fmt: skip
+        url = f"/v1/submissions/{sid}/set-aside"
+        yield "post", "/v1/submissions/{submission_id}/set-aside", url, options
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
-"""The range of a released cell: wide enough that honest noise is never refused,
-narrow enough that no accepted value can break the benchmarks (ADR 0021)."""
+"""The range of a released cell at intake: wide enough that honest noise is never
+refused, narrow enough that no accepted value can break the benchmarks, and
+within the bound stored submissions are screened with (ADR 0021, ADR 0020)."""
 
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ from dp.measurements import (
     TableRequest,
     calibrate_scale,
     default_rho,
+    noise_std,
     release_tables,
 )
 from dp.release_design import (
     DEFAULT_BOUNDS,
     MAX_CELL_MAGNITUDE,
-    MAX_HOUSEHOLDS_PER_INSTITUTION,
-    MAX_NOISE_SCALE,
+    MAX_INSTITUTION_HOUSEHOLDS,
+    MAX_NOISE_STD,
     MAX_VISITS,
     MAX_VISITS_CAP,
-    NOISE_MARGIN,
+    NOISE_TAIL_STDS,
     TABLE_DESIGN,
+    cell_value_bound,
     check_bounds,
     check_cells,
     labels,
@@ -67,38 +70,46 @@ def test_honest_noise_leaves_the_range_with_negligible_probability(
             mechanism,
             rho_share(table.name, rho),
         )
-        low, _ = value_range(table.name, DEFAULT_BOUNDS, scale)
+        low, _ = value_range(table.name, DEFAULT_BOUNDS, noise_std(mechanism, scale))
         margin = -low  # the true count lies in [0, high - margin]
         tail = (
             log10_gaussian_tail(margin, scale)
             if mechanism == GAUSSIAN
             else log10_laplace_tail(margin, scale)
         )
-        assert tail < -12, (table.name, scale, tail)
+        assert tail < -24, (table.name, scale, tail)
 
 
 def test_the_largest_accepted_value_is_far_below_2_to_the_53() -> None:
-    largest = value_range("visits_by_month", {MAX_VISITS: MAX_VISITS_CAP}, MAX_NOISE_SCALE)
+    largest = value_range("visits_by_month", {MAX_VISITS: MAX_VISITS_CAP}, MAX_NOISE_STD * 10)
     assert largest[1] == MAX_CELL_MAGNITUDE
     assert -largest[0] <= MAX_CELL_MAGNITUDE
-    # A sector of 10^5 submissions still sums exactly in a double.
-    assert MAX_CELL_MAGNITUDE * 100_000 < MAX_SAFE_INTEGER
+    # A sector of 9 000 submissions still sums exactly in a double.
+    assert MAX_CELL_MAGNITUDE * 9_000 < MAX_SAFE_INTEGER
+
+
+def test_intake_accepts_nothing_the_screening_of_stored_submissions_would_leave_out() -> None:
+    for table in TABLE_DESIGN:
+        for std in (0.5, 20.0, 225.0, 1e6, MAX_NOISE_STD * 2):
+            low, high = value_range(table.name, DEFAULT_BOUNDS, std)
+            bound = cell_value_bound(table.measure, DEFAULT_BOUNDS, std)
+            assert -bound <= low < 0 < high == bound
 
 
 def test_a_households_range_is_the_institution_size_plus_the_noise_margin() -> None:
     low, high = value_range("households_by_province", DEFAULT_BOUNDS, 10.0)
-    assert (low, high) == (-10 * NOISE_MARGIN, MAX_HOUSEHOLDS_PER_INSTITUTION + 10 * NOISE_MARGIN)
+    assert (low, high) == (-10 * NOISE_TAIL_STDS, MAX_INSTITUTION_HOUSEHOLDS + 10 * NOISE_TAIL_STDS)
 
 
 def test_a_visits_range_scales_with_the_tickets_cap() -> None:
     _, high = value_range("visits_by_month", {MAX_VISITS: 12}, 10.0)
-    assert high == 12 * MAX_HOUSEHOLDS_PER_INSTITUTION + 10 * NOISE_MARGIN
+    assert high == 12 * MAX_INSTITUTION_HOUSEHOLDS + 10 * NOISE_TAIL_STDS
 
 
-@pytest.mark.parametrize("scale", [0.0, -1.0, math.inf, math.nan, MAX_NOISE_SCALE * 2])
-def test_a_scale_outside_the_range_is_refused(scale: float) -> None:
-    with pytest.raises(ValueError, match="noise scale"):
-        value_range("households_by_province", DEFAULT_BOUNDS, scale)
+@pytest.mark.parametrize("std", [0.0, -1.0, math.inf, math.nan])
+def test_noise_that_is_not_a_positive_number_is_refused(std: float) -> None:
+    with pytest.raises(ValueError, match="noise standard deviation"):
+        value_range("households_by_province", DEFAULT_BOUNDS, std)
 
 
 @pytest.mark.parametrize(
@@ -126,7 +137,7 @@ def test_a_real_release_passes_the_cell_check() -> None:
             keys = [
                 (*k, label) for k in keys for label in labels(d, segment_model=MODEL, period=PERIOD)
             ]
-        top = value_range(table.name, DEFAULT_BOUNDS, 1.0)[1] - NOISE_MARGIN
+        top = value_range(table.name, DEFAULT_BOUNDS, 1.0)[1] - NOISE_TAIL_STDS
         exact = tuple(0 if i % 2 else top for i in range(len(keys)))
         (released,), _ = release_tables(
             [
@@ -145,7 +156,7 @@ def test_a_real_release_passes_the_cell_check() -> None:
             table.name,
             released.keys,
             released.values,
-            scale=released.scale,
+            noise_std=noise_std(released.mechanism, released.scale),
             bounds=DEFAULT_BOUNDS,
             segment_model=MODEL,
             period=PERIOD,
@@ -171,7 +182,7 @@ def test_a_label_outside_its_key_set_is_refused(dimension: str, label: str) -> N
     )
     with pytest.raises(ValueError, match=f"a {dimension} label is not in its key set"):
         check_cells(
-            table.name, [key], [1], scale=10.0, bounds=DEFAULT_BOUNDS, segment_model=MODEL,
+            table.name, [key], [1], noise_std=10.0, bounds=DEFAULT_BOUNDS, segment_model=MODEL,
             period=PERIOD,
         )  # fmt: skip
 
@@ -181,7 +192,7 @@ def test_a_value_outside_the_range_is_refused_and_not_quoted(value: int) -> None
     table = next(t for t in TABLE_DESIGN if t.name == "households_by_province")
     with pytest.raises(ValueError, match="a cell value lies outside") as raised:
         check_cells(
-            table.name, [("utrecht",)], [value], scale=10.0, bounds=DEFAULT_BOUNDS,
+            table.name, [("utrecht",)], [value], noise_std=10.0, bounds=DEFAULT_BOUNDS,
             segment_model=MODEL, period=PERIOD,
         )  # fmt: skip
     assert str(value) not in str(raised.value)

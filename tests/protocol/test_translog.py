@@ -14,7 +14,10 @@ from protocol.messages import Receipt
 from protocol.translog import (
     GENESIS,
     RECEIPT_DOMAIN,
+    SET_ASIDE,
     entry_hash,
+    hashed_fields,
+    reason_commitment,
     verify_chain,
     verify_receipt,
     verify_receipt_in_log,
@@ -99,3 +102,92 @@ def test_a_genuine_receipt_in_the_log_verifies() -> None:
     receipt = receipt_for(log[3])
     verify_receipt(receipt, KEY.public)
     verify_receipt_in_log(receipt, log)
+
+
+# --- set-aside entries (ADR 0020) ------------------------------------------------
+
+NONCE = "ab" * 16
+
+
+def set_aside_entry(log: list[dict[str, Any]], of: int, reason: str = "a cell of 10^15") -> None:
+    """Append the entry that sets log[of]'s submission aside, chained like the aggregator's."""
+    original, prev = log[of], log[-1]["entry_hash"] if log else GENESIS
+    entry = {
+        **{k: original[k] for k in ("submission_id", "institution_id", "period", "digest")},
+        "log_index": len(log),
+        "kind": SET_ASIDE,
+        "appended_at": "2026-10-02T00:00:00+00:00",
+        "reason_commitment": reason_commitment(reason, NONCE),
+        "reason": reason,
+        "reason_nonce": NONCE,
+    }
+    log.append({**entry, "prev_hash": prev, "entry_hash": entry_hash(hashed_fields(entry), prev)})
+
+
+def test_a_log_with_a_set_aside_verifies_and_old_entries_keep_their_hashes() -> None:
+    log = build_log(3)
+    before = [e["entry_hash"] for e in log]
+    set_aside_entry(log, of=1)
+    assert verify_chain(log) == log[-1]["entry_hash"]
+    assert [e["entry_hash"] for e in log[:3]] == before
+
+
+def test_a_submission_entry_with_an_explicit_kind_hashes_as_before() -> None:
+    log = build_log(2)
+    assert verify_chain([{**e, "kind": "submission", "reason": None} for e in log])
+
+
+def test_an_altered_reason_is_found() -> None:
+    log = build_log(2)
+    set_aside_entry(log, of=0)
+    log[2]["reason"] = "something else"
+    with pytest.raises(LogInconsistent, match="reason"):
+        verify_chain(log)
+
+
+def test_an_erased_reason_leaves_the_chain_intact() -> None:
+    log = build_log(2)
+    set_aside_entry(log, of=0)
+    log[2]["reason"] = log[2]["reason_nonce"] = None
+    verify_chain(log)
+
+
+def test_a_set_aside_relabelled_as_a_submission_is_found() -> None:
+    log = build_log(2)
+    set_aside_entry(log, of=0)
+    log[2]["kind"] = "submission"
+    with pytest.raises(LogInconsistent, match="altered"):
+        verify_chain(log)
+
+
+def test_an_unknown_kind_is_refused() -> None:
+    log = build_log(1)
+    log[0]["kind"] = "reinstated"
+    with pytest.raises(LogInconsistent, match="kind"):
+        verify_chain(log)
+
+
+def test_a_set_aside_of_a_submission_not_in_the_log_is_found() -> None:
+    forged = build_log(2)
+    set_aside_entry(forged, of=1)
+    forged[2]["digest"] = "d" * 64  # not the digest of entry 1's submission
+    fields = hashed_fields(forged[2])
+    forged[2]["entry_hash"] = entry_hash(fields, forged[2]["prev_hash"])
+    with pytest.raises(LogInconsistent, match="no earlier entry"):
+        verify_chain(forged)
+
+
+def test_a_submission_set_aside_twice_is_found() -> None:
+    log = build_log(2)
+    set_aside_entry(log, of=0)
+    set_aside_entry(log, of=0)
+    with pytest.raises(LogInconsistent, match="second time"):
+        verify_chain(log)
+
+
+def test_a_receipt_never_matches_a_set_aside_entry() -> None:
+    log = build_log(2)
+    set_aside_entry(log, of=0)
+    receipt = receipt_for({**log[0], "log_index": 2})
+    with pytest.raises(LogInconsistent, match="not a submission"):
+        verify_receipt_in_log(receipt, log)

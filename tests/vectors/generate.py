@@ -421,7 +421,7 @@ def vectors() -> list[dict[str, Any]]:
         seal_raw(header_for(p), large, signing("institution-signing")),
         problem("invalid-payload", 422),
         "a households cell of 10^15: an exact JSON integer, far beyond any institution's "
-        "10^7 households plus 40 noise scales",
+        "10^7 households plus 40 noise standard deviations",
     )
     add(
         "refused-declaration",
