@@ -195,8 +195,9 @@ class ReleasedTable:
     )
 
     def __post_init__(self) -> None:
-        self.SCHEMA.check(self)
-        what = f"table {self.name}"
+        # Named in errors once its name is known to be one (never free text).
+        what = f"table {self.name}" if self.SCHEMA.follows("name", self.name) else "table"
+        self.SCHEMA.check(self, what=what)
         if len(self.keys) != len(self.values):
             raise InvalidPayload(f"{what}: needs one value per key")
         if set(map(len, self.keys)) != {len(self.dimensions)}:

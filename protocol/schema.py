@@ -201,14 +201,20 @@ class Integer(Rule):
         if type(value) is not int:
             raise Violation("must be an integer")
         if not self.minimum <= value <= self.maximum:
-            raise Violation(f"must lie in [{self.minimum}, {self.maximum}]")
+            raise self._out_of_range()
 
     def check_all(self, values: Iterable[Any]) -> None:
         items = list(values)
         if not _exact_type(items, int):
             raise Violation("must be integers")
         if items and (min(items) < self.minimum or max(items) > self.maximum):
-            raise Violation(f"must lie in [{self.minimum}, {self.maximum}]")
+            raise self._out_of_range()
+
+    def _out_of_range(self) -> Violation:
+        if (self.minimum, self.maximum) == (-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER):
+            return Violation("must lie within ±(2**53 - 1), the integers JSON carries exactly")
+        high = "2**53 - 1" if self.maximum == MAX_SAFE_INTEGER else str(self.maximum)
+        return Violation(f"must lie in [{self.minimum}, {high}]")
 
     def describe(self) -> str:
         high = "2^53 − 1" if self.maximum == MAX_SAFE_INTEGER else str(self.maximum)
@@ -438,17 +444,26 @@ class Schema:
                 hint=f"the fields are exactly: {', '.join(names)}",
             )
 
-    def check(self, message: Any, *, skip: Sequence[str] = ()) -> None:
+    def check(self, message: Any, *, skip: Sequence[str] = (), what: str = "") -> None:
         """Every field of an existing message object follows its rule (but
         ``skip``: fields the message checks itself, such as a version that
-        raises ``unsupported-version``)."""
+        raises ``unsupported-version``). ``what`` names the message in errors
+        when it has a name of its own (a table), else the schema's ``what``."""
         for name, rule in self.fields.items():
             if name in skip:
                 continue
             try:
                 rule.check(getattr(message, name))
             except Violation as v:
-                raise self.error(f"{self.what} {name} {v.reason}") from None
+                raise self.error(f"{what or self.what} {name} {v.reason}") from None
+
+    def follows(self, field: str, value: Any) -> bool:
+        """Whether ``value`` follows the rule of ``field`` (to name a message by it)."""
+        try:
+            self.fields[field].check(value)
+        except Violation:
+            return False
+        return True
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(field, JSON type, rule) per field: the table in docs/protocol.md."""
