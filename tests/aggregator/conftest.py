@@ -247,19 +247,32 @@ class Aggregator:
         return SealPublicKey.from_text(active[0]["public_key"])
 
 
-def make_aggregator(state: Path, db_url: str, *, k: int = 5) -> Aggregator:
+def make_aggregator(
+    state: Path,
+    db_url: str | None = None,
+    *,
+    k: int = 5,
+    period: str | None = PERIOD,
+    rho_budget: float = 0.5,
+) -> Aggregator:
+    """A schema, the aggregator's keys and (unless ``period`` is None) one open
+    period; ``db_url`` None is the state folder's own SQLite database."""
     from aggregator.keyring import Keyring
     from aggregator.periods import open_period
     from aggregator.settings import Settings
     from aggregator.storage import Database
 
     state.mkdir(parents=True, exist_ok=True)
-    settings = Settings(state_dir=state, database_url=db_url, k=k)
-    db = Database(db_url)
+    if db_url is None:
+        settings = Settings(state_dir=state, k=k)
+    else:
+        settings = Settings(state_dir=state, database_url=db_url, k=k)
+    db = Database(settings.db_url)
     db.create_schema()
     keyring = Keyring(settings, db)
     keyring.ensure()
-    open_period(db, PERIOD, rho_budget=0.5)
+    if period is not None:
+        open_period(db, period, rho_budget=rho_budget)
     return Aggregator(settings, db, keyring)
 
 

@@ -22,12 +22,10 @@ from agent.tables import ReleaseConfig
 from agent.visits import VISIT_SCHEMA
 from agent.workspace import Workspace
 from aggregator.enrollment import create_token
-from aggregator.keyring import Keyring
-from aggregator.periods import open_period
-from aggregator.settings import Settings
 from aggregator.storage import Database, LogEntry, Submission
 from demo.run import aggregator_process
 from protocol.errors import InsufficientPrivacyBudget
+from tests.aggregator.conftest import make_aggregator
 
 # End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
 pytestmark = pytest.mark.slow
@@ -64,12 +62,8 @@ def _visits(workspace: Workspace, name: str) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database, str]]:
     root = tmp_path_factory.mktemp("budget")
-    settings = Settings(state_dir=root / "aggregator")
-    settings.state_dir.mkdir(parents=True)
-    db = Database(settings.db_url)
-    db.create_schema()
-    Keyring(settings, db).ensure()
-    open_period(db, PERIOD, rho_budget=0.3)
+    state = make_aggregator(root / "aggregator", period=PERIOD, rho_budget=0.3)
+    settings, db = state.settings, state.db
     _, token = create_token(
         db, name="Theater Budget", discipline="theater", province="utrecht",
         valid_for=timedelta(hours=1),

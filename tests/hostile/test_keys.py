@@ -30,9 +30,6 @@ from agent.workspace import Workspace
 from aggregator.auth import TASKFORCE, create_user, issue_token
 from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
-from aggregator.keyring import Keyring
-from aggregator.periods import open_period
-from aggregator.settings import Settings
 from aggregator.storage import Database
 from cli import app
 from custodian.state import CustodianState
@@ -41,6 +38,7 @@ from protocol import keys
 from protocol.encoding import b64encode
 from protocol.errors import MalformedMessage, UnsafePublicKey
 from protocol.keys import SealPrivateKey, SealPublicKey, SigningKey, VerifyKey
+from tests.aggregator.conftest import make_aggregator
 
 P = 2**255 - 19
 D = -121665 * pow(121666, -1, P) % P
@@ -218,12 +216,8 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("hostile-keys")
-    settings = Settings(state_dir=root / "aggregator")
-    settings.state_dir.mkdir()
-    db = Database(settings.db_url)
-    db.create_schema()
-    Keyring(settings, db).ensure()
-    open_period(db, PERIOD, rho_budget=0.5)
+    state = make_aggregator(root / "aggregator", period=PERIOD, rho_budget=0.5)
+    settings, db = state.settings, state.db
     custodian = CustodianState(root / "custodian")
     register_custodian(db, custodian.init().public)
     create_user(db, "tf", TASKFORCE, "a long test passphrase")

@@ -29,8 +29,6 @@ from agent.workspace import Workspace
 from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, create_user, issue_token
 from aggregator.custodian import register_custodian, store_sealed
 from aggregator.enrollment import create_token
-from aggregator.keyring import Keyring
-from aggregator.periods import open_period
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from cli import app
@@ -57,6 +55,7 @@ from protocol.messages import PrivacySpend, Receipt, ReleasedTable, SubmissionPa
 from protocol.request_auth import sign_request
 from protocol.sector_keys import seal_sector_key
 from protocol.translog import RECEIPT_DOMAIN
+from tests.aggregator.conftest import make_aggregator
 
 # End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
 pytestmark = pytest.mark.slow
@@ -93,12 +92,8 @@ class Aggregator:
 @pytest.fixture(scope="module")
 def aggregator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aggregator]:
     root = tmp_path_factory.mktemp("flows")
-    settings = Settings(state_dir=root / "aggregator")
-    settings.state_dir.mkdir()
-    db = Database(settings.db_url)
-    db.create_schema()
-    Keyring(settings, db).ensure()
-    open_period(db, PERIOD, rho_budget=0.5)
+    state = make_aggregator(root / "aggregator", period=PERIOD, rho_budget=0.5)
+    settings, db = state.settings, state.db
     custodian = CustodianState(root / "custodian")
     register_custodian(db, custodian.init().public)
     create_user(db, "po", PRIVACY_OFFICER, "a long test passphrase")

@@ -31,7 +31,6 @@ from agent.ingest.mapping import Mapping
 from agent.ledger import spent
 from agent.workspace import Workspace
 from aggregator.enrollment import create_token
-from aggregator.keyring import Keyring
 from aggregator.periods import close_period, open_period, publish_period
 from aggregator.settings import Settings
 from aggregator.storage import Database
@@ -50,6 +49,7 @@ from dp.release_design import (
 from protocol.envelope import seal_submission
 from protocol.keys import SigningKey
 from protocol.messages import SubmissionPayload
+from tests.aggregator.conftest import make_aggregator
 
 # End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
 pytestmark = pytest.mark.slow
@@ -99,11 +99,8 @@ def submit(ws: Workspace, period: str = PERIOD) -> Any:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """An aggregator where PERIOD is not opened yet (the tests open it in turn)."""
     root = tmp_path_factory.mktemp("period-checks")
-    settings = Settings(state_dir=root / "aggregator")
-    settings.state_dir.mkdir()
-    db = Database(settings.db_url)
-    db.create_schema()
-    Keyring(settings, db).ensure()
+    state = make_aggregator(root / "aggregator", period=None)
+    settings, db = state.settings, state.db
     sector = generate_sector(institutions=len(NAMES), households=900, seed=12)
     exports = write_exports(sector, root / "exports")
     with aggregator_process(settings, lambda _: None) as url:

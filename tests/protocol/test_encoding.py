@@ -30,6 +30,7 @@ from protocol.translog import (
     verify_receipt,
     verify_receipt_in_log,
 )
+from tests.protocol.json_values import json_values
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
@@ -97,14 +98,6 @@ def test_an_integral_float_beyond_2_53_reads_back_as_the_same_number() -> None:
     encoded = canonical_bytes([1e20, float(2**53)])
     assert encoded == b"[100000000000000000000,9007199254740992]"
     assert parse_canonical(encoded, what="numbers") == [1e20, float(2**53)]
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | st.text()
-    | st.floats(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
-    max_leaves=20,
-)  # fmt: skip
 
 
 @given(json_values, st.from_regex(r"[A-Za-z0-9_-]{0,86}", fullmatch=True))

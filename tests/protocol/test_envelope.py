@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol.encoding import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
+from protocol.encoding import canonical_bytes, parse_canonical
 from protocol.envelope import open_submission, seal_submission
 from protocol.errors import (
     DecryptionFailed,
@@ -19,6 +19,7 @@ from protocol.errors import (
 )
 from protocol.keys import SealPrivateKey, SecretBytes, SigningKey
 from protocol.messages import PrivacySpend, ReleasedTable, SubmissionPayload
+from tests.protocol.json_values import json_values
 
 SIGNER = SigningKey.generate()
 RECIPIENT = SealPrivateKey.generate()
@@ -108,14 +109,6 @@ def test_secrets_never_print() -> None:
     for secret in (SIGNER, RECIPIENT, SecretBytes(b"k" * 32)):
         assert "<redacted>" in repr(secret)
         assert "<redacted>" in str(secret)
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | st.text()
-    | st.floats(allow_nan=False, allow_infinity=False),
-    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
-    max_leaves=20,
-)  # fmt: skip
 
 
 @given(json_values)
