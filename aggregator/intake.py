@@ -43,6 +43,7 @@ from dp.release_design import (
     check_bounds,
     check_cells,
     design_of,
+    rho_share,
     sensitivity,
     table_names,
 )
@@ -296,6 +297,7 @@ class Intake:
                 f"the declared total ρ {payload.privacy.rho:g} is not the tables' sum {total:g}",
                 hint="release the tables with the agent, which declares OpenDP's figures",
             )
+        _check_split(payload.tables, total)
         return total
 
     # -- storing: one write transaction per batch ------------------------------
@@ -484,6 +486,28 @@ def _derived_sensitivity(table: ReleasedTable, bounds: Mapping[str, int]) -> flo
             hint=hint,
         )
     return derived
+
+
+RHO_SPLIT_TOLERANCE = 0.01
+"""How far a table's part of the submission's ρ may stray from the design's
+weight, relatively. The agent splits ρ by the weights and OpenDP turns each
+part into a noise scale; the ρ recomputed from that scale lands within a
+fraction of a per cent of the part (the scale is a float found by search)."""
+
+
+def _check_split(tables: Sequence[ReleasedTable], total: float) -> None:
+    """Each table carries the design's share of ρ: a submission that pours its
+    budget into one table leaves the others' noise orders of magnitude larger,
+    which the benchmarks' combination of a group's tables cannot weigh (the
+    screening of stored rows would leave it out; intake refuses it first)."""
+    for table in tables:
+        expected = rho_share(table.name, total)
+        if abs(table.rho - expected) > RHO_SPLIT_TOLERANCE * expected:
+            raise RefusedDeclaration(
+                f"table {table.name} spends {table.rho / total:.2%} of the submission's ρ, "
+                f"not the {design_of(table.name).weight:.2%} of the release design {DESIGN}",
+                hint="release the tables with an agent of the current release design",
+            )
 
 
 def _check_cells(payload: SubmissionPayload) -> None:

@@ -125,8 +125,15 @@ def test_bounds_other_than_the_period_config_fixed_are_refused(
     submission to the period's terms, not only to this code's design."""
     (agent,) = kit.enroll(sqlite_aggregator.db, SPEC)
     honest = agent.payload()
+    # The visits tables' noise scaled with their sensitivity (20/12), so each keeps its ρ
+    # and the design's split of ρ holds: only the bounds differ from the period's.
     tables = tuple(
-        dataclasses.replace(t, sensitivity=20.0, rho=table_rho(20.0, GAUSSIAN, t.scale))
+        dataclasses.replace(
+            t,
+            sensitivity=20.0,
+            scale=t.scale * 20 / 12,
+            rho=table_rho(20.0, GAUSSIAN, t.scale * 20 / 12),
+        )
         if t.measure == "visits"
         else t
         for t in honest.tables
@@ -135,3 +142,21 @@ def test_bounds_other_than_the_period_config_fixed_are_refused(
         sqlite_aggregator, agent, _with_tables(honest, tables, bounds={MAX_VISITS: 20})
     )
     assert "fixes the bounds" in str(error)
+
+
+def test_a_split_of_rho_other_than_the_designs_is_refused(sqlite_aggregator: Any, kit: Any) -> None:
+    """Every table's ρ honest by itself, but one table takes ten times its share
+    (its noise far smaller) and the others less: the benchmarks could not weigh
+    such a submission's tables together, so intake refuses the split."""
+    (agent,) = kit.enroll(sqlite_aggregator.db, SPEC)
+    honest = agent.payload()
+    first = honest.tables[0]
+    greedy = dataclasses.replace(
+        first,
+        scale=first.scale / 10**0.5,
+        rho=table_rho(first.sensitivity, first.mechanism, first.scale / 10**0.5),
+    )
+    tables = (greedy, *honest.tables[1:])
+    error = _refused(sqlite_aggregator, agent, _with_tables(honest, tables))
+    assert f"table {first.name} spends" in str(error)
+    assert "of the release design" in str(error)
