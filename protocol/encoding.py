@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from protocol.errors import MalformedMessage
+from protocol.json_limits import check_depth
 
 
 def canonical_bytes(obj: Any) -> bytes:
@@ -30,7 +31,9 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_canonical(data: bytes, *, what: str) -> Any:
-    """Decode canonical bytes, rejecting anything that is not canonical."""
+    """Decode canonical bytes, rejecting anything that is not canonical (and,
+    first, anything nested deeper than a message can be: ``deep-json``)."""
+    check_depth(data, what=what)
     try:
         obj = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
         # Re-encoding refuses what json.loads lets through: numbers that overflow to

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from aggregator.api.models import Me, Token, TokenRequest
 from aggregator.api.openapi import request_body
 from aggregator.api.problems import problems
 from aggregator.auth import throttled_login
-from aggregator.request_limits import read_limited
+from aggregator.request_limits import read_json
 from protocol.errors import MalformedMessage, PayloadTooLarge, TooManyRequests, Unauthenticated
 
 MAX_LOGIN_BYTES = 4 * 1024
@@ -31,9 +30,8 @@ router = APIRouter(tags=["auth"])
 async def auth_token(request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Exchange a staff username and password for an API token. Failed logins
     are throttled per account and per client address (429 with Retry-After)."""
-    body = await read_limited(request, MAX_LOGIN_BYTES)
+    doc = await read_json(request, MAX_LOGIN_BYTES, what="the login")
     try:
-        doc = json.loads(body)
         username, password = str(doc["username"]), str(doc["password"])
     except (ValueError, KeyError, TypeError) as exc:
         raise MalformedMessage("send {'username': ..., 'password': ...}") from exc

@@ -63,7 +63,10 @@ ANONYMOUS: SecurityRequirement = {}
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
-Offset = Annotated[int, Query(ge=0, description="Index of the first item.")]
+# The largest integer every JSON reader keeps exact (RFC 7493), far inside the
+# 64-bit integers SQLite and PostgreSQL take for OFFSET; the answer repeats it.
+MAX_OFFSET = 2**53 - 1
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Index of the first item.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 
 

@@ -9,7 +9,6 @@ inside its envelope by the institution's enrolled key.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,7 +18,7 @@ from aggregator.api.models import Enrolled, EnrollmentRequest, Envelope, KeySet,
 from aggregator.api.openapi import request_body
 from aggregator.api.problems import problems
 from aggregator.enrollment import redeem_token
-from aggregator.request_limits import read_limited
+from aggregator.request_limits import read_json, read_limited
 from protocol.errors import (
     DecryptionFailed,
     InstitutionRevoked,
@@ -71,9 +70,8 @@ def keys(svc: ServicesDep) -> dict[str, Any]:
 )
 async def enroll(request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Bind the agent's public keys to the institution of a one-time token."""
-    body = await read_limited(request, MAX_ENROLLMENT_BYTES)
+    doc = await read_json(request, MAX_ENROLLMENT_BYTES, what="the enrollment")
     try:
-        doc = json.loads(body)
         signing = VerifyKey.from_text(doc["signing_key"])
         sealing = SealPublicKey.from_text(doc["sealing_key"])
         token = str(doc["token"])

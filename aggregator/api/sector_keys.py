@@ -5,7 +5,6 @@ institution."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -22,7 +21,7 @@ from aggregator.api.openapi import request_body
 from aggregator.api.problems import problems
 from aggregator.auth import INSTITUTION
 from aggregator.custodian import recipients, sealed_for, store_sealed
-from aggregator.request_limits import read_limited
+from aggregator.request_limits import read_json
 from protocol.errors import (
     Forbidden,
     InstitutionRevoked,
@@ -63,9 +62,9 @@ def custodian_recipients(_: Taskforce, svc: ServicesDep) -> dict[str, Any]:
 async def upload_sector_keys(request: Request, _: Taskforce, svc: ServicesDep) -> dict[str, Any]:
     """Store a period's sealed sector keys, each checked against the registered
     custodian key: all of them or none."""
-    body = await read_limited(request, MAX_SECTOR_KEY_BATCH * MAX_SEALED_SECTOR_KEY_BYTES)
+    limit = MAX_SECTOR_KEY_BATCH * MAX_SEALED_SECTOR_KEY_BYTES
+    doc = await read_json(request, limit, what="the sector-key upload")
     try:
-        doc = json.loads(body)
         items = [Sealed.from_dict(d) for d in doc["sealed_keys"]]
     except (ValueError, KeyError, TypeError) as exc:
         raise MalformedMessage(
