@@ -102,7 +102,7 @@ def parse_json(data: bytes, *, what: str, max_bytes: int, max_depth: int = MAX_D
     try:
         return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:  # RecursionError: a defence, never expected
-        raise MalformedMessage(f"{what} is not valid JSON") from exc
+        raise MalformedMessage(f"{what} is not JSON") from exc
 
 
 def _no_constant(name: str) -> Any:

@@ -9,7 +9,14 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from aggregator import periods, translog
-from aggregator.api.dependencies import DEFAULT_LIMIT, Auditor, Limit, Offset, ServicesDep
+from aggregator.api.dependencies import (
+    DEFAULT_LIMIT,
+    Auditor,
+    Limit,
+    Offset,
+    PeriodLabel,
+    ServicesDep,
+)
 from aggregator.api.models import Budgets, LogPage, Policy
 from aggregator.api.problems import problems
 from aggregator.storage import LogEntry, Submission
@@ -28,7 +35,7 @@ router = APIRouter(tags=["audit"])
     response_model=Budgets,
     responses=problems(InvalidPayload, UnknownPeriod),
 )
-def budgets(period: str, _: Auditor, svc: ServicesDep) -> dict[str, Any]:
+def budgets(period: PeriodLabel, _: Auditor, svc: ServicesDep) -> dict[str, Any]:
     """Privacy officer and taskforce: ρ spent per institution in the period."""
     row = periods.get_period(svc.db, period)
     with svc.db.session() as s:

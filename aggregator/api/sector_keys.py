@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from aggregator.api.dependencies import (
     SIGNED_REQUEST,
     Guard,
+    InstitutionId,
+    PeriodLabel,
     ServicesDep,
     Taskforce,
     authorize,
@@ -64,12 +66,10 @@ async def upload_sector_keys(request: Request, _: Taskforce, svc: ServicesDep) -
     custodian key: all of them or none."""
     limit = MAX_SECTOR_KEY_BATCH * MAX_SEALED_SECTOR_KEY_BYTES
     doc = await read_json(request, limit, what="the sector-key upload")
-    try:
-        items = [Sealed.from_dict(d) for d in doc["sealed_keys"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MalformedMessage(
-            'the body must be {"sealed_keys": [sealed sector key, ...]}'
-        ) from exc
+    # Only a list: a string or an object would also iterate (to nothing, or its keys).
+    if not isinstance(doc, dict) or not isinstance(doc.get("sealed_keys"), list):
+        raise MalformedMessage('the body must be {"sealed_keys": [sealed sector key, ...]}')
+    items = [Sealed.from_dict(d) for d in doc["sealed_keys"]]
     if len(items) > MAX_SECTOR_KEY_BATCH:
         raise PayloadTooLarge(f"at most {MAX_SECTOR_KEY_BATCH} sealed keys per request")
     return {"stored": store_sealed(svc.db, items)}
@@ -82,7 +82,9 @@ class OwnSectorKey(Guard):
     security = (SIGNED_REQUEST,)
     errors = (InvalidPayload, Unauthenticated, InvalidSignature, Forbidden)
 
-    def __call__(self, period: str, institution_id: str, request: Request, svc: ServicesDep) -> str:
+    def __call__(
+        self, period: PeriodLabel, institution_id: InstitutionId, request: Request, svc: ServicesDep
+    ) -> str:
         check_period(period)
         check_slug(institution_id, what="institution_id")
         caller = authorize(request, svc, (INSTITUTION,))
@@ -97,7 +99,9 @@ class OwnSectorKey(Guard):
     responses=problems(SectorKeyUnavailable),
 )
 def sector_key(
-    period: str, institution_id: Annotated[str, Depends(OwnSectorKey())], svc: ServicesDep
+    period: PeriodLabel,
+    institution_id: Annotated[str, Depends(OwnSectorKey())],
+    svc: ServicesDep,
 ) -> dict[str, Any]:
     """The institution's own sealed sector key for the period."""
     return sealed_for(svc.db, period, institution_id)

@@ -14,6 +14,7 @@ offsets and the strings that reach a query are the database's business.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -21,13 +22,16 @@ import re
 import secrets
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from aggregator.app import create_app
 from aggregator.dashboard import STYLE
 from aggregator.enrollment import create_token
+from aggregator.settings import Settings
 from aggregator.storage import Database
 from protocol.keys import SealPrivateKey, SigningKey
 from tests.aggregator.conftest import new_postgres_database, postgres  # noqa: F401 - a fixture
@@ -123,6 +127,16 @@ def test_a_50000_deep_sector_key_upload_is_deep_json(
     assert problem_type(response) == "deep-json"
     target = f"/v1/sector-keys/{OPEN}/{live.agents[0].institution_id}"
     assert client.get(target, headers=live.signed(target)).status_code == 200
+
+
+@pytest.mark.parametrize("sealed_keys", [b'""', b"{}", b'{"x":1}', b"null", b"1"])
+def test_a_sector_key_upload_needs_a_list(
+    live: LiveAggregator, client: httpx.Client, sealed_keys: bytes
+) -> None:
+    body = b'{"sealed_keys":' + sealed_keys + b"}"
+    response = client.post("/v1/sector-keys", content=body, headers={**JSON, **live.taskforce})
+    assert response.status_code == 400
+    assert problem_type(response) == "malformed-message"
 
 
 def test_a_deep_submission_is_deep_json_and_the_next_one_is_accepted(
@@ -388,3 +402,26 @@ def test_the_dashboard_needs_nothing_the_policy_refuses(client: httpx.Client) ->
     assert not re.search(r"\sstyle=", page, re.I)
     assert re.findall(r"<style>(.*?)</style>", page, re.S) == [STYLE]
     assert not re.search(r"(src|href)=\"?(https?:)?//", page)
+
+
+def test_an_unexpected_error_is_a_500_problem_with_the_headers(tmp_path: Path) -> None:
+    """No route fails like this (the fuzzing checks that); if one did, its
+    answer would still be a problem document, saying nothing of the cause."""
+    app = create_app(Settings(state_dir=tmp_path))
+
+    @app.get("/v1/broken")
+    def broken() -> None:
+        raise RuntimeError("a secret detail")
+
+    async def get() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://aggregator") as c:
+            return await c.get("/v1/broken")
+
+    response = asyncio.run(get())
+    app.state.db.engine.dispose()
+    assert response.status_code == 500
+    assert problem_type(response) == "internal-error"
+    assert "secret" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
