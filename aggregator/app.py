@@ -30,6 +30,7 @@ from aggregator.api import (
 from aggregator.api.dependencies import Services
 from aggregator.api.openapi import PubliekAPI
 from aggregator.api.problems import install_handlers
+from aggregator.api.security_headers import SecurityHeaders
 from aggregator.auth import LoginThrottle
 from aggregator.group_commit import GroupCommit
 from aggregator.intake import Intake
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         throttle=LoginThrottle.from_settings(db, settings),
     )
     install_handlers(app)
+    app.add_middleware(SecurityHeaders)
     for area in ROUTERS:
         app.include_area(area.router)
     return app

@@ -125,9 +125,12 @@ def issue_token(db: Database, username: str, *, valid_for: timedelta) -> str:
 
 
 def login(db: Database, username: str, password: str, *, valid_for: timedelta) -> str:
-    """Exchange a password for an API token; one vague error for every failure."""
+    """Exchange a password for an API token; one vague error for every failure.
+
+    A name that no user can have (``USERNAME_RE``) is not looked up: it may
+    hold what a database refuses in text (PostgreSQL: NUL)."""
     with db.session() as s:
-        user = s.get(User, username)
+        user = s.get(User, username) if USERNAME_RE.fullmatch(username) else None
         stored = user.password_hash if user and user.disabled_at is None else None
     try:
         if stored is None:

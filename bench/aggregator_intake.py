@@ -90,7 +90,10 @@ async def agent(
 async def load(base: str, work: list[list[bytes]]) -> tuple[list[float], list[int], float]:
     """Run every agent at once; return latencies, failed statuses and elapsed seconds."""
     host, port = base.removeprefix("http://").split(":")
-    head = f"POST /v1/submissions HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    head = (
+        f"POST /v1/submissions HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        "Content-Type: application/json\r\n"
+    )
     requests = [
         [(head + f"Content-Length: {len(e)}\r\n\r\n").encode() + e for e in envelopes]
         for envelopes in work

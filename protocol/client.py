@@ -18,6 +18,10 @@ Why each behaviour:
   raised locally or by the aggregator, and the CLI prints one line of it.
 - Messages name the URL and the error type, never a token, a body or a
   header: they end up on terminals and in logs.
+- Answers are parsed like any JSON from another party
+  (:mod:`protocol.json_limits`): a depth limit before ``json.loads``, so an
+  answer nested thousands deep is a ``deep-json`` error, not a crash of the
+  agent or the custodian.
 """
 
 from __future__ import annotations
@@ -28,9 +32,15 @@ from typing import Any, Self
 
 import httpx
 
-from protocol.errors import MalformedMessage, ServiceUnavailable, error_from_problem
+from protocol.errors import PubliekError, ServiceUnavailable, error_from_problem
+from protocol.json_limits import parse_json
 from protocol.keys import SigningKey
 from protocol.request_auth import sign_request
+
+# The largest answer a client parses: a page of the transparency log or of
+# benchmark cells (at most 10 000 items) is a few MiB.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_PROBLEM_BYTES = 64 * 1024
 
 
 def raise_for_problem(response: httpx.Response) -> None:
@@ -38,8 +48,8 @@ def raise_for_problem(response: httpx.Response) -> None:
     if not response.is_error:
         return
     try:
-        doc = response.json()
-    except ValueError:
+        doc = parse_json(response.content, what="the problem document", max_bytes=MAX_PROBLEM_BYTES)
+    except PubliekError:
         doc = {}  # a proxy's HTML page, say: the status and its reason phrase still say enough
     raise error_from_problem(response.status_code, doc, response.reason_phrase)
 
@@ -105,12 +115,11 @@ class ProblemClient:
             else:
                 if response.status_code < 500 or attempt == self._attempts:
                     raise_for_problem(response)
-                    try:
-                        return response.json()
-                    except ValueError as exc:
-                        raise MalformedMessage(
-                            f"the aggregator's answer to {method} {path} is not JSON"
-                        ) from exc
+                    return parse_json(
+                        response.content,
+                        what=f"the aggregator's answer to {method} {path}",
+                        max_bytes=MAX_ANSWER_BYTES,
+                    )
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")

@@ -27,6 +27,7 @@ from typing import Any
 import rfc8785
 
 from protocol.errors import MalformedMessage
+from protocol.json_limits import check_depth
 
 # The largest integer a double holds exactly and every JSON parser reads back
 # unchanged (I-JSON, RFC 7493 §2.2).
@@ -69,7 +70,9 @@ def _number_without_fraction(text: str) -> int | float:
 
 
 def parse_canonical(data: bytes, *, what: str) -> Any:
-    """Decode canonical bytes, rejecting anything that is not canonical."""
+    """Decode canonical bytes, rejecting anything that is not canonical (and,
+    first, anything nested deeper than a message can be: ``deep-json``)."""
+    check_depth(data, what=what)
     try:
         obj = json.loads(
             data.decode("utf-8"),

@@ -73,6 +73,15 @@ class UnsafePublicKey(MalformedMessage):
     title = "The public key is a small-order or non-canonical point"
 
 
+class DeepJson(MalformedMessage):
+    """JSON nested deeper than any message of the protocol, refused before it is
+    parsed (``protocol.json_limits``): a parser that recursed into it would fail
+    in a way nothing expects."""
+
+    slug = "deep-json"
+    title = "The JSON is nested too deeply"
+
+
 class UnsupportedVersion(PubliekError):
     slug = "unsupported-version"
     title = "Unsupported protocol version"
@@ -82,6 +91,32 @@ class PayloadTooLarge(PubliekError):
     slug = "payload-too-large"
     status = 413
     title = "The message exceeds the size limit"
+
+
+class UnsupportedMediaType(PubliekError):
+    """A request body that does not say it is JSON: the aggregator parses no
+    other media type, and refusing it keeps a browser's form post (which
+    needs no preflight) from reaching a route that acts on JSON."""
+
+    slug = "unsupported-media-type"
+    status = 415
+    title = "The request body is not of the media type the route takes"
+
+
+class MethodNotAllowed(PubliekError):
+    """A method the resource does not have; ``allow`` lists those it has, sent
+    as the ``Allow`` header (RFC 9110 section 15.5.6)."""
+
+    slug = "method-not-allowed"
+    status = 405
+    title = "The resource does not support this method"
+
+    def __init__(self, detail: str, *, hint: str = "", allow: str = "") -> None:
+        super().__init__(detail, hint=hint)
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": self.allow} if self.allow else {}
 
 
 class UnknownKey(PubliekError):
@@ -226,12 +261,25 @@ class Forbidden(PubliekError):
     title = "The caller's role may not read or change this resource"
 
 
+class InternalError(PubliekError):
+    """An error the aggregator did not expect: always a bug. The answer is still
+    a problem document (with the security headers), and says nothing of the
+    cause; the server's log has it."""
+
+    slug = "internal-error"
+    status = 500
+    title = "The aggregator failed unexpectedly"
+
+
 ALL_ERRORS: tuple[type[PubliekError], ...] = (
     UsageError,
     MalformedMessage,
     UnsafePublicKey,
+    DeepJson,
     UnsupportedVersion,
     PayloadTooLarge,
+    UnsupportedMediaType,
+    MethodNotAllowed,
     UnknownKey,
     RetiredKey,
     DecryptionFailed,
@@ -253,6 +301,7 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     ServiceUnavailable,
     Unauthenticated,
     Forbidden,
+    InternalError,
 )
 
 

@@ -15,11 +15,12 @@ Headers: ``Publiek-Institution``, ``Publiek-Key-Id``, ``Publiek-Timestamp``
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Mapping
 
 from protocol.encoding import b64decode, b64encode, canonical_bytes
-from protocol.errors import Unauthenticated
+from protocol.errors import InvalidSignature, MalformedMessage, Unauthenticated
 from protocol.keys import SigningKey, VerifyKey, verify_with_domain
 
 DOMAIN = b"publiek/1 request"
@@ -29,6 +30,9 @@ H_TIMESTAMP = "publiek-timestamp"
 H_SIGNATURE = "publiek-signature"
 HEADERS = (H_INSTITUTION, H_KEY_ID, H_TIMESTAMP, H_SIGNATURE)
 DEFAULT_MAX_SKEW = 300
+# ASCII digits only (``str.isdigit`` and ``int`` also take "²" and "١٧"), and
+# few enough of them for the clock arithmetic: 10 digits last until 2286.
+TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 
 
 def signed_message(
@@ -95,8 +99,8 @@ def verify_request(
         )
     institution_id, key_id = headers[H_INSTITUTION], headers[H_KEY_ID]
     stamp = headers[H_TIMESTAMP]
-    if not stamp.isdigit():
-        raise Unauthenticated("Publiek-Timestamp must be integer Unix seconds")
+    if not TIMESTAMP_RE.fullmatch(stamp):
+        raise Unauthenticated("Publiek-Timestamp must be integer Unix seconds (ASCII digits)")
     timestamp = int(stamp)
     clock = time.time() if now is None else now
     if abs(clock - timestamp) > max_skew:
@@ -109,6 +113,9 @@ def verify_request(
         method=method, target=target, timestamp=timestamp, body=body,
         institution_id=institution_id, key_id=key_id,
     )  # fmt: skip
-    signature = b64decode(headers[H_SIGNATURE], what="Publiek-Signature")
+    try:
+        signature = b64decode(headers[H_SIGNATURE], what="Publiek-Signature")
+    except MalformedMessage as exc:  # a credential that cannot be read: 401, like a wrong one
+        raise InvalidSignature(str(exc), hint="sign with the agent's enrolled key") from exc
     verify_with_domain(key, DOMAIN, signature, message)
     return institution_id

@@ -10,7 +10,14 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from aggregator import periods, translog
-from aggregator.api.dependencies import DEFAULT_LIMIT, Auditor, Limit, Offset, ServicesDep
+from aggregator.api.dependencies import (
+    DEFAULT_LIMIT,
+    Auditor,
+    Limit,
+    Offset,
+    PeriodLabel,
+    ServicesDep,
+)
 from aggregator.api.models import Budgets, LogPage, Policy
 from aggregator.api.problems import problems
 from aggregator.storage import LogEntry, Submission
@@ -29,7 +36,7 @@ router = APIRouter(tags=["audit"])
     response_model=Budgets,
     responses=problems(InvalidPayload, UnknownPeriod),
 )
-def budgets(period: str, _: Auditor, svc: ServicesDep) -> dict[str, Any]:
+def budgets(period: PeriodLabel, _: Auditor, svc: ServicesDep) -> dict[str, Any]:
     """Privacy officer and taskforce: ρ spent per institution in the period, and
     how many of its submissions were set aside (their ρ stays spent)."""
     row = periods.get_period(svc.db, period)

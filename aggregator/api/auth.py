@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from aggregator.api.models import Me, Token, TokenRequest, parse_body
 from aggregator.api.openapi import request_body
 from aggregator.api.problems import problems
 from aggregator.auth import throttled_login
-from aggregator.request_limits import read_limited
+from aggregator.request_limits import read_json
 from protocol.errors import MalformedMessage, PayloadTooLarge, TooManyRequests, Unauthenticated
 
 MAX_LOGIN_BYTES = 4 * 1024
@@ -31,11 +30,7 @@ router = APIRouter(tags=["auth"])
 async def auth_token(request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Exchange a staff username and password for an API token. Failed logins
     are throttled per account and per client address (429 with Retry-After)."""
-    body = await read_limited(request, MAX_LOGIN_BYTES)
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:
-        raise MalformedMessage("send {'username': ..., 'password': ...}") from exc
+    doc = await read_json(request, MAX_LOGIN_BYTES, what="the login")
     login = parse_body(TokenRequest, doc, what="the token request")
     username, password = login.username, login.password
     settings = svc.settings

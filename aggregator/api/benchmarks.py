@@ -14,6 +14,7 @@ from aggregator.api.dependencies import (
     DEFAULT_LIMIT,
     Limit,
     Offset,
+    PeriodLabel,
     Readable,
     ReadablePeriod,
     ServicesDep,
@@ -28,7 +29,7 @@ router = APIRouter(tags=["benchmarks"])
 
 
 @router.get("/v1/periods/{period}/groups", response_model=Groups)
-def groups(period: str, readable: Readable, svc: ServicesDep) -> dict[str, Any]:
+def groups(period: PeriodLabel, readable: Readable, svc: ServicesDep) -> dict[str, Any]:
     """Peer groups of the period with their size and how many smaller groups
     were merged into them (counted, never named: a group below k can be one
     institution)."""
@@ -47,7 +48,7 @@ def groups(period: str, readable: Readable, svc: ServicesDep) -> dict[str, Any]:
     responses=problems(UsageError, NotFound),
 )
 def benchmark(  # noqa: PLR0917 - FastAPI route parameters
-    period: str,
+    period: PeriodLabel,
     readable: Readable,
     svc: ServicesDep,
     group: str = "sector",
@@ -105,7 +106,7 @@ def _download(media_type: str, schema: dict[str, str], what: str) -> dict[int | 
     response_class=Response,
     responses=_download("text/csv", {"type": "string"}, "CSV (UTF-8)"),
 )
-def benchmark_csv(period: str, readable: Readable, svc: ServicesDep) -> Response:
+def benchmark_csv(period: PeriodLabel, readable: Readable, svc: ServicesDep) -> Response:
     """Every group and cell of the period as CSV."""
     return _export(period, readable, svc, "csv")
 
@@ -115,6 +116,6 @@ def benchmark_csv(period: str, readable: Readable, svc: ServicesDep) -> Response
     response_class=Response,
     responses=_download(MEDIA_TYPES["parquet"], {"type": "string", "format": "binary"}, "Parquet"),
 )
-def benchmark_parquet(period: str, readable: Readable, svc: ServicesDep) -> Response:
+def benchmark_parquet(period: PeriodLabel, readable: Readable, svc: ServicesDep) -> Response:
     """Every group and cell of the period as Parquet."""
     return _export(period, readable, svc, "parquet")

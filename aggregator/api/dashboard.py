@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from aggregator import periods
-from aggregator.api.dependencies import ServicesDep
+from aggregator.api.dependencies import PeriodFilter, ServicesDep
 from aggregator.api.problems import problems
 from aggregator.dashboard import render_sector
 from protocol.errors import InvalidPayload, NotFound
@@ -22,7 +22,7 @@ router = APIRouter(tags=["dashboard"])
     # NotFound: no published period (or not the one asked for), or no such group.
     responses=problems(InvalidPayload, NotFound),
 )
-def dashboard(svc: ServicesDep, period: str | None = None, group: str = "sector") -> HTMLResponse:
+def dashboard(svc: ServicesDep, period: PeriodFilter = None, group: str = "sector") -> HTMLResponse:
     """The newest published period's benchmark (or the one asked for)."""
     published = [p for p in periods.list_periods(svc.db) if p.state == periods.PUBLISHED]
     if period is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from aggregator import periods
 from aggregator.auth import (
@@ -63,7 +63,24 @@ ANONYMOUS: SecurityRequirement = {}
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
-Offset = Annotated[int, Query(ge=0, description="Index of the first item.")]
+# The largest integer every JSON reader keeps exact (RFC 7493), far inside the
+# 64-bit integers SQLite and PostgreSQL take for OFFSET; the answer repeats it.
+MAX_OFFSET = 2**53 - 1
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Index of the first item.")]
+# What a period label and an institution id look like, documented (so that a
+# client, or a fuzzer, knows) but checked by the protocol's own functions
+# (``check_period``, ``check_slug``), whose refusal is a 422 invalid-payload.
+PERIOD_LABEL = {"pattern": "^20[0-9]{2}-Q[1-4]$"}
+SLUG = {"pattern": "^[a-z0-9][a-z0-9-]{1,62}$"}
+PeriodLabel = Annotated[
+    str, Path(description="A quarter, e.g. 2026-Q3.", json_schema_extra=PERIOD_LABEL)
+]
+PeriodFilter = Annotated[
+    str | None, Query(description="A quarter, e.g. 2026-Q3.", json_schema_extra=PERIOD_LABEL)
+]
+InstitutionId = Annotated[
+    str, Path(description="The institution's id (a slug).", json_schema_extra=SLUG)
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 
 
@@ -182,7 +199,7 @@ class OwnInstitution(Guard):
     security = (SIGNED_REQUEST,)
     errors = (InvalidPayload, Unauthenticated, InvalidSignature, Forbidden)
 
-    def __call__(self, institution_id: str, request: Request, svc: ServicesDep) -> str:
+    def __call__(self, institution_id: InstitutionId, request: Request, svc: ServicesDep) -> str:
         check_slug(institution_id, what="institution id")
         principal = authorize(request, svc, (INSTITUTION,))
         if principal.name != institution_id:
@@ -198,7 +215,9 @@ class OwnStanding(Guard):
     security = (SIGNED_REQUEST,)
     errors = (InvalidPayload, Unauthenticated, InvalidSignature, Forbidden)
 
-    def __call__(self, institution_id: str, period: str, request: Request, svc: ServicesDep) -> str:
+    def __call__(
+        self, institution_id: InstitutionId, period: PeriodLabel, request: Request, svc: ServicesDep
+    ) -> str:
         check_slug(institution_id, what="institution id")
         check_period(period)
         if not has_signature(request.headers):
@@ -228,7 +247,7 @@ class ReadableBenchmarks(Guard):
     security = (ANONYMOUS, STAFF_TOKEN)
     errors = (InvalidPayload, UnknownPeriod, Unauthenticated, InvalidSignature, Forbidden)
 
-    def __call__(self, period: str, request: Request, svc: ServicesDep) -> ReadablePeriod:
+    def __call__(self, period: PeriodLabel, request: Request, svc: ServicesDep) -> ReadablePeriod:
         row = periods.get_period(svc.db, period)
         if row.state == periods.PUBLISHED:
             return ReadablePeriod(row, "published")

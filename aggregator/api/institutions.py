@@ -10,7 +10,16 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from aggregator import benchmarks, periods, set_aside, translog
-from aggregator.api.dependencies import Limit, Offset, OwnId, OwnStandingId, ServicesDep, page
+from aggregator.api.dependencies import (
+    Limit,
+    Offset,
+    OwnId,
+    OwnStandingId,
+    PeriodFilter,
+    PeriodLabel,
+    ServicesDep,
+    page,
+)
 from aggregator.api.models import Report, Standing, SubmissionPage
 from aggregator.api.problems import problems
 from aggregator.storage import Submission
@@ -28,7 +37,7 @@ router = APIRouter(tags=["institutions"])
 def own_submissions(
     institution_id: OwnId,
     svc: ServicesDep,
-    period: str | None = None,
+    period: PeriodFilter = None,
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> dict[str, Any]:
@@ -62,7 +71,9 @@ def own_submissions(
     response_model=Standing,
     responses=problems(UnknownPeriod),
 )
-def own_standing(institution_id: OwnStandingId, period: str, svc: ServicesDep) -> dict[str, Any]:
+def own_standing(
+    institution_id: OwnStandingId, period: PeriodLabel, svc: ServicesDep
+) -> dict[str, Any]:
     """The institution itself (signed request, also when revoked): the period's
     state, its budget, the ρ this institution already spent there, and whether
     it is revoked; what an agent checks before it draws a release."""
@@ -75,7 +86,7 @@ def own_standing(institution_id: OwnStandingId, period: str, svc: ServicesDep) -
     # NotFound: the period is not published, or the institution sent nothing in it.
     responses=problems(InvalidPayload, UnknownPeriod, NotFound),
 )
-def own_report(institution_id: OwnId, period: str, svc: ServicesDep) -> dict[str, Any]:
+def own_report(institution_id: OwnId, period: PeriodLabel, svc: ServicesDep) -> dict[str, Any]:
     """The institution itself: its peer group and that group's published
     benchmark, and which of its submissions were set aside."""
     row = periods.get_period(svc.db, period)

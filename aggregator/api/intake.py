@@ -9,7 +9,6 @@ inside its envelope by the institution's enrolled key.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,7 +25,7 @@ from aggregator.api.models import (
 from aggregator.api.openapi import request_body
 from aggregator.api.problems import problems
 from aggregator.enrollment import redeem_token
-from aggregator.request_limits import read_limited
+from aggregator.request_limits import read_json, read_limited
 from protocol.errors import (
     DecryptionFailed,
     InstitutionRevoked,
@@ -78,13 +77,7 @@ def keys(svc: ServicesDep) -> dict[str, Any]:
 )
 async def enroll(request: Request, svc: ServicesDep) -> dict[str, Any]:
     """Bind the agent's public keys to the institution of a one-time token."""
-    body = await read_limited(request, MAX_ENROLLMENT_BYTES)
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:
-        raise MalformedMessage(
-            "an enrollment needs 'token', 'signing_key' and 'sealing_key'"
-        ) from exc
+    doc = await read_json(request, MAX_ENROLLMENT_BYTES, what="the enrollment")
     enrollment = parse_body(EnrollmentRequest, doc, what="the enrollment")
     signing = VerifyKey.from_text(enrollment.signing_key)
     sealing = SealPublicKey.from_text(enrollment.sealing_key)

@@ -11,6 +11,9 @@ of each route (``aggregator.api.problems.problems``). This module adds:
   request for institutions (``protocol.request_auth``), or none;
 * the problems those guards raise (401, 403, …) and 503 for every route
   that uses the database;
+* for every route that reads a JSON body (``aggregator.request_limits``):
+  415 for another media type, 413 over its limit and ``deep-json`` (400)
+  for nesting deeper than any message;
 * no 422 "HTTPValidationError": a bad parameter is answered 400 ``usage``
   by ``aggregator.api.problems``, which each route with a checked parameter
   declares itself.
@@ -41,7 +44,13 @@ from aggregator.api.problems import (
     PROBLEM_TYPES,
     problem_description,
 )
-from protocol.errors import PubliekError, ServiceUnavailable
+from protocol.errors import (
+    DeepJson,
+    PayloadTooLarge,
+    PubliekError,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
 
 REF = "#/components/schemas/{model}"
 SIGNED_REQUEST_DESCRIPTION = (
@@ -107,6 +116,8 @@ def _document_route(operation: dict[str, Any], route: APIRoute) -> None:
     errors = [e for g in guards for e in g.errors]
     if services in calls:
         errors.append(ServiceUnavailable)
+    if "requestBody" in (route.openapi_extra or {}):
+        errors += [UnsupportedMediaType, PayloadTooLarge, DeepJson]
     _add_problems(responses, errors)
     operation["responses"] = dict(sorted(responses.items()))
     security = [s for g in guards for s in g.security]

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from aggregator import benchmarks, periods
-from aggregator.api.dependencies import ServicesDep, Taskforce
+from aggregator.api.dependencies import PeriodLabel, ServicesDep, Taskforce
 from aggregator.api.models import Closed, PeriodConfig, PeriodList, Published
 from aggregator.api.problems import problems
 from protocol.errors import InvalidPayload, NotFound, PeriodNotOpen, UnknownPeriod, UsageError
@@ -40,7 +40,7 @@ def list_periods(svc: ServicesDep) -> dict[str, Any]:
     # NotFound: a period opened before period configs existed.
     responses=problems(InvalidPayload, UnknownPeriod, NotFound),
 )
-def period_config(period: str, svc: ServicesDep) -> dict[str, Any]:
+def period_config(period: PeriodLabel, svc: ServicesDep) -> dict[str, Any]:
     """Public: the period's config as fixed at open (budget per institution, δ,
     mechanism, release design and table weights, bounds, k), signed by the
     aggregator's receipt key. Agents verify it before drawing a release."""
@@ -53,7 +53,7 @@ def period_config(period: str, svc: ServicesDep) -> dict[str, Any]:
     response_model=Closed,
     responses=problems(InvalidPayload, UnknownPeriod, PeriodNotOpen),
 )
-def close(period: str, _: Taskforce, svc: ServicesDep) -> dict[str, Any]:
+def close(period: PeriodLabel, _: Taskforce, svc: ServicesDep) -> dict[str, Any]:
     """Taskforce: stop intake and compute the period's benchmarks. A stored
     submission with a value that cannot be right is left out and listed in
     ``left_out`` with its reason; it never stops the close."""
@@ -70,7 +70,7 @@ def close(period: str, _: Taskforce, svc: ServicesDep) -> dict[str, Any]:
     # UsageError: the period is not closed, or its sector has fewer than k institutions.
     responses=problems(InvalidPayload, UnknownPeriod, UsageError),
 )
-def publish(period: str, _: Taskforce, svc: ServicesDep) -> dict[str, Any]:
+def publish(period: PeriodLabel, _: Taskforce, svc: ServicesDep) -> dict[str, Any]:
     """Taskforce: make the closed period's benchmarks public."""
     periods.publish_period(svc.db, period)
     return {"period": period, "state": periods.PUBLISHED}

@@ -19,7 +19,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from protocol.errors import NotFound, PubliekError, ServiceUnavailable, UsageError
+from protocol.errors import (
+    MethodNotAllowed,
+    NotFound,
+    PubliekError,
+    ServiceUnavailable,
+    UsageError,
+)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
@@ -66,14 +72,21 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        error: PubliekError = (
-            NotFound(f"no such resource: {request.url.path}")
-            if exc.status_code == 404
-            else UsageError(str(exc.detail))
-        )
-        response = problem_response(error, request.url.path)
-        response.status_code = exc.status_code
-        return response
+        # Starlette's own: no route (404), or a route without this method (405).
+        # The document's status is the answer's.
+        error: PubliekError
+        if exc.status_code == 404:
+            error = NotFound(f"no such resource: {request.url.path}")
+        elif exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            error = MethodNotAllowed(
+                f"{request.method} is not a method of {request.url.path}",
+                hint=f"it takes {allow}" if allow else "",
+                allow=allow,
+            )
+        else:
+            error = UsageError(str(exc.detail))
+        return problem_response(error, request.url.path)
 
 
 def problem_description(types: Iterable[str]) -> str:

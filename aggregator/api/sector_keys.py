@@ -5,7 +5,6 @@ institution."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from aggregator.api.dependencies import (
     SIGNED_REQUEST,
     Guard,
+    InstitutionId,
+    PeriodLabel,
     ServicesDep,
     Taskforce,
     authorize,
@@ -29,7 +30,7 @@ from aggregator.api.openapi import request_body
 from aggregator.api.problems import problems
 from aggregator.auth import INSTITUTION
 from aggregator.custodian import recipients, sealed_for, store_sealed
-from aggregator.request_limits import read_limited
+from aggregator.request_limits import read_json
 from protocol.errors import (
     Forbidden,
     InstitutionRevoked,
@@ -69,13 +70,8 @@ def custodian_recipients(_: Taskforce, svc: ServicesDep) -> dict[str, Any]:
 async def upload_sector_keys(request: Request, _: Taskforce, svc: ServicesDep) -> dict[str, Any]:
     """Store a period's sealed sector keys, each checked against the registered
     custodian key: all of them or none."""
-    body = await read_limited(request, MAX_SECTOR_KEY_BATCH * MAX_SEALED_SECTOR_KEY_BYTES)
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:
-        raise MalformedMessage(
-            'the body must be {"sealed_keys": [sealed sector key, ...]}'
-        ) from exc
+    limit = MAX_SECTOR_KEY_BATCH * MAX_SEALED_SECTOR_KEY_BYTES
+    doc = await read_json(request, limit, what="the sector-key upload")
     listed = doc.get("sealed_keys") if isinstance(doc, dict) else None
     if isinstance(listed, list) and len(listed) > MAX_SECTOR_KEY_BATCH:
         raise PayloadTooLarge(f"at most {MAX_SECTOR_KEY_BATCH} sealed keys per request")
@@ -91,7 +87,9 @@ class OwnSectorKey(Guard):
     security = (SIGNED_REQUEST,)
     errors = (InvalidPayload, Unauthenticated, InvalidSignature, Forbidden)
 
-    def __call__(self, period: str, institution_id: str, request: Request, svc: ServicesDep) -> str:
+    def __call__(
+        self, period: PeriodLabel, institution_id: InstitutionId, request: Request, svc: ServicesDep
+    ) -> str:
         check_period(period)
         check_slug(institution_id, what="institution_id")
         caller = authorize(request, svc, (INSTITUTION,))
@@ -106,7 +104,9 @@ class OwnSectorKey(Guard):
     responses=problems(SectorKeyUnavailable),
 )
 def sector_key(
-    period: str, institution_id: Annotated[str, Depends(OwnSectorKey())], svc: ServicesDep
+    period: PeriodLabel,
+    institution_id: Annotated[str, Depends(OwnSectorKey())],
+    svc: ServicesDep,
 ) -> dict[str, Any]:
     """The institution's own sealed sector key for the period."""
     return sealed_for(svc.db, period, institution_id)

@@ -254,7 +254,9 @@ def test_errors_are_rfc_9457_problem_documents(world: Any) -> None:
 
 
 def test_request_bodies_are_limited(world: Any) -> None:
-    r = world.client.post("/v1/auth/tokens", content=b"x" * 10_000)
+    r = world.client.post(
+        "/v1/auth/tokens", content=b"x" * 10_000, headers={"content-type": "application/json"}
+    )
     problem(r, 413, "payload-too-large")
 
 

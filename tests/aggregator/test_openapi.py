@@ -28,6 +28,7 @@ from protocol.sector_keys import seal_sector_key
 ROOT = Path(__file__).resolve().parents[2]
 DOC: dict[str, Any] = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
 PROBLEM_JSON = "application/problem+json"
+JSON = {"content-type": "application/json"}
 PROBLEM = {"schema": {"$ref": "#/components/schemas/Problem"}}
 # Operations anyone may call. An enrollment and a submission authenticate inside
 # their body (a one-time token; an envelope signed by the enrolled key), not by
@@ -215,17 +216,18 @@ def requests(w: SimpleNamespace) -> Iterator[tuple[str, str, str, dict[str, Any]
         ("get", "/v1/config", "/v1/config", {}),
         ("get", "/v1/config", "/v1/config", {"headers": w.tf}),
         ("get", "/v1/custodian/recipients", "/v1/custodian/recipients", {"headers": w.tf}),
-        ("post", "/v1/sector-keys", "/v1/sector-keys", {"content": b"[]", "headers": w.tf}),
+        ("post", "/v1/sector-keys", "/v1/sector-keys",
+         {"content": b"[]", "headers": {**w.tf, **JSON}}),
         ("post", "/v1/sector-keys", "/v1/sector-keys", {"json": w.sealed, "headers": w.tf}),
         ("post", "/v1/sector-keys", "/v1/sector-keys", {"json": w.sealed}),
-        ("post", "/v1/auth/tokens", "/v1/auth/tokens", {"content": b"x" * 5000}),
+        ("post", "/v1/auth/tokens", "/v1/auth/tokens", {"content": b"x" * 5000, "headers": JSON}),
         ("post", "/v1/auth/tokens", "/v1/auth/tokens", {"json": {"username": "tf"}}),
         ("post", "/v1/auth/tokens", "/v1/auth/tokens",
          {"json": {"username": "tf", "password": "correct horse battery"}}),
         ("post", "/v1/enrollments", "/v1/enrollments", {"json": w.enrollment}),
         ("post", "/v1/enrollments", "/v1/enrollments", {"json": w.enrollment}),
-        ("post", "/v1/submissions", "/v1/submissions", {"content": b"{}"}),
-        ("post", "/v1/submissions", "/v1/submissions", {"content": w.envelope}),
+        ("post", "/v1/submissions", "/v1/submissions", {"content": b"{}", "headers": JSON}),
+        ("post", "/v1/submissions", "/v1/submissions", {"content": w.envelope, "headers": JSON}),
         ("post", "/v1/periods/{period}/close", "/v1/periods/2026-Q3/close", {"headers": w.tf}),
         ("post", "/v1/periods/{period}/close", "/v1/periods/2026-Q4/close", {}),
         ("post", "/v1/periods/{period}/close", "/v1/periods/2026-Q4/close", {"headers": w.tf}),

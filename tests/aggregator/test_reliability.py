@@ -21,6 +21,7 @@ from protocol.translog import verify_chain
 pytestmark = pytest.mark.slow  # real servers killed, disks filled, fifty agents
 
 AGENTS = 50
+JSON = {"content-type": "application/json"}
 
 
 def world(kit: Any, state: Path, db_url: str, n: int) -> tuple[Any, list[bytes]]:
@@ -34,7 +35,7 @@ def world(kit: Any, state: Path, db_url: str, n: int) -> tuple[Any, list[bytes]]
 def post_all(url: str, envelopes: list[bytes], workers: int = AGENTS) -> list[httpx.Response]:
     def post(envelope: bytes) -> httpx.Response:
         with httpx.Client(timeout=60) as client:
-            return client.post(f"{url}/v1/submissions", content=envelope)
+            return client.post(f"{url}/v1/submissions", content=envelope, headers=JSON)
 
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(post, envelopes))
@@ -77,7 +78,9 @@ def test_killing_the_server_during_intake_leaves_no_partial_submission(
     def post(envelope: bytes) -> int:
         try:
             with httpx.Client(timeout=30) as client:
-                return client.post(f"{server.url}/v1/submissions", content=envelope).status_code
+                return client.post(
+                    f"{server.url}/v1/submissions", content=envelope, headers=JSON
+                ).status_code
         except httpx.TransportError:
             return 0
 
@@ -115,13 +118,15 @@ def test_a_lost_database_connection_answers_503_and_stores_nothing(
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
         )
-        r = httpx.post(f"{server.url}/v1/submissions", content=envelopes[0], timeout=30)
+        r = httpx.post(
+            f"{server.url}/v1/submissions", content=envelopes[0], headers=JSON, timeout=30
+        )
         assert r.status_code == 503
         assert _problem_type(r) == "urn:publiek:problem:service-unavailable"
         assert httpx.get(f"{server.url}/readyz", timeout=30).status_code == 503
         admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
     assert stored(db_url) == (set(), set())
-    ok = httpx.post(f"{server.url}/v1/submissions", content=envelopes[0], timeout=30)
+    ok = httpx.post(f"{server.url}/v1/submissions", content=envelopes[0], headers=JSON, timeout=30)
     assert ok.status_code == 200
     assert len(stored(db_url)[0]) == 1
 
@@ -141,11 +146,11 @@ def test_a_full_disk_answers_503_and_stores_nothing(
     # SQLite this is the disk-full condition (EFBIG), mid-transaction.
     _, hard = resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE)
     resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (1024, hard))
-    r = httpx.post(f"{server.url}/v1/submissions", content=envelopes[0], timeout=30)
+    r = httpx.post(f"{server.url}/v1/submissions", content=envelopes[0], headers=JSON, timeout=30)
     assert r.status_code == 503
     assert _problem_type(r) == "urn:publiek:problem:service-unavailable"
     assert stored(db_url) == (set(), set())
     resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))
-    ok = httpx.post(f"{server.url}/v1/submissions", content=envelopes[0], timeout=30)
+    ok = httpx.post(f"{server.url}/v1/submissions", content=envelopes[0], headers=JSON, timeout=30)
     assert ok.status_code == 200
     assert len(stored(db_url)[0]) == 1
