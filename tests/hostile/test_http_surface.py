@@ -160,7 +160,14 @@ def test_nesting_within_the_limit_is_parsed_as_before(client: httpx.Client) -> N
 
 
 def test_brackets_inside_strings_are_not_nesting(client: httpx.Client) -> None:
-    body = b'{"username":"%s","password":"%s"}' % (b"[" * 500, b'{\\"[' * 300)
+    # Parsed, then held to the login's schema: a username of 500 "[" is no name at all
+    # (malformed-message for the field, not deep-json for the body); brackets in a
+    # password are only characters, and the login is refused as any wrong password.
+    body = b'{"username":"%s","password":"%s"}' % (b"[" * 500, b"x")
+    response = client.post("/v1/auth/tokens", content=body, headers=JSON)
+    assert response.status_code == 400
+    assert problem_type(response) == "malformed-message"
+    body = b'{"username":"nobody","password":"%s"}' % (b'{\\"[' * 200)
     response = client.post("/v1/auth/tokens", content=body, headers=JSON)
     assert response.status_code == 401
     assert problem_type(response) == "unauthenticated"
@@ -289,11 +296,13 @@ def test_strings_that_reach_the_database_may_hold_any_character(
     live: LiveAggregator, client: httpx.Client
 ) -> None:
     """A NUL is valid JSON and a valid percent-escape; PostgreSQL refuses it in text."""
-    login = {"username": "tf\u0000", "password": "x" * 12}
+    login = {"username": "tf\u0000", "password": "x" * 12}  # not a username (its pattern)
+    assert problem_type(client.post("/v1/auth/tokens", json=login)) == "malformed-message"
+    login = {"username": "nobody", "password": "x\u0000" * 12}  # a password may be anything
     assert problem_type(client.post("/v1/auth/tokens", json=login)) == "unauthenticated"
     enrollment = {**fresh_enrollment(live), "token": "pbk_\u0000"}
     response = client.post("/v1/enrollments", json=enrollment)
-    assert problem_type(response) == "invalid-enrollment-token"
+    assert problem_type(response) == "malformed-message"  # a token has a pattern too
     for path in (
         "/v1/periods/2026-Q3%00/config",
         "/v1/periods/%00/groups",

@@ -115,13 +115,14 @@ def first_key(design: TableDesign) -> tuple[str, ...]:
 
 
 def payload(ws: Workspace, scale: float = 7.0) -> SubmissionPayload:
-    """Every table of the release design, one cell each, at ``scale`` per unit of
-    sensitivity and √11 wider (the whole submission costs what one table at
-    ``scale`` and sensitivity 1 would)."""
+    """Every table of the release design, one cell each, the whole submission
+    costing what one table at ``scale`` and sensitivity 1 would (ρ = 1 / 2σ²),
+    split over the tables by the design's weights as intake requires."""
+    total = 1 / (2 * scale**2)
     tables = []
     for design in TABLE_DESIGN:
         sens = sensitivity(design.name, BOUNDS, "discrete_gaussian")
-        sigma = scale * sens * len(TABLE_DESIGN) ** 0.5
+        sigma = sens / (2 * design.weight * total) ** 0.5
         tables.append(
             ReleasedTable(
                 name=design.name, measure=design.measure, dimensions=design.dimensions,
