@@ -9,40 +9,29 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 
-from agent.visits import VISIT_SCHEMA
 from agent.workspace import AgentConfig, Workspace
 from protocol.keys import SigningKey
+from tests.agent.visit_files import write_visit_file
 
 PERIOD = "2026-Q3"
 
 
 def write_visits(workspace: Workspace, name: str, households: int, period: str = PERIOD) -> None:
     """One ingested file of canonical visits under ``period``."""
-    rows = []
+    visits = []
     for n in range(households):
         h = hashlib.sha256(f"{name}/{n}".encode()).digest()
-        rows.append(
+        visits.append(
             {
-                "period": period,
                 "visit_date": date(2026, 7, 1) + timedelta(days=h[0] % 92),
                 "household_key": hashlib.sha256(f"household {n}".encode()).digest(),
                 "pc4": str(1000 + h[1] * 30),
-                "order_id": f"{name}-{n}",
                 "tickets": 1 + h[2] % 3,
-                "price": 20.0,
-                "event": "event",
-                "discipline": "theater",
-                "birth_year": None,
-                "source_digest": name,
-                "source_row": n,
             }
         )
-    folder = workspace.visits_dir / f"period={period}"
-    folder.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(rows, schema=VISIT_SCHEMA).write_parquet(folder / f"{name}.parquet")
+    write_visit_file(workspace, name, period, visits)
 
 
 @pytest.fixture

@@ -231,6 +231,27 @@ def enroll_agents(db: Any, specs: list[tuple[str, str, str, str]]) -> list[Agent
     return agents
 
 
+def seal_with_new_custodian(db: Any, institution_id: str, period: str, key: bytes) -> Any:
+    """Register a new custodian and seal ``key`` for ``period`` to the
+    institution's enrolled sealing key: a sealed sector key such as a
+    custodian uploads, for a test to store or send."""
+    from aggregator.custodian import register_custodian
+    from aggregator.storage import Institution
+    from protocol.keys import SealPublicKey, SecretBytes, SigningKey
+    from protocol.sector_keys import seal_sector_key
+
+    custodian = SigningKey.generate()
+    register_custodian(db, custodian.public)
+    with db.session() as s:
+        row = s.get(Institution, institution_id)
+        assert row is not None and row.sealing_key is not None
+        sealing = SealPublicKey.from_text(row.sealing_key)
+    return seal_sector_key(
+        SecretBytes(key), period=period, institution_id=institution_id,
+        recipient=sealing, custodian=custodian,
+    )  # fmt: skip
+
+
 @dataclass
 class Aggregator:
     """Aggregator state (database, keys) prepared in-process."""
@@ -357,6 +378,7 @@ def kit() -> SimpleNamespace:
     return SimpleNamespace(
         PERIOD=PERIOD,
         enroll=enroll_agents,
+        seal_with_new_custodian=seal_with_new_custodian,
         make_aggregator=make_aggregator,
         start_server=start_server,
         new_postgres_database=new_postgres_database,

@@ -14,16 +14,13 @@ import httpx
 import pytest
 
 from aggregator.auth import create_user, issue_token
-from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
 from aggregator.intake import Intake
 from aggregator.openapi import schema_json
 from aggregator.periods import close_period, open_period, publish_period
-from aggregator.storage import Institution
 from protocol.errors import ALL_ERRORS
-from protocol.keys import SealPrivateKey, SealPublicKey, SecretBytes, SigningKey
+from protocol.keys import SealPrivateKey, SigningKey
 from protocol.request_auth import HEADERS, sign_request
-from protocol.sector_keys import seal_sector_key
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC: dict[str, Any] = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
@@ -164,16 +161,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[Simple
         agg.db, name="Dance", discipline="dance", province="limburg",
         valid_for=timedelta(hours=1), size_class="medium",
     )  # fmt: skip
-    custodian = SigningKey.generate()
-    register_custodian(agg.db, custodian.public)
-    with agg.db.session() as s:
-        row = s.get(Institution, agents[0].institution_id)
-        assert row is not None and row.sealing_key is not None
-        sealing = SealPublicKey.from_text(row.sealing_key)
-    sealed = seal_sector_key(
-        SecretBytes(bytes(32)), period="2026-Q4", institution_id=agents[0].institution_id,
-        recipient=sealing, custodian=custodian,
-    )  # fmt: skip
+    sealed = kit.seal_with_new_custodian(agg.db, agents[0].institution_id, "2026-Q4", bytes(32))
     envelope = agents[1].seal(agents[1].payload("2026-Q4"), agg.recipient)
     agg.db.engine.dispose()
     server = kit.start_server(state, url)

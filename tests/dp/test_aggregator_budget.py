@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
-import polars as pl
 import pytest
 from sqlalchemy import func, select
 
@@ -19,12 +18,12 @@ from agent.enrollment import enroll
 from agent.release import prepare_release, seal_to_outbox
 from agent.segments import synthetic_demo_model
 from agent.tables import ReleaseConfig
-from agent.visits import VISIT_SCHEMA
 from agent.workspace import Workspace
 from aggregator.enrollment import create_token
 from aggregator.storage import Database, LogEntry, Submission
 from demo.run import aggregator_process
 from protocol.errors import InsufficientPrivacyBudget
+from tests.agent.visit_files import write_visit_file
 from tests.aggregator.conftest import make_aggregator
 
 # End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
@@ -37,26 +36,16 @@ AGENT_CONFIG = ReleaseConfig(rho=0.25, period_budget=1.0)
 
 
 def _visits(workspace: Workspace, name: str) -> None:
-    rows = [
+    visits = [
         {
-            "period": PERIOD,
             "visit_date": date(2026, 7, 1) + timedelta(days=n % 92),
             "household_key": hashlib.sha256(f"{name}/{n}".encode()).digest(),
             "pc4": str(3500 + n % 20),
-            "order_id": f"{name}-{n}",
             "tickets": 2,
-            "price": 20.0,
-            "event": "event",
-            "discipline": "theater",
-            "birth_year": None,
-            "source_digest": name,
-            "source_row": n,
         }
         for n in range(60)
     ]
-    folder = workspace.visits_dir / f"period={PERIOD}"
-    folder.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(rows, schema=VISIT_SCHEMA).write_parquet(folder / f"{name}.parquet")
+    write_visit_file(workspace, name, PERIOD, visits)
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, create_user, issue_token
-from aggregator.custodian import register_custodian, store_sealed
+from aggregator.custodian import store_sealed
 from aggregator.enrollment import create_token
 from aggregator.intake import Intake
 from aggregator.periods import close_period, open_period, publish_period
-from aggregator.storage import Institution
-from protocol.keys import SealPublicKey, SecretBytes, SigningKey
+from protocol.keys import SealPublicKey
 from protocol.request_auth import sign_request
-from protocol.sector_keys import seal_sector_key
-from tests.aggregator.conftest import Agent, Server, enroll_agents, make_aggregator, start_server
+from tests.aggregator.conftest import (
+    Agent,
+    Server,
+    enroll_agents,
+    make_aggregator,
+    seal_with_new_custodian,
+    start_server,
+)
 
 PUBLISHED, OPEN, EMPTY, CLOSED = "2026-Q3", "2026-Q4", "2027-Q1", "2026-Q2"
 PASSWORD = "correct horse battery"
@@ -90,16 +95,7 @@ def start_live_aggregator(state: Path, db_url: str) -> LiveAggregator:
         agg.db, name="Dance", discipline="dance", province="limburg",
         valid_for=timedelta(days=1), size_class="medium",
     )  # fmt: skip
-    custodian = SigningKey.generate()
-    register_custodian(agg.db, custodian.public)
-    with agg.db.session() as s:
-        row = s.get(Institution, agents[0].institution_id)
-        assert row is not None and row.sealing_key is not None
-        sealing = SealPublicKey.from_text(row.sealing_key)
-    sealed = seal_sector_key(
-        SecretBytes(bytes(range(32))), period=OPEN, institution_id=agents[0].institution_id,
-        recipient=sealing, custodian=custodian,
-    )  # fmt: skip
+    sealed = seal_with_new_custodian(agg.db, agents[0].institution_id, OPEN, bytes(range(32)))
     store_sealed(agg.db, [sealed])
     recipient = agg.recipient
     agg.db.engine.dispose()

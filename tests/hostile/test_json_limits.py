@@ -10,9 +10,7 @@ bytes, and sit in front of every parser of a peer's bytes: request bodies
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from protocol.envelope import parse_envelope
 from protocol.errors import DeepJson, MalformedMessage, PayloadTooLarge, PubliekError
 from protocol.json_limits import MAX_DEPTH, check_depth, nesting_exceeds, parse_json
 from protocol.sector_keys import SealedSectorKey
+from tests.protocol.scripted_server import ScriptedServers
 
 TRICKY = st.text(alphabet=st.sampled_from('[]{}"\\/:,ab \n\u00e9\u2028\U0001f600'), max_size=12)
 JSON_VALUES = st.recursive(
@@ -110,30 +109,9 @@ def test_the_protocol_parsers_refuse_deep_json(parse: Any) -> None:
 
 @pytest.fixture
 def answering() -> Iterator[Any]:
-    """A server on 127.0.0.1 that answers every GET with the given status and body."""
-    servers: list[ThreadingHTTPServer] = []
-
-    def start(status: int, body: bytes, media: str) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(status)
-                self.send_header("content-type", media)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    """A server on 127.0.0.1 that answers every request with the given status and body."""
+    with ScriptedServers() as servers:
+        yield lambda status, body, media: servers.start(lambda _: (status, media, body))
 
 
 def test_a_deep_answer_is_deep_json_for_the_client(answering: Any) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,7 +37,6 @@ from protocol.envelope import (
     parse_envelope,
 )
 from protocol.errors import PubliekError
-from protocol.keys import SealPrivateKey, SigningKey
 from protocol.messages import (
     Envelope,
     EnvelopeHeader,
@@ -49,12 +47,8 @@ from protocol.messages import (
     SubmissionPayload,
 )
 from protocol.sector_keys import SealedSectorKey
+from tests.protocol.vector_files import INTAKE_KEY, SIGNER, VALID_ENVELOPE, VECTORS
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors"
-KEYS = VECTORS / "test-keys"
-INTAKE_KEY = SealPrivateKey.load(KEYS / "aggregator-intake-active.key")
-SIGNER = SigningKey.load(KEYS / "institution-signing.key")
-VALID_ENVELOPE = (VECTORS / "submissions" / "valid.envelope").read_bytes()
 PLAINTEXT = json.loads((VECTORS / "messages" / "valid-plaintext.json").read_bytes())
 PAYLOAD: dict[str, Any] = PLAINTEXT["payload"]
 PERIOD_CONFIG: dict[str, Any] = json.loads(

@@ -19,14 +19,11 @@ sector-key upload) are held to their schemas the same way.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -45,22 +42,14 @@ from protocol.envelope import SIGNATURE_DOMAIN, SUITE, SUITE_NAME, envelope_info
 from protocol.errors import PubliekError
 from protocol.keys import SealPublicKey
 from protocol.messages import Envelope, EnvelopeHeader
+from tests.file_modules import load_module
 
 TESTS = Path(__file__).resolve().parents[1]
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 # The aggregator tests' real databases and servers (tests/aggregator/conftest.py),
 # and its PostgreSQL fixture, for this module's PostgreSQL runs.
-KIT = _load("publiek_aggregator_kit", TESTS / "aggregator" / "conftest.py")
+KIT = load_module("publiek_aggregator_kit", TESTS / "aggregator" / "conftest.py")
 postgres = KIT.postgres
 
 # Live servers and PostgreSQL: `pytest -m "not slow"` leaves this out.

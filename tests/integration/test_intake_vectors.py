@@ -7,12 +7,9 @@ its expected outcome, and no rejection may change the database.
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
-import sys
 from datetime import timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -28,6 +25,7 @@ from protocol.errors import PubliekError
 from protocol.keys import SigningKey
 from protocol.messages import Receipt
 from protocol.translog import verify_chain, verify_receipt
+from tests.file_modules import load_module
 
 # End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
 pytestmark = pytest.mark.slow
@@ -35,16 +33,7 @@ pytestmark = pytest.mark.slow
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-state = _load("publiek_vector_state", VECTORS / "aggregator_state.py")
+state = load_module("publiek_vector_state", VECTORS / "aggregator_state.py")
 SUBMISSIONS: list[dict[str, Any]] = state.manifest()["submissions"]
 IDS = [v["name"] for v in SUBMISSIONS]
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -25,8 +24,7 @@ from protocol.errors import (
 )
 from protocol.keys import SigningKey
 from protocol.request_auth import H_INSTITUTION, H_SIGNATURE, verify_request
-
-Answer = tuple[int, str, bytes]  # status, content type, body
+from tests.protocol.scripted_server import Answer, ScriptedServers
 
 
 class Script:
@@ -48,35 +46,17 @@ def ok(doc: Any) -> Answer:
 
 @pytest.fixture
 def serve() -> Iterator[Any]:
-    servers: list[ThreadingHTTPServer] = []
+    with ScriptedServers() as servers:
 
-    def start(script: Script) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                script.seen.append(
-                    ("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
-                )
-                status, ctype, body = script.answers.pop(0)
-                self.send_response(status)
-                self.send_header("content-type", ctype)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def start(script: Script) -> str:
+            def answer(request: BaseHTTPRequestHandler) -> Answer:
+                headers = {k.lower(): v for k, v in request.headers.items()}
+                script.seen.append(("GET", request.path, headers))
+                return script.answers.pop(0)
 
-            do_POST = do_GET
+            return servers.start(answer)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def test_a_5xx_is_retried_and_the_later_answer_returned(serve: Any) -> None:

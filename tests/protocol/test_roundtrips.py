@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,12 +32,7 @@ from protocol.messages import (
     SubmissionPayload,
 )
 from protocol.sector_keys import SealedSectorKey, open_sector_key, seal_sector_key
-
-VECTORS = Path(__file__).resolve().parents[1] / "vectors"
-KEYS = VECTORS / "test-keys"
-VALID = (VECTORS / "submissions" / "valid.envelope").read_bytes()
-INTAKE = SealPrivateKey.load(KEYS / "aggregator-intake-active.key")
-SIGNER = SigningKey.load(KEYS / "institution-signing.key").public
+from tests.protocol.vector_files import INTAKE_KEY, SIGNER, VALID_ENVELOPE
 
 hex32 = st.binary(min_size=16, max_size=16).map(bytes.hex)
 slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{1,20}", fullmatch=True)
@@ -183,7 +177,7 @@ def test_a_receipt_never_carries_a_negative_log_index(index: int) -> None:
 
 
 def test_an_envelope_or_sealed_key_with_parts_of_the_wrong_type_cannot_be_constructed() -> None:
-    header = Envelope.from_dict(json.loads(VALID)).header
+    header = Envelope.from_dict(json.loads(VALID_ENVELOPE)).header
     with pytest.raises(MalformedMessage):
         Envelope(header=header, sealed="not bytes")  # type: ignore[arg-type]
     with pytest.raises(MalformedMessage):
@@ -221,19 +215,19 @@ def test_public_key_text_round_trips(seed: bytes) -> None:
 
 def _open(data: bytes) -> SubmissionPayload:
     return open_submission(
-        data, decryption_key=lambda h: INTAKE, signer_key=lambda h: SIGNER
+        data, decryption_key=lambda h: INTAKE_KEY, signer_key=lambda h: SIGNER.public
     ).payload
 
 
 def test_the_valid_vector_opens_with_the_test_keys() -> None:
-    assert _open(VALID).submission_id == json.loads(VALID)["submission_id"]
+    assert _open(VALID_ENVELOPE).submission_id == json.loads(VALID_ENVELOPE)["submission_id"]
 
 
 @given(st.data())
 def test_flipping_any_byte_of_the_valid_vector_is_rejected(data: st.DataObject) -> None:
-    index = data.draw(st.integers(0, len(VALID) - 1))
+    index = data.draw(st.integers(0, len(VALID_ENVELOPE) - 1))
     flip = data.draw(st.integers(1, 255))
-    tampered = bytearray(VALID)
+    tampered = bytearray(VALID_ENVELOPE)
     tampered[index] ^= flip
     with pytest.raises(PubliekError):
         _open(bytes(tampered))
