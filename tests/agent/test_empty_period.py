@@ -13,6 +13,8 @@ from agent.tables import ReleaseConfig
 from agent.workspace import Workspace
 from dp.release_design import table_names
 
+pytestmark = pytest.mark.slow  # a release of every table through OpenDP
+
 MODEL = synthetic_demo_model()
 EMPTY = "2026-Q4"  # the workspace fixture only holds visits of 2026-Q3
 

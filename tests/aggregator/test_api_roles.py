@@ -26,6 +26,8 @@ from protocol.errors import Forbidden
 from protocol.keys import SigningKey
 from protocol.request_auth import sign_request
 
+pytestmark = pytest.mark.slow  # a live server with published benchmarks
+
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED, OPEN, EMPTY = "2026-Q3", "2026-Q4", "2027-Q1"
 PASSWORD = "correct horse battery"

@@ -28,6 +28,8 @@ from aggregator.settings import load_settings
 from aggregator.storage import Database, LoginAttempt
 from protocol.errors import TooManyRequests, Unauthenticated, UsageError
 
+pytestmark = pytest.mark.slow  # argon2 hashes and back-off clocks, seconds per case
+
 DAY = timedelta(days=1)
 PASSWORD = "correct horse battery staple"
 ATTACKER, USER = "198.51.100.7", "203.0.113.9"

@@ -59,6 +59,7 @@ def log10_laplace_tail(margin: int, scale: float) -> float:
     return (math.log(2) + (margin + 1) * log_q - math.log1p(math.exp(log_q))) / math.log(10)
 
 
+@pytest.mark.slow  # sums the noise's tail over millions of points
 @pytest.mark.parametrize("rho", BUDGETS, ids=["rho/100", "default", "rho*100"])
 @pytest.mark.parametrize("mechanism", [GAUSSIAN, LAPLACE])
 def test_honest_noise_leaves_the_range_with_negligible_probability(

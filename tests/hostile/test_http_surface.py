@@ -44,6 +44,8 @@ from tests.hostile.live_aggregator import (
     start_live_aggregator,
 )
 
+pytestmark = pytest.mark.slow  # a live server on SQLite and PostgreSQL
+
 MAX_OFFSET = 2**53 - 1
 
 

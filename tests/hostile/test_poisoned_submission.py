@@ -632,6 +632,7 @@ def _keys(dimensions: int) -> tuple[tuple[str, ...], ...]:
     return (("a", "x"), ("a", "y"), ("b", "x"), ("b", "y"))
 
 
+@pytest.mark.slow  # 60 examples, each a whole benchmark computation
 @settings(max_examples=60)
 @given(checked_tables())
 def test_any_submissions_that_pass_the_checks_give_every_cell_finite_and_exportable(
