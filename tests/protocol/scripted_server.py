@@ -43,7 +43,8 @@ class ScriptedServers:
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits for it, once per test.
+        threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
         return f"http://127.0.0.1:{server.server_address[1]}"
 
     def __enter__(self) -> ScriptedServers:
