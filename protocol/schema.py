@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,7 +54,7 @@ def full_match(body: str) -> re.Pattern[str]:
     return re.compile(rf"\A(?:{body})\Z")
 
 
-class Rule:
+class Rule(ABC):
     """What one field may hold. ``decode`` turns a decoded JSON value into the
     attribute's form (structural only: arrays to tuples, base64url to bytes);
     it leaves a value of the wrong type as it is, for ``check`` to refuse."""
@@ -64,8 +65,9 @@ class Rule:
     def decode(self, value: Any) -> Any:
         return value
 
+    @abstractmethod
     def check(self, value: Any) -> None:
-        raise NotImplementedError
+        """Raise ``ValueError`` naming the rule (never the value) unless ``value`` fits."""
 
     def check_all(self, values: Iterable[Any]) -> None:
         """Check many values (array items). Scalar rules are pure functions of
@@ -73,8 +75,9 @@ class Rule:
         for value in _distinct(values):
             self.check(value)
 
+    @abstractmethod
     def describe(self) -> str:
-        raise NotImplementedError
+        """The rule in words, for the schema tables in docs/protocol.md."""
 
     def phrase(self) -> str:
         """The rule inside another's (an array's items, an object's values)."""
