@@ -120,14 +120,20 @@ def new_postgres_database(server: PostgresServer) -> str:
     return server.url(name)
 
 
+def fresh_database_url(request: pytest.FixtureRequest, folder: Path) -> str:
+    """A fresh, empty database of the kind ``request.param`` names: a SQLite
+    file in ``folder``, or a new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{folder / 'aggregator.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return new_postgres_database(server)
+
+
 # The PostgreSQL runs are slow (a server, a database each); SQLite stays in the inner loop.
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database of each kind."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'aggregator.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return new_postgres_database(server)
+    return fresh_database_url(request, tmp_path)
 
 
 # --- a sector of enrolled institutions with real DP submissions -------------

@@ -34,7 +34,7 @@ from aggregator.enrollment import create_token
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from protocol.keys import SealPrivateKey, SigningKey
-from tests.aggregator.conftest import new_postgres_database, postgres  # noqa: F401 - a fixture
+from tests.aggregator.conftest import fresh_database_url, postgres  # noqa: F401 - a fixture
 from tests.hostile.live_aggregator import (
     OPEN,
     PASSWORD,
@@ -56,11 +56,7 @@ def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveAggregator]:
     state = tmp_path_factory.mktemp(f"http-{request.param}")
-    if request.param == "sqlite":
-        db_url = f"sqlite:///{state / 'aggregator.db'}"
-    else:
-        db_url = new_postgres_database(request.getfixturevalue("postgres"))
-    agg = start_live_aggregator(state, db_url)
+    agg = start_live_aggregator(state, fresh_database_url(request, state))
     try:
         yield agg
     finally:

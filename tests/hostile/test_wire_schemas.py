@@ -96,10 +96,7 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     state = tmp_path_factory.mktemp(f"wire-{request.param}")
-    if request.param == "sqlite":
-        db_url = f"sqlite:///{state / 'aggregator.db'}"
-    else:
-        db_url = KIT.new_postgres_database(request.getfixturevalue("postgres"))
+    db_url = KIT.fresh_database_url(request, state)
     agg = KIT.make_aggregator(state, db_url)
     agents = KIT.enroll_agents(
         agg.db, [(f"Schouwburg {i}", "theater", "utrecht", "small") for i in range(6)]
