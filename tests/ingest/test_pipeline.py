@@ -23,7 +23,9 @@ from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER, MAPPING
 PERSONAL = ("1234", "12-a", "jan@example.nl", "piet@", "9999", "zz")
 
 
-def run_ingest(run_cli: Callable[..., Any], tmp_path: Path, *exports: Path) -> Any:
+def run_ingest(
+    run_cli: Callable[..., Any], tmp_path: Path, *exports: Path, options: tuple[str, ...] = ()
+) -> Any:
     return run_cli(
         "agent",
         "ingest",
@@ -34,6 +36,7 @@ def run_ingest(run_cli: Callable[..., Any], tmp_path: Path, *exports: Path) -> A
         str(tmp_path / "ws"),
         "--report-json",
         str(tmp_path / "report.json"),
+        *options,
     )
 
 
@@ -80,7 +83,7 @@ def test_report_json_and_terminal_carry_counts_not_content(
         "B9;14-08-2026;X;Circus;;;jan@example.nl;1;1",  # unmapped discipline, accepted
     ]
     export = write("export.csv", "\n".join([HEADER, *rows]) + "\n")
-    result = run_ingest(run_cli, tmp_path, export)
+    result = run_ingest(run_cli, tmp_path, export, options=("--max-rejected", "0.5"))
     assert result.exit_code == 0
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["rows_read"] == 9
