@@ -157,6 +157,12 @@ def agent_ingest(
             + ", ".join(sorted(report.unmapped_disciplines))
             + " (add them to [discipline_map])"
         )
+    for period, n in report.overlapping.items():
+        typer.echo(
+            f"warning: {period}: {n} visits have the same household, date and event as "
+            "visits of another export; if the exports overlap (cumulative exports) those "
+            "count twice: map order_id so that each order counts once"
+        )
     if report_json:
         report_json.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
     for name, held in report.held_back.items():

@@ -32,7 +32,7 @@ from agent.workspace import Workspace
 PART = "part"
 # What the writer needs of a group's rows (the stored columns it does not add itself).
 WRITTEN = (
-    "visit_date", "order_id", "tickets", "price", "event", "birth_year", "source_row",
+    "visit_date", "order_id", "line_id", "tickets", "price", "event", "birth_year", "source_row",
     "period_code", "raw_discipline",
 )  # fmt: skip
 

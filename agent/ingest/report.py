@@ -36,6 +36,8 @@ class IngestReport:
     # file name → rows_read, rows_rejected, rejected_by_reason (ADR 0022).
     held_back: dict[str, dict[str, Any]] = field(default_factory=dict)
     files_replaced: list[str] = field(default_factory=list)
+    # Period → visits without an order id that look seen in another export too.
+    overlapping: dict[str, int] = field(default_factory=dict)
     max_rejected: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

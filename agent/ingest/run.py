@@ -46,6 +46,7 @@ from agent.ingest.report import IngestReport, count_households, key_columns
 from agent.ingest.rows import ADDRESS_FIELDS
 from agent.ingest.stream import stream_export
 from agent.periods import label_of
+from agent.visits import overlapping
 from agent.workspace import Workspace
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes
@@ -130,6 +131,13 @@ def ingest_exports(
     )
     if keyed:
         report.households = count_households(pl.concat(keyed))
+    if report.files_ingested and "order_id" not in mapping.columns:
+        # Without order ids the period's exports cannot be deduplicated: say when
+        # they look like they overlap (a cumulative export ingested beside another).
+        for period in report.periods:
+            n = overlapping(workspace.load_visits(period))
+            if n:
+                report.overlapping[period] = n
     return report
 
 

@@ -29,6 +29,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "bestelling", "bestellingid", "transactie", "transactienummer", "transactionid",
         "reservering", "reserveringsnummer", "booking", "bookingid", "bookingreference",
     ),
+    "line_id": (
+        "regelnummer", "orderregel", "orderregelnummer", "regelid", "lineid", "orderline",
+        "orderlineid", "linenumber", "ticketid", "ticketnummer", "barcode",
+    ),
     "visit_date": (
         "voorstellingsdatum", "datum", "bezoekdatum", "speeldatum", "evenementdatum",
         "datumvoorstelling", "datumbezoek", "visitdate", "date", "eventdate",
