@@ -71,11 +71,24 @@ def agent_mapping_suggest(
     sheet: Annotated[
         str | None, typer.Option("--sheet", help="XLSX: the sheet with the data (default: first).")
     ] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Enrolled workspace: its discipline is proposed as default_discipline for an "
+            "export without a genre column.",
+            envvar="PUBLIEK_WORKSPACE",
+        ),
+    ] = None,
 ) -> None:
     """Print a draft mapping file from the export's header row (redirect it to MAP.toml)."""
+    from agent.ingest.run import enrolled_discipline
     from agent.ingest.suggest import suggest_mapping
+    from agent.workspace import Workspace as AgentWorkspace
 
-    typer.echo(suggest_mapping(export, sheet=sheet), nl=False)
+    enrolled = enrolled_discipline(AgentWorkspace(workspace)) if workspace else None
+    typer.echo(suggest_mapping(export, sheet=sheet, enrolled=enrolled), nl=False)
 
 
 @agent_app.command("ingest")
@@ -156,6 +169,11 @@ def agent_ingest(
             "unmapped disciplines counted as other: "
             + ", ".join(sorted(report.unmapped_disciplines))
             + " (add them to [discipline_map])"
+        )
+    if report.defaulted:
+        typer.echo(
+            f"{report.defaulted} visits without a genre counted as {report.default_discipline} "
+            "(map a genre column, or set default_discipline in the mapping)"
         )
     for period, n in report.overlapping.items():
         typer.echo(

@@ -51,6 +51,8 @@ class Outputs:
     genres: list[pl.DataFrame] = field(default_factory=list)
     parts: dict[int, int] = field(default_factory=dict)  # period code → visit parts written
     keyless: int = 0
+    # Stored visits without a genre value, which got the default discipline.
+    defaulted: int = 0
     household_table: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def count(self, code: str, n: int) -> None:
@@ -69,7 +71,7 @@ def write_group(
 
     Runs on the writer thread, one group at a time, while the main thread
     numbers the next group: of ``out`` it sets only ``keyless`` and ``parts``,
-    which the main thread reads only at the end, and appends to ``rejected``
+    and ``defaulted``, which the main thread reads only at the end, and appends to ``rejected``
     (a list append is atomic; the quarantine is sorted by row at the end)."""
     keyless = aligned(keyless_addresses.gather(numbers), numbers)
     found = keyless.not_()  # null (rejected row) stays null and is filtered out
@@ -85,6 +87,7 @@ def write_group(
                 pl.lit("no_household_key").alias("reason"),
             )
         )
+    out.defaulted += int((rows.get_column("raw_discipline").is_null() & found).sum())
     # One lazy query, so that only the stored columns are filtered and copied.
     visits = (
         rows.lazy()

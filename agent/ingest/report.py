@@ -36,6 +36,10 @@ class IngestReport:
     # file name → rows_read, rows_rejected, rejected_by_reason (ADR 0022).
     held_back: dict[str, dict[str, Any]] = field(default_factory=dict)
     files_replaced: list[str] = field(default_factory=list)
+    # Visits without a genre value (no genre column, or an empty cell), and the
+    # discipline they got: default_discipline, else the enrolled one, else other.
+    defaulted: int = 0
+    default_discipline: str = "other"
     # Period → visits without an order id that look seen in another export too.
     overlapping: dict[str, int] = field(default_factory=dict)
     max_rejected: float = 0.0

@@ -21,6 +21,7 @@ This module imports polars: a process that ingests should enter through
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import tomllib
@@ -46,7 +47,7 @@ from agent.ingest.report import IngestReport, count_households, key_columns
 from agent.ingest.rows import ADDRESS_FIELDS
 from agent.ingest.stream import stream_export
 from agent.periods import label_of
-from agent.visits import overlapping
+from agent.visits import DISCIPLINES, overlapping
 from agent.workspace import Workspace
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes
@@ -58,16 +59,7 @@ MAX_REJECTED = 0.2
 
 def configured_max_rejected(workspace: Workspace) -> float:
     """``[ingest] max_rejected`` of the workspace's agent.toml, else :data:`MAX_REJECTED`."""
-    try:
-        data = tomllib.loads(workspace.config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return MAX_REJECTED
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(
-            f"{workspace.config_path} cannot be read ({type(exc).__name__})",
-            hint="it must be the UTF-8 TOML file written by `publiek agent enroll`",
-        ) from exc
-    section = data.get("ingest", {})
+    section = _agent_toml(workspace).get("ingest", {})
     value = section.get("max_rejected", MAX_REJECTED) if isinstance(section, dict) else None
     return check_max_rejected(value, where=f"{workspace.config_path}: [ingest] max_rejected")
 
@@ -79,6 +71,26 @@ def check_max_rejected(value: object, *, where: str) -> float:
             f"{where} must be a share between 0 and 1", hint="e.g. 0.2 for 20 % of the rows"
         )
     return float(value)
+
+
+def enrolled_discipline(workspace: Workspace) -> str | None:
+    """The sector discipline the workspace enrolled with (agent.toml), if any: the
+    discipline of visits from exports without a genre column."""
+    discipline = _agent_toml(workspace).get("discipline")
+    return discipline if isinstance(discipline, str) and discipline in DISCIPLINES else None
+
+
+def _agent_toml(workspace: Workspace) -> dict[str, object]:
+    """The workspace's agent.toml as TOML (empty before enrollment)."""
+    try:
+        return tomllib.loads(workspace.config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(
+            f"{workspace.config_path} cannot be read ({type(exc).__name__})",
+            hint="it must be the UTF-8 TOML file written by `publiek agent enroll`",
+        ) from exc
 
 
 def ingest_exports(
@@ -110,7 +122,13 @@ def ingest_exports(
     key_for = sector_key or workspace.sector_key
     # Created on the first ingest of a workspace that has none (docs/operations.md).
     link = workspace.link_key()
-    report = IngestReport(max_rejected=limit)
+    enrolled = enrolled_discipline(workspace)
+    if mapping.default_discipline is None and "discipline" not in mapping.columns and enrolled:
+        # No genre column: the institution's own discipline, not "other" (ADR 0022).
+        mapping = dataclasses.replace(mapping, default_discipline=enrolled)
+    report = IngestReport(
+        max_rejected=limit, default_discipline=mapping.default_discipline or "other"
+    )
     if replace:
         _remove_ingested(paths, workspace, report, early_scans or {})
     keyed: list[pl.DataFrame] = []
@@ -302,6 +320,7 @@ def _ingest_one(
         report.rejected_by_reason[code] = report.rejected_by_reason.get(code, 0) + n
     for value, n in unmapped.items():
         report.unmapped_disciplines[value] = report.unmapped_disciplines.get(value, 0) + n
+    report.defaulted += out.defaulted
     report.files_ingested.append(path.name)
     if read > accepted:
         report.quarantine.append(str(workspace.quarantine_dir / f"{scan.digest}.parquet"))
