@@ -13,6 +13,7 @@ are not kept at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -28,6 +29,7 @@ VISIT_SCHEMA: dict[str, pl.DataType] = {
     "household_key": pl.Binary(),
     "pc4": pl.String(),
     "order_id": pl.String(),
+    "line_id": pl.String(),
     "tickets": pl.Int32(),
     "price": pl.Float64(),
     "event": pl.String(),
@@ -47,7 +49,16 @@ HOUSEHOLD_TABLES = "households"  # the folder, in each period's, of its househol
 # (agent.ingest.address_book). Stored under the column name "household", which the
 # workspaces already written carry.
 ADDRESS_NUMBER = "household"
-_PER_VISIT = ("order_id", "tickets", "price", "event", "discipline", "birth_year", "source_row")
+_PER_VISIT = (
+    "order_id",
+    "line_id",
+    "tickets",
+    "price",
+    "event",
+    "discipline",
+    "birth_year",
+    "source_row",
+)
 # The discipline is stored as an Enum of the sector's disciplines: a one-byte code
 # per visit, which Parquet writes as a dictionary without hashing each string.
 SECTOR_DISCIPLINE = pl.Enum(DISCIPLINES)
@@ -70,15 +81,21 @@ def stored_name(digest: str, part: int) -> str:
     return f"{digest}-{part:04d}.parquet"
 
 
-def read_period(folder: Path, period: str) -> pl.DataFrame:
-    """All visits in one period folder, in :data:`VISIT_SCHEMA`.
+def read_period(folder: Path, period: str, order: Sequence[str] = ()) -> pl.DataFrame:
+    """All visits in one period folder, in :data:`VISIT_SCHEMA`, each ticket once.
 
     Files written by the ingest (:data:`STORED_SCHEMA`) get their household
     key, link key and PC4 from ``households/<digest>.parquet`` beside them,
     their period from the folder and their digest from the file name; files
     that already hold the whole schema are read as they are. Household tables
     and files written before link keys existed have no ``link_key``: it is
-    null there (such households count as new, docs/privacy-officer.md)."""
+    null there (such households count as new, docs/privacy-officer.md); files
+    written before line ids have a null ``line_id``.
+
+    Box offices export "sales so far", so the exports of a period overlap: the
+    visits are deduplicated here, at read, by :func:`deduplicated` (the ingest
+    stays append-only per export, and ``--replace`` still finds an export's own
+    files). ``order``: the exports' digests from oldest to newest ingested."""
     files = sorted(folder.glob("*.parquet"))
     whole: list[Path] = []
     parts: dict[str, list[Path]] = {}
@@ -87,22 +104,55 @@ def read_period(folder: Path, period: str) -> pl.DataFrame:
             whole.append(file)
         else:
             parts.setdefault(file.stem.rsplit("-", 1)[0], []).append(file)
-    frames = [_with_link_key(pl.read_parquet(file)) for file in whole]
+    frames = [_with_optional(pl.read_parquet(file)) for file in whole]
     for digest, stored in parts.items():
-        table = _with_link_key(pl.read_parquet(folder / HOUSEHOLD_TABLES / f"{digest}.parquet"))
+        table = _with_optional(pl.read_parquet(folder / HOUSEHOLD_TABLES / f"{digest}.parquet"))
         frames.append(
-            pl.read_parquet(stored)
+            _with_optional(pl.read_parquet(stored))
             .join(table, on=ADDRESS_NUMBER, how="left", maintain_order="left")
             .with_columns(pl.lit(period).alias("period"), pl.lit(digest).alias("source_digest"))
             .select([pl.col(c).cast(t) for c, t in VISIT_SCHEMA.items()])
         )
     if not frames:
         return pl.DataFrame(schema=VISIT_SCHEMA)
-    return pl.concat([frame.select(list(VISIT_SCHEMA)) for frame in frames])
+    return deduplicated(pl.concat([frame.select(list(VISIT_SCHEMA)) for frame in frames]), order)
 
 
-def _with_link_key(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with a (null) ``link_key`` if it was written before link keys existed."""
-    if "link_key" in frame.columns:
-        return frame
-    return frame.with_columns(pl.lit(None, pl.Binary).alias("link_key"))
+def deduplicated(visits: pl.DataFrame, order: Sequence[str] = ()) -> pl.DataFrame:
+    """``visits`` with each order (or order line, where a line id is mapped) taken from
+    one export only: the newest ingested export that holds it.
+
+    Day 2's export holds day 1's orders again, perhaps changed (tickets refunded),
+    so the newest export's rows of an order replace the older ones; the rows of
+    one export are all kept (an order of several lines, no line id mapped).
+    Visits without an order id are kept as they are: :func:`overlapping` counts
+    those that look seen twice. ``order``: digests oldest first; exports not in
+    it count as older than all that are (ADR 0022)."""
+    if visits.get_column("source_digest").n_unique() < 2:
+        return visits
+    rank = {digest: n for n, digest in enumerate(order)}
+    newest = pl.col("source_digest").replace_strict(rank, default=-1, return_dtype=pl.Int64)
+    keyed = pl.col("order_id").is_not_null() & (pl.col("order_id") != "")
+    return visits.filter(
+        ~keyed | (newest == newest.max().over("order_id", "line_id")),
+    )
+
+
+def overlapping(visits: pl.DataFrame) -> int:
+    """Visits without an order id whose household, date and event are also among
+    another export's visits without one: what looks like a ticket counted twice
+    (exports that overlap but cannot be deduplicated)."""
+    unkeyed = visits.filter(pl.col("order_id").is_null() | (pl.col("order_id") == ""))
+    same = ["household_key", "visit_date", "event"]
+    return unkeyed.filter(pl.col("source_digest").n_unique().over(same) > 1).height
+
+
+def _with_optional(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with a null ``link_key`` (beside ``household_key``) or ``line_id``
+    (beside ``order_id``) where it was written before they existed."""
+    missing = [
+        pl.lit(None, VISIT_SCHEMA[name]).alias(name)
+        for name, beside in (("link_key", "household_key"), ("line_id", "order_id"))
+        if name not in frame.columns and beside in frame.columns
+    ]
+    return frame.with_columns(missing) if missing else frame

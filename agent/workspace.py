@@ -210,8 +210,16 @@ class Workspace:
 
     def load_visits(self, period: str) -> pl.DataFrame:
         """All canonical visits of one period in the workspace (:data:`agent.visits.VISIT_SCHEMA`,
-        with each household's ``link_key``; null where ingested before link keys)."""
-        return read_period(self.visits_dir / f"period={check_period(period)}", period)
+        with each household's ``link_key``; null where ingested before link keys), each
+        order once over the period's exports, the newest ingested export's
+        (:func:`agent.visits.deduplicated`)."""
+        order: list[str] = []
+        if self.db_path.exists():
+            with self.connect() as db:
+                db.executescript(SCHEMA)
+                query = "SELECT digest FROM ingested_files ORDER BY rowid"
+                order = [d for (d,) in db.execute(query)]
+        return read_period(self.visits_dir / f"period={check_period(period)}", period, order)
 
 
 def _create_exclusively(path: Path, data: bytes) -> None:

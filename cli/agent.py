@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from cli.errors import friendly
+from cli.errors import TOO_MANY_REJECTED, friendly
 
 agent_app = typer.Typer(no_args_is_help=True, help="On-premise agent (run by institution IT).")
 mapping_app = typer.Typer(no_args_is_help=True, help="Mapping files: export headers → canonical.")
@@ -71,11 +71,24 @@ def agent_mapping_suggest(
     sheet: Annotated[
         str | None, typer.Option("--sheet", help="XLSX: the sheet with the data (default: first).")
     ] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Enrolled workspace: its discipline is proposed as default_discipline for an "
+            "export without a genre column.",
+            envvar="PUBLIEK_WORKSPACE",
+        ),
+    ] = None,
 ) -> None:
     """Print a draft mapping file from the export's header row (redirect it to MAP.toml)."""
+    from agent.ingest.run import enrolled_discipline
     from agent.ingest.suggest import suggest_mapping
+    from agent.workspace import Workspace as AgentWorkspace
 
-    typer.echo(suggest_mapping(export, sheet=sheet), nl=False)
+    enrolled = enrolled_discipline(AgentWorkspace(workspace)) if workspace else None
+    typer.echo(suggest_mapping(export, sheet=sheet, enrolled=enrolled), nl=False)
 
 
 @agent_app.command("ingest")
@@ -108,16 +121,39 @@ def agent_ingest(
             "rejected_by_reason, households, detected, quarantine files (counts, no row content).",
         ),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Remove the visits of these exports if ingested before and ingest them "
+            "again (after fixing the mapping); refused once a period of theirs was released.",
+        ),
+    ] = False,
+    max_rejected: Annotated[
+        float | None,
+        typer.Option(
+            "--max-rejected",
+            help="Share of an export's rows (0–1) that may be rejected; above it the export "
+            "is held back, nothing stored, exit 3 (default: [ingest] max_rejected in "
+            "agent.toml, else 0.2).",
+        ),
+    ] = None,
 ) -> None:
     """Normalise exports into canonical household visits in the workspace.
 
     Exit 0 when the exports were read (rejected rows go to the workspace's
-    quarantine/ folder with row number, column and reason); exit 2 with one
-    line naming file, line and column when an export cannot be used at all."""
+    quarantine/ folder with row number, column and reason); exit 3 when an
+    export rejected more than its allowed share of rows and was held back
+    (nothing of it stored; fix the mapping and run the same command again);
+    exit 2 with one line naming file, line and column when an export cannot
+    be used at all."""
     # The ingest tunes its own process before it imports polars (ADR 0011).
     from agent.ingest.process import ingest_files
+    from agent.ingest.report import held_back_line
 
-    report = ingest_files(exports, mapping, workspace)
+    report = ingest_files(exports, mapping, workspace, replace=replace, max_rejected=max_rejected)
+    for name in report.files_replaced:
+        typer.echo(f"replaced {name}: its earlier visits were removed")
     for name in report.detected:
         typer.echo(f"read {report.detected_line(name)}")
     for name in report.files_skipped:
@@ -134,8 +170,23 @@ def agent_ingest(
             + ", ".join(sorted(report.unmapped_disciplines))
             + " (add them to [discipline_map])"
         )
+    if report.defaulted:
+        typer.echo(
+            f"{report.defaulted} visits without a genre counted as {report.default_discipline} "
+            "(map a genre column, or set default_discipline in the mapping)"
+        )
+    for period, n in report.overlapping.items():
+        typer.echo(
+            f"warning: {period}: {n} visits have the same household, date and event as "
+            "visits of another export; if the exports overlap (cumulative exports) those "
+            "count twice: map order_id so that each order counts once"
+        )
     if report_json:
         report_json.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
+    for name, held in report.held_back.items():
+        typer.echo(held_back_line(name, held, report.max_rejected), err=True)
+    if report.held_back:
+        raise typer.Exit(TOO_MANY_REJECTED)
 
 
 @agent_app.command("budget")

@@ -1,5 +1,9 @@
 """How every command reports a failure: one actionable line on stderr, exit code 2.
 
+Exit codes: 0 done; 1 a check that found a difference (``agent inspect``);
+2 a usage or protocol error (:func:`friendly`); 3 an ingest that held back an
+export for rejecting too many rows (:data:`TOO_MANY_REJECTED`).
+
 ``--verbose`` (the top-level option, see :mod:`cli`) lets the exception and its
 traceback through instead.
 """
@@ -16,6 +20,9 @@ import typer
 from protocol.errors import PubliekError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
+# ``agent ingest``: an export rejected more than its allowed share of rows and was
+# held back (nothing stored); distinct from 2 so that a cron job's alert says which.
+TOO_MANY_REJECTED = 3
 _state = {"verbose": False}
 
 

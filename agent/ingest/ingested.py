@@ -2,7 +2,10 @@
 
 An export is recorded (digest, name, time, row counts, byte size) only
 after its visits and quarantine are in place, so a killed run leaves
-nothing recorded and is simply run again (ADR 0004, "Idempotence").
+nothing recorded and is simply run again (ADR 0004, "Idempotence"). An
+export that rejected more than the allowed share of its rows is never
+recorded, and ``agent ingest --replace`` forgets a recorded one (:func:`forget`)
+once its visits are gone, until its periods are released (ADR 0022).
 """
 
 from __future__ import annotations
@@ -43,3 +46,22 @@ def record(
             (digest, name, datetime.now(UTC).isoformat(), read, accepted, read - accepted),
         )
         db.execute("INSERT OR REPLACE INTO ingested_file_sizes VALUES (?, ?)", (digest, size))
+
+
+def forget(workspace: Workspace, digest: str) -> None:
+    """Remove an export from the record (its visits were removed first), so that it
+    is ingested again."""
+    with workspace.connect() as db:
+        db.execute("DELETE FROM ingested_file_sizes WHERE digest = ?", (digest,))
+        db.execute("DELETE FROM ingested_files WHERE digest = ?", (digest,))
+
+
+def released(workspace: Workspace, periods: list[str]) -> list[str]:
+    """Those of ``periods`` for which the budget ledger holds a drawn release: their
+    visits are spoken for, and changing them would need a second release."""
+    with workspace.connect() as db:
+        return [
+            p
+            for p in periods
+            if db.execute("SELECT 1 FROM releases WHERE period = ? LIMIT 1", (p,)).fetchone()
+        ]

@@ -10,7 +10,7 @@ from agent.visits import DISCIPLINES
 from protocol.errors import UsageError
 
 CANONICAL_COLUMNS = (
-    "order_id", "visit_date", "postcode", "house_number", "email", "tickets",
+    "order_id", "line_id", "visit_date", "postcode", "house_number", "email", "tickets",
     "price", "event", "discipline", "birth_year",
 )  # fmt: skip
 REQUIRED_COLUMNS = ("visit_date",)

@@ -32,7 +32,7 @@ from agent.workspace import Workspace
 PART = "part"
 # What the writer needs of a group's rows (the stored columns it does not add itself).
 WRITTEN = (
-    "visit_date", "order_id", "tickets", "price", "event", "birth_year", "source_row",
+    "visit_date", "order_id", "line_id", "tickets", "price", "event", "birth_year", "source_row",
     "period_code", "raw_discipline",
 )  # fmt: skip
 
@@ -51,6 +51,8 @@ class Outputs:
     genres: list[pl.DataFrame] = field(default_factory=list)
     parts: dict[int, int] = field(default_factory=dict)  # period code → visit parts written
     keyless: int = 0
+    # Stored visits without a genre value, which got the default discipline.
+    defaulted: int = 0
     household_table: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def count(self, code: str, n: int) -> None:
@@ -69,7 +71,7 @@ def write_group(
 
     Runs on the writer thread, one group at a time, while the main thread
     numbers the next group: of ``out`` it sets only ``keyless`` and ``parts``,
-    which the main thread reads only at the end, and appends to ``rejected``
+    and ``defaulted``, which the main thread reads only at the end, and appends to ``rejected``
     (a list append is atomic; the quarantine is sorted by row at the end)."""
     keyless = aligned(keyless_addresses.gather(numbers), numbers)
     found = keyless.not_()  # null (rejected row) stays null and is filtered out
@@ -85,6 +87,7 @@ def write_group(
                 pl.lit("no_household_key").alias("reason"),
             )
         )
+    out.defaulted += int((rows.get_column("raw_discipline").is_null() & found).sum())
     # One lazy query, so that only the stored columns are filtered and copied.
     visits = (
         rows.lazy()
@@ -125,16 +128,7 @@ def move_into_place(out: Outputs, workspace: Workspace) -> dict[str, int]:
             .iter_rows()
         }
     )
-    if out.rejected:
-        quarantine = out.tmp / "quarantine.parquet"
-        pl.concat(out.rejected).sort("source_row").select(
-            pl.lit(out.name).alias("source_file"),
-            pl.lit(out.digest).alias("source_digest"),
-            "source_row",
-            "column",
-            "reason",
-        ).write_parquet(quarantine)
-        quarantine.replace(workspace.quarantine_dir / f"{out.digest}.parquet")
+    write_quarantine(out, workspace)
     for code, parts in out.parts.items():
         period = label_of(code)
         written = out.tmp / "visits" / f"period={period}"
@@ -156,3 +150,45 @@ def move_into_place(out: Outputs, workspace: Workspace) -> dict[str, int]:
         for n in range(parts):
             (written / stored_name(PART, n)).replace(target / stored_name(out.digest, n))
     return unmapped
+
+
+def write_quarantine(out: Outputs, workspace: Workspace) -> None:
+    """The export's rejected rows (row, column, reason) into ``quarantine/``, replacing
+    those of an earlier run of the same export; nothing when no row was rejected.
+
+    Also written for an export held back for rejecting too many rows, so that the
+    operator can see where the mapping went wrong (:mod:`agent.ingest.run`)."""
+    target = workspace.quarantine_dir / f"{out.digest}.parquet"
+    if not out.rejected:
+        target.unlink(missing_ok=True)
+        return
+    quarantine = out.tmp / "quarantine.parquet"
+    pl.concat(out.rejected).sort("source_row").select(
+        pl.lit(out.name).alias("source_file"),
+        pl.lit(out.digest).alias("source_digest"),
+        "source_row",
+        "column",
+        "reason",
+    ).write_parquet(quarantine)
+    quarantine.replace(target)
+
+
+def remove_export(workspace: Workspace, digest: str) -> None:
+    """Remove an ingested export's visits, household tables and quarantine (for
+    ``agent ingest --replace``; the caller has checked no period of it was released)."""
+    for folder in workspace.visits_dir.glob("period=*"):
+        for old in [folder / f"{digest}.parquet", *folder.glob(f"{digest}-*.parquet")]:
+            old.unlink(missing_ok=True)
+        (folder / HOUSEHOLD_TABLES / f"{digest}.parquet").unlink(missing_ok=True)
+    (workspace.quarantine_dir / f"{digest}.parquet").unlink(missing_ok=True)
+
+
+def periods_of(workspace: Workspace, digest: str) -> list[str]:
+    """The periods an ingested export holds visits of (from the stored file names)."""
+    return sorted(
+        folder.name.removeprefix("period=")
+        for folder in workspace.visits_dir.glob("period=*")
+        if (folder / HOUSEHOLD_TABLES / f"{digest}.parquet").exists()
+        or any(folder.glob(f"{digest}-*.parquet"))
+        or (folder / f"{digest}.parquet").exists()
+    )

@@ -72,7 +72,12 @@ def settle_garbage_collector() -> None:
 
 
 def ingest_files(
-    exports: Sequence[Path], mapping_file: Path, workspace_folder: Path
+    exports: Sequence[Path],
+    mapping_file: Path,
+    workspace_folder: Path,
+    *,
+    replace: bool = False,
+    max_rejected: float | None = None,
 ) -> IngestReport:
     """Tune this process for the ingest, then ingest ``exports`` into the workspace.
 
@@ -90,5 +95,10 @@ def ingest_files(
     if fresh_process:  # not when called in-process (tests): freezing there would pile up
         settle_garbage_collector()
     return ingest_exports(
-        exports, Mapping.load(mapping_file), Workspace(workspace_folder), early_scans=early
+        exports,
+        Mapping.load(mapping_file),
+        Workspace(workspace_folder),
+        early_scans=early,
+        replace=replace,
+        max_rejected=max_rejected,
     )

@@ -32,6 +32,17 @@ class IngestReport:
     periods: list[str] = field(default_factory=list)
     quarantine: list[str] = field(default_factory=list)
     source_from_mapping: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Exports not stored because they rejected more than ``max_rejected`` of their rows:
+    # file name → rows_read, rows_rejected, rejected_by_reason (ADR 0022).
+    held_back: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files_replaced: list[str] = field(default_factory=list)
+    # Visits without a genre value (no genre column, or an empty cell), and the
+    # discipline they got: default_discipline, else the enrolled one, else other.
+    defaulted: int = 0
+    default_discipline: str = "other"
+    # Period → visits without an order id that look seen in another export too.
+    overlapping: dict[str, int] = field(default_factory=dict)
+    max_rejected: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -51,6 +62,31 @@ class IngestReport:
         if given:
             line += f"{';' if detected else ':'} from the mapping {show(given)}"
         return line
+
+
+# What to change when one reason rejects most rows of an export.
+ADVICE: dict[str, str] = {
+    "invalid_date": "check the column mapped as visit_date, or set [source] date_format "
+    "to how the export writes its dates",
+    "invalid_tickets": "check the column mapped as tickets (a whole number of tickets per row)",
+    "invalid_price": 'check the column mapped as price, or set [source] decimal ("," or ".")',
+    "invalid_birth_year": "check the column mapped as birth_year, or leave it out",
+    "no_household_key": "map postcode and house_number (or email) to the export's address columns",
+}
+
+
+def held_back_line(name: str, held: dict[str, Any], max_rejected: float) -> str:
+    """Why an export was held back, its dominant reason and what to change: one line."""
+    read, rejected = int(held["rows_read"]), int(held["rows_rejected"])
+    reasons: dict[str, int] = held["rejected_by_reason"]
+    reason, n = max(reasons.items(), key=lambda item: (item[1], item[0]))
+    advice = ADVICE.get(reason, "see the reason in docs/operations.md")
+    return (
+        f"held back {name}: {rejected} of {read} rows rejected "
+        f"({rejected / read:.0%}, more than {max_rejected:.0%}), mostly {reason} ({n}): "
+        f"{advice}; nothing of it was stored, so run the same command again after fixing "
+        "the mapping"
+    )
 
 
 _PERIOD_MIX = 0x5075626C  # fixed seed: the mixed values are only compared within one run

@@ -49,7 +49,7 @@ def address_hash(seed: int) -> pl.Expr:
 
 _ROW_COLUMNS = (
     "source_row", "visit_date", "period_code", *ADDRESS_FIELDS, "h1", "h2",
-    "order_id", "tickets", "price_text", "event", "raw_discipline", "birth_year",
+    "order_id", "line_id", "tickets", "price_text", "event", "raw_discipline", "birth_year",
 )  # fmt: skip
 
 
@@ -78,7 +78,11 @@ def row_pass(export: readers.Export, plan: ReadPlan) -> pl.LazyFrame:
         text("price").cast(plan.prices.dtype).alias("price_text"),
         normalise.whole_number(text("birth_year"), pl.Int32()).alias("birth_year"),
         text("discipline").cast(plan.labels.dtype).alias("raw_discipline"),
-        *[text(n).alias(n) for n in (*ADDRESS_FIELDS, "order_id", "event") if n not in cols],
+        *[
+            text(n).alias(n)
+            for n in (*ADDRESS_FIELDS, "order_id", "line_id", "event")
+            if n not in cols
+        ],
         text("birth_year").is_not_null().alias("has_birth_year"),
     ).with_columns(period_code(pl.col("visit_date")).alias("period_code"))
     # The address hashes include the period: household keys are per period.

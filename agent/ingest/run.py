@@ -7,8 +7,13 @@ run's folder in ``tmp/``. A file whose digest (computed on a thread beside
 the pass, :mod:`agent.ingest.file_scan`) was ingested before is skipped before
 anything moves, so ingesting twice never double-counts; otherwise its
 outputs move into place (:mod:`agent.ingest.outputs`) and it is recorded
-(:mod:`agent.ingest.ingested`). Rows are only ever counted or located (row
-number, column, reason), never printed (ADR 0004, ADR 0009, ADR 0011).
+(:mod:`agent.ingest.ingested`). An export that rejects more than
+``max_rejected`` of its rows is held back instead: only its quarantine is
+written, nothing is recorded, so the same command run again after fixing
+the mapping ingests it. ``replace`` removes an ingested export's visits and
+record first, unless a period it holds was released (ADR 0022). Rows are
+only ever counted or located (row number, column, reason), never printed
+(ADR 0004, ADR 0009, ADR 0011).
 
 This module imports polars: a process that ingests should enter through
 :func:`agent.ingest.process.ingest_files`, which tunes the process first.
@@ -16,8 +21,10 @@ This module imports polars: a process that ingests should enter through
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -28,15 +35,62 @@ import polars as pl
 from agent.ingest import dialect, ingested, readers
 from agent.ingest.file_scan import Scan, checked_as, scan_bytes
 from agent.ingest.mapping import Mapping
-from agent.ingest.outputs import Outputs, move_into_place
+from agent.ingest.outputs import (
+    Outputs,
+    move_into_place,
+    periods_of,
+    remove_export,
+    write_quarantine,
+)
 from agent.ingest.plan import plan_export
 from agent.ingest.report import IngestReport, count_households, key_columns
 from agent.ingest.rows import ADDRESS_FIELDS
 from agent.ingest.stream import stream_export
 from agent.periods import label_of
+from agent.visits import DISCIPLINES, overlapping
 from agent.workspace import Workspace
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes
+
+# The share of an export's rows that may be rejected before the export is held back
+# (``[ingest] max_rejected`` in agent.toml, ``--max-rejected``).
+MAX_REJECTED = 0.2
+
+
+def configured_max_rejected(workspace: Workspace) -> float:
+    """``[ingest] max_rejected`` of the workspace's agent.toml, else :data:`MAX_REJECTED`."""
+    section = _agent_toml(workspace).get("ingest", {})
+    value = section.get("max_rejected", MAX_REJECTED) if isinstance(section, dict) else None
+    return check_max_rejected(value, where=f"{workspace.config_path}: [ingest] max_rejected")
+
+
+def check_max_rejected(value: object, *, where: str) -> float:
+    """A share between 0 and 1, or a :class:`UsageError` saying so."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise UsageError(
+            f"{where} must be a share between 0 and 1", hint="e.g. 0.2 for 20 % of the rows"
+        )
+    return float(value)
+
+
+def enrolled_discipline(workspace: Workspace) -> str | None:
+    """The sector discipline the workspace enrolled with (agent.toml), if any: the
+    discipline of visits from exports without a genre column."""
+    discipline = _agent_toml(workspace).get("discipline")
+    return discipline if isinstance(discipline, str) and discipline in DISCIPLINES else None
+
+
+def _agent_toml(workspace: Workspace) -> dict[str, object]:
+    """The workspace's agent.toml as TOML (empty before enrollment)."""
+    try:
+        return tomllib.loads(workspace.config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(
+            f"{workspace.config_path} cannot be read ({type(exc).__name__})",
+            hint="it must be the UTF-8 TOML file written by `publiek agent enroll`",
+        ) from exc
 
 
 def ingest_exports(
@@ -46,22 +100,37 @@ def ingest_exports(
     *,
     sector_key: Callable[[str], SecretBytes] | None = None,
     early_scans: dict[Path, Future[Scan]] | None = None,
+    replace: bool = False,
+    max_rejected: float | None = None,
 ) -> IngestReport:
     """Ingest every export; return counts only (never row content).
 
     Fails with :class:`UsageError` before writing anything for a file that
     cannot be used at all; a file is recorded as ingested only after its
-    visits and quarantine are in place. ``early_scans``: scans of exports
-    already under way (:func:`agent.ingest.file_scan.start`), used instead of
-    starting them again."""
+    visits and quarantine are in place, and only when it rejected at most
+    ``max_rejected`` of its rows (default: :func:`configured_max_rejected`).
+    ``replace``: an export ingested before is removed and ingested again,
+    unless one of its periods was released (then :class:`UsageError`, before
+    anything is removed). ``early_scans``: scans of exports already under way
+    (:func:`agent.ingest.file_scan.start`), used instead of starting them again."""
     workspace.ensure()
+    limit = configured_max_rejected(workspace) if max_rejected is None else max_rejected
+    limit = check_max_rejected(limit, where="--max-rejected")
     # A run that was killed leaves its tmp folder (which may hold a transcoded copy
     # of an export) behind; nothing else uses tmp/, so it goes before anything new.
     shutil.rmtree(workspace.root / "tmp", ignore_errors=True)
     key_for = sector_key or workspace.sector_key
     # Created on the first ingest of a workspace that has none (docs/operations.md).
     link = workspace.link_key()
-    report = IngestReport()
+    enrolled = enrolled_discipline(workspace)
+    if mapping.default_discipline is None and "discipline" not in mapping.columns and enrolled:
+        # No genre column: the institution's own discipline, not "other" (ADR 0022).
+        mapping = dataclasses.replace(mapping, default_discipline=enrolled)
+    report = IngestReport(
+        max_rejected=limit, default_discipline=mapping.default_discipline or "other"
+    )
+    if replace:
+        _remove_ingested(paths, workspace, report, early_scans or {})
     keyed: list[pl.DataFrame] = []
     for path in paths:
         _ingest_one(
@@ -73,13 +142,54 @@ def ingest_exports(
             report=report,
             keyed=keyed,
             early=(early_scans or {}).get(path),
+            max_rejected=limit,
         )
     report.periods = sorted(
         {label_of(p) for frame in keyed for p in frame["period_code"].unique().to_list()}
     )
     if keyed:
         report.households = count_households(pl.concat(keyed))
+    if report.files_ingested and "order_id" not in mapping.columns:
+        # Without order ids the period's exports cannot be deduplicated: say when
+        # they look like they overlap (a cumulative export ingested beside another).
+        for period in report.periods:
+            n = overlapping(workspace.load_visits(period))
+            if n:
+                report.overlapping[period] = n
     return report
+
+
+def _remove_ingested(
+    paths: Sequence[Path],
+    workspace: Workspace,
+    report: IngestReport,
+    early_scans: dict[Path, Future[Scan]],
+) -> None:
+    """Remove the visits and record of each export ingested before (``--replace``).
+
+    Every export is checked before any is removed, so a refusal removes nothing.
+    The record goes last: a run killed in between leaves a recorded export
+    without visits, which ``--replace`` removes again."""
+    ingested_before: list[tuple[Path, str]] = []
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file", hint="check the export path")
+        early = early_scans.get(path)
+        digest = (early.result() if early else scan_bytes(path, check_utf8=False)).digest
+        if not ingested.seen(workspace, digest):
+            continue
+        done = ingested.released(workspace, periods_of(workspace, digest))
+        if done:
+            raise UsageError(
+                f"{path.name}: cannot replace it, period(s) {', '.join(done)} of it were "
+                "released already (replacing its visits would need a second release)",
+                hint="leave it as it is; corrections go into the next period's exports",
+            )
+        ingested_before.append((path, digest))
+    for path, digest in ingested_before:
+        remove_export(workspace, digest)
+        ingested.forget(workspace, digest)
+        report.files_replaced.append(path.name)
 
 
 @dataclass
@@ -122,6 +232,7 @@ def _ingest_one(
     report: IngestReport,
     keyed: list[pl.DataFrame],
     early: Future[Scan] | None,
+    max_rejected: float,
 ) -> None:
     if not path.exists():
         raise UsageError(f"{path}: no such file", hint="check the export path")
@@ -179,6 +290,18 @@ def _ingest_one(
             report.source_from_mapping[path.name] = {
                 k: v for k, v in asdict(mapping.source).items() if v is not None
             }
+            rejected = sum(out.by_reason.values())
+            if rejected > max_rejected * out.rows_read:
+                # Most likely a mapping mistake: store nothing and record nothing, so
+                # that the same command ingests it once the mapping is fixed.
+                write_quarantine(out, workspace)
+                report.held_back[path.name] = {
+                    "rows_read": out.rows_read,
+                    "rows_rejected": rejected,
+                    "rejected_by_reason": dict(out.by_reason),
+                }
+                report.quarantine.append(str(workspace.quarantine_dir / f"{scan.digest}.parquet"))
+                return
             unmapped = move_into_place(out, workspace)
             # Only the key columns are kept; distinct keys are counted at the end, when
             # the household table is gone (counting beside ``move_into_place`` on a
@@ -197,6 +320,7 @@ def _ingest_one(
         report.rejected_by_reason[code] = report.rejected_by_reason.get(code, 0) + n
     for value, n in unmapped.items():
         report.unmapped_disciplines[value] = report.unmapped_disciplines.get(value, 0) + n
+    report.defaulted += out.defaulted
     report.files_ingested.append(path.name)
     if read > accepted:
         report.quarantine.append(str(workspace.quarantine_dir / f"{scan.digest}.parquet"))

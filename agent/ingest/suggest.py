@@ -29,6 +29,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "bestelling", "bestellingid", "transactie", "transactienummer", "transactionid",
         "reservering", "reserveringsnummer", "booking", "bookingid", "bookingreference",
     ),
+    "line_id": (
+        "regelnummer", "orderregel", "orderregelnummer", "regelid", "lineid", "orderline",
+        "orderlineid", "linenumber", "ticketid", "ticketnummer", "barcode",
+    ),
     "visit_date": (
         "voorstellingsdatum", "datum", "bezoekdatum", "speeldatum", "evenementdatum",
         "datumvoorstelling", "datumbezoek", "visitdate", "date", "eventdate",
@@ -98,8 +102,12 @@ def _toml_string(value: str) -> str:
     return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
 
 
-def suggest_mapping(path: Path, *, sheet: str | None = None) -> str:
-    """The text of a draft mapping file for one export."""
+def suggest_mapping(path: Path, *, sheet: str | None = None, enrolled: str | None = None) -> str:
+    """The text of a draft mapping file for one export.
+
+    ``enrolled``: the discipline the institution enrolled with, proposed as
+    ``default_discipline`` when no genre column is found (the ingest uses it
+    then anyway; written out, the operator sees and can change it)."""
     with tempfile.TemporaryDirectory(prefix="publiek-suggest-") as tmp:
         kind = readers.kind_of(path)
         scan = scan_bytes(path, check_utf8=kind == "csv")
@@ -126,8 +134,17 @@ def suggest_mapping(path: Path, *, sheet: str | None = None) -> str:
         f"# Draft mapping for {path.name}, written by `publiek agent mapping suggest`.",
         "# Check every line; keys left out of [source] are detected on each run.",
         "",
-        "[source]",
     ]
+    if "discipline" not in placed:
+        # A top-level key: it must stand before the first [table].
+        lines += [
+            "# No genre column found: every visit counts as this discipline.",
+            f"default_discipline = {_toml_string(enrolled)}"
+            if enrolled
+            else '# default_discipline = "theater"   # the discipline of your institution',
+            "",
+        ]
+    lines += ["[source]"]
     detected = export.detected
     for key in ("encoding", "delimiter", "sheet"):
         if key in detected:
