@@ -10,8 +10,8 @@ from agent.visits import DISCIPLINES
 from protocol.errors import UsageError
 
 CANONICAL_COLUMNS = (
-    "order_id", "visit_date", "postcode", "house_number", "email", "tickets",
-    "price", "event", "discipline", "birth_year",
+    "order_id", "visit_date", "postcode", "house_number", "house_number_addition", "email",
+    "tickets", "price", "event", "discipline", "birth_year",
 )  # fmt: skip
 REQUIRED_COLUMNS = ("visit_date",)
 SOURCE_KEYS = ("encoding", "delimiter", "decimal", "date_format", "sheet")
@@ -73,6 +73,11 @@ class Mapping:
         for required in REQUIRED_COLUMNS:
             if required not in columns:
                 raise UsageError(f"{where}: [columns] must map {required}")
+        if "house_number_addition" in columns and "house_number" not in columns:
+            raise UsageError(
+                f"{where}: [columns] maps house_number_addition but not house_number",
+                hint="the addition is joined to the house number; map both",
+            )
         source = data.get("source", {})
         if not isinstance(source, dict):
             raise UsageError(f"{where}: [source] must be a table")

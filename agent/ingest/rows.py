@@ -47,6 +47,22 @@ def address_hash(seed: int) -> pl.Expr:
     return combined
 
 
+def with_addition(number: pl.Expr, addition: pl.Expr) -> pl.Expr:
+    """The house number with a separate addition column joined on: ("12", "a") → "12 a".
+
+    Tix and others export the addition ("Toev.") in a column of its own; joined
+    with a space it is the spelling :func:`agent.ingest.normalise.house_number`
+    already reads, so "12" + "a" and "12a" in one column key the same household.
+    An empty addition leaves the number as it is."""
+    extra = addition.str.strip_chars()
+    return (
+        pl.when(extra.is_null() | (extra == ""))
+        .then(number)
+        .otherwise(pl.concat_str(number, pl.lit(" "), extra))
+        .alias("house_number")
+    )
+
+
 _ROW_COLUMNS = (
     "source_row", "visit_date", "period_code", *ADDRESS_FIELDS, "h1", "h2",
     "order_id", "tickets", "price_text", "event", "raw_discipline", "birth_year",
@@ -69,6 +85,11 @@ def row_pass(export: readers.Export, plan: ReadPlan) -> pl.LazyFrame:
 
     def text(name: str) -> pl.Expr:
         return pl.col(name) if name in cols else pl.lit(None, pl.String)
+
+    if "house_number_addition" in cols and "house_number" in cols:
+        frame = frame.with_columns(
+            with_addition(pl.col("house_number"), pl.col("house_number_addition"))
+        )
 
     this_year = datetime.now(UTC).year
     tickets = normalise.whole_number(text("tickets"), pl.Int32()) if "tickets" in cols else None

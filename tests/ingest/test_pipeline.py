@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 import xlsxwriter
 
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
 from agent.workspace import Workspace
 from protocol.encoding import b64decode
+from protocol.errors import UsageError
 from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER, MAPPING
 
 PERSONAL = ("1234", "12-a", "jan@example.nl", "piet@", "9999", "zz")
@@ -306,3 +308,39 @@ def test_distinct_households_count_each_key_once_per_period() -> None:
     other_export = key_columns(table((8106, b), (8107, b)))
     assert count_households(one_export) == 4  # a, b and c in Q3; a in Q4
     assert count_households(pl.concat([one_export, other_export])) == 5  # and b in Q4
+
+
+def test_a_separate_addition_column_keys_as_an_addition_in_the_number(
+    run_cli, tmp_path, write
+) -> None:
+    """Tix writes the addition ("Toev.") in a column of its own: "12" + "a" is "12a"."""
+    write(
+        "map.toml",
+        MAPPING.replace(
+            'house_number = "Huisnummer"\n',
+            'house_number = "Huisnummer"\nhouse_number_addition = "Toev."\n',
+        ),
+    )
+    rows = [
+        "B1;14-08-2026;Hamlet;Toneel;1234 ab;12;a;;2;24,50",
+        "B2;15-08-2026;Hamlet;Toneel;1234AB;12;A ;;1;24,50",
+        "B3;16-08-2026;Hamlet;Toneel;1234AB;12;;;1;24,50",
+    ]
+    header = HEADER.replace("Huisnummer;", "Huisnummer;Toev.;")
+    export = write("export.csv", "\n".join([header, *rows]) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    assert result.exit_code == 0, result.output
+    ws = Workspace(tmp_path / "ws")
+    visits = ws.load_visits("2026-Q3").sort("source_row")
+    keys = visits["household_key"].to_list()
+    assert keys[0] == keys[1] != keys[2]
+    key = sector_key(tmp_path, "2026-Q3")
+    assert keys[0] == hmac.new(key, b"1234AB|12|A", hashlib.sha256).digest()
+    assert keys[2] == hmac.new(key, b"1234AB|12|", hashlib.sha256).digest()
+
+
+def test_an_addition_column_without_a_house_number_is_refused() -> None:
+    with pytest.raises(UsageError, match="house_number_addition"):
+        Mapping.from_dict(
+            {"columns": {"visit_date": "D", "house_number_addition": "Toev."}}, where="m"
+        )
