@@ -23,7 +23,6 @@ from agent.ingest.plan import ReadPlan
 from agent.ingest.reasons import REASONS
 from agent.periods import period_code
 
-FIRST_DATA_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
 ADDRESS_FIELDS = ("postcode", "house_number", "email")
 HASH_SEEDS = (0x5075626C, 0x69656B21)  # fixed seeds: the hashes only join within one run
 PRICE_REASON = 2  # position of invalid_price in REASONS
@@ -78,7 +77,11 @@ def row_pass(export: readers.Export, plan: ReadPlan) -> pl.LazyFrame:
     period and the raw address (two seeded 64-bit hashes; a collision among
     millions of addresses has a probability of about 10^-26)."""
     cols = plan.columns
-    frame = export.frame.with_row_index("source_row", offset=FIRST_DATA_ROW).select(
+    frame = export.frame.with_row_index(
+        # Rows are numbered as a spreadsheet shows them: the header's row, then 1 more.
+        "source_row",
+        offset=export.header_row + 1,
+    ).select(
         pl.col("source_row").cast(pl.Int64),
         *[pl.col(header).alias(name) for name, header in cols.items()],
     )

@@ -344,3 +344,33 @@ def test_an_addition_column_without_a_house_number_is_refused() -> None:
         Mapping.from_dict(
             {"columns": {"visit_date": "D", "house_number_addition": "Toev."}}, where="m"
         )
+
+
+def test_a_leading_sep_line_names_the_delimiter(run_cli, tmp_path, write) -> None:
+    """Excel writes "sep=;" above the header; rows keep the numbers the file shows."""
+    write("map.toml", MAPPING)
+    export = write("export.csv", "\n".join(["sep=;", HEADER, *GOOD_ROWS]) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    assert result.exit_code == 0, result.output
+    visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
+    assert visits["source_row"].to_list() == [3, 4, 5, 6]
+    assert visits["tickets"].to_list() == [2, 1, 3, 1]
+    assert "delimiter ;" in result.output or "delimiter ';'" in result.output
+
+
+def test_title_rows_above_the_header_in_a_workbook(run_cli, tmp_path, write) -> None:
+    path = tmp_path / "export.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("Verkopen")
+    sheet.write(0, 0, "Verkoopoverzicht theater")
+    sheet.write(1, 0, "Periode: juli t/m september 2026")
+    sheet.write_row(3, 0, HEADER.split(";"))
+    for r, row in enumerate(GOOD_ROWS, start=4):
+        sheet.write_row(r, 0, row.split(";"))
+    workbook.close()
+    write("map.toml", MAPPING)
+    result = run_ingest(run_cli, tmp_path, path)
+    assert result.exit_code == 0, result.output
+    visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
+    assert visits["source_row"].to_list() == [5, 6, 7, 8]
+    assert visits["tickets"].to_list() == [2, 1, 3, 1]
