@@ -7,6 +7,8 @@ reason add up to ``rows_rejected``. docs/operations.md lists the same codes.
 from __future__ import annotations
 
 REASONS: dict[str, str] = {
+    "repeated_header": "the row repeats the header row (exports glued together, or a page header)",
+    "totals_row": "a totals row (Totaal, Subtotaal or Total where the date belongs, or no date)",
     "invalid_date": "the visit date is empty or does not match the date format",
     "invalid_tickets": "the ticket count is empty, not a whole number, or not positive",
     "invalid_price": "the price is not a number in the decimal convention, or is negative",

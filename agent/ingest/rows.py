@@ -25,7 +25,12 @@ from agent.periods import period_code
 
 ADDRESS_FIELDS = ("postcode", "house_number", "email")
 HASH_SEEDS = (0x5075626C, 0x69656B21)  # fixed seeds: the hashes only join within one run
-PRICE_REASON = 2  # position of invalid_price in REASONS
+PRICE_REASON = 4  # position of invalid_price in REASONS
+# A totals row names itself ("Totaal", "Subtotaal", "Total:", "TOTALS") in its date
+# cell, or in another text cell while its date cell is empty; the fields where box
+# offices write that word. A row with a date that does not parse stays invalid_date.
+_TOTALS = r"(?i)^\s*(?:sub)?tota(?:al|l|ls)\b"
+_LABEL_FIELDS = ("order_id", "event", "discipline", "postcode", "email")
 
 _FOLD = 0x9E3779B97F4A7C15  # odd, so multiplying by it is a bijection of 64-bit values
 
@@ -96,7 +101,19 @@ def row_pass(export: readers.Export, plan: ReadPlan) -> pl.LazyFrame:
 
     this_year = datetime.now(UTC).year
     tickets = normalise.whole_number(text("tickets"), pl.Int32()) if "tickets" in cols else None
+    date_text = text("visit_date").str.strip_chars()
+    labelled = [n for n in cols if n in _LABEL_FIELDS]
     rows = frame.with_columns(
+        (date_text == cols["visit_date"].strip()).fill_null(value=False).alias("is_header"),
+        (
+            date_text.str.contains(_TOTALS).fill_null(value=False)
+            | (
+                date_text.fill_null("").eq("")
+                & pl.any_horizontal(
+                    *[text(n).str.contains(_TOTALS).fill_null(value=False) for n in labelled]
+                )
+            )
+        ).alias("is_total"),
         normalise.visit_date(text("visit_date"), plan.date_format).alias("visit_date"),
         (tickets if tickets is not None else pl.lit(1, pl.Int32)).cast(pl.Int32).alias("tickets"),
         text("price").cast(plan.prices.dtype).alias("price_text"),
@@ -110,6 +127,12 @@ def row_pass(export: readers.Export, plan: ReadPlan) -> pl.LazyFrame:
         address_hash(HASH_SEEDS[0]).alias("h1"), address_hash(HASH_SEEDS[1]).alias("h2")
     )
     checks: list[tuple[str, str, pl.Expr]] = [
+        ("repeated_header", cols["visit_date"], pl.col("is_header")),
+        (
+            "totals_row",
+            cols["visit_date"],
+            pl.col("is_total"),
+        ),
         ("invalid_date", cols["visit_date"], pl.col("visit_date").is_null()),
         (
             "invalid_tickets",
@@ -143,6 +166,8 @@ def row_reasons(plan: ReadPlan) -> tuple[list[str], list[str]]:
     """Reason codes and the header each one names, by position (see :func:`row_pass`)."""
     cols = plan.columns
     headers = [
+        cols["visit_date"],
+        cols["visit_date"],
         cols["visit_date"],
         cols.get("tickets", ""),
         cols.get("price", ""),

@@ -374,3 +374,36 @@ def test_title_rows_above_the_header_in_a_workbook(run_cli, tmp_path, write) -> 
     visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
     assert visits["source_row"].to_list() == [5, 6, 7, 8]
     assert visits["tickets"].to_list() == [2, 1, 3, 1]
+
+
+def test_repeated_headers_and_totals_rows_have_reasons_of_their_own(
+    run_cli, tmp_path, write, mapping_file
+) -> None:
+    """Two exports pasted together and a totals line are not 'invalid dates'."""
+    rows = [
+        GOOD_ROWS[0],
+        ";;Totaal Hamlet;;;;;2;24,50",
+        HEADER,
+        GOOD_ROWS[1],
+        "Subtotaal:;;;;;;;3;49,00",
+        "TOTAL;;;;;;;3;49,00",
+        "B5;31-02-2026;Totaal;Toneel;1234 ab;12;;1;1",  # a date that is no date: invalid
+    ]
+    export = write("export.csv", "\n".join([HEADER, *rows]) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["rows_accepted"] == 2
+    assert report["rejected_by_reason"] == {
+        "repeated_header": 1,
+        "totals_row": 3,
+        "invalid_date": 1,
+    }
+    quarantine = pl.read_parquet(next((tmp_path / "ws" / "quarantine").glob("*.parquet")))
+    assert quarantine.sort("source_row").select("source_row", "reason").rows() == [
+        (3, "totals_row"),
+        (4, "repeated_header"),
+        (6, "totals_row"),
+        (7, "totals_row"),
+        (8, "invalid_date"),
+    ]
