@@ -61,6 +61,7 @@ class Mapping:
 
     @classmethod
     def from_dict(cls, data: dict[str, object], *, where: str) -> Mapping:
+        data = _default_discipline_in_place(data, where)
         columns = data.get("columns", {})
         if not isinstance(columns, dict) or not columns:
             raise UsageError(f"{where}: [columns] is missing", hint="map at least visit_date")
@@ -118,3 +119,39 @@ class Mapping:
             discipline_map={str(k): str(v) for k, v in dmap.items()},
             default_discipline=str(default) if default else None,
         )
+
+
+_TOP_LEVEL_HINT = (
+    'put default_discipline = "..." at the top of the mapping file, above the first '
+    "[table]: a key written below a [table] header belongs to that table"
+)
+
+
+def _default_discipline_in_place(data: dict[str, object], where: str) -> dict[str, object]:
+    """``data`` with ``default_discipline`` at the top level, where it belongs.
+
+    TOML puts every key below a ``[table]`` header into that table, so a line
+    ``default_discipline = "theater"`` appended to the file lands in whatever
+    table comes last. Under ``[discipline_map]`` its meaning is plain (no genre
+    is spelt "default_discipline") and it is taken as the default; under
+    ``[columns]`` or ``[source]`` the message says where to move it."""
+    dmap = data.get("discipline_map")
+    if isinstance(dmap, dict) and "default_discipline" in dmap:
+        if "default_discipline" in data:
+            raise UsageError(
+                f"{where}: default_discipline is given twice, at the top and in [discipline_map]",
+                hint="keep the one at the top of the file",
+            )
+        dmap = dict(dmap)
+        data = {
+            **data,
+            "discipline_map": dmap,
+            "default_discipline": dmap.pop("default_discipline"),
+        }
+    for table in ("columns", "source"):
+        inner = data.get(table)
+        if isinstance(inner, dict) and "default_discipline" in inner:
+            raise UsageError(
+                f"{where}: default_discipline is inside [{table}]", hint=_TOP_LEVEL_HINT
+            )
+    return data
