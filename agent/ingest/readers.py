@@ -345,6 +345,8 @@ def locate(path: Path, offset: int, delimiter: str | None) -> tuple[int, str]:
             position += len(chunk)
         fh.seek(0)
         header = fh.readline().decode("utf-8", errors="replace")
+        if _SEP_LINE.match(header.lstrip("\ufeff")):
+            header = fh.readline().decode("utf-8", errors="replace")
         fh.seek(line_start)
         prefix = fh.read(offset - line_start)
     sep = delimiter or max(dialect.DELIMITERS, key=header.count)
