@@ -407,3 +407,17 @@ def test_repeated_headers_and_totals_rows_have_reasons_of_their_own(
         (7, "totals_row"),
         (8, "invalid_date"),
     ]
+
+
+def test_a_totals_row_in_an_export_with_only_dates_and_addresses(run_cli, tmp_path, write) -> None:
+    write(
+        "map.toml",
+        '[columns]\nvisit_date = "Datum"\npostcode = "Postcode"\nhouse_number = "Nr"\n',
+    )
+    rows = ["Datum;Postcode;Nr", "14-08-2026;1234 ab;12", "Totaal;;", "15-08-2026;1234 ab;14"]
+    export = write("export.csv", "\n".join(rows) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["rows_accepted"] == 2
+    assert report["rejected_by_reason"] == {"totals_row": 1}
