@@ -57,6 +57,8 @@ def create_token(
         raise UsageError(
             f"unknown discipline {discipline!r}", hint=f"use: {', '.join(DISCIPLINES)}"
         )
+    # "Noord-Holland", "noord holland" and "ZEELAND " name the slugs the tables use.
+    province = slugify(province) if slugify(province) in PROVINCES else province
     if province not in PROVINCES:
         raise UsageError(f"unknown province {province!r}", hint=f"use: {', '.join(PROVINCES)}")
     institution_id = check_slug(slugify(name), what="institution name")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
+from agent.ingest import datewords
 from protocol.errors import UsageError
 
 DELIMITERS = (";", ",", "\t", "|")
@@ -36,6 +37,19 @@ _DATE = re.compile(
     r"^\s*(?P<a>\d{1,4})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
     r"(?P<time>[ T]\d{1,2}:\d{2}(?P<sec>:\d{2})?)?\s*$"
 )
+# Dates with a month name: "1 augustus 2026", "za 12 okt 2026 20:15", "1-aug-2026"
+# (day first) and "Aug 1, 2026" (month first), optionally after a weekday.
+_WEEKDAY = r"(?P<weekday>" + datewords.LEADING_WEEKDAY.removeprefix("(?i)^\\s*") + ")?"
+_NAMED_TIME = r"(?P<time>[ T]\d{1,2}:\d{2}(?P<sec>:\d{2})?)?\s*$"
+_NAMED_DAY_FIRST = re.compile(
+    r"^\s*" + _WEEKDAY + r"\d{1,2}(?P<sep>[ \-/])" + datewords.MONTH + r"(?P=sep)\d{4}"
+    + _NAMED_TIME,
+    re.IGNORECASE,
+)  # fmt: skip
+_NAMED_MONTH_FIRST = re.compile(
+    r"^\s*" + _WEEKDAY + datewords.MONTH + r"\s+\d{1,2}(?P<comma>,?)\s+\d{4}" + _NAMED_TIME,
+    re.IGNORECASE,
+)  # fmt: skip
 
 
 def canonical_encoding(name: str) -> str:
@@ -127,16 +141,34 @@ class DateEvidence:
     month_first: int
     time: str  # "", " %H:%M", "T%H:%M:%S", ...
     year_digits: int
+    named: str = ""  # pattern "named": the format of dates with a month name
+
+
+def named_format(raw: str) -> str | None:
+    """The format of a date written with a month name ("%d %b %Y", "%b %d, %Y"), or None."""
+    if m := _NAMED_DAY_FIRST.match(raw):
+        body = f"%d{m['sep']}%b{m['sep']}%Y"
+    elif m := _NAMED_MONTH_FIRST.match(raw):
+        body = f"%b %d{m['comma']} %Y"
+    else:
+        return None
+    time = ""
+    if m["time"]:
+        time = m["time"][0] + ("%H:%M:%S" if m["sec"] else "%H:%M")
+    return ("%a " if m["weekday"] else "") + body + time
 
 
 def date_evidence(values: Sequence[str]) -> DateEvidence:
     """Summarise date strings: which layout most of them follow and which order they allow."""
     layouts: Counter[tuple[str, str, str, int]] = Counter()
+    named: Counter[str] = Counter()
     day_first: Counter[tuple[str, str, str, int]] = Counter()
     month_first: Counter[tuple[str, str, str, int]] = Counter()
     for raw in values:
         m = _DATE.match(raw)
         if not m:
+            if (found := named_format(raw)) is not None:
+                named[found] += 1
             continue
         a, b, c = m["a"], m["b"], m["c"]
         time = ""
@@ -152,6 +184,8 @@ def date_evidence(values: Sequence[str]) -> DateEvidence:
         else:
             continue
         layouts[key] += 1
+    if named and named.total() > layouts.total():
+        return DateEvidence("named", "", 0, 0, "", 0, named=named.most_common(1)[0][0])
     if not layouts:
         return DateEvidence("none", "", 0, 0, "", 0)
     key = layouts.most_common(1)[0][0]
@@ -161,9 +195,11 @@ def date_evidence(values: Sequence[str]) -> DateEvidence:
 def date_format_from(evidence: DateEvidence, *, where: str) -> str:
     """The strptime format the evidence supports, or a usage error naming what to set."""
     sep, year = evidence.separator, "%Y" if evidence.year_digits == 4 else "%y"
+    if evidence.pattern == "named":
+        return evidence.named
     if evidence.pattern == "none":
         raise UsageError(
-            f"{where}: no value looks like a date (dd-mm-yyyy or yyyy-mm-dd)",
+            f"{where}: no value looks like a date (dd-mm-yyyy, yyyy-mm-dd or 1 augustus 2026)",
             hint='set date_format in the mapping\'s [source], e.g. date_format = "%d-%m-%Y"',
         )
     if evidence.pattern == "ymd":

@@ -10,8 +10,8 @@ from agent.visits import DISCIPLINES
 from protocol.errors import UsageError
 
 CANONICAL_COLUMNS = (
-    "order_id", "line_id", "visit_date", "postcode", "house_number", "email", "tickets",
-    "price", "event", "discipline", "birth_year",
+    "order_id", "line_id", "visit_date", "postcode", "house_number", "house_number_addition",
+    "email", "tickets", "price", "event", "discipline", "birth_year",
 )  # fmt: skip
 REQUIRED_COLUMNS = ("visit_date",)
 SOURCE_KEYS = ("encoding", "delimiter", "decimal", "date_format", "sheet")
@@ -61,6 +61,7 @@ class Mapping:
 
     @classmethod
     def from_dict(cls, data: dict[str, object], *, where: str) -> Mapping:
+        data = _default_discipline_in_place(data, where)
         columns = data.get("columns", {})
         if not isinstance(columns, dict) or not columns:
             raise UsageError(f"{where}: [columns] is missing", hint="map at least visit_date")
@@ -73,6 +74,11 @@ class Mapping:
         for required in REQUIRED_COLUMNS:
             if required not in columns:
                 raise UsageError(f"{where}: [columns] must map {required}")
+        if "house_number_addition" in columns and "house_number" not in columns:
+            raise UsageError(
+                f"{where}: [columns] maps house_number_addition but not house_number",
+                hint="the addition is joined to the house number; map both",
+            )
         source = data.get("source", {})
         if not isinstance(source, dict):
             raise UsageError(f"{where}: [source] must be a table")
@@ -113,3 +119,39 @@ class Mapping:
             discipline_map={str(k): str(v) for k, v in dmap.items()},
             default_discipline=str(default) if default else None,
         )
+
+
+_TOP_LEVEL_HINT = (
+    'put default_discipline = "..." at the top of the mapping file, above the first '
+    "[table]: a key written below a [table] header belongs to that table"
+)
+
+
+def _default_discipline_in_place(data: dict[str, object], where: str) -> dict[str, object]:
+    """``data`` with ``default_discipline`` at the top level, where it belongs.
+
+    TOML puts every key below a ``[table]`` header into that table, so a line
+    ``default_discipline = "theater"`` appended to the file lands in whatever
+    table comes last. Under ``[discipline_map]`` its meaning is plain (no genre
+    is spelt "default_discipline") and it is taken as the default; under
+    ``[columns]`` or ``[source]`` the message says where to move it."""
+    dmap = data.get("discipline_map")
+    if isinstance(dmap, dict) and "default_discipline" in dmap:
+        if "default_discipline" in data:
+            raise UsageError(
+                f"{where}: default_discipline is given twice, at the top and in [discipline_map]",
+                hint="keep the one at the top of the file",
+            )
+        dmap = dict(dmap)
+        data = {
+            **data,
+            "discipline_map": dmap,
+            "default_discipline": dmap.pop("default_discipline"),
+        }
+    for table in ("columns", "source"):
+        inner = data.get(table)
+        if isinstance(inner, dict) and "default_discipline" in inner:
+            raise UsageError(
+                f"{where}: default_discipline is inside [{table}]", hint=_TOP_LEVEL_HINT
+            )
+    return data

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from agent.ingest.mapping import SourceOptions
 from protocol.errors import UsageError
 
 SAMPLE_BYTES = 1 << 20
+TITLE_ROWS = 30  # how far down a sheet the header row is looked for
+_SEP_LINE = re.compile(r"\Asep=(?P<sep>[^\r\n])[ \t]*\r?\n", re.IGNORECASE)
 SAMPLE_ROWS = 50_000
 _UTF8 = ("utf-8", "utf-8-sig")
 
@@ -42,6 +45,10 @@ class Export:
     columns: list[str]
     sample: pl.DataFrame
     detected: dict[str, str] = field(default_factory=dict)
+    # The file's line or sheet row (1-based) that holds the header: 1 unless a
+    # ``sep=`` line or a workbook's title rows come first. Rows are numbered
+    # from it, so the quarantine names the row a spreadsheet shows.
+    header_row: int = 1
 
 
 def kind_of(path: Path) -> str:
@@ -135,18 +142,27 @@ def _open_xlsx(path: Path, source: SourceOptions, wanted: Collection[str]) -> Ex
         sheet = source.sheet or sheets[0]
         if source.sheet is None and len(sheets) > 1:
             sheet = _sheet_with(workbook, sheets, wanted) or sheet
+        if source.sheet is not None and source.sheet not in sheets:
+            raise UsageError(
+                f"{path}: no sheet named {source.sheet!r}",
+                hint=f"the workbook has: {', '.join(repr(s) for s in sheets)}",
+            )
+        header_row = _header_row(workbook, sheet, wanted)[0]
+    except UsageError:
+        raise
     except Exception as exc:  # fastexcel raises its own untyped errors
         raise UsageError(
             f"{path}: cannot be read as a spreadsheet ({type(exc).__name__})",
             hint="save it again as .xlsx, or export as CSV",
         ) from exc
-    if source.sheet is not None and source.sheet not in sheets:
-        raise UsageError(
-            f"{path}: no sheet named {source.sheet!r}",
-            hint=f"the workbook has: {', '.join(repr(s) for s in sheets)}",
-        )
     try:
-        frame = pl.read_excel(path, sheet_name=sheet, engine="calamine", infer_schema_length=0)
+        frame = pl.read_excel(
+            path,
+            sheet_name=sheet,
+            engine="calamine",
+            infer_schema_length=0,
+            read_options={"header_row": header_row},
+        )
     except Exception as exc:  # calamine surfaces sheet errors as plain exceptions
         raise UsageError(
             f"{path}: sheet {sheet!r} cannot be read ({type(exc).__name__})",
@@ -154,22 +170,46 @@ def _open_xlsx(path: Path, source: SourceOptions, wanted: Collection[str]) -> Ex
         ) from exc
     _require_rows(path, frame, f", sheet {sheet!r}")
     frame = frame.select(pl.all().cast(pl.String))
+    detected = {"format": "xlsx", "sheet": sheet}
+    if header_row:
+        detected["header_row"] = str(header_row + 1)
     return Export(
         path,
         "xlsx",
         frame.lazy(),
         frame.columns,
         frame.head(SAMPLE_ROWS),
-        {"format": "xlsx", "sheet": sheet},
+        detected,
+        header_row=header_row + 1,
     )
 
 
+def _header_row(workbook: Any, sheet: str, wanted: Collection[str]) -> tuple[int, int]:
+    """The sheet's header row (0-based) among its first rows, and how many wanted headers
+    it holds.
+
+    Workbooks saved by people often carry a title, a date or a blank line above
+    the header. The header is the first row that holds every wanted header, or
+    else the one holding the most; without wanted headers (``mapping suggest``)
+    the first row with the most filled cells. Only the first rows are read."""
+    rows = workbook.load_sheet(sheet, header_row=None, n_rows=TITLE_ROWS).to_polars()
+    best = (0, -1)
+    for index, row in enumerate(rows.select(pl.all().cast(pl.String)).iter_rows()):
+        cells = {c.strip() for c in row if c is not None and c.strip()}
+        found = len(set(wanted) & cells) if wanted else len(cells)
+        if wanted and found == len(set(wanted)):
+            return index, found
+        if found > best[1]:
+            best = (index, found)
+    return best if best[1] > 0 else (0, 0)
+
+
 def _sheet_with(workbook: Any, sheets: list[str], wanted: Collection[str]) -> str | None:
-    """The first sheet whose header row holds every wanted header (or most, for a draft)."""
+    """The first sheet that holds every wanted header in one of its first rows (or most,
+    for a draft)."""
     best: tuple[int, str] | None = None
     for name in sheets:
-        header = {c.name for c in workbook.load_sheet(name, n_rows=0).available_columns()}
-        found = len(set(wanted) & header) if wanted else len(header)
+        found = _header_row(workbook, name, wanted)[1]
         if wanted and found == len(set(wanted)):
             return name
         if best is None or found > best[0]:
@@ -201,8 +241,17 @@ def _open_csv(path: Path, source: SourceOptions, scan: Scan, tmp: Path) -> Expor
         text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(
             fh.read(SAMPLE_BYTES)
         )
+    # Excel writes "sep=;" as the first line of a CSV it should split on ";".
+    declared = _SEP_LINE.match(text)
+    skip = 0
+    if declared:
+        skip = 1
+        text = text[declared.end() :]
     if source.delimiter:
         delimiter = "\t" if source.delimiter.lower() in ("tab", "\\t") else source.delimiter
+    elif declared:
+        delimiter = declared["sep"]
+        detected["delimiter"] = delimiter
     else:
         delimiter = dialect.detect_delimiter(text)
         detected["delimiter"] = delimiter
@@ -217,6 +266,7 @@ def _open_csv(path: Path, source: SourceOptions, scan: Scan, tmp: Path) -> Expor
             infer_schema=False,
             encoding="utf8",
             n_rows=n_rows,
+            skip_lines=skip,
             truncate_ragged_lines=True,
             with_column_names=_strip_names,
         )
@@ -226,7 +276,7 @@ def _open_csv(path: Path, source: SourceOptions, scan: Scan, tmp: Path) -> Expor
     except pl.exceptions.PolarsError as exc:
         raise _structure_error(path, exc) from exc
     _require_rows(path, sample)
-    return Export(path, "csv", scan_csv(), sample.columns, sample, detected)
+    return Export(path, "csv", scan_csv(), sample.columns, sample, detected, header_row=1 + skip)
 
 
 def _strip_names(names: list[str]) -> list[str]:
@@ -295,6 +345,8 @@ def locate(path: Path, offset: int, delimiter: str | None) -> tuple[int, str]:
             position += len(chunk)
         fh.seek(0)
         header = fh.readline().decode("utf-8", errors="replace")
+        if _SEP_LINE.match(header.lstrip("\ufeff")):
+            header = fh.readline().decode("utf-8", errors="replace")
         fh.seek(line_start)
         prefix = fh.read(offset - line_start)
     sep = delimiter or max(dialect.DELIMITERS, key=header.count)

@@ -12,6 +12,8 @@ from typing import Any
 
 import polars as pl
 
+from agent.ingest.reasons import LAYOUT_REASONS, data_rows_rejected
+
 
 @dataclass
 class IngestReport:
@@ -77,12 +79,13 @@ ADVICE: dict[str, str] = {
 
 def held_back_line(name: str, held: dict[str, Any], max_rejected: float) -> str:
     """Why an export was held back, its dominant reason and what to change: one line."""
-    read, rejected = int(held["rows_read"]), int(held["rows_rejected"])
     reasons: dict[str, int] = held["rejected_by_reason"]
-    reason, n = max(reasons.items(), key=lambda item: (item[1], item[0]))
+    read, rejected = data_rows_rejected(int(held["rows_read"]), reasons)
+    weighed = {k: v for k, v in reasons.items() if k not in LAYOUT_REASONS}
+    reason, n = max(weighed.items(), key=lambda item: (item[1], item[0]))
     advice = ADVICE.get(reason, "see the reason in docs/operations.md")
     return (
-        f"held back {name}: {rejected} of {read} rows rejected "
+        f"held back {name}: {rejected} of {read} data rows rejected "
         f"({rejected / read:.0%}, more than {max_rejected:.0%}), mostly {reason} ({n}): "
         f"{advice}; nothing of it was stored, so run the same command again after fixing "
         "the mapping"

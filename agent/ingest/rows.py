@@ -23,10 +23,15 @@ from agent.ingest.plan import ReadPlan
 from agent.ingest.reasons import REASONS
 from agent.periods import period_code
 
-FIRST_DATA_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
 ADDRESS_FIELDS = ("postcode", "house_number", "email")
 HASH_SEEDS = (0x5075626C, 0x69656B21)  # fixed seeds: the hashes only join within one run
-PRICE_REASON = 2  # position of invalid_price in REASONS
+PRICE_REASON = 4  # position of invalid_price in REASONS
+# A totals row names itself ("Totaal", "Subtotaal", "Total:", "TOTALS") in its date
+# cell, or in its order or event cell while its date cell is empty: where box offices
+# write that word. A row with a date that does not parse stays invalid_date. Two
+# label columns, not every text column: each costs about 3% of the row pass.
+_TOTALS = r"(?i)^\s*(?:sub)?tota(?:al|l|ls)\b"
+_LABEL_FIELDS = ("order_id", "event")
 
 _FOLD = 0x9E3779B97F4A7C15  # odd, so multiplying by it is a bijection of 64-bit values
 
@@ -47,6 +52,32 @@ def address_hash(seed: int) -> pl.Expr:
     return combined
 
 
+def totals_row(date_text: pl.Expr, labels: list[pl.Expr]) -> pl.Expr:
+    """Whether a row is a totals row: its date cell says Totaal (or Total, Subtotaal),
+    or its date cell is empty and one of ``labels`` says so."""
+    says = date_text.str.contains(_TOTALS).fill_null(value=False)
+    if not labels:
+        return says
+    named = pl.any_horizontal(*[t.str.contains(_TOTALS).fill_null(value=False) for t in labels])
+    return says | (date_text.fill_null("").eq("") & named)
+
+
+def with_addition(number: pl.Expr, addition: pl.Expr) -> pl.Expr:
+    """The house number with a separate addition column joined on: ("12", "a") → "12 a".
+
+    Tix and others export the addition ("Toev.") in a column of its own; joined
+    with a space it is the spelling :func:`agent.ingest.normalise.house_number`
+    already reads, so "12" + "a" and "12a" in one column key the same household.
+    An empty addition leaves the number as it is."""
+    extra = addition.str.strip_chars()
+    return (
+        pl.when(extra.is_null() | (extra == ""))
+        .then(number)
+        .otherwise(pl.concat_str(number, pl.lit(" "), extra))
+        .alias("house_number")
+    )
+
+
 _ROW_COLUMNS = (
     "source_row", "visit_date", "period_code", *ADDRESS_FIELDS, "h1", "h2",
     "order_id", "line_id", "tickets", "price_text", "event", "raw_discipline", "birth_year",
@@ -62,7 +93,11 @@ def row_pass(export: readers.Export, plan: ReadPlan) -> pl.LazyFrame:
     period and the raw address (two seeded 64-bit hashes; a collision among
     millions of addresses has a probability of about 10^-26)."""
     cols = plan.columns
-    frame = export.frame.with_row_index("source_row", offset=FIRST_DATA_ROW).select(
+    frame = export.frame.with_row_index(
+        # Rows are numbered as a spreadsheet shows them: the header's row, then 1 more.
+        "source_row",
+        offset=export.header_row + 1,
+    ).select(
         pl.col("source_row").cast(pl.Int64),
         *[pl.col(header).alias(name) for name, header in cols.items()],
     )
@@ -70,9 +105,17 @@ def row_pass(export: readers.Export, plan: ReadPlan) -> pl.LazyFrame:
     def text(name: str) -> pl.Expr:
         return pl.col(name) if name in cols else pl.lit(None, pl.String)
 
+    if "house_number_addition" in cols and "house_number" in cols:
+        frame = frame.with_columns(
+            with_addition(pl.col("house_number"), pl.col("house_number_addition"))
+        )
+
     this_year = datetime.now(UTC).year
     tickets = normalise.whole_number(text("tickets"), pl.Int32()) if "tickets" in cols else None
+    date_text = text("visit_date").str.strip_chars()
     rows = frame.with_columns(
+        (date_text == cols["visit_date"].strip()).fill_null(value=False).alias("is_header"),
+        totals_row(date_text, [text(n) for n in cols if n in _LABEL_FIELDS]).alias("is_total"),
         normalise.visit_date(text("visit_date"), plan.date_format).alias("visit_date"),
         (tickets if tickets is not None else pl.lit(1, pl.Int32)).cast(pl.Int32).alias("tickets"),
         text("price").cast(plan.prices.dtype).alias("price_text"),
@@ -90,6 +133,12 @@ def row_pass(export: readers.Export, plan: ReadPlan) -> pl.LazyFrame:
         address_hash(HASH_SEEDS[0]).alias("h1"), address_hash(HASH_SEEDS[1]).alias("h2")
     )
     checks: list[tuple[str, str, pl.Expr]] = [
+        ("repeated_header", cols["visit_date"], pl.col("is_header")),
+        (
+            "totals_row",
+            cols["visit_date"],
+            pl.col("is_total"),
+        ),
         ("invalid_date", cols["visit_date"], pl.col("visit_date").is_null()),
         (
             "invalid_tickets",
@@ -123,6 +172,8 @@ def row_reasons(plan: ReadPlan) -> tuple[list[str], list[str]]:
     """Reason codes and the header each one names, by position (see :func:`row_pass`)."""
     cols = plan.columns
     headers = [
+        cols["visit_date"],
+        cols["visit_date"],
         cols["visit_date"],
         cols.get("tickets", ""),
         cols.get("price", ""),

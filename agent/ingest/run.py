@@ -43,6 +43,7 @@ from agent.ingest.outputs import (
     write_quarantine,
 )
 from agent.ingest.plan import plan_export
+from agent.ingest.reasons import data_rows_rejected
 from agent.ingest.report import IngestReport, count_households, key_columns
 from agent.ingest.rows import ADDRESS_FIELDS
 from agent.ingest.stream import stream_export
@@ -290,8 +291,8 @@ def _ingest_one(
             report.source_from_mapping[path.name] = {
                 k: v for k, v in asdict(mapping.source).items() if v is not None
             }
-            rejected = sum(out.by_reason.values())
-            if rejected > max_rejected * out.rows_read:
+            data_read, rejected = data_rows_rejected(out.rows_read, out.by_reason)
+            if rejected > max_rejected * data_read:
                 # Most likely a mapping mistake: store nothing and record nothing, so
                 # that the same command ingests it once the mapping is fixed.
                 write_quarantine(out, workspace)

@@ -43,6 +43,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "huisnummer", "huisnr", "huisnummertoevoeging", "nummer", "nr", "housenumber",
         "houseno", "housenr", "streetnumber",
     ),
+    "house_number_addition": (
+        "toev", "toevoeging", "huisnummertoev", "huisnrtoev", "addition", "housenumberaddition",
+        "housenumbersuffix", "suffix",
+    ),
     "email": (
         "email", "emailadres", "mail", "mailadres", "emailaddress", "emailklant",
     ),

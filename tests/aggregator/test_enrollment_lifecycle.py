@@ -75,3 +75,19 @@ def test_an_already_enrolled_key_is_refused_as_such_not_as_a_submission_conflict
         redeem_token(db, other, signing, SealPrivateKey.generate().public)
     assert caught.value.problem()["type"] == "urn:publiek:problem:key-already-enrolled"
     assert caught.value.status == 409
+
+
+@pytest.mark.parametrize("written", ["Noord-Holland", "noord holland", " ZEELAND "])
+def test_a_province_is_recognised_whatever_its_case(db: Database, written: str) -> None:
+    institution_id, _ = create_token(
+        db, name="Theater Noord", discipline="theater", province=written, valid_for=HOUR
+    )
+    with db.session() as s:
+        stored = s.get(Institution, institution_id)
+        assert stored is not None
+        assert stored.province == written.strip().lower().replace(" ", "-")
+
+
+def test_an_unknown_province_is_still_refused(db: Database) -> None:
+    with pytest.raises(UsageError, match="unknown province"):
+        create_token(db, name="X", discipline="theater", province="Vlaanderen", valid_for=HOUR)

@@ -55,6 +55,16 @@ def test_undecodable_bytes_name_line_and_column(run_cli, tmp_path, write) -> Non
     fails_with_one_line(result, "export.csv", "line 3", "column 3 ('Voorstelling')", "utf-8")
 
 
+def test_undecodable_bytes_below_a_sep_line_name_the_header_column(
+    run_cli, tmp_path, write
+) -> None:
+    mapping = write("map.toml", '[source]\nencoding = "utf-8"\n\n' + MAPPING)
+    rows = ["sep=;", HEADER, GOOD_ROWS[0], "B9;14-08-2026;Caf\xe9;Toneel;1234 ab;12;;1;5,00"]
+    export = write("export.csv", "\n".join(rows) + "\n", encoding="cp1252")
+    result = ingest(run_cli, tmp_path, export, mapping)
+    fails_with_one_line(result, "export.csv", "line 4", "column 3 ('Voorstelling')", "utf-8")
+
+
 def test_mapped_column_missing_lists_the_columns_there(run_cli, tmp_path, write) -> None:
     mapping = write("map.toml", MAPPING.replace('"Prijs"', '"Bedrag"'))
     export = write("export.csv", "\n".join([HEADER, *GOOD_ROWS]) + "\n")

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 import xlsxwriter
 
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
 from agent.workspace import Workspace
 from protocol.encoding import b64decode
+from protocol.errors import UsageError
 from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER, MAPPING
 
 PERSONAL = ("1234", "12-a", "jan@example.nl", "piet@", "9999", "zz")
@@ -310,3 +312,117 @@ def test_distinct_households_count_each_key_once_per_period() -> None:
     other_export = key_columns(table((8106, b), (8107, b)))
     assert count_households(one_export) == 4  # a, b and c in Q3; a in Q4
     assert count_households(pl.concat([one_export, other_export])) == 5  # and b in Q4
+
+
+def test_a_separate_addition_column_keys_as_an_addition_in_the_number(
+    run_cli, tmp_path, write
+) -> None:
+    """Tix writes the addition ("Toev.") in a column of its own: "12" + "a" is "12a"."""
+    write(
+        "map.toml",
+        MAPPING.replace(
+            'house_number = "Huisnummer"\n',
+            'house_number = "Huisnummer"\nhouse_number_addition = "Toev."\n',
+        ),
+    )
+    rows = [
+        "B1;14-08-2026;Hamlet;Toneel;1234 ab;12;a;;2;24,50",
+        "B2;15-08-2026;Hamlet;Toneel;1234AB;12;A ;;1;24,50",
+        "B3;16-08-2026;Hamlet;Toneel;1234AB;12;;;1;24,50",
+    ]
+    header = HEADER.replace("Huisnummer;", "Huisnummer;Toev.;")
+    export = write("export.csv", "\n".join([header, *rows]) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    assert result.exit_code == 0, result.output
+    ws = Workspace(tmp_path / "ws")
+    visits = ws.load_visits("2026-Q3").sort("source_row")
+    keys = visits["household_key"].to_list()
+    assert keys[0] == keys[1] != keys[2]
+    key = sector_key(tmp_path, "2026-Q3")
+    assert keys[0] == hmac.new(key, b"1234AB|12|A", hashlib.sha256).digest()
+    assert keys[2] == hmac.new(key, b"1234AB|12|", hashlib.sha256).digest()
+
+
+def test_an_addition_column_without_a_house_number_is_refused() -> None:
+    with pytest.raises(UsageError, match="house_number_addition"):
+        Mapping.from_dict(
+            {"columns": {"visit_date": "D", "house_number_addition": "Toev."}}, where="m"
+        )
+
+
+def test_a_leading_sep_line_names_the_delimiter(run_cli, tmp_path, write) -> None:
+    """Excel writes "sep=;" above the header; rows keep the numbers the file shows."""
+    write("map.toml", MAPPING)
+    export = write("export.csv", "\n".join(["sep=;", HEADER, *GOOD_ROWS]) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    assert result.exit_code == 0, result.output
+    visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
+    assert visits["source_row"].to_list() == [3, 4, 5, 6]
+    assert visits["tickets"].to_list() == [2, 1, 3, 1]
+    assert "delimiter ;" in result.output or "delimiter ';'" in result.output
+
+
+def test_title_rows_above_the_header_in_a_workbook(run_cli, tmp_path, write) -> None:
+    path = tmp_path / "export.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("Verkopen")
+    sheet.write(0, 0, "Verkoopoverzicht theater")
+    sheet.write(1, 0, "Periode: juli t/m september 2026")
+    sheet.write_row(3, 0, HEADER.split(";"))
+    for r, row in enumerate(GOOD_ROWS, start=4):
+        sheet.write_row(r, 0, row.split(";"))
+    workbook.close()
+    write("map.toml", MAPPING)
+    result = run_ingest(run_cli, tmp_path, path)
+    assert result.exit_code == 0, result.output
+    visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
+    assert visits["source_row"].to_list() == [5, 6, 7, 8]
+    assert visits["tickets"].to_list() == [2, 1, 3, 1]
+
+
+def test_repeated_headers_and_totals_rows_have_reasons_of_their_own(
+    run_cli, tmp_path, write, mapping_file
+) -> None:
+    """Two exports pasted together and a totals line are not 'invalid dates'."""
+    rows = [
+        GOOD_ROWS[0],
+        ";;Totaal Hamlet;;;;;2;24,50",
+        HEADER,
+        GOOD_ROWS[1],
+        "Subtotaal:;;;;;;;3;49,00",
+        "TOTAL;;;;;;;3;49,00",
+        "B5;31-02-2026;Totaal;Toneel;1234 ab;12;;1;1",  # a date that is no date: invalid
+    ]
+    export = write("export.csv", "\n".join([HEADER, *rows]) + "\n")
+    # One invalid row of three data rows: allowed here so that every reason is stored.
+    result = run_ingest(run_cli, tmp_path, export, options=("--max-rejected", "0.5"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["rows_accepted"] == 2
+    assert report["rejected_by_reason"] == {
+        "repeated_header": 1,
+        "totals_row": 3,
+        "invalid_date": 1,
+    }
+    quarantine = pl.read_parquet(next((tmp_path / "ws" / "quarantine").glob("*.parquet")))
+    assert quarantine.sort("source_row").select("source_row", "reason").rows() == [
+        (3, "totals_row"),
+        (4, "repeated_header"),
+        (6, "totals_row"),
+        (7, "totals_row"),
+        (8, "invalid_date"),
+    ]
+
+
+def test_a_totals_row_in_an_export_with_only_dates_and_addresses(run_cli, tmp_path, write) -> None:
+    write(
+        "map.toml",
+        '[columns]\nvisit_date = "Datum"\npostcode = "Postcode"\nhouse_number = "Nr"\n',
+    )
+    rows = ["Datum;Postcode;Nr", "14-08-2026;1234 ab;12", "Totaal;;", "15-08-2026;1234 ab;14"]
+    export = write("export.csv", "\n".join(rows) + "\n")
+    result = run_ingest(run_cli, tmp_path, export)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["rows_accepted"] == 2
+    assert report["rejected_by_reason"] == {"totals_row": 1}

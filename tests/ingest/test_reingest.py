@@ -32,7 +32,7 @@ def test_a_mapping_mistake_holds_the_export_back_and_the_fixed_mapping_ingests_i
     write("map.toml", '[source]\ndate_format = "%Y-%m-%d"\n\n' + MAPPING)  # the wrong one
     held = _ingest(run_cli, tmp_path, export_csv)
     assert held.exit_code == 3
-    assert "held back export.csv: 4 of 4 rows rejected" in held.output
+    assert "held back export.csv: 4 of 4 data rows rejected" in held.output
     assert "mostly invalid_date (4)" in held.output
     assert "date_format" in held.output
     for value in PERSONAL:
@@ -100,3 +100,14 @@ def test_replace_of_an_export_never_ingested_just_ingests_it(
     assert result.exit_code == 0
     assert "replaced" not in result.output
     assert Workspace(tmp_path / "ws").load_visits("2026-Q3").height == 4
+
+
+def test_layout_rows_do_not_count_towards_the_rejected_share(run_cli, tmp_path, write) -> None:
+    """A header repeated on every page is the export's layout, not a mapping mistake."""
+    write("map.toml", MAPPING)
+    rows = [GOOD_ROWS[0], HEADER, GOOD_ROWS[1], HEADER, "TOTAAL;;;;;;;3;49,00"]
+    export = write("paged.csv", "\n".join([HEADER, *rows]) + "\n")
+    result = _ingest(run_cli, tmp_path, export)
+    assert result.exit_code == 0, result.output
+    assert "held back" not in result.output
+    assert Workspace(tmp_path / "ws").load_visits("2026-Q3").height == 2

@@ -96,3 +96,32 @@ def test_header_names_with_quotes_backslashes_and_control_characters_round_trip(
 
     for header in ['Naam "klant"', "C:\\pad", "regel\neen\ttab\x01"]:
         assert tomllib.loads(f"k = {_toml_string(header)}")["k"] == header
+
+
+def test_a_separate_addition_column_is_placed() -> None:
+    headers = ["Ordernr", "Datum", "Postcode", "Huisnr", "Toev.", "E-mail"]
+    placed = place_columns(headers)
+    assert placed["house_number"] == "Huisnr"
+    assert placed["house_number_addition"] == "Toev."
+
+
+def test_a_draft_from_an_export_with_a_sep_line(run_cli, write) -> None:
+    export = write("export.csv", "\n".join(["sep=;", HEADER, *GOOD_ROWS]) + "\n")
+    result = run_cli("agent", "mapping", "suggest", str(export))
+    assert result.exit_code == 0, result.output
+    draft = tomllib.loads(result.output)
+    assert draft["columns"]["visit_date"] == "Voorstellingsdatum"
+    assert draft["source"]["delimiter"] == ";"
+
+
+def test_a_draft_from_a_workbook_with_title_rows(run_cli, tmp_path) -> None:
+    path = tmp_path / "export.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("Verkopen")
+    sheet.write(0, 0, "Verkoopoverzicht")
+    sheet.write_row(2, 0, HEADER.split(";"))
+    sheet.write_row(3, 0, GOOD_ROWS[0].split(";"))
+    workbook.close()
+    result = run_cli("agent", "mapping", "suggest", str(path))
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads(result.output)["columns"]["visit_date"] == "Voorstellingsdatum"
