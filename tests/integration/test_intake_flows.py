@@ -192,7 +192,9 @@ def test_token_create_prints_only_the_token(aggregator: Aggregator) -> None:
 
 def test_revocation_makes_every_later_submission_fail(aggregator: Aggregator) -> None:
     ws = aggregator.agent("Ingetrokken Zaal")
-    assert post(aggregator.url, seal_for(ws, current_key(aggregator.url))).status_code == 200
+    accepted = seal_for(ws, current_key(aggregator.url))
+    receipt = post(aggregator.url, accepted)
+    assert receipt.status_code == 200
     ran = runner.invoke(
         app,
         ["aggregator", "institution", "revoke", ws.load_config().institution_id,
@@ -202,6 +204,9 @@ def test_revocation_makes_every_later_submission_fail(aggregator: Aggregator) ->
     refused = post(aggregator.url, seal_for(ws, current_key(aggregator.url)))
     assert refused.status_code == 403
     assert refused.json()["type"] == InstitutionRevoked.problem_type()
+    # The envelope accepted before the revocation still gets its receipt back.
+    again = post(aggregator.url, accepted)
+    assert (again.status_code, again.json()) == (200, receipt.json())
 
 
 def test_a_retry_of_the_same_envelope_never_stores_twice(aggregator: Aggregator) -> None:
@@ -225,10 +230,14 @@ def test_key_rotation_overlaps_then_refuses_the_retired_key(aggregator: Aggregat
     sealed_to_old = seal_for(ws, old)
     assert runner.invoke(app, ["aggregator", "key", "activate", new_id, *state]).exit_code == 0
     assert current_key(aggregator.url).key_id == new_id
-    assert post(aggregator.url, sealed_to_old).status_code == 200  # overlap: old still active
+    receipt = post(aggregator.url, sealed_to_old)
+    assert receipt.status_code == 200  # overlap: old still active
     assert runner.invoke(app, ["aggregator", "key", "retire", old.key_id, *state]).exit_code == 0
     refused = post(aggregator.url, seal_for(ws, old))
     assert (refused.status_code, refused.json()["type"]) == (422, RetiredKey.problem_type())
+    # Accepted before the retirement: the very same bytes get the stored receipt.
+    again = post(aggregator.url, sealed_to_old)
+    assert (again.status_code, again.json()) == (200, receipt.json())
     assert post(aggregator.url, seal_for(ws, current_key(aggregator.url))).status_code == 200
 
 

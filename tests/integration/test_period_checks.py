@@ -46,7 +46,7 @@ from dp.release_design import (
     rho_share,
     sensitivity,
 )
-from protocol.envelope import seal_submission
+from protocol.envelope import parse_envelope, seal_submission
 from protocol.keys import SigningKey
 from protocol.messages import SubmissionPayload
 from tests.aggregator.conftest import make_aggregator
@@ -216,6 +216,31 @@ def test_offline_export_needs_the_signed_period_config(world: World, tmp_path: P
     assert (ws.root / "period-configs" / f"{PERIOD}.json").exists()
     again = runner.invoke(app, ["agent", "export", *out, *wsa])  # now from the cache
     assert again.exit_code == 0 and ledger_rows(ws) == 1
+
+
+def test_an_envelope_sealed_to_a_since_retired_key_is_resealed_with_the_same_release(
+    world: World, tmp_path: Path
+) -> None:
+    ws = world.agent()
+    config = tmp_path / "config.json"
+    ran = runner.invoke(
+        app, ["aggregator", "period", "config", PERIOD, "--out", str(config), *world.state()]
+    )
+    assert ran.exit_code == 0, ran.output
+    out = ["--out", str(tmp_path / "release.envelope"), "--period-config", str(config)]
+    ran = runner.invoke(app, ["agent", "export", "--period", PERIOD, *out, "-w", str(ws.root)])
+    assert ran.exit_code == 0, ran.output
+    (envelope,) = ws.outbox_dir.glob("*.envelope")
+    old = parse_envelope(envelope.read_bytes()).header.kem_key_id
+    new = runner.invoke(app, ["aggregator", "key", "create", *world.state()]).stdout.strip()
+    assert runner.invoke(app, ["aggregator", "key", "activate", new, *world.state()]).exit_code == 0
+    assert runner.invoke(app, ["aggregator", "key", "retire", old, *world.state()]).exit_code == 0
+    sent = submit(ws)  # before issue 15: retired-key on every submit until moved by hand
+    assert sent.exit_code == 0, sent.output
+    assert "stored release reused" in sent.stdout
+    assert ledger_rows(ws) == 1  # the same release: no new noise, no new spending
+    assert list(ws.outbox_dir.glob("*.envelope")) == [envelope]
+    assert parse_envelope(envelope.read_bytes()).header.kem_key_id == new
 
 
 def test_a_submit_to_a_published_period_spends_nothing_and_a_retry_still_works(
