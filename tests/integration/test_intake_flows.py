@@ -319,6 +319,8 @@ def test_offline_export_import_receipt_and_audit(aggregator: Aggregator, tmp_pat
     )  # fmt: skip
     assert ran.exit_code == 0, ran.output
     wsa = ["--workspace", str(ws.root)]
+    # As `agent sector-key fetch` installs it (fetching is tested above).
+    ws.install_sector_key(PERIOD, aggregator.custodian.sector_key(PERIOD))
     mapping = tmp_path / "agents" / spec.slug / "mapping.toml"
     assert runner.invoke(app, ["agent", "ingest", str(exports[spec.slug]), "-m", str(mapping),
                                *wsa]).exit_code == 0  # fmt: skip

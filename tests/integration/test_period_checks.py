@@ -47,7 +47,7 @@ from dp.release_design import (
     sensitivity,
 )
 from protocol.envelope import parse_envelope, seal_submission
-from protocol.keys import SigningKey
+from protocol.keys import SecretBytes, SigningKey
 from protocol.messages import SubmissionPayload
 from tests.aggregator.conftest import make_aggregator
 
@@ -56,6 +56,7 @@ pytestmark = pytest.mark.slow
 
 runner = CliRunner()
 NAMES = tuple(f"Zaal {n}" for n in range(1, 11))
+SECTOR_KEY = SecretBytes(bytes(range(32)))
 
 
 @dataclass
@@ -78,6 +79,8 @@ class World:
         )[1]  # fmt: skip
         ws = Workspace(self.root / "agents" / spec.slug / "ws")
         enroll(ws, self.url, token)
+        # This world has no custodian: the key stands in for the fetched one.
+        ws.install_sector_key(PERIOD, SECTOR_KEY)
         mapping = Mapping.load(self.root / "exports" / spec.slug / "mapping.toml")
         ingest_exports([self.exports[spec.slug]], mapping, ws)
         return ws
