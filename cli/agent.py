@@ -181,12 +181,14 @@ def agent_submit(
     """Check the period with the aggregator, then release the DP tables (or reuse the
     stored release), seal and send them. Nothing is drawn for a period that is
     unknown, not open, out of budget, or when this institution is revoked."""
-    from agent.segments import SegmentModel, synthetic_demo_model
+    from agent.segments import SegmentModel, demo_warning, synthetic_demo_model
     from agent.submit import submit_period
     from agent.workspace import Workspace as AgentWorkspace
 
     ws = AgentWorkspace(workspace)
     model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
+    if warning := demo_warning(model):
+        typer.echo(warning, err=True)
     done = submit_period(ws, period, model)
     release, receipt = done.release, done.receipt
     reused = " (stored release reused, no new noise)" if release.reused else ""
@@ -219,11 +221,13 @@ def agent_export(
 ) -> None:
     """Seal the period's release to a file for `publiek aggregator import`."""
     from agent.export import export_release
-    from agent.segments import SegmentModel, synthetic_demo_model
+    from agent.segments import SegmentModel, demo_warning, synthetic_demo_model
     from agent.workspace import Workspace as AgentWorkspace
 
     ws = AgentWorkspace(workspace)
     model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
+    if warning := demo_warning(model):
+        typer.echo(warning, err=True)
     keys = json.loads(key_set.read_text(encoding="utf-8")) if key_set else None
     submission_id, path = export_release(
         ws, period, out, model, key_set=keys, period_config=period_config

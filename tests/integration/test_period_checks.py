@@ -127,6 +127,7 @@ def test_once_open_a_submit_spends_exactly_the_period_budget(world: World) -> No
     ws = world.agent()
     accepted = submit(ws)
     assert accepted.exit_code == 0, accepted.output
+    assert "synthetic demo segment model" in accepted.stderr  # issue 15: named on every run
     assert spent(ws, PERIOD) == pytest.approx(rho_for_epsilon(1.0, 1e-7))
     assert (ws.root / "period-configs" / f"{PERIOD}.json").exists()
     again = submit(ws)  # same inputs: resent, no new noise
