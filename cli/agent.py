@@ -249,6 +249,23 @@ def agent_receipt_add(
     typer.echo(f"receipt for {receipt.submission_id} kept (log index {receipt.log_index})")
 
 
+@receipt_app.command("export")
+@friendly
+def agent_receipt_export(
+    period: Annotated[str, typer.Option(help="Quarter label, e.g. 2026-Q3.")],
+    out: Annotated[Path, typer.Option(help="File to write the receipt to.")],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Write the period's receipt to a file for `publiek audit verify-log --receipt`."""
+    from agent.receipts import export_receipt
+    from agent.workspace import Workspace as AgentWorkspace
+
+    receipt = export_receipt(AgentWorkspace(workspace), period, out)
+    typer.echo(
+        f"wrote the receipt for {receipt.submission_id} (log index {receipt.log_index}) to {out}"
+    )
+
+
 @agent_app.command("inspect")
 @friendly
 def agent_inspect(

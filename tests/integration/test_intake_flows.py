@@ -341,13 +341,22 @@ def test_offline_export_import_receipt_and_audit(aggregator: Aggregator, tmp_pat
     assert runner.invoke(app, ["agent", "receipt", "add", str(receipt), *wsa]).exit_code == 0
     with sqlite3.connect(ws.db_path) as con:
         assert con.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 1
+    # What the privacy officer is handed: the kept receipt, exported from the workspace.
+    kept = tmp_path / "kept-receipt.json"
+    ran = runner.invoke(app, ["agent", "receipt", "export", "--period", PERIOD, "--out", str(kept),
+                              *wsa])  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(kept.read_text()) == json.loads(receipt.read_text())
     audit = runner.invoke(
         app,
-        ["audit", "verify-log", "--aggregator", aggregator.url, "--receipt", str(receipt),
+        ["audit", "verify-log", "--aggregator", aggregator.url, "--receipt", str(kept),
          "--token", aggregator.officer_token],
     )  # fmt: skip
     assert audit.exit_code == 0, audit.output
     assert "receipt ok" in audit.stdout
+    none = runner.invoke(app, ["agent", "receipt", "export", "--period", "2026-Q1", "--out",
+                               str(tmp_path / "none.json"), *wsa])  # fmt: skip
+    assert none.exit_code == 2 and "no receipt for 2026-Q1" in none.stderr
 
 
 def test_audit_finds_an_altered_saved_log(aggregator: Aggregator, tmp_path: Path) -> None:
