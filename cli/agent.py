@@ -266,6 +266,16 @@ def agent_receipt_export(
     )
 
 
+@agent_app.command("status")
+@friendly
+def agent_status(workspace: Workspace = Path("publiek-workspace")) -> None:
+    """Enrolled to what, what was ingested, and per period: sector key, releases, receipts."""
+    from agent.status import format_status
+    from agent.workspace import Workspace as AgentWorkspace
+
+    typer.echo(format_status(AgentWorkspace(workspace)))
+
+
 @agent_app.command("inspect")
 @friendly
 def agent_inspect(

@@ -132,6 +132,10 @@ def test_once_open_a_submit_spends_exactly_the_period_budget(world: World) -> No
     assert (ws.root / "period-configs" / f"{PERIOD}.json").exists()
     again = submit(ws)  # same inputs: resent, no new noise
     assert again.exit_code == 0 and "stored release reused" in again.stdout
+    status = runner.invoke(app, ["agent", "status", "-w", str(ws.root)])
+    assert status.exit_code == 0, status.output
+    assert f"period {PERIOD}: sector key fetched" in status.stdout
+    assert "receipt: log index" in status.stdout and "ingested exports: 1" in status.stdout
 
 
 def test_a_revoked_institution_draws_nothing(world: World) -> None:
