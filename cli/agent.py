@@ -266,6 +266,23 @@ def agent_receipt_export(
     )
 
 
+@agent_app.command("pin-custodian")
+@friendly
+def agent_pin_custodian(
+    key: Annotated[str, typer.Argument(help="The custodian's public key, from the taskforce.")],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Pin the custodian's key in an enrolled workspace that has none, without
+    enrolling again (a different key already pinned is never replaced)."""
+    from agent.sector_keys import pin_custodian
+    from agent.workspace import Workspace as AgentWorkspace
+    from protocol.keys import fingerprint
+
+    ws = AgentWorkspace(workspace)
+    ws.load_config()  # an enrolled workspace only: a typo in -w must not make a new one
+    typer.echo(f"custodian key {fingerprint(pin_custodian(ws, key))} pinned")
+
+
 @agent_app.command("status")
 @friendly
 def agent_status(workspace: Workspace = Path("publiek-workspace")) -> None:
