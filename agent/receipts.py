@@ -16,8 +16,9 @@ from typing import Any
 from agent.key_set import receipt_key
 from agent.release import store_receipt
 from agent.workspace import Workspace
-from protocol.errors import InvalidSignature, MalformedMessage
-from protocol.messages import Receipt
+from protocol.errors import InvalidSignature, MalformedMessage, UsageError
+from protocol.messages import Receipt, check_period
+from protocol.state_files import write_private
 from protocol.translog import verify_receipt
 
 
@@ -42,3 +43,26 @@ def add_receipt(workspace: Workspace, receipt_file: Path) -> Receipt:
     if not isinstance(doc, dict):
         raise MalformedMessage(f"{receipt_file} is not a receipt (JSON object)")
     return keep_receipt(workspace, doc, submission_id=str(doc.get("submission_id", "")))
+
+
+def export_receipt(workspace: Workspace, period: str, out: Path) -> Receipt:
+    """Write the period's kept receipt to ``out`` for ``audit verify-log --receipt``.
+
+    The receipt is checked again under the cached receipt key before it is
+    written: what a privacy officer is handed must be what the aggregator signed.
+    With more than one receipt for the period (a release resent after new
+    exports), the one with the latest log entry is the period's submission."""
+    check_period(period)
+    with workspace.connect() as db:
+        rows = [json.loads(r[0]) for r in db.execute("SELECT receipt FROM receipts")]
+    kept = [Receipt.from_dict(r) for r in rows if r.get("period") == period]
+    if not kept:
+        raise UsageError(
+            f"no receipt for {period} is kept in this workspace",
+            hint="submit the period (publiek agent submit), or keep the receipt of an offline "
+            "import with publiek agent receipt add FILE",
+        )
+    receipt = max(kept, key=lambda r: r.log_index)
+    verify_receipt(receipt, receipt_key(workspace))
+    write_private(out, (json.dumps(receipt.to_dict(), indent=2, sort_keys=True) + "\n").encode())
+    return receipt

@@ -176,15 +176,22 @@ def prepare_release(
 
 
 def seal_to_outbox(
-    workspace: Workspace, payload: SubmissionPayload, recipient: SealPublicKey
+    workspace: Workspace,
+    payload: SubmissionPayload,
+    recipient: SealPublicKey,
+    *,
+    reseal: bool = False,
 ) -> Path:
     """Sign and seal; keep the envelope beside the exact plaintext it carries.
 
     An envelope already sealed for this submission id is kept as it is: the
     aggregator treats the same id with other bytes as a conflict, so a retry
-    must resend the very same bytes."""
+    must resend the very same bytes. ``reseal`` replaces it with the same
+    release sealed to ``recipient``: only for an envelope the aggregator
+    refused because its key was retired, so it never stored those bytes and
+    the same id with new bytes is no conflict (no new noise is drawn)."""
     path = workspace.outbox_dir / f"{payload.submission_id}.envelope"
-    if path.exists():
+    if path.exists() and not reseal:
         return path
     envelope, plaintext = seal_submission(
         payload, signer=SigningKey.load(workspace.signing_key_path), recipient=recipient

@@ -51,7 +51,8 @@ def pinned_custodian(workspace: Workspace) -> VerifyKey:
     if not path.exists():
         raise UsageError(
             "no custodian key is pinned in this workspace",
-            hint="pin the key the taskforce gave you: publiek agent enroll --custodian-key KEY",
+            hint="pin the key the taskforce gave you: publiek agent pin-custodian KEY "
+            "(no new enrollment needed)",
         )
     return VerifyKey.from_text(path.read_text(encoding="ascii").strip())
 
@@ -78,8 +79,10 @@ def fetch_sector_key(workspace: Workspace, period: str) -> str:
         visits = workspace.visits_dir / f"period={period}"
         if visits.exists() and any(visits.glob("*.parquet")):
             raise UsageError(
-                f"visits of {period} were already keyed with another sector key",
-                hint=f"remove {visits} and ingest again after fetching the sector key",
+                f"visits of {period} were already keyed with another sector key; "
+                "the shared key was not installed",
+                hint=f"move {visits} out of the workspace, fetch again, then re-ingest each "
+                f"export of {period} with `publiek agent ingest --replace EXPORT -m MAPPING`",
             )
     workspace.install_sector_key(period, key)
     return fingerprint(custodian)

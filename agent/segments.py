@@ -145,6 +145,19 @@ class SegmentModel:
         return placed.sort("_i").select(segment.alias("segment"))["segment"]
 
 
+DEMO_VERSION = "synthetic-demo-2026"
+DEMO_WARNING = (
+    "warning: releasing with the synthetic demo segment model (synthetic-demo-2026): its "
+    "segments describe no real neighbourhood; see docs/segment-model.md for the published model"
+)
+
+
+def demo_warning(model: SegmentModel) -> str | None:
+    """The one line an operator sees on every release while the demo model is in
+    use: a real install must not publish synthetic segments without knowing it."""
+    return DEMO_WARNING if model.version == DEMO_VERSION else None
+
+
 def synthetic_demo_model(seed: int = 2026) -> SegmentModel:
     """An openly generated, reproducible model for every PC4 from 1000 to 9999.
 

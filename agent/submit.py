@@ -6,7 +6,9 @@ any noise is drawn, so a submission to an unknown, closed or published
 period, by a revoked institution, or over a budget the aggregator already
 counts as spent, costs no ρ in the ledger. A release already drawn for the
 same inputs is resent without that check: it spends nothing, and a retry of
-an accepted submission must still get its receipt back.
+an accepted submission must still get its receipt back. An outbox envelope
+the aggregator refuses because its key was retired since it was sealed is
+resealed to the current key with the same release, and sent again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from agent.release import Release, prepare_release, seal_to_outbox, stored_relea
 from agent.release_config import release_config
 from agent.segments import SegmentModel
 from agent.workspace import Workspace
+from protocol.errors import RetiredKey
 from protocol.keys import SigningKey
 from protocol.messages import PeriodConfig, check_period
 
@@ -52,8 +55,15 @@ def submit_period(
             standing = http.standing(period, agent.institution_id, signer)
             period_configs.check_standing(standing, period, release_cfg.rho)
         release = prepare_release(workspace, period, model, release_cfg)
-        envelope = seal_to_outbox(workspace, release.payload, http.current_key())
-        receipt = http.submit(envelope.read_bytes())
+        current = http.current_key()
+        envelope = seal_to_outbox(workspace, release.payload, current)
+        try:
+            receipt = http.submit(envelope.read_bytes())
+        except RetiredKey:
+            # Sealed before a key rotation and never accepted: the same release,
+            # resealed to the key the aggregator publishes now (no new noise).
+            envelope = seal_to_outbox(workspace, release.payload, current, reseal=True)
+            receipt = http.submit(envelope.read_bytes())
     finally:
         if own:
             http.close()

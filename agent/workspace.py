@@ -174,13 +174,23 @@ class Workspace:
         write_secret(self.sector_key_path(period), b64encode(key.reveal()).encode())
 
     def sector_key(self, period: str) -> SecretBytes:
-        """The period's sector key; generated locally when no custodian key was installed.
+        """The period's sector key, as the custodian flow installed it.
 
-        A locally generated key keys households consistently inside this
-        workspace but not across institutions; the custodian flow installs
-        the shared key with :meth:`install_sector_key`."""
+        An enrolled workspace never invents one: households keyed with a
+        local key would not match any other institution's, and the release
+        would count them wrongly without a word, so an ingest before
+        ``agent sector-key fetch`` is refused (issue 15). A workspace that is
+        not enrolled (a trial run that can send nothing) still gets a local
+        key, kept so its households are keyed consistently; fetching the
+        shared key later refuses while visits keyed with it exist."""
         path = self.sector_key_path(period)
         if not path.exists():
+            if self.config_path.exists():
+                raise UsageError(
+                    f"no sector key for {period} in this workspace; nothing was ingested",
+                    hint=f"fetch it first: publiek agent sector-key fetch --period {period} "
+                    f"-w {self.root} (the taskforce's custodian must have distributed it)",
+                )
             self.install_sector_key(period, SecretBytes(secrets.token_bytes(32)))
         return SecretBytes(read_secret(path, what="sector key"))
 

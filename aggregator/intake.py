@@ -1,7 +1,7 @@
 """Intake: from envelope bytes to a stored submission and a signed receipt.
 
 Order of checks (docs/architecture.md "Data flow", docs/protocol.md §5.4):
-size → parse → key id known and active →
+size → parse → stored already (byte-identical) → key id known and active →
 decrypt in the stated context → signature by an enrolled, non-revoked
 institution → schema → declaration (the release design's tables, each with
 the sensitivity the aggregator derives from its name and the declared bounds,
@@ -9,7 +9,11 @@ and ρ recomputed by OpenDP from that sensitivity) → replay →
 period open → budget → store + log in one transaction → receipt. The replay
 check runs before the period and budget checks so that a retry of an
 accepted submission gets its receipt back even though its budget is already
-spent. Every failure is decided before anything is written; the HTTP API and
+spent. An envelope byte-identical to a stored one (same submission id, same
+digest) gets its stored receipt before the key and signer checks: it was
+verified when it was stored, and a retry must not be stranded because the
+key it was sealed to has been retired or its institution revoked since.
+Every failure is decided before anything is written; the HTTP API and
 ``aggregator import`` share this one path.
 
 Intake works on batches (group commit, ADR 0010): the envelopes that arrived
@@ -51,6 +55,7 @@ from protocol.encoding import canonical_bytes
 from protocol.envelope import (
     MAX_ENVELOPE_BYTES,
     OpenedSubmission,
+    envelope_digest,
     open_envelope,
     parse_envelope,
 )
@@ -189,9 +194,10 @@ class Intake:
 
     # -- verification: no write lock -------------------------------------------
 
-    def verify_batch(self, envelopes: Sequence[bytes]) -> list[Exception | Verified]:
+    def verify_batch(self, envelopes: Sequence[bytes]) -> list[Outcome | Verified]:
         """Each envelope verified on its own: whatever one envelope raises is its own
-        answer and never reaches the others of its batch."""
+        answer and never reaches the others of its batch. An envelope already
+        stored byte for byte is answered with its stored receipt here."""
         parsed: list[Envelope | Exception] = []
         for data in envelopes:
             try:
@@ -199,13 +205,18 @@ class Intake:
             except Exception as exc:  # noqa: BLE001 - confined to this envelope (see docstring)
                 parsed.append(exc)
         headers = [p.header for p in parsed if isinstance(p, Envelope)]
+        replays = self._stored_receipts({h.submission_id for h in headers})
         # One read of the keys for the whole batch, not two per envelope.
         key_states = self._keyring.states(h.kem_key_id for h in headers)
         signers = self._signers({h.institution_id for h in headers})
-        results: list[Exception | Verified] = []
+        results: list[Outcome | Verified] = []
         for data, envelope in zip(envelopes, parsed, strict=True):
             if isinstance(envelope, Exception):
                 results.append(envelope)
+                continue
+            replay = replays.get(envelope.header.submission_id)
+            if replay is not None and replay[0] == envelope_digest(data):
+                results.append(replay[1])
                 continue
             try:
                 opened = open_envelope(
@@ -221,6 +232,18 @@ class Intake:
             except Exception as exc:  # noqa: BLE001 - confined to this envelope (see docstring)
                 results.append(exc)
         return results
+
+    def _stored_receipts(self, submission_ids: set[str]) -> dict[str, tuple[str, Receipt]]:
+        """Digest and receipt of the stored submissions among ``submission_ids``."""
+        if not submission_ids:
+            return {}
+        with self._db.session() as s:
+            rows = s.execute(
+                select(Submission.submission_id, Submission.digest, Submission.receipt).where(
+                    Submission.submission_id.in_(submission_ids)
+                )
+            )
+            return {sid: (digest, Receipt.from_dict(receipt)) for sid, digest, receipt in rows}
 
     def _signers(self, institution_ids: set[str]) -> dict[str, _Signer]:
         if not institution_ids:

@@ -232,12 +232,14 @@ def agent_submit(
     """Check the period with the aggregator, then release the DP tables (or reuse the
     stored release), seal and send them. Nothing is drawn for a period that is
     unknown, not open, out of budget, or when this institution is revoked."""
-    from agent.segments import SegmentModel, synthetic_demo_model
+    from agent.segments import SegmentModel, demo_warning, synthetic_demo_model
     from agent.submit import submit_period
     from agent.workspace import Workspace as AgentWorkspace
 
     ws = AgentWorkspace(workspace)
     model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
+    if warning := demo_warning(model):
+        typer.echo(warning, err=True)
     done = submit_period(ws, period, model)
     release, receipt = done.release, done.receipt
     reused = " (stored release reused, no new noise)" if release.reused else ""
@@ -270,11 +272,13 @@ def agent_export(
 ) -> None:
     """Seal the period's release to a file for `publiek aggregator import`."""
     from agent.export import export_release
-    from agent.segments import SegmentModel, synthetic_demo_model
+    from agent.segments import SegmentModel, demo_warning, synthetic_demo_model
     from agent.workspace import Workspace as AgentWorkspace
 
     ws = AgentWorkspace(workspace)
     model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
+    if warning := demo_warning(model):
+        typer.echo(warning, err=True)
     keys = json.loads(key_set.read_text(encoding="utf-8")) if key_set else None
     submission_id, path = export_release(
         ws, period, out, model, key_set=keys, period_config=period_config
@@ -294,6 +298,50 @@ def agent_receipt_add(
 
     receipt = add_receipt(AgentWorkspace(workspace), file)
     typer.echo(f"receipt for {receipt.submission_id} kept (log index {receipt.log_index})")
+
+
+@receipt_app.command("export")
+@friendly
+def agent_receipt_export(
+    period: Annotated[str, typer.Option(help="Quarter label, e.g. 2026-Q3.")],
+    out: Annotated[Path, typer.Option(help="File to write the receipt to.")],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Write the period's receipt to a file for `publiek audit verify-log --receipt`."""
+    from agent.receipts import export_receipt
+    from agent.workspace import Workspace as AgentWorkspace
+
+    receipt = export_receipt(AgentWorkspace(workspace), period, out)
+    typer.echo(
+        f"wrote the receipt for {receipt.submission_id} (log index {receipt.log_index}) to {out}"
+    )
+
+
+@agent_app.command("pin-custodian")
+@friendly
+def agent_pin_custodian(
+    key: Annotated[str, typer.Argument(help="The custodian's public key, from the taskforce.")],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Pin the custodian's key in an enrolled workspace that has none, without
+    enrolling again (a different key already pinned is never replaced)."""
+    from agent.sector_keys import pin_custodian
+    from agent.workspace import Workspace as AgentWorkspace
+    from protocol.keys import fingerprint
+
+    ws = AgentWorkspace(workspace)
+    ws.load_config()  # an enrolled workspace only: a typo in -w must not make a new one
+    typer.echo(f"custodian key {fingerprint(pin_custodian(ws, key))} pinned")
+
+
+@agent_app.command("status")
+@friendly
+def agent_status(workspace: Workspace = Path("publiek-workspace")) -> None:
+    """Enrolled to what, what was ingested, and per period: sector key, releases, receipts."""
+    from agent.status import format_status
+    from agent.workspace import Workspace as AgentWorkspace
+
+    typer.echo(format_status(AgentWorkspace(workspace)))
 
 
 @agent_app.command("inspect")

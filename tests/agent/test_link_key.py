@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import shutil
 import stat
 from pathlib import Path
@@ -51,7 +52,17 @@ def _ingest(tmp_path: Path, workspace: Workspace, name: str, day: str, household
     mapping = tmp_path / "map.toml"
     mapping.write_text(MAPPING, encoding="utf-8")
     path = _export(tmp_path, name, day, households)
-    ingest_exports([path], Mapping.load(mapping), workspace)
+    ingest_exports(
+        [path], Mapping.load(mapping), workspace, sector_key=lambda p: _fetched(workspace, p)
+    )
+
+
+def _fetched(workspace: Workspace, period: str) -> SecretBytes:
+    """The period's sector key, installed on first use as `agent sector-key fetch`
+    would (an enrolled workspace never makes one itself); each period its own."""
+    if not workspace.sector_key_path(period).exists():
+        workspace.install_sector_key(period, SecretBytes(secrets.token_bytes(32)))
+    return workspace.sector_key(period)
 
 
 def _enrolled(root: Path) -> Workspace:
@@ -70,7 +81,7 @@ def _enrolled(root: Path) -> Workspace:
 
 @pytest.fixture
 def two_quarters(tmp_path: Path) -> Workspace:
-    """Q2 and Q3 ingested, each under its own (locally generated) sector key."""
+    """Q2 and Q3 ingested, each under its own sector key."""
     workspace = _enrolled(tmp_path / "agent")
     _ingest(tmp_path, workspace, "spring", "15-05-2026", SPRING)
     _ingest(tmp_path, workspace, "summer", "15-08-2026", SUMMER)

@@ -192,7 +192,9 @@ def test_token_create_prints_only_the_token(aggregator: Aggregator) -> None:
 
 def test_revocation_makes_every_later_submission_fail(aggregator: Aggregator) -> None:
     ws = aggregator.agent("Ingetrokken Zaal")
-    assert post(aggregator.url, seal_for(ws, current_key(aggregator.url))).status_code == 200
+    accepted = seal_for(ws, current_key(aggregator.url))
+    receipt = post(aggregator.url, accepted)
+    assert receipt.status_code == 200
     ran = runner.invoke(
         app,
         ["aggregator", "institution", "revoke", ws.load_config().institution_id,
@@ -202,6 +204,9 @@ def test_revocation_makes_every_later_submission_fail(aggregator: Aggregator) ->
     refused = post(aggregator.url, seal_for(ws, current_key(aggregator.url)))
     assert refused.status_code == 403
     assert refused.json()["type"] == InstitutionRevoked.problem_type()
+    # The envelope accepted before the revocation still gets its receipt back.
+    again = post(aggregator.url, accepted)
+    assert (again.status_code, again.json()) == (200, receipt.json())
 
 
 def test_a_retry_of_the_same_envelope_never_stores_twice(aggregator: Aggregator) -> None:
@@ -225,10 +230,14 @@ def test_key_rotation_overlaps_then_refuses_the_retired_key(aggregator: Aggregat
     sealed_to_old = seal_for(ws, old)
     assert runner.invoke(app, ["aggregator", "key", "activate", new_id, *state]).exit_code == 0
     assert current_key(aggregator.url).key_id == new_id
-    assert post(aggregator.url, sealed_to_old).status_code == 200  # overlap: old still active
+    receipt = post(aggregator.url, sealed_to_old)
+    assert receipt.status_code == 200  # overlap: old still active
     assert runner.invoke(app, ["aggregator", "key", "retire", old.key_id, *state]).exit_code == 0
     refused = post(aggregator.url, seal_for(ws, old))
     assert (refused.status_code, refused.json()["type"]) == (422, RetiredKey.problem_type())
+    # Accepted before the retirement: the very same bytes get the stored receipt.
+    again = post(aggregator.url, sealed_to_old)
+    assert (again.status_code, again.json()) == (200, receipt.json())
     assert post(aggregator.url, seal_for(ws, current_key(aggregator.url))).status_code == 200
 
 
@@ -310,6 +319,8 @@ def test_offline_export_import_receipt_and_audit(aggregator: Aggregator, tmp_pat
     )  # fmt: skip
     assert ran.exit_code == 0, ran.output
     wsa = ["--workspace", str(ws.root)]
+    # As `agent sector-key fetch` installs it (fetching is tested above).
+    ws.install_sector_key(PERIOD, aggregator.custodian.sector_key(PERIOD))
     mapping = tmp_path / "agents" / spec.slug / "mapping.toml"
     assert runner.invoke(app, ["agent", "ingest", str(exports[spec.slug]), "-m", str(mapping),
                                *wsa]).exit_code == 0  # fmt: skip
@@ -330,13 +341,22 @@ def test_offline_export_import_receipt_and_audit(aggregator: Aggregator, tmp_pat
     assert runner.invoke(app, ["agent", "receipt", "add", str(receipt), *wsa]).exit_code == 0
     with sqlite3.connect(ws.db_path) as con:
         assert con.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 1
+    # What the privacy officer is handed: the kept receipt, exported from the workspace.
+    kept = tmp_path / "kept-receipt.json"
+    ran = runner.invoke(app, ["agent", "receipt", "export", "--period", PERIOD, "--out", str(kept),
+                              *wsa])  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    assert json.loads(kept.read_text()) == json.loads(receipt.read_text())
     audit = runner.invoke(
         app,
-        ["audit", "verify-log", "--aggregator", aggregator.url, "--receipt", str(receipt),
+        ["audit", "verify-log", "--aggregator", aggregator.url, "--receipt", str(kept),
          "--token", aggregator.officer_token],
     )  # fmt: skip
     assert audit.exit_code == 0, audit.output
     assert "receipt ok" in audit.stdout
+    none = runner.invoke(app, ["agent", "receipt", "export", "--period", "2026-Q1", "--out",
+                               str(tmp_path / "none.json"), *wsa])  # fmt: skip
+    assert none.exit_code == 2 and "no receipt for 2026-Q1" in none.stderr
 
 
 def test_audit_finds_an_altered_saved_log(aggregator: Aggregator, tmp_path: Path) -> None:

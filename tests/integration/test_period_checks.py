@@ -46,8 +46,8 @@ from dp.release_design import (
     rho_share,
     sensitivity,
 )
-from protocol.envelope import seal_submission
-from protocol.keys import SigningKey
+from protocol.envelope import parse_envelope, seal_submission
+from protocol.keys import SecretBytes, SigningKey
 from protocol.messages import SubmissionPayload
 from tests.aggregator.conftest import make_aggregator
 
@@ -56,6 +56,7 @@ pytestmark = pytest.mark.slow
 
 runner = CliRunner()
 NAMES = tuple(f"Zaal {n}" for n in range(1, 11))
+SECTOR_KEY = SecretBytes(bytes(range(32)))
 
 
 @dataclass
@@ -78,6 +79,8 @@ class World:
         )[1]  # fmt: skip
         ws = Workspace(self.root / "agents" / spec.slug / "ws")
         enroll(ws, self.url, token)
+        # This world has no custodian: the key stands in for the fetched one.
+        ws.install_sector_key(PERIOD, SECTOR_KEY)
         mapping = Mapping.load(self.root / "exports" / spec.slug / "mapping.toml")
         ingest_exports([self.exports[spec.slug]], mapping, ws)
         return ws
@@ -124,10 +127,15 @@ def test_once_open_a_submit_spends_exactly_the_period_budget(world: World) -> No
     ws = world.agent()
     accepted = submit(ws)
     assert accepted.exit_code == 0, accepted.output
+    assert "synthetic demo segment model" in accepted.stderr  # issue 15: named on every run
     assert spent(ws, PERIOD) == pytest.approx(rho_for_epsilon(1.0, 1e-7))
     assert (ws.root / "period-configs" / f"{PERIOD}.json").exists()
     again = submit(ws)  # same inputs: resent, no new noise
     assert again.exit_code == 0 and "stored release reused" in again.stdout
+    status = runner.invoke(app, ["agent", "status", "-w", str(ws.root)])
+    assert status.exit_code == 0, status.output
+    assert f"period {PERIOD}: sector key fetched" in status.stdout
+    assert "receipt: log index" in status.stdout and "ingested exports: 1" in status.stdout
 
 
 def test_a_revoked_institution_draws_nothing(world: World) -> None:
@@ -216,6 +224,31 @@ def test_offline_export_needs_the_signed_period_config(world: World, tmp_path: P
     assert (ws.root / "period-configs" / f"{PERIOD}.json").exists()
     again = runner.invoke(app, ["agent", "export", *out, *wsa])  # now from the cache
     assert again.exit_code == 0 and ledger_rows(ws) == 1
+
+
+def test_an_envelope_sealed_to_a_since_retired_key_is_resealed_with_the_same_release(
+    world: World, tmp_path: Path
+) -> None:
+    ws = world.agent()
+    config = tmp_path / "config.json"
+    ran = runner.invoke(
+        app, ["aggregator", "period", "config", PERIOD, "--out", str(config), *world.state()]
+    )
+    assert ran.exit_code == 0, ran.output
+    out = ["--out", str(tmp_path / "release.envelope"), "--period-config", str(config)]
+    ran = runner.invoke(app, ["agent", "export", "--period", PERIOD, *out, "-w", str(ws.root)])
+    assert ran.exit_code == 0, ran.output
+    (envelope,) = ws.outbox_dir.glob("*.envelope")
+    old = parse_envelope(envelope.read_bytes()).header.kem_key_id
+    new = runner.invoke(app, ["aggregator", "key", "create", *world.state()]).stdout.strip()
+    assert runner.invoke(app, ["aggregator", "key", "activate", new, *world.state()]).exit_code == 0
+    assert runner.invoke(app, ["aggregator", "key", "retire", old, *world.state()]).exit_code == 0
+    sent = submit(ws)  # before issue 15: retired-key on every submit until moved by hand
+    assert sent.exit_code == 0, sent.output
+    assert "stored release reused" in sent.stdout
+    assert ledger_rows(ws) == 1  # the same release: no new noise, no new spending
+    assert list(ws.outbox_dir.glob("*.envelope")) == [envelope]
+    assert parse_envelope(envelope.read_bytes()).header.kem_key_id == new
 
 
 def test_a_submit_to_a_published_period_spends_nothing_and_a_retry_still_works(

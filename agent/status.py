@@ -1,0 +1,82 @@
+"""``agent status``: what this workspace is, as an operator asks it.
+
+Enrolled to which aggregator as which institution, which custodian key is
+pinned, what was ingested, and per period whether its sector key is there,
+what was released (ρ spent) and which receipts are kept. Read only: a status
+of a folder that is not a workspace creates nothing, and nothing here
+prints row content, keys or household data, only names, counts and ids.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+
+from agent import ledger
+from agent.sector_keys import custodian_key_path, pinned_custodian
+from agent.workspace import Workspace
+from protocol.errors import UsageError
+from protocol.keys import fingerprint
+
+
+def _rows(workspace: Workspace, query: str) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(f"file:{workspace.db_path}?mode=ro", uri=True)) as db:
+        try:
+            return db.execute(query).fetchall()
+        except sqlite3.OperationalError:  # a table an older agent never made
+            return []
+
+
+def format_status(workspace: Workspace) -> str:
+    """The workspace's status as lines for the terminal."""
+    if not workspace.root.is_dir():
+        raise UsageError(
+            f"{workspace.root} does not exist",
+            hint="check --workspace (or PUBLIEK_WORKSPACE); publiek agent enroll creates one",
+        )
+    lines = [f"workspace {workspace.root}"]
+    if not workspace.config_path.exists():
+        lines.append("not enrolled (publiek agent enroll --aggregator URL --token T)")
+    else:
+        c = workspace.load_config()
+        lines.append(
+            f"enrolled as {c.institution_id} ({c.discipline}, {c.province}) at {c.aggregator_url}"
+        )
+    custodian = (
+        fingerprint(pinned_custodian(workspace))
+        if custodian_key_path(workspace).exists()
+        else "none pinned"
+    )
+    lines.append(f"custodian key: {custodian}")
+    if not workspace.db_path.exists():
+        lines.append("nothing ingested or released yet")
+        return "\n".join(lines)
+    files = _rows(
+        workspace,
+        "SELECT file_name, ingested_at, rows_read, rows_accepted, rows_rejected "
+        "FROM ingested_files ORDER BY ingested_at",
+    )
+    lines.append(f"ingested exports: {len(files)}")
+    lines += [
+        f"  {name} at {at}: {read} rows read, {accepted} accepted, {rejected} rejected"
+        for name, at, read, accepted, rejected in files
+    ]
+    receipts: dict[str, dict[str, object]] = {
+        str(sid): json.loads(str(doc))
+        for sid, doc in _rows(workspace, "SELECT submission_id, receipt FROM receipts")
+    }
+    stored = {f.name.removeprefix("period=") for f in workspace.visits_dir.glob("period=*")}
+    released = {e.period for e in ledger.entries(workspace)}
+    for period in sorted(stored | released):
+        key = "fetched" if workspace.sector_key_path(period).exists() else "missing"
+        lines.append(f"period {period}: sector key {key}")
+        for entry in ledger.entries(workspace, period):
+            receipt = receipts.get(entry.submission_id)
+            sent = f"receipt: log index {receipt['log_index']}" if receipt else "no receipt kept"
+            lines.append(
+                f"  release {entry.submission_id} at {entry.created_at}, ρ={entry.rho:g}; {sent}"
+            )
+        if period not in released:
+            lines.append("  not released yet")
+    return "\n".join(lines)

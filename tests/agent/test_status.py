@@ -1,0 +1,46 @@
+"""``agent status`` (issue 15): what the workspace is, read only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from agent.workspace import Workspace
+from cli import app
+from protocol.keys import SigningKey, fingerprint
+from tests.agent.conftest import PERIOD
+
+runner = CliRunner()
+
+
+def test_status_names_the_enrollment_and_the_periods(workspace: Workspace) -> None:
+    ran = runner.invoke(app, ["agent", "status", "-w", str(workspace.root)])
+    assert ran.exit_code == 0, ran.output
+    assert "enrolled as stadsschouwburg-test (theater, utrecht)" in ran.stdout
+    assert "custodian key: none pinned" in ran.stdout
+    assert f"period {PERIOD}: sector key missing" in ran.stdout
+    assert "not released yet" in ran.stdout
+
+
+def test_status_of_a_folder_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    ran = runner.invoke(app, ["agent", "status", "-w", str(tmp_path / "typo")])
+    assert ran.exit_code == 2 and "does not exist" in ran.stderr
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_missing_custodian_key_is_pinned_without_enrolling_again(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    key = SigningKey.generate().public
+    ran = runner.invoke(app, ["agent", "pin-custodian", key.to_text(), "-w", str(workspace.root)])
+    assert ran.exit_code == 0, ran.output
+    assert f"custodian key {fingerprint(key)} pinned" in ran.stdout
+    status = runner.invoke(app, ["agent", "status", "-w", str(workspace.root)])
+    assert f"custodian key: {fingerprint(key)}" in status.stdout
+    other = SigningKey.generate().public.to_text()
+    refused = runner.invoke(app, ["agent", "pin-custodian", other, "-w", str(workspace.root)])
+    assert refused.exit_code == 2 and "already pinned" in refused.stderr
+    typo = runner.invoke(app, ["agent", "pin-custodian", other, "-w", str(tmp_path / "typo")])
+    assert typo.exit_code == 2 and "not an enrolled agent workspace" in typo.stderr
+    assert not (tmp_path / "typo").exists()
