@@ -210,3 +210,15 @@ def test_a_server_that_does_not_answer_is_named(tmp_path: Path) -> None:
 def test_a_url_sqlalchemy_cannot_read_is_refused_with_the_form_to_use(tmp_path: Path) -> None:
     out = init_refused(tmp_path, f"publiek:{SECRET}@localhost/publiek")
     assert "postgresql+psycopg://" in out
+
+
+@pytest.mark.slow
+def test_serve_prints_its_url_its_database_without_password_and_where_it_logs(
+    tmp_path: Path, server_factory: Any
+) -> None:
+    url = f"sqlite:///{tmp_path / 'aggregator.db'}"
+    server = server_factory(tmp_path, url)
+    printed = (tmp_path / "server.log").read_text()
+    assert f"listening on {server.url} " in printed
+    assert f"database {url}" in printed
+    assert "log: warnings and errors to standard error" in printed
