@@ -16,7 +16,7 @@ from protocol.errors import UsageError
 
 # psycopg reports a failed connection in the server's words, without an SQLSTATE;
 # these fragments (libpq's and PostgreSQL's English messages) tell the causes apart.
-_CAUSES = (
+CAUSES = (
     (
         ("password authentication failed", "no password supplied", "password is required"),
         "the database refused the user name or password",
@@ -76,7 +76,7 @@ def explain(exc: SQLAlchemyError, url: str) -> UsageError:
             hint="write it as postgresql+psycopg://USER@HOST:PORT/DATABASE or sqlite:///PATH",
         )
     text = str(getattr(exc, "orig", None) or exc).lower()
-    for fragments, what, hint in _CAUSES:
+    for fragments, what, hint in CAUSES:
         if _matches(fragments, text):
             return UsageError(f"cannot use the database {shown}: {what}", hint=hint)
     return UsageError(
