@@ -194,9 +194,9 @@ def aggregator_serve(
     """Run the aggregator's HTTP API and dashboard (uvicorn).
 
     Prints the URL it listens on, the database it uses (password hidden) and
-    where it logs: warnings and errors go to standard error, with no access log
-    (a request line would show which institution submitted when), so a service
-    manager (systemd's journal) or a shell redirect keeps them."""
+    where it logs, so an operator starting it by hand knows where to point agents
+    and where to look: warnings and errors go to standard error (no access log),
+    which a service manager (systemd's journal) or a shell redirect keeps."""
     from aggregator.database_url import redact
     from aggregator.server import serve
 
