@@ -10,7 +10,7 @@ shows the password: the URL is always shown redacted (``***``).
 from __future__ import annotations
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from protocol.errors import UsageError
 
@@ -43,6 +43,11 @@ CAUSES = (
         "correct the host in --database",
     ),
 )
+
+
+# What a command meets when its database URL or database is wrong (for the CLI,
+# which does not import SQLAlchemy itself).
+DATABASE_ERRORS: tuple[type[SQLAlchemyError], ...] = (ArgumentError, OperationalError)
 
 
 def normalise_url(url: str) -> str:

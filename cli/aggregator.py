@@ -139,14 +139,12 @@ def aggregator_command(group: typer.Typer, name: str) -> Callable[[Callable[...,
 
         def command(**options: Any) -> Any:
             require_extra("aggregator", AGGREGATOR_MODULES)
-            from sqlalchemy.exc import ArgumentError, OperationalError
-
-            from aggregator.database_url import explain
+            from aggregator.database_url import DATABASE_ERRORS, explain
 
             agg = Aggregator(options.pop("state"), options.pop("database"), options.pop("config"))
             try:
                 return func(**options, agg=agg)
-            except (ArgumentError, OperationalError) as exc:
+            except DATABASE_ERRORS as exc:
                 # The driver's message may quote the URL with its password: one
                 # line naming the cause, the URL redacted (aggregator.database_url).
                 raise explain(exc, agg.database_url()) from exc
@@ -427,14 +425,9 @@ def period_open(
 @aggregator_command(period_app, "list")
 def period_list(*, agg: Aggregator) -> None:
     """Every period with its state, budget and how many institutions submitted."""
-    from sqlalchemy import distinct, func, select
+    from aggregator.periods import list_periods, submitted_institutions
 
-    from aggregator.periods import list_periods
-    from aggregator.storage import Submission
-
-    with agg.db.session() as s:
-        query = select(Submission.period, func.count(distinct(Submission.institution_id)))
-        submitted = {p: int(n) for p, n in s.execute(query.group_by(Submission.period))}
+    submitted = submitted_institutions(agg.db)
     periods = list_periods(agg.db)
     if not periods:
         typer.echo("no periods yet (open one: publiek aggregator period open 2026-Q3)")
