@@ -32,7 +32,14 @@ class AggregatorClient(ProblemClient):
     """The aggregator as the agent sees it: public calls and its own signed reads."""
 
     def enroll(self, token: str, signing: VerifyKey, sealing: SealPublicKey) -> dict[str, Any]:
-        body = {"token": token, "signing_key": signing.to_text(), "sealing_key": sealing.to_text()}
+        """Redeem an enrollment token. A token pasted from an e-mail or a terminal
+        often carries spaces or a line break around it: those are dropped here, so
+        the server's token pattern can stay strict (spaces inside still fail)."""
+        body = {
+            "token": token.strip(),
+            "signing_key": signing.to_text(),
+            "sealing_key": sealing.to_text(),
+        }
         result: dict[str, Any] = self.request("POST", "/v1/enrollments", json=body)
         return result
 

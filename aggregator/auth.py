@@ -105,6 +105,48 @@ def disable_user(db: Database, username: str) -> None:
         user.disabled_at = datetime.now(UTC)
 
 
+def _revoke_tokens(s: Session, username: str, now: datetime) -> int:
+    """Revoke every API token of ``username`` not yet revoked; how many."""
+    tokens = s.scalars(
+        select(ApiToken).where(ApiToken.username == username, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+def enable_user(db: Database, username: str) -> int:
+    """Enable a disabled account again, without its old API tokens.
+
+    Disabling stops the tokens by the account's state alone, so enabling must
+    revoke them: the credential rotation (docs/operations.md) disables an account
+    to shut out a leaked token and must not bring that token back. Returns how
+    many tokens were revoked; the user logs in or gets a new ``user token``."""
+    with db.session() as s:
+        user = s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+        if user is None:
+            raise UsageError(f"no user {username!r}")
+        if user.disabled_at is None:
+            raise UsageError(f"user {username} is not disabled")
+        revoked = _revoke_tokens(s, username, datetime.now(UTC))
+        user.disabled_at = None
+        return revoked
+
+
+def set_password(db: Database, username: str, password: str) -> int:
+    """Give an account a new password and revoke its API tokens (a reset is done
+    because the old credentials may be known to someone else). Returns how many
+    tokens were revoked."""
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
+    with db.session() as s:
+        user = s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+        if user is None:
+            raise UsageError(f"no user {username!r}")
+        user.password_hash = _hasher.hash(password)
+        return _revoke_tokens(s, username, datetime.now(UTC))
+
+
 def issue_token(db: Database, username: str, *, valid_for: timedelta) -> str:
     """A new API token for an existing, enabled user (printed once)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

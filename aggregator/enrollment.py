@@ -153,3 +153,39 @@ def revoke(db: Database, institution_id: str) -> None:
             )
             .values(used_at=now)
         )
+
+
+def institution_overview(db: Database) -> list[dict[str, object]]:
+    """Every institution with its enrollment state and, per period, how many
+    submissions it stored: what the taskforce reaches for to see who is still
+    missing. Ids, names and counts only; never a value."""
+    from sqlalchemy import func
+
+    from aggregator.storage import Submission
+
+    with db.session() as s:
+        counts: dict[str, dict[str, int]] = {}
+        for institution_id, period, n in s.execute(
+            select(Submission.institution_id, Submission.period, func.count())
+            .group_by(Submission.institution_id, Submission.period)
+            .order_by(Submission.period)
+        ):
+            counts.setdefault(institution_id, {})[period] = int(n)
+        return [
+            {
+                "institution_id": inst.institution_id,
+                "name": inst.name,
+                "discipline": inst.discipline,
+                "province": inst.province,
+                "size_class": inst.size_class,
+                "state": (
+                    "revoked"
+                    if inst.revoked_at is not None
+                    else "enrolled"
+                    if inst.enrolled_at is not None
+                    else "token-issued"
+                ),
+                "submissions": counts.get(inst.institution_id, {}),
+            }
+            for inst in s.scalars(select(Institution).order_by(Institution.institution_id))
+        ]

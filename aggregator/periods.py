@@ -201,6 +201,15 @@ def list_periods(db: Database) -> list[Period]:
         return rows
 
 
+def submitted_institutions(db: Database) -> dict[str, int]:
+    """How many institutions stored a submission, per period label."""
+    from sqlalchemy import distinct
+
+    query = select(Submission.period, func.count(distinct(Submission.institution_id)))
+    with db.session() as s:
+        return {p: int(n) for p, n in s.execute(query.group_by(Submission.period))}
+
+
 def period_k(period: Period, k: int) -> int:
     """The k a period's benchmarks use: never below the k its signed config
     promised the institutions when it was opened, whatever the settings say now."""

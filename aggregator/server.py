@@ -20,6 +20,7 @@ import multiprocessing
 import multiprocessing.connection
 import signal
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -62,7 +63,11 @@ def serve(
     port: int,
     address_file: Path | None = None,
     workers: int = 1,
+    announce: Callable[[str], None] | None = None,
 ) -> None:
+    """Serve until stopped; ``announce`` is given the bound URL once the socket
+    is bound (before requests are answered), so the operator sees where to point
+    agents and a browser even with port 0."""
     app = create_app(settings)  # migrations and keys, once, before any worker starts
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -71,6 +76,8 @@ def serve(
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
+    if announce is not None:
+        announce(f"http://{host}:{bound_port}")
     try:
         if workers <= 1:
             config = uvicorn.Config(app, log_level="warning", access_log=False)

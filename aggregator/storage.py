@@ -247,7 +247,9 @@ def make_engine(url: str) -> Engine:
 
 class Database:
     def __init__(self, url: str) -> None:
-        self.url = url
+        from aggregator.database_url import normalise_url
+
+        self.url = url = normalise_url(url)
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 

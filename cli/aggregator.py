@@ -101,6 +101,15 @@ class Aggregator:
     def settings(self) -> Settings:
         return self.load_settings()
 
+    def database_url(self) -> str:
+        """The database URL in use, for a message about it: ``--database``, else the
+        config's (a URL that broke loading the settings is the flag's or the file's)."""
+        if self.database is not None:
+            return self.database
+        from aggregator.settings import load_settings
+
+        return load_settings(self.state, self.config).db_url
+
     @cached_property
     def keyring(self) -> Keyring:
         """The keyring on the settings' database, its schema current and first keys made."""
@@ -130,8 +139,15 @@ def aggregator_command(group: typer.Typer, name: str) -> Callable[[Callable[...,
 
         def command(**options: Any) -> Any:
             require_extra("aggregator", AGGREGATOR_MODULES)
+            from aggregator.database_url import DATABASE_ERRORS, explain
+
             agg = Aggregator(options.pop("state"), options.pop("database"), options.pop("config"))
-            return func(**options, agg=agg)
+            try:
+                return func(**options, agg=agg)
+            except DATABASE_ERRORS as exc:
+                # The driver's message may quote the URL with its password: one
+                # line naming the cause, the URL redacted (aggregator.database_url).
+                raise explain(exc, agg.database_url()) from exc
 
         for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
             setattr(command, attr, getattr(func, attr))
@@ -173,13 +189,28 @@ def aggregator_serve(
     *,
     agg: Aggregator,
 ) -> None:
-    """Run the aggregator's HTTP API and dashboard (uvicorn)."""
+    """Run the aggregator's HTTP API and dashboard (uvicorn).
+
+    Prints the URL it listens on, the database it uses (password hidden) and
+    where it logs, so an operator starting it by hand knows where to point agents
+    and where to look: warnings and errors go to standard error (no access log),
+    which a service manager (systemd's journal) or a shell redirect keeps."""
+    from aggregator.database_url import redact
     from aggregator.server import serve
 
     settings = agg.load_settings(k=k, host=host, port=port, workers=workers)
+
+    def announce(url: str) -> None:
+        typer.echo(
+            f"publiek aggregator listening on {url} (dashboard {url}/, API {url}/v1/); "
+            f"state {agg.state}, database {redact(settings.db_url)}; "
+            "log: warnings and errors to standard error; stop with Ctrl-C",
+            err=True,
+        )
+
     serve(
         settings, host=settings.host, port=settings.port, address_file=address_file,
-        workers=settings.workers,
+        workers=settings.workers, announce=announce,
     )  # fmt: skip
 
 
@@ -194,16 +225,19 @@ def user_add(
     agg: Aggregator,
 ) -> None:
     """Create a staff account (the password is stored as an argon2id hash)."""
-    import sys
-
     from aggregator.auth import create_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    create_user(agg.db, username, role, password)
+    create_user(agg.db, username, role, _read_password(password_stdin))
     typer.echo(f"user {username} ({role}) created")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin (scripts), else asked twice, hidden."""
+    import sys
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
 
 
 @aggregator_command(user_app, "token")
@@ -235,6 +269,38 @@ def user_disable(
 
     disable_user(agg.db, username)
     typer.echo(f"user {username} disabled")
+
+
+@aggregator_command(user_app, "enable")
+def user_enable(
+    username: Annotated[str, typer.Argument(help="Account name.")],
+    *,
+    agg: Aggregator,
+) -> None:
+    """Enable a disabled account again; its old API tokens stay revoked."""
+    from aggregator.auth import enable_user
+
+    revoked = enable_user(agg.db, username)
+    typer.echo(
+        f"user {username} enabled ({revoked} old API tokens revoked; get a new one: "
+        f"publiek aggregator user token {username})"
+    )
+
+
+@aggregator_command(user_app, "password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="Account name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from stdin.")
+    ] = False,
+    *,
+    agg: Aggregator,
+) -> None:
+    """Set a new password for an account and revoke its API tokens (a reset)."""
+    from aggregator.auth import set_password
+
+    revoked = set_password(agg.db, username, _read_password(password_stdin))
+    typer.echo(f"password of {username} changed; {revoked} API tokens revoked")
 
 
 @aggregator_command(custodian_app, "register")
@@ -354,6 +420,23 @@ def period_open(
         f"period {period} is open (ρ budget {opened.rho_budget:g} per institution, "
         f"δ {opened.delta}, {opened.mechanism}, design {opened.design})"
     )
+
+
+@aggregator_command(period_app, "list")
+def period_list(*, agg: Aggregator) -> None:
+    """Every period with its state, budget and how many institutions submitted."""
+    from aggregator.periods import list_periods, submitted_institutions
+
+    submitted = submitted_institutions(agg.db)
+    periods = list_periods(agg.db)
+    if not periods:
+        typer.echo("no periods yet (open one: publiek aggregator period open 2026-Q3)")
+    for row in periods:
+        opened = f", opened {row.opened_at:%Y-%m-%d}" if row.opened_at else ""
+        typer.echo(
+            f"{row.label} {row.state}: ρ budget {row.rho_budget:g}, "
+            f"{submitted.get(row.label, 0)} institutions submitted{opened}"
+        )
 
 
 @aggregator_command(period_app, "config")
@@ -527,6 +610,37 @@ def submission_set_aside(
         f"submission {record.submission_id} of {record.institution_id} ({record.period}) is set "
         f"aside: log index {record.log_index}"
     )
+
+
+@aggregator_command(institution_app, "list")
+def institution_list(
+    period: Annotated[
+        str | None, typer.Option(help="Only this period: who submitted and who not yet.")
+    ] = None,
+    *,
+    agg: Aggregator,
+) -> None:
+    """Every institution: enrolled, token issued or revoked, and its stored
+    submissions per period (``submission list PERIOD`` shows each one's status)."""
+    from aggregator.enrollment import institution_overview
+    from aggregator.periods import get_period
+
+    if period is not None:
+        get_period(agg.db, period)  # an unknown period is refused, not shown as empty
+    rows = institution_overview(agg.db)
+    if not rows:
+        typer.echo("no institutions yet (enroll one: publiek aggregator token create ...)")
+    for row in rows:
+        subs: dict[str, int] = row["submissions"]  # type: ignore[assignment]
+        if period is not None:
+            done = f"submitted ({subs[period]})" if period in subs else "not submitted"
+            what = f"{period}: {done}"
+        else:
+            what = ", ".join(f"{p}: {n}" for p, n in subs.items()) or "no submissions"
+        typer.echo(
+            f"{row['institution_id']} ({row['discipline']}, {row['province']}, "
+            f"{row['size_class']}) {row['state']}; {what}"
+        )
 
 
 @aggregator_command(institution_app, "revoke")

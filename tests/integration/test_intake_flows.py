@@ -174,6 +174,14 @@ def test_an_enrollment_token_works_only_once(aggregator: Aggregator) -> None:
         enroll(Workspace(aggregator.root / "once-b"), aggregator.url, token)
 
 
+def test_a_token_pasted_with_spaces_and_a_line_break_around_it_enrolls(
+    aggregator: Aggregator,
+) -> None:
+    token = aggregator.token("Geplakt Theater")
+    config = enroll(Workspace(aggregator.root / "pasted"), aggregator.url, f"  {token}\r\n")
+    assert config.institution_id == "geplakt-theater"
+
+
 def test_an_expired_token_is_refused(aggregator: Aggregator) -> None:
     token = aggregator.token("Verlopen Theater", valid_for=timedelta(seconds=-1))
     with pytest.raises(InvalidToken):

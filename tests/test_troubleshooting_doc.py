@@ -1,0 +1,62 @@
+"""docs/troubleshooting.md has a row for every message an operator can meet that
+the code names: each ingest reason, each problem type (with its HTTP status),
+each database cause and each exit code other than 2; and no row for one that no
+longer exists. A new reason or problem type fails here until it is documented;
+the message prints the row to fill in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from agent.ingest.reasons import REASONS
+from aggregator.database_url import CAUSES
+from cli.custodian import SKIPPED_EXIT_CODE
+from protocol.errors import ALL_ERRORS
+
+DOC = (Path(__file__).resolve().parents[1] / "docs" / "troubleshooting.md").read_text(
+    encoding="utf-8"
+)
+
+
+def section(title: str) -> str:
+    """The text of the ``## title`` section, up to the next one."""
+    start = DOC.index(f"\n## {title}\n")
+    end = DOC.find("\n## ", start + 1)
+    return DOC[start : end if end != -1 else len(DOC)]
+
+
+def first_cells(title: str) -> set[str]:
+    """The code-quoted first cell of every table row of a section."""
+    return set(re.findall(r"^\| `([^`]+)` \|", section(title), flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize("reason", sorted(REASONS))
+def test_every_ingest_reason_has_its_cause_and_next_step(reason: str) -> None:
+    row = f"| `{reason}` | {REASONS[reason]} | "
+    assert row in section("Ingest reasons"), f"docs/troubleshooting.md lacks:\n{row}NEXT STEP |"
+
+
+@pytest.mark.parametrize("error", ALL_ERRORS, ids=[e.slug for e in ALL_ERRORS])
+def test_every_problem_type_has_its_cause_and_next_step(error: type) -> None:
+    row = f"| `{error.slug}` | {error.status} | "  # type: ignore[attr-defined]
+    assert row in section("Problem types"), (
+        f"docs/troubleshooting.md lacks:\n{row}CAUSE ({error.title}) | NEXT STEP |"  # type: ignore[attr-defined]
+    )
+
+
+def test_no_row_names_a_reason_or_problem_type_the_code_no_longer_has() -> None:
+    assert first_cells("Ingest reasons") == set(REASONS)
+    assert first_cells("Problem types") == {e.slug for e in ALL_ERRORS}
+
+
+def test_every_database_cause_is_explained() -> None:
+    for _fragments, what, _hint in CAUSES:
+        assert f"| `{what}` |" in section("The aggregator's database"), what
+
+
+def test_every_exit_code_is_explained() -> None:
+    codes = set(re.findall(r"^\| (\d+) \|", section("Exit codes"), flags=re.MULTILINE))
+    assert codes >= {"0", "1", "2", str(SKIPPED_EXIT_CODE)}
