@@ -14,6 +14,7 @@ import pytest
 from agent.ingest.reasons import REASONS
 from aggregator.database_url import CAUSES
 from cli.custodian import SKIPPED_EXIT_CODE
+from cli.errors import TOO_MANY_REJECTED
 from protocol.errors import ALL_ERRORS
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "troubleshooting.md").read_text(
@@ -59,4 +60,6 @@ def test_every_database_cause_is_explained() -> None:
 
 def test_every_exit_code_is_explained() -> None:
     codes = set(re.findall(r"^\| (\d+) \|", section("Exit codes"), flags=re.MULTILINE))
-    assert codes >= {"0", "1", "2", str(SKIPPED_EXIT_CODE)}
+    assert codes >= {"0", "1", "2", str(SKIPPED_EXIT_CODE), str(TOO_MANY_REJECTED)}
+    three = re.search(r"^\| 3 \|.*$", section("Exit codes"), flags=re.MULTILINE)
+    assert three is not None and "held back" in three.group(0) and "distribute" in three.group(0)
