@@ -204,12 +204,16 @@ def agent_ingest(
     for name in report.detected:
         typer.echo(f"read {report.detected_line(name)}")
     for name in report.files_skipped:
-        typer.echo(f"skipped {name}: ingested before (same file digest)")
+        typer.echo(
+            f"skipped {name}: ingested before (same file digest); to ingest it again "
+            "with a changed mapping, add --replace"
+        )
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.rejected_by_reason.items()))
     typer.echo(
         f"{report.rows_read} rows read: {report.rows_accepted} accepted, "
         f"{report.rows_rejected} rejected{f' ({reasons})' if reasons else ''}; "
         f"{report.households} households"
+        + (f"; held back, not counted: {', '.join(report.held_back)}" if report.held_back else "")
     )
     if report.unmapped_disciplines:
         typer.echo(
