@@ -51,8 +51,8 @@ def pinned_custodian(workspace: Workspace) -> VerifyKey:
     if not path.exists():
         raise UsageError(
             "no custodian key is pinned in this workspace",
-            hint="pin the key the taskforce gave you: publiek agent pin-custodian KEY "
-            "(no new enrollment needed)",
+            hint="pin the key the taskforce gave you: publiek agent pin-custodian "
+            "--custodian-key KEY (no new enrollment needed)",
         )
     return VerifyKey.from_text(path.read_text(encoding="ascii").strip())
 

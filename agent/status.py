@@ -1,8 +1,9 @@
 """``agent status``: what this workspace is, as an operator asks it.
 
 Enrolled to which aggregator as which institution, which custodian key is
-pinned, what was ingested, and per period whether its sector key is there,
-what was released (ρ spent) and which receipts are kept. Read only: a status
+pinned, which segment model releases use, what was ingested, and per period
+whether its sector key is there, what was released (ρ spent) and which
+receipts are kept. Read only: a status
 of a folder that is not a workspace creates nothing, and nothing here
 prints row content, keys or household data, only names, counts and ids.
 """
@@ -15,8 +16,9 @@ from contextlib import closing
 
 from agent import ledger
 from agent.sector_keys import custodian_key_path, pinned_custodian
+from agent.segment_install import installed_path
+from agent.segments import DEMO_VERSION, SegmentModel
 from agent.workspace import Workspace
-from protocol.errors import UsageError
 from protocol.keys import fingerprint
 
 
@@ -28,13 +30,17 @@ def _rows(workspace: Workspace, query: str) -> list[tuple[object, ...]]:
             return []
 
 
+def _segment_model(workspace: Workspace) -> str:
+    if not installed_path(workspace).exists():
+        return "none installed (releases would use the synthetic demo model)"
+    model = SegmentModel.load(installed_path(workspace))
+    demo = " (the synthetic demo model)" if model.version == DEMO_VERSION else ""
+    return f"{model.version}{demo}"
+
+
 def format_status(workspace: Workspace) -> str:
     """The workspace's status as lines for the terminal."""
-    if not workspace.root.is_dir():
-        raise UsageError(
-            f"{workspace.root} does not exist",
-            hint="check --workspace (or PUBLIEK_WORKSPACE); publiek agent enroll creates one",
-        )
+    workspace.existing()
     lines = [f"workspace {workspace.root}"]
     if not workspace.config_path.exists():
         lines.append("not enrolled (publiek agent enroll --aggregator URL --token T)")
@@ -49,6 +55,7 @@ def format_status(workspace: Workspace) -> str:
         else "none pinned"
     )
     lines.append(f"custodian key: {custodian}")
+    lines.append(f"segment model: {_segment_model(workspace)}")
     if not workspace.db_path.exists():
         lines.append("nothing ingested or released yet")
         return "\n".join(lines)
@@ -67,11 +74,13 @@ def format_status(workspace: Workspace) -> str:
         for sid, doc in _rows(workspace, "SELECT submission_id, receipt FROM receipts")
     }
     stored = {f.name.removeprefix("period=") for f in workspace.visits_dir.glob("period=*")}
-    released = {e.period for e in ledger.entries(workspace)}
+    # An unenrolled workspace (`agent init`) cannot have released anything.
+    entries = ledger.entries(workspace) if workspace.config_path.exists() else []
+    released = {e.period for e in entries}
     for period in sorted(stored | released):
         key = "fetched" if workspace.sector_key_path(period).exists() else "missing"
         lines.append(f"period {period}: sector key {key}")
-        for entry in ledger.entries(workspace, period):
+        for entry in (e for e in entries if e.period == period):
             receipt = receipts.get(entry.submission_id)
             sent = f"receipt: log index {receipt['log_index']}" if receipt else "no receipt kept"
             lines.append(

@@ -6,6 +6,7 @@ Layout::
     keys/                      secret keys, mode 0600 (signing, sealing, sector keys,
                                the link key)
     agent.db                   SQLite: ingested files, budget ledger, releases, receipts
+    segment-model.json         the installed segment model (agent segment-model install)
     visits/period=P/*.parquet  canonical visits (address numbers, no PC6, no names)
     visits/period=P/households/<digest>.parquet   address number → keys and PC4
     quarantine/*.parquet       rejected rows: row number, column, reason — no content
@@ -156,6 +157,25 @@ class Workspace:
     def save_config(self, config: AgentConfig) -> None:
         self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         write_private(self.config_path, config.to_toml().encode("utf-8"))
+
+    def is_workspace(self) -> bool:
+        """Whether a workspace is here: `agent enroll` or `agent init` made it."""
+        return self.db_path.is_file() or self.config_path.is_file()
+
+    def existing(self) -> Workspace:
+        """This workspace, refused when there is none at its path.
+
+        Every command but `agent enroll` and `agent init` works on a workspace that
+        exists: a mistyped ``--workspace`` (or a cron job started in the wrong
+        folder) must not quietly create a new, unenrolled workspace and ingest into
+        it, or release from it (ADR 0025)."""
+        if self.is_workspace():
+            return self
+        raise UsageError(
+            f"{self.root} is not an agent workspace (no agent.db or agent.toml there)",
+            hint="check --workspace (or PUBLIEK_WORKSPACE) for a typo; `publiek agent enroll` "
+            "creates the workspace, `publiek agent init` an unenrolled one for trying a mapping",
+        )
 
     def load_config(self) -> AgentConfig:
         try:

@@ -23,6 +23,8 @@ sector_key_app = typer.Typer(no_args_is_help=True, help="The period's sector key
 agent_app.add_typer(sector_key_app, name="sector-key")
 receipt_app = typer.Typer(no_args_is_help=True, help="Receipts from the aggregator.")
 agent_app.add_typer(receipt_app, name="receipt")
+segment_model_app = typer.Typer(no_args_is_help=True, help="The segment model releases use.")
+agent_app.add_typer(segment_model_app, name="segment-model")
 
 Workspace = Annotated[
     Path,
@@ -61,6 +63,46 @@ def agent_enroll(
     typer.echo(f"sealing key id (tell the custodian): {sealing_id}")
 
 
+@agent_app.command("init")
+@friendly
+def agent_init(workspace: Workspace = Path("publiek-workspace")) -> None:
+    """Create an unenrolled workspace, to try a mapping on real exports before enrolling.
+
+    Every other command refuses a folder that is not a workspace, so that a
+    mistyped --workspace never starts a new one; `agent enroll` creates one too,
+    and enrolls this one later."""
+    from agent.workspace import Workspace as AgentWorkspace
+
+    ws = AgentWorkspace(workspace)
+    if ws.is_workspace():
+        typer.echo(f"{workspace} is a workspace already; nothing changed")
+        return
+    ws.ensure()
+    typer.echo(
+        f"created the unenrolled workspace {workspace}; ingest into it to try a mapping, "
+        "enroll it with `publiek agent enroll` before submitting"
+    )
+
+
+@segment_model_app.command("install")
+@friendly
+def agent_segment_model_install(
+    model_file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The segment model file the taskforce published.")
+    ],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Check a segment model file and keep it as the model this workspace releases with."""
+    from agent.segment_install import install_model
+    from agent.segments import demo_warning
+    from agent.workspace import Workspace as AgentWorkspace
+
+    model = install_model(AgentWorkspace(workspace).existing(), model_file)
+    typer.echo(f"installed segment model {model.version} ({model.digest[:16]})")
+    if warning := demo_warning(model):
+        typer.echo(warning, err=True)
+
+
 @mapping_app.command("suggest")
 @friendly
 def agent_mapping_suggest(
@@ -87,7 +129,7 @@ def agent_mapping_suggest(
     from agent.ingest.suggest import suggest_mapping
     from agent.workspace import Workspace as AgentWorkspace
 
-    enrolled = enrolled_discipline(AgentWorkspace(workspace)) if workspace else None
+    enrolled = enrolled_discipline(AgentWorkspace(workspace).existing()) if workspace else None
     typer.echo(suggest_mapping(export, sheet=sheet, enrolled=enrolled), nl=False)
 
 
@@ -150,19 +192,28 @@ def agent_ingest(
     # The ingest tunes its own process before it imports polars (ADR 0011).
     from agent.ingest.process import ingest_files
     from agent.ingest.report import held_back_line
+    from agent.segment_install import ingest_warning
+    from agent.workspace import Workspace as AgentWorkspace
 
+    ws = AgentWorkspace(workspace).existing()
     report = ingest_files(exports, mapping, workspace, replace=replace, max_rejected=max_rejected)
+    if warning := ingest_warning(ws):
+        typer.echo(warning, err=True)
     for name in report.files_replaced:
         typer.echo(f"replaced {name}: its earlier visits were removed")
     for name in report.detected:
         typer.echo(f"read {report.detected_line(name)}")
     for name in report.files_skipped:
-        typer.echo(f"skipped {name}: ingested before (same file digest)")
+        typer.echo(
+            f"skipped {name}: ingested before (same file digest); to ingest it again "
+            "with a changed mapping, add --replace"
+        )
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(report.rejected_by_reason.items()))
     typer.echo(
         f"{report.rows_read} rows read: {report.rows_accepted} accepted, "
         f"{report.rows_rejected} rejected{f' ({reasons})' if reasons else ''}; "
         f"{report.households} households"
+        + (f"; held back, not counted: {', '.join(report.held_back)}" if report.held_back else "")
     )
     if report.unmapped_disciplines:
         typer.echo(
@@ -202,7 +253,7 @@ def agent_budget(
     from agent.release_config import release_config
     from agent.workspace import Workspace as AgentWorkspace
 
-    ws = AgentWorkspace(workspace)
+    ws = AgentWorkspace(workspace).existing()
     typer.echo(format_ledger(ws, lambda p: release_config(ws, p).period_budget, period))
 
 
@@ -216,7 +267,7 @@ def agent_sector_key_fetch(
     from agent.sector_keys import fetch_sector_key
     from agent.workspace import Workspace as AgentWorkspace
 
-    fp = fetch_sector_key(AgentWorkspace(workspace), period)
+    fp = fetch_sector_key(AgentWorkspace(workspace).existing(), period)
     typer.echo(f"sector key for {period} installed (custodian {fp})")
 
 
@@ -226,18 +277,23 @@ def agent_submit(
     period: Annotated[str, typer.Option(help="Quarter label, e.g. 2026-Q3.")],
     workspace: Workspace = Path("publiek-workspace"),
     segment_model: Annotated[
-        Path | None, typer.Option(help="Segment model file (default: synthetic demo model).")
+        Path | None,
+        typer.Option(
+            help="Segment model file (default: the one installed with `agent segment-model "
+            "install`, else the synthetic demo model)."
+        ),
     ] = None,
 ) -> None:
     """Check the period with the aggregator, then release the DP tables (or reuse the
     stored release), seal and send them. Nothing is drawn for a period that is
     unknown, not open, out of budget, or when this institution is revoked."""
-    from agent.segments import SegmentModel, demo_warning, synthetic_demo_model
+    from agent.segment_install import model_for_release
+    from agent.segments import demo_warning
     from agent.submit import submit_period
     from agent.workspace import Workspace as AgentWorkspace
 
-    ws = AgentWorkspace(workspace)
-    model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
+    ws = AgentWorkspace(workspace).existing()
+    model = model_for_release(ws, segment_model)
     if warning := demo_warning(model):
         typer.echo(warning, err=True)
     done = submit_period(ws, period, model)
@@ -267,16 +323,21 @@ def agent_export(
         ),
     ] = None,
     segment_model: Annotated[
-        Path | None, typer.Option(help="Segment model file (default: synthetic demo model).")
+        Path | None,
+        typer.Option(
+            help="Segment model file (default: the one installed with `agent segment-model "
+            "install`, else the synthetic demo model)."
+        ),
     ] = None,
 ) -> None:
     """Seal the period's release to a file for `publiek aggregator import`."""
     from agent.export import export_release
-    from agent.segments import SegmentModel, demo_warning, synthetic_demo_model
+    from agent.segment_install import model_for_release
+    from agent.segments import demo_warning
     from agent.workspace import Workspace as AgentWorkspace
 
-    ws = AgentWorkspace(workspace)
-    model = SegmentModel.load(segment_model) if segment_model else synthetic_demo_model()
+    ws = AgentWorkspace(workspace).existing()
+    model = model_for_release(ws, segment_model)
     if warning := demo_warning(model):
         typer.echo(warning, err=True)
     keys = json.loads(key_set.read_text(encoding="utf-8")) if key_set else None
@@ -296,7 +357,7 @@ def agent_receipt_add(
     from agent.receipts import add_receipt
     from agent.workspace import Workspace as AgentWorkspace
 
-    receipt = add_receipt(AgentWorkspace(workspace), file)
+    receipt = add_receipt(AgentWorkspace(workspace).existing(), file)
     typer.echo(f"receipt for {receipt.submission_id} kept (log index {receipt.log_index})")
 
 
@@ -311,7 +372,7 @@ def agent_receipt_export(
     from agent.receipts import export_receipt
     from agent.workspace import Workspace as AgentWorkspace
 
-    receipt = export_receipt(AgentWorkspace(workspace), period, out)
+    receipt = export_receipt(AgentWorkspace(workspace).existing(), period, out)
     typer.echo(
         f"wrote the receipt for {receipt.submission_id} (log index {receipt.log_index}) to {out}"
     )
@@ -320,7 +381,14 @@ def agent_receipt_export(
 @agent_app.command("pin-custodian")
 @friendly
 def agent_pin_custodian(
-    key: Annotated[str, typer.Argument(help="The custodian's public key, from the taskforce.")],
+    key: Annotated[
+        str,
+        typer.Option(
+            "--custodian-key",
+            help="The custodian's public key, from the taskforce (an option, as in `agent "
+            "enroll`: a key's text may begin with '-').",
+        ),
+    ],
     workspace: Workspace = Path("publiek-workspace"),
 ) -> None:
     """Pin the custodian's key in an enrolled workspace that has none, without
@@ -329,7 +397,7 @@ def agent_pin_custodian(
     from agent.workspace import Workspace as AgentWorkspace
     from protocol.keys import fingerprint
 
-    ws = AgentWorkspace(workspace)
+    ws = AgentWorkspace(workspace).existing()
     ws.load_config()  # an enrolled workspace only: a typo in -w must not make a new one
     typer.echo(f"custodian key {fingerprint(pin_custodian(ws, key))} pinned")
 
@@ -341,7 +409,7 @@ def agent_status(workspace: Workspace = Path("publiek-workspace")) -> None:
     from agent.status import format_status
     from agent.workspace import Workspace as AgentWorkspace
 
-    typer.echo(format_status(AgentWorkspace(workspace)))
+    typer.echo(format_status(AgentWorkspace(workspace).existing()))
 
 
 @agent_app.command("inspect")
@@ -355,7 +423,7 @@ def agent_inspect(
     from agent.inspect import format_inspection, inspect_submission, inspection_json
     from agent.workspace import Workspace as AgentWorkspace
 
-    inspection = inspect_submission(AgentWorkspace(workspace), submission)
+    inspection = inspect_submission(AgentWorkspace(workspace).existing(), submission)
     typer.echo(inspection_json(inspection) if as_json else format_inspection(inspection))
     if inspection.sealed and not inspection.matches:
         raise typer.Exit(1)

@@ -311,10 +311,12 @@ def aggregator_custodian_register(
 ) -> None:
     """Accept sealed sector keys signed by this custodian key."""
     from aggregator.custodian import register_custodian
-    from protocol.keys import VerifyKey
+    from protocol.keys import VerifyKey, fingerprint
 
-    key_id = register_custodian(agg.db, VerifyKey.from_text(key))
-    typer.echo(f"custodian key {key_id} registered")
+    verify_key = VerifyKey.from_text(key)
+    register_custodian(agg.db, verify_key)
+    # The fingerprint as `custodian init` printed it, to compare by eye.
+    typer.echo(f"custodian key {fingerprint(verify_key)} registered")
 
 
 @aggregator_command(key_app, "list")

@@ -76,7 +76,8 @@ def custodian_distribute(
     from custodian.state import CustodianState
 
     result = distribute(CustodianState(state), aggregator, period, token=token, trust_new=trust_new)
-    typer.echo(f"{period}: sector key sealed to {len(result.sealed)} agents")
+    n = len(result.sealed)
+    typer.echo(f"{period}: sector key sealed to {n} agent{'' if n == 1 else 's'}")
     for institution_id, kid in result.awaiting_approval:
         typer.echo(f"  not approved yet: {institution_id} (sealing key {kid})")
     for institution_id, kid in result.key_changed:

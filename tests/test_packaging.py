@@ -227,6 +227,7 @@ def test_the_agent_extra_runs_the_agent_without_the_server_stack(
     export = tmp_path / "export.csv"
     export.write_text("\n".join([HEADER, *GOOD_ROWS]) + "\n", encoding="utf-8")
     (tmp_path / "map.toml").write_text(MAPPING, encoding="utf-8")
+    _run(bin_ / "publiek", "agent", "init", "-w", "ws", cwd=tmp_path)
     ingest = _run(bin_ / "publiek", "agent", "ingest", export, "-m", "map.toml", "-w", "ws",
                   cwd=tmp_path)  # fmt: skip
     assert "4 rows read: 4 accepted" in ingest.stdout

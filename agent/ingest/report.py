@@ -68,8 +68,8 @@ class IngestReport:
 
 # What to change when one reason rejects most rows of an export.
 ADVICE: dict[str, str] = {
-    "invalid_date": "check the column mapped as visit_date, or set [source] date_format "
-    "to how the export writes its dates",
+    "invalid_date": "check the column mapped as visit_date, and [source] date_format: leave it "
+    "out to have it detected (month names included), or set it to how the export writes dates",
     "invalid_tickets": "check the column mapped as tickets (a whole number of tickets per row)",
     "invalid_price": 'check the column mapped as price, or set [source] decimal ("," or ".")',
     "invalid_birth_year": "check the column mapped as birth_year, or leave it out",

@@ -40,7 +40,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "postcode": ("postcode", "pc", "pc6", "zip", "zipcode", "postalcode", "postcodeklant"),
     "house_number": (
-        "huisnummer", "huisnr", "huisnummertoevoeging", "nummer", "nr", "housenumber",
+        "huisnummer", "huisnr", "huisnummertoevoeging", "nummer", "nr", "number", "housenumber",
         "houseno", "housenr", "streetnumber",
     ),
     "house_number_addition": (

@@ -105,7 +105,7 @@ def test_agent_budget_shows_the_ledger(workspace: Workspace) -> None:
 def test_agent_budget_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["agent", "budget", "--workspace", str(tmp_path / "none")])
     assert result.exit_code == 2
-    assert "not an enrolled agent workspace" in result.output
+    assert "is not an agent workspace" in result.output
     assert not (tmp_path / "none").exists()
 
 

@@ -25,7 +25,7 @@ def test_status_names_the_enrollment_and_the_periods(workspace: Workspace) -> No
 
 def test_status_of_a_folder_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
     ran = runner.invoke(app, ["agent", "status", "-w", str(tmp_path / "typo")])
-    assert ran.exit_code == 2 and "does not exist" in ran.stderr
+    assert ran.exit_code == 2 and "is not an agent workspace" in ran.stderr
     assert not (tmp_path / "typo").exists()
 
 
@@ -33,14 +33,20 @@ def test_a_missing_custodian_key_is_pinned_without_enrolling_again(
     workspace: Workspace, tmp_path: Path
 ) -> None:
     key = SigningKey.generate().public
-    ran = runner.invoke(app, ["agent", "pin-custodian", key.to_text(), "-w", str(workspace.root)])
+    ran = runner.invoke(
+        app, ["agent", "pin-custodian", "-w", str(workspace.root), "--custodian-key", key.to_text()]
+    )
     assert ran.exit_code == 0, ran.output
     assert f"custodian key {fingerprint(key)} pinned" in ran.stdout
     status = runner.invoke(app, ["agent", "status", "-w", str(workspace.root)])
     assert f"custodian key: {fingerprint(key)}" in status.stdout
     other = SigningKey.generate().public.to_text()
-    refused = runner.invoke(app, ["agent", "pin-custodian", other, "-w", str(workspace.root)])
+    refused = runner.invoke(
+        app, ["agent", "pin-custodian", "-w", str(workspace.root), "--custodian-key", other]
+    )
     assert refused.exit_code == 2 and "already pinned" in refused.stderr
-    typo = runner.invoke(app, ["agent", "pin-custodian", other, "-w", str(tmp_path / "typo")])
-    assert typo.exit_code == 2 and "not an enrolled agent workspace" in typo.stderr
+    typo = runner.invoke(
+        app, ["agent", "pin-custodian", "-w", str(tmp_path / "typo"), "--custodian-key", other]
+    )
+    assert typo.exit_code == 2 and "is not an agent workspace" in typo.stderr
     assert not (tmp_path / "typo").exists()

@@ -182,6 +182,7 @@ def test_an_ingest_through_the_command_leaves_only_private_files(tmp_path: Path)
     export = write_exports(sector, tmp_path / "agents")[sector.institutions[0].slug]
     mapping = tmp_path / "agents" / sector.institutions[0].slug / "mapping.toml"
     ws = tmp_path / "workspace"
+    assert runner.invoke(app, ["agent", "init", "-w", str(ws)]).exit_code == 0
     ran = runner.invoke(app, ["agent", "ingest", str(export), "-m", str(mapping), "-w", str(ws)])
     assert ran.exit_code == 0, ran.output
     assert list((ws / "visits").rglob("*.parquet"))

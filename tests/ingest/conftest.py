@@ -37,6 +37,14 @@ def export_csv(write: Callable[..., Path]) -> Path:
     return write("export.csv", "\n".join([HEADER, *GOOD_ROWS]) + "\n")
 
 
+@pytest.fixture(autouse=True)
+def workspace(tmp_path: Path) -> Path:
+    """tmp_path/ws, created as an operator tries a mapping before enrolling: `agent init`."""
+    result = CliRunner().invoke(app, ["agent", "init", "-w", str(tmp_path / "ws")])
+    assert result.exit_code == 0, result.output
+    return tmp_path / "ws"
+
+
 @pytest.fixture
 def run_cli() -> Callable[..., object]:
     runner = CliRunner()

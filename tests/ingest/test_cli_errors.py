@@ -70,7 +70,7 @@ def test_mapped_column_missing_lists_the_columns_there(run_cli, tmp_path, write)
     export = write("export.csv", "\n".join([HEADER, *GOOD_ROWS]) + "\n")
     line = fails_with_one_line(
         run_cli(
-            "agent", "ingest", str(export), "--mapping", str(mapping), "-w", str(tmp_path / "w")
+            "agent", "ingest", str(export), "--mapping", str(mapping), "-w", str(tmp_path / "ws")
         ),
         "export.csv",
         "'Bedrag'",

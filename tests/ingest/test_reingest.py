@@ -34,6 +34,7 @@ def test_a_mapping_mistake_holds_the_export_back_and_the_fixed_mapping_ingests_i
     assert held.exit_code == 3
     assert "held back export.csv: 4 of 4 data rows rejected" in held.output
     assert "mostly invalid_date (4)" in held.output
+    assert "held back, not counted: export.csv" in held.output  # the count line says so
     assert "date_format" in held.output
     for value in PERSONAL:
         assert value not in held.output.lower()
@@ -70,7 +71,8 @@ def test_replace_removes_the_exports_visits_and_ingests_it_again(
     before = Workspace(tmp_path / "ws").load_visits("2026-Q3")
     assert set(before["discipline"].to_list()) == {"theater", "music"}
     write("map.toml", MAPPING.replace('"Klassiek" = "music"', '"Klassiek" = "theater"'))
-    assert "skipped export.csv" in _ingest(run_cli, tmp_path, export_csv).output
+    skipped = _ingest(run_cli, tmp_path, export_csv).output
+    assert "skipped export.csv" in skipped and "add --replace" in skipped
     again = _ingest(run_cli, tmp_path, export_csv, "--replace")
     assert again.exit_code == 0, again.output
     assert "replaced export.csv" in again.output
