@@ -246,12 +246,22 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    """The aggregator's database: sessions, the write session, the schema.
+
+    ``write_lock_first``: on SQLite every transaction takes the write lock as it
+    begins (``BEGIN IMMEDIATE``), so a transaction that reads and then writes
+    waits for a concurrent writer (the busy timeout) instead of failing with
+    "database is locked" once another connection has written since its read.
+    What a one-shot ``publiek aggregator`` command wants beside a running server
+    or another command; the server keeps deferred transactions for its reads."""
+
+    def __init__(self, url: str, *, write_lock_first: bool = False) -> None:
         from aggregator.database_url import normalise_url
 
         self.url = url = normalise_url(url)
         self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        engine = self.engine.execution_options(write_lock=True) if write_lock_first else self.engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
 
         self._local_writer = threading.Lock()
         self._writes = sessionmaker(

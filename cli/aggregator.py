@@ -116,7 +116,8 @@ class Aggregator:
         from aggregator.keyring import Keyring
         from aggregator.storage import Database
 
-        db = Database(self.settings.db_url)
+        # A command may run beside the server or another command (SQLite: see Database).
+        db = Database(self.settings.db_url, write_lock_first=True)
         db.create_schema()
         keyring = Keyring(self.settings, db)
         keyring.ensure()

@@ -150,8 +150,11 @@ def leaks(rows: pl.DataFrame, text: str) -> list[str]:
     which can contain any six characters by chance, is not a false alarm."""
     postcodes, texts = personal_data(rows)
     tokens = {t.upper().replace(" ", "") for t in _PC6_TOKEN.findall(text)}
-    lowered = text.lower()
-    return sorted(tokens & postcodes) + sorted(t for t in texts if t in lowered)
+    # Every occurrence of any of the addresses and names at once (Aho-Corasick), so
+    # that a state folder or a whole deployment's output is scanned in well under
+    # a second instead of one pass per visitor.
+    found = pl.Series([text.lower()]).str.extract_many(sorted(texts), overlapping=True)
+    return sorted(tokens & postcodes) + sorted(set(found.explode().drop_nulls().to_list()))
 
 
 def all_bytes(folder: Path) -> str:
