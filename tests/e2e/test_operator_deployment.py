@@ -85,7 +85,11 @@ class Run:
 @dataclass
 class Shell:
     """Runs ``publiek`` as an operator's shell does, one OS process per command,
-    and keeps everything each one printed (for the leak scan)."""
+    and keeps everything each one printed (for the leak scan).
+
+    ``python -m cli`` is the ``publiek`` console script (pyproject's
+    ``[project.scripts]``, ``cli:main``), run from this checkout rather than the
+    copy installed in the virtual environment."""
 
     transcript: list[Run] = field(default_factory=list)
 
@@ -587,6 +591,19 @@ def test_the_published_95_percent_intervals_hold_the_true_totals(deployment: Dep
     assert n - sum(inside) <= misses_allowed(n), f"{sum(inside)}/{n}"
 
 
+def test_no_published_estimate_is_off_by_more_than_its_noise(deployment: Deployment) -> None:
+    """A few misses are chance; a count that is wrong (a table mis-binned, an
+    order counted twice) is off by many standard deviations, in however few
+    cells. Beyond 5 sd happens by chance with probability below 10^-6 a cell."""
+    exact = truth(deployment.rows, deployment.sector_key)
+    off = {
+        label(c): (c["estimate"], exact.get(label(c), 0), round(c["std"], 1))
+        for c in checked_cells(deployment.benchmark_http["cells"])
+        if abs(c["estimate"] - exact.get(label(c), 0)) > 5 * c["std"]
+    }
+    assert off == {}, "(estimate, truth, sd): " + repr(off)
+
+
 def test_the_command_line_and_the_api_publish_the_same_sector_benchmark(
     deployment: Deployment,
 ) -> None:
@@ -614,3 +631,4 @@ def test_the_aggregator_state_holds_no_personal_data(deployment: Deployment) -> 
 def test_the_scan_finds_the_personal_data_in_an_export(deployment: Deployment) -> None:
     theater = deployment.agent("theater")
     assert len(leaks(deployment.rows, all_bytes(theater.folder / "exports"))) > 100
+
