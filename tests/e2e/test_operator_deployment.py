@@ -631,4 +631,3 @@ def test_the_aggregator_state_holds_no_personal_data(deployment: Deployment) -> 
 def test_the_scan_finds_the_personal_data_in_an_export(deployment: Deployment) -> None:
     theater = deployment.agent("theater")
     assert len(leaks(deployment.rows, all_bytes(theater.folder / "exports"))) > 100
-
