@@ -52,13 +52,20 @@ def agent_enroll(
     ] = None,
 ) -> None:
     """Generate this agent's keys and register their public halves."""
-    from agent.enrollment import enroll
+    from agent.enrollment import enroll, trial_exports
     from agent.workspace import Workspace as AgentWorkspace
     from protocol.keys import SealPrivateKey
 
     ws = AgentWorkspace(workspace)
+    trial = trial_exports(ws)
     config = enroll(ws, aggregator, token, custodian_key=custodian_key)
     typer.echo(f"enrolled as {config.institution_id} ({config.discipline}, {config.province})")
+    if trial:
+        typer.echo(
+            f"removed the trial ingest of {trial} export{'s' if trial != 1 else ''} (keyed with "
+            "local keys, which match no other institution's): ingest them again after "
+            "`publiek agent sector-key fetch --period P`"
+        )
     sealing_id = SealPrivateKey.load(ws.seal_key_path).public.key_id
     typer.echo(f"sealing key id (tell the custodian): {sealing_id}")
 

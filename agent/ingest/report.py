@@ -87,8 +87,9 @@ def held_back_line(name: str, held: dict[str, Any], max_rejected: float) -> str:
     return (
         f"held back {name}: {rejected} of {read} data rows rejected "
         f"({rejected / read:.0%}, more than {max_rejected:.0%}), mostly {reason} ({n}): "
-        f"{advice}; nothing of it was stored, so run the same command again after fixing "
-        "the mapping"
+        f"{advice}; nothing of this run was stored"
+        + ("; its earlier ingest is kept as it was" if held.get("earlier_kept") else "")
+        + ", so run the same command again after fixing the mapping"
     )
 
 
