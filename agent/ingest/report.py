@@ -53,7 +53,9 @@ class IngestReport:
         """One line saying how a file was read, e.g. for the terminal."""
 
         def show(values: dict[str, str]) -> str:
-            return ", ".join(f"{k} {v!r}" if len(v) == 1 else f"{k} {v}" for k, v in values.items())
+            # A delimiter or decimal sign is quoted, so that ',' and ';' read as values.
+            quoted = ("delimiter", "decimal")
+            return ", ".join(f"{k} {v!r}" if k in quoted else f"{k} {v}" for k, v in values.items())
 
         detected = dict(self.detected.get(name, {}))
         kind = detected.pop("format", "")
