@@ -5,6 +5,7 @@ is there (``period list``, ``institution list``), staff credentials
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,22 @@ def test_a_password_is_never_shown_in_a_url() -> None:
     assert SECRET not in redact(f"not a url {SECRET}")
 
 
+# libpq takes its secrets from the query string as well as from the user part.
+SECRET_QUERY = f"password={SECRET}&sslpassword={SECRET}&passfile=/home/{SECRET}/.pgpass"
+
+
+def test_secrets_in_the_query_string_are_hidden_and_the_rest_is_shown() -> None:
+    shown = redact(
+        f"postgresql+psycopg://publiek@db.example/publiek?sslmode=require&{SECRET_QUERY}"
+    )
+    assert SECRET not in shown
+    assert shown == (
+        "postgresql+psycopg://publiek@db.example/publiek"
+        "?passfile=***&password=***&sslmode=require&sslpassword=***"
+    )
+    assert SECRET not in redact(f"postgresql://publiek@db.example/publiek?PASSWORD={SECRET}")
+
+
 @pytest.mark.slow
 def test_init_works_with_a_postgres_url(tmp_path: Path, postgres: Any, kit: Any) -> None:
     url = kit.new_postgres_database(postgres).replace("postgresql+psycopg://", "postgres://")
@@ -207,6 +224,18 @@ def test_a_server_that_does_not_answer_is_named(tmp_path: Path) -> None:
     assert "no database server answers" in out and "start PostgreSQL" in out
 
 
+def test_a_password_in_the_query_string_is_not_shown_when_the_server_does_not_answer(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = init_refused(
+        tmp_path, f"postgresql+psycopg://publiek@127.0.0.1:{port}/publiek?{SECRET_QUERY}"
+    )
+    assert "no database server answers" in out and "password=***" in out
+
+
 def test_a_url_sqlalchemy_cannot_read_is_refused_with_the_form_to_use(tmp_path: Path) -> None:
     out = init_refused(tmp_path, f"publiek:{SECRET}@localhost/publiek")
     assert "postgresql+psycopg://" in out
@@ -222,3 +251,34 @@ def test_serve_prints_its_url_its_database_without_password_and_where_it_logs(
     assert f"listening on {server.url} " in printed
     assert f"database {url}" in printed
     assert "log: warnings and errors to standard error" in printed
+
+
+@pytest.mark.slow
+def test_serve_hides_a_password_in_the_query_string_of_its_database(
+    tmp_path: Path, server_factory: Any, postgres: Any, kit: Any
+) -> None:
+    # The test server trusts local connections: libpq is handed the secrets and
+    # does not need them, so the server starts and prints its line.
+    passfile = tmp_path / "pgpass"
+    passfile.write_text("")
+    (tmp_path / "state").mkdir()
+    query = f"password={SECRET}&sslpassword={SECRET}&passfile={passfile}"
+    server_factory(tmp_path / "state", f"{kit.new_postgres_database(postgres)}?{query}")
+    printed = (tmp_path / "state" / "server.log").read_text()
+    assert "database postgresql+psycopg://publiek@127.0.0.1:" in printed
+    assert "?passfile=***&password=***&sslpassword=***;" in printed
+    assert SECRET not in printed and str(passfile) not in printed
+
+
+@pytest.mark.slow
+def test_serve_on_an_ipv6_address_prints_and_writes_its_url_in_brackets(
+    tmp_path: Path, server_factory: Any
+) -> None:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    server = server_factory(tmp_path, f"sqlite:///{tmp_path / 'aggregator.db'}", host="::1")
+    assert server.url.startswith("http://[::1]:")  # the address file; the server answered on it
+    assert f"listening on {server.url} " in (tmp_path / "server.log").read_text()
