@@ -98,9 +98,43 @@ def test_an_enabled_account_works_again_but_not_with_its_old_token(tmp_path: Pat
         db.engine.dispose()
 
 
-def test_enabling_an_account_that_is_not_disabled_is_refused(tmp_path: Path) -> None:
+def test_enabling_an_account_that_is_not_disabled_is_refused_with_what_to_do_instead(
+    tmp_path: Path,
+) -> None:
     add_user(tmp_path)
-    assert "not disabled" in refused("aggregator", "user", "enable", "tf", "--state", str(tmp_path))
+    out = refused("aggregator", "user", "enable", "tf", "--state", str(tmp_path))
+    assert "not disabled" in out
+    assert "`publiek aggregator user token tf`" in out
+    assert "`publiek aggregator user password tf`" in out
+
+
+def test_a_token_for_a_disabled_account_is_refused_with_the_command_that_enables_it(
+    tmp_path: Path,
+) -> None:
+    add_user(tmp_path)
+    run("aggregator", "user", "disable", "tf", "--state", str(tmp_path))
+    out = refused("aggregator", "user", "token", "tf", "--state", str(tmp_path))
+    assert "user tf is disabled" in out and "`publiek aggregator user enable tf`" in out
+
+
+@pytest.mark.parametrize("command", ["token", "disable", "enable"])
+def test_an_unknown_account_is_refused_with_the_command_that_creates_it(
+    tmp_path: Path, command: str
+) -> None:
+    add_user(tmp_path)
+    out = refused("aggregator", "user", command, "nobody", "--state", str(tmp_path))
+    assert "no user 'nobody'" in out
+    assert "`publiek aggregator user add nobody --role taskforce`" in out
+
+
+def test_adding_an_account_twice_is_refused_with_the_password_reset(tmp_path: Path) -> None:
+    add_user(tmp_path)
+    result = runner.invoke(app, ["aggregator", "user", "add", "tf", "--role", "taskforce",
+                                 "--password-stdin", "--state", str(tmp_path)],
+                           input=PASSWORD + "\n")  # fmt: skip
+    assert result.exit_code == 2
+    assert "already exists" in result.output
+    assert "`publiek aggregator user password tf`" in result.output
 
 
 def test_a_password_reset_changes_the_password_and_revokes_the_tokens(tmp_path: Path) -> None:
@@ -124,6 +158,7 @@ def test_a_password_reset_of_an_unknown_user_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["aggregator", "user", "password", "nobody", "--password-stdin",
                                  "--state", str(tmp_path)], input=PASSWORD + "\n")  # fmt: skip
     assert result.exit_code == 2 and "no user 'nobody'" in result.output
+    assert "`publiek aggregator user add nobody --role taskforce`" in result.output
 
 
 # --- a database that cannot be reached -----------------------------------------
