@@ -183,7 +183,7 @@ def agent_ingest(
         typer.Option(
             "--max-rejected",
             help="Share of an export's rows (0–1) that may be rejected; above it the export "
-            "is held back, nothing stored, exit 3 (default: [ingest] max_rejected in "
+            "is held back, nothing stored, exit 3 (default: \\[ingest] max_rejected in "
             "agent.toml, else 0.2).",
         ),
     ] = None,
