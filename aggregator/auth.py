@@ -119,9 +119,15 @@ def create_user(db: Database, username: str, role: str, password: str) -> None:
         )
 
 
+def _find_user(s: Session, username: str) -> User | None:
+    """The account named ``username``; a name no user can have (``USERNAME_RE``) is
+    not looked up: it may hold what a database refuses in text (PostgreSQL: NUL)."""
+    return s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+
+
 def disable_user(db: Database, username: str) -> None:
     with db.session() as s:
-        user = s.get(User, username)
+        user = _find_user(s, username)
         if user is None:
             raise _no_user(username)
         user.disabled_at = datetime.now(UTC)
@@ -145,7 +151,7 @@ def enable_user(db: Database, username: str) -> int:
     to shut out a leaked token and must not bring that token back. Returns how
     many tokens were revoked; the user logs in or gets a new ``user token``."""
     with db.session() as s:
-        user = s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+        user = _find_user(s, username)
         if user is None:
             raise _no_user(username)
         if user.disabled_at is None:
@@ -168,7 +174,7 @@ def set_password(db: Database, username: str, password: str) -> int:
     if len(password) < MIN_PASSWORD:
         raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
     with db.session() as s:
-        user = s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+        user = _find_user(s, username)
         if user is None:
             raise _no_user(username)
         user.password_hash = _hasher.hash(password)
@@ -180,7 +186,7 @@ def issue_token(db: Database, username: str, *, valid_for: timedelta) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     with db.session() as s:
-        user = s.get(User, username)
+        user = _find_user(s, username)
         if user is None:
             raise _no_user(username)
         if user.disabled_at is not None:
@@ -202,10 +208,9 @@ def issue_token(db: Database, username: str, *, valid_for: timedelta) -> str:
 def login(db: Database, username: str, password: str, *, valid_for: timedelta) -> str:
     """Exchange a password for an API token; one vague error for every failure.
 
-    A name that no user can have (``USERNAME_RE``) is not looked up: it may
-    hold what a database refuses in text (PostgreSQL: NUL)."""
+    A name that no user can have is not looked up (:func:`_find_user`)."""
     with db.session() as s:
-        user = s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+        user = _find_user(s, username)
         stored = user.password_hash if user and user.disabled_at is None else None
     try:
         if stored is None:

@@ -237,7 +237,8 @@ def agent_ingest(
         typer.echo(
             f"warning: {period}: {n} visits have the same household, date and event as "
             "visits of another export; if the exports overlap (cumulative exports) those "
-            "count twice: map order_id so that each order counts once"
+            "count twice: map order_id so that each order counts once",
+            err=True,
         )
     if report_json:
         report_json.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")
