@@ -79,7 +79,7 @@ AGENT_LINES: list[tuple[str, ModuleType]] = [
     ("is not an agent workspace (no agent.db or agent.toml there)", agent.workspace),
     ("is not an enrolled agent workspace (no agent.toml)", agent.workspace),
     ("no sector key for ", agent.workspace),
-    (" in this workspace: an export with visits of ", agent.workspace),
+    (" in this workspace: an export with visits ", agent.workspace),
     ("no custodian key is pinned in this workspace", agent.sector_keys),
     ("were already keyed with another sector key; ", agent.sector_keys),
     ("cannot replace it, period(s) ", agent.ingest.run),
