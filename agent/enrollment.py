@@ -5,9 +5,19 @@ with mode 0600). The aggregator learns only the public keys and binds them to
 the institution named in the single-use token. The custodian's public key,
 when given, is pinned here too, and the aggregator's key set is cached for
 the offline path (``publiek agent export``).
+
+A workspace made by ``agent init`` may hold a trial: exports ingested with
+local sector keys, to try a mapping. Those households match nobody else's, so
+enrolling removes the trial (its visits, quarantine, records and local keys)
+once the aggregator has accepted the keys; the exports are ingested again after
+``agent sector-key fetch`` (ADR 0025).
 """
 
 from __future__ import annotations
+
+import shutil
+import sqlite3
+from contextlib import closing
 
 from agent.client import AggregatorClient
 from agent.key_set import save_key_set
@@ -21,7 +31,7 @@ def enroll(
     workspace: Workspace, aggregator_url: str, token: str, *, custodian_key: str | None = None
 ) -> AgentConfig:
     workspace.ensure()
-    if workspace.config_path.exists():
+    if workspace.enrolled:
         raise UsageError(
             f"{workspace.root} is already enrolled",
             hint="use another --workspace, or remove agent.toml and keys/ to enroll anew",
@@ -43,4 +53,28 @@ def enroll(
     )
     workspace.save_config(config)
     save_key_set(workspace, key_set)
+    _remove_trial(workspace)
     return config
+
+
+def trial_exports(workspace: Workspace) -> int:
+    """How many exports an unenrolled workspace ingested as a trial (0 for none)."""
+    if workspace.enrolled or not workspace.db_path.exists():
+        return 0
+    with closing(sqlite3.connect(f"file:{workspace.db_path}?mode=ro", uri=True)) as db:
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM ingested_files").fetchone()[0])
+        except sqlite3.OperationalError:  # no table yet
+            return 0
+
+
+def _remove_trial(workspace: Workspace) -> None:
+    """Remove what a trial ingested with local sector keys (see the module docstring)."""
+    shutil.rmtree(workspace.visits_dir, ignore_errors=True)
+    shutil.rmtree(workspace.quarantine_dir, ignore_errors=True)
+    for key in workspace.keys_dir.glob("local-sector-*.key"):
+        key.unlink()
+    with workspace.connect() as db:
+        db.execute("DELETE FROM ingested_file_sizes")
+        db.execute("DELETE FROM ingested_files")
+    workspace.ensure()

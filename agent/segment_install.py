@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.segments import DEMO_VERSION, SegmentModel, synthetic_demo_model
+from agent.segments import DEMO_VERSION, SegmentModel, is_demo, synthetic_demo_model
 from agent.workspace import Workspace
+from protocol.errors import UsageError
 from protocol.state_files import write_private
 
 INSTALLED_NAME = "segment-model.json"
@@ -36,9 +37,14 @@ def installed_path(workspace: Workspace) -> Path:
 
 
 def install_model(workspace: Workspace, source: Path) -> SegmentModel:
-    """Check ``source`` and keep its bytes, unchanged, as the workspace's model."""
-    model = SegmentModel.load(source)
-    write_private(installed_path(workspace), source.read_bytes())
+    """Check ``source`` and keep its bytes, unchanged, as the workspace's model: the
+    bytes checked are the bytes kept (read once)."""
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"segment model {source} cannot be read", hint="check the path") from exc
+    model = SegmentModel.parse(data, where=str(source))
+    write_private(installed_path(workspace), data)
     return model
 
 
@@ -55,6 +61,6 @@ def ingest_warning(workspace: Workspace) -> str | None:
     """The line `agent ingest` prints while the workspace would release demo segments."""
     if not installed_path(workspace).exists():
         return NOT_INSTALLED
-    if SegmentModel.load(installed_path(workspace)).version == DEMO_VERSION:
+    if is_demo(SegmentModel.load(installed_path(workspace))):
         return DEMO_INSTALLED
     return None

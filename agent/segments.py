@@ -67,17 +67,37 @@ class SegmentModel:
     @classmethod
     def load(cls, path: Path) -> SegmentModel:
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = path.read_bytes()
+        except OSError as exc:
             raise UsageError(f"segment model {path} cannot be read", hint="check the path") from exc
-        if doc.get("format") != FORMAT:
-            raise UsageError(f"segment model {path} is not in format {FORMAT}")
-        segments = tuple(doc["segments"])
-        rows = [
-            (pc4, seg, float(share), int(n))
-            for pc4, entry in doc["pc4"].items()
-            for seg, share, n in zip(segments, entry["shares"], entry["households"], strict=True)
-        ]
+        return cls.parse(data, where=str(path))
+
+    @classmethod
+    def parse(cls, data: bytes, *, where: str) -> SegmentModel:
+        """The model in ``data`` (a model file's bytes), checked like every release's."""
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except ValueError as exc:
+            raise UsageError(
+                f"segment model {where} is not UTF-8 JSON", hint="use the file as published"
+            ) from exc
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise UsageError(f"segment model {where} is not in format {FORMAT}")
+        try:
+            segments = tuple(doc["segments"])
+            rows = [
+                (pc4, seg, float(share), int(n))
+                for pc4, entry in doc["pc4"].items()
+                for seg, share, n in zip(
+                    segments, entry["shares"], entry["households"], strict=True
+                )
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UsageError(
+                f"segment model {where} lacks a field or has one of the wrong shape "
+                f"({type(exc).__name__})",
+                hint="use the file as published, unchanged",
+            ) from exc
         frame = pl.DataFrame(rows, schema=["pc4", "segment", "share", "households"], orient="row")
         return cls(version=str(doc["version"]), segments=segments, shares=frame)
 
@@ -147,15 +167,20 @@ class SegmentModel:
 
 DEMO_VERSION = "synthetic-demo-2026"
 DEMO_WARNING = (
-    "warning: releasing with the synthetic demo segment model (synthetic-demo-2026): its "
+    f"warning: releasing with the synthetic demo segment model ({DEMO_VERSION}): its "
     "segments describe no real neighbourhood; see docs/segment-model.md for the published model"
 )
+
+
+def is_demo(model: SegmentModel) -> bool:
+    """Whether ``model`` is the synthetic demo model (the one test for it)."""
+    return model.version == DEMO_VERSION
 
 
 def demo_warning(model: SegmentModel) -> str | None:
     """The one line an operator sees on every release while the demo model is in
     use: a real install must not publish synthetic segments without knowing it."""
-    return DEMO_WARNING if model.version == DEMO_VERSION else None
+    return DEMO_WARNING if is_demo(model) else None
 
 
 def synthetic_demo_model(seed: int = 2026) -> SegmentModel:

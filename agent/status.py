@@ -14,10 +14,9 @@ import json
 import sqlite3
 from contextlib import closing
 
-from agent import ledger
 from agent.sector_keys import custodian_key_path, pinned_custodian
 from agent.segment_install import installed_path
-from agent.segments import DEMO_VERSION, SegmentModel
+from agent.segments import SegmentModel, is_demo
 from agent.workspace import Workspace
 from protocol.keys import fingerprint
 
@@ -34,7 +33,7 @@ def _segment_model(workspace: Workspace) -> str:
     if not installed_path(workspace).exists():
         return "none installed (releases would use the synthetic demo model)"
     model = SegmentModel.load(installed_path(workspace))
-    demo = " (the synthetic demo model)" if model.version == DEMO_VERSION else ""
+    demo = " (the synthetic demo model)" if is_demo(model) else ""
     return f"{model.version}{demo}"
 
 
@@ -42,7 +41,7 @@ def format_status(workspace: Workspace) -> str:
     """The workspace's status as lines for the terminal."""
     workspace.existing()
     lines = [f"workspace {workspace.root}"]
-    if not workspace.config_path.exists():
+    if not workspace.enrolled:
         lines.append("not enrolled (publiek agent enroll --aggregator URL --token T)")
     else:
         c = workspace.load_config()
@@ -75,16 +74,26 @@ def format_status(workspace: Workspace) -> str:
     }
     stored = {f.name.removeprefix("period=") for f in workspace.visits_dir.glob("period=*")}
     # An unenrolled workspace (`agent init`) cannot have released anything.
-    entries = ledger.entries(workspace) if workspace.config_path.exists() else []
-    released = {e.period for e in entries}
+    # Read from the ledger's table directly (read only; ``agent.ledger`` opens for
+    # writing). An unenrolled workspace (`agent init`) has released nothing.
+    entries = _rows(
+        workspace, "SELECT period, submission_id, rho, created_at FROM releases ORDER BY rowid"
+    )
+    released = {str(period) for period, *_ in entries}
     for period in sorted(stored | released):
-        key = "fetched" if workspace.sector_key_path(period).exists() else "missing"
+        key = (
+            "fetched"
+            if workspace.sector_key_path(period).exists()
+            else "local (a trial: removed when the workspace enrolls)"
+            if workspace.local_sector_key_path(period).exists()
+            else "missing"
+        )
         lines.append(f"period {period}: sector key {key}")
-        for entry in (e for e in entries if e.period == period):
-            receipt = receipts.get(entry.submission_id)
+        for _, submission_id, rho, created_at in (e for e in entries if e[0] == period):
+            receipt = receipts.get(str(submission_id))
             sent = f"receipt: log index {receipt['log_index']}" if receipt else "no receipt kept"
             lines.append(
-                f"  release {entry.submission_id} at {entry.created_at}, ρ={entry.rho:g}; {sent}"
+                f"  release {submission_id} at {created_at}, ρ={float(str(rho)):g}; {sent}"
             )
         if period not in released:
             lines.append("  not released yet")

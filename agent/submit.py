@@ -62,7 +62,9 @@ def submit_period(
         except RetiredKey:
             # Sealed before a key rotation and never accepted: the same release,
             # resealed to the key the aggregator publishes now (no new noise).
-            envelope = seal_to_outbox(workspace, release.payload, current, reseal=True)
+            # Fetched again: the rotation may have come after the fetch above,
+            # which then returned the very key just refused.
+            envelope = seal_to_outbox(workspace, release.payload, http.current_key(), reseal=True)
             receipt = http.submit(envelope.read_bytes())
     finally:
         if own:

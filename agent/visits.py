@@ -81,7 +81,7 @@ def stored_name(digest: str, part: int) -> str:
     return f"{digest}-{part:04d}.parquet"
 
 
-def read_period(folder: Path, period: str, order: Sequence[str] = ()) -> pl.DataFrame:
+def read_period(folder: Path, period: str, order: Sequence[tuple[str, str]] = ()) -> pl.DataFrame:
     """All visits in one period folder, in :data:`VISIT_SCHEMA`, each ticket once.
 
     Files written by the ingest (:data:`STORED_SCHEMA`) get their household
@@ -95,7 +95,7 @@ def read_period(folder: Path, period: str, order: Sequence[str] = ()) -> pl.Data
     Box offices export "sales so far", so the exports of a period overlap: the
     visits are deduplicated here, at read, by :func:`deduplicated` (the ingest
     stays append-only per export, and ``--replace`` still finds an export's own
-    files). ``order``: the exports' digests from oldest to newest ingested."""
+    files). ``order``: the exports' (digest, layout) from oldest to newest ingested."""
     files = sorted(folder.glob("*.parquet"))
     whole: list[Path] = []
     parts: dict[str, list[Path]] = {}
@@ -118,23 +118,45 @@ def read_period(folder: Path, period: str, order: Sequence[str] = ()) -> pl.Data
     return deduplicated(pl.concat([frame.select(list(VISIT_SCHEMA)) for frame in frames]), order)
 
 
-def deduplicated(visits: pl.DataFrame, order: Sequence[str] = ()) -> pl.DataFrame:
+def deduplicated(visits: pl.DataFrame, order: Sequence[tuple[str, str]] = ()) -> pl.DataFrame:
     """``visits`` with each order (or order line, where a line id is mapped) taken from
-    one export only: the newest ingested export that holds it.
+    one export only: the newest ingested export of the same layout that holds it.
 
     Day 2's export holds day 1's orders again, perhaps changed (tickets refunded),
     so the newest export's rows of an order replace the older ones; the rows of
     one export are all kept (an order of several lines, no line id mapped).
-    Visits without an order id are kept as they are: :func:`overlapping` counts
-    those that look seen twice. ``order``: digests oldest first; exports not in
-    it count as older than all that are (ADR 0022)."""
+    Orders are matched within one layout (header row): two systems' exports
+    may both have an order 1001 (:func:`agent.ingest.ingested.layout_of`).
+    Where line ids are mapped, each (order, line) comes from the newest export
+    holding that line, unless a newer export holds the order without line ids
+    (the whole order as it stands then); a row without a line id stands for its
+    whole order, so it is kept only from the newest export holding the order at
+    all. Visits without an order id are kept as they are: :func:`overlapping`
+    counts those that look seen twice. ``order``: (digest, layout) oldest
+    first; exports not in it count as older than all that are, in layout ""
+    (ADR 0022)."""
     if visits.get_column("source_digest").n_unique() < 2:
         return visits
-    rank = {digest: n for n, digest in enumerate(order)}
+    rank = {digest: n for n, (digest, _) in enumerate(order)}
+    layouts = dict(order)
     newest = pl.col("source_digest").replace_strict(rank, default=-1, return_dtype=pl.Int64)
+    layout = pl.col("source_digest").replace_strict(layouts, default="", return_dtype=pl.String)
     keyed = pl.col("order_id").is_not_null() & (pl.col("order_id") != "")
-    return visits.filter(
-        ~keyed | (newest == newest.max().over("order_id", "line_id")),
+    no_line = pl.col("line_id").is_null() | (pl.col("line_id") == "")
+    of_order = ["_layout", "order_id"]
+    whole_order = pl.when(no_line).then(pl.col("_rank")).max().over(of_order).fill_null(-2)
+    return (
+        visits.with_columns(newest.alias("_rank"), layout.alias("_layout"))
+        .filter(
+            ~keyed
+            | pl.when(no_line)
+            .then(pl.col("_rank") == pl.col("_rank").max().over(of_order))
+            .otherwise(
+                (pl.col("_rank") == pl.col("_rank").max().over([*of_order, "line_id"]))
+                & (pl.col("_rank") >= whole_order)
+            )
+        )
+        .drop("_rank", "_layout")
     )
 
 

@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS ingested_file_sizes (
     digest TEXT PRIMARY KEY REFERENCES ingested_files (digest),
     size INTEGER NOT NULL
 );
+-- The layout (header row) of each ingested export: order ids are matched only
+-- between exports of one layout. Older exports have none: they share layout "".
+CREATE TABLE IF NOT EXISTS ingested_layouts (
+    digest TEXT PRIMARY KEY REFERENCES ingested_files (digest),
+    layout TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS releases (
     period TEXT NOT NULL,
     release_digest TEXT NOT NULL,
@@ -155,12 +161,30 @@ class Workspace:
         return db
 
     def save_config(self, config: AgentConfig) -> None:
+        """Write the enrollment into agent.toml, keeping what else it holds (an
+        ``[ingest]`` table written before enrolling)."""
         self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
-        write_private(self.config_path, config.to_toml().encode("utf-8"))
+        kept: dict[str, object] = {}
+        if self.config_path.is_file():
+            kept = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        merged = {**kept, **tomllib.loads(config.to_toml())}
+        write_private(self.config_path, tomli_w.dumps(merged).encode("utf-8"))
 
     def is_workspace(self) -> bool:
         """Whether a workspace is here: `agent enroll` or `agent init` made it."""
         return self.db_path.is_file() or self.config_path.is_file()
+
+    @property
+    def enrolled(self) -> bool:
+        """Whether `agent enroll` enrolled this workspace: its agent.toml names the
+        institution (an operator may write ``[ingest]`` settings there before)."""
+        if not self.config_path.is_file():
+            return False
+        try:
+            data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return True  # unreadable: load_config says why where it matters
+        return "institution_id" in data
 
     def existing(self) -> Workspace:
         """This workspace, refused when there is none at its path.
@@ -190,6 +214,9 @@ class Workspace:
     def sector_key_path(self, period: str) -> Path:
         return self.keys_dir / f"sector-{check_period(period)}.key"
 
+    def local_sector_key_path(self, period: str) -> Path:
+        return self.keys_dir / f"local-sector-{check_period(period)}.key"
+
     def install_sector_key(self, period: str, key: SecretBytes) -> None:
         write_secret(self.sector_key_path(period), b64encode(key.reveal()).encode())
 
@@ -200,19 +227,25 @@ class Workspace:
         local key would not match any other institution's, and the release
         would count them wrongly without a word, so an ingest before
         ``agent sector-key fetch`` is refused (issue 15). A workspace that is
-        not enrolled (a trial run that can send nothing) still gets a local
-        key, kept so its households are keyed consistently; fetching the
-        shared key later refuses while visits keyed with it exist."""
-        path = self.sector_key_path(period)
-        if not path.exists():
-            if self.config_path.exists():
+        not enrolled (`agent init`: a trial that can send nothing) gets a local
+        key, kept under a name of its own so that it is never taken for the
+        shared one; `agent enroll` removes the trial's keys and visits
+        (:func:`agent.enrollment.enroll`, ADR 0025)."""
+        if self.enrolled:
+            path = self.sector_key_path(period)
+            if not path.exists():
                 raise UsageError(
-                    f"no sector key for {period} in this workspace; nothing was ingested",
+                    f"no sector key for {period} in this workspace: an export with visits "
+                    f"of {period} was not ingested",
                     hint=f"fetch it first: publiek agent sector-key fetch --period {period} "
-                    f"-w {self.root} (the taskforce's custodian must have distributed it)",
+                    f"-w {self.root} (the taskforce's custodian must have distributed it), "
+                    "then run the same ingest again",
                 )
-            self.install_sector_key(period, SecretBytes(secrets.token_bytes(32)))
-        return SecretBytes(read_secret(path, what="sector key"))
+            return SecretBytes(read_secret(path, what="sector key"))
+        local = self.local_sector_key_path(period)
+        if not local.exists():
+            write_secret(local, b64encode(secrets.token_bytes(32)).encode())
+        return SecretBytes(read_secret(local, what="local sector key"))
 
     def link_key(self) -> SecretBytes:
         """The workspace's link key: 32 random bytes, made on first use and kept.
@@ -243,12 +276,15 @@ class Workspace:
         with each household's ``link_key``; null where ingested before link keys), each
         order once over the period's exports, the newest ingested export's
         (:func:`agent.visits.deduplicated`)."""
-        order: list[str] = []
+        order: list[tuple[str, str]] = []
         if self.db_path.exists():
             with self.connect() as db:
                 db.executescript(SCHEMA)
-                query = "SELECT digest FROM ingested_files ORDER BY rowid"
-                order = [d for (d,) in db.execute(query)]
+                query = (
+                    "SELECT digest, COALESCE(layout, '') FROM ingested_files "
+                    "LEFT JOIN ingested_layouts USING (digest) ORDER BY ingested_files.rowid"
+                )
+                order = [(d, layout) for d, layout in db.execute(query)]
         return read_period(self.visits_dir / f"period={check_period(period)}", period, order)
 
 

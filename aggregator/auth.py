@@ -77,6 +77,24 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _command(args: str) -> str:
+    """A ``publiek aggregator user`` command line, for a hint."""
+    return f"`publiek aggregator user {args}`"
+
+
+def _no_user(username: str) -> UsageError:
+    """No such account. There is no command that lists accounts, so the hint is
+    the spelling, or the command that creates it (a name no account can have is
+    not repeated in it)."""
+    name = username if USERNAME_RE.fullmatch(username) else "NAME"
+    return UsageError(
+        f"no user {username!r}",
+        hint="check the spelling (names are lower case), or create the account: "
+        + _command(f"add {name} --role taskforce")
+        + " (or --role privacy-officer)",
+    )
+
+
 def create_user(db: Database, username: str, role: str, password: str) -> None:
     if not USERNAME_RE.fullmatch(username):
         raise UsageError("a username is 2-63 characters: a-z, 0-9, '.', '_', '-'")
@@ -86,7 +104,11 @@ def create_user(db: Database, username: str, role: str, password: str) -> None:
         raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
     with db.session() as s:
         if s.get(User, username) is not None:
-            raise UsageError(f"user {username} already exists")
+            raise UsageError(
+                f"user {username} already exists",
+                hint="choose another name, or give this account a new password: "
+                + _command(f"password {username}"),
+            )
         s.add(
             User(
                 username=username,
@@ -97,11 +119,17 @@ def create_user(db: Database, username: str, role: str, password: str) -> None:
         )
 
 
+def _find_user(s: Session, username: str) -> User | None:
+    """The account named ``username``; a name no user can have (``USERNAME_RE``) is
+    not looked up: it may hold what a database refuses in text (PostgreSQL: NUL)."""
+    return s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+
+
 def disable_user(db: Database, username: str) -> None:
     with db.session() as s:
-        user = s.get(User, username)
+        user = _find_user(s, username)
         if user is None:
-            raise UsageError(f"no user {username!r}")
+            raise _no_user(username)
         user.disabled_at = datetime.now(UTC)
 
 
@@ -123,11 +151,17 @@ def enable_user(db: Database, username: str) -> int:
     to shut out a leaked token and must not bring that token back. Returns how
     many tokens were revoked; the user logs in or gets a new ``user token``."""
     with db.session() as s:
-        user = s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+        user = _find_user(s, username)
         if user is None:
-            raise UsageError(f"no user {username!r}")
+            raise _no_user(username)
         if user.disabled_at is None:
-            raise UsageError(f"user {username} is not disabled")
+            raise UsageError(
+                f"user {username} is not disabled",
+                hint="it can log in already; a new API token: "
+                + _command(f"token {username}")
+                + ", a new password: "
+                + _command(f"password {username}"),
+            )
         revoked = _revoke_tokens(s, username, datetime.now(UTC))
         user.disabled_at = None
         return revoked
@@ -140,9 +174,9 @@ def set_password(db: Database, username: str, password: str) -> int:
     if len(password) < MIN_PASSWORD:
         raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
     with db.session() as s:
-        user = s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+        user = _find_user(s, username)
         if user is None:
-            raise UsageError(f"no user {username!r}")
+            raise _no_user(username)
         user.password_hash = _hasher.hash(password)
         return _revoke_tokens(s, username, datetime.now(UTC))
 
@@ -152,9 +186,14 @@ def issue_token(db: Database, username: str, *, valid_for: timedelta) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     with db.session() as s:
-        user = s.get(User, username)
-        if user is None or user.disabled_at is not None:
-            raise UsageError(f"no enabled user {username!r}")
+        user = _find_user(s, username)
+        if user is None:
+            raise _no_user(username)
+        if user.disabled_at is not None:
+            raise UsageError(
+                f"user {username} is disabled",
+                hint="enable it first: " + _command(f"enable {username}"),
+            )
         s.add(
             ApiToken(
                 token_hash=token_digest(token),
@@ -169,10 +208,9 @@ def issue_token(db: Database, username: str, *, valid_for: timedelta) -> str:
 def login(db: Database, username: str, password: str, *, valid_for: timedelta) -> str:
     """Exchange a password for an API token; one vague error for every failure.
 
-    A name that no user can have (``USERNAME_RE``) is not looked up: it may
-    hold what a database refuses in text (PostgreSQL: NUL)."""
+    A name that no user can have is not looked up (:func:`_find_user`)."""
     with db.session() as s:
-        user = s.get(User, username) if USERNAME_RE.fullmatch(username) else None
+        user = _find_user(s, username)
         stored = user.password_hash if user and user.disabled_at is None else None
     try:
         if stored is None:

@@ -4,10 +4,13 @@ An operator meets the database first through its URL: copied from a hosting
 panel (``postgres://``, which SQLAlchemy does not accept), with a password in
 it, pointing at a server that is down or a database not yet created. Each of
 these must end in one line that says what to change, and never in a line that
-shows the password: the URL is always shown redacted (``***``).
+shows the password: the URL is always shown redacted (``***``), the password
+in its user part and every secret libpq reads from its query string alike.
 """
 
 from __future__ import annotations
+
+from urllib.parse import quote_plus
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -45,6 +48,12 @@ CAUSES = (
 )
 
 
+# Query parameters psycopg hands to libpq as they are, that hold a secret or say
+# where one is kept: ``?password=`` works as well as ``user:password@``, so
+# hiding the user part's password alone would show it. Compared in lower case.
+SECRET_PARAMETERS = frozenset({"password", "passfile", "sslpassword"})
+
+
 # What a command meets when its database URL or database is wrong (for the CLI,
 # which does not import SQLAlchemy itself).
 DATABASE_ERRORS: tuple[type[SQLAlchemyError], ...] = (ArgumentError, OperationalError)
@@ -60,14 +69,33 @@ def normalise_url(url: str) -> str:
 
 
 def redact(url: str) -> str:
-    """The URL fit for a message: its password replaced by ``***``.
+    """The URL fit for a message: its password, and the value of every query
+    parameter in :data:`SECRET_PARAMETERS`, replaced by ``***``.
 
     A string that does not parse as a URL is not shown at all, since where its
-    password sits cannot be known."""
+    password sits cannot be known. The query is written here rather than by
+    SQLAlchemy, which would escape ``***`` to ``%2A%2A%2A``."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return "the --database URL"
+    shown = parsed.set(query={}).render_as_string(hide_password=True)
+    pairs = [
+        (name, value)
+        for name, values in sorted(parsed.query.items())
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
+    if not pairs:
+        return shown
+    return (
+        shown
+        + "?"
+        + "&".join(
+            f"{quote_plus(name)}="
+            + ("***" if name.lower() in SECRET_PARAMETERS else quote_plus(value))
+            for name, value in pairs
+        )
+    )
 
 
 def explain(exc: SQLAlchemyError, url: str) -> UsageError:

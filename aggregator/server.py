@@ -51,9 +51,15 @@ def _run(settings: Settings, sock: socket.socket) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+def http_url(host: str, port: int) -> str:
+    """The URL of ``host:port``: an IPv6 literal goes in brackets (RFC 3986), else
+    ``http://::1:8470`` would read as host ``:`` and not work when pasted."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _write_address(address_file: Path, host: str, port: int) -> None:
     # Often in the state folder, where every file is private (ADR 0017).
-    write_private(address_file, json.dumps({"url": f"http://{host}:{port}"}).encode())
+    write_private(address_file, json.dumps({"url": http_url(host, port)}).encode())
 
 
 def serve(
@@ -77,7 +83,7 @@ def serve(
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
     if announce is not None:
-        announce(f"http://{host}:{bound_port}")
+        announce(http_url(host, bound_port))
     try:
         if workers <= 1:
             config = uvicorn.Config(app, log_level="warning", access_log=False)

@@ -52,13 +52,20 @@ def agent_enroll(
     ] = None,
 ) -> None:
     """Generate this agent's keys and register their public halves."""
-    from agent.enrollment import enroll
+    from agent.enrollment import enroll, trial_exports
     from agent.workspace import Workspace as AgentWorkspace
     from protocol.keys import SealPrivateKey
 
     ws = AgentWorkspace(workspace)
+    trial = trial_exports(ws)
     config = enroll(ws, aggregator, token, custodian_key=custodian_key)
     typer.echo(f"enrolled as {config.institution_id} ({config.discipline}, {config.province})")
+    if trial:
+        typer.echo(
+            f"removed the trial ingest of {trial} export{'s' if trial != 1 else ''} (keyed with "
+            "local keys, which match no other institution's): ingest them again after "
+            "`publiek agent sector-key fetch --period P`"
+        )
     sealing_id = SealPrivateKey.load(ws.seal_key_path).public.key_id
     typer.echo(f"sealing key id (tell the custodian): {sealing_id}")
 
@@ -176,7 +183,7 @@ def agent_ingest(
         typer.Option(
             "--max-rejected",
             help="Share of an export's rows (0–1) that may be rejected; above it the export "
-            "is held back, nothing stored, exit 3 (default: [ingest] max_rejected in "
+            "is held back, nothing stored, exit 3 (default: \\[ingest] max_rejected in "
             "agent.toml, else 0.2).",
         ),
     ] = None,
@@ -230,7 +237,8 @@ def agent_ingest(
         typer.echo(
             f"warning: {period}: {n} visits have the same household, date and event as "
             "visits of another export; if the exports overlap (cumulative exports) those "
-            "count twice: map order_id so that each order counts once"
+            "count twice: map order_id so that each order counts once",
+            err=True,
         )
     if report_json:
         report_json.write_text(json.dumps(report.to_dict(), indent=2), encoding="utf-8")

@@ -1,17 +1,25 @@
 """docs/troubleshooting.md has a row for every message an operator can meet that
 the code names: each ingest reason, each problem type (with its HTTP status),
-each database cause and each exit code other than 2; and no row for one that no
-longer exists. A new reason or problem type fails here until it is documented;
-the message prints the row to fill in."""
+each database cause, each exit code other than 2 and the agent's messages that
+are neither; and no row for one that no longer exists. A new reason or problem
+type fails here until it is documented; the message prints the row to fill in."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+import agent.ingest.run
+import agent.sector_keys
+import agent.workspace
+import cli.agent
 from agent.ingest.reasons import REASONS
+from agent.segment_install import DEMO_INSTALLED, NOT_INSTALLED
+from agent.segments import DEMO_WARNING
 from aggregator.database_url import CAUSES
 from cli.custodian import SKIPPED_EXIT_CODE
 from cli.errors import TOO_MANY_REJECTED
@@ -63,3 +71,39 @@ def test_every_exit_code_is_explained() -> None:
     assert codes >= {"0", "1", "2", str(SKIPPED_EXIT_CODE), str(TOO_MANY_REJECTED)}
     three = re.search(r"^\| 3 \|.*$", section("Exit codes"), flags=re.MULTILINE)
     assert three is not None and "held back" in three.group(0) and "distribute" in three.group(0)
+
+
+# The agent's lines that an f-string writes: a fragment that stays the same
+# whatever the line names, and the module that writes it.
+AGENT_LINES: list[tuple[str, ModuleType]] = [
+    ("is not an agent workspace (no agent.db or agent.toml there)", agent.workspace),
+    ("is not an enrolled agent workspace (no agent.toml)", agent.workspace),
+    ("no sector key for ", agent.workspace),
+    (" in this workspace: an export with visits ", agent.workspace),
+    ("no custodian key is pinned in this workspace", agent.sector_keys),
+    ("were already keyed with another sector key; ", agent.sector_keys),
+    ("cannot replace it, period(s) ", agent.ingest.run),
+    ("released already (", agent.ingest.run),
+    ("visits have the same household, date and event as ", cli.agent),
+]
+
+
+@pytest.mark.parametrize("fragment, module", AGENT_LINES, ids=[f for f, _ in AGENT_LINES])
+def test_every_agent_line_written_by_an_f_string_has_its_row(
+    fragment: str, module: ModuleType
+) -> None:
+    assert fragment in inspect.getsource(module), (
+        f"{module.__name__} no longer writes {fragment!r}: update its row and this list"
+    )
+    assert fragment in section("Agent messages"), f"docs/troubleshooting.md lacks {fragment!r}"
+
+
+@pytest.mark.parametrize(
+    "warning", [NOT_INSTALLED, DEMO_INSTALLED, DEMO_WARNING], ids=["none", "demo", "release"]
+)
+def test_every_segment_model_warning_has_its_row(warning: str) -> None:
+    # The row quotes the warning up to its second clause, "warning: WHAT: ...".
+    head = ": ".join(warning.split(": ")[:2])
+    assert f"| `{head}: ...` |" in section("Agent messages"), (
+        f"docs/troubleshooting.md lacks:\n| `{head}: ...` | CAUSE | NEXT STEP |"
+    )

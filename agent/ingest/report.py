@@ -53,7 +53,9 @@ class IngestReport:
         """One line saying how a file was read, e.g. for the terminal."""
 
         def show(values: dict[str, str]) -> str:
-            return ", ".join(f"{k} {v!r}" if len(v) == 1 else f"{k} {v}" for k, v in values.items())
+            # A delimiter or decimal sign is quoted, so that ',' and ';' read as values.
+            quoted = ("delimiter", "decimal")
+            return ", ".join(f"{k} {v!r}" if k in quoted else f"{k} {v}" for k, v in values.items())
 
         detected = dict(self.detected.get(name, {}))
         kind = detected.pop("format", "")
@@ -87,8 +89,9 @@ def held_back_line(name: str, held: dict[str, Any], max_rejected: float) -> str:
     return (
         f"held back {name}: {rejected} of {read} data rows rejected "
         f"({rejected / read:.0%}, more than {max_rejected:.0%}), mostly {reason} ({n}): "
-        f"{advice}; nothing of it was stored, so run the same command again after fixing "
-        "the mapping"
+        f"{advice}; nothing of this run was stored"
+        + ("; its earlier ingest is kept as it was" if held.get("earlier_kept") else "")
+        + ", so run the same command again after fixing the mapping"
     )
 
 

@@ -110,10 +110,12 @@ def ingest_exports(
     cannot be used at all; a file is recorded as ingested only after its
     visits and quarantine are in place, and only when it rejected at most
     ``max_rejected`` of its rows (default: :func:`configured_max_rejected`).
-    ``replace``: an export ingested before is removed and ingested again,
-    unless one of its periods was released (then :class:`UsageError`, before
-    anything is removed). ``early_scans``: scans of exports already under way
-    (:func:`agent.ingest.file_scan.start`), used instead of starting them again."""
+    ``replace``: an export ingested before is ingested again, its earlier
+    visits removed only once the new run of it is accepted (a held-back or
+    failed run keeps them), unless one of its periods was released (then
+    :class:`UsageError`, before anything is read). ``early_scans``: scans of
+    exports already under way (:func:`agent.ingest.file_scan.start`), used
+    instead of starting them again."""
     workspace.ensure()
     limit = configured_max_rejected(workspace) if max_rejected is None else max_rejected
     limit = check_max_rejected(limit, where="--max-rejected")
@@ -130,8 +132,7 @@ def ingest_exports(
     report = IngestReport(
         max_rejected=limit, default_discipline=mapping.default_discipline or "other"
     )
-    if replace:
-        _remove_ingested(paths, workspace, report, early_scans or {})
+    replacing = _replaceable(paths, workspace, early_scans or {}) if replace else set()
     keyed: list[pl.DataFrame] = []
     for path in paths:
         _ingest_one(
@@ -144,6 +145,7 @@ def ingest_exports(
             keyed=keyed,
             early=(early_scans or {}).get(path),
             max_rejected=limit,
+            replacing=replacing,
         )
     report.periods = sorted(
         {label_of(p) for frame in keyed for p in frame["period_code"].unique().to_list()}
@@ -160,18 +162,17 @@ def ingest_exports(
     return report
 
 
-def _remove_ingested(
-    paths: Sequence[Path],
-    workspace: Workspace,
-    report: IngestReport,
-    early_scans: dict[Path, Future[Scan]],
-) -> None:
-    """Remove the visits and record of each export ingested before (``--replace``).
+def _replaceable(
+    paths: Sequence[Path], workspace: Workspace, early_scans: dict[Path, Future[Scan]]
+) -> set[str]:
+    """The digests of the exports ingested before, to be ingested again (``--replace``).
 
-    Every export is checked before any is removed, so a refusal removes nothing.
-    The record goes last: a run killed in between leaves a recorded export
-    without visits, which ``--replace`` removes again."""
-    ingested_before: list[tuple[Path, str]] = []
+    Every export is checked before any is read, so a refusal changes nothing.
+    Nothing is removed here: :func:`_ingest_one` replaces an export's visits
+    only once its new run is accepted, and keeps its place in the order of the
+    period's exports (:func:`agent.ingest.ingested.record`), so a replaced
+    day-1 export never overrides day 2's orders."""
+    ingested_before: set[str] = set()
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file", hint="check the export path")
@@ -186,11 +187,8 @@ def _remove_ingested(
                 "released already (replacing its visits would need a second release)",
                 hint="leave it as it is; corrections go into the next period's exports",
             )
-        ingested_before.append((path, digest))
-    for path, digest in ingested_before:
-        remove_export(workspace, digest)
-        ingested.forget(workspace, digest)
-        report.files_replaced.append(path.name)
+        ingested_before.add(digest)
+    return ingested_before
 
 
 @dataclass
@@ -199,6 +197,7 @@ class _Attempt:
 
     out: Outputs
     detected: dict[str, str]
+    layout: str  # the export's header row, as ingested.layout_of names it
 
 
 def _attempt(
@@ -220,7 +219,7 @@ def _attempt(
         or "(no postcode, house number or e-mail mapped)",
     )
     stream_export(export, plan, mapping, out, key_for, link=link)
-    return _Attempt(out, dict(export.detected))
+    return _Attempt(out, dict(export.detected), ingested.layout_of(export.columns))
 
 
 def _ingest_one(
@@ -234,6 +233,7 @@ def _ingest_one(
     keyed: list[pl.DataFrame],
     early: Future[Scan] | None,
     max_rejected: float,
+    replacing: set[str],
 ) -> None:
     if not path.exists():
         raise UsageError(f"{path}: no such file", hint="check the export path")
@@ -258,7 +258,8 @@ def _ingest_one(
         if scanning is None:
             scanning = Future()
             scanning.set_result(scan_bytes(path, check_utf8=check_utf8))
-        if ingested.seen(workspace, scanning.result().digest):
+        digest = scanning.result().digest
+        if ingested.seen(workspace, digest) and digest not in replacing:
             report.files_skipped.append(path.name)
             return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="digest") as digesting:
@@ -276,7 +277,7 @@ def _ingest_one(
             except UsageError as exc:  # decided below: a skipped file is no error
                 failed = exc
             scan = scanning.result()
-            if ingested.seen(workspace, scan.digest):
+            if ingested.seen(workspace, scan.digest) and scan.digest not in replacing:
                 report.files_skipped.append(path.name)
                 return
             if failed is not None and (scan.first_bad_utf8 is None or scan is first):
@@ -300,9 +301,15 @@ def _ingest_one(
                     "rows_read": out.rows_read,
                     "rows_rejected": rejected,
                     "rejected_by_reason": dict(out.by_reason),
+                    "earlier_kept": scan.digest in replacing,
                 }
                 report.quarantine.append(str(workspace.quarantine_dir / f"{scan.digest}.parquet"))
                 return
+            if scan.digest in replacing:
+                # Accepted: now the earlier run's visits go (a period the new mapping no
+                # longer puts visits in included), and the new ones take their place.
+                remove_export(workspace, scan.digest)
+                report.files_replaced.append(path.name)
             unmapped = move_into_place(out, workspace)
             # Only the key columns are kept; distinct keys are counted at the end, when
             # the household table is gone (counting beside ``move_into_place`` on a
@@ -325,4 +332,7 @@ def _ingest_one(
     report.files_ingested.append(path.name)
     if read > accepted:
         report.quarantine.append(str(workspace.quarantine_dir / f"{scan.digest}.parquet"))
-    ingested.record(workspace, scan.digest, path.name, size=size, read=read, accepted=accepted)
+    ingested.record(
+        workspace, scan.digest, path.name, size=size, read=read, accepted=accepted,
+        layout=attempt.layout,
+    )  # fmt: skip

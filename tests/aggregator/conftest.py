@@ -337,11 +337,13 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(state: Path, db_url: str, *, k: int = 5, workers: int = 1) -> Server:
+def start_server(
+    state: Path, db_url: str, *, k: int = 5, workers: int = 1, host: str = "127.0.0.1"
+) -> Server:
     address = state / f"server-{next(_counter)}.json"
     cmd = [
         sys.executable, "-m", "cli", "aggregator", "serve", "--state", str(state),
-        "--database", db_url, "--host", "127.0.0.1", "--port", "0",
+        "--database", db_url, "--host", host, "--port", "0",
         "--address-file", str(address), "--k", str(k), "--workers", str(workers),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

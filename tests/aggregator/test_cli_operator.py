@@ -5,6 +5,7 @@ is there (``period list``, ``institution list``), staff credentials
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,43 @@ def test_an_enabled_account_works_again_but_not_with_its_old_token(tmp_path: Pat
         db.engine.dispose()
 
 
-def test_enabling_an_account_that_is_not_disabled_is_refused(tmp_path: Path) -> None:
+def test_enabling_an_account_that_is_not_disabled_is_refused_with_what_to_do_instead(
+    tmp_path: Path,
+) -> None:
     add_user(tmp_path)
-    assert "not disabled" in refused("aggregator", "user", "enable", "tf", "--state", str(tmp_path))
+    out = refused("aggregator", "user", "enable", "tf", "--state", str(tmp_path))
+    assert "not disabled" in out
+    assert "`publiek aggregator user token tf`" in out
+    assert "`publiek aggregator user password tf`" in out
+
+
+def test_a_token_for_a_disabled_account_is_refused_with_the_command_that_enables_it(
+    tmp_path: Path,
+) -> None:
+    add_user(tmp_path)
+    run("aggregator", "user", "disable", "tf", "--state", str(tmp_path))
+    out = refused("aggregator", "user", "token", "tf", "--state", str(tmp_path))
+    assert "user tf is disabled" in out and "`publiek aggregator user enable tf`" in out
+
+
+@pytest.mark.parametrize("command", ["token", "disable", "enable"])
+def test_an_unknown_account_is_refused_with_the_command_that_creates_it(
+    tmp_path: Path, command: str
+) -> None:
+    add_user(tmp_path)
+    out = refused("aggregator", "user", command, "nobody", "--state", str(tmp_path))
+    assert "no user 'nobody'" in out
+    assert "`publiek aggregator user add nobody --role taskforce`" in out
+
+
+def test_adding_an_account_twice_is_refused_with_the_password_reset(tmp_path: Path) -> None:
+    add_user(tmp_path)
+    result = runner.invoke(app, ["aggregator", "user", "add", "tf", "--role", "taskforce",
+                                 "--password-stdin", "--state", str(tmp_path)],
+                           input=PASSWORD + "\n")  # fmt: skip
+    assert result.exit_code == 2
+    assert "already exists" in result.output
+    assert "`publiek aggregator user password tf`" in result.output
 
 
 def test_a_password_reset_changes_the_password_and_revokes_the_tokens(tmp_path: Path) -> None:
@@ -123,6 +158,7 @@ def test_a_password_reset_of_an_unknown_user_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["aggregator", "user", "password", "nobody", "--password-stdin",
                                  "--state", str(tmp_path)], input=PASSWORD + "\n")  # fmt: skip
     assert result.exit_code == 2 and "no user 'nobody'" in result.output
+    assert "`publiek aggregator user add nobody --role taskforce`" in result.output
 
 
 # --- a database that cannot be reached -----------------------------------------
@@ -151,6 +187,22 @@ def test_a_postgres_url_is_accepted_as_postgresql() -> None:
 def test_a_password_is_never_shown_in_a_url() -> None:
     assert SECRET not in redact(f"postgresql+psycopg://publiek:{SECRET}@db.example/publiek")
     assert SECRET not in redact(f"not a url {SECRET}")
+
+
+# libpq takes its secrets from the query string as well as from the user part.
+SECRET_QUERY = f"password={SECRET}&sslpassword={SECRET}&passfile=/home/{SECRET}/.pgpass"
+
+
+def test_secrets_in_the_query_string_are_hidden_and_the_rest_is_shown() -> None:
+    shown = redact(
+        f"postgresql+psycopg://publiek@db.example/publiek?sslmode=require&{SECRET_QUERY}"
+    )
+    assert SECRET not in shown
+    assert shown == (
+        "postgresql+psycopg://publiek@db.example/publiek"
+        "?passfile=***&password=***&sslmode=require&sslpassword=***"
+    )
+    assert SECRET not in redact(f"postgresql://publiek@db.example/publiek?PASSWORD={SECRET}")
 
 
 @pytest.mark.slow
@@ -207,6 +259,18 @@ def test_a_server_that_does_not_answer_is_named(tmp_path: Path) -> None:
     assert "no database server answers" in out and "start PostgreSQL" in out
 
 
+def test_a_password_in_the_query_string_is_not_shown_when_the_server_does_not_answer(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = init_refused(
+        tmp_path, f"postgresql+psycopg://publiek@127.0.0.1:{port}/publiek?{SECRET_QUERY}"
+    )
+    assert "no database server answers" in out and "password=***" in out
+
+
 def test_a_url_sqlalchemy_cannot_read_is_refused_with_the_form_to_use(tmp_path: Path) -> None:
     out = init_refused(tmp_path, f"publiek:{SECRET}@localhost/publiek")
     assert "postgresql+psycopg://" in out
@@ -222,3 +286,34 @@ def test_serve_prints_its_url_its_database_without_password_and_where_it_logs(
     assert f"listening on {server.url} " in printed
     assert f"database {url}" in printed
     assert "log: warnings and errors to standard error" in printed
+
+
+@pytest.mark.slow
+def test_serve_hides_a_password_in_the_query_string_of_its_database(
+    tmp_path: Path, server_factory: Any, postgres: Any, kit: Any
+) -> None:
+    # The test server trusts local connections: libpq is handed the secrets and
+    # does not need them, so the server starts and prints its line.
+    passfile = tmp_path / "pgpass"
+    passfile.write_text("")
+    (tmp_path / "state").mkdir()
+    query = f"password={SECRET}&sslpassword={SECRET}&passfile={passfile}"
+    server_factory(tmp_path / "state", f"{kit.new_postgres_database(postgres)}?{query}")
+    printed = (tmp_path / "state" / "server.log").read_text()
+    assert "database postgresql+psycopg://publiek@127.0.0.1:" in printed
+    assert "?passfile=***&password=***&sslpassword=***;" in printed
+    assert SECRET not in printed and str(passfile) not in printed
+
+
+@pytest.mark.slow
+def test_serve_on_an_ipv6_address_prints_and_writes_its_url_in_brackets(
+    tmp_path: Path, server_factory: Any
+) -> None:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    server = server_factory(tmp_path, f"sqlite:///{tmp_path / 'aggregator.db'}", host="::1")
+    assert server.url.startswith("http://[::1]:")  # the address file; the server answered on it
+    assert f"listening on {server.url} " in (tmp_path / "server.log").read_text()

@@ -43,7 +43,7 @@ def run_ingest(
 
 
 def sector_key(tmp_path: Path, period: str) -> bytes:
-    text = (tmp_path / "ws" / "keys" / f"sector-{period}.key").read_text(encoding="ascii")
+    text = (tmp_path / "ws" / "keys" / f"local-sector-{period}.key").read_text(encoding="ascii")
     return b64decode(text.strip(), what="sector key")
 
 
@@ -191,7 +191,7 @@ def test_generated_sector_key_is_private_and_never_printed(
     run_cli, tmp_path, mapping_file, export_csv
 ) -> None:
     result = run_ingest(run_cli, tmp_path, export_csv)
-    path = tmp_path / "ws" / "keys" / "sector-2026-Q3.key"
+    path = tmp_path / "ws" / "keys" / "local-sector-2026-Q3.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text(encoding="ascii").strip() not in result.output
 
@@ -267,7 +267,7 @@ def test_injected_sector_key_is_used(tmp_path: Path, mapping_file, export_csv) -
     )
     visits = Workspace(tmp_path / "ws").load_visits("2026-Q3").sort("source_row")
     assert visits["household_key"][0] == hmac.digest(key, b"1234AB|12|A", hashlib.sha256)
-    assert not (tmp_path / "ws" / "keys" / "sector-2026-Q3.key").exists()
+    assert not (tmp_path / "ws" / "keys" / "local-sector-2026-Q3.key").exists()
 
 
 def test_unmapped_values_that_look_personal_are_withheld(run_cli, tmp_path, write) -> None:

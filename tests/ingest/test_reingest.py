@@ -113,3 +113,33 @@ def test_layout_rows_do_not_count_towards_the_rejected_share(run_cli, tmp_path, 
     assert result.exit_code == 0, result.output
     assert "held back" not in result.output
     assert Workspace(tmp_path / "ws").load_visits("2026-Q3").height == 2
+
+
+def test_a_replace_that_is_held_back_keeps_the_earlier_visits(
+    run_cli, tmp_path, write, mapping_file, export_csv
+) -> None:
+    """Nothing may be lost: the earlier run's visits go only once the new one is accepted."""
+    assert _ingest(run_cli, tmp_path, export_csv).exit_code == 0
+    write("map.toml", '[source]\ndate_format = "%Y-%m-%d"\n\n' + MAPPING)  # a new mistake
+    held = _ingest(run_cli, tmp_path, export_csv, "--replace")
+    assert held.exit_code == 3
+    assert "its earlier ingest is kept" in held.output
+    assert "replaced" not in held.output
+    assert Workspace(tmp_path / "ws").load_visits("2026-Q3").height == 4
+    assert _recorded(tmp_path) == 1
+
+
+def test_a_replaced_export_keeps_its_place_among_the_cumulative_exports(
+    run_cli, tmp_path, write, mapping_file
+) -> None:
+    """Day 1 replaced after day 2 was ingested must not override day 2's orders."""
+    day1 = write("day1.csv", "\n".join([HEADER, GOOD_ROWS[0]]) + "\n")
+    refunded = GOOD_ROWS[0].replace(";2;24,50", ";1;24,50")  # day 2: B1 cut to one ticket
+    day2 = write("day2.csv", "\n".join([HEADER, refunded, GOOD_ROWS[1]]) + "\n")
+    for export in (day1, day2):
+        assert _ingest(run_cli, tmp_path, export).exit_code == 0
+    assert Workspace(tmp_path / "ws").load_visits("2026-Q3")["tickets"].sum() == 2
+    write("map.toml", MAPPING.replace('"Toneel" = "theater"', '"Toneel" = "cabaret"'))
+    assert _ingest(run_cli, tmp_path, day1, "--replace").exit_code == 0
+    visits = Workspace(tmp_path / "ws").load_visits("2026-Q3")
+    assert visits["tickets"].sum() == 2  # B1 as day 2 has it, B2

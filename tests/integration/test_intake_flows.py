@@ -56,6 +56,7 @@ from protocol.request_auth import sign_request
 from protocol.sector_keys import seal_sector_key
 from protocol.translog import RECEIPT_DOMAIN
 from tests.aggregator.conftest import make_aggregator
+from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER, MAPPING
 
 # End to end over a live aggregator: `pytest -m "not slow"` leaves it out.
 pytestmark = pytest.mark.slow
@@ -180,6 +181,36 @@ def test_a_token_pasted_with_spaces_and_a_line_break_around_it_enrolls(
     token = aggregator.token("Geplakt Theater")
     config = enroll(Workspace(aggregator.root / "pasted"), aggregator.url, f"  {token}\r\n")
     assert config.institution_id == "geplakt-theater"
+
+
+def test_enrolling_a_trial_workspace_removes_the_trial_and_keeps_its_settings(
+    aggregator: Aggregator, tmp_path: Path
+) -> None:
+    """`agent init`, a trial ingest with a local key, then `agent enroll`: the trial's
+    households match nobody's, so they go; the operator's [ingest] settings stay."""
+    ws = tmp_path / "trial"
+    assert runner.invoke(app, ["agent", "init", "-w", str(ws)]).exit_code == 0
+    (ws / "agent.toml").write_text("[ingest]\nmax_rejected = 0.5\n", encoding="utf-8")
+    export, mapping = tmp_path / "export.csv", tmp_path / "map.toml"
+    export.write_text("\n".join([HEADER, *GOOD_ROWS]) + "\n", encoding="utf-8")
+    mapping.write_text(MAPPING, encoding="utf-8")
+    args = ["agent", "ingest", str(export), "-m", str(mapping), "-w", str(ws)]
+    assert runner.invoke(app, args).exit_code == 0
+    assert "local (a trial" in runner.invoke(app, ["agent", "status", "-w", str(ws)]).stdout
+    enrolled = runner.invoke(
+        app,
+        ["agent", "enroll", "--aggregator", aggregator.url, "-w", str(ws)],
+        env={"PUBLIEK_ENROLL_TOKEN": aggregator.token("Proef Theater")},
+    )
+    assert enrolled.exit_code == 0, enrolled.output
+    assert "removed the trial ingest of 1 export" in enrolled.stdout
+    workspace = Workspace(ws)
+    assert workspace.load_visits("2026-Q3").height == 0
+    assert not list((ws / "keys").glob("local-sector-*"))
+    assert "max_rejected = 0.5" in (ws / "agent.toml").read_text(encoding="utf-8")
+    assert workspace.load_config().institution_id == "proef-theater"
+    again = runner.invoke(app, args)  # ingested again only with the shared key
+    assert again.exit_code == 2 and "sector-key fetch" in again.stderr
 
 
 def test_an_expired_token_is_refused(aggregator: Aggregator) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +29,8 @@ from agent.enrollment import enroll
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
 from agent.ledger import spent
+from agent.segments import synthetic_demo_model
+from agent.submit import submit_period
 from agent.workspace import Workspace
 from aggregator.enrollment import create_token
 from aggregator.periods import close_period, open_period, publish_period
@@ -47,7 +49,7 @@ from dp.release_design import (
     sensitivity,
 )
 from protocol.envelope import parse_envelope, seal_submission
-from protocol.keys import SecretBytes, SigningKey
+from protocol.keys import SealPublicKey, SecretBytes, SigningKey
 from protocol.messages import SubmissionPayload
 from tests.aggregator.conftest import make_aggregator
 
@@ -71,10 +73,10 @@ class World:
 
     def agent(self) -> Workspace:
         """A newly enrolled agent with one institution's export ingested for PERIOD."""
-        spec = self.sector.institutions[self.used]
+        spec, name = self.sector.institutions[self.used], NAMES[self.used]
         self.used += 1
         token = create_token(
-            self.db, name=NAMES[self.used], discipline=spec.discipline, province=spec.province,
+            self.db, name=name, discipline=spec.discipline, province=spec.province,
             valid_for=timedelta(hours=1),
         )[1]  # fmt: skip
         ws = Workspace(self.root / "agents" / spec.slug / "ws")
@@ -249,6 +251,45 @@ def test_an_envelope_sealed_to_a_since_retired_key_is_resealed_with_the_same_rel
     assert ledger_rows(ws) == 1  # the same release: no new noise, no new spending
     assert list(ws.outbox_dir.glob("*.envelope")) == [envelope]
     assert parse_envelope(envelope.read_bytes()).header.kem_key_id == new
+
+
+class RotatingClient(AggregatorClient):
+    """An agent's client during which the aggregator rotates its key once: right
+    after the agent fetched the current key, before it sends the envelope sealed
+    to it (the race between an agent and the taskforce's key rotation)."""
+
+    def __init__(self, url: str, rotate: Callable[[str], None]) -> None:
+        super().__init__(url)
+        self.rotate: Callable[[str], None] | None = rotate
+
+    def current_key(self) -> SealPublicKey:
+        key = super().current_key()
+        if self.rotate is not None:
+            rotate, self.rotate = self.rotate, None
+            rotate(key.key_id)
+        return key
+
+
+def test_a_key_retired_between_fetch_and_send_is_resealed_to_the_key_published_after(
+    world: World,
+) -> None:
+    ws = world.agent()
+    created: list[str] = []
+
+    def rotate(fetched: str) -> None:
+        new = runner.invoke(app, ["aggregator", "key", "create", *world.state()]).stdout.strip()
+        for step in (["activate", new], ["retire", fetched]):
+            ran = runner.invoke(app, ["aggregator", "key", *step, *world.state()])
+            assert ran.exit_code == 0, ran.output
+        created.append(new)
+
+    with RotatingClient(world.url, rotate) as client:
+        # before the fix: resealed to the key just refused, and refused again
+        done = submit_period(ws, PERIOD, synthetic_demo_model(), client=client)
+    assert done.receipt["log_index"] >= 0
+    (envelope,) = ws.outbox_dir.glob("*.envelope")
+    assert parse_envelope(envelope.read_bytes()).header.kem_key_id == created[0]
+    assert ledger_rows(ws) == 1
 
 
 def test_a_submit_to_a_published_period_spends_nothing_and_a_retry_still_works(
