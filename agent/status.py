@@ -73,6 +73,8 @@ def format_status(workspace: Workspace) -> str:
         for sid, doc in _rows(workspace, "SELECT submission_id, receipt FROM receipts")
     }
     stored = {f.name.removeprefix("period=") for f in workspace.visits_dir.glob("period=*")}
+    # A period whose sector key was fetched before anything of it was ingested.
+    stored |= {f.stem.removeprefix("sector-") for f in workspace.keys_dir.glob("sector-*.key")}
     # An unenrolled workspace (`agent init`) cannot have released anything.
     # Read from the ledger's table directly (read only; ``agent.ledger`` opens for
     # writing). An unenrolled workspace (`agent init`) has released nothing.

@@ -226,7 +226,7 @@ def agent_ingest(
         typer.echo(
             "unmapped disciplines counted as other: "
             + ", ".join(sorted(report.unmapped_disciplines))
-            + " (add them to [discipline_map])"
+            + " (add them to [discipline_map]; visits stored already change only with --replace)"
         )
     if report.defaulted:
         typer.echo(

@@ -77,6 +77,11 @@ _SHARED_OPTIONS = [
 AGGREGATOR_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "argon2", "numpy")
 
 
+def _count(n: int, noun: str) -> str:
+    """ "1 institution", "5 institutions": counts as the operator reads them."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 class Aggregator:
     """The aggregator's settings and database, loaded the same way for every command."""
 
@@ -498,8 +503,9 @@ def period_close(
 
     result = close_period(agg.db, period, k=agg.settings.k)
     typer.echo(
-        f"period {period} closed: {len(result.assignment)} institutions, "
-        f"{len(result.groups)} peer groups (k={result.k}); inputs digest {result.inputs_digest}"
+        f"period {period} closed: {_count(len(result.assignment), 'institution')}, "
+        f"{_count(len(result.groups), 'peer group')} (k={result.k}); "
+        f"inputs digest {result.inputs_digest}"
     )
     for item in result.left_out:
         typer.echo(

@@ -82,6 +82,12 @@ def custodian_distribute(
         typer.echo(f"  not approved yet: {institution_id} (sealing key {kid})")
     for institution_id, kid in result.key_changed:
         typer.echo(f"  KEY CHANGED, refused: {institution_id} now shows sealing key {kid}")
+    if result.awaiting_approval or result.key_changed:
+        typer.echo(
+            "confirm each key id with its institution (the id its `agent enroll` printed), "
+            "then: publiek custodian approve --institution ID --key-id KEY_ID, and run "
+            "distribute again"
+        )
     for name, reason in result.skipped:
         typer.echo(f"  SKIPPED: {name}: {reason}", err=True)
     if result.skipped:

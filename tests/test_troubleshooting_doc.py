@@ -82,7 +82,7 @@ AGENT_LINES: list[tuple[str, ModuleType]] = [
     (" in this workspace: an export with visits ", agent.workspace),
     ("no custodian key is pinned in this workspace", agent.sector_keys),
     ("were already keyed with another sector key; ", agent.sector_keys),
-    ("cannot replace it, period(s) ", agent.ingest.run),
+    ("cannot replace it, its visits of ", agent.ingest.run),
     ("released already (", agent.ingest.run),
     ("visits have the same household, date and event as ", cli.agent),
 ]

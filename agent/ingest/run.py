@@ -183,8 +183,8 @@ def _replaceable(
         done = ingested.released(workspace, periods_of(workspace, digest))
         if done:
             raise UsageError(
-                f"{path.name}: cannot replace it, period(s) {', '.join(done)} of it were "
-                "released already (replacing its visits would need a second release)",
+                f"{path.name}: cannot replace it, its visits of {', '.join(done)} were "
+                "released already (replacing them would need a second release)",
                 hint="leave it as it is; corrections go into the next period's exports",
             )
         ingested_before.add(digest)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import tomli_w
 
-from agent.ingest import readers
+from agent.ingest import dialect, readers
 from agent.ingest.disciplines import looks_like_labels
 from agent.ingest.file_scan import scan_bytes
 from agent.ingest.mapping import CANONICAL_COLUMNS, SourceOptions
@@ -106,6 +106,18 @@ def _toml_string(value: str) -> str:
     return tomli_w.dumps({"v": value}).removeprefix("v = ").rstrip("\n")
 
 
+def _date_format(export: readers.Export, column: str | None) -> str | None:
+    """The date format this export's sample of visit dates supports, if it settles it
+    (the draft then names the format the ingest would detect, not an example)."""
+    if column is None:
+        return None
+    values = export.sample.get_column(column).drop_nulls().str.strip_chars().to_list()
+    try:
+        return dialect.date_format_from(dialect.date_evidence(values), where=column)
+    except UsageError:  # no dates, or ambiguous ones: the comment says what to set
+        return None
+
+
 def suggest_mapping(path: Path, *, sheet: str | None = None, enrolled: str | None = None) -> str:
     """The text of a draft mapping file for one export.
 
@@ -124,6 +136,7 @@ def suggest_mapping(path: Path, *, sheet: str | None = None, enrolled: str | Non
                 hint="export with the header row included, then run mapping suggest again",
             )
         placed = place_columns(export.columns)
+        date_format = _date_format(export, placed.get("visit_date"))
         genres: list[str] = []
         if "discipline" in placed:
             genres = sorted(
@@ -153,12 +166,15 @@ def suggest_mapping(path: Path, *, sheet: str | None = None, enrolled: str | Non
     for key in ("encoding", "delimiter", "sheet"):
         if key in detected:
             lines.append(f"{key} = {_toml_string(detected[key])}")
-    lines += [
-        '# decimal = ","            # detected from the prices when left out',
-        '# date_format = "%d-%m-%Y" # detected from the dates when left out',
-        "",
-        "[columns]",
-    ]
+    lines.append('# decimal = ","            # detected from the prices when left out')
+    if date_format:
+        lines.append(f"date_format = {_toml_string(date_format)}   # as this export's dates read")
+    else:
+        lines.append(
+            '# date_format = "%d-%m-%Y" # the dates of this export do not say: set it to how '
+            "they are written (%d day, %m month, %b month name, %Y year)"
+        )
+    lines += ["", "[columns]"]
     for canonical in CANONICAL_COLUMNS:
         if canonical in placed:
             lines.append(f"{canonical} = {_toml_string(placed[canonical])}")

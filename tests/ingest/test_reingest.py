@@ -90,7 +90,7 @@ def test_replace_is_refused_once_a_period_of_the_export_was_released(
         db.execute("INSERT INTO releases VALUES ('2026-Q3', 'd', 's', 0.1, 't', x'00')")
     refused = _ingest(run_cli, tmp_path, export_csv, "--replace")
     assert refused.exit_code == 2
-    assert "period(s) 2026-Q3 of it were released already" in refused.output
+    assert "its visits of 2026-Q3 were released already" in refused.output
     assert Workspace(tmp_path / "ws").load_visits("2026-Q3").height == 4
     assert _recorded(tmp_path) == 1
 

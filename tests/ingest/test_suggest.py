@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import xlsxwriter
 
-from agent.ingest.suggest import place_columns
+from agent.ingest.suggest import place_columns, suggest_mapping
 from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER
 
 
@@ -25,7 +26,7 @@ def test_dutch_headers_are_placed(run_cli, export_csv) -> None:
         "event": "Voorstelling",
         "discipline": "Genre",
     }
-    assert draft["source"] == {"encoding": "utf-8", "delimiter": ";"}
+    assert draft["source"] == {"encoding": "utf-8", "delimiter": ";", "date_format": "%d-%m-%Y"}
     assert draft["discipline_map"] == {"Toneel": "theater", "Klassiek": "music"}
     assert "# birth_year" in result.output
 
@@ -88,7 +89,10 @@ def test_xlsx_sheet_is_written_into_the_draft(run_cli, tmp_path) -> None:
     workbook.close()
     result = run_cli("agent", "mapping", "suggest", str(path))
     assert result.exit_code == 0, result.output
-    assert tomllib.loads(result.output)["source"] == {"sheet": "Verkopen"}
+    assert tomllib.loads(result.output)["source"] == {
+        "sheet": "Verkopen",
+        "date_format": "%d-%m-%Y",
+    }
 
 
 def test_header_names_with_quotes_backslashes_and_control_characters_round_trip() -> None:
@@ -125,3 +129,15 @@ def test_a_draft_from_a_workbook_with_title_rows(run_cli, tmp_path) -> None:
     result = run_cli("agent", "mapping", "suggest", str(path))
     assert result.exit_code == 0, result.output
     assert tomllib.loads(result.output)["columns"]["visit_date"] == "Voorstellingsdatum"
+
+
+def test_the_draft_names_the_date_format_of_the_export_or_asks_for_it(tmp_path: Path) -> None:
+    """An uncommented example format would hold a month-name export back (exit 3)."""
+    named = tmp_path / "named.csv"
+    named.write_text("Datum;Aantal\n1 augustus 2026;2\n12 september 2026;1\n", encoding="utf-8")
+    assert tomllib.loads(suggest_mapping(named))["source"]["date_format"] == "%d %b %Y"
+    ambiguous = tmp_path / "ambiguous.csv"
+    ambiguous.write_text("Datum;Aantal\n01-02-2026;2\n03-04-2026;1\n", encoding="utf-8")
+    draft = suggest_mapping(ambiguous)
+    assert "date_format" not in tomllib.loads(draft)["source"]
+    assert "do not say: set it" in draft

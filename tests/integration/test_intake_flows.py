@@ -340,6 +340,7 @@ def test_custodian_seals_to_unapproved_or_changed_keys_only_after_approval(
             "--state", str(custodian.root), "--token", aggregator.taskforce_token]  # fmt: skip
     first = runner.invoke(app, args)
     assert f"not approved yet: {institution_id}" in first.stdout
+    assert "publiek custodian approve --institution ID --key-id KEY_ID" in first.stdout
     custodian.approve(institution_id, "0" * 32)  # a key id the aggregator does not show
     second = runner.invoke(app, args)
     assert f"KEY CHANGED, refused: {institution_id}" in second.stdout
