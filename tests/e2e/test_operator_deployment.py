@@ -225,18 +225,19 @@ def tix_cumulative(a: Agent) -> None:
 
 def month_names(a: Agent) -> None:
     """Dates as "1 augustus 2026". The operator maps the genre the draft could not
-    place and copies the draft's example date format into [source]: every row
-    is rejected, the export held back (exit 3). Fixed, the same command again."""
+    place and, copying from another venue's mapping, replaces the date format the
+    draft found with "%d-%m-%Y": every row is rejected, the export held back
+    (exit 3). With the draft's line back, the same command again."""
     export = box_office.month_name_csv(a.rows, a.export_path("reserveringen.csv"))
     text = _edit(
         a.draft(export),
         '# "Rondleiding" = "other"   # not recognised: choose one',
         '"Rondleiding" = "museum"',
     )
-    example = '# date_format = "%d-%m-%Y" # detected from the dates when left out'
-    a.mapping.write_text(_edit(text, example, 'date_format = "%d-%m-%Y"'), encoding="utf-8")
+    found = 'date_format = "%d %b %Y"   # as this export\'s dates read'
+    a.mapping.write_text(_edit(text, found, 'date_format = "%d-%m-%Y"'), encoding="utf-8")
     a.ingest("month names held back", export, expect=3)
-    a.mapping.write_text(_edit(text, example, 'date_format = "%d %B %Y"'), encoding="utf-8")
+    a.mapping.write_text(text, encoding="utf-8")
     a.ingest("month names", export)
 
 
@@ -561,7 +562,7 @@ def test_replace_after_a_mapping_fix_changes_the_stored_visits(deployment: Deplo
 def test_replace_once_the_quarter_was_released_is_refused(deployment: Deployment) -> None:
     refused = deployment.ev.runs["replace after release"].stderr
     assert refused.startswith("error: orders.csv: cannot replace it")
-    assert f"{PERIOD} of it were released" in refused
+    assert f"its visits of {PERIOD} were released" in refused
     assert len(refused.strip().splitlines()) == 1
 
 
