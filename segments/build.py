@@ -12,9 +12,9 @@ Four files, UTF-8, comma-separated, decimal point, one header row
 * ``pc6.csv``: ``pc6`` and one column per segment id: that segment's share
   of the PC6's households.
 
-Published tables round their shares (to 3 or 4 decimals, or percentages), so
-a PC6 whose shares sum to within 1 ± :data:`ROUNDING` is normalised to sum to
-1, and the build says how many were; a sum further off is a wrong column or
+Published tables round their shares (to 3 or 4 decimals), so a PC6 whose
+shares sum to within 1 ± :data:`ROUNDING` (but not within the format's
+1 ± 1e-6) is normalised to sum to 1, and the build says how many were; a sum further off is a wrong column or
 row and refused. Nothing else is changed: every other check of the format
 (``protocol.segment_release.check_tables``) runs as it does on verification,
 and the columns are written in the format's order and types.
@@ -33,11 +33,10 @@ import polars as pl
 
 from protocol.errors import PubliekError, UsageError
 from protocol.keys import SigningKey
-from protocol.segment_release import (
+from protocol.segment_release import Segment, Texts, pack_release
+from protocol.segment_tables import (
     MUNICIPALITY_COLUMNS,
-    Segment,
-    Texts,
-    pack_release,
+    SHARE_TOLERANCE,
     pc4_columns,
     pc6_columns,
 )
@@ -135,10 +134,7 @@ def write_inputs(tables: ModelTables, folder: Path) -> BuildInputs:
     folder.mkdir(parents=True, exist_ok=True)
     inputs = BuildInputs.in_folder(folder)
     pl.DataFrame(
-        [
-            (s.id, s.name.nl, s.name.en, s.description.nl, s.description.en)
-            for s in tables.segments
-        ],
+        [(s.id, s.name.nl, s.name.en, s.description.nl, s.description.en) for s in tables.segments],
         schema=list(SEGMENT_FIELDS),
         orient="row",
     ).write_csv(inputs.segments)
@@ -204,7 +200,7 @@ def _normalise(pc6: pl.DataFrame, ids: Sequence[str], path: Path) -> tuple[pl.Da
     total = pl.sum_horizontal(*ids)
     sums = pc6.select(total.alias("_t")).get_column("_t")
     off = (sums - 1).abs()
-    rounded = (off > 0) & (off <= ROUNDING)
+    rounded = (off > SHARE_TOLERANCE) & (off <= ROUNDING)
     too_far = off > ROUNDING
     if too_far.any():
         line = int(too_far.arg_true()[0]) + 2
@@ -215,7 +211,10 @@ def _normalise(pc6: pl.DataFrame, ids: Sequence[str], path: Path) -> tuple[pl.Da
         )
     count = int(rounded.sum())
     if count:
-        pc6 = pc6.with_columns((pl.col(s) / total).alias(s) for s in ids)
+        scale = (total - 1).abs() > SHARE_TOLERANCE
+        pc6 = pc6.with_columns(
+            pl.when(scale).then(pl.col(s) / total).otherwise(pl.col(s)).alias(s) for s in ids
+        )
     return pc6, count
 
 

@@ -31,6 +31,7 @@ for real releases".
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import random
 from collections.abc import Callable
@@ -41,16 +42,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from dp.release_design import DEMO_SEGMENTS
 from protocol.errors import UsageError
 from protocol.keys import SigningKey
-from protocol.segment_release import (
-    LAT_RANGE,
-    LON_RANGE,
-    PROVINCES,
-    Segment,
-    Texts,
-    pack_release,
-    pc4_columns,
-    pc6_columns,
-)
+from protocol.segment_release import Segment, Texts, pack_release
+from protocol.segment_tables import LAT_RANGE, LON_RANGE, PROVINCES, pc4_columns, pc6_columns
 from segments.build import ModelTables
 
 SYNTHETIC_VERSION = "synthetic-2026.1"
@@ -127,10 +120,11 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
     "urban-young": (
         "Jonge stedelingen",
         "Urban young adults",
-        "Synthetisch segment: alleenstaanden en jonge stellen in de stad, vaak uit, zelden "
-        "met een abonnement.",
-        "Synthetic segment: singles and young couples in cities; go out often, seldom "
-        "subscribe.",
+        (
+            "Synthetisch segment: alleenstaanden en jonge stellen in de stad, vaak uit, zelden "
+            "met een abonnement."
+        ),
+        "Synthetic segment: singles and young couples in cities; go out often, seldom subscribe.",
     ),
     "students": (
         "Studenten",
@@ -141,8 +135,7 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
     "young-families": (
         "Jonge gezinnen",
         "Young families",
-        "Synthetisch segment: gezinnen met jonge kinderen, vooral in groeikernen en "
-        "buitenwijken.",
+        "Synthetisch segment: gezinnen met jonge kinderen, vooral in groeikernen en buitenwijken.",
         "Synthetic segment: families with young children, mostly in new towns and suburbs.",
     ),
     "established-families": (
@@ -166,10 +159,8 @@ _TEXTS: dict[str, tuple[str, str, str, str]] = {
     "village-life": (
         "Dorpsleven",
         "Village life",
-        "Synthetisch segment: huishoudens in dorpen en op het platteland, ver van de grote "
-        "podia.",
-        "Synthetic segment: households in villages and the countryside, far from the large "
-        "venues.",
+        "Synthetisch segment: huishoudens in dorpen en op het platteland, ver van de grote podia.",
+        "Synthetic segment: households in villages and the countryside, far from the large venues.",
     ),
 }
 SEGMENTS: tuple[Segment, ...] = tuple(
@@ -228,7 +219,7 @@ def synthetic_tables(
     seed: int = SEED, *, pc6_per_pc4: int = PC6_PER_PC4, households: int = HOUSEHOLDS
 ) -> ModelTables:
     """The tables of the synthetic release (see the module docstring)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, reproducible by design
     draw = rng.random
     codes = _pc4_codes(draw)
     names = _shuffled([h + t for h in _NAME_HEADS for t in _NAME_TAILS if h.lower() != t], draw)
@@ -245,17 +236,15 @@ def synthetic_tables(
             urbanity = x * x * x  # most municipalities rural, a few cities
             mlat = lat0 + (draw() - 0.5) * 2 * dlat
             mlon = lon0 + (draw() - 0.5) * 2 * dlon
-            for pc4 in run:
+            for area in run:
                 u = min(1.0, max(0.0, urbanity + 0.25 * (draw() - 0.5)))
                 lat = _clamp(mlat + (draw() - 0.5) * 0.08, LAT_RANGE, 0.15)
                 lon = _clamp(mlon + (draw() - 0.5) * 0.12, LON_RANGE, 0.2)
-                areas.append((pc4, code, province, lat, lon, u))
+                areas.append((area, code, province, lat, lon, u))
     weights = [(300 + 5000 * u) * (0.5 + draw()) for *_, u in areas]
     scale = households / math.fsum(weights)
     shares = [_segment_shares(u, draw) for *_, u in areas]
-    per_segment = [
-        _split(round(w * scale), s) for w, s in zip(weights, shares, strict=True)
-    ]
+    per_segment = [_split(round(w * scale), s) for w, s in zip(weights, shares, strict=True)]
     pc4 = pl.DataFrame(
         {
             "pc4": [a[0] for a in areas],
@@ -311,7 +300,7 @@ def _runs(codes: list[int], k: int, draw: Callable[[], float]) -> list[list[int]
         acc += w
         cuts.append(round(len(codes) * acc / total))
     cuts[-1] = len(codes)
-    return [codes[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    return [codes[a:b] for a, b in itertools.pairwise(cuts) if b > a]
 
 
 def _clamp(value: float, bounds: tuple[float, float], margin: float) -> float:
@@ -390,10 +379,7 @@ def _pc6(
     )
     weighted = noisy.select(
         "pc6",
-        *(
-            (pl.col(f"_s{i}") * pl.col(f"_n{i}")).alias(seg)
-            for i, seg in enumerate(DEMO_SEGMENTS)
-        ),
+        *((pl.col(f"_s{i}") * pl.col(f"_n{i}")).alias(seg) for i, seg in enumerate(DEMO_SEGMENTS)),
     )
     row_total = pl.sum_horizontal(*DEMO_SEGMENTS)
     return weighted.select(
