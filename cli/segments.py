@@ -9,7 +9,6 @@ docs/segment-model.md describes the format and the inputs.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -46,7 +45,7 @@ def _write_new(path: Path, data: bytes) -> None:
         )
     partial = path.with_name(f".{path.name}.partial")
     partial.write_bytes(data)
-    os.replace(partial, path)
+    partial.replace(path)
 
 
 def _signing_key(path: Path) -> SigningKey:

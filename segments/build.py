@@ -14,9 +14,10 @@ Four files, UTF-8, comma-separated, decimal point, one header row
 
 Published tables round their shares (to 3 or 4 decimals), so a PC6 whose
 shares sum to within 1 ± :data:`ROUNDING` (but not within the format's
-1 ± 1e-6) is normalised to sum to 1, and the build says how many were; a sum further off is a wrong column or
-row and refused. Nothing else is changed: every other check of the format
-(``protocol.segment_release.check_tables``) runs as it does on verification,
+1 ± 1e-6) is normalised to sum to 1, and the build says how many were; a
+sum further off is a wrong column or row and refused. Nothing else is
+changed: every other check of the format
+(``protocol.segment_tables.check_tables``) runs as it does on verification,
 and the columns are written in the format's order and types.
 
 Errors name the file and its line (reading) or the area code (checking),

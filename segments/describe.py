@@ -56,9 +56,11 @@ def describe(release: SegmentRelease) -> list[str]:
 def verified(release: SegmentRelease, where: str) -> list[str]:
     """The lines of ``publiek segments verify`` (the second only for a synthetic model)."""
     lines = [
-        f"{where}: verified: segment model {release.version}, {len(release.segments)} "
-        f"segments, {counts(release)}; signed by the pinned model key "
-        f"{fingerprint(release.signer)}; digest sha256:{release.digest}"
+        (
+            f"{where}: verified: segment model {release.version}, {len(release.segments)} "
+            f"segments, {counts(release)}; signed by the pinned model key "
+            f"{fingerprint(release.signer)}; digest sha256:{release.digest}"
+        )
     ]
     if release.synthetic:
         lines.append(synthetic_line(release))
