@@ -25,9 +25,9 @@ before trust is established (:func:`verify_release`): size limits, then the
 ZIP structure (``protocol.canonical_zip``: exactly the five member names,
 stored, each within its limit, declared sizes equal to actual sizes, and the
 whole file byte for byte the canonical container of its members), then the
-signature over the manifest under the pinned key, then each table's size and SHA-256 against the signed
-manifest, and only then is Parquet parsed and the content checked. Every
-refusal is a :class:`~protocol.errors.PubliekError` naming the file and what
+signature over the manifest under the pinned key, then each table's size and
+SHA-256 against the signed manifest, and only then is Parquet parsed and the
+content checked. Every refusal is a :class:`~protocol.errors.PubliekError` naming the file and what
 to do. ``docs/segment-model.md`` describes the format field by field; ADR 0026
 records why it looks like this.
 
