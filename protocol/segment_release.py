@@ -27,9 +27,9 @@ stored, each within its limit, declared sizes equal to actual sizes, and the
 whole file byte for byte the canonical container of its members), then the
 signature over the manifest under the pinned key, then each table's size and
 SHA-256 against the signed manifest, and only then is Parquet parsed and the
-content checked. Every refusal is a :class:`~protocol.errors.PubliekError` naming the file and what
-to do. ``docs/segment-model.md`` describes the format field by field; ADR 0026
-records why it looks like this.
+content checked. Every refusal is a :class:`~protocol.errors.PubliekError`
+naming the file and what to do. ``docs/segment-model.md`` describes the
+format field by field; ADR 0026 records why it looks like this.
 
 This module builds releases too (:func:`pack_release`), so that the bytes a
 verifier checks and the bytes a signer writes have one definition.
