@@ -27,7 +27,7 @@ never more of the data.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -56,9 +56,9 @@ class ModelTables:
     format's columns (``protocol.segment_release``)."""
 
     segments: tuple[Segment, ...]
-    municipalities: pl.DataFrame
-    pc4: pl.DataFrame
-    pc6: pl.DataFrame
+    municipalities: pl.DataFrame = field(repr=False)
+    pc4: pl.DataFrame = field(repr=False)
+    pc6: pl.DataFrame = field(repr=False)
 
     @property
     def segment_ids(self) -> tuple[str, ...]:
@@ -89,7 +89,7 @@ class BuildInputs:
 class Built:
     """A built release and what the model owner should know about it."""
 
-    data: bytes
+    data: bytes = field(repr=False)
     tables: ModelTables
     normalised: int  # PC6 rows whose rounded shares were scaled to sum to 1
 
