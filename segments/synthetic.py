@@ -10,7 +10,7 @@ cut the codes of a province into runs; centroids lie inside the Netherlands,
 clustered per province and municipality; about 8 million households are
 spread over the PC4 areas (more in urban ones) and over the seven segments
 of ``dp.release_design.DEMO_SEGMENTS`` (urban areas lean young and cultural,
-rural ones towards families and village life); each PC4 has on average 110
+rural ones towards families and village life); each PC4 has on average 112
 PC6 codes (about 450,000 in all), whose shares vary around their PC4's.
 
 Only :meth:`random.Random.random` is drawn, and only arithmetic that IEEE 754

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protocol.errors import InvalidSignature, MalformedMessage, UnsupportedVersion, UsageError
 from protocol.keys import SigningKey
@@ -17,11 +19,17 @@ from protocol.segment_release import (
     FORMAT,
     MANIFEST,
     MEMBERS,
+    TABLES,
+    FileEntry,
+    Manifest,
+    Segment,
     SegmentRelease,
+    Texts,
     open_unpinned,
     read_release_file,
     verify_release,
 )
+from protocol.segment_tables import RESERVED_IDS
 from segments.build import ModelTables
 from segments.synthetic import synthetic_model_key
 from tests.segments.forge import VERSION, forge, members_of, pack
@@ -159,3 +167,42 @@ def test_a_release_file_larger_than_the_limit_is_refused_unread(
     monkeypatch.setattr(segment_release, "MAX_RELEASE_BYTES", len(release_bytes) - 1)
     with pytest.raises(PayloadTooLarge):
         read_release_file(path)
+
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=80)
+_SEGMENT = st.builds(
+    Segment,
+    id=st.from_regex(r"\A[a-z0-9][a-z0-9-]{1,39}\Z").filter(lambda s: s not in RESERVED_IDS),
+    name=st.builds(Texts, nl=_TEXT, en=_TEXT),
+    description=st.builds(Texts, nl=_TEXT, en=_TEXT),
+)
+_ENTRY = st.builds(
+    FileEntry,
+    sha256=st.from_regex(r"\A[0-9a-f]{64}\Z"),
+    bytes=st.integers(1, 1_000_000),
+    rows=st.integers(0, 600_000),
+)
+
+
+@given(
+    version=st.from_regex(r"\A[a-z0-9][a-z0-9.-]{0,62}[a-z0-9]\Z"),
+    synthetic=st.booleans(),
+    created=st.dates().map(lambda d: d.isoformat()),
+    segments=st.lists(_SEGMENT, min_size=1, max_size=8, unique_by=lambda s: s.id),
+    entries=st.tuples(_ENTRY, _ENTRY, _ENTRY),
+)
+def test_a_manifest_reads_back_from_its_canonical_bytes(
+    version: str,
+    synthetic: bool,
+    created: str,
+    segments: list[Segment],
+    entries: tuple[FileEntry, FileEntry, FileEntry],
+) -> None:
+    manifest = Manifest(
+        version=version,
+        synthetic=synthetic,
+        created=created,
+        segments=tuple(segments),
+        files=dict(zip(TABLES, entries, strict=True)),
+    )
+    assert Manifest.from_bytes(manifest.to_bytes()) == manifest
