@@ -6,7 +6,8 @@ stderr and exit code 2; ``--verbose`` adds the traceback.
 
 One module per role, in the order an operator meets them: ``agent`` (an
 institution's IT), ``aggregator`` (the taskforce's server), ``custodian`` (the
-sector-key custodian), ``audit`` (independent checks) and ``demo``; ``errors``
+sector-key custodian), ``segments`` (segment model releases, the model owner
+and the taskforce), ``audit`` (independent checks) and ``demo``; ``errors``
 holds the shared error reporting. Commands import what they use inside their
 function, so that ``publiek`` starts quickly (cron).
 """
@@ -24,6 +25,7 @@ from cli.audit import audit_app
 from cli.custodian import custodian_app
 from cli.demo import demo as demo_command
 from cli.errors import set_verbose
+from cli.segments import segments_app
 from protocol.state_files import restrict_umask
 
 __all__ = ["app", "main"]
@@ -36,6 +38,7 @@ app = typer.Typer(
 app.add_typer(agent_app, name="agent")
 app.add_typer(aggregator_app, name="aggregator")
 app.add_typer(custodian_app, name="custodian")
+app.add_typer(segments_app, name="segments")
 app.add_typer(audit_app, name="audit")
 app.command("demo")(demo_command)
 

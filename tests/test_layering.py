@@ -9,11 +9,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
-    "protocol": {"dp", "agent", "aggregator", "custodian", "demo", "cli"},
-    "dp": {"agent", "aggregator", "custodian", "demo", "cli"},
-    "agent": {"aggregator", "custodian", "demo", "cli"},
-    "aggregator": {"agent", "custodian", "demo", "cli"},
-    "custodian": {"dp", "agent", "aggregator", "demo", "cli"},
+    "protocol": {"dp", "agent", "aggregator", "custodian", "segments", "demo", "cli"},
+    "dp": {"agent", "aggregator", "custodian", "segments", "demo", "cli"},
+    "agent": {"aggregator", "custodian", "segments", "demo", "cli"},
+    "aggregator": {"agent", "custodian", "segments", "demo", "cli"},
+    "custodian": {"dp", "agent", "aggregator", "segments", "demo", "cli"},
+    "segments": {"agent", "aggregator", "custodian", "demo", "cli"},
 }
 
 

@@ -27,13 +27,14 @@ from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER, MAPPING
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-PACKAGES = ("protocol", "dp", "agent", "aggregator", "custodian", "demo", "cli")
+PACKAGES = ("protocol", "dp", "agent", "aggregator", "custodian", "segments", "demo", "cli")
 # Which requirement set each package's imports must be covered by.
 NEEDS = {
     "protocol": (),
     "dp": (),
     "agent": ("agent",),
     "custodian": (),
+    "segments": (),
     "cli": ("agent",),  # the aggregator and demo commands check their extras first
     "aggregator": ("aggregator",),
     "demo": ("agent", "demo"),
@@ -218,7 +219,7 @@ def test_the_agent_extra_runs_the_agent_without_the_server_stack(
     agent_venv: Path, tmp_path: Path
 ) -> None:
     bin_ = agent_venv / "bin"
-    modules = _modules_of("protocol", "dp", "agent", "custodian", "cli")
+    modules = _modules_of("protocol", "dp", "agent", "custodian", "segments", "cli")
     found = _run(bin_ / "python", "-c", IMPORT_ALL, *modules, "--", *SERVER_STACK, "faker",
                  cwd=tmp_path)  # fmt: skip
     assert found.stdout.split() == []
