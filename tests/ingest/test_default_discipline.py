@@ -5,12 +5,14 @@ them, and ``mapping suggest`` proposes it (ADR 0022)."""
 from __future__ import annotations
 
 import json
+import secrets
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agent.workspace import AgentConfig, Workspace
+from protocol.keys import SecretBytes
 
 HEADER = "Bestelnummer;Datum;E-mailadres;Aantal"
 ROWS = [f"B{n};{14 + n}-08-2026;v{n}@example.nl;2" for n in range(3)]
@@ -24,8 +26,11 @@ tickets = "Aantal"
 
 
 def _enrolled(tmp_path: Path, discipline: str = "museum") -> Workspace:
+    """An enrolled workspace with the period's sector key in place, as after
+    ``agent sector-key fetch`` (an enrolled workspace refuses to ingest without it)."""
     workspace = Workspace(tmp_path / "ws")
     workspace.save_config(AgentConfig("inst-1", "https://agg.example", discipline, "Utrecht"))
+    workspace.install_sector_key("2026-Q3", SecretBytes(secrets.token_bytes(32)))
     return workspace
 
 
