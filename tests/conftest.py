@@ -1,6 +1,14 @@
-"""Shared test settings."""
+"""Shared test settings, and the fixtures that keep the inner loop fast.
 
-from collections.abc import Iterator
+``pytest -m "not slow"`` is the developer's inner loop; ``make test`` runs
+every test. The fixtures here make repeated setup cheaper without changing
+what a test checks: each shortcut produces exactly what the long way would.
+"""
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,3 +42,83 @@ def _cli_built_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(typer.testing, "_get_command", cached)
         yield
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path]:
+    """A SQLite database brought to the newest revision by the real migrations,
+    made on first use (most test sessions that need one need it many times)."""
+    from aggregator.migrations import upgrade  # the real one: tests patch the module's name
+
+    made: list[Path] = []
+
+    def template() -> Path:
+        if not made:
+            from aggregator.storage import Database
+
+            path = tmp_path_factory.mktemp("migrated") / "aggregator.db"
+            db = Database(f"sqlite:///{path}")
+            upgrade(db.engine)
+            db.engine.dispose()
+            made.append(path)
+        return made[0]
+
+    return template
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_upgrade_shortcut(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    _migrated_sqlite: Callable[[], Path],
+) -> None:
+    """SQLite databases skip the alembic run when its outcome is known: a fresh,
+    empty one migrated to head gets a copy of the session's migrated database,
+    and one already at head (every ``publiek aggregator`` command brings its
+    database to head first) is left as it is, which is all ``upgrade`` does.
+
+    Each alembic run loads its environment and every revision script and, on
+    an empty file, runs every revision: 30 to 90 ms, and the suite makes well
+    over a hundred databases and runs even more commands on them. The copy is
+    SQLite's own backup of a database the real migrations built, so its schema
+    and ``alembic_version`` are exactly what ``upgrade`` would have written.
+    Anything else (PostgreSQL, a database at another revision, another target)
+    runs the real migrations, and so does every test marked ``migrations``."""
+    if request.node.get_closest_marker("migrations"):
+        return
+    from aggregator import migrations
+
+    upgrade = migrations.upgrade
+
+    def upgrade_or_copy(engine: Any, revision: str = "head") -> None:
+        if revision != "head" or engine.dialect.name != "sqlite":
+            upgrade(engine, revision)
+            return
+        template = _migrated_sqlite()
+        raw = engine.raw_connection()
+        try:
+            target = raw.driver_connection
+            if not target.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                with closing(sqlite3.connect(template)) as source:
+                    source.backup(target)
+                return
+            if _revision(target) == _revision_of(template):
+                return
+        finally:
+            raw.close()
+        upgrade(engine, revision)
+
+    monkeypatch.setattr(migrations, "upgrade", upgrade_or_copy)
+
+
+def _revision(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.OperationalError:  # no alembic_version table
+        return None
+    return None if row is None else str(row[0])
+
+
+def _revision_of(path: Path) -> str | None:
+    with closing(sqlite3.connect(path)) as conn:
+        return _revision(conn)
