@@ -23,7 +23,10 @@ import io
 import json
 import logging
 import math
+import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -41,10 +44,11 @@ from aggregator import benchmarks, exports, periods, translog
 from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, create_user, issue_token
 from aggregator.dashboard import render_sector
 from aggregator.intake import Intake
+from aggregator.keyring import Keyring
 from aggregator.migrations import upgrade
 from aggregator.screening import NOISE_SPREAD, Implausible, TableInput, tables_of
 from aggregator.set_aside import MAX_REASON_CHARS, set_aside
-from aggregator.storage import BenchmarkGroup, Database, LogEntry, Submission
+from aggregator.storage import BenchmarkGroup, Database, LogEntry, Submission, sqlite_file
 from cli import app
 from dp.measurements import GAUSSIAN
 from dp.release_design import (
@@ -139,9 +143,43 @@ def build_world(state: Path, db_url: str) -> World:
     return World(agg, state, db_url, clean, poisoned, twice, ids[twice.institution_id], later)
 
 
+def copy_world(built: World, state: Path, db_url: str) -> World:
+    """The SQLite ``built`` world under ``state`` with its database at ``db_url``:
+    the state folder (the aggregator's keys) copied with its modes, the database
+    by SQLite's backup. The agents are the same (their keys are only read)."""
+    built_file = sqlite_file(built.db_url)
+    assert built_file is not None
+    shutil.copytree(built.state, state)
+    target = Database(db_url)
+    raw = target.engine.raw_connection()
+    try:
+        with closing(sqlite3.connect(built_file)) as source:
+            source.backup(raw.driver_connection)
+    finally:
+        raw.close()
+    settings = replace(built.agg.settings, state_dir=state, database_url=db_url)
+    agg = Aggregator(settings, target, Keyring(settings, target))
+    return replace(built, agg=agg, state=state, db_url=db_url)
+
+
+@pytest.fixture(scope="module")
+def sqlite_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One SQLite world, built once: each test gets its own copy (``world``)."""
+    root = tmp_path_factory.mktemp("world")
+    w = build_world(root / "state", f"sqlite:///{root / 'aggregator.db'}")
+    w.db.engine.dispose()
+    yield w
+
+
 @pytest.fixture
-def world(tmp_path: Path, db_url: str) -> Iterator[World]:
-    w = build_world(tmp_path / "state", db_url)
+def world(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Iterator[World]:
+    """A world of its own for each test. On SQLite a copy of one built once per
+    module: eleven real DP submissions through the real intake were most of
+    each test's time, and a copy holds the same rows, keys and log."""
+    if db_url.startswith("sqlite"):
+        w = copy_world(request.getfixturevalue("sqlite_world"), tmp_path / "state", db_url)
+    else:
+        w = build_world(tmp_path / "state", db_url)
     yield w
     w.db.engine.dispose()
 
