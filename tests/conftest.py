@@ -18,7 +18,20 @@ from hypothesis import HealthCheck, settings
 settings.register_profile(
     "publiek", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100
 )
+# The inner loop tries fewer examples of each property; `make test` tries them all.
+settings.register_profile("inner-loop", settings.get_profile("publiek"), max_examples=25)
 settings.load_profile("publiek")
+INNER_LOOP = "not slow"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``pytest -m "not slow"`` (the inner loop) loads the ``inner-loop`` profile,
+    unless ``--hypothesis-profile`` names one. Property tests there run 25
+    examples instead of 100, which halves what they cost; every run of the
+    whole suite (``make test``, CI) runs the full 100."""
+    markexpr = " ".join(str(config.getoption("markexpr", "") or "").split())
+    if markexpr == INNER_LOOP and not config.getoption("--hypothesis-profile", None):
+        settings.load_profile("inner-loop")
 
 
 @pytest.fixture(scope="session", autouse=True)
