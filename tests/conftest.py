@@ -6,6 +6,7 @@ what a test checks: each shortcut produces exactly what the long way would.
 """
 
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -58,14 +59,14 @@ def _cli_built_once() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Path]:
-    """A SQLite database brought to the newest revision by the real migrations,
-    made on first use (most test sessions that need one need it many times)."""
-    from aggregator.migrations import upgrade  # the real one: tests patch the module's name
-
+def _migrated_sqlite(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[Callable[..., None]], Path]:
+    """A SQLite database brought to the newest revision by ``upgrade`` (the real
+    migrations), made on first use: most sessions that need one need it often."""
     made: list[Path] = []
 
-    def template() -> Path:
+    def template(upgrade: Callable[..., None]) -> Path:
         if not made:
             from aggregator.storage import Database
 
@@ -83,7 +84,7 @@ def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], P
 def _sqlite_upgrade_shortcut(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
-    _migrated_sqlite: Callable[[], Path],
+    _migrated_sqlite: Callable[[Callable[..., None]], Path],
 ) -> None:
     """SQLite databases skip the alembic run when its outcome is known: a fresh,
     empty one migrated to head gets a copy of the session's migrated database,
@@ -97,8 +98,8 @@ def _sqlite_upgrade_shortcut(
     and ``alembic_version`` are exactly what ``upgrade`` would have written.
     Anything else (PostgreSQL, a database at another revision, another target)
     runs the real migrations, and so does every test marked ``migrations``."""
-    if request.node.get_closest_marker("migrations"):
-        return
+    if request.node.get_closest_marker("migrations") or "aggregator.storage" not in sys.modules:
+        return  # the aggregator is not imported for tests that never use it: those run alembic
     from aggregator import migrations
 
     upgrade = migrations.upgrade
@@ -107,7 +108,7 @@ def _sqlite_upgrade_shortcut(
         if revision != "head" or engine.dialect.name != "sqlite":
             upgrade(engine, revision)
             return
-        template = _migrated_sqlite()
+        template = _migrated_sqlite(upgrade)
         raw = engine.raw_connection()
         try:
             target = raw.driver_connection
