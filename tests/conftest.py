@@ -22,17 +22,33 @@ settings.register_profile(
 # The inner loop tries fewer examples of each property; `make test` tries them all.
 settings.register_profile("inner-loop", settings.get_profile("publiek"), max_examples=25)
 settings.load_profile("publiek")
-INNER_LOOP = "not slow"
+TESTS = Path(__file__).parent
+# Modules whose every test is slow and whose collection alone costs: the inner loop
+# skips collecting them (the API fuzz run generates its cases from docs/openapi.json
+# as it is collected, about a second).
+SLOW_MODULES = {TESTS / "hostile" / "test_api_fuzz.py"}
+
+
+def inner_loop(config: pytest.Config) -> bool:
+    """Whether this run is the inner loop, ``pytest -m "not slow"``."""
+    return " ".join(str(config.getoption("markexpr", "") or "").split()) == "not slow"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """``pytest -m "not slow"`` (the inner loop) loads the ``inner-loop`` profile,
-    unless ``--hypothesis-profile`` names one. Property tests there run 25
-    examples instead of 100, which halves what they cost; every run of the
-    whole suite (``make test``, CI) runs the full 100."""
-    markexpr = " ".join(str(config.getoption("markexpr", "") or "").split())
-    if markexpr == INNER_LOOP and not config.getoption("--hypothesis-profile", None):
+    """The inner loop loads the ``inner-loop`` profile, unless
+    ``--hypothesis-profile`` names one. Property tests there run 25 examples
+    instead of 100, which halves what they cost; every run of the whole suite
+    (``make test``, CI) runs the full 100."""
+    if inner_loop(config) and not config.getoption("--hypothesis-profile", None):
         settings.load_profile("inner-loop")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The inner loop does not collect ``SLOW_MODULES``: ``-m`` would deselect
+    every one of their tests anyway, after paying for their collection."""
+    if collection_path in SLOW_MODULES and inner_loop(config):
+        return True
+    return None
 
 
 @pytest.fixture(scope="session", autouse=True)
