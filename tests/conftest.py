@@ -38,8 +38,13 @@ def pytest_configure(config: pytest.Config) -> None:
     """The inner loop loads the ``inner-loop`` profile, unless
     ``--hypothesis-profile`` names one. Property tests there run 25 examples
     instead of 100, which halves what they cost; every run of the whole suite
-    (``make test``, CI) runs the full 100."""
-    if inner_loop(config) and not config.getoption("--hypothesis-profile", None):
+    (``make test``, CI) runs the full 100.
+
+    Schemathesis's plugin serves only the API fuzz run, one of ``SLOW_MODULES``:
+    it is loaded when they are collected, not in the inner loop (about 1 s)."""
+    if not inner_loop(config):
+        config.pluginmanager.import_plugin("schemathesis.pytest.plugin")
+    elif not config.getoption("--hypothesis-profile", None):
         settings.load_profile("inner-loop")
 
 
