@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,21 +39,25 @@ def close_with_specs(agg: Any, kit: Any) -> tuple[Any, Any, dict[str, Any]]:
     return agg, result, payloads
 
 
-@pytest.fixture
-def closed(sqlite_aggregator: Any, kit: Any) -> tuple[Any, Any, dict[str, Any]]:
-    """A period of ``SPECS``'s institutions, closed, for a test that changes it."""
-    return close_with_specs(sqlite_aggregator, kit)
-
-
 @pytest.fixture(scope="module")
 def closed_once(
     tmp_path_factory: pytest.TempPathFactory, kit: Any
 ) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
-    """The same closed period, made once for the tests that only read it (ten
-    real DP submissions are most of each such test's time)."""
+    """A period of ``SPECS``'s institutions, closed, made once per module for the
+    tests that only read it: ten real DP submissions through the intake are
+    most of such a test's time."""
     state = tmp_path_factory.mktemp("closed")
     agg = kit.make_aggregator(state / "state", f"sqlite:///{state / 'aggregator.db'}")
     yield close_with_specs(agg, kit)
+    agg.db.engine.dispose()
+
+
+@pytest.fixture
+def closed(closed_once: Any, tmp_path: Path, kit: Any) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    """The same closed period for a test that changes it: a copy of its own."""
+    built, result, payloads = closed_once
+    agg = kit.copy_aggregator(built, tmp_path / "state", f"sqlite:///{tmp_path / 'aggregator.db'}")
+    yield agg, result, payloads
     agg.db.engine.dispose()
 
 

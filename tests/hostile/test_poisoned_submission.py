@@ -23,10 +23,7 @@ import io
 import json
 import logging
 import math
-import shutil
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -44,11 +41,10 @@ from aggregator import benchmarks, exports, periods, translog
 from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, create_user, issue_token
 from aggregator.dashboard import render_sector
 from aggregator.intake import Intake
-from aggregator.keyring import Keyring
 from aggregator.migrations import upgrade
 from aggregator.screening import NOISE_SPREAD, Implausible, TableInput, tables_of
 from aggregator.set_aside import MAX_REASON_CHARS, set_aside
-from aggregator.storage import BenchmarkGroup, Database, LogEntry, Submission, sqlite_file
+from aggregator.storage import BenchmarkGroup, Database, LogEntry, Submission
 from cli import app
 from dp.measurements import GAUSSIAN
 from dp.release_design import (
@@ -66,6 +62,7 @@ from tests.aggregator.conftest import (
     Agent,
     Aggregator,
     Server,
+    copy_aggregator,
     enroll_agents,
     make_aggregator,
     new_postgres_database,
@@ -144,22 +141,9 @@ def build_world(state: Path, db_url: str) -> World:
 
 
 def copy_world(built: World, state: Path, db_url: str) -> World:
-    """The SQLite ``built`` world under ``state`` with its database at ``db_url``:
-    the state folder (the aggregator's keys) copied with its modes, the database
-    by SQLite's backup. The agents are the same (their keys are only read)."""
-    built_file = sqlite_file(built.db_url)
-    assert built_file is not None
-    shutil.copytree(built.state, state)
-    target = Database(db_url)
-    raw = target.engine.raw_connection()
-    try:
-        with closing(sqlite3.connect(built_file)) as source:
-            source.backup(raw.driver_connection)
-    finally:
-        raw.close()
-    settings = replace(built.agg.settings, state_dir=state, database_url=db_url)
-    agg = Aggregator(settings, target, Keyring(settings, target))
-    return replace(built, agg=agg, state=state, db_url=db_url)
+    """A copy of the SQLite ``built`` world (``copy_aggregator``); the agents are
+    the same (their keys are only read)."""
+    return replace(built, agg=copy_aggregator(built.agg, state, db_url), state=state, db_url=db_url)
 
 
 @pytest.fixture(scope="module")
