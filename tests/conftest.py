@@ -5,6 +5,7 @@ every test. The fixtures here make repeated setup cheaper without changing
 what a test checks: each shortcut produces exactly what the long way would.
 """
 
+import gc
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -54,6 +55,16 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path in SLOW_MODULES and inner_loop(config):
         return True
     return None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection imported and built (modules, test functions and
+    their parameters): it lives to the end of the run, and the garbage collector
+    would traverse all of it again at every full collection. The inner loop
+    spends about 3.3 s collecting garbage without this, about 2.6 s with it. The
+    agent's ingest and the server freeze theirs at start too
+    (``agent.ingest.process.settle_garbage_collector``)."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session", autouse=True)
