@@ -14,11 +14,13 @@ import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import closing
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -303,6 +305,29 @@ def make_aggregator(
     return Aggregator(settings, db, keyring)
 
 
+def copy_aggregator(built: Aggregator, state: Path, db_url: str) -> Aggregator:
+    """A copy of the SQLite aggregator ``built`` under ``state``, its database at
+    the SQLite ``db_url``: the state folder (the
+    aggregator's keys) copied with its modes, the database by SQLite's backup.
+    For tests that each change a state which is costly to build (enrolled
+    institutions, real DP submissions through the intake)."""
+    from aggregator.keyring import Keyring
+    from aggregator.storage import Database, sqlite_file
+
+    built_file = sqlite_file(built.settings.db_url)
+    assert built_file is not None, "only a SQLite aggregator is copied"
+    shutil.copytree(built.settings.state_dir, state)
+    db = Database(db_url)
+    raw = db.engine.raw_connection()
+    try:
+        with closing(sqlite3.connect(built_file)) as source:
+            source.backup(raw.driver_connection)
+    finally:
+        raw.close()
+    settings = replace(built.settings, state_dir=state, database_url=db_url)
+    return Aggregator(settings, db, Keyring(settings, db))
+
+
 @pytest.fixture
 def aggregator(tmp_path: Path, db_url: str) -> Iterator[Aggregator]:
     agg = make_aggregator(tmp_path / "state", db_url)
@@ -388,6 +413,7 @@ def kit() -> SimpleNamespace:
         enroll=enroll_agents,
         seal_with_new_custodian=seal_with_new_custodian,
         make_aggregator=make_aggregator,
+        copy_aggregator=copy_aggregator,
         start_server=start_server,
         new_postgres_database=new_postgres_database,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,12 +32,33 @@ def submit_all(agg: Any, agents: list[Any]) -> dict[str, Any]:
     return payloads
 
 
+def close_with_specs(agg: Any, kit: Any) -> tuple[Any, Any, dict[str, Any]]:
+    agents = kit.enroll(agg.db, SPECS)
+    payloads = submit_all(agg, agents)
+    result = close_period(agg.db, kit.PERIOD, k=5)
+    return agg, result, payloads
+
+
+@pytest.fixture(scope="module")
+def closed_once(
+    tmp_path_factory: pytest.TempPathFactory, kit: Any
+) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    """A period of ``SPECS``'s institutions, closed, made once per module for the
+    tests that only read it: ten real DP submissions through the intake are
+    most of such a test's time."""
+    state = tmp_path_factory.mktemp("closed")
+    agg = kit.make_aggregator(state / "state", f"sqlite:///{state / 'aggregator.db'}")
+    yield close_with_specs(agg, kit)
+    agg.db.engine.dispose()
+
+
 @pytest.fixture
-def closed(sqlite_aggregator: Any, kit: Any) -> tuple[Any, Any, dict[str, Any]]:
-    agents = kit.enroll(sqlite_aggregator.db, SPECS)
-    payloads = submit_all(sqlite_aggregator, agents)
-    result = close_period(sqlite_aggregator.db, kit.PERIOD, k=5)
-    return sqlite_aggregator, result, payloads
+def closed(closed_once: Any, tmp_path: Path, kit: Any) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    """The same closed period for a test that changes it: a copy of its own."""
+    built, result, payloads = closed_once
+    agg = kit.copy_aggregator(built, tmp_path / "state", f"sqlite:///{tmp_path / 'aggregator.db'}")
+    yield agg, result, payloads
+    agg.db.engine.dispose()
 
 
 def cell(group: Any, table: str, **labels: str) -> dict[str, Any]:
@@ -45,8 +68,8 @@ def cell(group: Any, table: str, **labels: str) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def test_every_table_of_the_submissions_is_benchmarked_by_its_own_name(closed: Any) -> None:
-    _, result, _ = closed
+def test_every_table_of_the_submissions_is_benchmarked_by_its_own_name(closed_once: Any) -> None:
+    _, result, _ = closed_once
     sector = result.group("sector")
     assert {c["table"] for c in sector.cells} == set(table_names())
 
@@ -73,8 +96,10 @@ def test_a_lone_positive_table_is_estimated_by_the_sum_of_the_noisy_values() -> 
     assert all(c["ci95_low"] < c["estimate"] < c["ci95_high"] for c in cells)
 
 
-def test_every_listed_cell_has_at_least_k_institutions_and_no_negative_number(closed: Any) -> None:
-    _, result, _ = closed
+def test_every_listed_cell_has_at_least_k_institutions_and_no_negative_number(
+    closed_once: Any,
+) -> None:
+    _, result, _ = closed_once
     c = cell(result.group("sector"), "households_by_province", province="zeeland")
     assert c["institutions"] == 10
     for group in result.groups:
@@ -83,16 +108,16 @@ def test_every_listed_cell_has_at_least_k_institutions_and_no_negative_number(cl
             assert c["estimate"] is None or c["estimate"] >= 0
 
 
-def test_no_quartiles_over_institutions_are_published(closed: Any) -> None:
-    _, result, _ = closed
+def test_no_quartiles_over_institutions_are_published(closed_once: Any) -> None:
+    _, result, _ = closed_once
     for group in result.groups:
         for c in group.cells:
             assert not {"q1", "median", "q3", "total"} & set(c)
             assert set(benchmarks.STAT_FIELDS) <= set(c)
 
 
-def test_no_published_number_is_negative_or_too_uncertain(closed: Any) -> None:
-    _, result, _ = closed
+def test_no_published_number_is_negative_or_too_uncertain(closed_once: Any) -> None:
+    _, result, _ = closed_once
     for group in result.groups:
         for c in group.cells:
             if c["too_uncertain"]:
@@ -102,8 +127,8 @@ def test_no_published_number_is_negative_or_too_uncertain(closed: Any) -> None:
                 assert c["ci95_high"] - c["estimate"] <= c["estimate"] / 2 + 0.5
 
 
-def test_a_cell_with_fewer_than_k_institutions_is_not_listed(closed: Any) -> None:
-    _, result, payloads = closed
+def test_a_cell_with_fewer_than_k_institutions_is_not_listed(closed_once: Any) -> None:
+    _, result, payloads = closed_once
     senders = [
         p for p in payloads.values()
         for t in p.tables
@@ -119,8 +144,8 @@ def test_a_cell_with_fewer_than_k_institutions_is_not_listed(closed: Any) -> Non
     assert all(c["institutions"] >= 5 for c in result.group("sector").cells)
 
 
-def test_small_groups_are_merged_upward_and_counted_not_named(closed: Any) -> None:
-    _, result, _ = closed
+def test_small_groups_are_merged_upward_and_counted_not_named(closed_once: Any) -> None:
+    _, result, _ = closed_once
     assert result.assignment["theater-u0"] == "theater/utrecht/small"
     assert result.assignment["theater-z0"] == "theater/west/small"
     west = result.group("theater/west/small")

@@ -4,6 +4,7 @@ names the database is honoured by all of them, never a fresh SQLite file."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ runner = CliRunner()
 SHARED = {"--state", "--database", "--config"}
 
 
-def aggregator_commands() -> list[tuple[str, Any]]:
+@functools.cache
+def aggregator_commands() -> tuple[tuple[str, Any], ...]:
+    """Every ``publiek aggregator`` command by its path, from one build of the CLI."""
     found = []
 
     def walk(command: Any, path: str) -> None:
@@ -36,7 +39,7 @@ def aggregator_commands() -> list[tuple[str, Any]]:
             found.append((path, command))
 
     walk(get_command(app).commands["aggregator"], "aggregator")  # type: ignore[attr-defined]
-    return found
+    return tuple(found)
 
 
 @pytest.mark.parametrize("path", [p for p, _ in aggregator_commands()])

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from aggregator.migrations import current, downgrade, head, upgrade
 from aggregator.storage import Base, Database
+
+# Every fresh database here runs the real migrations (the other tests copy a migrated one).
+pytestmark = pytest.mark.migrations
 
 
 def test_migrated_schema_equals_the_orm_metadata(db_url: str) -> None:
