@@ -15,7 +15,7 @@ from aggregator import segment_models
 from aggregator.api.dependencies import ServicesDep
 from aggregator.api.models import SegmentModelList
 from aggregator.api.problems import problems
-from protocol.errors import NotFound
+from protocol.errors import NotFound, UsageError
 
 router = APIRouter(tags=["segment-models"])
 
@@ -60,7 +60,8 @@ def list_segment_models(svc: ServicesDep) -> dict[str, Any]:
                 },
             },
         },
-        **problems(NotFound),
+        # UsageError: a version longer than any release's.
+        **problems(NotFound, UsageError),
     },
 )
 def segment_model(version: Version, svc: ServicesDep) -> Response:
