@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from protocol.client import ProblemClient
-from protocol.errors import PubliekError, ServiceUnavailable
+from protocol.errors import PubliekError, ServiceUnavailable, UsageError
 from protocol.keys import SealPublicKey, SigningKey, VerifyKey
 from protocol.messages import check_period
+from protocol.schema import full_match
+from protocol.segment_release import MAX_RELEASE_BYTES, VERSION
 
 
 def current_key_of(key_set: dict[str, Any]) -> SealPublicKey:
@@ -71,6 +73,16 @@ class AggregatorClient(ProblemClient):
         path = f"/v1/institutions/{institution_id}/periods/{check_period(period)}/standing"
         doc: dict[str, Any] = self.signed_get(path, signer, institution_id)
         return doc
+
+    def segment_model(self, version: str) -> bytes:
+        """A segment model release's bytes as the aggregator serves them (public;
+        the caller verifies them under the pinned model key)."""
+        if not full_match(VERSION).fullmatch(version):
+            raise UsageError(
+                f"{version!r} is not a segment model version",
+                hint="give the version the taskforce announced, e.g. synthetic-2026.1",
+            )
+        return self.download(f"/v1/segment-models/{version}", max_bytes=MAX_RELEASE_BYTES)
 
     def submit(self, envelope: bytes) -> dict[str, Any]:
         result: dict[str, Any] = self.request(

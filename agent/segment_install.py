@@ -1,34 +1,57 @@
-"""The segment model a workspace releases with, and the warning while it is the demo.
+"""The segment model a workspace releases with, and the warning while it is synthetic.
 
-`publiek agent segment-model install FILE` checks a model file
-(:meth:`SegmentModel.load`: a version the release design knows, with exactly its
-segments) and keeps a copy in the workspace. `agent submit` and `agent export`
-release with that copy unless `--segment-model` names another file, and with the
-synthetic demo model when neither is there. A real install must not publish
-synthetic segments without knowing it, so `agent ingest` (the command cron runs
-every day) and every release say so on stderr while the demo model is what the
-workspace would release with.
+Two kinds of model file are installed (ADR 0025, ADR 0027):
+
+* a signed release (``VERSION.segments``, ``publiek-segment-model/2``): the
+  taskforce's model key is pinned once, out of band
+  (``publiek agent segment-model pin-key --model-key KEY``), and a release is
+  kept only when it verifies under that key, whether it was fetched from the
+  enrolled aggregator (``segment-model fetch --version V``, which also checks
+  that it is the version asked for) or installed from a file. It is verified
+  again every time it is used: the workspace's copy is a file like any other.
+* an unsigned model file of format ``publiek-segment-model/1`` (the older
+  demo format): checked by :meth:`SegmentModel.load` and kept as it is.
+
+One model is installed at a time: installing one removes the other kind.
+`agent submit` and `agent export` release with it unless `--segment-model`
+names another file, and with the synthetic demo model when none is there. A
+real install must not publish synthetic segments without knowing it, so
+`agent ingest` (the command cron runs every day) and every release say so on
+stderr while what the workspace would release with is synthetic.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
+from agent.client import AggregatorClient
 from agent.segments import DEMO_VERSION, SegmentModel, is_demo, synthetic_demo_model
 from agent.workspace import Workspace
-from protocol.errors import UsageError
+from protocol.errors import MalformedMessage, PubliekError, UsageError
+from protocol.keys import VerifyKey, fingerprint
+from protocol.segment_release import SegmentRelease, read_release_file, verify_release
 from protocol.state_files import write_private
 
 INSTALLED_NAME = "segment-model.json"
+RELEASE_NAME = "segment-model.segments"
+MODEL_KEY_NAME = "segment-model-key.pub"
+# A release file is a ZIP archive; a /1 model file is JSON.
+ZIP_MAGIC = b"PK\x03\x04"
 
 NOT_INSTALLED = (
     "warning: no segment model installed in this workspace: its releases would use the "
-    "synthetic demo segment model; install the published one with "
-    "`publiek agent segment-model install FILE` (docs/segment-model.md)"
+    "synthetic demo segment model; fetch the published one with "
+    "`publiek agent segment-model fetch --version V` (docs/segment-model.md)"
 )
 DEMO_INSTALLED = (
     "warning: the segment model installed in this workspace is the synthetic demo model "
     f"({DEMO_VERSION}): its segments describe no real neighbourhood (docs/segment-model.md)"
+)
+SYNTHETIC_INSTALLED = (
+    "warning: the segment model installed in this workspace is synthetic ({version}): its "
+    "segments describe no real neighbourhood (docs/segment-model.md)"
 )
 
 
@@ -36,29 +59,159 @@ def installed_path(workspace: Workspace) -> Path:
     return workspace.root / INSTALLED_NAME
 
 
+def release_path(workspace: Workspace) -> Path:
+    return workspace.root / RELEASE_NAME
+
+
+def model_key_path(workspace: Workspace) -> Path:
+    return workspace.root / MODEL_KEY_NAME
+
+
+def has_model(workspace: Workspace) -> bool:
+    return release_path(workspace).exists() or installed_path(workspace).exists()
+
+
+# --- the pinned model key ------------------------------------------------------
+
+
+def pin_model_key(workspace: Workspace, key_text: str) -> VerifyKey:
+    """Pin the taskforce's model key; a different pinned key is never replaced."""
+    try:
+        key = VerifyKey.from_text(key_text.strip())
+    except MalformedMessage as exc:
+        raise UsageError(
+            "the model key is not a base64url Ed25519 public key",
+            hint="copy it exactly as the taskforce published it",
+        ) from exc
+    path = model_key_path(workspace)
+    if path.exists():
+        pinned = pinned_model_key(workspace)
+        if pinned != key:
+            raise UsageError(
+                f"another model key ({fingerprint(pinned)}) is already pinned",
+                hint=f"remove {MODEL_KEY_NAME} from the workspace only after confirming with "
+                "the taskforce out of band",
+            )
+        return key
+    write_private(path, (key.to_text() + "\n").encode("ascii"))
+    return key
+
+
+def pinned_model_key(workspace: Workspace) -> VerifyKey:
+    path = model_key_path(workspace)
+    if not path.exists():
+        raise UsageError(
+            "no segment model key is pinned in this workspace",
+            hint="pin the key the taskforce gave you: publiek agent segment-model pin-key "
+            "--model-key KEY",
+        )
+    return VerifyKey.from_text(path.read_text(encoding="ascii").strip())
+
+
+# --- installing ------------------------------------------------------------------
+
+
+def fetch_release(workspace: Workspace, version: str) -> SegmentRelease:
+    """Download release ``version`` from the enrolled aggregator, verify it under
+    the pinned model key as that version, and keep it as the workspace's model.
+
+    The key is read first: nothing is downloaded for a workspace that could
+    not check it."""
+    key = pinned_model_key(workspace)
+    config = workspace.load_config()
+    with AggregatorClient(config.aggregator_url) as client:
+        data = client.segment_model(version)
+    where = f"segment model {version} from {config.aggregator_url}"
+    release = verify_release(data, model_key=key, where=where, expected_version=version)
+    _keep_release(workspace, data)
+    return release
+
+
 def install_model(workspace: Workspace, source: Path) -> SegmentModel:
     """Check ``source`` and keep its bytes, unchanged, as the workspace's model: the
-    bytes checked are the bytes kept (read once)."""
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"segment model {source} cannot be read", hint="check the path") from exc
+    bytes checked are the bytes kept (read once). A release file is verified
+    under the pinned model key."""
+    data = read_release_file(source)
+    if data.startswith(ZIP_MAGIC):
+        release = verify_release(data, model_key=pinned_model_key(workspace), where=str(source))
+        _keep_release(workspace, data)
+        return model_of(release)
     model = SegmentModel.parse(data, where=str(source))
     write_private(installed_path(workspace), data)
+    release_path(workspace).unlink(missing_ok=True)
     return model
+
+
+def _keep_release(workspace: Workspace, data: bytes) -> None:
+    write_private(release_path(workspace), data)
+    installed_path(workspace).unlink(missing_ok=True)
+
+
+# --- using -----------------------------------------------------------------------
+
+
+def model_of(release: SegmentRelease) -> SegmentModel:
+    """The model the release code uses, from a verified release: its version,
+    segments and PC4 shares (the fallback of a household without a PC6)."""
+    shares = release.pc4_shares().with_columns(pl.col("pc4").cast(pl.String))
+    return SegmentModel(
+        version=release.version,
+        segments=release.segments,
+        shares=shares,
+        synthetic=release.synthetic,
+        release_digest=release.digest,
+    )
+
+
+def installed_release(workspace: Workspace) -> SegmentRelease:
+    """The installed release, verified again under the pinned key."""
+    data = read_release_file(release_path(workspace))
+    return verify_release(
+        data, model_key=pinned_model_key(workspace), where=f"the workspace's {RELEASE_NAME}"
+    )
 
 
 def model_for_release(workspace: Workspace, override: Path | None) -> SegmentModel:
     """``override`` if given, else the installed model, else the synthetic demo model."""
     if override is not None:
-        return SegmentModel.load(override)
+        data = read_release_file(override)
+        if data.startswith(ZIP_MAGIC):
+            return model_of(
+                verify_release(data, model_key=pinned_model_key(workspace), where=str(override))
+            )
+        return SegmentModel.parse(data, where=str(override))
+    if release_path(workspace).exists():
+        return model_of(installed_release(workspace))
     if installed_path(workspace).exists():
         return SegmentModel.load(installed_path(workspace))
     return synthetic_demo_model()
 
 
+def describe_installed(workspace: Workspace) -> str:
+    """The installed model in a few words, for `agent status` (never raises for a
+    release that does not verify: it says so)."""
+    if release_path(workspace).exists():
+        try:
+            release = installed_release(workspace)
+        except PubliekError as exc:
+            return f"an installed release that does not verify ({exc.detail})"
+        synthetic = " (synthetic)" if release.synthetic else ""
+        return f"{release.version}{synthetic}, release {release.digest[:16]}"
+    if installed_path(workspace).exists():
+        model = SegmentModel.load(installed_path(workspace))
+        return f"{model.version}{' (the synthetic demo model)' if is_demo(model) else ''}"
+    return "none installed (releases would use the synthetic demo model)"
+
+
 def ingest_warning(workspace: Workspace) -> str | None:
-    """The line `agent ingest` prints while the workspace would release demo segments."""
+    """The line `agent ingest` prints while the workspace would release synthetic
+    segments (or with a model it cannot verify)."""
+    if release_path(workspace).exists():
+        try:
+            release = installed_release(workspace)
+        except PubliekError as exc:
+            return f"warning: the installed segment model does not verify: {exc}"
+        return SYNTHETIC_INSTALLED.format(version=release.version) if release.synthetic else None
     if not installed_path(workspace).exists():
         return NOT_INSTALLED
     if is_demo(SegmentModel.load(installed_path(workspace))):

@@ -36,6 +36,11 @@ class SegmentModel:
     version: str
     segments: tuple[str, ...]
     shares: pl.DataFrame  # pc4, segment, share, households
+    # Set for a model taken from a signed release (``publiek-segment-model/2``,
+    # ``agent.segment_install``): whether it calls itself synthetic, and the
+    # SHA-256 of its signed manifest, which then names it.
+    synthetic: bool = False
+    release_digest: str | None = None
 
     def __post_init__(self) -> None:
         # A release names its model, and the aggregator takes only the models
@@ -60,7 +65,10 @@ class SegmentModel:
 
     @cached_property
     def digest(self) -> str:
-        """SHA-256 over the canonical JSON of the model, to pin what was used."""
+        """SHA-256 over the canonical JSON of the model, to pin what was used (for
+        a signed release, its manifest's digest, which covers its tables)."""
+        if self.release_digest is not None:
+            return self.release_digest
         canonical = json.dumps(self.to_doc(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -172,15 +180,31 @@ DEMO_WARNING = (
 )
 
 
+SYNTHETIC_WARNING = (
+    "warning: releasing with a synthetic segment model ({version}): its segments describe "
+    "no real neighbourhood; see docs/segment-model.md for the published model"
+)
+
+
 def is_demo(model: SegmentModel) -> bool:
     """Whether ``model`` is the synthetic demo model (the one test for it)."""
     return model.version == DEMO_VERSION
 
 
+def is_synthetic(model: SegmentModel) -> bool:
+    """Whether ``model`` describes no real population: the demo model, or a
+    signed release that calls itself synthetic."""
+    return is_demo(model) or model.synthetic
+
+
 def demo_warning(model: SegmentModel) -> str | None:
-    """The one line an operator sees on every release while the demo model is in
-    use: a real install must not publish synthetic segments without knowing it."""
-    return DEMO_WARNING if is_demo(model) else None
+    """The one line an operator sees on every release while a synthetic model is
+    in use: a real install must not publish synthetic segments without knowing it."""
+    if is_demo(model):
+        return DEMO_WARNING
+    if model.synthetic:
+        return SYNTHETIC_WARNING.format(version=model.version)
+    return None
 
 
 def synthetic_demo_model(seed: int = 2026) -> SegmentModel:

@@ -15,8 +15,7 @@ import sqlite3
 from contextlib import closing
 
 from agent.sector_keys import custodian_key_path, pinned_custodian
-from agent.segment_install import installed_path
-from agent.segments import SegmentModel, is_demo
+from agent.segment_install import describe_installed, model_key_path, pinned_model_key
 from agent.workspace import Workspace
 from protocol.keys import fingerprint
 
@@ -27,14 +26,6 @@ def _rows(workspace: Workspace, query: str) -> list[tuple[object, ...]]:
             return db.execute(query).fetchall()
         except sqlite3.OperationalError:  # a table an older agent never made
             return []
-
-
-def _segment_model(workspace: Workspace) -> str:
-    if not installed_path(workspace).exists():
-        return "none installed (releases would use the synthetic demo model)"
-    model = SegmentModel.load(installed_path(workspace))
-    demo = " (the synthetic demo model)" if is_demo(model) else ""
-    return f"{model.version}{demo}"
 
 
 def format_status(workspace: Workspace) -> str:
@@ -54,7 +45,13 @@ def format_status(workspace: Workspace) -> str:
         else "none pinned"
     )
     lines.append(f"custodian key: {custodian}")
-    lines.append(f"segment model: {_segment_model(workspace)}")
+    model_key = (
+        fingerprint(pinned_model_key(workspace))
+        if model_key_path(workspace).exists()
+        else "none pinned"
+    )
+    lines.append(f"segment model key: {model_key}")
+    lines.append(f"segment model: {describe_installed(workspace)}")
     if not workspace.db_path.exists():
         lines.append("nothing ingested or released yet")
         return "\n".join(lines)

@@ -24,6 +24,7 @@ from aggregator.api import (
     intake,
     periods,
     sector_keys,
+    segment_models,
     service,
     submissions,
 )
@@ -40,7 +41,7 @@ from aggregator.storage import Database
 
 ROUTERS = (
     service, intake, auth, periods, benchmarks, audit, submissions, institutions, sector_keys,
-    dashboard,
+    segment_models, dashboard,
 )  # fmt: skip
 
 

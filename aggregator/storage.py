@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -323,3 +324,31 @@ class SealedSectorKeyRecord(Base):
     custodian_key_id: Mapped[str] = mapped_column(String(32))
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SegmentModelKey(Base):
+    """The taskforce's model key (the public half), registered by the operator.
+
+    The aggregator publishes only releases it signs; agents never take this
+    key from the aggregator (they pin its fingerprint out of band, ADR 0027)."""
+
+    __tablename__ = "segment_model_keys"
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SegmentModelRelease(Base):
+    """One published segment model release: its bytes exactly as signed.
+
+    Releases hold no personal data (population tables per PC4 and PC6), so
+    they are served to anyone (``GET /v1/segment-models/{version}``)."""
+
+    __tablename__ = "segment_model_releases"
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    synthetic: Mapped[bool] = mapped_column(Boolean)
+    model_key_id: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

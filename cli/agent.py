@@ -110,6 +110,46 @@ def agent_segment_model_install(
         typer.echo(warning, err=True)
 
 
+@segment_model_app.command("pin-key")
+@friendly
+def agent_segment_model_pin_key(
+    model_key: Annotated[
+        str,
+        typer.Option(
+            "--model-key", help="The taskforce's model key (base64url), confirmed out of band."
+        ),
+    ],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Pin the key segment model releases must be signed with (a different key
+    already pinned is never replaced)."""
+    from agent.segment_install import pin_model_key
+    from agent.workspace import Workspace as AgentWorkspace
+    from protocol.keys import fingerprint
+
+    key = pin_model_key(AgentWorkspace(workspace).existing(), model_key)
+    typer.echo(f"model key {fingerprint(key)} pinned")
+
+
+@segment_model_app.command("fetch")
+@friendly
+def agent_segment_model_fetch(
+    version: Annotated[str, typer.Option(help="The release's version, e.g. synthetic-2026.1.")],
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Download a release from the aggregator, verify it under the pinned model
+    key as that version, and keep it as the model this workspace releases with."""
+    from agent.segment_install import fetch_release, model_of
+    from agent.segments import demo_warning
+    from agent.workspace import Workspace as AgentWorkspace
+
+    release = fetch_release(AgentWorkspace(workspace).existing(), version)
+    synthetic = " (synthetic)" if release.synthetic else ""
+    typer.echo(f"installed segment model {release.version}{synthetic} ({release.digest[:16]})")
+    if warning := demo_warning(model_of(release)):
+        typer.echo(warning, err=True)
+
+
 @mapping_app.command("suggest")
 @friendly
 def agent_mapping_suggest(

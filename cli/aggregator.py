@@ -40,12 +40,16 @@ key_app = typer.Typer(no_args_is_help=True, help="The aggregator's intake keys (
 token_app = typer.Typer(no_args_is_help=True, help="Enrollment tokens.")
 period_app = typer.Typer(no_args_is_help=True, help="Reporting periods.")
 institution_app = typer.Typer(no_args_is_help=True, help="Enrolled institutions.")
+segment_model_app = typer.Typer(
+    no_args_is_help=True, help="Segment model releases: the model key, publishing releases."
+)
 submission_app = typer.Typer(
     no_args_is_help=True, help="Stored submissions: their status, setting one aside."
 )
 for _group, _name in [
     (user_app, "user"), (custodian_app, "custodian"), (key_app, "key"), (token_app, "token"),
     (period_app, "period"), (institution_app, "institution"), (submission_app, "submission"),
+    (segment_model_app, "segment-model"),
 ]:  # fmt: skip
     aggregator_app.add_typer(_group, name=_name)
 
@@ -323,6 +327,37 @@ def aggregator_custodian_register(
     register_custodian(agg.db, verify_key)
     # The fingerprint as `custodian init` printed it, to compare by eye.
     typer.echo(f"custodian key {fingerprint(verify_key)} registered")
+
+
+@aggregator_command(segment_model_app, "register-key")
+def segment_model_register_key(
+    key: Annotated[str, typer.Option("--key", help="The taskforce's model key (base64url).")],
+    *,
+    agg: Aggregator,
+) -> None:
+    """Accept segment model releases signed by this model key."""
+    from aggregator.segment_models import register_model_key
+    from protocol.keys import VerifyKey, fingerprint
+
+    verify_key = VerifyKey.from_text(key)
+    register_model_key(agg.db, verify_key)
+    typer.echo(f"model key {fingerprint(verify_key)} registered")
+
+
+@aggregator_command(segment_model_app, "publish")
+def segment_model_publish(
+    file: Annotated[Path, typer.Argument(help="The release file (VERSION.segments).")],
+    *,
+    agg: Aggregator,
+) -> None:
+    """Verify a release under the registered model key and serve it to agents."""
+    from aggregator.segment_models import publish_release
+    from protocol.segment_release import read_release_file
+
+    published, new = publish_release(agg.db, read_release_file(file), where=str(file))
+    label = " (synthetic)" if published.synthetic else ""
+    state = "published" if new else "already published, unchanged"
+    typer.echo(f"segment model {published.version}{label} {state}: digest {published.digest}")
 
 
 @aggregator_command(key_app, "list")

@@ -211,7 +211,12 @@ DEMO_SEGMENTS: tuple[str, ...] = (
 )  # fmt: skip
 # The segments of every segment model the protocol knows
 # (``protocol.messages.SEGMENT_MODELS``): a licensed model is added to both.
-SEGMENTS: Mapping[str, tuple[str, ...]] = {"synthetic-demo-2026": DEMO_SEGMENTS}
+SEGMENTS: Mapping[str, tuple[str, ...]] = {
+    "synthetic-demo-2026": DEMO_SEGMENTS,
+    # The signed synthetic release has the demo segments, in the same order
+    # (tests/segments/test_synthetic.py).
+    "synthetic-2026.1": DEMO_SEGMENTS,
+}
 if set(SEGMENTS) != set(SEGMENT_MODELS):  # pragma: no cover - a guard for the two lists
     raise AssertionError("every known segment model needs its segments, and only those")
 

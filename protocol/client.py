@@ -32,7 +32,12 @@ from typing import Any, Self
 
 import httpx
 
-from protocol.errors import PubliekError, ServiceUnavailable, error_from_problem
+from protocol.errors import (
+    PayloadTooLarge,
+    PubliekError,
+    ServiceUnavailable,
+    error_from_problem,
+)
 from protocol.json_limits import parse_json
 from protocol.keys import SigningKey
 from protocol.request_auth import sign_request
@@ -102,6 +107,26 @@ class ProblemClient:
         """Send one request (retried as the module says) and return its JSON body.
 
         ``kwargs`` are httpx's (``json``, ``content``, ``params``, ``headers``)."""
+        response = self._send(method, path, **kwargs)
+        return parse_json(
+            response.content,
+            what=f"the aggregator's answer to {method} {path}",
+            max_bytes=MAX_ANSWER_BYTES,
+        )
+
+    def download(self, path: str, *, max_bytes: int) -> bytes:
+        """GET a file (retried like :meth:`request`) and return its bytes,
+        refused when it is larger than ``max_bytes``: the caller checks the
+        content itself (a segment model release, under its pinned key)."""
+        response = self._send("GET", path)
+        if len(response.content) > max_bytes:
+            raise PayloadTooLarge(
+                f"the aggregator's answer to GET {path} is larger than {max_bytes:,} bytes",
+                hint="check the aggregator URL with the taskforce",
+            )
+        return response.content
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         delay = self._backoff
         for attempt in range(1, self._attempts + 1):
             try:
@@ -115,11 +140,7 @@ class ProblemClient:
             else:
                 if response.status_code < 500 or attempt == self._attempts:
                     raise_for_problem(response)
-                    return parse_json(
-                        response.content,
-                        what=f"the aggregator's answer to {method} {path}",
-                        max_bytes=MAX_ANSWER_BYTES,
-                    )
+                    return response
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")

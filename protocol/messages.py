@@ -66,8 +66,10 @@ MECHANISMS = ("discrete_gaussian", "discrete_laplace")
 # vocabulary, never as text, so it can carry nothing else (an e-mail address,
 # a postcode). The project ships the synthetic demo model only; a licensed
 # model is added here, with its segments in ``dp.release_design.SEGMENTS``, in
-# a release of agent and aggregator alike (ADR 0021).
-SEGMENT_MODELS = ("synthetic-demo-2026",)
+# a release of agent and aggregator alike (ADR 0021). ``synthetic-2026.1`` is
+# the signed synthetic release (``segments.synthetic``, ADR 0026/0027);
+# ``synthetic-demo-2026`` the older unsigned demo file, still accepted.
+SEGMENT_MODELS = ("synthetic-demo-2026", "synthetic-2026.1")
 SIGNATURE_BYTES = 64
 # HPKE X25519 ``enc`` (32 bytes) and the ChaCha20-Poly1305 tag (16) at least.
 MIN_SEALED_BYTES = 48

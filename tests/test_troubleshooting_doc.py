@@ -15,11 +15,12 @@ import pytest
 
 import agent.ingest.run
 import agent.sector_keys
+import agent.segment_install
 import agent.workspace
 import cli.agent
 from agent.ingest.reasons import REASONS
-from agent.segment_install import DEMO_INSTALLED, NOT_INSTALLED
-from agent.segments import DEMO_WARNING
+from agent.segment_install import DEMO_INSTALLED, NOT_INSTALLED, SYNTHETIC_INSTALLED
+from agent.segments import DEMO_WARNING, SYNTHETIC_WARNING
 from aggregator.database_url import CAUSES
 from cli.custodian import SKIPPED_EXIT_CODE
 from cli.errors import TOO_MANY_REJECTED
@@ -81,6 +82,9 @@ AGENT_LINES: list[tuple[str, ModuleType]] = [
     ("no sector key for ", agent.workspace),
     (" in this workspace: an export with visits ", agent.workspace),
     ("no custodian key is pinned in this workspace", agent.sector_keys),
+    ("no segment model key is pinned in this workspace", agent.segment_install),
+    ("another model key (", agent.segment_install),
+    ("warning: the installed segment model does not verify: ", agent.segment_install),
     ("were already keyed with another sector key; ", agent.sector_keys),
     ("cannot replace it, its visits of ", agent.ingest.run),
     ("released already (", agent.ingest.run),
@@ -99,8 +103,14 @@ def test_every_agent_line_written_by_an_f_string_has_its_row(
 
 
 @pytest.mark.parametrize(
-    "warning", [NOT_INSTALLED, DEMO_INSTALLED, DEMO_WARNING], ids=["none", "demo", "release"]
-)
+    "warning",
+    [
+        NOT_INSTALLED, DEMO_INSTALLED, DEMO_WARNING,
+        SYNTHETIC_INSTALLED.format(version="synthetic-2026.1"),
+        SYNTHETIC_WARNING.format(version="synthetic-2026.1"),
+    ],
+    ids=["none", "demo", "release", "synthetic-installed", "synthetic-release"],
+)  # fmt: skip
 def test_every_segment_model_warning_has_its_row(warning: str) -> None:
     # The row quotes the warning up to its second clause, "warning: WHAT: ...".
     head = ": ".join(warning.split(": ")[:2])

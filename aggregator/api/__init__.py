@@ -6,7 +6,8 @@
   ``audit`` — budgets, the transparency log, the policy; ``submissions`` — a
   period's stored submissions with their status, setting one aside;
   ``institutions`` — an institution's own submissions, standing and report;
-  ``sector_keys`` — the custodian relay; ``dashboard`` — the public HTML page.
+  ``sector_keys`` — the custodian relay; ``segment_models`` — the published
+  segment model releases; ``dashboard`` — the public HTML page.
 * ``dependencies`` — the shared services and the role checks (guards);
   ``models`` — the request and response bodies; ``problems`` — RFC 9457 error
   answers; ``openapi`` — the OpenAPI document (security, problems, bodies).

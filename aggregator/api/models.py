@@ -193,6 +193,21 @@ class PeriodList(ExactModel):
     periods: list[PeriodSummary]
 
 
+class SegmentModelSummary(ExactModel):
+    version: str = Field(description="The release's version, as its signed manifest names it.")
+    digest: str = Field(description="SHA-256 of the release's manifest (hex): what is signed.")
+    synthetic: bool = Field(description="The release describes no real population.")
+    size: int = Field(description="Size of the release file in bytes.")
+    published_at: str
+
+
+class SegmentModelList(ExactModel):
+    """The published segment model releases (ADR 0027). Agents verify each under
+    the model key they pinned; this list is a convenience, not a trust anchor."""
+
+    segment_models: list[SegmentModelSummary]
+
+
 class PeriodTable(ExactModel):
     name: str
     weight: float = Field(description="Share of a submission's ρ.")

@@ -18,9 +18,11 @@ from aggregator.enrollment import create_token
 from aggregator.intake import Intake
 from aggregator.openapi import schema_json
 from aggregator.periods import close_period, open_period, publish_period
+from aggregator.segment_models import publish_release, register_model_key
 from protocol.errors import ALL_ERRORS
 from protocol.keys import SealPrivateKey, SigningKey
 from protocol.request_auth import HEADERS, sign_request
+from tests.small_release import small_release
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC: dict[str, Any] = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
@@ -34,6 +36,7 @@ PUBLIC = {
     ("get", "/healthz"), ("get", "/readyz"), ("get", "/"), ("get", "/v1/keys"),
     ("get", "/v1/periods"), ("get", "/v1/periods/{period}/config"),
     ("post", "/v1/enrollments"), ("post", "/v1/submissions"), ("post", "/v1/auth/tokens"),
+    ("get", "/v1/segment-models"), ("get", "/v1/segment-models/{version}"),
 }  # fmt: skip
 STATUS_OF_TYPE = {e.problem_type(): e.status for e in ALL_ERRORS}
 
@@ -163,6 +166,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[Simple
     )  # fmt: skip
     sealed = kit.seal_with_new_custodian(agg.db, agents[0].institution_id, "2026-Q4", bytes(32))
     envelope = agents[1].seal(agents[1].payload("2026-Q4"), agg.recipient)
+    model_key = SigningKey.generate()
+    register_model_key(agg.db, model_key.public)
+    publish_release(agg.db, small_release(model_key), where="test")
     agg.db.engine.dispose()
     server = kit.start_server(state, url)
     client = httpx.Client(base_url=server.url, timeout=30)
@@ -194,6 +200,9 @@ def requests(w: SimpleNamespace) -> Iterator[tuple[str, str, str, dict[str, Any]
         ("get", "/readyz", "/readyz", {}),
         ("get", "/v1/keys", "/v1/keys", {}),
         ("get", "/v1/periods", "/v1/periods", {}),
+        ("get", "/v1/segment-models", "/v1/segment-models", {}),
+        ("get", "/v1/segment-models/{version}", "/v1/segment-models/synthetic-2026.1", {}),
+        ("get", "/v1/segment-models/{version}", "/v1/segment-models/other-2026", {}),
         ("get", "/", "/", {}),
         ("get", "/", "/?period=2026-Q4", {}),
         ("get", "/", "/?period=bad", {}),

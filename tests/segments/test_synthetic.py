@@ -6,10 +6,11 @@ import polars as pl
 import pytest
 
 from agent.regions import PC4_RANGES as AGENT_PC4_RANGES
-from dp.release_design import DEMO_SEGMENTS
+from dp.release_design import DEMO_SEGMENTS, SEGMENTS
 from dp.release_design import PROVINCES as DESIGN_PROVINCES
 from protocol.errors import UsageError
 from protocol.keys import VerifyKey
+from protocol.messages import SEGMENT_MODELS
 from protocol.segment_release import DEMO_LABEL, DEMO_MODEL_KEY, verify_release
 from protocol.segment_tables import LAT_RANGE, LON_RANGE, PROVINCES
 from segments.build import ModelTables
@@ -39,6 +40,13 @@ def test_the_segments_are_the_demo_segments_with_names_in_both_languages(
 ) -> None:
     assert tables.segment_ids == DEMO_SEGMENTS
     assert all(s.name.nl and s.name.en and s.description.en for s in tables.segments)
+
+
+def test_the_release_design_knows_the_synthetic_release_by_its_segments(
+    tables: ModelTables,
+) -> None:
+    assert SYNTHETIC_VERSION in SEGMENT_MODELS
+    assert SEGMENTS[SYNTHETIC_VERSION] == tables.segment_ids == DEMO_SEGMENTS
 
 
 def test_a_small_variant_is_the_same_bytes_twice() -> None:
