@@ -17,6 +17,10 @@ from tests.small_release import small_release, tampered
 runner = CliRunner()
 KEY = SigningKey.generate()
 
+# Each test builds and signs releases and runs the aggregator's commands (seconds):
+# `pytest -m "not slow"` leaves them out, `make test` runs them.
+pytestmark = pytest.mark.slow
+
 
 def agg(state: Path, *args: str) -> Any:
     return runner.invoke(app, ["aggregator", *args, "--state", str(state)])

@@ -49,6 +49,7 @@ def test_the_release_design_knows_the_synthetic_release_by_its_segments(
     assert SEGMENTS[SYNTHETIC_VERSION] == tables.segment_ids == DEMO_SEGMENTS
 
 
+@pytest.mark.slow  # generates two releases (about a second)
 def test_a_small_variant_is_the_same_bytes_twice() -> None:
     small = {"pc6_per_pc4": 2, "households": 100_000, "version": "synthetic-small"}
     first = synthetic_release(3, **small)  # type: ignore[arg-type]
@@ -57,6 +58,7 @@ def test_a_small_variant_is_the_same_bytes_twice() -> None:
     assert release.synthetic and release.demo_key
 
 
+@pytest.mark.slow  # generates two releases (about a second)
 def test_a_different_seed_gives_a_different_model() -> None:
     assert not synthetic_tables(1, pc6_per_pc4=1).pc4.equals(synthetic_tables(2, pc6_per_pc4=1).pc4)
 
