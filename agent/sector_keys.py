@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agent import pinned_keys
 from agent.client import AggregatorClient
 from agent.workspace import Workspace
-from protocol.errors import MalformedMessage, UsageError
+from protocol.errors import UsageError
 from protocol.keys import SealPrivateKey, SigningKey, VerifyKey, fingerprint, read_secret
 from protocol.sector_keys import SealedSectorKey, open_sector_key
-from protocol.state_files import write_private
 
 
 def custodian_key_path(workspace: Workspace) -> Path:
@@ -25,25 +25,12 @@ def custodian_key_path(workspace: Workspace) -> Path:
 
 def pin_custodian(workspace: Workspace, key_text: str) -> VerifyKey:
     """Pin the custodian's public signing key; a different pinned key is never replaced."""
-    try:
-        key = VerifyKey.from_text(key_text.strip())
-    except MalformedMessage as exc:
-        raise UsageError(
-            "the custodian key is not a base64url Ed25519 public key",
-            hint="copy it exactly as `publiek custodian init` printed it",
-        ) from exc
-    path = custodian_key_path(workspace)
-    if path.exists():
-        pinned = pinned_custodian(workspace)
-        if pinned != key:
-            raise UsageError(
-                f"another custodian key ({fingerprint(pinned)}) is already pinned",
-                hint="remove custodian.pub from the workspace only after confirming with the "
-                "taskforce out of band",
-            )
-        return key
-    write_private(path, (key.to_text() + "\n").encode("ascii"))
-    return key
+    return pinned_keys.pin(
+        custodian_key_path(workspace),
+        key_text,
+        what="custodian key",
+        copy_hint="copy it exactly as `publiek custodian init` printed it",
+    )
 
 
 def pinned_custodian(workspace: Workspace) -> VerifyKey:
@@ -54,7 +41,7 @@ def pinned_custodian(workspace: Workspace) -> VerifyKey:
             hint="pin the key the taskforce gave you: publiek agent pin-custodian "
             "--custodian-key KEY (no new enrollment needed)",
         )
-    return VerifyKey.from_text(path.read_text(encoding="ascii").strip())
+    return pinned_keys.read_pinned(path)
 
 
 def fetch_sector_key(workspace: Workspace, period: str) -> str:

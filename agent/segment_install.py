@@ -26,11 +26,12 @@ from pathlib import Path
 
 import polars as pl
 
+from agent import pinned_keys
 from agent.client import AggregatorClient
 from agent.segments import DEMO_VERSION, SegmentModel, is_demo, synthetic_demo_model
 from agent.workspace import Workspace
-from protocol.errors import MalformedMessage, PubliekError, UsageError
-from protocol.keys import VerifyKey, fingerprint
+from protocol.errors import PubliekError, UsageError
+from protocol.keys import VerifyKey
 from protocol.segment_release import SegmentRelease, read_release_file, verify_release
 from protocol.state_files import write_private
 
@@ -76,25 +77,12 @@ def has_model(workspace: Workspace) -> bool:
 
 def pin_model_key(workspace: Workspace, key_text: str) -> VerifyKey:
     """Pin the taskforce's model key; a different pinned key is never replaced."""
-    try:
-        key = VerifyKey.from_text(key_text.strip())
-    except MalformedMessage as exc:
-        raise UsageError(
-            "the model key is not a base64url Ed25519 public key",
-            hint="copy it exactly as the taskforce published it",
-        ) from exc
-    path = model_key_path(workspace)
-    if path.exists():
-        pinned = pinned_model_key(workspace)
-        if pinned != key:
-            raise UsageError(
-                f"another model key ({fingerprint(pinned)}) is already pinned",
-                hint=f"remove {MODEL_KEY_NAME} from the workspace only after confirming with "
-                "the taskforce out of band",
-            )
-        return key
-    write_private(path, (key.to_text() + "\n").encode("ascii"))
-    return key
+    return pinned_keys.pin(
+        model_key_path(workspace),
+        key_text,
+        what="model key",
+        copy_hint="copy it exactly as the taskforce published it",
+    )
 
 
 def pinned_model_key(workspace: Workspace) -> VerifyKey:
@@ -105,7 +93,7 @@ def pinned_model_key(workspace: Workspace) -> VerifyKey:
             hint="pin the key the taskforce gave you: publiek agent segment-model pin-key "
             "--model-key KEY",
         )
-    return VerifyKey.from_text(path.read_text(encoding="ascii").strip())
+    return pinned_keys.read_pinned(path)
 
 
 # --- installing ------------------------------------------------------------------

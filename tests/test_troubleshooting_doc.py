@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 
 import agent.ingest.run
+import agent.pinned_keys
 import agent.sector_keys
 import agent.segment_install
 import agent.workspace
@@ -83,7 +84,7 @@ AGENT_LINES: list[tuple[str, ModuleType]] = [
     (" in this workspace: an export with visits ", agent.workspace),
     ("no custodian key is pinned in this workspace", agent.sector_keys),
     ("no segment model key is pinned in this workspace", agent.segment_install),
-    ("another model key (", agent.segment_install),
+    (") is already pinned", agent.pinned_keys),
     ("warning: the installed segment model does not verify: ", agent.segment_install),
     ("were already keyed with another sector key; ", agent.sector_keys),
     ("cannot replace it, its visits of ", agent.ingest.run),
