@@ -202,6 +202,36 @@ PROVINCES: tuple[str, ...] = (
     "groningen", "friesland", "drenthe", "overijssel", "flevoland", "gelderland",
     "utrecht", "noord-holland", "zuid-holland", "zeeland", "noord-brabant", "limburg",
 )  # fmt: skip
+# How a PC4 falls in a province, by the ranges of the Dutch postcode system. Postcode
+# areas follow provinces only approximately (a few ranges straddle a border); each
+# range goes to the province that holds most of it. The agent's province dimension
+# (agent/regions.py) and the synthetic segment model (segments/synthetic.py) both read it.
+# (first PC4, last PC4, province), non-overlapping, sorted.
+PC4_RANGES: tuple[tuple[int, int, str], ...] = (
+    (1000, 1299, "noord-holland"),
+    (1300, 1379, "flevoland"),
+    (1380, 2159, "noord-holland"),
+    (2160, 3399, "zuid-holland"),
+    (3400, 3769, "utrecht"),
+    (3770, 3899, "gelderland"),
+    (3900, 3999, "utrecht"),
+    (4000, 4119, "gelderland"),
+    (4120, 4299, "zuid-holland"),
+    (4300, 4599, "zeeland"),
+    (4600, 5799, "noord-brabant"),
+    (5800, 6499, "limburg"),
+    (6500, 7399, "gelderland"),
+    (7400, 7799, "overijssel"),
+    (7800, 7999, "drenthe"),
+    (8000, 8199, "overijssel"),
+    (8200, 8259, "flevoland"),
+    (8260, 8299, "overijssel"),
+    (8300, 8399, "flevoland"),
+    (8400, 9299, "friesland"),
+    (9300, 9399, "drenthe"),
+    (9400, 9499, "drenthe"),
+    (9500, 9999, "groningen"),
+)
 FREQUENCY_BANDS: tuple[str, ...] = ("1", "2", "3-4", "5-9", "10+")
 RETURNING: tuple[str, ...] = ("new", "returning")
 DISTANCE_BANDS: tuple[str, ...] = ("same_pc4", "same_area", "same_province", "elsewhere", UNKNOWN)

@@ -5,11 +5,12 @@ this module generates one from a seed. Nothing in it describes a real
 neighbourhood: the PC4 codes are drawn with roughly the sparsity of the real
 ones (about 4,000 of the 9,000 codes from 1000 to 9999, fewer towards the end
 of each hundred, none ending in 00), each placed in its province by the PC4
-ranges of ``agent/regions.py``; about 350 municipalities with made-up names
-cut the codes of a province into runs; centroids lie inside the Netherlands,
-clustered per province and municipality; about 8 million households are
-spread over the PC4 areas (more in urban ones) and over the seven segments
-of ``dp.release_design.DEMO_SEGMENTS`` (urban areas lean young and cultural,
+ranges of ``dp.release_design.PC4_RANGES`` (the agent's rule); about 350
+municipalities with made-up names cut the codes of a province into runs;
+centroids lie inside the Netherlands, clustered per province and
+municipality; about 8 million households are spread over the PC4 areas
+(more in urban ones) and over the seven segments of
+``dp.release_design.DEMO_SEGMENTS`` (urban areas lean young and cultural,
 rural ones towards families and village life); each PC4 has on average 112
 PC6 codes (about 450,000 in all), whose shares vary around their PC4's.
 
@@ -39,7 +40,7 @@ from collections.abc import Callable
 import polars as pl
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from dp.release_design import DEMO_SEGMENTS
+from dp.release_design import DEMO_SEGMENTS, PC4_RANGES
 from protocol.errors import UsageError
 from protocol.keys import SigningKey
 from protocol.segment_release import Segment, Texts, pack_release
@@ -55,34 +56,6 @@ MUNICIPALITIES = 350
 # The seed of the public demo key. Published on purpose: see the module docstring.
 DEMO_KEY_SEED = b"publiek/1 synthetic segment model key: public, for synthetic releases only"
 
-# PC4 → province by the ranges of the Dutch postcode system: the table of
-# ``agent/regions.py`` (which this package may not import: ADR 0026), kept
-# equal to it by tests/segments/test_synthetic.py.
-PC4_RANGES: tuple[tuple[int, int, str], ...] = (
-    (1000, 1299, "noord-holland"),
-    (1300, 1379, "flevoland"),
-    (1380, 2159, "noord-holland"),
-    (2160, 3399, "zuid-holland"),
-    (3400, 3769, "utrecht"),
-    (3770, 3899, "gelderland"),
-    (3900, 3999, "utrecht"),
-    (4000, 4119, "gelderland"),
-    (4120, 4299, "zuid-holland"),
-    (4300, 4599, "zeeland"),
-    (4600, 5799, "noord-brabant"),
-    (5800, 6499, "limburg"),
-    (6500, 7399, "gelderland"),
-    (7400, 7799, "overijssel"),
-    (7800, 7999, "drenthe"),
-    (8000, 8199, "overijssel"),
-    (8200, 8259, "flevoland"),
-    (8260, 8299, "overijssel"),
-    (8300, 8399, "flevoland"),
-    (8400, 9299, "friesland"),
-    (9300, 9399, "drenthe"),
-    (9400, 9499, "drenthe"),
-    (9500, 9999, "groningen"),
-)
 # Per province: the centre of its municipalities (degrees WGS 84) and how far
 # (half-width, degrees of latitude and longitude) they spread around it.
 PROVINCE_CENTRES: dict[str, tuple[float, float, float, float]] = {
