@@ -64,6 +64,19 @@ class ModelTables:
     def segment_ids(self) -> tuple[str, ...]:
         return tuple(s.id for s in self.segments)
 
+    def pack(self, *, version: str, created: str, synthetic: bool, key: SigningKey) -> bytes:
+        """These tables as a signed release (:func:`protocol.segment_release.pack_release`)."""
+        return pack_release(
+            version=version,
+            created=created,
+            synthetic=synthetic,
+            segments=self.segments,
+            municipalities=self.municipalities,
+            pc4=self.pc4,
+            pc6=self.pc6,
+            key=key,
+        )
+
 
 @dataclass(frozen=True)
 class BuildInputs:
@@ -104,16 +117,7 @@ def build_release(
 ) -> Built:
     """Read, check and sign: the release's bytes (``VERSION.segments``)."""
     tables, normalised = read_inputs(inputs)
-    data = pack_release(
-        version=version,
-        created=created,
-        synthetic=synthetic,
-        segments=tables.segments,
-        municipalities=tables.municipalities,
-        pc4=tables.pc4,
-        pc6=tables.pc6,
-        key=key,
-    )
+    data = tables.pack(version=version, created=created, synthetic=synthetic, key=key)
     return Built(data=data, tables=tables, normalised=normalised)
 
 

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from dp.release_design import DEMO_SEGMENTS, PC4_RANGES
 from protocol.errors import UsageError
 from protocol.keys import SigningKey
-from protocol.segment_release import Segment, Texts, pack_release
+from protocol.segment_release import Segment, Texts
 from protocol.segment_tables import LAT_RANGE, LON_RANGE, PROVINCES, pc4_columns, pc6_columns
 from segments.build import ModelTables
 
@@ -176,15 +176,8 @@ def synthetic_release(
             hint="give a variant a version of its own",
         )
     tables = synthetic_tables(seed, pc6_per_pc4=pc6_per_pc4, households=households)
-    return pack_release(
-        version=version,
-        created=SYNTHETIC_CREATED,
-        synthetic=True,
-        segments=tables.segments,
-        municipalities=tables.municipalities,
-        pc4=tables.pc4,
-        pc6=tables.pc6,
-        key=synthetic_model_key(),
+    return tables.pack(
+        version=version, created=SYNTHETIC_CREATED, synthetic=True, key=synthetic_model_key()
     )
 
 

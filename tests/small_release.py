@@ -12,23 +12,14 @@ from functools import cache
 
 from protocol import canonical_zip
 from protocol.keys import SigningKey
-from protocol.segment_release import MEMBERS, PC6, pack_release, read_container
+from protocol.segment_release import MEMBERS, PC6, read_container
 from segments.synthetic import SYNTHETIC_CREATED, SYNTHETIC_VERSION, synthetic_tables
 
 
 @cache
 def small_release(key: SigningKey, version: str = SYNTHETIC_VERSION) -> bytes:
     tables = synthetic_tables(11, pc6_per_pc4=1, households=200_000)
-    return pack_release(
-        version=version,
-        created=SYNTHETIC_CREATED,
-        synthetic=True,
-        segments=tables.segments,
-        municipalities=tables.municipalities,
-        pc4=tables.pc4,
-        pc6=tables.pc6,
-        key=key,
-    )
+    return tables.pack(version=version, created=SYNTHETIC_CREATED, synthetic=True, key=key)
 
 
 def tampered(data: bytes) -> bytes:

@@ -28,7 +28,6 @@ from protocol.segment_release import (
     SIGNATURE,
     SIGNATURE_DOMAIN,
     TABLES,
-    pack_release,
 )
 from segments.build import ModelTables
 
@@ -38,16 +37,7 @@ CREATED = "2026-02-01"
 
 def pack(tables: ModelTables, key: SigningKey, *, synthetic: bool = False) -> bytes:
     """A release of ``tables`` as ``pack_release`` makes it (every check run)."""
-    return pack_release(
-        version=VERSION,
-        created=CREATED,
-        synthetic=synthetic,
-        segments=tables.segments,
-        municipalities=tables.municipalities,
-        pc4=tables.pc4,
-        pc6=tables.pc6,
-        key=key,
-    )
+    return tables.pack(version=VERSION, created=CREATED, synthetic=synthetic, key=key)
 
 
 def parquet(frame: pl.DataFrame) -> bytes:
