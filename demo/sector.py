@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from statistics import NormalDist
@@ -145,6 +145,7 @@ class InstitutionSpec:
     encoding: str
     households: int = 0  # distinct households in its export (the audience drawn)
     size_class: str = "medium"  # from the unscaled size (SIZE_CLASS_EDGES)
+    pc4: str | None = None  # where it is, for its catchment (only with ``places``)
 
 
 @dataclass(frozen=True)
@@ -206,8 +207,19 @@ def _institutions(
     return tuple(specs)
 
 
-def _households(n: int, rng: np.random.Generator) -> pl.DataFrame:
-    """The household pool: where each lives, its address, name and e-mail."""
+def _addresses(n: int, rng: np.random.Generator, places: pl.DataFrame | None) -> pl.DataFrame:
+    """Where ``n`` households live: ``province`` and ``pc6``.
+
+    Without ``places``: provinces by population, any PC4 of the province, two
+    random letters. With ``places`` (columns ``pc6``, ``province``,
+    ``households``: a segment model's PC6 codes and how many households each
+    has), each household lives at a PC6 drawn in proportion to its households,
+    so that the sector's visitors are drawn from the model's population."""
+    letters = pl.Series(_LETTERS)
+    if places is not None:
+        weights = places["households"].cast(pl.Float64).to_numpy()
+        at = rng.choice(places.height, size=n, p=weights / weights.sum())
+        return places.select("province", "pc6")[at]
     provinces = sorted(POPULATION)
     weights = np.array([POPULATION[p] for p in provinces])
     where = rng.choice(len(provinces), size=n, p=weights / weights.sum())
@@ -216,15 +228,27 @@ def _households(n: int, rng: np.random.Generator) -> pl.DataFrame:
         numbers = np.concatenate([np.arange(lo, hi + 1) for lo, hi in pc4_ranges_of(province)])
         mask = where == code
         pc4[mask] = numbers[rng.integers(len(numbers), size=int(mask.sum()))]
-    first_names = DutchNames.first_names_male + DutchNames.first_names_female
-    letters = pl.Series(_LETTERS)
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
-            "household": np.arange(n, dtype=np.int64),
             "province": pl.Series(provinces).gather(where),
             "_pc4": pc4,
             "_l1": letters.gather(rng.integers(len(_LETTERS), size=n)),
             "_l2": letters.gather(rng.integers(len(_LETTERS), size=n)),
+        }
+    ).select("province", pl.concat_str(pl.col("_pc4").cast(pl.String), "_l1", "_l2").alias("pc6"))
+
+
+def _households(
+    n: int, rng: np.random.Generator, places: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The household pool: where each lives, its address, name and e-mail."""
+    addresses = _addresses(n, rng, places)
+    first_names = DutchNames.first_names_male + DutchNames.first_names_female
+    frame = pl.DataFrame(
+        {
+            "household": np.arange(n, dtype=np.int64),
+            "province": addresses["province"],
+            "pc6": addresses["pc6"],
             "number": rng.integers(1, 241, size=n),
             "addition": pl.Series(_ADDITIONS).gather(rng.integers(len(_ADDITIONS), size=n)),
             "_first": pl.Series(first_names).gather(rng.integers(len(first_names), size=n)),
@@ -240,7 +264,7 @@ def _households(n: int, rng: np.random.Generator) -> pl.DataFrame:
     return frame.select(
         "household",
         "province",
-        pl.concat_str(pl.col("_pc4").cast(pl.String), "_l1", "_l2").alias("pc6"),
+        "pc6",
         "number",
         "addition",
         pl.concat_str("_first", pl.lit(" "), "_last").alias("name"),
@@ -252,6 +276,43 @@ def _households(n: int, rng: np.random.Generator) -> pl.DataFrame:
         ).alias("email"),
         "propensity",
     )
+
+
+def places_of(pc4: pl.DataFrame, pc6: pl.DataFrame, segments: Sequence[str]) -> pl.DataFrame:
+    """``places`` for :func:`generate_sector` from a segment model's tables: each
+    PC6 with its province and its PC4's households split evenly over the PC4's
+    PC6 codes (a model gives households per PC4, shares per PC6)."""
+    areas = pc4.select(
+        pl.col("pc4").cast(pl.String).str.zfill(4),
+        "province",
+        pl.sum_horizontal(*segments).alias("_households"),
+    )
+    return (
+        pc6.select("pc6", pl.col("pc6").str.slice(0, 4).alias("pc4"))
+        .join(areas, on="pc4", how="inner")
+        .with_columns((pl.col("_households") / pl.len().over("pc4")).alias("households"))
+        .select("pc6", "province", "households")
+        .sort("pc6")
+    )
+
+
+def _located(specs: Sequence[InstitutionSpec], places: pl.DataFrame) -> tuple[InstitutionSpec, ...]:
+    """Each institution placed at a PC4 of its province: the most populous one
+    that no earlier institution took (a city's centre, in a synthetic model)."""
+    by_area = (
+        places.group_by(pl.col("pc6").str.slice(0, 4).alias("pc4"), "province")
+        .agg(pl.col("households").sum())
+        .sort(["households", "pc4"], descending=[True, False])
+    )
+    taken: set[str] = set()
+    located = []
+    for spec in specs:
+        areas = by_area.filter(pl.col("province") == spec.province)["pc4"]
+        pc4 = next((a for a in areas if a not in taken), None)
+        if pc4 is not None:
+            taken.add(pc4)
+        located.append(replace(spec, pc4=pc4))
+    return tuple(located)
 
 
 def _audience(
@@ -270,8 +331,13 @@ def generate_sector(
     households: int | None = None,
     seed: int = 7,
     sizes: Sequence[int] | None = None,
+    places: pl.DataFrame | None = None,
 ) -> Sector:
     """A seeded synthetic sector.
+
+    ``places``: where households live (:func:`_addresses`), e.g. from a segment
+    model release (:func:`places_of`); each institution then also gets a PC4
+    of its own province, its most populous one not yet taken, for its catchment.
 
     ``sizes``: each institution's households a quarter (default: drawn from
     the size distribution). ``households``: size of the household pool;
@@ -286,7 +352,9 @@ def generate_sector(
     pool_size = households if households is not None else default_pool(drawn)
     scale = min(1.0, pool_size / default_pool(drawn)) if households is not None else 1.0
     specs = _institutions(institutions, drawn, scale, rng)
-    pool = _households(pool_size, rng)
+    if places is not None:
+        specs = _located(specs, places)
+    pool = _households(pool_size, rng, places)
     propensity = pool["propensity"].to_numpy()
     home = pool["province"].to_numpy()
 

@@ -85,3 +85,19 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     for slug, path in paths[0].items():
         assert path.read_bytes() == paths[1][slug].read_bytes()
         assert path.read_bytes().startswith(b"Bestelnummer;Voorstellingsdatum")
+
+
+def test_with_places_households_live_at_the_places_and_institutions_in_their_province() -> None:
+    places = pl.DataFrame(
+        {
+            "pc6": ["3511AB", "3511AC", "9711XY", "1012JS"],
+            "province": ["utrecht", "utrecht", "groningen", "noord-holland"],
+            "households": [10.0, 30.0, 20.0, 0.0],
+        }
+    )
+    sector = generate_sector(institutions=3, sizes=[1_000, 1_000, 1_000], places=places)
+    postcodes = sector.rows["postcode"].str.replace(" ", "").str.to_uppercase()
+    assert set(postcodes.filter(postcodes != "")) <= {"3511AB", "3511AC", "9711XY"}
+    for spec in sector.institutions:
+        area = places.filter(pl.col("pc6").str.starts_with(spec.pc4 or "-"))
+        assert spec.pc4 is None or set(area["province"]) == {spec.province}
