@@ -159,10 +159,11 @@ or noise: a ceiling on :func:`cell_value_bound`.
 
 Derivation. A cell's value is its true count plus noise. The true count is at
 most ``MAX_INSTITUTION_HOUSEHOLDS`` (10^7) households (4·10^7 earlier
-households: four quarters' worth), or that times the ticket cap for visits: 1.2·10^8 at the default cap of 12, 10^10 at a cap of 1000. The
-noise stays within ``NOISE_TAIL_STDS`` standard deviations (σ is 14-29 for a
-household table and 199-244 for a visits table at the default budget of ε = 1
-per quarter; a hundred times less budget makes them ten times larger). 10^12
+households: four quarters' worth), or that times the ticket cap for visits:
+1.2·10^8 at the default cap of 12, 10^10 at a cap of 1000. The noise stays
+within ``NOISE_TAIL_STDS`` standard deviations (σ is 14-29 for a household
+table and 199-244 for a visits table at the default budget of ε = 1 per
+quarter; a hundred times less budget makes them ten times larger). 10^12
 leaves room for all of that, and it is far below 2^53 ≈ 9.007·10^15, the
 largest integer a float64 holds exactly: the benchmarks sum cells over a
 group's institutions in floating point, so the sum of up to 9,007 institutions'
