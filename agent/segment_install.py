@@ -140,7 +140,8 @@ def _keep_release(workspace: Workspace, data: bytes) -> None:
 
 def model_of(release: SegmentRelease) -> SegmentModel:
     """The model the release code uses, from a verified release: its version,
-    segments and PC4 shares (the fallback of a household without a PC6)."""
+    segments, PC4 shares (the fallback of a household without a PC6) and PC4
+    centroids (the catchment bands)."""
     shares = release.pc4_shares().with_columns(pl.col("pc4").cast(pl.String))
     return SegmentModel(
         version=release.version,
@@ -148,6 +149,7 @@ def model_of(release: SegmentRelease) -> SegmentModel:
         shares=shares,
         synthetic=release.synthetic,
         release_digest=release.digest,
+        centroids=release.pc4.select(pl.col("pc4").cast(pl.Int64), "lat", "lon"),
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -41,6 +41,10 @@ class SegmentModel:
     # SHA-256 of its signed manifest, which then names it.
     synthetic: bool = False
     release_digest: str | None = None
+    # The PC4 centroids of a signed release (pc4: int, lat, lon), from which the
+    # catchment bands are drawn (dp.catchments); ``None`` for a /1 model file,
+    # which has none: every household's catchment is then ``unknown``.
+    centroids: pl.DataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # A release names its model, and the aggregator takes only the models

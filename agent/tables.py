@@ -1,23 +1,26 @@
 """Exact, bounded count tables from canonical visits, over public key sets.
 
 One submission releases exactly the tables of the release design
-(:data:`dp.release_design.TABLE_DESIGN`, ``publiek-tables/2``): households by
-segment × discipline, segment, discipline, province, frequency band,
-distance band and new vs returning; visits by month, discipline, segment
-and discipline × month. Every table is a partition: each household falls in
-one cell of each households table (its segment, its *main* discipline, its
-province, ...), each counted ticket in one cell of each visits table (its
-own month and discipline, its household's segment). This module only
-counts; each table's sensitivity and share of ρ come from ``dp``
+(:data:`dp.release_design.TABLE_DESIGN`, ``publiek-tables/3``): households by
+segment × discipline, segment × province, segment × catchment band, segment,
+discipline, province, frequency band, recency, discipline count and new vs
+returning; the earlier households by whether they came back (returning) or
+not (lapsed); visits by month, discipline, segment and discipline × month.
+Every table is a partition: each household falls in one cell of each
+households table (its segment, its *main* discipline, its province, ...),
+each earlier household in one cell of the earlier-households table, each
+counted ticket in one cell of each visits table (its own month and
+discipline, its household's segment). This module only counts; each table's
+sensitivity and share of ρ come from ``dp``
 (:func:`dp.measurements.table_request`), which derives the sensitivity from
 the table's name and the bounds alone, as the aggregator does.
 
 The key set of every table comes from public inputs only (the segment model,
-the sector's discipline list, the provinces, the months of the period and
-fixed bands), never from the data, so which cells exist reveals nothing;
-empty cells are released, noised, like the rest, and a period without visits
-releases noisy zeros. ``tests/dp`` checks that two different datasets give
-identical key sets.
+the sector's discipline list, the provinces, the catchment bands, the months
+of the period and fixed bands), never from the data, so which cells exist
+reveals nothing; empty cells are released, noised, like the rest, and a
+period without visits releases noisy zeros. ``tests/dp`` checks that two
+different datasets give identical key sets.
 
 A "visit" is one ticket (the ``tickets`` column of the canonical visits), the
 unit box offices count in; a household counts at most ``max_visits`` of them
@@ -30,6 +33,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import polars as pl
 
@@ -49,12 +53,15 @@ from dp.bounding import (
     runs,
     weighted_counts,
 )
+from dp.catchments import pc4_bands
 from dp.measurements import GAUSSIAN, TableRequest, default_rho, table_request
 from dp.release_design import (
+    CATCHMENT_BANDS,
     DEFAULT_MAX_VISITS,
     DISCIPLINES,
-    DISTANCE_BANDS,
+    EARLIER_HOUSEHOLDS,
     HOUSEHOLDS,
+    LOYALTY,
     TABLE_DESIGN,
     UNKNOWN,
     TableDesign,
@@ -65,6 +72,8 @@ from dp.release_design import (
 )
 
 FREQUENCY_EDGES: tuple[int, ...] = (1, 2, 3, 5, 10)  # lower edge of each band (visit days)
+RECENCY_EDGES: tuple[int, ...] = (0, 14, 30, 60)  # lower edge of each band (days before the end)
+DISCIPLINE_COUNT_EDGES: tuple[int, ...] = (1, 2, 3)  # lower edge of each band (disciplines)
 LINK_KEY = "link_key"  # the agent's local link key, when the visits carry it
 _MAIN_SEED = 0x3A1D  # seed of the hash that breaks ties between main disciplines
 _DISCIPLINE_BITS = 4  # len(DISCIPLINES) <= 16
@@ -90,9 +99,13 @@ class ReleaseConfig:
       visit rows (:func:`dp.bounding.clip_weights`); the one bound a
       submission declares, from which ``dp`` derives every table's
       sensitivity (:mod:`dp.release_design`).
-    * ``home_pc4``: the institution's own PC4 for distance bands. Without it
-      the agent's enrolled province is used (``home_province``) and only
-      ``same_province`` / ``elsewhere`` / ``unknown`` can be non-zero.
+    * ``home_pc4``: the institution's own PC4, the origin of its catchment
+      bands (:func:`dp.catchments.pc4_bands` on the segment model's
+      centroids). Without it, or with a model without centroids, every
+      household's catchment is ``unknown``.
+    * ``home_province``: the enrolled province, the fallback of the distance
+      bands of ``publiek-tables/2``; the catchment bands of
+      ``publiek-tables/3`` do not read it (a province has no centroid).
     """
 
     rho: float = field(default_factory=default_rho)
@@ -138,43 +151,34 @@ def _pc4_lookup(labels: Sequence[str], default: int) -> pl.Series:
     return provinces.to_series()
 
 
-def _province_code_of(pc4: str, model: SegmentModel, period: str) -> int | None:
-    labels = key_labels("province", model, period)
-    if not (pc4.isdigit() and len(pc4) == 4):
-        return None
-    code = int(_pc4_lookup(labels, len(labels) - 1)[int(pc4)])
-    return None if labels[code] == UNKNOWN else code
-
-
-def _distance(
-    config: ReleaseConfig, province: pl.Expr, unknown: int, model: SegmentModel, period: str
-) -> pl.Expr:
-    """Distance band code of a household PC4 from the institution (see ReleaseConfig)."""
+def _catchment_lookup(model: SegmentModel, config: ReleaseConfig) -> pl.Series:
+    """Catchment band code for every PC4 0..9999 (index): the band of its
+    centroid from the institution's own PC4 (``dp.catchments``), ``unknown``
+    for a PC4 the model has no centroid of, or for every PC4 when the model
+    has no centroids or the institution's PC4 is not known."""
+    unknown = CATCHMENT_BANDS.index(UNKNOWN)
+    lookup = pl.Series("band", [unknown] * 10000, dtype=pl.Int64)
     home = config.home_pc4
-    labels = key_labels("province", model, period)
-    if home:
-        home_province = _province_code_of(home, model, period)
-    elif config.home_province in labels:
-        home_province = labels.index(config.home_province)
-    else:
-        home_province = None
-    code = {band: pl.lit(i) for i, band in enumerate(DISTANCE_BANDS)}
-    rest: pl.Expr = code[UNKNOWN]
-    if home_province is not None:
-        rest = (
-            pl.when(province == home_province)
-            .then(code["same_province"])
-            .otherwise(code["elsewhere"])
-        )
-    if home and home.isdigit():
-        rest = (
-            pl.when(pl.col("_pc4") == int(home))
-            .then(code["same_pc4"])
-            .when(pl.col("_pc4") // 100 == int(home) // 100)
-            .then(code["same_area"])
-            .otherwise(rest)
-        )
-    return pl.when(province == unknown).then(code[UNKNOWN]).otherwise(rest)
+    if model.centroids is None or not (home and home.isdigit() and len(home) == 4):
+        return lookup
+    bands = pc4_bands(model.centroids, int(home)).filter(pl.col("pc4").is_between(0, 9999))
+    return lookup.scatter(bands["pc4"], bands["band"])
+
+
+def _gather(lookup: pl.Series, default: int) -> pl.Expr:
+    """A household's code from a per-PC4 lookup, ``default`` outside 0..9999."""
+    return (
+        pl.when(pl.col("_pc4").is_between(0, 9999))
+        .then(pl.lit(lookup).gather(pl.col("_pc4").clip(0, 9999)))
+        .otherwise(pl.lit(default))
+        .cast(pl.Int64)
+    )
+
+
+def _period_days(period: str) -> int:
+    """How many days the period has (a quarter: 90 to 92)."""
+    after = first_month(period) + len(months_of(period))
+    return (date(after // 12, after % 12 + 1, 1) - first_day(period)).days
 
 
 def _rows(visits: pl.DataFrame, period: str) -> pl.DataFrame:
@@ -290,25 +294,15 @@ def _per_household(
             .drop("_low", "_low_pc4")
             .sort(HH)
         )
-    days = (
-        rows.select(
-            (pl.col(HH).cast(pl.UInt64) * 65536 + pl.col("_day").cast(pl.UInt64)).alias("_p")
-        )
-        .sort("_p")
-        .filter((pl.col("_p") != pl.col("_p").shift(1)).fill_null(True))
-        .select((pl.col("_p") // 65536).rle().struct.field("len").alias("_days"))
-    )
+    days = _distinct(rows, "_day", 16)
+    disciplines = _distinct(rows, "discipline", _DISCIPLINE_BITS)
     labels = key_labels("province", model, period)
     unknown = len(labels) - 1
-    lookup = _pc4_lookup(labels, unknown)
-    province = (
-        pl.when(pl.col("_pc4").is_between(0, 9999))
-        .then(pl.lit(lookup).gather(pl.col("_pc4").clip(0, 9999)))
-        .otherwise(pl.lit(unknown))
-        .cast(pl.Int64)
-    )
+    recency = _period_days(period) - 1 - pl.col("_last_day")
     return per_household.with_columns(
-        days["_days"],
+        days["_n"].alias("_days"),
+        days["_max"].alias("_last_day"),
+        disciplines["_n"].alias("_disciplines"),
         model.segment_of(per_household).alias("segment"),
         _main_discipline(rows).alias("discipline"),
         _returning(rows, earlier).alias("returning"),
@@ -316,11 +310,45 @@ def _per_household(
         HH,
         _code(pl.col("segment"), model.labels).alias("segment"),
         pl.col("discipline").cast(pl.Int64),
-        province.alias("province"),
+        _gather(_pc4_lookup(labels, unknown), unknown).alias("province"),
+        _gather(_catchment_lookup(model, config), CATCHMENT_BANDS.index(UNKNOWN)).alias(
+            "catchment"
+        ),
         _band_code(pl.col("_days"), FREQUENCY_EDGES).alias("frequency_band"),
+        _band_code(recency, RECENCY_EDGES).alias("recency"),
+        _band_code(pl.col("_disciplines"), DISCIPLINE_COUNT_EDGES).alias("discipline_count"),
         pl.col("returning").cast(pl.Int64),  # RETURNING = (new, returning)
-        _distance(config, province, unknown, model, period).cast(pl.Int64).alias("distance_band"),
     )
+
+
+def _distinct(rows: pl.DataFrame, column: str, bits: int) -> pl.DataFrame:
+    """Per household (in ``hh`` order): how many distinct values of the
+    non-negative integer ``column`` (below 2**bits) its rows carry (``_n``), and
+    the largest (``_max``). One sort of a packed integer, no group-by."""
+    packed = pl.col(HH).cast(pl.UInt64) * (1 << bits) + pl.col(column).cast(pl.UInt64)
+    distinct = (
+        rows.select(packed.alias("_p"))
+        .sort("_p")
+        .filter((pl.col("_p") != pl.col("_p").shift(1)).fill_null(True))
+        .with_row_index("_i")
+        .with_columns(pl.col("_i").cast(pl.Int64))
+    )
+    _, last = runs(pl.col("_p") // (1 << bits))
+    ends = distinct.filter(last)
+    return ends.select(
+        (pl.col("_i") - pl.col("_i").shift(1, fill_value=-1)).alias("_n"),
+        (pl.col("_p") % (1 << bits)).cast(pl.Int64).alias("_max"),
+    )
+
+
+def _loyalty(rows: pl.DataFrame, earlier: pl.Series) -> tuple[int, ...]:
+    """The earlier households (each distinct link key of the periods looked
+    back on, once) that came back this period and those that did not, in
+    :data:`~dp.release_design.LOYALTY` order."""
+    units = earlier.drop_nulls().unique()
+    back = int(units.is_in(rows["_link"].drop_nulls().unique().implode()).sum())
+    counts = {"returning": back, "lapsed": units.len() - back}
+    return tuple(counts[label] for label in LOYALTY)
 
 
 def _cell(table: TableDesign, model: SegmentModel, period: str) -> pl.Expr:
@@ -344,7 +372,7 @@ def build_tables(
 
     ``earlier_link_keys``: the link keys (or, for visits without a
     ``link_key`` column, the household keys) seen in the institution's
-    earlier periods, for new vs returning."""
+    earlier periods, for new vs returning and returning vs lapsed."""
     earlier = earlier_link_keys if earlier_link_keys is not None else pl.Series([], dtype=pl.Binary)
     rows = _rows(visits, period)
     per_household = _per_household(rows, model, config, period, earlier)
@@ -367,6 +395,9 @@ def build_tables(
         if table.measure == HOUSEHOLDS:
             # One cell per household: the bound of one holds by construction.
             counts = one_cell_counts(per_household.select(HH, cell), len(keys))
+        elif table.measure == EARLIER_HOUSEHOLDS:
+            # One cell per earlier household, each counted once: likewise.
+            counts = _loyalty(rows, earlier)
         else:
             counts = weighted_counts(visit_rows.select(cell, WEIGHT), len(keys))
         requests.append(

@@ -4,16 +4,25 @@ split over them, and each table's sensitivity.
 One module that the agent (to build and noise the tables), the aggregator
 (to check a declaration and to combine the tables) and the period config
 (to tell every agent the same set) all read, so that the three can never
-disagree. ADR 0012 records why these tables and these weights.
+disagree. ADR 0012 records the design's principles, ADR 0028 this table set
+(``publiek-tables/3``) and its weights.
 
-Every table is a *partition*: each household (household tables) or each
-counted ticket (visits tables) falls in exactly one cell. Household-level
-dimensions take one value per household (its segment, its province, its
-main discipline); visit-level dimensions (month, a visit's discipline) one
-value per ticket. Hence:
+Every table is a *partition*: each household (household tables), each
+earlier household (the earlier-households table) or each counted ticket
+(visits tables) falls in exactly one cell. Household-level dimensions take
+one value per household (its segment, its province, its catchment band, its
+main discipline, its recency); visit-level dimensions (month, a visit's
+discipline) one value per ticket. Hence:
 
 * a household table has sensitivity 1 in L1 and L2: adding or removing one
   household changes one cell by one;
+* the earlier-households table (``earlier_households_by_loyalty``) counts the
+  households of the periods new vs returning looks back on, each once, as
+  ``returning`` (back this period) or ``lapsed``: adding or removing one
+  household (all its visits, in every period) changes one cell by one, so
+  its sensitivity is 1 as well. Its units are not this period's households,
+  so it is a measure of its own: the tables of one measure must partition
+  the same units (``aggregator/estimates.py``);
 * a visits table has sensitivity ``max_visits_per_household`` in L1 and an
   L2 sensitivity no larger: the household's capped tickets spread over
   cells whose sum is at most the cap;
@@ -37,11 +46,16 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from dp import catchments
 from protocol.messages import SEGMENT_MODELS, check_period
 
-DESIGN = "publiek-tables/2"
+DESIGN = "publiek-tables/3"
 HOUSEHOLDS = "households"
+EARLIER_HOUSEHOLDS = "earlier_households"
 VISITS = "visits"
+# The periods the earlier-households table looks back on: the previous four
+# quarters (``agent.release.earlier_periods``), as new vs returning does.
+LOOKBACK_PERIODS = 4
 MAX_VISITS = "max_visits_per_household"
 DEFAULT_MAX_VISITS = 12
 DEFAULT_BOUNDS: Mapping[str, int] = {MAX_VISITS: DEFAULT_MAX_VISITS}
@@ -68,17 +82,21 @@ class TableDesign:
 
 
 TABLE_DESIGN: tuple[TableDesign, ...] = (
-    TableDesign(HOUSEHOLDS, ("segment", "discipline"), 0.15),
-    TableDesign(HOUSEHOLDS, ("segment",), 0.12),
-    TableDesign(HOUSEHOLDS, ("discipline",), 0.05),
-    TableDesign(HOUSEHOLDS, ("province",), 0.13),
-    TableDesign(HOUSEHOLDS, ("frequency_band",), 0.07),
-    TableDesign(HOUSEHOLDS, ("distance_band",), 0.06),
-    TableDesign(HOUSEHOLDS, ("returning",), 0.07),
-    TableDesign(VISITS, ("month",), 0.11),
-    TableDesign(VISITS, ("discipline",), 0.07),
-    TableDesign(VISITS, ("segment",), 0.09),
-    TableDesign(VISITS, ("discipline", "month"), 0.08),
+    TableDesign(HOUSEHOLDS, ("segment", "discipline"), 0.12),
+    TableDesign(HOUSEHOLDS, ("segment", "province"), 0.12),
+    TableDesign(HOUSEHOLDS, ("segment", "catchment"), 0.10),
+    TableDesign(HOUSEHOLDS, ("segment",), 0.10),
+    TableDesign(HOUSEHOLDS, ("discipline",), 0.04),
+    TableDesign(HOUSEHOLDS, ("province",), 0.06),
+    TableDesign(HOUSEHOLDS, ("frequency_band",), 0.04),
+    TableDesign(HOUSEHOLDS, ("recency",), 0.03),
+    TableDesign(HOUSEHOLDS, ("discipline_count",), 0.03),
+    TableDesign(HOUSEHOLDS, ("returning",), 0.04),
+    TableDesign(EARLIER_HOUSEHOLDS, ("loyalty",), 0.03),
+    TableDesign(VISITS, ("month",), 0.09),
+    TableDesign(VISITS, ("discipline",), 0.06),
+    TableDesign(VISITS, ("segment",), 0.07),
+    TableDesign(VISITS, ("discipline", "month"), 0.07),
 )
 _BY_NAME = {t.name: t for t in TABLE_DESIGN}
 if not math.isclose(sum(t.weight for t in TABLE_DESIGN), 1.0):  # pragma: no cover - a typo guard
@@ -111,7 +129,7 @@ def sensitivity(name: str, bounds: Mapping[str, int], mechanism: str) -> float:
     is taken so that a design with product tables over several cells per
     household can answer √C and C without changing callers."""
     table = design_of(name)
-    if table.measure == HOUSEHOLDS:
+    if table.measure in (HOUSEHOLDS, EARLIER_HOUSEHOLDS):
         return 1.0
     cap = bounds.get(MAX_VISITS)
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
@@ -140,11 +158,12 @@ MAX_CELL_MAGNITUDE = 10**12
 or noise: a ceiling on :func:`cell_value_bound`.
 
 Derivation. A cell's value is its true count plus noise. The true count is at
-most ``MAX_INSTITUTION_HOUSEHOLDS`` (10^7) households, or that times the ticket
-cap for visits: 1.2·10^8 at the default cap of 12, 10^10 at a cap of 1000. The
-noise stays within ``NOISE_TAIL_STDS`` standard deviations (σ is 13-23 for a
-household table and 180-226 for a visits table at the default budget of ε = 1
-per quarter; a hundred times less budget makes them ten times larger). 10^12
+most ``MAX_INSTITUTION_HOUSEHOLDS`` (10^7) households (4·10^7 earlier
+households: four quarters' worth), or that times the ticket cap for visits:
+1.2·10^8 at the default cap of 12, 10^10 at a cap of 1000. The noise stays
+within ``NOISE_TAIL_STDS`` standard deviations (σ is 14-29 for a household
+table and 199-244 for a visits table at the default budget of ε = 1 per
+quarter; a hundred times less budget makes them ten times larger). 10^12
 leaves room for all of that, and it is far below 2^53 ≈ 9.007·10^15, the
 largest integer a float64 holds exactly: the benchmarks sum cells over a
 group's institutions in floating point, so the sum of up to 9,007 institutions'
@@ -174,6 +193,10 @@ def cell_value_bound(measure: str, bounds: Mapping[str, int], noise_std: float) 
         raise ValueError("the noise standard deviation must be a positive finite number")
     if measure == HOUSEHOLDS:
         largest = MAX_INSTITUTION_HOUSEHOLDS
+    elif measure == EARLIER_HOUSEHOLDS:
+        # The households of the four quarters looked back on, each at most
+        # MAX_INSTITUTION_HOUSEHOLDS: their union is at most four times that.
+        largest = LOOKBACK_PERIODS * MAX_INSTITUTION_HOUSEHOLDS
     elif measure == VISITS:
         cap = bounds.get(MAX_VISITS)
         if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
@@ -233,8 +256,14 @@ PC4_RANGES: tuple[tuple[int, int, str], ...] = (
     (9500, 9999, "groningen"),
 )
 FREQUENCY_BANDS: tuple[str, ...] = ("1", "2", "3-4", "5-9", "10+")
+# Days from the household's last visit in the period to the period's last day.
+RECENCY_BANDS: tuple[str, ...] = ("0-13", "14-29", "30-59", "60+")
+# How many of the sector's disciplines a household visited at the institution.
+DISCIPLINE_COUNTS: tuple[str, ...] = ("1", "2", "3_or_more")
 RETURNING: tuple[str, ...] = ("new", "returning")
-DISTANCE_BANDS: tuple[str, ...] = ("same_pc4", "same_area", "same_province", "elsewhere", UNKNOWN)
+# An earlier household (of the periods looked back on) came back this period, or not.
+LOYALTY: tuple[str, ...] = ("returning", "lapsed")
+CATCHMENT_BANDS: tuple[str, ...] = catchments.BANDS
 DEMO_SEGMENTS: tuple[str, ...] = (
     "urban-young", "students", "young-families", "established-families",
     "culture-lovers", "comfortable-seniors", "village-life",
@@ -266,9 +295,12 @@ def labels(dimension: str, *, segment_model: str, period: str) -> tuple[str, ...
     fixed = {
         "discipline": DISCIPLINES,
         "province": (*PROVINCES, UNKNOWN),
+        "catchment": CATCHMENT_BANDS,
         "frequency_band": FREQUENCY_BANDS,
+        "recency": RECENCY_BANDS,
+        "discipline_count": DISCIPLINE_COUNTS,
         "returning": RETURNING,
-        "distance_band": DISTANCE_BANDS,
+        "loyalty": LOYALTY,
     }
     if dimension in fixed:
         return fixed[dimension]

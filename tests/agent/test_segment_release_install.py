@@ -86,6 +86,10 @@ def test_an_installed_release_is_the_model_releases_use(ws: Path, tmp_path: Path
     sums = model.shares.group_by("pc4").agg(pl.col("share").sum())
     assert sums["share"].min() > 0.999 and sums["share"].max() < 1.001
     assert model.shares["households"].sum() > 0
+    # the release's PC4 centroids, for the catchment bands; one per PC4 of the shares
+    assert model.centroids is not None and model.centroids.columns == ["pc4", "lat", "lon"]
+    assert model.centroids["pc4"].dtype == pl.Int64
+    assert set(model.centroids["pc4"]) == set(model.shares["pc4"].cast(pl.Int64))
     warning = demo_warning(model)
     assert warning is not None and "synthetic" in warning
 
@@ -100,6 +104,7 @@ def test_an_installed_release_is_the_model_releases_use(ws: Path, tmp_path: Path
     synthetic_demo_model().save(json_file)
     assert install(ws, json_file).exit_code == 0  # type: ignore[attr-defined]
     assert installed_path(Workspace(ws)).exists() and not release_path(Workspace(ws)).exists()
+    assert model_for_release(Workspace(ws), None).centroids is None  # a /1 file has none
 
 
 def test_a_release_file_given_for_one_release_is_verified_too(ws: Path, tmp_path: Path) -> None:

@@ -214,6 +214,26 @@ def test_tables_that_share_a_total_narrow_each_other() -> None:
     assert all(c.std < 9.5 for c in combined["households_by_province"])
 
 
+def test_the_earlier_households_are_a_measure_of_their_own() -> None:
+    """Lapsed households are not this period's: the loyalty table neither gives
+    nor takes a total from the households tables (dp/release_design.py)."""
+    province = {("utrecht",): 400.0, ("zeeland",): 300.0, ("groningen",): 300.0}
+    loyalty = {("returning",): 250.0, ("lapsed",): 4000.0}
+    variance = {"households_by_province": 100.0, "earlier_households_by_loyalty": 100.0}
+    both = estimate_tables(
+        observe(
+            {"households_by_province": province, "earlier_households_by_loyalty": loyalty},
+            variance,
+        )
+    )
+    for name, cells in (("households_by_province", province),
+                        ("earlier_households_by_loyalty", loyalty)):  # fmt: skip
+        alone = estimate_tables(observe({name: cells}, variance))[name]
+        assert both[name] == alone
+        assert [c.estimate for c in alone] == pytest.approx(list(cells.values()))
+    assert design_of("earlier_households_by_loyalty").measure == "earlier_households"
+
+
 def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="positive"):
         ObservedTable("t", "households", ("a",), (("x",),), (1.0,), (0.0,))

@@ -4,6 +4,7 @@ before noise, however many visits it has."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -48,11 +49,18 @@ def _by_name(requests: list[TableRequest]) -> dict[str, TableRequest]:
 
 
 def _distances(
-    without: pl.DataFrame, with_: pl.DataFrame, config: ReleaseConfig
+    without: pl.DataFrame,
+    with_: pl.DataFrame,
+    config: ReleaseConfig,
+    *,
+    earlier: tuple[pl.Series, pl.Series] | None = None,
 ) -> list[tuple[str, float, float, float]]:
-    """(table, largest cell change, norm of the change, declared sensitivity)."""
-    a = _by_name(build_tables(without, MODEL, config, period=PERIOD))
-    b = _by_name(build_tables(with_, MODEL, config, period=PERIOD))
+    """(table, largest cell change, norm of the change, declared sensitivity).
+
+    ``earlier``: the earlier periods' link keys without and with the household."""
+    before, after = earlier if earlier is not None else (None, None)
+    a = _by_name(build_tables(without, MODEL, config, period=PERIOD, earlier_link_keys=before))
+    b = _by_name(build_tables(with_, MODEL, config, period=PERIOD, earlier_link_keys=after))
     out = []
     for name, request in a.items():
         diff = [x - y for x, y in zip(b[name].values, request.values, strict=True)]
@@ -78,6 +86,37 @@ def test_a_household_with_10000_visits_moves_no_table_beyond_its_sensitivity(
         assert norm <= sensitivity + 1e-9, name
     # the heavy household does reach the bounds: the check is not vacuous
     assert max(norm / s for _, _, norm, s in changes) == pytest.approx(1.0)
+
+
+def _linked(visits: pl.DataFrame) -> pl.DataFrame:
+    """The visits with a link key per household (its household key, rehashed)."""
+    return visits.with_columns(
+        pl.col("household_key")
+        .map_elements(lambda key: hashlib.sha256(b"link" + key).digest(), return_dtype=pl.Binary)
+        .alias("link_key")
+    )
+
+
+@pytest.mark.parametrize("where", ["earlier and now", "earlier only", "now only"])
+def test_a_household_of_the_earlier_periods_moves_each_table_by_its_sensitivity_at_most(
+    sector_visits: Callable[[int], pl.DataFrame], where: str
+) -> None:
+    """Adding a household means adding it everywhere the release reads: its visits
+    this period and its link key in the periods looked back on."""
+    base = _linked(sector_visits(120))
+    heavy = _linked(heavy_household(3_000))
+    base_keys = base["link_key"].unique()
+    earlier_base = pl.concat([base_keys.head(60), pl.Series([b"gone"], dtype=pl.Binary)])
+    with_earlier = pl.concat([earlier_base, heavy["link_key"].unique()])
+    now = pl.concat([base, heavy]) if where != "earlier only" else base
+    earlier = (earlier_base, with_earlier if where != "now only" else earlier_base)
+    changes = _distances(base, now, ReleaseConfig(home_pc4="3511"), earlier=earlier)
+    for name, largest, norm, sensitivity in changes:
+        assert largest <= sensitivity + 1e-9, name
+        assert norm <= sensitivity + 1e-9, name
+    moved = {name for name, largest, _, _ in changes if largest}
+    assert ("earlier_households_by_loyalty" in moved) == (where != "now only")
+    assert ("households_by_returning" in moved) == (where != "earlier only")
 
 
 def test_a_household_within_the_bounds_is_counted_exactly(

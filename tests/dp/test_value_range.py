@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from agent.release import RETURNING_MONTHS
 from dp.measurements import (
     GAUSSIAN,
     LAPLACE,
@@ -19,6 +20,7 @@ from dp.measurements import (
 )
 from dp.release_design import (
     DEFAULT_BOUNDS,
+    LOOKBACK_PERIODS,
     MAX_CELL_MAGNITUDE,
     MAX_INSTITUTION_HOUSEHOLDS,
     MAX_NOISE_STD,
@@ -102,6 +104,13 @@ def test_a_households_range_is_the_institution_size_plus_the_noise_margin() -> N
     assert (low, high) == (-10 * NOISE_TAIL_STDS, MAX_INSTITUTION_HOUSEHOLDS + 10 * NOISE_TAIL_STDS)
 
 
+def test_the_earlier_households_range_is_four_quarters_of_households() -> None:
+    _, high = value_range("earlier_households_by_loyalty", DEFAULT_BOUNDS, 10.0)
+    assert high == LOOKBACK_PERIODS * MAX_INSTITUTION_HOUSEHOLDS + 10 * NOISE_TAIL_STDS
+    # the periods the agent looks back on are those quarters
+    assert RETURNING_MONTHS == 3 * LOOKBACK_PERIODS
+
+
 def test_a_visits_range_scales_with_the_tickets_cap() -> None:
     _, high = value_range("visits_by_month", {MAX_VISITS: 12}, 10.0)
     assert high == 12 * MAX_INSTITUTION_HOUSEHOLDS + 10 * NOISE_TAIL_STDS
@@ -171,6 +180,10 @@ def test_a_real_release_passes_the_cell_check() -> None:
         ("month", "2026-10"),  # a month of another quarter
         ("province", "bayern"),
         ("discipline", "unknown"),  # the discipline key set has "other", not "unknown"
+        ("catchment", "same_pc4"),  # a distance band of publiek-tables/2
+        ("recency", "90+"),
+        ("discipline_count", "3"),
+        ("loyalty", "new"),  # new is this period's households, not the earlier ones
     ],
 )
 def test_a_label_outside_its_key_set_is_refused(dimension: str, label: str) -> None:
