@@ -86,6 +86,8 @@ def signed_period_config(
             tables=tuple(PeriodTable(t.name, t.weight) for t in release_design.TABLE_DESIGN),
             bounds=dict(release_design.DEFAULT_BOUNDS),
             k=5,
+            segment_model="synthetic-demo-2026",
+            segment_model_digest=None,
             issued_at="2026-07-01T00:00:00+00:00",
             aggregator_key_id=key.public.key_id,
         ),

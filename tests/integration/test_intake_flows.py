@@ -139,6 +139,7 @@ def payload(ws: Workspace, scale: float = 7.0) -> SubmissionPayload:
         submission_id=secrets.token_hex(16),
         created_at="2026-10-01T00:00:00+00:00",
         segment_model="synthetic-demo-2026",
+        catchment_origin=None,
         bounds=dict(BOUNDS),
         tables=tuple(tables),
         privacy=PrivacySpend(rho=sum(t.rho for t in tables), epsilon=1.0, delta=1e-7),
