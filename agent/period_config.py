@@ -71,7 +71,9 @@ def check_segment_model(config: PeriodConfig, model: SegmentModel) -> None:
     if model.version == config.segment_model and digest in (None, model.release_digest):
         return
     named = config.segment_model + (f" (release {digest[:16]})" if digest else "")
-    ours = model.version + (f" (release {model.release_digest[:16]})" if model.release_digest else "")
+    ours = model.version + (
+        f" (release {model.release_digest[:16]})" if model.release_digest else ""
+    )
     if digest is None:
         hint = (
             f"the period uses the built-in demo model {config.segment_model}: release from a "

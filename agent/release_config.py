@@ -98,7 +98,7 @@ def _apply(
     if "home_pc4" in values and not PC4_RE.match(values["home_pc4"]):
         # It goes on the wire as the submission's catchment_origin (ADR 0030).
         raise UsageError(
-            f"{where}: home_pc4 must be the institution's own four-digit PC4, such as \"3511\""
+            f'{where}: home_pc4 must be the institution\'s own four-digit PC4, such as "3511"'
         )
     period_budget = caps.get("period_budget", config.period_budget)
     return replace(

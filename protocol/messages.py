@@ -288,9 +288,7 @@ class SubmissionPayload:
             "period": _QUARTER,
             "submission_id": Text(HEX32, note="16 random bytes", meaning=_HEX32.meaning),
             "created_at": _TIMESTAMP,
-            "segment_model": OneOf(
-                SEGMENT_MODELS, note="the one its period config names (intake)"
-            ),
+            "segment_model": OneOf(SEGMENT_MODELS, note="the one its period config names (intake)"),
             "catchment_origin": OrNull(
                 Text(PC4, meaning="a four-digit PC4 such as 3511"),
                 note="the institution's own PC4 its catchment bands were counted from; public",
@@ -355,7 +353,11 @@ class SubmissionPayload:
         if type(d) is dict and "version" in d:
             _version(d["version"], versions, "payload")
             if d["version"] in EARLIER_VERSIONS:
-                fields = cls.SCHEMA.decode(d, omit=("version", "catchment_origin"))
+                if "catchment_origin" in d:
+                    raise InvalidPayload(f"a {d['version']} payload has no catchment_origin")
+                fields = cls.SCHEMA.decode(
+                    {**d, "catchment_origin": None}, omit=("version", "catchment_origin")
+                )
                 return cls(version=d["version"], catchment_origin=None, **fields)
         fields = cls.SCHEMA.decode(d, omit=("version",))
         return cls(version=d["version"], **fields)

@@ -357,8 +357,8 @@ def vectors() -> list[dict[str, Any]]:
             header_for(p), p.to_dict(), signing("institution-signing"), encode=publiek_1_bytes
         ),
         problem("malformed-message", 400),
-        f"a {PROTOCOL_VERSION} payload encoded as publiek/1 did (delta 1e-07, scale 60.0) and signed over "
-        "those bytes: the sealed plaintext is not RFC 8785",
+        f"a {PROTOCOL_VERSION} payload encoded as publiek/1 did (delta 1e-07, scale 60.0) and "
+        "signed over those bytes: the sealed plaintext is not RFC 8785",
     )
     p = payload(submission_id="f0112233445566778899aabbccddeeff")
     beyond = p.to_dict()
@@ -451,7 +451,9 @@ def vectors() -> list[dict[str, Any]]:
     add(
         "other-segment-model",
         seal(
-            payload(submission_id="08112233445566778899aabbccddeeff", segment_model=OTHER_SEGMENT_MODEL)
+            payload(
+                submission_id="08112233445566778899aabbccddeeff", segment_model=OTHER_SEGMENT_MODEL
+            )
         ),
         problem("segment-model-mismatch", 409),
         f"made with segment model {OTHER_SEGMENT_MODEL}, which the protocol knows, for a period "
@@ -837,7 +839,11 @@ def main() -> None:
                 },
             },
             "periods": {
-                OPEN_PERIOD: {"state": "open", "rho_budget": BUDGET, "segment_model": SEGMENT_MODEL},
+                OPEN_PERIOD: {
+                    "state": "open",
+                    "rho_budget": BUDGET,
+                    "segment_model": SEGMENT_MODEL,
+                },
                 CLOSED_PERIOD: {
                     "state": "closed",
                     "rho_budget": BUDGET,
