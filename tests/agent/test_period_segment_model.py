@@ -56,7 +56,7 @@ def test_another_model_is_refused_naming_the_command_that_installs_the_periods(
 
 def test_another_release_of_the_same_version_is_refused(workspace: Workspace) -> None:
     config = signed_period_config(workspace, segment_model=VERSION, segment_model_digest="a" * 64)
-    with pytest.raises(UsageError, match="this workspace's model is synthetic-2026.1 \\(release"):
+    with pytest.raises(UsageError, match=r"this workspace's model is synthetic-2026\.1 \(release"):
         check_segment_model(config, release_model())
 
 
