@@ -39,6 +39,7 @@ def export_release(
     """Check the signed period config, prepare (or reuse) the release, seal it to ``out``."""
     check_period(period)
     config = period_configs.offline(workspace, period, period_config)
+    period_configs.check_segment_model(config, model)
     keys = key_set if key_set is not None else load_key_set(workspace)
     release = prepare_release(workspace, period, model, release_config(workspace, period, config))
     envelope = seal_to_outbox(workspace, release.payload, current_key_of(keys))

@@ -171,6 +171,7 @@ def format_inspection(inspection: Inspection) -> str:
         f"submission {p.submission_id} (protocol {p.version})",
         f"  institution {p.institution_id}, period {p.period}, created {p.created_at}",
         f"  segment model {p.segment_model}",
+        f"  catchment origin (the institution's own PC4) {p.catchment_origin or 'none'}",
         "  bounds: " + ", ".join(f"{k}={v}" for k, v in sorted(p.bounds.items())),
         (
             f"  total: ρ={p.privacy.rho:.6g}  ε={p.privacy.epsilon:.4f}  δ={p.privacy.delta:g} "

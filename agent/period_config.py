@@ -3,8 +3,9 @@
 A release is drawn only under a period config signed by the aggregator's
 receipt key, the key this workspace cached at enrollment (the same anchor as
 for receipts). The config fixes the budget per institution, δ, the mechanism,
-the release design with its table weights, and the default bounds; the agent
-may spend less (``release.toml``), never more. Online, ``agent submit``
+the release design with its table weights, the default bounds and the
+segment model release every submission of the period uses (ADR 0030); the
+agent may spend less (``release.toml``), never more. Online, ``agent submit``
 fetches it and the institution's standing and refuses before drawing when
 the period will not accept a release; offline, ``agent export`` needs the
 signed config from the workspace cache or a file the taskforce hands out.
@@ -21,6 +22,7 @@ from typing import Any
 
 from agent.client import AggregatorClient
 from agent.key_set import receipt_key
+from agent.segments import SegmentModel
 from agent.workspace import Workspace
 from dp import release_design
 from protocol import EARLIER_VERSIONS
@@ -55,6 +57,41 @@ def check_design(config: PeriodConfig) -> None:
         )
 
 
+def check_segment_model(config: PeriodConfig, model: SegmentModel) -> None:
+    """Refuse, before anything is drawn, to release with another segment model than
+    the period's: the aggregator would refuse the submission, and the ρ drawn for
+    it would stay spent in the ledger.
+
+    A signed release must be the very release the config names (its version and
+    its manifest's digest); the built-in demo model has no release, so its
+    version is all there is to compare. The agent does not fetch the model by
+    itself (ADR 0030): the offline path could not, and which model a workspace
+    releases with stays the operator's visible choice."""
+    digest = config.segment_model_digest
+    if model.version == config.segment_model and digest in (None, model.release_digest):
+        return
+    named = config.segment_model + (f" (release {digest[:16]})" if digest else "")
+    ours = model.version + (
+        f" (release {model.release_digest[:16]})" if model.release_digest else ""
+    )
+    if digest is None:
+        hint = (
+            f"the period uses the built-in demo model {config.segment_model}: release from a "
+            "workspace without an installed model, or ask the taskforce which model is meant"
+        )
+    else:
+        hint = (
+            f"install the period's model: publiek agent segment-model fetch --version "
+            f"{config.segment_model} (online; the model key pinned with segment-model pin-key), "
+            "or segment-model install FILE with the release file from the taskforce"
+        )
+    raise UsageError(
+        f"period {config.period} releases with segment model {named}; this workspace's model "
+        f"is {ours}; nothing was drawn",
+        hint=hint,
+    )
+
+
 def verified(workspace: Workspace, doc: Any, period: str) -> PeriodConfig:
     """Parse ``doc``, check it is ``period``'s config signed by the trusted receipt key."""
     config = PeriodConfig.from_dict(doc)
@@ -81,10 +118,10 @@ def _read(path: Path) -> Any:
 def cached(workspace: Workspace, period: str) -> PeriodConfig | None:
     """The workspace's cached config for ``period``, verified again; None if absent.
 
-    A config cached before the upgrade to ``publiek/2`` is signed over its
-    ``publiek/1`` bytes, which this agent cannot re-verify: it counts as absent,
-    so ``agent submit`` fetches the current one and ``agent export`` asks for it
-    (ADR 0014)."""
+    A config cached before an upgrade of the protocol (``publiek/1`` bytes, or
+    a ``publiek/2`` config that names no segment model) is signed over bytes
+    this agent cannot re-verify: it counts as absent, so ``agent submit``
+    fetches the current one and ``agent export`` asks for it (ADR 0014, 0030)."""
     path = cache_path(workspace, period)
     if not path.exists():
         return None

@@ -30,7 +30,7 @@ from protocol import PROTOCOL_VERSION
 from protocol.envelope import seal_submission
 from protocol.errors import UnsupportedVersion
 from protocol.keys import SealPublicKey, SigningKey
-from protocol.messages import SubmissionPayload
+from protocol.messages import PC4_RE, SubmissionPayload
 from protocol.state_files import write_private
 
 
@@ -45,6 +45,15 @@ def effective_config(workspace: Workspace, config: ReleaseConfig) -> ReleaseConf
     if config.home_pc4 or config.home_province:
         return config
     return replace(config, home_province=workspace.load_config().province)
+
+
+def catchment_origin(config: ReleaseConfig) -> str | None:
+    """The PC4 the catchment bands were counted from: the institution's own
+    (``home_pc4`` in ``release.toml``), a venue's public location, never a
+    household's. None when the bands fell back to the enrolled province. The
+    aggregator reads it to relate the bands to the population around the venue."""
+    home = config.home_pc4
+    return home if home is not None and PC4_RE.match(home) else None
 
 
 def _files(workspace: Workspace, period: str) -> list[str]:
@@ -167,6 +176,7 @@ def prepare_release(
         submission_id=secrets.token_hex(16),
         created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         segment_model=model.version,
+        catchment_origin=catchment_origin(config),
         bounds=config.bounds(),
         tables=tables,
         privacy=spend,

@@ -8,7 +8,7 @@ facts::
 
     rho = 0.01                    # zCDP of one submission (≤ the period's budget)
     period_budget = 0.015         # what this agent's ledger lets the period spend
-    home_pc4 = "3511"             # the origin of the catchment bands
+    home_pc4 = "3511"             # own PC4: the origin of the catchment bands, sent as catchment_origin
 
     [periods."2026-Q4"]           # overrides for one period
     epsilon = 0.5                 # one submission of ε (at the config's δ)
@@ -33,7 +33,7 @@ from agent.workspace import Workspace
 from dp.measurements import rho_for_epsilon
 from dp.release_design import MAX_VISITS
 from protocol.errors import UsageError
-from protocol.messages import PeriodConfig, check_period
+from protocol.messages import PC4_RE, PeriodConfig, check_period
 
 FILE_NAME = "release.toml"
 CAPS = ("rho", "period_budget", "epsilon")
@@ -95,6 +95,11 @@ def _apply(
     caps = _cap(values, budget, config.delta, where)
     if not all(isinstance(values[k], str) for k in LOCAL if k in values):
         raise UsageError(f"{where}: home_pc4 and home_province must be text")
+    if "home_pc4" in values and not PC4_RE.match(values["home_pc4"]):
+        # It goes on the wire as the submission's catchment_origin (ADR 0030).
+        raise UsageError(
+            f'{where}: home_pc4 must be the institution\'s own four-digit PC4, such as "3511"'
+        )
     period_budget = caps.get("period_budget", config.period_budget)
     return replace(
         config,

@@ -49,6 +49,7 @@ def submit_period(
     http = client if client is not None else AggregatorClient(agent.aggregator_url)
     try:
         config = period_configs.fetch(workspace, http, period)
+        period_configs.check_segment_model(config, model)
         release_cfg = release_config(workspace, period, config)
         if stored_release(workspace, period, model, release_cfg) is None:
             signer = SigningKey.load(workspace.signing_key_path)

@@ -34,6 +34,11 @@ taskforce set aside is not read; every other one is checked again
 (``aggregator.screening``) and one that cannot be right is left out and
 named in ``left_out`` with its reason (the server logs it:
 :func:`log_left_out`); its institution's earlier submission counts instead.
+Two segment models are never combined (ADR 0030): a submission made with
+another model than the one the period's config names (stored before the
+period named one, for instance) is left out the same way; a period opened
+before periods named a model counts the model of its first stored
+submission.
 The estimates of a group's tables are checked too: should the numerics still
 fail for a family of tables (which no checked input is known to cause), that
 family is not listed and the failure is logged, while every other family and
@@ -56,9 +61,10 @@ from sqlalchemy.orm import Session
 from aggregator.estimates import CellEstimate, ObservedTable, estimate_tables
 from aggregator.peergroups import LEVELS, Member, PeerGroup, assign
 from aggregator.screening import Implausible, LeftOut, TableInput, tables_of
-from aggregator.storage import BenchmarkGroup, Institution, LogEntry, Submission
+from aggregator.storage import BenchmarkGroup, Institution, LogEntry, Period, Submission
 from dp.release_design import MAX_CELL_MAGNITUDE, design_of
 from protocol.encoding import canonical_bytes
+from protocol.messages import SEGMENT_MODELS
 from protocol.translog import SET_ASIDE
 
 # v4: GLS + non-negative consistent estimates, too-uncertain cells, no quartiles
@@ -134,8 +140,11 @@ def load_inputs(session: Session, period: str) -> Inputs:
     tables: dict[str, dict[str, TableInput]] = defaultdict(dict)
     shapes: dict[str, tuple[str, tuple[str, ...]]] = {}
     used, left_out = [], []
+    model = session.scalar(select(Period.segment_model).where(Period.label == period))
     for institution_id, submission_id, digest, payload in rows:
         try:
+            model = model or _segment_model(payload)
+            _same_model(payload, model)
             found = tables_of(payload)
             _same_shapes(found, shapes)
         except Implausible as exc:
@@ -153,6 +162,24 @@ def load_inputs(session: Session, period: str) -> Inputs:
     members.sort(key=lambda m: m.institution_id)
     digest = hashlib.sha256(canonical_bytes({"algorithm": ALGORITHM, "inputs": used})).hexdigest()
     return Inputs(members=members, tables=dict(tables), digest=digest, left_out=tuple(left_out))
+
+
+def _segment_model(payload: Any) -> str | None:
+    """The segment model a stored payload names, if it names a known one."""
+    named = payload.get("segment_model") if isinstance(payload, dict) else None
+    return named if named in SEGMENT_MODELS else None
+
+
+def _same_model(payload: Any, model: str | None) -> None:
+    """Segment cells of two models count different things under the same labels:
+    summed, they would be wrong, so a submission of another model is not read."""
+    named = _segment_model(payload)
+    if named != model:
+        made_with = f"segment model {named}" if named else "no known segment model"
+        raise Implausible(
+            f"it was made with {made_with}; the period's benchmarks use {model}, and two "
+            "segment models are never combined"
+        )
 
 
 def _same_shapes(

@@ -67,6 +67,7 @@ from protocol.errors import (
     PeriodNotOpen,
     PubliekError,
     RefusedDeclaration,
+    SegmentModelMismatch,
     ServiceUnavailable,
     SubmissionConflict,
     UnknownInstitution,
@@ -130,6 +131,7 @@ class _Terms:
     design: str | None
     mechanism: str | None
     bounds: dict[str, int] | None
+    segment_model: str | None
 
     def check(self, label: str, payload: SubmissionPayload) -> None:
         """The submission follows the period's config, not just this code's design:
@@ -153,6 +155,15 @@ class _Terms:
                 f"period {label} fixes the bounds {self.bounds}; the submission declares "
                 f"{dict(payload.bounds)}",
                 hint=hint,
+            )
+        # Segment cells of two models count different things under the same
+        # labels; the benchmarks could only sum them wrongly (ADR 0030).
+        if self.segment_model is not None and payload.segment_model != self.segment_model:
+            raise SegmentModelMismatch(
+                f"period {label} releases with segment model {self.segment_model}; the "
+                f"submission was made with {payload.segment_model}",
+                hint=f"install the period's model (publiek agent segment-model fetch --version "
+                f"{self.segment_model}) and release again; nothing was stored",
             )
 
 
@@ -372,7 +383,9 @@ class Intake:
             )
         }
         periods = {
-            row.label: _Terms(row.state, row.rho_budget, row.design, row.mechanism, row.bounds)
+            row.label: _Terms(
+                row.state, row.rho_budget, row.design, row.mechanism, row.bounds, row.segment_model
+            )
             for row in s.execute(
                 select(
                     Period.label,
@@ -381,6 +394,7 @@ class Intake:
                     Period.design,
                     Period.mechanism,
                     Period.bounds,
+                    Period.segment_model,
                 ).where(Period.label.in_(labels))
             )
         }

@@ -15,8 +15,9 @@ recomputes them from everything stored (ADR 0007).
 
 Periods are quarters only. What a period's submissions may spend and carry
 is fixed when it is opened (budget, δ, mechanism, release design and table
-weights, default bounds, k) and served signed as its period config; the
-intake enforces the same ``rho_budget``.
+weights, default bounds, k, the segment model release) and served signed as
+its period config; the intake enforces the same ``rho_budget`` and segment
+model (ADR 0030).
 """
 
 from __future__ import annotations
@@ -31,12 +32,26 @@ from sqlalchemy.orm import Session
 
 from aggregator import benchmarks, translog
 from aggregator.peergroups import SECTOR
-from aggregator.storage import BenchmarkGroup, Database, Institution, Period, Submission
+from aggregator.storage import (
+    BenchmarkGroup,
+    Database,
+    Institution,
+    Period,
+    SegmentModelRelease,
+    Submission,
+)
 from dp import release_design
 from dp.measurements import GAUSSIAN
 from protocol.errors import NotFound, PeriodNotOpen, UnknownPeriod, UsageError
 from protocol.keys import SigningKey
-from protocol.messages import MECHANISMS, PeriodConfig, PeriodTable, check_period
+from protocol.messages import (
+    DEMO_SEGMENT_MODEL,
+    MECHANISMS,
+    SEGMENT_MODELS,
+    PeriodConfig,
+    PeriodTable,
+    check_period,
+)
 from protocol.period_config import sign_period_config
 
 OPEN = "open"
@@ -53,12 +68,14 @@ def open_period(
     delta: float = 1e-7,
     mechanism: str = GAUSSIAN,
     k: int = 5,
+    segment_model: str | None = None,
 ) -> Period:
     """Create the period if needed; an existing open period is left as it is.
 
     The config is fixed here: the budget per institution, δ, the mechanism,
-    k, and the release design of this code (its tables, weights and default
-    bounds), so a later upgrade cannot change what an open period asks for."""
+    k, the release design of this code (its tables, weights and default
+    bounds) and the segment model release (:func:`period_segment_model`), so
+    a later upgrade or release cannot change what an open period asks for."""
     check_period(label)
     if not (math.isfinite(rho_budget) and rho_budget > 0):
         raise UsageError("the period's ρ budget must be a positive number")
@@ -69,6 +86,7 @@ def open_period(
     with db.session() as s:
         period = s.get(Period, label)
         if period is None:
+            model, digest = period_segment_model(s, segment_model)
             period = Period(
                 label=label,
                 state=OPEN,
@@ -79,6 +97,8 @@ def open_period(
                 tables=[{"name": t.name, "weight": t.weight} for t in release_design.TABLE_DESIGN],
                 bounds=dict(release_design.DEFAULT_BOUNDS),
                 k=k,
+                segment_model=model,
+                segment_model_digest=digest,
                 opened_at=datetime.now(UTC).replace(microsecond=0),
             )
             s.add(period)
@@ -89,14 +109,51 @@ def open_period(
         return period
 
 
+def period_segment_model(session: Session, version: str | None) -> tuple[str, str | None]:
+    """The segment model a new period names, and its release digest.
+
+    ``version`` None: the release published last on this aggregator, or the
+    built-in demo model when none is published (so the demo and a fresh
+    install work without a release). A version must be published here: the
+    agents fetch it from this aggregator and check it against the digest the
+    config states. The demo model has no signed release, hence no digest."""
+    if version is None:
+        newest = session.scalars(
+            select(SegmentModelRelease)
+            .order_by(SegmentModelRelease.published_at.desc(), SegmentModelRelease.version)
+            .limit(1)
+        ).first()
+        version = DEMO_SEGMENT_MODEL if newest is None else newest.version
+    if version == DEMO_SEGMENT_MODEL:
+        return version, None
+    if version not in SEGMENT_MODELS:
+        raise UsageError(
+            f"segment model {version!r} is not one this release of Publiek knows",
+            hint=f"known: {', '.join(SEGMENT_MODELS)}",
+        )
+    release = session.get(SegmentModelRelease, version)
+    if release is None:
+        raise UsageError(
+            f"segment model {version} is not published on this aggregator; a period can "
+            "name only a published release",
+            hint=f"publish it first: publiek aggregator segment-model publish {version}.segments",
+        )
+    return version, release.digest
+
+
 def period_config(period: Period, key: SigningKey) -> PeriodConfig:
     """The period's config as fixed at open, signed by the aggregator's receipt key.
 
     Ed25519 signatures are deterministic and the config never changes, so
     every fetch returns the same bytes."""
-    if period.design is None or period.tables is None or period.opened_at is None:
+    if (
+        period.design is None
+        or period.tables is None
+        or period.opened_at is None
+        or period.segment_model is None
+    ):
         raise NotFound(
-            f"period {period.label} was opened before period configs existed",
+            f"period {period.label} was opened before period configs named a segment model",
             hint="agents need a period opened by this version: open the next quarter",
         )
     opened = period.opened_at if period.opened_at.tzinfo else period.opened_at.replace(tzinfo=UTC)
@@ -109,6 +166,8 @@ def period_config(period: Period, key: SigningKey) -> PeriodConfig:
         tables=tuple(PeriodTable(name=t["name"], weight=t["weight"]) for t in period.tables),
         bounds=dict(period.bounds or {}),
         k=int(period.k or 0),
+        segment_model=period.segment_model,
+        segment_model_digest=period.segment_model_digest,
         issued_at=opened.isoformat(),
         aggregator_key_id=key.public.key_id,
     )

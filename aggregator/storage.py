@@ -80,10 +80,11 @@ class Period(Base):
     """A reporting period (a quarter) and the config fixed when it was opened.
 
     ``rho_budget`` (per institution), ``delta``, ``mechanism``, the release
-    ``design`` with its ``tables`` (name → weight), the default ``bounds`` and
-    ``k`` are what the signed period config (GET /v1/periods/{period}/config)
-    states. They are NULL only for a period opened before revision 0003, which
-    therefore has no config to serve."""
+    ``design`` with its ``tables`` (name → weight), the default ``bounds``,
+    ``k`` and the ``segment_model`` with its release digest are what the
+    signed period config (GET /v1/periods/{period}/config) states. They are
+    NULL only for a period opened before revision 0003 (0007 for the segment
+    model), which therefore has no config to serve."""
 
     __tablename__ = "periods"
     label: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -95,6 +96,8 @@ class Period(Base):
     tables: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     bounds: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
     k: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    segment_model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    segment_model_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

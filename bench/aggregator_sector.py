@@ -90,6 +90,7 @@ class Releaser:
             submission_id=secrets.token_hex(16),
             created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
             segment_model=SEGMENT_MODEL,
+            catchment_origin=None,
             bounds=dict(BOUNDS),
             tables=tuple(tables),
             privacy=PrivacySpend(rho=rho, epsilon=1.0, delta=1e-7),

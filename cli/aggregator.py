@@ -437,6 +437,14 @@ def period_open(
         float | None,
         typer.Option(help="The budget as ε at the config's period_delta (instead of --rho)."),
     ] = None,
+    segment_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Segment model version every submission of the period uses; it must be "
+            "published here (default: the release published last, else the built-in demo model "
+            "synthetic-demo-2026)."
+        ),
+    ] = None,
     *,
     agg: Aggregator,
 ) -> None:
@@ -458,10 +466,13 @@ def period_open(
     opened = open_period(
         agg.db, period, rho_budget=budget,
         delta=settings.period_delta, mechanism=settings.period_mechanism, k=settings.k,
+        segment_model=segment_model,
     )  # fmt: skip
+    release = f", release {opened.segment_model_digest[:16]}" if opened.segment_model_digest else ""
     typer.echo(
         f"period {period} is open (ρ budget {opened.rho_budget:g} per institution, "
-        f"δ {opened.delta}, {opened.mechanism}, design {opened.design})"
+        f"δ {opened.delta}, {opened.mechanism}, design {opened.design}, "
+        f"segment model {opened.segment_model}{release})"
     )
 
 

@@ -188,6 +188,16 @@ class InsufficientPrivacyBudget(PubliekError):
     title = "The submission would exceed the period's privacy budget"
 
 
+class SegmentModelMismatch(PubliekError):
+    """A submission whose segment model is not the one its period's signed config
+    names: its segment cells could not be summed with the other institutions'
+    (ADR 0030). Refused before anything is stored; nothing is spent."""
+
+    slug = "segment-model-mismatch"
+    status = 409
+    title = "The submission's segment model is not the one its period names"
+
+
 class SubmissionConflict(PubliekError):
     slug = "submission-id-conflict"
     status = 409
@@ -291,6 +301,7 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     UnknownPeriod,
     PeriodNotOpen,
     InsufficientPrivacyBudget,
+    SegmentModelMismatch,
     SubmissionConflict,
     KeyAlreadyEnrolled,
     InvalidToken,

@@ -28,6 +28,7 @@ from protocol.schema import (
     Nested,
     Number,
     OneOf,
+    OrNull,
     Schema,
     Text,
     Timestamp,
@@ -49,6 +50,9 @@ NAME = r"[a-z][a-z0-9_]{0,62}"
 # intake further requires each label to be in its dimension's key set
 # (``dp.release_design.labels``).
 LABEL = r"[a-z0-9][a-z0-9_+-]{0,39}"
+# A four-digit Dutch postcode area: here only the institution's own (a venue's
+# public location, never a household's).
+PC4 = r"[1-9][0-9]{3}"
 DESIGN = r"[a-z0-9][a-z0-9._/-]{0,63}"
 # Compiled full-match forms, for callers that check one string.
 PERIOD_RE = full_match(PERIOD)
@@ -58,6 +62,7 @@ HEX32_RE = full_match(HEX32)
 HEX64_RE = full_match(HEX64)
 NAME_RE = full_match(NAME)
 LABEL_RE = full_match(LABEL)
+PC4_RE = full_match(PC4)
 
 SUITE_NAME = "DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/ChaCha20Poly1305"
 MECHANISMS = ("discrete_gaussian", "discrete_laplace")
@@ -70,6 +75,9 @@ MECHANISMS = ("discrete_gaussian", "discrete_laplace")
 # the signed synthetic release (``segments.synthetic``, ADR 0026/0027);
 # ``synthetic-demo-2026`` the older unsigned demo file, still accepted.
 SEGMENT_MODELS = ("synthetic-demo-2026", "synthetic-2026.1")
+# The model built into every release of Publiek: it has no signed release, so
+# a period config naming it carries no release digest (ADR 0030).
+DEMO_SEGMENT_MODEL = "synthetic-demo-2026"
 SIGNATURE_BYTES = 64
 # HPKE X25519 ``enc`` (32 bytes) and the ChaCha20-Poly1305 tag (16) at least.
 MIN_SEALED_BYTES = 48
@@ -266,6 +274,7 @@ class SubmissionPayload:
     submission_id: str
     created_at: str
     segment_model: str
+    catchment_origin: str | None
     bounds: dict[str, int]
     tables: tuple[ReleasedTable, ...]
     privacy: PrivacySpend
@@ -279,7 +288,11 @@ class SubmissionPayload:
             "period": _QUARTER,
             "submission_id": Text(HEX32, note="16 random bytes", meaning=_HEX32.meaning),
             "created_at": _TIMESTAMP,
-            "segment_model": OneOf(SEGMENT_MODELS),
+            "segment_model": OneOf(SEGMENT_MODELS, note="the one its period config names (intake)"),
+            "catchment_origin": OrNull(
+                Text(PC4, meaning="a four-digit PC4 such as 3511"),
+                note="the institution's own PC4 its catchment bands were counted from; public",
+            ),
             "bounds": _BOUNDS,
             "tables": Array(
                 Nested(ReleasedTable),
@@ -296,21 +309,29 @@ class SubmissionPayload:
         # ledger (``from_record``); the wire (``from_dict``) and sealing refuse it.
         _version(self.version, (PROTOCOL_VERSION, *EARLIER_VERSIONS), "payload")
         self.SCHEMA.check(self, skip=("version",))
+        if self.version in EARLIER_VERSIONS and self.catchment_origin is not None:
+            raise InvalidPayload(f"a {self.version} payload has no catchment_origin")
         if len({t.name for t in self.tables}) != len(self.tables):
             raise InvalidPayload("table names must be unique within a submission")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The payload's members; one recorded under an earlier version has no
+        ``catchment_origin`` (``publiek/3`` added it), so its bytes stay its own."""
+        members: dict[str, Any] = {
             "version": self.version,
             "institution_id": self.institution_id,
             "period": self.period,
             "submission_id": self.submission_id,
             "created_at": self.created_at,
             "segment_model": self.segment_model,
+            "catchment_origin": self.catchment_origin,
             "bounds": dict(self.bounds),
             "tables": [t.to_dict() for t in self.tables],
             "privacy": self.privacy.to_dict(),
         }
+        if self.version in EARLIER_VERSIONS:
+            del members["catchment_origin"]
+        return members
 
     @classmethod
     def from_dict(cls, d: Any) -> SubmissionPayload:
@@ -321,14 +342,23 @@ class SubmissionPayload:
     def from_record(cls, d: Any) -> SubmissionPayload:
         """A payload the agent's ledger recorded, possibly under an earlier version.
 
-        The fields of ``publiek/1`` and ``publiek/2`` are the same; only their
-        canonical bytes differ. Such a payload can be shown, never sealed."""
+        The fields of ``publiek/1`` and ``publiek/2`` are the same, only their
+        canonical bytes differ; ``publiek/3`` added ``catchment_origin``, which
+        an earlier record lacks (it reads as null). Such a payload can be
+        shown, never sealed."""
         return cls._parse(d, versions=(PROTOCOL_VERSION, *EARLIER_VERSIONS))
 
     @classmethod
     def _parse(cls, d: Any, *, versions: tuple[str, ...]) -> SubmissionPayload:
         if type(d) is dict and "version" in d:
             _version(d["version"], versions, "payload")
+            if d["version"] in EARLIER_VERSIONS:
+                if "catchment_origin" in d:
+                    raise InvalidPayload(f"a {d['version']} payload has no catchment_origin")
+                fields = cls.SCHEMA.decode(
+                    {**d, "catchment_origin": None}, omit=("version", "catchment_origin")
+                )
+                return cls(version=d["version"], catchment_origin=None, **fields)
         fields = cls.SCHEMA.decode(d, omit=("version",))
         return cls(version=d["version"], **fields)
 
@@ -524,6 +554,8 @@ class PeriodConfig:
     tables: tuple[PeriodTable, ...]
     bounds: dict[str, int]
     k: int
+    segment_model: str
+    segment_model_digest: str | None
     issued_at: str
     aggregator_key_id: str
     signature: bytes = field(repr=False, default=b"")
@@ -550,6 +582,14 @@ class PeriodConfig:
             ),
             "bounds": _BOUNDS,
             "k": Integer(1, note="minimum institutions per published cell"),
+            "segment_model": OneOf(
+                SEGMENT_MODELS, note="the version every submission of the period releases with"
+            ),
+            "segment_model_digest": OrNull(
+                Text(HEX64, meaning="64 lower-case hex digits"),
+                note="SHA-256 of that release's signed manifest; null for the built-in demo model "
+                f"`{DEMO_SEGMENT_MODEL}` only",
+            ),
             "issued_at": Timestamp(note="when the period was opened"),
             "aggregator_key_id": Text(HEX32, note="the receipt key", meaning=_HEX32.meaning),
             "signature": Bytes(
@@ -568,6 +608,11 @@ class PeriodConfig:
             raise InvalidPayload("period config: table names must be unique")
         if abs(math.fsum(t.weight for t in self.tables) - 1.0) > WEIGHT_TOLERANCE:
             raise InvalidPayload("period config: the table weights must add up to 1")
+        if (self.segment_model_digest is None) != (self.segment_model == DEMO_SEGMENT_MODEL):
+            raise InvalidPayload(
+                "period config: a segment model release digest is given exactly when the model "
+                f"is a signed release (every model but {DEMO_SEGMENT_MODEL})"
+            )
 
     def body(self) -> dict[str, Any]:
         """Everything but the signature: the bytes signed are its canonical form."""
@@ -581,6 +626,8 @@ class PeriodConfig:
             "tables": [t.to_dict() for t in self.tables],
             "bounds": dict(self.bounds),
             "k": self.k,
+            "segment_model": self.segment_model,
+            "segment_model_digest": self.segment_model_digest,
             "issued_at": self.issued_at,
             "aggregator_key_id": self.aggregator_key_id,
         }

@@ -376,6 +376,26 @@ class Dictionary(Rule):
 
 
 @dataclass(frozen=True)
+class OrNull(Rule):
+    """``rule``'s value, or JSON ``null`` where the field may state that there is
+    none (the field is still required: absent is not the same as null)."""
+
+    rule: Text
+    note: str = ""
+
+    @property
+    def json_type(self) -> str:  # type: ignore[override]
+        return f"{self.rule.json_type} or null"
+
+    def check(self, value: Any) -> None:
+        if value is not None:
+            self.rule.check(value)
+
+    def describe(self) -> str:
+        return f"{self.rule.describe()}, or null"
+
+
+@dataclass(frozen=True)
 class Nested(Rule):
     """A JSON object that is another message (``cls.from_dict`` parses it)."""
 

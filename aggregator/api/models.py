@@ -225,6 +225,10 @@ class PeriodConfig(ExactModel):
     tables: list[PeriodTable]
     bounds: dict[str, int]
     k: int
+    segment_model: str = Field(description="The segment model every submission releases with.")
+    segment_model_digest: str | None = Field(
+        description="SHA-256 of that release's signed manifest; null for the built-in demo model."
+    )
     issued_at: str
     aggregator_key_id: str
     signature: str

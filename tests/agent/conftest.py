@@ -66,6 +66,8 @@ def signed_period_config(
     mechanism: str = "discrete_gaussian",
     key: SigningKey = AGGREGATOR_KEY,
     cache: bool = True,
+    segment_model: str = "synthetic-demo-2026",
+    segment_model_digest: str | None = None,
 ) -> Any:
     """A period config of this code's release design, signed by a stand-in
     aggregator whose receipt key the workspace trusts (as if cached at enrollment)."""
@@ -86,6 +88,8 @@ def signed_period_config(
             tables=tuple(PeriodTable(t.name, t.weight) for t in release_design.TABLE_DESIGN),
             bounds=dict(release_design.DEFAULT_BOUNDS),
             k=5,
+            segment_model=segment_model,
+            segment_model_digest=segment_model_digest,
             issued_at="2026-07-01T00:00:00+00:00",
             aggregator_key_id=key.public.key_id,
         ),

@@ -74,6 +74,7 @@ def test_the_inspect_command_prints_tables_bounds_spend_and_verdict(workspace: W
     assert result.exit_code == 0, result.output
     for text in (
         "segment model synthetic-demo-2026",
+        "catchment origin (the institution's own PC4) none",
         "max_visits_per_household=12",
         "table households_by_returning",
         "discrete_gaussian",

@@ -119,10 +119,15 @@ def test_the_budget_is_rechecked_when_recording_a_drawn_release(workspace: Works
     assert [e.submission_id for e in ledger.entries(workspace)] == [first.payload.submission_id]
 
 
-def _as_written_before_the_upgrade(workspace: Workspace, payload: SubmissionPayload) -> None:
-    """Make the ledger's one row what a publiek/1 agent wrote: that version's
-    payload in that version's encoding (Python's json.dumps, not RFC 8785)."""
-    earlier = {**payload.to_dict(), "version": "publiek/1"}
+def _as_written_before_the_upgrade(
+    workspace: Workspace, payload: SubmissionPayload, version: str = "publiek/1"
+) -> None:
+    """Make the ledger's one row what an agent of an earlier version wrote: that
+    version's payload (no ``catchment_origin``, which publiek/3 added) in
+    Python's json.dumps (publiek/1's encoding; the ledger keeps the bytes it
+    was given, so for publiek/2 only the member set matters here)."""
+    earlier = {**payload.to_dict(), "version": version}
+    del earlier["catchment_origin"]
     blob = json.dumps(earlier, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     with sqlite3.connect(workspace.db_path) as db:
         db.execute("DROP TRIGGER releases_no_update")  # put back by the next ledger.connect
@@ -147,6 +152,19 @@ def test_a_release_drawn_under_publiek_1_is_shown_and_counted_but_never_resent(
     shown = format_inspection(inspect_submission(workspace, drawn.submission_id))
     assert "drawn under publiek/1" in shown
     assert len(ledger.entries(workspace)) == 1
+
+
+def test_a_release_drawn_under_publiek_2_reads_back_without_a_catchment_origin(
+    workspace: Workspace,
+) -> None:
+    drawn = prepare_release(workspace, PERIOD, MODEL, CONFIG).payload
+    _as_written_before_the_upgrade(workspace, drawn, "publiek/2")
+    [entry] = ledger.entries(workspace, PERIOD)
+    assert (entry.payload.version, entry.payload.catchment_origin) == ("publiek/2", None)
+    assert "catchment_origin" not in entry.payload.to_dict()
+    assert ledger.spent(workspace, PERIOD) == pytest.approx(0.25)
+    with pytest.raises(UnsupportedVersion, match="drawn under publiek/2"):
+        prepare_release(workspace, PERIOD, MODEL, CONFIG)
 
 
 def test_a_period_config_cached_under_publiek_1_counts_as_absent(workspace: Workspace) -> None:

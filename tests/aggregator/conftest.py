@@ -210,6 +210,7 @@ class Agent:
             submission_id=secrets.token_hex(16),
             created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
             segment_model=SEGMENT_MODEL,
+            catchment_origin=None,
             bounds=bounds,
             tables=tables,
             privacy=spend,

@@ -46,6 +46,7 @@ from protocol.errors import (
     InvalidSignature,
     InvalidToken,
     RetiredKey,
+    SegmentModelMismatch,
     Unauthenticated,
     UnknownKey,
     UnknownPeriod,
@@ -139,6 +140,7 @@ def payload(ws: Workspace, scale: float = 7.0) -> SubmissionPayload:
         submission_id=secrets.token_hex(16),
         created_at="2026-10-01T00:00:00+00:00",
         segment_model="synthetic-demo-2026",
+        catchment_origin=None,
         bounds=dict(BOUNDS),
         tables=tuple(tables),
         privacy=PrivacySpend(rho=sum(t.rho for t in tables), epsilon=1.0, delta=1e-7),
@@ -524,4 +526,26 @@ def test_an_understated_privacy_cost_is_refused_and_nothing_stored(
     before = aggregator.rows("submissions")
     refused = post(aggregator.url, envelope)
     assert (refused.status_code, refused.json()["type"]) == (422, InvalidPayload.problem_type())
+    assert aggregator.rows("submissions") == before
+
+
+def test_a_submission_made_with_another_segment_model_than_the_periods_is_refused(
+    aggregator: Aggregator,
+) -> None:
+    """The period names the demo model; a payload of another model the protocol
+    knows is refused with its own problem type, and nothing is stored (ADR 0030)."""
+    import dataclasses
+
+    ws = aggregator.agent("Ander Model Theater")
+    other = dataclasses.replace(payload(ws), segment_model="synthetic-2026.1")
+    envelope, _ = seal_submission(
+        other, signer=SigningKey.load(ws.signing_key_path), recipient=current_key(aggregator.url)
+    )
+    before = aggregator.rows("submissions")
+    refused = post(aggregator.url, envelope)
+    assert (refused.status_code, refused.json()["type"]) == (
+        409,
+        SegmentModelMismatch.problem_type(),
+    )
+    assert "segment model synthetic-demo-2026" in refused.json()["detail"]
     assert aggregator.rows("submissions") == before

@@ -179,7 +179,8 @@ def test_a_budget_the_aggregator_counts_as_spent_draws_nothing(world: World) -> 
     other = SubmissionPayload(
         institution_id=ws.load_config().institution_id, period=PERIOD,
         submission_id=secrets.token_hex(16), created_at="2026-10-01T00:00:00+00:00",
-        segment_model="synthetic-demo-2026", bounds=dict(DEFAULT_BOUNDS),
+        segment_model="synthetic-demo-2026", catchment_origin=None,
+        bounds=dict(DEFAULT_BOUNDS),
         tables=tables, privacy=spend,
     )  # fmt: skip
     with AggregatorClient(world.url) as client:

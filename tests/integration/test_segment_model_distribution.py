@@ -1,6 +1,7 @@
 """Segment model releases from the taskforce to the agent over a live aggregator
-(issue 16, ADR 0027): published under the registered model key, fetched and
-verified under the pinned one, and used for a submission."""
+(issue 16, ADR 0027): published under the registered model key, named by the
+period the taskforce opens (ADR 0030), fetched and verified under the pinned
+one, and used for a submission."""
 
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("segment-models")
-    state = make_aggregator(root / "aggregator", period=PERIOD, rho_budget=0.5)
+    # The period is opened in the test, once the release it names is published.
+    state = make_aggregator(root / "aggregator", period=None)
     custodian = CustodianState(root / "custodian")
     register_custodian(state.db, custodian.init().public)
     with aggregator_process(state.settings, lambda _: None) as url:
@@ -89,11 +91,17 @@ def test_a_published_release_is_fetched_verified_and_used_for_a_submission(
         "segment-model", "register-key", "--key", MODEL_KEY.public.to_text()
     )
     assert registered.exit_code == 0, registered.output  # type: ignore[attr-defined]
+    unpublished = live.aggregator("period", "open", PERIOD, "--segment-model", VERSION)
+    assert unpublished.exit_code == 2  # type: ignore[attr-defined]
+    assert f"segment model {VERSION} is not published" in unpublished.stderr  # type: ignore[attr-defined]
     refused = publish(live, tampered(small_release(MODEL_KEY)), "tampered.segments")
     assert refused.exit_code == 2  # type: ignore[attr-defined]
     assert "altered after it was signed" in refused.stderr  # type: ignore[attr-defined]
     published = publish(live, small_release(MODEL_KEY), f"{VERSION}.segments")
     assert published.exit_code == 0, published.output  # type: ignore[attr-defined]
+    opened = live.aggregator("period", "open", PERIOD, "--rho", "0.5")
+    assert opened.exit_code == 0, opened.output  # type: ignore[attr-defined]
+    assert f"segment model {VERSION}, release" in opened.stdout  # type: ignore[attr-defined]
 
     sector = generate_sector(institutions=1, households=1500, seed=5)
     spec = sector.institutions[0]
@@ -104,6 +112,11 @@ def test_a_published_release_is_fetched_verified_and_used_for_a_submission(
     ingested = live.cli("agent", "ingest", str(exports[spec.slug]), "-m", str(mapping),
                         *ws_args(ws))  # fmt: skip
     assert ingested.exit_code == 0, ingested.output  # type: ignore[attr-defined]
+    # Without the period's model installed, nothing is drawn: the agent names the fix.
+    demo = live.cli("agent", "submit", "--period", PERIOD, *ws_args(ws))
+    assert demo.exit_code == 2  # type: ignore[attr-defined]
+    assert f"releases with segment model {VERSION}" in demo.stderr  # type: ignore[attr-defined]
+    assert f"segment-model fetch --version {VERSION}" in demo.stderr  # type: ignore[attr-defined]
 
     unpinned = live.cli("agent", "segment-model", "fetch", "--version", VERSION, *ws_args(ws))
     assert unpinned.exit_code == 2  # type: ignore[attr-defined]

@@ -60,7 +60,7 @@ def _message(name: str) -> bytes:
 
 
 def test_the_vectors_are_of_this_protocol_version() -> None:
-    assert MANIFEST["protocol_version"] == PROTOCOL_VERSION == "publiek/2"
+    assert MANIFEST["protocol_version"] == PROTOCOL_VERSION == "publiek/3"
 
 
 @pytest.mark.parametrize("vector", MANIFEST["encoding"]["canonical"], ids=lambda v: v["name"])
@@ -191,9 +191,10 @@ def test_the_valid_envelope_opens_to_the_plaintext_vector() -> None:
     assert opened.plaintext.isascii()
 
 
-def test_a_publiek_1_envelope_is_refused_as_an_unsupported_version() -> None:
+@pytest.mark.parametrize("earlier", ["publiek-1", "publiek-2"])
+def test_an_envelope_of_an_earlier_version_is_refused_as_unsupported(earlier: str) -> None:
     with pytest.raises(UnsupportedVersion):
-        parse_envelope((VECTORS / "publiek-1" / "valid.envelope").read_bytes())
+        parse_envelope((VECTORS / earlier / "valid.envelope").read_bytes())
 
 
 def test_a_plaintext_signed_over_publiek_1_bytes_is_not_canonical() -> None:

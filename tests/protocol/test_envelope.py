@@ -44,6 +44,7 @@ def payload(**overrides: object) -> SubmissionPayload:
         "submission_id": secrets.token_hex(16),
         "created_at": "2026-10-01T00:00:00+00:00",
         "segment_model": "synthetic-demo-2026",
+        "catchment_origin": "3511",
         "bounds": {"max_visits_per_household": 12},
         "tables": (table,),
         "privacy": PrivacySpend(rho=0.125, epsilon=2.5, delta=1e-7),

@@ -32,6 +32,8 @@ def config(**changes: object) -> PeriodConfig:
         tables=(PeriodTable("households_by_segment", 0.6), PeriodTable("visits_by_month", 0.4)),
         bounds={"max_visits_per_household": 12},
         k=5,
+        segment_model="synthetic-demo-2026",
+        segment_model_digest=None,
         issued_at="2026-07-01T00:00:00+00:00",
         aggregator_key_id=KEY.public.key_id,
     )

@@ -69,6 +69,7 @@ def payloads(draw: st.DrawFn) -> SubmissionPayload:
         submission_id=draw(hex32),
         created_at="2026-10-01T00:00:00+00:00",
         segment_model=draw(st.sampled_from(SEGMENT_MODELS)),
+        catchment_origin=draw(st.none() | st.from_regex(r"\A[1-9][0-9]{3}\Z")),
         bounds=draw(st.dictionaries(names, st.integers(1, MAX_SAFE_INTEGER), max_size=3)),
         tables=tuple(draw(tables(n)) for n in table_names),
         privacy=PrivacySpend(rho=draw(positive), epsilon=draw(positive), delta=1e-7),

@@ -66,7 +66,14 @@ def build_state(state_dir: Path) -> Settings:
                 )
             )
         for label, period in spec["periods"].items():
-            s.add(Period(label=label, state=period["state"], rho_budget=period["rho_budget"]))
+            s.add(
+                Period(
+                    label=label,
+                    state=period["state"],
+                    rho_budget=period["rho_budget"],
+                    segment_model=period["segment_model"],
+                )
+            )
     register_custodian(db, SigningKey.load(KEYS / f"{spec['custodian_key']}.key").public)
     db.engine.dispose()
     return settings

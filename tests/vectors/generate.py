@@ -18,9 +18,9 @@ must give the bytes of the matching ``*.json`` exactly, and every file in
 ``encoding/refused/`` must be refused by a strict decoder. ``messages/`` holds
 whole messages whose bytes are fixed: the plaintext inside ``valid.envelope``,
 a signed period config, a receipt and a log entry (Ed25519 is deterministic,
-so the signatures are known answers too). ``publiek-1/`` keeps vectors of the
-earlier version, which are never regenerated: the aggregator answers them with
-``unsupported-version``.
+so the signatures are known answers too). ``publiek-1/`` and ``publiek-2/``
+keep vectors of the earlier versions, which are never regenerated: the
+aggregator answers them with ``unsupported-version``.
 
 The keys under ``test-keys/`` are for these vectors only. They are public;
 never use them for anything else.
@@ -105,8 +105,16 @@ SECTOR_KEY = SecretBytes(bytes(range(32)))
 # No payload field holds free text (ADR 0021): the segment model is one of a
 # closed set. Non-ASCII text is covered by the encoding vectors (``strings``).
 SEGMENT_MODEL = "synthetic-demo-2026"
-# Frozen vectors of publiek/1 (generated before RFC 8785, never regenerated).
-EARLIER = "publiek-1"
+# A model the protocol knows, but not the one the open period names (ADR 0030).
+OTHER_SEGMENT_MODEL = "synthetic-2026.1"
+# The institution's own PC4, which its catchment bands were counted from.
+CATCHMENT_ORIGIN = "3511"
+# Frozen vectors of earlier versions, never regenerated: publiek/1 (before RFC
+# 8785) and publiek/2 (before the period config named its segment model).
+EARLIER = {
+    "publiek-1": "as committed before RFC 8785",
+    "publiek-2": "as committed before the period config named its segment model",
+}
 UNSUPPORTED = {"status": 400, "type": "urn:publiek:problem:unsupported-version"}
 
 
@@ -170,6 +178,7 @@ def payload(
     rho: float = 0.25,
     first: int = 12,
     cheap_visits: bool = False,
+    segment_model: str = SEGMENT_MODEL,
 ) -> SubmissionPayload:
     """Every table of the release design, ``rho`` split by the design's weights.
     ``cheap_visits``: visits_by_month declares sensitivity 1 at σ = 5.1 (a cheat)."""
@@ -188,7 +197,8 @@ def payload(
         period=period,
         submission_id=submission_id,
         created_at="2026-10-01T00:00:00+00:00",
-        segment_model=SEGMENT_MODEL,
+        segment_model=segment_model,
+        catchment_origin=CATCHMENT_ORIGIN,
         bounds=dict(BOUNDS),
         tables=tables,
         privacy=PrivacySpend(rho=sum(t.rho for t in tables), epsilon=2.5, delta=1e-7),
@@ -329,15 +339,17 @@ def vectors() -> list[dict[str, Any]]:
         problem("invalid-payload", 422),
         "correctly sealed and signed, but the payload carries no table",
     )
-    p = payload(submission_id="d0112233445566778899aabbccddeeff")
-    add(
-        "payload-version-1",
-        seal_raw(
-            header_for(p), {**p.to_dict(), "version": "publiek/1"}, signing("institution-signing")
-        ),
-        UNSUPPORTED,
-        "a publiek/2 envelope, correctly sealed and signed, carrying a payload that says publiek/1",
-    )
+    for sid, earlier in (("d0", "publiek/1"), ("d1", "publiek/2")):
+        p = payload(submission_id=f"{sid}112233445566778899aabbccddeeff")
+        add(
+            f"payload-version-{earlier.removeprefix('publiek/')}",
+            seal_raw(
+                header_for(p), {**p.to_dict(), "version": earlier}, signing("institution-signing")
+            ),
+            UNSUPPORTED,
+            f"a {PROTOCOL_VERSION} envelope, correctly sealed and signed, carrying a payload "
+            f"that says {earlier}",
+        )
     p = payload(submission_id="e0112233445566778899aabbccddeeff")
     add(
         "publiek-1-encoding",
@@ -345,8 +357,8 @@ def vectors() -> list[dict[str, Any]]:
             header_for(p), p.to_dict(), signing("institution-signing"), encode=publiek_1_bytes
         ),
         problem("malformed-message", 400),
-        "a publiek/2 payload encoded as publiek/1 did (delta 1e-07, scale 60.0) and signed over "
-        "those bytes: the sealed plaintext is not RFC 8785",
+        f"a {PROTOCOL_VERSION} payload encoded as publiek/1 did (delta 1e-07, scale 60.0) and "
+        "signed over those bytes: the sealed plaintext is not RFC 8785",
     )
     p = payload(submission_id="f0112233445566778899aabbccddeeff")
     beyond = p.to_dict()
@@ -432,9 +444,21 @@ def vectors() -> list[dict[str, Any]]:
     )
     add(
         "malformed-envelope",
-        b'{"version":"publiek/2"',
+        b'{"version":"' + PROTOCOL_VERSION.encode() + b'"',
         problem("malformed-message", 400),
         "not even JSON",
+    )
+    add(
+        "other-segment-model",
+        seal(
+            payload(
+                submission_id="08112233445566778899aabbccddeeff", segment_model=OTHER_SEGMENT_MODEL
+            )
+        ),
+        problem("segment-model-mismatch", 409),
+        f"made with segment model {OTHER_SEGMENT_MODEL}, which the protocol knows, for a period "
+        f"whose config names {SEGMENT_MODEL}: its segment cells could not be summed with the "
+        "others'",
     )
     add(
         "closed-period",
@@ -665,6 +689,8 @@ def period_config() -> PeriodConfig:
             tables=tuple(PeriodTable(name=t.name, weight=t.weight) for t in TABLE_DESIGN),
             bounds=dict(BOUNDS),
             k=5,
+            segment_model=SEGMENT_MODEL,
+            segment_model_digest=None,
             issued_at="2026-07-01T00:00:00+00:00",
             aggregator_key_id=signing("aggregator-receipt").public.key_id,
         ),
@@ -720,7 +746,8 @@ def message_vectors(valid: bytes, plaintext: bytes) -> list[dict[str, Any]]:
             canonical_bytes(period_config().to_dict()),
             {"signed_by": "aggregator-receipt", "domain": PERIOD_CONFIG_DOMAIN.decode()},
             (
-                "a signed period config: δ = 1e-7 and the table weights; the signature is over the "
+                "a signed period config: δ = 1e-7, the table weights and the built-in demo "
+                "segment model (no release, so a null digest); the signature is over the "
                 "canonical body without 'signature'"
             ),
         ),
@@ -730,7 +757,7 @@ def message_vectors(valid: bytes, plaintext: bytes) -> list[dict[str, Any]]:
             {"signed_by": "aggregator-receipt", "domain": RECEIPT_DOMAIN.decode()},
             (
                 "a receipt for valid.envelope; strings and a small integer only, so its bytes are "
-                "the same under publiek/1 and publiek/2"
+                "the same under every version since publiek/1"
             ),
         ),
         (
@@ -751,30 +778,34 @@ def message_vectors(valid: bytes, plaintext: bytes) -> list[dict[str, Any]]:
 
 
 def earlier_vectors() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The frozen publiek/1 vectors: refused as unsupported versions."""
-    submissions = [
-        {
-            "name": "publiek-1-valid",
-            "file": f"{EARLIER}/valid.envelope",
-            "gzip": False,
-            "expected": UNSUPPORTED,
-            "note": "the 'valid' vector of publiek/1, as committed before RFC 8785",
-        }
-    ]
-    sector_keys = [
-        {
-            "name": "publiek-1-sector-key-valid",
-            "file": f"{EARLIER}/sector-key-valid.json",
-            "expected": UNSUPPORTED,
-            "note": "the valid sealed sector key of publiek/1: the custodian distributes again",
-            "open_as": {
-                "institution_id": INSTITUTION,
-                "period": OPEN_PERIOD,
-                "recipient": "institution-sealing",
-                "custodian": "custodian-signing",
-            },
-        }
-    ]
+    """The frozen vectors of earlier versions: refused as unsupported versions."""
+    submissions, sector_keys = [], []
+    for folder, when in EARLIER.items():
+        version = folder.replace("-", "/")
+        submissions.append(
+            {
+                "name": f"{folder}-valid",
+                "file": f"{folder}/valid.envelope",
+                "gzip": False,
+                "expected": UNSUPPORTED,
+                "note": f"the 'valid' vector of {version}, {when}",
+            }
+        )
+        sector_keys.append(
+            {
+                "name": f"{folder}-sector-key-valid",
+                "file": f"{folder}/sector-key-valid.json",
+                "expected": UNSUPPORTED,
+                "note": f"the valid sealed sector key of {version}: the custodian distributes "
+                "again",
+                "open_as": {
+                    "institution_id": INSTITUTION,
+                    "period": OPEN_PERIOD,
+                    "recipient": "institution-sealing",
+                    "custodian": "custodian-signing",
+                },
+            }
+        )
     return submissions, sector_keys
 
 
@@ -808,8 +839,16 @@ def main() -> None:
                 },
             },
             "periods": {
-                OPEN_PERIOD: {"state": "open", "rho_budget": BUDGET},
-                CLOSED_PERIOD: {"state": "closed", "rho_budget": BUDGET},
+                OPEN_PERIOD: {
+                    "state": "open",
+                    "rho_budget": BUDGET,
+                    "segment_model": SEGMENT_MODEL,
+                },
+                CLOSED_PERIOD: {
+                    "state": "closed",
+                    "rho_budget": BUDGET,
+                    "segment_model": SEGMENT_MODEL,
+                },
             },
             "custodian_key": "custodian-signing",
         },
