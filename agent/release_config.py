@@ -8,7 +8,7 @@ facts::
 
     rho = 0.01                    # zCDP of one submission (≤ the period's budget)
     period_budget = 0.015         # what this agent's ledger lets the period spend
-    home_pc4 = "3511"             # own PC4: the origin of the catchment bands, sent as catchment_origin
+    home_pc4 = "3511"             # own PC4: origin of the catchment bands (catchment_origin)
 
     [periods."2026-Q4"]           # overrides for one period
     epsilon = 0.5                 # one submission of ε (at the config's δ)

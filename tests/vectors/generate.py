@@ -89,9 +89,12 @@ LABELS: dict[str, tuple[str, ...]] = {
     "segment": ("students", "village-life"),
     "discipline": ("theater", "music"),
     "province": ("utrecht", "unknown"),
+    "catchment": ("within_15_km", "unknown"),
     "frequency_band": ("1", "2"),
-    "distance_band": ("same_pc4", "elsewhere"),
+    "recency": ("0-13", "60+"),
+    "discipline_count": ("1", "3_or_more"),
     "returning": ("new", "returning"),
+    "loyalty": ("returning", "lapsed"),
 }
 SIGNING_KEYS = (
     "aggregator-receipt", "institution-signing", "revoked-signing",
