@@ -26,7 +26,7 @@ from aggregator.penetration import (
 )
 from aggregator.penetration_inputs import load
 from dp.catchments import RADII, bands_within
-from protocol.errors import NotFound, UsageError
+from protocol.errors import InvalidPayload, NotFound, UnknownPeriod, UsageError
 
 router = APIRouter(tags=["penetration"])
 
@@ -96,7 +96,7 @@ def group_penetration(
     "/v1/institutions/{institution_id}/periods/{period}/penetration",
     response_model=OwnPenetration,
     # NotFound: the period is not published, or the institution has no catchment in it.
-    responses=problems(UsageError, NotFound),
+    responses=problems(UsageError, InvalidPayload, UnknownPeriod, NotFound),
 )
 def own_penetration(
     institution_id: OwnId,
