@@ -29,6 +29,7 @@ from aggregator.penetration import (
     shown,
 )
 from aggregator.penetration_inputs import origin_of
+from aggregator.penetration_text import format_penetration
 from aggregator.screening import TableInput
 
 SEGMENTS = ("a", "b")
@@ -228,3 +229,27 @@ def test_an_institution_without_a_catchment_has_no_own_view() -> None:
 )
 def test_a_stored_catchment_origin_is_a_pc4_or_none(payload: object, origin: int | None) -> None:
     assert origin_of(payload) == origin
+
+
+def test_the_demo_text_shows_the_sectors_rates_and_a_groups_largest_not_yet_visitors() -> None:
+    table = province_table({("a", "noord-holland"): 40, ("b", "groningen"): 5}, std=0.5)
+    sector = sector_in_country(
+        [Member(f"m{i}", None, {PROVINCE_TABLE: table}) for i in range(3)], population(), k=3
+    )
+    group = group_in_catchments(
+        [Member(f"m{i}", 1000, {CATCHMENT_TABLE: catchment_table({("a", "within_15_km"): 50},
+                                                                 0.5)}) for i in range(3)],
+        population(), radius="30_km", k=3,
+    )  # fmt: skip
+    text = format_penetration(sector, "theater/nl/all", group)
+    assert "  a  8.6% (95%: 8.5–8.7)" in text  # 120 of 1,400
+    assert "  b  0.6% (95%: 0.5–0.6)" in text  # 15 of 2,600
+    assert "Largest not-yet-visitor segments of theater/nl/all (within 30 km" in text
+    assert "  b: at least 1,800 households (95%: 1,800–1,800)" in text
+    assert text.index("  b: at least") < text.index("  a: at least")
+    assert text.endswith("at least the number shown.")
+
+
+def test_the_demo_text_says_when_nothing_is_listed() -> None:
+    empty = sector_in_country([], population(), k=3)
+    assert "not listed: fewer than k institutions" in format_penetration(empty, None, None)

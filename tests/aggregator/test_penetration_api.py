@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from aggregator.penetration_text import period_penetration
 from aggregator.periods import close_period, publish_period
 from aggregator.segment_models import publish_release, register_model_key
 from dp.release_design import PROVINCES
@@ -48,11 +49,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[Simple
             s.add(stored(body, log_index=index + 1))
     close_period(agg.db, PERIOD, k=5)
     publish_period(agg.db, PERIOD)
+    text = period_penetration(agg.db, PERIOD, k=5)
     agg.db.engine.dispose()
     server = kit.start_server(state, f"sqlite:///{state / 'aggregator.db'}")
     client = httpx.Client(base_url=server.url, timeout=30)
     try:
-        yield SimpleNamespace(client=client, agents=agents, origins=origins, release=release)
+        yield SimpleNamespace(
+            client=client, agents=agents, origins=origins, release=release, text=text
+        )
     finally:
         client.close()
         server.stop()
@@ -127,3 +131,9 @@ def test_an_institution_without_a_catchment_origin_has_no_own_view(world: Any) -
     r = world.client.get(path, headers=signed(agent, path))
     assert r.status_code == 404
     assert "catchment" in r.json()["detail"]
+
+
+def test_the_demo_text_of_a_period_names_the_sector_and_a_peer_group(world: Any) -> None:
+    assert world.text.startswith("Penetration of the sector by segment (6 institutions):")
+    assert "Largest not-yet-visitor segments of theater/utrecht/small" in world.text
+    assert all(s in world.text for s in world.release.segments)
