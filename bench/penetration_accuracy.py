@@ -385,20 +385,28 @@ def report(cells: Sequence[Cell], *, command: str, seconds: float, replicates: i
     ]  # fmt: skip
     for label, n, share, cov, points, relative, index in by_size(cells):
         lines.append(
-            f"| {label} | {n:,} | {share:.0%} | {cov:.1%} | {points:.2f} | {relative:.1%} | "
+            f"| {label} | {n:,} | {share:.0%} | {cov:.1%} | {points:.2f} | {_percent(relative)} | "
             f"{index:.1%} |"
         )
     lines += [
         "",
-        "| cells | cells | coverage (every cell) |",
+        "| estimate | cells | coverage (every cell) |",
         "|---|---|---|",
         *(
             f"| {kind} | {len(chosen):,} | {coverage(chosen).penetration:.1%} |"
-            for kind, chosen in kinds.items()
+            for kind, chosen in (
+                ("peer group, each member in its catchment", kinds["group"]),
+                ("sector, the country", kinds["sector"]),
+                ("sector, by province", kinds["province"]),
+            )
         ),
         "",
     ]
     return "\n".join(lines)
+
+
+def _percent(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.1%}"
 
 
 def _row(name: str, every: float, cells: int, shown: float, shown_cells: int) -> str:
