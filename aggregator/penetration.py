@@ -461,20 +461,21 @@ class Audience:
 
 
 @dataclass(frozen=True)
-class Member:
-    """What a member contributes: its catchment's origin (its own PC4, or
-    ``None``) and its released tables by name."""
+class Contributor:
+    """What one institution contributes: its catchment's origin (its own PC4,
+    or ``None``) and its released tables by name. (A peer group's member as
+    the benchmarks know it is ``aggregator.peergroups.Member``.)"""
 
     institution_id: str
     origin: int | None
     tables: Mapping[str, TableInput]
 
     def __repr__(self) -> str:  # values stay out of logs
-        return f"Member(institution_id={self.institution_id!r})"
+        return f"Contributor(institution_id={self.institution_id!r})"
 
 
 def group_in_catchments(
-    members: Sequence[Member], population: Population, *, radius: str, k: int
+    members: Sequence[Contributor], population: Population, *, radius: str, k: int
 ) -> Audience:
     """A peer group's figures, each member in its own catchment (module
     docstring). Members without a catchment (no origin, an origin outside the
@@ -497,7 +498,9 @@ def group_in_catchments(
     return Audience(radius, counted, counted >= k and counted > 0, rows)
 
 
-def sector_in_country(members: Sequence[Member], population: Population, *, k: int) -> Audience:
+def sector_in_country(
+    members: Sequence[Contributor], population: Population, *, k: int
+) -> Audience:
     """The sector's figures with the country as its catchment, and by province
     (module docstring); members without the province table are not counted."""
     by_cell: dict[tuple[str, str], Noisy] = {}
@@ -520,7 +523,9 @@ def sector_in_country(members: Sequence[Member], population: Population, *, k: i
     return Audience(COUNTRY, counted, counted >= k and counted > 0, rows, provinces)
 
 
-def own_in_catchment(member: Member, population: Population, *, radius: str) -> Audience | None:
+def own_in_catchment(
+    member: Contributor, population: Population, *, radius: str
+) -> Audience | None:
     """One institution in its own catchment (its own view; no k: its own
     values), or ``None`` without a catchment."""
     audience = group_in_catchments([member], population, radius=radius, k=1)

@@ -28,7 +28,7 @@ from aggregator.peergroups import SECTOR, assign
 from aggregator.penetration import (
     CATCHMENT_TABLE,
     Audience,
-    Member,
+    Contributor,
     Population,
     cached_population,
     group_in_catchments,
@@ -69,7 +69,7 @@ class PeriodInputs:
     segment_model: str
     population: Population
     groups: tuple[Group, ...]
-    members: dict[str, Member]
+    members: dict[str, Contributor]
 
     def group(self, group_id: str) -> Group | None:
         return next((g for g in self.groups if g.group_id == group_id), None)
@@ -123,10 +123,11 @@ def load(session: Session, period: Period, *, k: int) -> PeriodInputs:
     # One model per period (the period config names it, issue 16); should
     # stored submissions name several, the most named one is compared and the
     # others' institutions are not counted: their segments are other segments.
-    model = min(models.values(), key=lambda m: (-Counter(models.values())[m], m))
+    named = Counter(models.values())
+    model = min(named, key=lambda m: (-named[m], m))
     population = stored_population(session, model)
     members = {
-        i: Member(i, origins.get(i), tables)
+        i: Contributor(i, origins.get(i), tables)
         for i, tables in inputs.tables.items()
         if models.get(i) == model
     }

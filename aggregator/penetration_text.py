@@ -62,7 +62,9 @@ def period_penetration(
     db: Database, period: str, *, k: int, group: str | None = None, radius: str = DEFAULT_RADIUS
 ) -> str:
     """The text for a period: the sector, and ``group`` (default: the first
-    peer group other than the sector whose figures are listed)."""
+    peer group other than the sector whose figures are listed). ``NotFound``
+    (``aggregator.penetration_inputs.load``) when nothing counts in the period
+    yet or its segment model is not published at the aggregator."""
     row = periods.get_period(db, period)
     with db.session() as s:
         inputs = load(s, row, k=k)

@@ -37,8 +37,8 @@ import numpy as np
 from aggregator.penetration import (
     CATCHMENT_TABLE,
     PROVINCE_TABLE,
+    Contributor,
     Interval,
-    Member,
     Population,
     SegmentFigures,
     clear,
@@ -134,7 +134,7 @@ def _keys(rows: Sequence[str], columns: Sequence[str]) -> tuple[tuple[str, str],
     return tuple((r, c) for r in rows for c in columns)
 
 
-def noised_members(world: World, rho: float) -> list[Member]:
+def noised_members(world: World, rho: float) -> list[Contributor]:
     """Every institution's two tables with fresh OpenDP noise, as the
     aggregator reads them (``TableInput`` with the noise's std)."""
     segments = (*world.population.segments, UNKNOWN)
@@ -159,7 +159,7 @@ def noised_members(world: World, rho: float) -> list[Member]:
             )
             for t in released
         }
-        members.append(Member(inst.institution_id, inst.origin, tables))
+        members.append(Contributor(inst.institution_id, inst.origin, tables))
     return members
 
 
@@ -191,7 +191,7 @@ def _true_index(visitors: dict[str, int], population: dict[str, int], s: str) ->
     return 100.0 * (visitors[s] / audience) / (population[s] / everyone)
 
 
-def cells_of(world: World, members: list[Member]) -> Iterator[Cell]:
+def cells_of(world: World, members: list[Contributor]) -> Iterator[Cell]:
     """Every peer group at every radius, the sector and its provinces."""
     pop, segments = world.population, world.population.segments
     for number, group in enumerate(world.groups):

@@ -11,8 +11,8 @@ from aggregator.estimates import Z95
 from aggregator.penetration import (
     CATCHMENT_TABLE,
     PROVINCE_TABLE,
+    Contributor,
     Interval,
-    Member,
     Noisy,
     Population,
     against_peer_group,
@@ -146,10 +146,10 @@ def test_a_peer_group_sums_its_members_visitors_and_their_catchments_populations
     )  # fmt: skip
     second = catchment_table({("a", "within_15_km"): 100, ("b", "within_15_km"): 200})
     members = [
-        Member("one", 1000, {CATCHMENT_TABLE: first}),
-        Member("two", 9000, {CATCHMENT_TABLE: second}),
-        Member("no-origin", None, {CATCHMENT_TABLE: second}),
-        Member("no-table", 1000, {}),
+        Contributor("one", 1000, {CATCHMENT_TABLE: first}),
+        Contributor("two", 9000, {CATCHMENT_TABLE: second}),
+        Contributor("no-origin", None, {CATCHMENT_TABLE: second}),
+        Contributor("no-table", 1000, {}),
     ]
     audience = group_in_catchments(members, population(), radius="15_km", k=2)
     assert (audience.institutions, audience.listed) == (2, True)
@@ -165,7 +165,7 @@ def test_a_peer_group_sums_its_members_visitors_and_their_catchments_populations
 
 def test_fewer_than_k_members_with_a_catchment_are_not_listed() -> None:
     table = catchment_table({("a", "within_15_km"): 100})
-    members = [Member("one", 1000, {CATCHMENT_TABLE: table}), Member("two", None, {})]
+    members = [Contributor("one", 1000, {CATCHMENT_TABLE: table}), Contributor("two", None, {})]
     assert group_in_catchments(members, population(), radius="30_km", k=2).listed is False
 
 
@@ -174,7 +174,7 @@ def test_the_sector_counts_visitors_with_a_known_province_in_the_country_and_by_
         {("a", "noord-holland"): 40, ("a", "groningen"): 100, ("b", "groningen"): 500,
          ("a", "unknown"): 999, ("unknown", "groningen"): 999}
     )  # fmt: skip
-    members = [Member(f"m{i}", None, {PROVINCE_TABLE: table}) for i in range(3)]
+    members = [Contributor(f"m{i}", None, {PROVINCE_TABLE: table}) for i in range(3)]
     sector = sector_in_country(members, population(), k=3)
     assert sector.listed and sector.catchment == "country"
     a, b = sector.segments
@@ -198,11 +198,11 @@ def test_not_yet_visitors_are_ranked_largest_first_among_those_shown() -> None:
 def test_an_institution_is_compared_with_its_peer_groups_audience_shares() -> None:
     own_table = catchment_table({("a", "within_15_km"): 300, ("b", "within_15_km"): 300}, 0.5)
     peer_table = catchment_table({("a", "within_15_km"): 100, ("b", "within_15_km"): 300}, 0.5)
-    own = own_in_catchment(Member("me", 1000, {CATCHMENT_TABLE: own_table}), population(),
+    own = own_in_catchment(Contributor("me", 1000, {CATCHMENT_TABLE: own_table}), population(),
                            radius="30_km")  # fmt: skip
     peer = group_in_catchments(
-        [Member("me", 1000, {CATCHMENT_TABLE: own_table}),
-         Member("you", 1000, {CATCHMENT_TABLE: peer_table})],
+        [Contributor("me", 1000, {CATCHMENT_TABLE: own_table}),
+         Contributor("you", 1000, {CATCHMENT_TABLE: peer_table})],
         population(), radius="30_km", k=2,
     )  # fmt: skip
     assert own is not None
@@ -213,7 +213,7 @@ def test_an_institution_is_compared_with_its_peer_groups_audience_shares() -> No
 
 
 def test_an_institution_without_a_catchment_has_no_own_view() -> None:
-    assert own_in_catchment(Member("me", None, {}), population(), radius="30_km") is None
+    assert own_in_catchment(Contributor("me", None, {}), population(), radius="30_km") is None
 
 
 @pytest.mark.parametrize(
@@ -234,10 +234,10 @@ def test_a_stored_catchment_origin_is_a_pc4_or_none(payload: object, origin: int
 def test_the_demo_text_shows_the_sectors_rates_and_a_groups_largest_not_yet_visitors() -> None:
     table = province_table({("a", "noord-holland"): 40, ("b", "groningen"): 5}, std=0.5)
     sector = sector_in_country(
-        [Member(f"m{i}", None, {PROVINCE_TABLE: table}) for i in range(3)], population(), k=3
+        [Contributor(f"m{i}", None, {PROVINCE_TABLE: table}) for i in range(3)], population(), k=3
     )
     group = group_in_catchments(
-        [Member(f"m{i}", 1000, {CATCHMENT_TABLE: catchment_table({("a", "within_15_km"): 50},
+        [Contributor(f"m{i}", 1000, {CATCHMENT_TABLE: catchment_table({("a", "within_15_km"): 50},
                                                                  0.5)}) for i in range(3)],
         population(), radius="30_km", k=3,
     )  # fmt: skip
