@@ -22,6 +22,7 @@ from aggregator.api import (
     dashboard,
     institutions,
     intake,
+    penetration,
     periods,
     sector_keys,
     segment_models,
@@ -40,8 +41,8 @@ from aggregator.settings import Settings
 from aggregator.storage import Database
 
 ROUTERS = (
-    service, intake, auth, periods, benchmarks, audit, submissions, institutions, sector_keys,
-    segment_models, dashboard,
+    service, intake, auth, periods, benchmarks, penetration, audit, submissions, institutions,
+    sector_keys, segment_models, dashboard,
 )  # fmt: skip
 
 

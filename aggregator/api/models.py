@@ -467,6 +467,90 @@ class Report(ExactModel):
     )
 
 
+# --- penetration, profiles and not-yet-visitors (ADR 0031) --------------------
+
+Represented = Literal["over", "under", "in_line"]
+
+
+class Figure(ExactModel):
+    """One figure with its 95% interval, or ``too_uncertain`` and no number
+    (half-width over half the estimate); never negative."""
+
+    estimate: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+    too_uncertain: bool
+
+
+class SegmentPenetration(ExactModel):
+    """One segment (in one province, for the sector by province) of an audience
+    against its population."""
+
+    segment: str
+    province: str | None = Field(description="Set in the sector's rows by province only.")
+    population: int = Field(description="Households of the segment in the catchment (exact).")
+    visitors: Figure = Field(description="Visiting households, summed over the institutions.")
+    penetration: Figure = Field(description="Visiting households per 100 of the population.")
+    not_yet_visitors: Figure = Field(
+        description="At least this many households of the segment are not reached "
+        "(population − visitors; a lower bound while overlaps count twice)."
+    )
+    profile_index: Figure = Field(
+        description="Audience share ÷ population share × 100; shown where the visitors are."
+    )
+    represented: Represented | None = Field(
+        description="over/under: the profile index's interval lies above/below 100."
+    )
+
+
+class Penetration(ExactModel):
+    period: str
+    k: int
+    status: BenchmarkStatus
+    group: GroupSummary
+    segment_model: str
+    catchment: str = Field(
+        description="15_km, 30_km or 60_km around each member; the sector: country."
+    )
+    institutions: int = Field(description="Institutions counted (with a catchment).")
+    listed: bool = Field(description="false: fewer than k institutions counted; nothing listed.")
+    note: str
+    segments: list[SegmentPenetration]
+    not_yet_visitors: list[str] = Field(
+        description="Segments by not-yet-visitors shown, largest first."
+    )
+    provinces: list[SegmentPenetration] = Field(description="The sector only: by province.")
+
+
+class OwnSegmentPenetration(ExactModel):
+    """One segment of the institution's own audience in its own catchment."""
+
+    segment: str
+    province: str | None
+    population: int
+    visitors: Figure
+    penetration: Figure
+    not_yet_visitors: Figure
+    profile_index: Figure
+    represented: Represented | None
+    peer_group_index: Figure = Field(
+        description="Its audience share of the segment ÷ its peer group's × 100."
+    )
+    represented_vs_peer_group: Represented | None
+
+
+class OwnPenetration(ExactModel):
+    period: str
+    segment_model: str
+    catchment: str
+    origin: str = Field(description="The institution's own PC4, its catchment's centre.")
+    peer_group: GroupSummary | None
+    peer_group_listed: bool
+    note: str
+    segments: list[OwnSegmentPenetration]
+    not_yet_visitors: list[str]
+
+
 # --- a period's submissions and setting one aside -----------------------------
 
 

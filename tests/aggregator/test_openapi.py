@@ -19,9 +19,11 @@ from aggregator.intake import Intake
 from aggregator.openapi import schema_json
 from aggregator.periods import close_period, open_period, publish_period
 from aggregator.segment_models import publish_release, register_model_key
+from dp.release_design import DEMO_SEGMENTS
 from protocol.errors import ALL_ERRORS
 from protocol.keys import SealPrivateKey, SigningKey
 from protocol.request_auth import HEADERS, sign_request
+from tests.aggregator.penetration_submissions import payload, stored
 from tests.small_release import small_release
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +41,8 @@ PUBLIC = {
     ("get", "/v1/segment-models"), ("get", "/v1/segment-models/{version}"),
 }  # fmt: skip
 STATUS_OF_TYPE = {e.problem_type(): e.status for e in ALL_ERRORS}
+SEGMENT_MODEL = "synthetic-demo-2026"  # what the kit's submissions name
+PC4_OF_MODEL = 9505  # the first PC4 of the small synthetic release
 
 
 def operations(doc: dict[str, Any] = DOC) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -169,6 +173,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[Simple
     model_key = SigningKey.generate()
     register_model_key(agg.db, model_key.public)
     publish_release(agg.db, small_release(model_key), where="test")
+    # Penetration: the model the kit's submissions name, and one stored
+    # submission with a catchment (the intake takes them from design v3 on).
+    publish_release(agg.db, small_release(model_key, SEGMENT_MODEL), where="test")
+    with agg.db.session() as s:
+        body = payload(agents[0].institution_id, "2026-Q3", origin=str(PC4_OF_MODEL),
+                       segment_model=SEGMENT_MODEL, segments=DEMO_SEGMENTS)  # fmt: skip
+        s.add(stored(body, log_index=1_000))
     agg.db.engine.dispose()
     server = kit.start_server(state, url)
     client = httpx.Client(base_url=server.url, timeout=30)
@@ -241,9 +252,14 @@ def requests(w: SimpleNamespace) -> Iterator[tuple[str, str, str, dict[str, Any]
             url = f"/v1/periods/{period}/{what}"
             for options in ({}, {"headers": w.tf}, signed(url)):
                 yield "get", f"/v1/periods/{{period}}/{what}", url, options
-        for what in ("standing", "report"):
+        for what in ("penetration", "penetration?group=museum/zeeland/small&catchment=60_km",
+                     "penetration?catchment=1_km"):  # fmt: skip
+            url = f"/v1/periods/{period}/{what}"
+            for options in ({}, {"headers": w.tf}, signed(url)):
+                yield "get", "/v1/periods/{period}/penetration", url, options
+        for what in ("standing", "report", "penetration", "penetration?catchment=15_km"):
             url = f"{inst}/periods/{period}/{what}"
-            path = f"/v1/institutions/{{institution_id}}/periods/{{period}}/{what}"
+            path = f"/v1/institutions/{{institution_id}}/periods/{{period}}/{what.split('?')[0]}"
             for options in ({}, {"headers": w.tf}, signed(url), signed(url, other)):
                 yield "get", path, url, options
         url = f"/v1/sector-keys/{period}/{me.institution_id}"
