@@ -79,6 +79,9 @@ class Inputs:
     tables: dict[str, dict[str, TableInput]]  # institution → table name → table
     digest: str
     left_out: tuple[LeftOut, ...] = ()
+    # The one segment model the counted submissions share: the period's, or for
+    # a period opened before periods named one, its first stored submission's.
+    segment_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,13 @@ def load_inputs(session: Session, period: str) -> Inputs:
     ]
     members.sort(key=lambda m: m.institution_id)
     digest = hashlib.sha256(canonical_bytes({"algorithm": ALGORITHM, "inputs": used})).hexdigest()
-    return Inputs(members=members, tables=dict(tables), digest=digest, left_out=tuple(left_out))
+    return Inputs(
+        members=members,
+        tables=dict(tables),
+        digest=digest,
+        left_out=tuple(left_out),
+        segment_model=model,
+    )
 
 
 def _segment_model(payload: Any) -> str | None:

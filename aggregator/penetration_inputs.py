@@ -16,7 +16,6 @@ its registered model key, and kept per release digest
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,28 +108,19 @@ def load(session: Session, period: Period, *, k: int) -> PeriodInputs:
         .where(Submission.period == period.label, Submission.submission_id.not_in(set_aside))
         .order_by(Submission.log_index)
     ).all()
-    models: dict[str, str] = {}
     origins: dict[str, int | None] = {}
     for institution_id, submission_id, payload in rows:
         if submission_id in left_out or not isinstance(payload, dict):
             continue
-        if isinstance(payload.get("segment_model"), str):
-            models[institution_id] = payload["segment_model"]
         if _carries(payload, CATCHMENT_TABLE):
             origins[institution_id] = origin_of(payload)
-    if not models:
+    # The benchmarks' inputs count only submissions of the period's one segment
+    # model (ADR 0030): their segments and the population are the same model's.
+    model = inputs.segment_model
+    if model is None or not inputs.tables:
         raise NotFound(f"period {period.label} has no counted submission yet")
-    # One model per period (the period config names it, issue 16); should
-    # stored submissions name several, the most named one is compared and the
-    # others' institutions are not counted: their segments are other segments.
-    named = Counter(models.values())
-    model = min(named, key=lambda m: (-named[m], m))
     population = stored_population(session, model)
-    members = {
-        i: Contributor(i, origins.get(i), tables)
-        for i, tables in inputs.tables.items()
-        if models.get(i) == model
-    }
+    members = {i: Contributor(i, origins.get(i), tables) for i, tables in inputs.tables.items()}
     if period.state == periods.OPEN:
         k = periods.period_k(period, k)
         _, live = assign(inputs.members, k)

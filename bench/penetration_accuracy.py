@@ -54,20 +54,13 @@ from dp.release_design import HOUSEHOLDS, PROVINCES, rho_share
 from segments.synthetic import synthetic_tables
 
 K = 3
-FALLBACK_WEIGHT = 0.10
-"""The share of ρ assumed for a table the release design does not name yet
-(before design v3 lands): about what the design's other household tables get."""
 BAND_REACH = {"within_15_km": 1.0, "15_to_30_km": 0.35, "30_to_60_km": 0.08, "beyond_60_km": 0.01}
 SIZE_BINS = (0, 100, 300, 1_000, 3_000, math.inf)
 
 
 def table_rho(name: str, rho: float) -> float:
-    """The table's share of a submission's ρ by the release design, or
-    :data:`FALLBACK_WEIGHT` while the design does not name it."""
-    try:
-        return rho_share(name, rho)
-    except ValueError:
-        return FALLBACK_WEIGHT * rho
+    """The table's share of a submission's ρ by the release design."""
+    return rho_share(name, rho)
 
 
 @dataclass(frozen=True)
@@ -341,9 +334,9 @@ def report(cells: Sequence[Cell], *, command: str, seconds: float, replicates: i
         "institution, falling with distance: ×1 within 15 km, ×0.35 to 30 km, ×0.08 to 60 km, "
         "×0.01 beyond; 2% more households without a segment). Their "
         "`households_by_segment_catchment` and `households_by_segment_province` tables are "
-        "noised by OpenDP (discrete Gaussian) at their share of ρ = 0.0202 (ε = 1, δ = 1e-7; "
-        f"{FALLBACK_WEIGHT:.2f} of ρ each where the release design does not name the table "
-        f"yet), {replicates} times, and estimated by `aggregator.penetration`: {groups} peer "
+        "noised by OpenDP (discrete Gaussian) at their share of ρ = 0.0202 (ε = 1, δ = 1e-7) "
+        "in the release design publiek-tables/3, "
+        f"{replicates} times, and estimated by `aggregator.penetration`: {groups} peer "
         "groups of 4–8 members at each radius (15, 30, 60 km), the sector in the country and "
         "by province. The truth of a group's cell is its members' true visiting households "
         "summed (a household visiting two members counts twice, as in the estimate)."

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from aggregator.penetration_text import period_penetration
-from aggregator.periods import close_period, publish_period
+from aggregator.periods import close_period, open_period, publish_period
 from aggregator.segment_models import publish_release, register_model_key
 from dp.release_design import PROVINCES
 from protocol.keys import SigningKey
@@ -29,11 +29,12 @@ PERIOD = "2026-Q3"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[SimpleNamespace]:
     state = tmp_path_factory.mktemp("penetration")
-    agg = kit.make_aggregator(state, f"sqlite:///{state / 'aggregator.db'}")
+    agg = kit.make_aggregator(state, f"sqlite:///{state / 'aggregator.db'}", period=None)
     model_key = SigningKey.generate()
     data = small_release(model_key)
     register_model_key(agg.db, model_key.public)
     publish_release(agg.db, data, where="test")
+    open_period(agg.db, PERIOD, rho_budget=0.5)  # names the release just published
     release = verify_release(data, model_key=model_key.public, where="test")
     origins = [str(x) for x in release.pc4["pc4"].to_list()[:: release.pc4.height // 5][:5]]
     agents = kit.enroll(agg.db, [(f"Theater {i}", "theater", "utrecht", "small") for i in range(6)])
