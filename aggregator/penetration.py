@@ -334,6 +334,9 @@ class Population:
 
     segments: tuple[str, ...]
     pc4: pl.DataFrame = field(repr=False)
+    # A synthetic release describes no real population: every figure computed
+    # against it says so (issue 16: "labelled synthetic in every output").
+    synthetic: bool = False
     _bands: dict[int | None, npt.NDArray[np.int64]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -341,7 +344,11 @@ class Population:
 
     @classmethod
     def of(cls, release: ReleaseTables) -> Population:
-        return cls(tuple(release.segments), release.pc4)
+        return cls(
+            tuple(release.segments),
+            release.pc4,
+            synthetic=bool(getattr(release, "synthetic", False)),
+        )
 
     def country(self) -> dict[str, int]:
         sums = self.pc4.select(pl.col(list(self.segments)).sum()).row(0)

@@ -28,12 +28,24 @@ def _rate(audience: Audience, segment: str) -> str:
     return f"{figure.estimate:.1f}% (95%: {figure.ci95_low:.1f}–{figure.ci95_high:.1f})"
 
 
+SYNTHETIC = "segment model {model} is SYNTHETIC: these figures describe no real population"
+
+
 def format_penetration(
-    sector: Audience, group_id: str | None, group: Audience | None, *, top: int = 3
+    sector: Audience,
+    group_id: str | None,
+    group: Audience | None,
+    *,
+    top: int = 3,
+    model: str | None = None,
+    synthetic: bool = False,
 ) -> str:
     """The sector's penetration per segment and ``group``'s ``top`` largest
-    not-yet-visitor segments, as lines of text."""
+    not-yet-visitor segments, as lines of text, under the segment model's name
+    (and a warning when it is synthetic)."""
     lines = [f"Penetration of the sector by segment ({sector.institutions} institutions):"]
+    if model is not None:
+        lines.insert(0, SYNTHETIC.format(model=model) if synthetic else f"segment model {model}")
     if not sector.listed:
         lines.append("  not listed: fewer than k institutions sent the table")
     else:
@@ -77,4 +89,10 @@ def period_penetration(
         candidates = [g for g in candidates if g.group_id == group]
     chosen = [(g.group_id, inputs.audience(g, radius)) for g in candidates]
     listed = next(((g, a) for g, a in chosen if a.listed), chosen[0] if chosen else (None, None))
-    return format_penetration(sector, listed[0], listed[1])
+    return format_penetration(
+        sector,
+        listed[0],
+        listed[1],
+        model=inputs.segment_model,
+        synthetic=inputs.population.synthetic,
+    )

@@ -509,6 +509,9 @@ class Penetration(ExactModel):
     status: BenchmarkStatus
     group: GroupSummary
     segment_model: str
+    synthetic: bool = Field(
+        description="The segment model is synthetic: these figures describe no real population."
+    )
     catchment: str = Field(
         description="15_km, 30_km or 60_km around each member; the sector: country."
     )
@@ -542,6 +545,9 @@ class OwnSegmentPenetration(ExactModel):
 class OwnPenetration(ExactModel):
     period: str
     segment_model: str
+    synthetic: bool = Field(
+        description="The segment model is synthetic: these figures describe no real population."
+    )
     catchment: str
     origin: str = Field(description="The institution's own PC4, its catchment's centre.")
     peer_group: GroupSummary | None

@@ -82,6 +82,7 @@ def group_penetration(
         "status": readable.status,
         "group": found.summary(),
         "segment_model": inputs.segment_model,
+        "synthetic": inputs.population.synthetic,
         "catchment": audience.catchment,
         "institutions": audience.institutions,
         "listed": listed,
@@ -138,6 +139,7 @@ def own_penetration(
     return {
         "period": period,
         "segment_model": inputs.segment_model,
+        "synthetic": inputs.population.synthetic,
         "catchment": radius,
         "origin": str(member.origin),
         "peer_group": group.summary() if group is not None else None,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aggregator.penetration_text import period_penetration
+from aggregator.penetration_text import SYNTHETIC, period_penetration
 from aggregator.periods import close_period, open_period, publish_period
 from aggregator.segment_models import publish_release, register_model_key
 from dp.release_design import PROVINCES
@@ -77,6 +77,7 @@ def test_the_sectors_penetration_is_public_in_the_country_and_by_province(world:
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["catchment"], body["institutions"], body["listed"]) == ("country", 6, True)
+    assert body["synthetic"] is world.release.synthetic
     assert [s["segment"] for s in body["segments"]] == list(world.release.segments)
     assert {p["province"] for p in body["provinces"]} <= set(PROVINCES)
     assert "counts twice" in body["note"]
@@ -135,6 +136,10 @@ def test_an_institution_without_a_catchment_origin_has_no_own_view(world: Any) -
 
 
 def test_the_demo_text_of_a_period_names_the_sector_and_a_peer_group(world: Any) -> None:
-    assert world.text.startswith("Penetration of the sector by segment (6 institutions):")
+    first, second = world.text.splitlines()[:2]
+    version = world.release.version
+    synthetic = SYNTHETIC.format(model=version)
+    assert first == (synthetic if world.release.synthetic else f"segment model {version}")
+    assert second == "Penetration of the sector by segment (6 institutions):"
     assert "Largest not-yet-visitor segments of theater/utrecht/small" in world.text
     assert all(s in world.text for s in world.release.segments)
