@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -214,18 +213,8 @@ class Placement:
         running: list[pl.Expr] = [pl.col(segments[0])]
         for segment in segments[1:]:
             running.append(running[-1] + pl.col(segment))
-        # Each row padded with +inf to 2**m - 1 values (2**m > S) and laid end to end,
-        # so that ``k`` is found by a binary search of m gathers instead of S.
-        self.steps = len(segments).bit_length()
-        self.width = (1 << self.steps) - 1
-        padding = [pl.lit(math.inf).alias(f"_pad{j}") for j in range(self.width - len(segments))]
-        self.hi = (
-            shares.select(pl.concat_list([*running, *padding]).alias("hi"))
-            .explode("hi")
-            .to_series()
-            .rechunk()
-        )
-        self.unknown = len(segments)
+        hi = shares.select(r.alias(f"_hi{j}") for j, r in enumerate(running))
+        self.hi = [hi.to_series(j).rechunk() for j in range(len(segments))]
         self.none = shares.height - 1
         rows = pl.int_range(0, wide.height, dtype=pl.UInt32, eager=True)
         self.pc4_row = (
@@ -303,19 +292,17 @@ class Placement:
         u = pl.col("household_key").bin.slice(0, 8).bin.reinterpret(
             dtype=pl.UInt64, endianness="big"
         ) / float(2**64)
-        frame = pl.DataFrame({"household_key": household_key, "area": areas}).select(
-            u.alias("_u"),
-            (pl.col("area").cast(pl.UInt64) * self.width).alias("_at"),
-            pl.lit(0, pl.UInt64).alias("_k"),
+        frame = pl.DataFrame({"household_key": household_key, "area": areas})
+        k = pl.sum_horizontal(
+            (pl.lit(hi).gather(pl.col("area")) <= pl.col("_u")).cast(pl.UInt32) for hi in self.hi
         )
-        # k = #{j : hi_j <= u}, hi non-decreasing along the row: binary search.
-        for step in (1 << i for i in reversed(range(self.steps))):
-            at = pl.col("_at") + pl.col("_k") + (step - 1)
-            below = pl.lit(self.hi).gather(at) <= pl.col("_u")
-            frame = frame.with_columns(pl.col("_k") + pl.when(below).then(step).otherwise(0))
-        k = pl.col("_k").cast(pl.UInt32)
-        k = pl.when(pl.col("_u").is_not_null()).then(k).otherwise(self.unknown)
-        return frame.select(pl.lit(self.labels).gather(k).alias("segment")).to_series()
+        unknown = len(self.hi)
+        k = pl.when(pl.col("_u").is_not_null()).then(k).otherwise(unknown)
+        return (
+            frame.select(u.alias("_u"), "area")
+            .select(pl.lit(self.labels).gather(k).alias("segment"))
+            .to_series()
+        )
 
 
 # The stored segment where the release's model placed it at ingest (build_tables).
