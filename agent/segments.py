@@ -165,7 +165,6 @@ class SegmentModel:
 # cheaper than slicing strings, and its two parts index dense tables.
 _LETTER_PAIRS = 36 * 36
 _PC4_DIGITS = 9 * (36**3 + 36**2 + 36 + 1) + 1  # "9999" in base 36, plus one
-_NO_AREA = 2**32 - 1
 
 
 class Placement:
@@ -228,10 +227,14 @@ class Placement:
             .scatter(digits, pl.int_range(0, 10000, eager=True))
             .rechunk()
         )
+        # Every PC6 code's area: its PC4's row (or no area), then, for the PC6s of
+        # the model, their own. One gather places an address.
         codes = self._pc6_codes(pc6["pc6"])
         known = codes.is_not_null()
         self.pc6_row = (
-            pl.repeat(_NO_AREA, 10000 * _LETTER_PAIRS, dtype=pl.UInt32, eager=True)
+            self.pc4_row.gather(
+                pl.int_range(0, 10000 * _LETTER_PAIRS, dtype=pl.UInt32, eager=True) // _LETTER_PAIRS
+            )
             .scatter(
                 codes.filter(known),
                 pl.int_range(
@@ -262,14 +265,7 @@ class Placement:
         code = self._pc6_codes(pc6)
         return (
             code.to_frame("code")
-            .select(
-                pl.lit(self.pc6_row)
-                .gather(pl.col("code"))
-                .replace(_NO_AREA, None)
-                .fill_null(pl.lit(self.pc4_row).gather(pl.col("code") // _LETTER_PAIRS))
-                .fill_null(self.none)
-                .alias("area")
-            )
+            .select(pl.lit(self.pc6_row).gather(pl.col("code")).fill_null(self.none).alias("area"))
             .to_series()
         )
 

@@ -14,6 +14,9 @@ their PC4). Timed per round, on addresses made outside the timing:
 * ``draw``: each household's segment from its key and that row (what the household
   table does at the end).
 
+Wall and CPU time (the process's, all threads: polars runs the gathers on both
+cores) are printed; on a shared box the wall time moves with the load.
+
 Also timed: reading the installed release for an ingest, verified every time
 (before ADR 0029) against the cache of its verified tables (first ingest:
 verify and write the cache; every later one: read it).
@@ -91,8 +94,9 @@ def main() -> None:
         )
         assert model.pc6 is not None
         pc6, keys = _addresses(model.pc6["pc6"], args.addresses, seed=7)
-        totals = []
+        totals, cpu = [], []
         for run in range(args.rounds):
+            cpu_started = time.process_time()
             started = time.perf_counter()
             placement = Placement(model)
             built = time.perf_counter()
@@ -101,14 +105,17 @@ def main() -> None:
             segments = placement.segments(keys, areas)
             drawn = time.perf_counter()
             totals.append(drawn - started)
+            cpu.append(time.process_time() - cpu_started)
             print(
                 f"run {run + 1}: lookup {built - started:.2f} s, areas {looked_up - built:.2f} s, "
                 f"draw {drawn - looked_up:.2f} s, total {drawn - started:.2f} s "
+                f"(CPU {cpu[-1]:.2f} s) "
                 f"({args.addresses:,} addresses, {segments.null_count()} null)",
                 flush=True,
             )
         print(
-            f"median total {median(totals):.2f} s for {args.addresses:,} addresses; "
+            f"median total {median(totals):.2f} s (CPU {median(cpu):.2f} s) for "
+            f"{args.addresses:,} addresses; "
             f"load average now {os.getloadavg()[0]:.1f}"
         )
 
