@@ -228,7 +228,11 @@ class Placement:
             .rechunk()
         )
         # Every PC6 code's area: its PC4's row (or no area), then, for the PC6s of
-        # the model, their own. One gather places an address.
+        # the model, their own. One gather places an address. A model without PC6
+        # shares needs no such table (52 MB): its addresses go by their PC4's row.
+        self.pc6_row: pl.Series | None = None
+        if model.pc6 is None:
+            return
         codes = self._pc6_codes(pc6["pc6"])
         known = codes.is_not_null()
         self.pc6_row = (
@@ -265,7 +269,15 @@ class Placement:
         code = self._pc6_codes(pc6)
         return (
             code.to_frame("code")
-            .select(pl.lit(self.pc6_row).gather(pl.col("code")).fill_null(self.none).alias("area"))
+            .select(
+                (
+                    pl.lit(self.pc4_row).gather(pl.col("code") // _LETTER_PAIRS)
+                    if self.pc6_row is None
+                    else pl.lit(self.pc6_row).gather(pl.col("code"))
+                )
+                .fill_null(self.none)
+                .alias("area")
+            )
             .to_series()
         )
 

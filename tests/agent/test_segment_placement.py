@@ -131,3 +131,12 @@ def test_placement_is_a_function_of_the_key_and_the_area() -> None:
     assert place(model, household_key[::-1], ["1234AB"] * 100) == list(
         reversed(place(model, household_key, ["1234AB"] * 100))
     )
+
+
+def test_a_model_without_pc6_shares_places_by_the_pc4_as_the_release_does() -> None:
+    household_key = keys(300, "demo")
+    pc6 = [f"{1000 + 29 * i}AB" for i in range(300)]
+    by_pc4 = DEMO.segment_of(
+        pl.DataFrame({"household_key": household_key, "pc4": [c[:4] for c in pc6]})
+    )
+    assert place(DEMO, household_key, pc6) == by_pc4.cast(pl.String).to_list()
