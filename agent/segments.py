@@ -325,19 +325,22 @@ PLACEMENT_WARNING = (
 
 
 def with_ingest_placement(visits: pl.DataFrame, model: SegmentModel) -> pl.DataFrame:
-    """``visits`` with ``_placed``: the segment the ingest placed the row's household
-    in where ``model`` placed it (same digest), else null (placed by PC4 at release).
+    """``visits`` with ``_placed`` (Categorical): the segment the ingest placed the row's
+    household in where ``model`` placed it (same digest), else null (placed by PC4 at
+    release).
 
     Prints one warning when a model with PC6 shares releases visits it did not
     place: their households lose the PC6 placement until their exports are
     ingested again. A model without PC6 shares places by PC4 at ingest exactly
     as at release, so nothing is lost there and nothing is said."""
+    # Categorical, as read: four bytes a visit (a string column of ten million
+    # visits' segments or digests would be hundreds of MB).
     if SEGMENT not in visits.columns or PLACED_BY not in visits.columns:
-        placed = pl.lit(None, pl.String)
+        placed = pl.lit(None, pl.Categorical)
     else:
         placed = (
-            pl.when(pl.col(PLACED_BY).cast(pl.String) == model.digest)
-            .then(pl.col(SEGMENT).cast(pl.String))
+            pl.when(pl.col(PLACED_BY).cast(pl.Categorical) == model.digest)
+            .then(pl.col(SEGMENT).cast(pl.Categorical))
             .otherwise(None)
         )
     visits = visits.with_columns(placed.alias(PLACED))

@@ -199,7 +199,7 @@ def _rows(visits: pl.DataFrame, period: str) -> pl.DataFrame:
         (pl.col("visit_date") - start).dt.total_days().clip(0, 65534).alias("_day"),
         pl.col("tickets").fill_null(1).cast(pl.Int64).clip(lower_bound=0).alias(WEIGHT),
         pl.struct("order_id", "visit_date").hash(seed=7).alias("_row"),
-        pl.col(PLACED) if PLACED in visits.columns else pl.lit(None, pl.String).alias(PLACED),
+        pl.col(PLACED) if PLACED in visits.columns else pl.lit(None, pl.Categorical).alias(PLACED),
     )
     return dense_ids(base)
 
@@ -321,7 +321,9 @@ def _per_household(
         days["_days"],
         # The segment the ingest placed the household in with this model (by its
         # PC6), else by its PC4 now (agent.segments.with_ingest_placement).
-        pl.coalesce(PLACED, model.segment_of(per_household).cast(pl.String)).alias("segment"),
+        pl.coalesce(
+            pl.col(PLACED).cast(pl.String), model.segment_of(per_household).cast(pl.String)
+        ).alias("segment"),
         _main_discipline(rows).alias("discipline"),
         _returning(rows, earlier).alias("returning"),
     ).select(

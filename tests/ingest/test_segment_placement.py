@@ -126,3 +126,21 @@ def test_the_verified_release_is_cached_until_its_bytes_change(
     path.write_bytes(path.read_bytes() + b"\0")
     with pytest.raises(AssertionError, match="verified again"):
         cached_release_model(ws)
+
+
+def _households_by_segment(visits: pl.DataFrame, model: SegmentModel) -> dict[str, int]:
+    requests = build_tables(visits, model, ReleaseConfig(), period=PERIOD)
+    table = next(r for r in requests if r.measure == "households" and r.dimensions == ("segment",))
+    return {key[0]: n for key, n in zip(table.keys, table.values, strict=True) if n}
+
+
+def test_the_tables_count_households_in_their_stored_segment(
+    workspace, installed, write, mapping_file
+) -> None:
+    visits = _ingest(workspace, _export(write, installed), mapping_file)
+    first = installed.segments[0]
+    stored = visits.with_columns(pl.lit(first, pl.Categorical).alias("segment"))
+    assert _households_by_segment(stored, installed) == {first: 40}
+    # Placed by another model: counted where their PC4 puts them instead.
+    other = stored.with_columns(pl.lit("0" * 64, pl.Categorical).alias("segment_model"))
+    assert len(_households_by_segment(other, installed)) > 1
