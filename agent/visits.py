@@ -137,7 +137,7 @@ def read_period(folder: Path, period: str, order: Sequence[tuple[str, str]] = ()
 def _placed(frame: pl.DataFrame, table: Path | None) -> pl.DataFrame:
     """``frame`` with :data:`PLACEMENT_SCHEMA`'s columns: a household table's segment and
     the placing model named in its metadata, null where it has none (written before
-    the ingest placed households, or a file holding the whole schema)."""
+    the ingest placed households); a file holding the whole schema keeps its own."""
     if table is None and PLACED_BY in frame.columns and SEGMENT in frame.columns:
         return frame.with_columns(pl.col(c).cast(t) for c, t in PLACEMENT_SCHEMA.items())
     placed_by = None
