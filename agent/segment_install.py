@@ -8,7 +8,11 @@ Two kinds of model file are installed (ADR 0025, ADR 0027):
   kept only when it verifies under that key, whether it was fetched from the
   enrolled aggregator (``segment-model fetch --version V``, which also checks
   that it is the version asked for) or installed from a file. It is verified
-  again every time it is used: the workspace's copy is a file like any other.
+  again every time a release is drawn with it: the workspace's copy is a file
+  like any other. The ingest, which runs every day and places households with
+  the model (ADR 0029), reads it from a cache of the verified tables instead
+  (:func:`model_for_ingest`), kept beside it and used only while the release
+  file's bytes and the pinned key are those that were verified.
 * an unsigned model file of format ``publiek-segment-model/1`` (the older
   demo format): checked by :meth:`SegmentModel.load` and kept as it is.
 
@@ -22,22 +26,26 @@ stderr while what the workspace would release with is synthetic.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from pathlib import Path
 
 import polars as pl
 
 from agent import pinned_keys
-from agent.client import AggregatorClient
 from agent.segments import DEMO_VERSION, SegmentModel, is_demo, synthetic_demo_model
 from agent.workspace import Workspace
 from protocol.errors import PubliekError, UsageError
-from protocol.keys import VerifyKey
+from protocol.keys import VerifyKey, fingerprint
 from protocol.segment_release import SegmentRelease, read_release_file, verify_release
 from protocol.state_files import write_private
 
 INSTALLED_NAME = "segment-model.json"
 RELEASE_NAME = "segment-model.segments"
 MODEL_KEY_NAME = "segment-model-key.pub"
+# The verified tables of the installed release, for the ingest (model_for_ingest).
+CACHE_NAME = "segment-model.cache"
 # A release file is a ZIP archive; a /1 model file is JSON.
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -105,6 +113,9 @@ def fetch_release(workspace: Workspace, version: str) -> SegmentRelease:
 
     The key is read first: nothing is downloaded for a workspace that could
     not check it."""
+    # Imported here: the ingest imports this module and never talks to the aggregator.
+    from agent.client import AggregatorClient
+
     key = pinned_model_key(workspace)
     config = workspace.load_config()
     with AggregatorClient(config.aggregator_url) as client:
@@ -150,6 +161,7 @@ def model_of(release: SegmentRelease) -> SegmentModel:
         synthetic=release.synthetic,
         release_digest=release.digest,
         centroids=release.pc4.select(pl.col("pc4").cast(pl.Int64), "lat", "lon"),
+        pc6=release.pc6,
     )
 
 
@@ -177,6 +189,88 @@ def model_for_release(workspace: Workspace, override: Path | None) -> SegmentMod
     return synthetic_demo_model()
 
 
+def model_for_ingest(workspace: Workspace) -> SegmentModel | None:
+    """The model the ingest places households with: the installed one, else the
+    synthetic demo model (the model a release would use without ``--segment-model``).
+
+    None when the installed release does not verify: the ingest then places
+    nothing (the release places by PC4) and :func:`ingest_warning` says why."""
+    if release_path(workspace).exists():
+        try:
+            return cached_release_model(workspace)
+        except PubliekError:
+            return None
+    if installed_path(workspace).exists():
+        return SegmentModel.load(installed_path(workspace))
+    return synthetic_demo_model()
+
+
+def cached_release_model(workspace: Workspace) -> SegmentModel:
+    """The installed release's model, verified under the pinned key once per release
+    file: its verified tables are kept in ``segment-model.cache/`` under the
+    SHA-256 of the release file's bytes and the pinned key's fingerprint, and read
+    from there while both are unchanged (verifying a full release costs 1–2 s,
+    every daily ingest; docs/benchmarks.md, "Segment placement").
+
+    The cache is as trusted as the rest of the workspace (the visits beside it
+    are too); a release file replaced or a key pinned anew is verified again."""
+    data = read_release_file(release_path(workspace))
+    key = pinned_model_key(workspace)
+    stamp = {"release_sha256": hashlib.sha256(data).hexdigest(), "model_key": fingerprint(key)}
+    folder = workspace.root / CACHE_NAME
+    cached = _read_cache(folder, stamp)
+    if cached is not None:
+        return cached
+    release = verify_release(data, model_key=key, where=f"the workspace's {RELEASE_NAME}")
+    model = model_of(release)
+    _write_cache(folder, stamp, model)
+    return model
+
+
+_CACHE_META = "model.json"
+
+
+def _read_cache(folder: Path, stamp: dict[str, str]) -> SegmentModel | None:
+    """The cached model if the cache was written for ``stamp``, else None."""
+    try:
+        meta = json.loads((folder / _CACHE_META).read_text(encoding="utf-8"))
+        if not isinstance(meta, dict) or meta.get("stamp") != stamp:
+            return None
+        digest = str(meta["release_digest"])
+        return SegmentModel(
+            version=str(meta["version"]),
+            segments=tuple(meta["segments"]),
+            shares=pl.read_parquet(folder / f"{digest}.pc4.parquet"),
+            synthetic=bool(meta["synthetic"]),
+            release_digest=digest,
+            pc6=pl.read_parquet(folder / f"{digest}.pc6.parquet"),
+        )
+    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
+        return None  # no cache, or one cut short: verify the release again
+    except PubliekError:
+        return None  # tables that the model refuses: verify the release again
+
+
+def _write_cache(folder: Path, stamp: dict[str, str], model: SegmentModel) -> None:
+    """Write the verified tables, then the file that names them valid (last, so a
+    run killed in between leaves a cache that is not used)."""
+    assert model.release_digest is not None and model.pc6 is not None
+    for old in folder.glob("*") if folder.exists() else ():
+        old.unlink(missing_ok=True)
+    for name, frame in (("pc4", model.shares), ("pc6", model.pc6)):
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer)
+        write_private(folder / f"{model.release_digest}.{name}.parquet", buffer.getvalue())
+    meta = {
+        "stamp": stamp,
+        "release_digest": model.release_digest,
+        "version": model.version,
+        "segments": list(model.segments),
+        "synthetic": model.synthetic,
+    }
+    write_private(folder / _CACHE_META, json.dumps(meta, sort_keys=True).encode())
+
+
 def describe_installed(workspace: Workspace) -> str:
     """The installed model in a few words, for `agent status` (never raises for a
     release that does not verify: it says so)."""
@@ -198,10 +292,10 @@ def ingest_warning(workspace: Workspace) -> str | None:
     segments (or with a model it cannot verify)."""
     if release_path(workspace).exists():
         try:
-            release = installed_release(workspace)
+            model = cached_release_model(workspace)
         except PubliekError as exc:
             return f"warning: the installed segment model does not verify: {exc}"
-        return SYNTHETIC_INSTALLED.format(version=release.version) if release.synthetic else None
+        return SYNTHETIC_INSTALLED.format(version=model.version) if model.synthetic else None
     if not installed_path(workspace).exists():
         return NOT_INSTALLED
     if is_demo(SegmentModel.load(installed_path(workspace))):

@@ -4,9 +4,12 @@ A segment model is a versioned file (format ``publiek-segment-model/1``) that
 gives, per PC4, the share of households in each audience segment and the
 number of households per segment (for penetration and non-visitors later).
 A household is placed in one segment by a uniform draw derived from its
-household key, weighted by its PC4's shares: deterministic for a household
-within a period, unlinkable across periods (the sector key rotates), and
-without any PC6 lookup leaving the agent.
+household key, weighted by the shares of its PC6 where the model has that PC6
+(a signed release, ``publiek-segment-model/2``), else of its PC4: deterministic
+for a household within a period, unlinkable across periods (the sector key
+rotates), and without any PC6 lookup leaving the agent. The ingest places
+each household while its PC6 is still known (:class:`Placement`, ADR 0029);
+the full PC6 is never stored.
 
 The project ships no real model. :func:`synthetic_demo_model` generates an
 open, reproducible one from a seed; ``docs/segment-model.md`` documents the
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import polars as pl
 
+from agent.visits import PLACED_BY, SEGMENT
 from dp import release_design
 from protocol.errors import UsageError
 
@@ -45,6 +50,9 @@ class SegmentModel:
     # catchment bands are drawn (dp.catchments); ``None`` for a /1 model file,
     # which has none: every household's catchment is then ``unknown``.
     centroids: pl.DataFrame | None = field(default=None, repr=False)
+    # A release's PC6 → segment shares (``pc6`` and one Float64 column per segment);
+    # None for a model without them (format /1), which places by PC4 only.
+    pc6: pl.DataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # A release names its model, and the aggregator takes only the models
@@ -145,36 +153,206 @@ class SegmentModel:
         return households.with_columns(self.segment_of(households).alias("segment"))
 
     def segment_of(self, households: pl.DataFrame) -> pl.Series:
-        """The segment of each row of ``households`` (aligned with its rows).
+        """The segment of each row of ``households`` (aligned with its rows), by its
+        PC4 alone: the placement of a household the ingest did not place with this
+        model (:meth:`Placement.segments`, the one rule)."""
+        placement = self.placement
+        pc4 = households.select(pl.col("pc4").cast(pl.Int64, strict=False)).to_series()
+        return placement.segments(households["household_key"], placement.pc4_areas(pc4))
 
-        A household falls in the segment whose cumulative-share interval
-        [lo, hi) of its PC4 holds its draw; an as-of join on ``lo`` finds it
-        with one sort instead of a join over every segment (millions of
-        households must be placed in well under a second)."""
+    @cached_property
+    def placement(self) -> Placement:
+        return Placement(self)
+
+
+# A PC6 is read as a base-36 number ("1234AB" → digits, then two letters):
+# cheaper than slicing strings, and its two parts index dense tables.
+_LETTER_PAIRS = 36 * 36
+_PC4_DIGITS = 9 * (36**3 + 36**2 + 36 + 1) + 1  # "9999" in base 36, plus one
+
+
+class Placement:
+    """Where the ingest looks a household up (its *area*: a PC6 of the model, else
+    its PC4), and the draw that places it in one segment.
+
+    An area is a row of cumulative shares ``hi_0 ≤ hi_1 ≤ … ≤ hi_{S-1}`` (in
+    segment order); a household with draw ``u`` (the first 8 bytes of its key,
+    big-endian, over 2**64) falls in segment ``k = #{j : hi_j ≤ u}``, that is
+    the segment whose interval ``[hi_{k-1}, hi_k)`` holds ``u``, and in
+    ``unknown`` when ``k`` is S (no area, or shares summing to less than ``u``).
+    So a household is in segment ``s`` with probability equal to its area's
+    share of ``s``, and the expected count per segment over households is the
+    sum of their shares (docs/segment-model.md, "How a household is placed").
+
+    The lookups are dense gathers over integer codes, no joins (a join of ten
+    million PC6 strings against the model's took 2–3 s): ten million addresses
+    are placed in about one CPU second (bench/segment_placement_bench.py)."""
+
+    def __init__(self, model: SegmentModel) -> None:
+        segments = list(model.segments)
+        self.labels = pl.Series("segment", model.labels, dtype=pl.Enum(model.labels))
+        wide = (
+            model.shares.select(pl.col("pc4").cast(pl.Int64, strict=False), "segment", "share")
+            .filter(pl.col("pc4").is_between(0, 9999))
+            .pivot(on="segment", index="pc4", values="share", aggregate_function="first")
+            .with_columns(pl.col(s).fill_null(0.0) for s in segments)
+            .select("pc4", *segments)
+        )
+        pc6 = (
+            pl.DataFrame(schema={"pc6": pl.String, **dict.fromkeys(segments, pl.Float64)})
+            if model.pc6 is None
+            else model.pc6.select("pc6", *segments)
+        )
+        # Rows of the area table: the PC4s, then the PC6s, then one row of zeros
+        # (``hi_j = 0 ≤ u`` for every j: unknown) that every missing area points to.
+        shares = pl.concat(
+            [
+                wide.select(segments),
+                pc6.select(pl.col(segments).cast(pl.Float64)),
+                pl.DataFrame({s: [0.0] for s in segments}),
+            ]
+        )
+        # Summed left to right, one segment at a time: the same sums as a cumulative
+        # sum per area in segment order.
+        running: list[pl.Expr] = [pl.col(segments[0])]
+        for segment in segments[1:]:
+            running.append(running[-1] + pl.col(segment))
+        hi = shares.select(r.alias(f"_hi{j}") for j, r in enumerate(running))
+        self.hi = [hi.to_series(j).rechunk() for j in range(len(segments))]
+        self.none = shares.height - 1
+        rows = pl.int_range(0, wide.height, dtype=pl.UInt32, eager=True)
+        self.pc4_row = (
+            pl.repeat(self.none, 10000, dtype=pl.UInt32, eager=True)
+            .scatter(wide["pc4"], rows)
+            .rechunk()
+        )
+        digits = pl.Series([f"{n:04d}" for n in range(10000)]).str.to_integer(base=36)
+        self.pc4_of_digits = (
+            pl.repeat(None, _PC4_DIGITS, dtype=pl.Int64, eager=True)
+            .scatter(digits, pl.int_range(0, 10000, eager=True))
+            .rechunk()
+        )
+        # Every PC6 code's area: its PC4's row (or no area), then, for the PC6s of
+        # the model, their own. One gather places an address. A model without PC6
+        # shares needs no such table (52 MB): its addresses go by their PC4's row.
+        self.pc6_row: pl.Series | None = None
+        if model.pc6 is None:
+            return
+        codes = self._pc6_codes(pc6["pc6"])
+        known = codes.is_not_null()
+        self.pc6_row = (
+            self.pc4_row.gather(
+                pl.int_range(0, 10000 * _LETTER_PAIRS, dtype=pl.UInt32, eager=True) // _LETTER_PAIRS
+            )
+            .scatter(
+                codes.filter(known),
+                pl.int_range(
+                    wide.height, wide.height + pc6.height, dtype=pl.UInt32, eager=True
+                ).filter(known),
+            )
+            .rechunk()
+        )
+
+    def _pc6_codes(self, pc6: pl.Series) -> pl.Series:
+        """Each PC6 as ``pc4 * 1296 + letters`` (letters in base 36), null for what is no PC6."""
+        value = pc6.cast(pl.String).str.to_integer(base=36, strict=False)
+        frame = value.to_frame("v").select(
+            pl.when(pl.col("v").is_between(0, _PC4_DIGITS * _LETTER_PAIRS - 1))
+            .then(pl.col("v"))
+            .alias("v")
+        )
+        return frame.select(
+            (
+                pl.lit(self.pc4_of_digits).gather(pl.col("v") // _LETTER_PAIRS) * _LETTER_PAIRS
+                + pl.col("v") % _LETTER_PAIRS
+            ).alias("code")
+        ).to_series()
+
+    def areas(self, pc6: pl.Series) -> pl.Series:
+        """The area row of each normalised PC6 (``"1234AB"``; null for none): the
+        PC6's own where the model has it, else its PC4's, else no area."""
+        code = self._pc6_codes(pc6)
+        return (
+            code.to_frame("code")
+            .select(
+                (
+                    pl.lit(self.pc4_row).gather(pl.col("code") // _LETTER_PAIRS)
+                    if self.pc6_row is None
+                    else pl.lit(self.pc6_row).gather(pl.col("code"))
+                )
+                .fill_null(self.none)
+                .alias("area")
+            )
+            .to_series()
+        )
+
+    def pc4_areas(self, pc4: pl.Series) -> pl.Series:
+        """The area row of each PC4 (an integer; null or out of range: no area)."""
+        return (
+            pc4.to_frame("pc4")
+            .select(
+                pl.when(pl.col("pc4").is_between(0, 9999))
+                .then(pl.lit(self.pc4_row).gather(pl.col("pc4").clip(0, 9999)))
+                .otherwise(self.none)
+                .cast(pl.UInt32)
+                .alias("area")
+            )
+            .to_series()
+        )
+
+    def segments(self, household_key: pl.Series, areas: pl.Series) -> pl.Series:
+        """The segment of each household (its key and area row), as an Enum of the labels."""
         u = pl.col("household_key").bin.slice(0, 8).bin.reinterpret(
             dtype=pl.UInt64, endianness="big"
         ) / float(2**64)
-        cum = (
-            self.shares.with_columns(pl.col("share").cum_sum().over("pc4").alias("_hi"))
-            .with_columns((pl.col("_hi") - pl.col("share")).alias("_lo"))
-            .filter(pl.col("share") > 0)
-            .select(pl.col("pc4").cast(pl.Int64, strict=False), "segment", "_lo", "_hi")
-            .sort("_lo")
+        frame = pl.DataFrame({"household_key": household_key, "area": areas})
+        # Booleans summed as they are (a count, UInt32): casting each first cost a
+        # third of the draw.
+        k = pl.sum_horizontal(pl.lit(hi).gather(pl.col("area")) <= pl.col("_u") for hi in self.hi)
+        unknown = len(self.hi)
+        k = pl.when(pl.col("_u").is_not_null()).then(k).otherwise(unknown)
+        return (
+            frame.select(u.alias("_u"), "area")
+            .select(pl.lit(self.labels).gather(k).alias("segment"))
+            .to_series()
         )
-        keyed = (
-            households.select(pl.col("pc4").cast(pl.Int64, strict=False), u.alias("_u"))
-            .with_row_index("_i")
-            .sort("_u")
+
+
+# The stored segment where the release's model placed it at ingest (build_tables).
+PLACED = "_placed"
+
+PLACEMENT_WARNING = (
+    "warning: {n} of the period's visits were not placed in a segment at ingest by the "
+    "segment model this release uses ({version}): their households are placed by their "
+    "PC4 now, not their PC6; to place them by PC6, ingest their exports again with this "
+    "model installed: `publiek agent ingest --replace EXPORT... --mapping MAPPING`"
+)
+
+
+def with_ingest_placement(visits: pl.DataFrame, model: SegmentModel) -> pl.DataFrame:
+    """``visits`` with ``_placed`` (Categorical): the segment the ingest placed the row's
+    household in where ``model`` placed it (same digest), else null (placed by PC4 at
+    release).
+
+    Prints one warning when a model with PC6 shares releases visits it did not
+    place: their households lose the PC6 placement until their exports are
+    ingested again. A model without PC6 shares places by PC4 at ingest exactly
+    as at release, so nothing is lost there and nothing is said."""
+    # Categorical, as read: four bytes a visit (a string column of ten million
+    # visits' segments or digests would be hundreds of MB).
+    if SEGMENT not in visits.columns or PLACED_BY not in visits.columns:
+        placed = pl.lit(None, pl.Categorical)
+    else:
+        placed = (
+            pl.when(pl.col(PLACED_BY).cast(pl.Categorical) == model.digest)
+            .then(pl.col(SEGMENT).cast(pl.Categorical))
+            .otherwise(None)
         )
-        placed = keyed.join_asof(
-            cum, left_on="_u", right_on="_lo", by="pc4", strategy="backward", check_sortedness=False
-        )
-        segment = (
-            pl.when(pl.col("segment").is_not_null() & (pl.col("_u") < pl.col("_hi")))
-            .then(pl.col("segment"))
-            .otherwise(pl.lit(UNKNOWN))
-        )
-        return placed.sort("_i").select(segment.alias("segment"))["segment"]
+    visits = visits.with_columns(placed.alias(PLACED))
+    missing = visits.get_column(PLACED).null_count()
+    if missing and model.pc6 is not None:
+        sys.stderr.write(PLACEMENT_WARNING.format(n=missing, version=model.version) + "\n")
+    return visits
 
 
 DEMO_VERSION = "synthetic-demo-2026"

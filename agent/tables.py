@@ -39,7 +39,7 @@ import polars as pl
 
 from agent.periods import first_day, first_month
 from agent.regions import province_of
-from agent.segments import SegmentModel
+from agent.segments import PLACED, SegmentModel, with_ingest_placement
 from dp.bounding import (
     CELL,
     HH,
@@ -203,6 +203,7 @@ def _rows(visits: pl.DataFrame, period: str) -> pl.DataFrame:
         (pl.col("visit_date") - start).dt.total_days().clip(0, 65534).alias("_day"),
         pl.col("tickets").fill_null(1).cast(pl.Int64).clip(lower_bound=0).alias(WEIGHT),
         pl.struct("order_id", "visit_date").hash(seed=7).alias("_row"),
+        pl.col(PLACED) if PLACED in visits.columns else pl.lit(None, pl.Categorical).alias(PLACED),
     )
     return dense_ids(base)
 
@@ -273,10 +274,18 @@ def _per_household(
 ) -> pl.DataFrame:
     """One row per household in ``hh`` order (its lowest PC4), with household-level codes."""
     first = (pl.col(HH) != pl.col(HH).shift(1)).fill_null(True)
-    per_household = rows.filter(first).select(HH, HOUSEHOLD_KEY, "pc4", "_pc4")
+    per_household = rows.filter(first).select(HH, HOUSEHOLD_KEY, "pc4", "_pc4", PLACED)
     # A household with several PC4s (keyed by e-mail) takes its lowest one,
     # whatever the row order; such households are few, so only they are grouped.
-    mixed = rows.filter(~first & pl.col("_pc4").ne_missing(pl.col("_pc4").shift(1)))
+    # So does one whose rows were placed apart at ingest (other addresses, other
+    # models): it is placed by that PC4 here, its stored segments set aside.
+    mixed = rows.filter(
+        ~first
+        & (
+            pl.col("_pc4").ne_missing(pl.col("_pc4").shift(1))
+            | pl.col(PLACED).ne_missing(pl.col(PLACED).shift(1))
+        )
+    )
     mixed = mixed.select(HH).unique()
     if mixed.height:
         lowest = (
@@ -290,6 +299,7 @@ def _per_household(
             .with_columns(
                 pl.coalesce("_low", "_pc4").alias("_pc4"),
                 pl.coalesce("_low_pc4", "pc4").alias("pc4"),
+                pl.when(pl.col("_low").is_null()).then(PLACED).alias(PLACED),
             )
             .drop("_low", "_low_pc4")
             .sort(HH)
@@ -303,7 +313,11 @@ def _per_household(
         days["_n"].alias("_days"),
         days["_max"].alias("_last_day"),
         disciplines["_n"].alias("_disciplines"),
-        model.segment_of(per_household).alias("segment"),
+        # The segment the ingest placed the household in with this model (by its
+        # PC6), else by its PC4 now (agent.segments.with_ingest_placement).
+        pl.coalesce(
+            pl.col(PLACED).cast(pl.String), model.segment_of(per_household).cast(pl.String)
+        ).alias("segment"),
         _main_discipline(rows).alias("discipline"),
         _returning(rows, earlier).alias("returning"),
     ).select(
@@ -374,7 +388,7 @@ def build_tables(
     ``link_key`` column, the household keys) seen in the institution's
     earlier periods, for new vs returning and returning vs lapsed."""
     earlier = earlier_link_keys if earlier_link_keys is not None else pl.Series([], dtype=pl.Binary)
-    rows = _rows(visits, period)
+    rows = _rows(with_ingest_placement(visits, model), period)
     per_household = _per_household(rows, model, config, period, earlier)
     rows = rows.with_columns(
         clip_weights(rows, config.max_visits, pl.struct(HID, "_row").hash(seed=11)).alias(WEIGHT)

@@ -8,7 +8,9 @@ workspace's own link key, which does not rotate, so that the institution can
 tell new from returning households across its own periods (it never leaves
 the agent; null for visits ingested before link keys existed). The PC4 (four
 digits) is kept for region and segment lookup, the full PC6 and house number
-are not kept at all.
+are not kept at all: the ingest places each household in a segment while it
+still knows the PC6 (ADR 0029), and the visits read back carry that segment
+and the digest of the model that placed it (:data:`PLACEMENT_SCHEMA`).
 """
 
 from __future__ import annotations
@@ -76,13 +78,25 @@ HOUSEHOLD_TABLE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+# Beside VISIT_SCHEMA in what a period's read returns: the household's segment as the
+# ingest placed it, and the digest of the segment model that placed it (both null
+# for visits of household tables written before the ingest placed households).
+# Categorical: four bytes per visit, whatever the labels.
+SEGMENT = "segment"
+PLACED_BY = "segment_model"
+PLACEMENT_SCHEMA: dict[str, pl.DataType] = {SEGMENT: pl.Categorical(), PLACED_BY: pl.Categorical()}
+# The household table's Parquet metadata key that names the placing model's digest.
+PLACED_BY_METADATA = "publiek.segment_model"
+
+
 def stored_name(digest: str, part: int) -> str:
     """File name of one part of an export's visits in a period folder."""
     return f"{digest}-{part:04d}.parquet"
 
 
 def read_period(folder: Path, period: str, order: Sequence[tuple[str, str]] = ()) -> pl.DataFrame:
-    """All visits in one period folder, in :data:`VISIT_SCHEMA`, each ticket once.
+    """All visits in one period folder, in :data:`VISIT_SCHEMA` and
+    :data:`PLACEMENT_SCHEMA`, each ticket once.
 
     Files written by the ingest (:data:`STORED_SCHEMA`) get their household
     key, link key and PC4 from ``households/<digest>.parquet`` beside them,
@@ -104,18 +118,40 @@ def read_period(folder: Path, period: str, order: Sequence[tuple[str, str]] = ()
             whole.append(file)
         else:
             parts.setdefault(file.stem.rsplit("-", 1)[0], []).append(file)
-    frames = [_with_optional(pl.read_parquet(file)) for file in whole]
+    frames = [_placed(_with_optional(pl.read_parquet(file)), None) for file in whole]
     for digest, stored in parts.items():
-        table = _with_optional(pl.read_parquet(folder / HOUSEHOLD_TABLES / f"{digest}.parquet"))
+        path = folder / HOUSEHOLD_TABLES / f"{digest}.parquet"
+        table = _placed(_with_optional(pl.read_parquet(path)), path)
         frames.append(
             _with_optional(pl.read_parquet(stored))
             .join(table, on=ADDRESS_NUMBER, how="left", maintain_order="left")
             .with_columns(pl.lit(period).alias("period"), pl.lit(digest).alias("source_digest"))
-            .select([pl.col(c).cast(t) for c, t in VISIT_SCHEMA.items()])
+            .select([pl.col(c).cast(t) for c, t in {**VISIT_SCHEMA, **PLACEMENT_SCHEMA}.items()])
         )
+    columns = [*VISIT_SCHEMA, *PLACEMENT_SCHEMA]
     if not frames:
-        return pl.DataFrame(schema=VISIT_SCHEMA)
-    return deduplicated(pl.concat([frame.select(list(VISIT_SCHEMA)) for frame in frames]), order)
+        return pl.DataFrame(schema={**VISIT_SCHEMA, **PLACEMENT_SCHEMA})
+    return deduplicated(pl.concat([frame.select(columns) for frame in frames]), order)
+
+
+def _placed(frame: pl.DataFrame, table: Path | None) -> pl.DataFrame:
+    """``frame`` with :data:`PLACEMENT_SCHEMA`'s columns: a household table's segment and
+    the placing model named in its metadata, null where it has none (written before
+    the ingest placed households); a file holding the whole schema keeps its own."""
+    if table is None and PLACED_BY in frame.columns and SEGMENT in frame.columns:
+        return frame.with_columns(pl.col(c).cast(t) for c, t in PLACEMENT_SCHEMA.items())
+    placed_by = None
+    if table is not None and SEGMENT in frame.columns:
+        placed_by = pl.read_parquet_metadata(table).get(PLACED_BY_METADATA) or None
+    if placed_by is None:
+        return frame.with_columns(
+            pl.lit(None, PLACEMENT_SCHEMA[SEGMENT]).alias(SEGMENT),
+            pl.lit(None, PLACEMENT_SCHEMA[PLACED_BY]).alias(PLACED_BY),
+        )
+    return frame.with_columns(
+        pl.col(SEGMENT).cast(pl.String).cast(PLACEMENT_SCHEMA[SEGMENT]),
+        pl.lit(placed_by, PLACEMENT_SCHEMA[PLACED_BY]).alias(PLACED_BY),
+    )
 
 
 def deduplicated(visits: pl.DataFrame, order: Sequence[tuple[str, str]] = ()) -> pl.DataFrame:

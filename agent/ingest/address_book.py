@@ -4,9 +4,13 @@ An address is a raw (postcode, house number, e-mail) triple in one period,
 as the export spells it. It gets its *address number* the first time a row
 carries it (:class:`agent.ingest.address_index.AddressIndex`), is normalised
 at once into its identity and PC4 (:func:`identities`), and its identity is
-sent for keying beside the pass (:class:`agent.ingest.keying.Keying`). At the
-end the book is the export's household table: address number → household
-key, link key and PC4, one row per address that has an identity (ADR 0009).
+sent for keying beside the pass (:class:`agent.ingest.keying.Keying`). Its
+PC6 is looked up in the segment model at once too (its *area*, a row of the
+model's PC6 or PC4 shares; :class:`agent.segments.Placement`), the one moment
+the PC6 is known. At the end the book is the export's household table:
+address number → household key, link key, PC4 and segment (drawn from the
+key, in the address's area), one row per address that has an identity
+(ADR 0009, ADR 0029).
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from agent.ingest.chunks import aligned
 from agent.ingest.keying import Keying, PendingKeys
 from agent.ingest.rows import ADDRESS_FIELDS
 from agent.periods import label_of
+from agent.segments import Placement
 from agent.visits import ADDRESS_NUMBER
 from protocol.keys import SecretBytes
 
 
 def identities(addresses: pl.DataFrame) -> pl.DataFrame:
-    """Distinct raw addresses → identity ("PC6|number|addition", else e-mail) and PC4.
+    """Distinct raw addresses → identity ("PC6|number|addition", else e-mail), PC4 and
+    PC6 (for the segment lookup only: it is never stored).
 
     The house-number rule runs once per distinct house-number spelling (an
     export has a few thousand at most) and the e-mail rule only where the
@@ -56,6 +62,7 @@ def identities(addresses: pl.DataFrame) -> pl.DataFrame:
             "identity"
         ),
         pl.col("pc6").str.slice(0, 4).alias("pc4"),
+        "pc6",
     )
 
 
@@ -78,10 +85,14 @@ class AddressBook:
         *,
         link: SecretBytes | None = None,
         expected: int = 0,
+        placement: Placement | None = None,
     ) -> None:
         self.key_for = key_for
         self.keying = keying
         self.link = link  # the workspace's link key; None: no link keys (null)
+        # The segment model's lookup; None: households are not placed (no segment column).
+        self.placement = placement
+        self.areas: list[pl.Series] = []
         self.index = AddressIndex(expected)
         self.keyless = pl.Series("keyless", [], dtype=pl.Boolean)
         self.pc4: list[pl.Series] = []
@@ -123,6 +134,8 @@ class AddressBook:
         normalised = identities(new)
         self.keyless = pl.concat([self.keyless, normalised["identity"].is_null()], rechunk=True)
         self.pc4.append(normalised["pc4"])
+        if self.placement is not None:
+            self.areas.append(self.placement.areas(normalised["pc6"]))
         self.periods.append(normalised["period_code"])
         self.keys.append(
             (
@@ -140,7 +153,8 @@ class AddressBook:
         )
 
     def household_table(self) -> pl.DataFrame:
-        """Every address with a key: address number, period code, key, link key and PC4.
+        """Every address with a key: address number, period code, key, link key, PC4 and,
+        when households are placed, segment (an Enum of the model's labels).
 
         Built group by group, each group's keys released as soon as they are
         in the table, so that six million keys are held about once, not
@@ -150,30 +164,37 @@ class AddressBook:
         while self.keys:
             size, parts = self.keys.pop(0)
             household_key, link_key = _keys(size, parts)
-            frames.append(
-                pl.DataFrame(
-                    {
-                        ADDRESS_NUMBER: pl.int_range(
-                            offset, offset + size, dtype=pl.UInt32, eager=True
-                        ),
-                        "period_code": self.periods.pop(0),
-                        "household_key": household_key,
-                        "link_key": link_key,
-                        "pc4": self.pc4.pop(0),
-                    }
-                ).filter(pl.col("household_key").is_not_null())
-            )
-            offset += size
-        if not frames:
-            return pl.DataFrame(
-                schema={
-                    ADDRESS_NUMBER: pl.UInt32,
-                    "period_code": pl.Int32,
-                    "household_key": pl.Binary,
-                    "link_key": pl.Binary,
-                    "pc4": pl.String,
+            frame = pl.DataFrame(
+                {
+                    ADDRESS_NUMBER: pl.int_range(
+                        offset, offset + size, dtype=pl.UInt32, eager=True
+                    ),
+                    "period_code": self.periods.pop(0),
+                    "household_key": household_key,
+                    "link_key": link_key,
+                    "pc4": self.pc4.pop(0),
                 }
             )
+            if self.placement is None:
+                frames.append(frame.filter(pl.col("household_key").is_not_null()))
+            else:
+                frame = frame.with_columns(self.areas.pop(0).alias("_area")).filter(
+                    pl.col("household_key").is_not_null()
+                )
+                segment = self.placement.segments(frame["household_key"], frame["_area"])
+                frames.append(frame.drop("_area").with_columns(segment))
+            offset += size
+        if not frames:
+            schema: dict[str, pl.DataType] = {
+                ADDRESS_NUMBER: pl.UInt32(),
+                "period_code": pl.Int32(),
+                "household_key": pl.Binary(),
+                "link_key": pl.Binary(),
+                "pc4": pl.String(),
+            }
+            if self.placement is not None:
+                schema["segment"] = self.placement.labels.dtype
+            return pl.DataFrame(schema=schema)
         return pl.concat(frames)
 
 

@@ -22,6 +22,7 @@ from agent.visits import (
     ADDRESS_NUMBER,
     HOUSEHOLD_TABLE_SCHEMA,
     HOUSEHOLD_TABLES,
+    PLACED_BY_METADATA,
     STORED_SCHEMA,
     stored_name,
 )
@@ -54,6 +55,10 @@ class Outputs:
     # Stored visits without a genre value, which got the default discipline.
     defaulted: int = 0
     household_table: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # The digest of the segment model that placed the households (the table's
+    # ``segment`` column), recorded in each household table's Parquet metadata;
+    # None: not placed (no such column).
+    segment_model: str | None = None
 
     def count(self, code: str, n: int) -> None:
         if n:
@@ -132,13 +137,16 @@ def move_into_place(out: Outputs, workspace: Workspace) -> dict[str, int]:
     for code, parts in out.parts.items():
         period = label_of(code)
         written = out.tmp / "visits" / f"period={period}"
+        placed = out.segment_model is not None and "segment" in out.household_table.columns
         out.household_table.filter(pl.col("period_code") == code).select(
             [pl.col(c).cast(t) for c, t in HOUSEHOLD_TABLE_SCHEMA.items()]
+            + (["segment"] if placed else [])
         ).write_parquet(
             # Mostly random 32-byte keys: compressing them is wasted work.
             written / f"{out.digest}.households",
             compression="uncompressed",
             statistics=False,
+            metadata={PLACED_BY_METADATA: out.segment_model or ""} if placed else None,
         )
         target = workspace.visits_dir / f"period={period}"
         (target / HOUSEHOLD_TABLES).mkdir(parents=True, exist_ok=True)

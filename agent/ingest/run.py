@@ -11,7 +11,9 @@ outputs move into place (:mod:`agent.ingest.outputs`) and it is recorded
 ``max_rejected`` of its rows is held back instead: only its quarantine is
 written, nothing is recorded, so the same command run again after fixing
 the mapping ingests it. ``replace`` removes an ingested export's visits and
-record first, unless a period it holds was released (ADR 0022). Rows are
+record first, unless a period it holds was released (ADR 0022). Each
+household is placed in a segment of the workspace's segment model while its
+PC6 is known (ADR 0029). Rows are
 only ever counted or located (row number, column, reason), never printed
 (ADR 0004, ADR 0009, ADR 0011).
 
@@ -48,6 +50,8 @@ from agent.ingest.report import IngestReport, count_households, key_columns
 from agent.ingest.rows import ADDRESS_FIELDS
 from agent.ingest.stream import stream_export
 from agent.periods import label_of
+from agent.segment_install import model_for_ingest
+from agent.segments import Placement, SegmentModel
 from agent.visits import DISCIPLINES, overlapping
 from agent.workspace import Workspace
 from protocol.errors import UsageError
@@ -103,6 +107,7 @@ def ingest_exports(
     early_scans: dict[Path, Future[Scan]] | None = None,
     replace: bool = False,
     max_rejected: float | None = None,
+    segment_model: SegmentModel | None = None,
 ) -> IngestReport:
     """Ingest every export; return counts only (never row content).
 
@@ -115,8 +120,11 @@ def ingest_exports(
     failed run keeps them), unless one of its periods was released (then
     :class:`UsageError`, before anything is read). ``early_scans``: scans of
     exports already under way (:func:`agent.ingest.file_scan.start`), used
-    instead of starting them again."""
+    instead of starting them again. ``segment_model``: the model households
+    are placed with (default: :func:`agent.segment_install.model_for_ingest`,
+    the workspace's)."""
     workspace.ensure()
+    model = segment_model if segment_model is not None else model_for_ingest(workspace)
     limit = configured_max_rejected(workspace) if max_rejected is None else max_rejected
     limit = check_max_rejected(limit, where="--max-rejected")
     # A run that was killed leaves its tmp folder (which may hold a transcoded copy
@@ -146,6 +154,7 @@ def ingest_exports(
             early=(early_scans or {}).get(path),
             max_rejected=limit,
             replacing=replacing,
+            model=model,
         )
     report.periods = sorted(
         {label_of(p) for frame in keyed for p in frame["period_code"].unique().to_list()}
@@ -208,6 +217,7 @@ def _attempt(
     *,
     key_for: Callable[[str], SecretBytes],
     link: SecretBytes,
+    model: SegmentModel | None,
 ) -> _Attempt:
     export = readers.open_export(path, mapping.source, scan, tmp, wanted=mapping.columns.values())
     plan = plan_export(export, mapping)
@@ -218,7 +228,11 @@ def _attempt(
         key_headers="+".join(mapping.columns[n] for n in ADDRESS_FIELDS if n in mapping.columns)
         or "(no postcode, house number or e-mail mapped)",
     )
-    stream_export(export, plan, mapping, out, key_for, link=link)
+    placement: Placement | None = None
+    if model is not None:
+        placement = model.placement
+        out.segment_model = model.digest
+    stream_export(export, plan, mapping, out, key_for, link=link, placement=placement)
     return _Attempt(out, dict(export.detected), ingested.layout_of(export.columns))
 
 
@@ -234,6 +248,7 @@ def _ingest_one(
     early: Future[Scan] | None,
     max_rejected: float,
     replacing: set[str],
+    model: SegmentModel | None,
 ) -> None:
     if not path.exists():
         raise UsageError(f"{path}: no such file", hint="check the export path")
@@ -273,7 +288,9 @@ def _ingest_one(
             failed: UsageError | None = None
             attempt: _Attempt | None = None
             try:
-                attempt = _attempt(path, mapping, first, tmp, key_for=key_for, link=link)
+                attempt = _attempt(
+                    path, mapping, first, tmp, key_for=key_for, link=link, model=model
+                )
             except UsageError as exc:  # decided below: a skipped file is no error
                 failed = exc
             scan = scanning.result()
@@ -285,7 +302,9 @@ def _ingest_one(
             if attempt is None or (scan is not first and scan.first_bad_utf8 is not None):
                 shutil.rmtree(tmp, ignore_errors=True)
                 tmp = Path(tempfile.mkdtemp(prefix="run-", dir=tmp_root))
-                attempt = _attempt(path, mapping, scan, tmp, key_for=key_for, link=link)
+                attempt = _attempt(
+                    path, mapping, scan, tmp, key_for=key_for, link=link, model=model
+                )
             out = attempt.out
             out.digest = scan.digest
             report.detected[path.name] = attempt.detected

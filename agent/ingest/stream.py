@@ -29,6 +29,7 @@ from agent.ingest.mapping import Mapping
 from agent.ingest.outputs import WRITTEN, Outputs, write_group
 from agent.ingest.plan import ReadPlan
 from agent.ingest.rows import price_of, priced, row_pass, row_reasons
+from agent.segments import Placement
 from protocol.errors import UsageError
 from protocol.keys import SecretBytes
 
@@ -47,12 +48,20 @@ def stream_export(
     key_for: Callable[[str], SecretBytes],
     *,
     link: SecretBytes | None,
+    placement: Placement | None = None,
 ) -> None:
     """One pass over the export: per group of rows, reasons, address numbers and visits;
-    at the end ``out.household_table`` holds the export's household table."""
+    at the end ``out.household_table`` holds the export's household table (with each
+    household's segment, when ``placement`` is given)."""
     keying = Keying()
     try:
-        book = AddressBook(key_for, keying, link=link, expected=_expected_addresses(export))
+        book = AddressBook(
+            key_for,
+            keying,
+            link=link,
+            expected=_expected_addresses(export),
+            placement=placement,
+        )
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="visits-writer") as writer:
             _stream_groups(export, plan, mapping, out, book=book, writer=writer)
         out.household_table = book.household_table()

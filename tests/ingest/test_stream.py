@@ -14,7 +14,8 @@ from agent.ingest.coded_values import ByCode
 from agent.ingest.mapping import Mapping
 from agent.ingest.plan import ReadPlan
 from agent.ingest.rows import HASH_SEEDS, address_hash, price_of
-from agent.visits import VISIT_SCHEMA
+from agent.segments import synthetic_demo_model
+from agent.visits import PLACED_BY_METADATA, PLACEMENT_SCHEMA, VISIT_SCHEMA
 from agent.workspace import Workspace
 from protocol.keys import SecretBytes
 from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER
@@ -58,8 +59,9 @@ def test_rows_in_many_small_groups_keyed_in_the_child_give_what_one_group_gives(
     assert whole.households == 4 and whole.rows_accepted == 6
     one, many = _visits(tmp_path, "one"), _visits(tmp_path, "many")
     # Keys differ between the two workspaces (each makes its own link key, and its
-    # own sector keys); everything else is the same.
-    assert one.drop("household_key", "link_key").equals(many.drop("household_key", "link_key"))
+    # own sector keys), and so do the segments drawn from them; everything else is the same.
+    keyed = ("household_key", "link_key", "segment")
+    assert one.drop(keyed).equals(many.drop(keyed))
     # The same household gets the same key in every group of its period.
     by_row = dict(zip(many["source_row"], many["household_key"], strict=True))
     assert by_row[2] == by_row[3] == by_row[9]
@@ -83,8 +85,11 @@ def test_visit_files_hold_household_numbers_and_the_keys_sit_in_one_table(
     stored = pl.read_parquet(parts)
     assert "household_key" not in stored.columns and "pc4" not in stored.columns
     table = pl.read_parquet(next((folder / "households").glob("*.parquet")))
-    assert table.columns == ["household", "household_key", "link_key", "pc4"]
+    assert table.columns == ["household", "household_key", "link_key", "pc4", "segment"]
     assert set(stored["household"]) <= set(table["household"])
+    # The model that placed the households is named in the table's metadata.
+    placed_by = pl.read_parquet_metadata(next((folder / "households").glob("*.parquet")))
+    assert placed_by[PLACED_BY_METADATA] == synthetic_demo_model().digest
 
 
 def test_visit_files_with_the_whole_schema_are_read_beside_ingested_ones(
@@ -97,7 +102,7 @@ def test_visit_files_with_the_whole_schema_are_read_beside_ingested_ones(
         pl.lit("whole").alias("source_digest"), pl.lit("W1").alias("order_id")
     ).write_parquet(workspace.visits_dir / "period=2026-Q3" / "whole.parquet")
     both = workspace.load_visits("2026-Q3")
-    assert both.schema == pl.Schema(VISIT_SCHEMA)
+    assert both.schema == pl.Schema({**VISIT_SCHEMA, **PLACEMENT_SCHEMA})
     assert both.height == ingested.height + 1
     assert both.filter(pl.col("source_digest") == "whole").height == 1
 
