@@ -132,9 +132,14 @@ def install_model(workspace: Workspace, source: Path) -> SegmentModel:
     under the pinned model key."""
     data = read_release_file(source)
     if data.startswith(ZIP_MAGIC):
-        release = verify_release(data, model_key=pinned_model_key(workspace), where=str(source))
+        key = pinned_model_key(workspace)
+        release = verify_release(data, model_key=key, where=str(source))
         _keep_release(workspace, data)
-        return model_of(release)
+        model = model_of(release)
+        # The bytes just verified are the bytes kept: the ingests that follow read
+        # the cache instead of verifying them again.
+        _write_cache(workspace.root / CACHE_NAME, _stamp(data, key), model)
+        return model
     model = SegmentModel.parse(data, where=str(source))
     write_private(installed_path(workspace), data)
     release_path(workspace).unlink(missing_ok=True)
@@ -216,7 +221,7 @@ def cached_release_model(workspace: Workspace) -> SegmentModel:
     are too); a release file replaced or a key pinned anew is verified again."""
     data = read_release_file(release_path(workspace))
     key = pinned_model_key(workspace)
-    stamp = {"release_sha256": hashlib.sha256(data).hexdigest(), "model_key": fingerprint(key)}
+    stamp = _stamp(data, key)
     folder = workspace.root / CACHE_NAME
     cached = _read_cache(folder, stamp)
     if cached is not None:
@@ -228,6 +233,11 @@ def cached_release_model(workspace: Workspace) -> SegmentModel:
 
 
 _CACHE_META = "model.json"
+
+
+def _stamp(data: bytes, key: VerifyKey) -> dict[str, str]:
+    """What a cache was written for: the release file's bytes and the pinned key."""
+    return {"release_sha256": hashlib.sha256(data).hexdigest(), "model_key": fingerprint(key)}
 
 
 def _read_cache(folder: Path, stamp: dict[str, str]) -> SegmentModel | None:
@@ -244,6 +254,7 @@ def _read_cache(folder: Path, stamp: dict[str, str]) -> SegmentModel | None:
             synthetic=bool(meta["synthetic"]),
             release_digest=digest,
             pc6=pl.read_parquet(folder / f"{digest}.pc6.parquet"),
+            centroids=pl.read_parquet(folder / f"{digest}.centroids.parquet"),
         )
     except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
         return None  # no cache, or one cut short: verify the release again
@@ -255,9 +266,11 @@ def _write_cache(folder: Path, stamp: dict[str, str], model: SegmentModel) -> No
     """Write the verified tables, then the file that names them valid (last, so a
     run killed in between leaves a cache that is not used)."""
     assert model.release_digest is not None and model.pc6 is not None
+    assert model.centroids is not None
     for old in folder.glob("*") if folder.exists() else ():
         old.unlink(missing_ok=True)
-    for name, frame in (("pc4", model.shares), ("pc6", model.pc6)):
+    tables = (("pc4", model.shares), ("pc6", model.pc6), ("centroids", model.centroids))
+    for name, frame in tables:
         buffer = io.BytesIO()
         frame.write_parquet(buffer)
         write_private(folder / f"{model.release_digest}.{name}.parquet", buffer.getvalue())

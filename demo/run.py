@@ -35,23 +35,38 @@ from agent.enrollment import enroll
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
 from agent.sector_keys import fetch_sector_key
-from agent.segments import synthetic_demo_model
+from agent.segment_install import install_model, pin_model_key
 from agent.submit import submit_period
 from agent.workspace import Workspace
 from aggregator.auth import TASKFORCE, create_user, issue_token
 from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
 from aggregator.keyring import Keyring
+from aggregator.penetration_text import period_penetration
 from aggregator.periods import close_period, open_period, publish_period
+from aggregator.segment_models import publish_release, register_model_key
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from custodian.distribute import distribute
 from custodian.state import CustodianState
-from demo.sector import PERIOD, Sector, generate_sector, sector_disciplines, write_exports
+from demo.sector import (
+    PERIOD,
+    Sector,
+    generate_sector,
+    places_of,
+    sector_disciplines,
+    write_exports,
+)
 from protocol.client import ProblemClient
 from protocol.errors import PubliekError, ServiceUnavailable, UsageError
 from protocol.keys import SecretBytes
-from protocol.state_files import private_dir
+from protocol.state_files import private_dir, write_private
+from segments.synthetic import (
+    SYNTHETIC_VERSION,
+    signed_synthetic,
+    synthetic_model_key,
+    synthetic_tables,
+)
 
 MARKER = ".publiek-demo"
 
@@ -148,8 +163,21 @@ def run_demo(
     settings = Settings(state_dir=root / "aggregator", k=k)
     private_dir(settings.state_dir)
 
+    # The openly generated synthetic segment model release, signed with the
+    # public demo key: the aggregator publishes it, the period names it, every
+    # agent pins the key and installs it, and the sector's households live at
+    # its PC6 codes, so that penetration compares visitors with its population.
+    tables = synthetic_tables()
+    release_file = root / "segment-model" / f"{SYNTHETIC_VERSION}.zip"
+    private_dir(release_file.parent)
+    write_private(release_file, signed_synthetic(tables))
     progress(f"generating a synthetic sector: {institutions} institutions")
-    sector = generate_sector(institutions=institutions, households=households, seed=seed)
+    sector = generate_sector(
+        institutions=institutions,
+        households=households,
+        seed=seed,
+        places=places_of(tables.pc4, tables.pc6, tables.segment_ids),
+    )
     exports = write_exports(sector, root / "agents")
     progress(f"  wrote {sector.rows.height} export rows under {root / 'agents'}")
 
@@ -159,6 +187,10 @@ def run_demo(
     db.create_schema()
     Keyring(settings, db).ensure()
     register_custodian(db, custodian_key)
+    model_key = synthetic_model_key().public
+    register_model_key(db, model_key)
+    publish_release(db, release_file.read_bytes(), where=str(release_file))
+    progress(f"published segment model {SYNTHETIC_VERSION} (synthetic, signed with the demo key)")
     open_period(
         db, PERIOD, rho_budget=settings.period_rho, delta=settings.period_delta,
         mechanism=settings.period_mechanism, k=k,
@@ -179,13 +211,17 @@ def run_demo(
     create_user(db, "taskforce", TASKFORCE, secrets.token_urlsafe(24))
     taskforce_token = issue_token(db, "taskforce", valid_for=timedelta(hours=1))
     db.engine.dispose()
-    model = synthetic_demo_model()
 
     with aggregator_process(settings, progress) as url:
         workspaces = {}
         for spec in sector.institutions:
             workspace = Workspace(root / "agents" / spec.slug / "workspace")
             enroll(workspace, url, tokens[spec.slug], custodian_key=custodian_key.to_text())
+            pin_model_key(workspace, model_key.to_text())
+            if spec.pc4 is not None:  # the institution's own PC4: its catchment's centre
+                write_private(
+                    workspace.root / "release.toml", f'home_pc4 = "{spec.pc4}"\n'.encode()
+                )
             workspaces[spec.slug] = workspace
         # The demo plays the taskforce custodian; it approves every new agent
         # (trust on first use) where a real custodian confirms key ids out of band.
@@ -194,6 +230,7 @@ def run_demo(
         for i, spec in enumerate(sector.institutions, 1):
             workspace = workspaces[spec.slug]
             fetch_sector_key(workspace, PERIOD)
+            model = install_model(workspace, release_file)
             mapping = Mapping.load(root / "agents" / spec.slug / "mapping.toml")
             report = ingest_exports([exports[spec.slug]], mapping, workspace)
             with AggregatorClient(url) as client:
@@ -211,6 +248,9 @@ def run_demo(
             benchmark = client.get(f"/v1/periods/{PERIOD}/benchmarks")
         progress("")
         progress(format_benchmark(benchmark, sector_disciplines()))
+        progress("")
+        progress(period_penetration(db, PERIOD, k=k))
+        db.engine.dispose()
         progress(f"dashboard: {url}/ (served while the demo runs; start it again with")
         progress(f"  publiek aggregator serve --state {settings.state_dir})")
     progress(f"demo finished in {time.monotonic() - started:.1f} s")

@@ -79,6 +79,13 @@ AUDIENCES_PER_HOUSEHOLD = 0.5
 POOL_OVER_LARGEST = 3
 PROPENSITY_SIGMA = 1.0  # log-sd of a household's culture propensity
 LOCAL_BOOST = 12.0  # weight of a household in the institution's own province
+# How much more than average the households of a segment go out (an assumption
+# for the demo, in the shape the sector describes: culture lovers and seniors
+# over-represented, young families and villages under-represented).
+SEGMENT_AFFINITY: dict[str, float] = {
+    "culture-lovers": 3.0, "comfortable-seniors": 1.6, "urban-young": 1.3, "students": 1.0,
+    "established-families": 0.8, "young-families": 0.6, "village-life": 0.5,
+}  # fmt: skip
 
 # (city, province); institutions are placed in these cities in turn.
 CITIES: tuple[tuple[str, str], ...] = (
@@ -219,7 +226,8 @@ def _addresses(n: int, rng: np.random.Generator, places: pl.DataFrame | None) ->
     if places is not None:
         weights = places["households"].cast(pl.Float64).to_numpy()
         at = rng.choice(places.height, size=n, p=weights / weights.sum())
-        return places.select("province", "pc6")[at]
+        affinity = places["affinity"] if "affinity" in places.columns else pl.lit(1.0)
+        return places.select("province", "pc6", affinity.alias("affinity"))[at]
     provinces = sorted(POPULATION)
     weights = np.array([POPULATION[p] for p in provinces])
     where = rng.choice(len(provinces), size=n, p=weights / weights.sum())
@@ -235,7 +243,11 @@ def _addresses(n: int, rng: np.random.Generator, places: pl.DataFrame | None) ->
             "_l1": letters.gather(rng.integers(len(_LETTERS), size=n)),
             "_l2": letters.gather(rng.integers(len(_LETTERS), size=n)),
         }
-    ).select("province", pl.concat_str(pl.col("_pc4").cast(pl.String), "_l1", "_l2").alias("pc6"))
+    ).select(
+        "province",
+        pl.concat_str(pl.col("_pc4").cast(pl.String), "_l1", "_l2").alias("pc6"),
+        pl.lit(1.0).alias("affinity"),
+    )
 
 
 def _households(
@@ -257,7 +269,8 @@ def _households(
             ),
             "_n": rng.integers(1, 100, size=n),
             "_domain": pl.Series(_DOMAINS).gather(rng.integers(len(_DOMAINS), size=n)),
-            "propensity": rng.lognormal(0.0, PROPENSITY_SIGMA, size=n),
+            "propensity": rng.lognormal(0.0, PROPENSITY_SIGMA, size=n)
+            * addresses["affinity"].to_numpy(),
         }
     )
     local = pl.concat_str("_first", pl.lit("."), "_last").str.to_lowercase()
@@ -278,20 +291,31 @@ def _households(
     )
 
 
-def places_of(pc4: pl.DataFrame, pc6: pl.DataFrame, segments: Sequence[str]) -> pl.DataFrame:
+def places_of(
+    pc4: pl.DataFrame,
+    pc6: pl.DataFrame,
+    segments: Sequence[str],
+    affinity: dict[str, float] | None = None,
+) -> pl.DataFrame:
     """``places`` for :func:`generate_sector` from a segment model's tables: each
     PC6 with its province and its PC4's households split evenly over the PC4's
-    PC6 codes (a model gives households per PC4, shares per PC6)."""
+    PC6 codes (a model gives households per PC4, shares per PC6), and its
+    ``affinity``: how much more than average its households go out, from its
+    segment shares (``affinity`` per segment, default :data:`SEGMENT_AFFINITY`
+    where a segment is named there, else 1), so that some segments are reached
+    more than others, as the penetration figures should then show."""
+    weights = SEGMENT_AFFINITY if affinity is None else affinity
+    mix = pl.sum_horizontal(*(pl.col(s) * weights.get(s, 1.0) for s in segments))
     areas = pc4.select(
         pl.col("pc4").cast(pl.String).str.zfill(4),
         "province",
         pl.sum_horizontal(*segments).alias("_households"),
     )
     return (
-        pc6.select("pc6", pl.col("pc6").str.slice(0, 4).alias("pc4"))
+        pc6.select("pc6", pl.col("pc6").str.slice(0, 4).alias("pc4"), mix.alias("affinity"))
         .join(areas, on="pc4", how="inner")
         .with_columns((pl.col("_households") / pl.len().over("pc4")).alias("households"))
-        .select("pc6", "province", "households")
+        .select("pc6", "province", "households", "affinity")
         .sort("pc6")
     )
 

@@ -176,6 +176,13 @@ def synthetic_release(
             hint="give a variant a version of its own",
         )
     tables = synthetic_tables(seed, pc6_per_pc4=pc6_per_pc4, households=households)
+    return signed_synthetic(tables, version=version)
+
+
+def signed_synthetic(tables: ModelTables, *, version: str = SYNTHETIC_VERSION) -> bytes:
+    """``tables`` (of :func:`synthetic_tables`) as a release signed with the public
+    demo key: for a caller that also reads the tables (the demo's sector lives
+    at their PC6 codes) without generating them twice."""
     return tables.pack(
         version=version, created=SYNTHETIC_CREATED, synthetic=True, key=synthetic_model_key()
     )
