@@ -46,7 +46,8 @@ import pytest
 
 from agent.workspace import Workspace
 from custodian.state import CustodianState
-from demo.sector import InstitutionSpec, default_pool, generate_sector
+from demo.sector import InstitutionSpec, default_pool, generate_sector, places_of
+from segments.synthetic import SYNTHETIC_VERSION, synthetic_tables
 from tests.e2e import box_office
 from tests.integration.sector_truth import (
     all_bytes,
@@ -55,6 +56,7 @@ from tests.integration.sector_truth import (
     label,
     leaks,
     misses_allowed,
+    synthetic_model,
     truth,
 )
 
@@ -281,6 +283,7 @@ class Deployment:
     sector_key: bytes
     benchmark_cli: dict[str, Any]
     benchmark_http: dict[str, Any]
+    penetration: dict[str, Any]
     server_log: str
     state: Path
 
@@ -325,9 +328,13 @@ def _each(agents: list[Agent], step: Callable[[Agent], object]) -> None:
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     root = tmp_path_factory.mktemp("deployment")
     sh, ev = Shell(), Evidence()
+    # Households live at the synthetic segment model's PC6 codes, and each
+    # institution at a PC4 of its own province: its catchment's centre.
+    model = synthetic_tables()
     sector = generate_sector(
-        institutions=len(SIZES), sizes=SIZES, households=default_pool(SIZES), seed=SEED
-    )
+        institutions=len(SIZES), sizes=SIZES, households=default_pool(SIZES), seed=SEED,
+        places=places_of(model.pc4, model.pc6, model.segment_ids),
+    )  # fmt: skip
     assert [s.discipline for s in sector.institutions] == [d for d, _ in BOX_OFFICES]
     agents = [
         Agent(s, sector.rows.filter(pl.col("institution") == s.slug), root / s.slug, sh, ev)
@@ -353,7 +360,17 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         tokens["custodian"] = sh("custodian", "init", "--state", custodian).stdout.strip()
         sh("aggregator", "custodian", "register", "--key", tokens["custodian"], *agg)
 
-    def open_quarter() -> None:
+    def model_then_quarter() -> None:
+        # The taskforce publishes the segment model release (here the synthetic
+        # one, signed with the public demo key), then opens the quarter, which
+        # names the release published last.
+        release = root / f"{SYNTHETIC_VERSION}.segments"
+        made = sh("segments", "synthetic", "--out", release)
+        found = re.search(r"^demo key (\S+) ", made.output, re.MULTILINE)
+        assert found, made.stdout
+        tokens["model key"] = found[1]
+        sh("aggregator", "segment-model", "register-key", "--key", found[1], *agg)
+        sh("aggregator", "segment-model", "publish", release, *agg)
         ev.runs["period open"] = sh("aggregator", "period", "open", PERIOD, *agg)
 
     def token_for(a: Agent) -> None:
@@ -371,7 +388,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         lambda: staff("t.aken", "taskforce"),
         lambda: staff("p.rivacy", "privacy-officer"),
         custodian_key,
-        open_quarter,
+        model_then_quarter,
         *(lambda a=a: token_for(a) for a in agents),
     )
     taskforce_token, officer_token = tokens["taskforce"], tokens["privacy-officer"]
@@ -408,8 +425,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "--state", custodian, env={"PUBLIEK_TOKEN": taskforce_token},
         )  # fmt: skip
 
-        # -- each institution: sector key, mapping, ingest, status, submit, receipt ---
+        # -- each institution: model, sector key, mapping, ingest, status, submit ----
         def quarter(a: Agent) -> None:
+            a.agent("segment-model", "pin-key", "--model-key", tokens["model key"])
+            a.agent("segment-model", "fetch", "--version", SYNTHETIC_VERSION)
+            assert a.spec.pc4 is not None
+            (a.workspace / "release.toml").write_text(f'home_pc4 = "{a.spec.pc4}"\n')
             a.agent("sector-key", "fetch", "--period", PERIOD)
             box_offices[a.spec.slug](a)
             ev.runs[f"status {a.spec.slug}"] = a.agent("status")
@@ -443,6 +464,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         sh("aggregator", "period", "publish", PERIOD, *agg)
         benchmarks: dict[str, Any] = {}
 
+        def penetration() -> None:
+            benchmarks["penetration"] = httpx.get(
+                f"{url}/v1/periods/{PERIOD}/penetration", timeout=30
+            ).json()
+
         def export_benchmarks() -> None:
             exported = root / "benchmarks-2026-Q3.json"
             sh("aggregator", "benchmarks", "--period", PERIOD, "--format", "json",
@@ -464,7 +490,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 ev.ledger[when] = film.agent("budget").stdout
                 ev.outbox[when] = sorted(p.name for p in (film.workspace / "outbox").iterdir())
 
-        _together(export_benchmarks, late_submission)
+        _together(export_benchmarks, penetration, late_submission)
         ev.runs["submission list"] = sh("aggregator", "submission", "list", PERIOD, *agg)
     finally:
         server.terminate()
@@ -482,6 +508,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         sector_key=CustodianState(custodian).sector_key(PERIOD).reveal(),
         benchmark_cli=benchmarks["cli"],
         benchmark_http=benchmarks["http"],
+        penetration=benchmarks["penetration"],
         server_log=server_log.read_text(encoding="utf-8", errors="replace"),
         state=state,
     )
@@ -584,7 +611,7 @@ def test_a_submit_to_the_published_quarter_is_refused_and_spends_nothing(
 
 def test_the_published_95_percent_intervals_hold_the_true_totals(deployment: Deployment) -> None:
     """Nominal coverage 95%: at most :func:`misses_allowed` of the cells miss."""
-    exact = truth(deployment.rows, deployment.sector_key)
+    exact = truth(deployment.rows, deployment.sector_key, synthetic_model())
     cells = checked_cells(deployment.benchmark_http["cells"])
     inside = [c["ci95_low"] <= exact.get(label(c), 0) <= c["ci95_high"] for c in cells]
     n = len(inside)
@@ -596,7 +623,7 @@ def test_no_published_estimate_is_off_by_more_than_its_noise(deployment: Deploym
     """A few misses are chance; a count that is wrong (a table mis-binned, an
     order counted twice) is off by many standard deviations, in however few
     cells. Beyond 5 sd happens by chance with probability below 10^-6 a cell."""
-    exact = truth(deployment.rows, deployment.sector_key)
+    exact = truth(deployment.rows, deployment.sector_key, synthetic_model())
     off = {
         label(c): (c["estimate"], exact.get(label(c), 0), round(c["std"], 1))
         for c in checked_cells(deployment.benchmark_http["cells"])
@@ -616,6 +643,31 @@ def test_the_command_line_and_the_api_publish_the_same_sector_benchmark(
 
 
 # -- what never leaves --------------------------------------------------------------
+
+
+def test_the_published_penetration_counts_against_the_periods_model(
+    deployment: Deployment,
+) -> None:
+    """Public, for the sector in the country: every segment of the model with an
+    interval around its estimate, labelled synthetic, against the model the
+    quarter named; the visiting households are no more than the submissions'
+    rows (an upper bound of each institution's distinct households, summed)."""
+    found = deployment.penetration
+    assert (found["segment_model"], found["synthetic"], found["catchment"]) == (
+        SYNTHETIC_VERSION, True, "country",
+    )  # fmt: skip
+    assert found["institutions"] == len(deployment.agents) and found["listed"]
+    model = synthetic_tables()
+    assert [s["segment"] for s in found["segments"]] == list(model.segment_ids)
+    sizes = sum(a.rows.height for a in deployment.agents)
+    shown = 0
+    for segment in found["segments"]:
+        figure = segment["penetration"]
+        if figure["estimate"] is not None:
+            shown += 1
+            assert figure["ci95_low"] <= figure["estimate"] <= figure["ci95_high"]
+            assert 0 < figure["estimate"] < 100 * sizes / segment["population"] * 2
+    assert shown >= len(found["segments"]) // 2
 
 
 def test_no_process_printed_personal_data(deployment: Deployment) -> None:

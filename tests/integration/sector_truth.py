@@ -10,6 +10,7 @@ addresses and names in any text: terminal output, logs, a state folder.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import math
@@ -20,7 +21,18 @@ from typing import Any
 import polars as pl
 
 from agent.regions import province_of
-from agent.segments import synthetic_demo_model
+from agent.segment_install import model_of
+from agent.segments import SegmentModel
+from protocol.segment_release import verify_release
+from segments.synthetic import signed_synthetic, synthetic_model_key, synthetic_tables
+
+
+@functools.cache
+def synthetic_model() -> SegmentModel:
+    """The synthetic release's model (``synthetic-2026.1``), which the demo and the
+    operator's deployment publish and release with."""
+    data = signed_synthetic(synthetic_tables())
+    return model_of(verify_release(data, model_key=synthetic_model_key().public, where="test"))
 
 
 def pc6(raw: str) -> str | None:
@@ -64,14 +76,16 @@ CHECKED = {
 }
 
 
-def truth(rows: pl.DataFrame, sector_key: bytes) -> dict[tuple[str, str], int]:
+def truth(rows: pl.DataFrame, sector_key: bytes, model: SegmentModel) -> dict[tuple[str, str], int]:
     """Exact sector totals per (table, label) of the tables in :data:`CHECKED`.
 
     ``rows``: every export row that counts, with ``institution``, ``postcode``,
     ``house_number``, ``email``, ``visit_date`` and ``tickets``. Each
-    institution's household has its lowest PC4 (for segment and province),
-    its distinct visit days (frequency band) and its tickets capped at
-    :data:`MAX_VISITS`; all are new in a sector's first period."""
+    institution's household has its lowest PC4 (for province), its distinct
+    visit days (frequency band) and its tickets capped at :data:`MAX_VISITS`;
+    all are new in a sector's first period. Its segment (``model``'s draw from
+    its key, docs/segment-model.md) is that of its PC6 where all its rows agree
+    on one, else that of its lowest PC4."""
     keyed = []
     for r in rows.iter_rows(named=True):
         identity = household_identity(r)
@@ -83,23 +97,32 @@ def truth(rows: pl.DataFrame, sector_key: bytes) -> dict[tuple[str, str], int]:
                 "institution": r["institution"],
                 "household_key": hmac.new(sector_key, identity.encode(), hashlib.sha256).digest(),
                 "pc4": code[:4] if code else None,
+                "pc6": code,
                 "day": r["visit_date"],
                 "tickets": int(r["tickets"]),
             }
         )
+    frame = pl.DataFrame(keyed)
+    placement = model.placement
+    placed = placement.segments(frame["household_key"], placement.areas(frame["pc6"]))
     households = (
-        pl.DataFrame(keyed)
+        frame.with_columns(placed.cast(pl.String).alias("placed"))
         .group_by("institution", "household_key")
         .agg(
             pl.col("pc4").min(),
+            pl.col("placed").unique().alias("placed"),
             pl.col("day").n_unique().alias("days"),
             pl.col("tickets").sum().clip(upper_bound=MAX_VISITS).alias("tickets"),
         )
     )
-    households = (
-        synthetic_demo_model()
-        .assign(households)
-        .with_columns(province_of(pl.col("pc4")).fill_null("unknown").alias("province"))
+    by_pc4 = model.segment_of(households).cast(pl.String)
+    households = households.with_columns(
+        pl.when(pl.col("placed").list.len() == 1)
+        .then(pl.col("placed").list.first())
+        .otherwise(by_pc4)
+        .fill_null("unknown")
+        .alias("segment"),
+        province_of(pl.col("pc4")).fill_null("unknown").alias("province"),
     )
     out: dict[tuple[str, str], int] = {}
     for row in households.iter_rows(named=True):

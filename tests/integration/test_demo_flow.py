@@ -20,6 +20,7 @@ from tests.integration.sector_truth import (
     checked_cells,
     label,
     misses_allowed,
+    synthetic_model,
 )
 from tests.integration.sector_truth import leaks as leaks_in
 from tests.integration.sector_truth import truth as truth_of
@@ -33,7 +34,7 @@ K = 3
 
 def truth(result: DemoResult) -> dict[tuple[str, str], int]:
     """Exact sector totals of the tables in :data:`CHECKED` (tests/integration/sector_truth.py)."""
-    return truth_of(result.sector.rows, result.sector_key.reveal())
+    return truth_of(result.sector.rows, result.sector_key.reveal(), synthetic_model())
 
 
 def published(result: DemoResult) -> list[dict[str, Any]]:
@@ -49,7 +50,7 @@ def leaks(result: DemoResult, text: str) -> list[str]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[DemoResult]:
     root = tmp_path_factory.mktemp("demo")
     return [
-        run_demo(root, institutions=INSTITUTIONS, households=3000, k=K, progress=lambda _: None)
+        run_demo(root, institutions=INSTITUTIONS, households=8000, k=K, progress=lambda _: None)
         for _ in range(2)
     ]
 
