@@ -60,12 +60,16 @@ import polars as pl
 
 from aggregator.estimates import RELATIVE_LIMIT, Z95
 from aggregator.screening import TableInput
-from dp.catchments import BANDS, UNKNOWN, bands_within, pc4_bands
+from dp.catchments import BANDS, RADII, UNKNOWN, bands_within, pc4_bands
 
 CATCHMENT_TABLE = "households_by_segment_catchment"
 PROVINCE_TABLE = "households_by_segment_province"
 COUNTRY = "country"
 DEFAULT_RADIUS = "30_km"
+PROVINCE = "province"
+"""The other catchment a reader may choose: each member's own province (that of
+its PC4), counted from ``households_by_segment_province``."""
+CATCHMENTS: tuple[str, ...] = (*RADII, PROVINCE)
 DOUBLE_COUNTED = (
     "Visiting households are summed over the institutions: a household that visits two "
     "of them counts twice, so not-yet-visitors are at least the number shown."
@@ -377,12 +381,21 @@ class Population:
             self._bands[origin] = out
         return self._bands[origin]
 
+    def province_of(self, origin: int | None) -> str | None:
+        """The province of PC4 ``origin`` in the model; ``None`` if not in it."""
+        found = self.pc4.filter(pl.col("pc4") == origin)["province"] if origin else None
+        return str(found[0]) if found is not None and found.len() else None
+
     def catchment(self, origin: int | None, radius: str) -> dict[str, int] | None:
-        """Households per segment within ``radius`` of ``origin``; ``None`` when
-        the origin is not a PC4 of the model (no catchment to count)."""
-        within = [BANDS.index(b) for b in bands_within(radius)]
+        """Households per segment within ``radius`` of ``origin`` (or in its
+        province, :data:`PROVINCE`); ``None`` when the origin is not a PC4 of the
+        model (no catchment to count)."""
         if origin is None:
             return None
+        if radius == PROVINCE:
+            province = self.province_of(origin)
+            return None if province is None else self.by_province()[province]
+        within = [BANDS.index(b) for b in bands_within(radius)]
         banded = self.bands(origin)
         if int(banded[BANDS.index(UNKNOWN)].sum()) == int(banded.sum()):
             return None
@@ -492,12 +505,18 @@ def group_in_catchments(
     pop = dict.fromkeys(population.segments, 0)
     counted = 0
     for m in members:
-        table = m.tables.get(CATCHMENT_TABLE)
+        table = m.tables.get(PROVINCE_TABLE if radius == PROVINCE else CATCHMENT_TABLE)
         area = population.catchment(m.origin, radius) if table is not None else None
         if table is None or area is None:
             continue
         counted += 1
-        for s, v in catchment_visitors(table, radius).items():
+        if radius == PROVINCE:
+            province = population.province_of(m.origin)
+            found = province_visitors(table)
+            inside = {s: found.get((str(province), s), ZERO) for s in population.segments}
+        else:
+            inside = catchment_visitors(table, radius)
+        for s, v in inside.items():
             visitors[s] = visitors.get(s, ZERO) + v
         for s, n in area.items():
             pop[s] += n

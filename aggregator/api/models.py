@@ -513,7 +513,8 @@ class Penetration(ExactModel):
         description="The segment model is synthetic: these figures describe no real population."
     )
     catchment: str = Field(
-        description="15_km, 30_km or 60_km around each member; the sector: country."
+        description="15_km, 30_km or 60_km around each member, or province (its own); "
+        "the sector: country."
     )
     institutions: int = Field(description="Institutions counted (with a catchment).")
     listed: bool = Field(description="false: fewer than k institutions counted; nothing listed.")

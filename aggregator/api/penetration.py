@@ -14,6 +14,7 @@ from aggregator.api.dependencies import OwnId, PeriodLabel, Readable, ServicesDe
 from aggregator.api.models import OwnPenetration, Penetration
 from aggregator.api.problems import problems
 from aggregator.penetration import (
+    CATCHMENTS,
     DEFAULT_RADIUS,
     DOUBLE_COUNTED,
     against_peer_group,
@@ -25,7 +26,6 @@ from aggregator.penetration import (
     visitors_interval,
 )
 from aggregator.penetration_inputs import load
-from dp.catchments import RADII, bands_within
 from protocol.errors import InvalidPayload, NotFound, UnknownPeriod, UsageError
 
 router = APIRouter(tags=["penetration"])
@@ -33,20 +33,19 @@ router = APIRouter(tags=["penetration"])
 Catchment = Annotated[
     str,
     Query(
-        description="Each member's catchment: the cumulative radius around its own PC4 "
-        "(ignored for the sector, whose catchment is the country).",
-        json_schema_extra={"enum": list(RADII)},
+        description="Each member's catchment: the cumulative radius around its own PC4, "
+        "or its PC4's province (ignored for the sector, whose catchment is the country).",
+        json_schema_extra={"enum": list(CATCHMENTS)},
     ),
 ]
 
 
 def _radius(catchment: str) -> str:
-    try:
-        bands_within(catchment)
-    except ValueError:
+    if catchment not in CATCHMENTS:
         raise UsageError(
-            "the catchment is not a known radius", hint=f"use one of {', '.join(RADII)}"
-        ) from None
+            "the catchment is not a known radius or province",
+            hint=f"use one of {', '.join(CATCHMENTS)}",
+        )
     return catchment
 
 

@@ -10,6 +10,7 @@ import pytest
 from aggregator.estimates import Z95
 from aggregator.penetration import (
     CATCHMENT_TABLE,
+    PROVINCE,
     PROVINCE_TABLE,
     Contributor,
     Interval,
@@ -253,3 +254,36 @@ def test_the_demo_text_shows_the_sectors_rates_and_a_groups_largest_not_yet_visi
 def test_the_demo_text_says_when_nothing_is_listed() -> None:
     empty = sector_in_country([], population(), k=3)
     assert "not listed: fewer than k institutions" in format_penetration(empty, None, None)
+
+
+def test_a_province_catchment_counts_each_members_own_province() -> None:
+    """Catchment ``province``: each member's visitors in the province of its own
+    PC4 (from the segment × province table) against that province's population."""
+    population = Population(
+        ("a", "b"),
+        pl.DataFrame(
+            {
+                "pc4": [1000, 1001, 9700],
+                "province": ["noord-holland", "noord-holland", "groningen"],
+                "lat": [52.37, 52.38, 53.2],
+                "lon": [4.9, 4.91, 6.56],
+                "a": [100, 300, 1000],
+                "b": [50, 50, 2000],
+            }
+        ),
+    )
+    keys = [
+        (s, p) for s in ("a", "b", "unknown") for p in ("noord-holland", "groningen", "unknown")
+    ]
+    values = {("a", "noord-holland"): 40, ("b", "noord-holland"): 10, ("a", "groningen"): 7}
+    table = TableInput(
+        PROVINCE_TABLE, "households", ("segment", "province"), tuple(keys),
+        tuple(int(values.get(k, 0.0)) for k in keys), 1.0,
+    )  # fmt: skip
+    member = Contributor("m", 1001, {PROVINCE_TABLE: table})
+    audience = group_in_catchments([member], population, radius=PROVINCE, k=1)
+    by_segment = {r.segment: r for r in audience.segments}
+    assert by_segment["a"].population == 400 and by_segment["b"].population == 100
+    assert by_segment["a"].visitors.value == 40.0  # Groningen's 7 are outside
+    assert by_segment["a"].penetration is not None
+    assert by_segment["a"].penetration.estimate == pytest.approx(10.0)
