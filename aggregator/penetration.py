@@ -70,6 +70,9 @@ PROVINCE = "province"
 """The other catchment a reader may choose: each member's own province (that of
 its PC4), counted from ``households_by_segment_province``."""
 CATCHMENTS: tuple[str, ...] = (*RADII, PROVINCE)
+PENETRATION_DIGITS = 2
+"""Decimals of a penetration (per 100 households): a sector's or a group's is
+often a few percent with an interval of a tenth, which one decimal would hide."""
 DOUBLE_COUNTED = (
     "Visiting households are summed over the institutions: a household that visits two "
     "of them counts twice, so not-yet-visitors are at least the number shown."
@@ -266,7 +269,7 @@ class SegmentFigures:
             "province": self.province,
             "population": self.population,
             "visitors": shown(visitors, digits=0).to_dict(),
-            "penetration": shown(self.penetration, digits=1).to_dict(),
+            "penetration": shown(self.penetration, digits=PENETRATION_DIGITS).to_dict(),
             "not_yet_visitors": shown(self.not_yet_visitors, digits=0).to_dict(),
             "profile_index": shown(index, digits=0).to_dict(),
             "represented": represented(self.profile_index),

@@ -10,6 +10,7 @@ from aggregator.peergroups import SECTOR
 from aggregator.penetration import (
     DEFAULT_RADIUS,
     DOUBLE_COUNTED,
+    PENETRATION_DIGITS,
     Audience,
     ranked_not_yet_visitors,
     shown,
@@ -22,10 +23,10 @@ TOO_UNCERTAIN = "too uncertain"
 
 def _rate(audience: Audience, segment: str) -> str:
     row = next(r for r in audience.segments if r.segment == segment)
-    figure = shown(row.penetration, digits=1)
+    figure = shown(row.penetration, digits=PENETRATION_DIGITS)
     if figure.too_uncertain:
         return TOO_UNCERTAIN
-    return f"{figure.estimate:.1f}% (95%: {figure.ci95_low:.1f}–{figure.ci95_high:.1f})"
+    return f"{figure.estimate:.2f}% (95%: {figure.ci95_low:.2f}–{figure.ci95_high:.2f})"
 
 
 SYNTHETIC = "segment model {model} is SYNTHETIC: these figures describe no real population"

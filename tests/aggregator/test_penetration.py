@@ -243,8 +243,8 @@ def test_the_demo_text_shows_the_sectors_rates_and_a_groups_largest_not_yet_visi
         population(), radius="30_km", k=3,
     )  # fmt: skip
     text = format_penetration(sector, "theater/nl/all", group)
-    assert "  a  8.6% (95%: 8.5–8.7)" in text  # 120 of 1,400
-    assert "  b  0.6% (95%: 0.5–0.6)" in text  # 15 of 2,600
+    assert "  a  8.57% (95%: 8.45–8.69)" in text  # 120 of 1,400
+    assert "  b  0.58% (95%: 0.51–0.64)" in text  # 15 of 2,600
     assert "Largest not-yet-visitor segments of theater/nl/all (within 30 km" in text
     assert "  b: at least 1,800 households (95%: 1,800–1,800)" in text
     assert text.index("  b: at least") < text.index("  a: at least")
