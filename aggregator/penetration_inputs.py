@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aggregator import benchmarks, periods
+from aggregator import benchmarks, periods, segment_models
 from aggregator.peergroups import SECTOR, assign
 from aggregator.penetration import (
     CATCHMENT_TABLE,
@@ -34,11 +34,9 @@ from aggregator.penetration import (
     remember_population,
     sector_in_country,
 )
-from aggregator.storage import LogEntry, Period, SegmentModelKey, SegmentModelRelease, Submission
-from protocol.errors import MalformedMessage, NotFound, PubliekError
-from protocol.keys import VerifyKey
+from aggregator.storage import LogEntry, Period, SegmentModelRelease, Submission
+from protocol.errors import MalformedMessage, NotFound
 from protocol.messages import DEMO_SEGMENT_MODEL
-from protocol.segment_release import SIGNATURE, Signature, read_container, verify_release
 from protocol.translog import SET_ASIDE
 
 PC4 = re.compile(r"[1-9][0-9]{3}")
@@ -156,15 +154,7 @@ def stored_population(session: Session, version: str) -> Population:
     if cached is not None:
         return cached
     where = f"segment model {version} as stored"
-    data = bytes(row.content)
-    try:
-        key_id = Signature.from_bytes(read_container(data, where=where)[SIGNATURE]).key_id
-    except PubliekError as exc:
-        raise type(exc)(f"{where}: {exc.detail}", hint=exc.hint) from exc
-    key = session.get(SegmentModelKey, key_id)
-    if key is None:
-        raise NotFound(f"{where} is signed by a model key this aggregator no longer has")
-    release = verify_release(data, model_key=VerifyKey.from_text(key.public_key), where=where)
+    release = segment_models.verified(session, bytes(row.content), where=where)
     if release.version != version or release.digest != row.digest:
         # The row's digest keys the cache: it must be the digest of the bytes verified.
         raise MalformedMessage(
