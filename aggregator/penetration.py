@@ -49,6 +49,7 @@ visiting households.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -392,26 +393,31 @@ class Population:
 
 _CACHE_SIZE = 4
 _populations: OrderedDict[str, Population] = OrderedDict()
+# The API answers requests on several threads: one reorders the cache while
+# another evicts from it.
+_populations_lock = threading.Lock()
 
 
 def cached_population(digest: str) -> Population | None:
     """The population of the release with ``digest`` (the signed manifest's
     SHA-256, so one digest is one model), if it was built here before."""
-    found = _populations.get(digest)
-    if found is not None:
-        _populations.move_to_end(digest)
-    return found
+    with _populations_lock:
+        found = _populations.get(digest)
+        if found is not None:
+            _populations.move_to_end(digest)
+        return found
 
 
 def remember_population(digest: str, release: ReleaseTables) -> Population:
     """The population of ``release`` (whose digest is ``digest``), built once
     and kept for the few releases a server uses at once."""
-    found = _populations.get(digest) or Population.of(release)
-    _populations[digest] = found
-    _populations.move_to_end(digest)
-    while len(_populations) > _CACHE_SIZE:
-        _populations.popitem(last=False)
-    return found
+    built = Population.of(release)
+    with _populations_lock:
+        found = _populations.setdefault(digest, built)
+        _populations.move_to_end(digest)
+        while len(_populations) > _CACHE_SIZE:
+            _populations.popitem(last=False)
+        return found
 
 
 # --- visitors from released tables ------------------------------------------------
