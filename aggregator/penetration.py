@@ -41,9 +41,12 @@ profile index is a ratio of noisy sums; its interval is the delta method's
 What is shown follows the benchmarks' rules: a figure over fewer than ``k``
 institutions is not listed; a figure whose 95% half-width exceeds half its
 estimate (or whose estimate is not positive) is *too uncertain* and shows no
-number; no count is negative. Not-yet-visitors are a lower bound ("at least")
-while overlaps count twice: the sum over members overstates the distinct
-visiting households.
+number; no count is negative. The sector's not-yet-visitors are a lower bound
+("at least") while overlaps count twice: the sum over members overstates the
+distinct visiting households. A peer group's are each member's own, summed
+over their catchments: a household is counted for every member whose
+catchment holds it and that it does not visit, so they are an upper bound of
+the distinct households no member reaches (:data:`SUMMED_OVER_CATCHMENTS`).
 """
 
 from __future__ import annotations
@@ -70,6 +73,19 @@ DEFAULT_RADIUS = "30_km"
 DOUBLE_COUNTED = (
     "Visiting households are summed over the institutions: a household that visits two "
     "of them counts twice, so not-yet-visitors are at least the number shown."
+)
+# A peer group's population is summed over its members' catchments too, so its
+# not-yet-visitors are each member's own, summed: a household in two catchments, or
+# one that visits another member, is counted for each member it does not visit.
+SUMMED_OVER_CATCHMENTS = (
+    "Each member counts its visiting households and its not-yet-visitors in its own "
+    "catchment, and the group's figures are their sums: a household in two members' "
+    "catchments counts in each, and one that visits another member still counts as not "
+    "yet visiting this one, so the households no member reaches are at most the number shown."
+)
+OWN_CATCHMENT = (
+    "The institution's own visiting households in its own catchment; the peer group's "
+    "audience it is compared with is summed over the members."
 )
 REPRESENTED = ("over", "under", "in_line")
 
@@ -467,6 +483,11 @@ class Audience:
     listed: bool  # at least k institutions: the figures may be shown
     segments: list[SegmentFigures]
     provinces: list[SegmentFigures] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        """What the sums mean for this audience's not-yet-visitors (module docstring)."""
+        return DOUBLE_COUNTED if self.catchment == COUNTRY else SUMMED_OVER_CATCHMENTS
 
     def shares(self) -> dict[str, Interval | None]:
         """The audience share per segment (for a comparison with another audience)."""
