@@ -41,7 +41,13 @@ class Release:
 
 
 def effective_config(workspace: Workspace, config: ReleaseConfig) -> ReleaseConfig:
-    """The config with the enrolled province as the distance fallback filled in."""
+    """The config with the enrolled province filled in as ``home_province``.
+
+    No table reads it since ``publiek-tables/3`` (the catchment bands need
+    ``home_pc4``); it stays because the config is part of the ledger's key for a
+    release (:func:`_release_digest`): dropping it would change the key of every
+    release already drawn, so one drawn before an upgrade would no longer be
+    found, and would be drawn, and spent, again (ADR 0014)."""
     if config.home_pc4 or config.home_province:
         return config
     return replace(config, home_province=workspace.load_config().province)
@@ -50,8 +56,9 @@ def effective_config(workspace: Workspace, config: ReleaseConfig) -> ReleaseConf
 def catchment_origin(config: ReleaseConfig) -> str | None:
     """The PC4 the catchment bands were counted from: the institution's own
     (``home_pc4`` in ``release.toml``), a venue's public location, never a
-    household's. None when the bands fell back to the enrolled province. The
-    aggregator reads it to relate the bands to the population around the venue."""
+    household's. None without ``home_pc4``: every household's band is then
+    ``unknown``. The aggregator reads it to relate the bands to the population
+    around the venue."""
     home = config.home_pc4
     return home if home is not None and PC4_RE.match(home) else None
 

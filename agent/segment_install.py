@@ -122,7 +122,7 @@ def fetch_release(workspace: Workspace, version: str) -> SegmentRelease:
         data = client.segment_model(version)
     where = f"segment model {version} from {config.aggregator_url}"
     release = verify_release(data, model_key=key, where=where, expected_version=version)
-    _keep_release(workspace, data)
+    _keep_release(workspace, data, key, release)
     return release
 
 
@@ -134,21 +134,24 @@ def install_model(workspace: Workspace, source: Path) -> SegmentModel:
     if data.startswith(ZIP_MAGIC):
         key = pinned_model_key(workspace)
         release = verify_release(data, model_key=key, where=str(source))
-        _keep_release(workspace, data)
-        model = model_of(release)
-        # The bytes just verified are the bytes kept: the ingests that follow read
-        # the cache instead of verifying them again.
-        _write_cache(workspace.root / CACHE_NAME, _stamp(data, key), model)
-        return model
+        return _keep_release(workspace, data, key, release)
     model = SegmentModel.parse(data, where=str(source))
     write_private(installed_path(workspace), data)
     release_path(workspace).unlink(missing_ok=True)
     return model
 
 
-def _keep_release(workspace: Workspace, data: bytes) -> None:
+def _keep_release(
+    workspace: Workspace, data: bytes, key: VerifyKey, release: SegmentRelease
+) -> SegmentModel:
+    """Keep the verified release's bytes, and its tables in the cache: the bytes
+    just verified are the bytes kept, so the ingests that follow read the cache
+    instead of verifying them again."""
     write_private(release_path(workspace), data)
     installed_path(workspace).unlink(missing_ok=True)
+    model = model_of(release)
+    _write_cache(workspace.root / CACHE_NAME, _stamp(data, key), model)
+    return model
 
 
 # --- using -----------------------------------------------------------------------

@@ -103,9 +103,10 @@ class ReleaseConfig:
       bands (:func:`dp.catchments.pc4_bands` on the segment model's
       centroids). Without it, or with a model without centroids, every
       household's catchment is ``unknown``.
-    * ``home_province``: the enrolled province, the fallback of the distance
-      bands of ``publiek-tables/2``; the catchment bands of
-      ``publiek-tables/3`` do not read it (a province has no centroid).
+    * ``home_province``: the enrolled province. No table reads it (the
+      catchment bands of ``publiek-tables/3`` need a centroid, which a
+      province has not); it is kept because the config keys the ledger's
+      releases (:func:`agent.release.effective_config`).
     """
 
     rho: float = field(default_factory=default_rho)

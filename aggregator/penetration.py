@@ -41,14 +41,18 @@ profile index is a ratio of noisy sums; its interval is the delta method's
 What is shown follows the benchmarks' rules: a figure over fewer than ``k``
 institutions is not listed; a figure whose 95% half-width exceeds half its
 estimate (or whose estimate is not positive) is *too uncertain* and shows no
-number; no count is negative. Not-yet-visitors are a lower bound ("at least")
-while overlaps count twice: the sum over members overstates the distinct
-visiting households.
+number; no count is negative. The sector's not-yet-visitors are a lower bound
+("at least") while overlaps count twice: the sum over members overstates the
+distinct visiting households. A peer group's are each member's own, summed
+over their catchments: a household is counted for every member whose
+catchment holds it and that it does not visit, so they are an upper bound of
+the distinct households no member reaches (:data:`SUMMED_OVER_CATCHMENTS`).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +80,19 @@ often a few percent with an interval of a tenth, which one decimal would hide.""
 DOUBLE_COUNTED = (
     "Visiting households are summed over the institutions: a household that visits two "
     "of them counts twice, so not-yet-visitors are at least the number shown."
+)
+# A peer group's population is summed over its members' catchments too, so its
+# not-yet-visitors are each member's own, summed: a household in two catchments, or
+# one that visits another member, is counted for each member it does not visit.
+SUMMED_OVER_CATCHMENTS = (
+    "Each member counts its visiting households and its not-yet-visitors in its own "
+    "catchment, and the group's figures are their sums: a household in two members' "
+    "catchments counts in each, and one that visits another member still counts as not "
+    "yet visiting this one, so the households no member reaches are at most the number shown."
+)
+OWN_CATCHMENT = (
+    "The institution's own visiting households in its own catchment; the peer group's "
+    "audience it is compared with is summed over the members."
 )
 REPRESENTED = ("over", "under", "in_line")
 
@@ -408,26 +425,31 @@ class Population:
 
 _CACHE_SIZE = 4
 _populations: OrderedDict[str, Population] = OrderedDict()
+# The API answers requests on several threads: one reorders the cache while
+# another evicts from it.
+_populations_lock = threading.Lock()
 
 
 def cached_population(digest: str) -> Population | None:
     """The population of the release with ``digest`` (the signed manifest's
     SHA-256, so one digest is one model), if it was built here before."""
-    found = _populations.get(digest)
-    if found is not None:
-        _populations.move_to_end(digest)
-    return found
+    with _populations_lock:
+        found = _populations.get(digest)
+        if found is not None:
+            _populations.move_to_end(digest)
+        return found
 
 
 def remember_population(digest: str, release: ReleaseTables) -> Population:
     """The population of ``release`` (whose digest is ``digest``), built once
     and kept for the few releases a server uses at once."""
-    found = _populations.get(digest) or Population.of(release)
-    _populations[digest] = found
-    _populations.move_to_end(digest)
-    while len(_populations) > _CACHE_SIZE:
-        _populations.popitem(last=False)
-    return found
+    built = Population.of(release)
+    with _populations_lock:
+        found = _populations.setdefault(digest, built)
+        _populations.move_to_end(digest)
+        while len(_populations) > _CACHE_SIZE:
+            _populations.popitem(last=False)
+        return found
 
 
 # --- visitors from released tables ------------------------------------------------
@@ -472,11 +494,16 @@ class Audience:
     the country, or one institution in its own catchment) against its
     population: the figures per segment, by province for the sector."""
 
-    catchment: str  # a key of dp.catchments.RADII, or COUNTRY
+    catchment: str  # a key of dp.catchments.RADII, PROVINCE, or COUNTRY
     institutions: int  # members counted (with a catchment, or the province table)
     listed: bool  # at least k institutions: the figures may be shown
     segments: list[SegmentFigures]
     provinces: list[SegmentFigures] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        """What the sums mean for this audience's not-yet-visitors (module docstring)."""
+        return DOUBLE_COUNTED if self.catchment == COUNTRY else SUMMED_OVER_CATCHMENTS
 
     def shares(self) -> dict[str, Interval | None]:
         """The audience share per segment (for a comparison with another audience)."""

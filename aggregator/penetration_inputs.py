@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aggregator import benchmarks, periods
+from aggregator import benchmarks, periods, segment_models
 from aggregator.peergroups import SECTOR, assign
 from aggregator.penetration import (
     CATCHMENT_TABLE,
@@ -34,10 +34,9 @@ from aggregator.penetration import (
     remember_population,
     sector_in_country,
 )
-from aggregator.storage import LogEntry, Period, SegmentModelKey, SegmentModelRelease, Submission
-from protocol.errors import NotFound, PubliekError
-from protocol.keys import VerifyKey
-from protocol.segment_release import SIGNATURE, Signature, read_container, verify_release
+from aggregator.storage import LogEntry, Period, SegmentModelRelease, Submission
+from protocol.errors import MalformedMessage, NotFound
+from protocol.messages import DEMO_SEGMENT_MODEL
 from protocol.translog import SET_ASIDE
 
 PC4 = re.compile(r"[1-9][0-9]{3}")
@@ -138,6 +137,14 @@ def stored_population(session: Session, version: str) -> Population:
     """The population of segment model ``version`` as published here, verified
     again under its registered model key the first time its digest is seen."""
     row = session.get(SegmentModelRelease, version)
+    if row is None and version == DEMO_SEGMENT_MODEL:
+        # The built-in demo model is no release: it has no population to publish.
+        raise NotFound(
+            f"the period's submissions use the built-in demo model {version}, which has no "
+            "population to compare with",
+            hint="penetration needs a published release: publiek aggregator period open "
+            "--segment-model VERSION for the next period",
+        )
     if row is None:
         raise NotFound(
             f"segment model {version}, which the period's submissions name, is not published here",
@@ -147,13 +154,12 @@ def stored_population(session: Session, version: str) -> Population:
     if cached is not None:
         return cached
     where = f"segment model {version} as stored"
-    data = bytes(row.content)
-    try:
-        key_id = Signature.from_bytes(read_container(data, where=where)[SIGNATURE]).key_id
-    except PubliekError as exc:
-        raise type(exc)(f"{where}: {exc.detail}", hint=exc.hint) from exc
-    key = session.get(SegmentModelKey, key_id)
-    if key is None:
-        raise NotFound(f"{where} is signed by a model key this aggregator no longer has")
-    release = verify_release(data, model_key=VerifyKey.from_text(key.public_key), where=where)
-    return remember_population(row.digest, release)
+    release = segment_models.verified(session, bytes(row.content), where=where)
+    if release.version != version or release.digest != row.digest:
+        # The row's digest keys the cache: it must be the digest of the bytes verified.
+        raise MalformedMessage(
+            f"{where} does not match its listing (version {release.version}, "
+            f"digest {release.digest[:16]})",
+            hint="the store was changed outside Publiek: restore it from a backup",
+        )
+    return remember_population(release.digest, release)

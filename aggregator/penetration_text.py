@@ -64,10 +64,12 @@ def format_penetration(
             row = next(r for r in group.segments if r.segment == segment)
             figure = shown(row.not_yet_visitors, digits=0)
             lines.append(
-                f"  {segment}: at least {figure.estimate:,.0f} households "
+                f"  {segment}: {figure.estimate:,.0f} households "
                 f"(95%: {figure.ci95_low:,.0f}–{figure.ci95_high:,.0f})"
             )
     lines.append(DOUBLE_COUNTED)
+    if group_id is not None and group is not None:
+        lines.append(group.note)
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from aggregator.storage import Database, SegmentModelKey, SegmentModelRelease
 from protocol.errors import (
@@ -24,7 +25,13 @@ from protocol.errors import (
     UnknownKey,
 )
 from protocol.keys import VerifyKey
-from protocol.segment_release import SIGNATURE, Signature, read_container, verify_release
+from protocol.segment_release import (
+    SIGNATURE,
+    SegmentRelease,
+    Signature,
+    read_container,
+    verify_release,
+)
 
 
 @dataclass(frozen=True)
@@ -56,22 +63,8 @@ def publish_release(db: Database, data: bytes, *, where: str) -> tuple[Published
     Returns the release and whether it was new: the same bytes again are a
     no-op; other bytes under a version already published are refused (a
     version names one release forever, as agents pin it)."""
-    members = read_container(data, where=where)
-    try:
-        key_id = Signature.from_bytes(members[SIGNATURE]).key_id
-    except PubliekError as exc:
-        raise MalformedMessage(f"{where}: {exc.detail}", hint=exc.hint) from exc
     with db.session() as s:
-        registered = s.get(SegmentModelKey, key_id)
-        if registered is None:
-            raise UnknownKey(
-                f"{where} is signed by a model key this aggregator does not know",
-                hint="register the taskforce's model key: "
-                "publiek aggregator segment-model register-key --key KEY",
-            )
-        release = verify_release(
-            data, model_key=VerifyKey.from_text(registered.public_key), where=where
-        )
+        release = verified(s, data, where=where)
         existing = s.get(SegmentModelRelease, release.version)
         if existing is not None:
             if existing.digest != release.digest or existing.content != data:
@@ -85,13 +78,31 @@ def publish_release(db: Database, data: bytes, *, where: str) -> tuple[Published
             version=release.version,
             digest=release.digest,
             synthetic=release.synthetic,
-            model_key_id=key_id,
+            model_key_id=release.signer.key_id,
             size=len(data),
             content=data,
             published_at=datetime.now(UTC),
         )
         s.add(row)
         return _published(row), True
+
+
+def verified(session: Session, data: bytes, *, where: str) -> SegmentRelease:
+    """The release file ``data``, verified under the registered model key that
+    signed it (at publish, and again wherever the stored bytes are read)."""
+    members = read_container(data, where=where)
+    try:
+        key_id = Signature.from_bytes(members[SIGNATURE]).key_id
+    except PubliekError as exc:
+        raise MalformedMessage(f"{where}: {exc.detail}", hint=exc.hint) from exc
+    registered = session.get(SegmentModelKey, key_id)
+    if registered is None:
+        raise UnknownKey(
+            f"{where} is signed by a model key this aggregator does not know",
+            hint="register the taskforce's model key: "
+            "publiek aggregator segment-model register-key --key KEY",
+        )
+    return verify_release(data, model_key=VerifyKey.from_text(registered.public_key), where=where)
 
 
 def list_releases(db: Database) -> list[Published]:

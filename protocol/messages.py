@@ -571,7 +571,7 @@ class PeriodConfig:
             "mechanism": OneOf(MECHANISMS),
             "design": Text(
                 DESIGN,
-                note="release design id, e.g. `publiek-tables/2`",
+                note="release design id, e.g. `publiek-tables/3`",
                 meaning="a short identifier",
             ),
             "tables": Array(

@@ -492,8 +492,9 @@ class SegmentPenetration(ExactModel):
     visitors: Figure = Field(description="Visiting households, summed over the institutions.")
     penetration: Figure = Field(description="Visiting households per 100 of the population.")
     not_yet_visitors: Figure = Field(
-        description="At least this many households of the segment are not reached "
-        "(population − visitors; a lower bound while overlaps count twice)."
+        description="Population − visitors: for the sector at least this many households of "
+        "the segment are not reached (overlaps count twice); for a peer group, the members' own "
+        "not-yet-visitors summed, at most the households no member reaches (see note)."
     )
     profile_index: Figure = Field(
         description="Audience share ÷ population share × 100; shown where the visitors are."

@@ -16,7 +16,7 @@ from aggregator.api.problems import problems
 from aggregator.penetration import (
     CATCHMENTS,
     DEFAULT_RADIUS,
-    DOUBLE_COUNTED,
+    OWN_CATCHMENT,
     against_peer_group,
     clear,
     own_in_catchment,
@@ -85,7 +85,7 @@ def group_penetration(
         "catchment": audience.catchment,
         "institutions": audience.institutions,
         "listed": listed,
-        "note": DOUBLE_COUNTED,
+        "note": audience.note,
         "segments": [r.to_dict() for r in audience.segments] if listed else [],
         "not_yet_visitors": ranked_not_yet_visitors(audience.segments) if listed else [],
         "provinces": [r.to_dict() for r in audience.provinces] if listed else [],
@@ -143,7 +143,7 @@ def own_penetration(
         "origin": str(member.origin),
         "peer_group": group.summary() if group is not None else None,
         "peer_group_listed": peer is not None and peer.listed,
-        "note": DOUBLE_COUNTED,
+        "note": OWN_CATCHMENT,
         "segments": segments,
         "not_yet_visitors": ranked_not_yet_visitors(own.segments),
     }

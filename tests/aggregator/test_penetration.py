@@ -10,8 +10,10 @@ import pytest
 from aggregator.estimates import Z95
 from aggregator.penetration import (
     CATCHMENT_TABLE,
+    DOUBLE_COUNTED,
     PROVINCE,
     PROVINCE_TABLE,
+    SUMMED_OVER_CATCHMENTS,
     Contributor,
     Interval,
     Noisy,
@@ -246,9 +248,12 @@ def test_the_demo_text_shows_the_sectors_rates_and_a_groups_largest_not_yet_visi
     assert "  a  8.57% (95%: 8.45–8.69)" in text  # 120 of 1,400
     assert "  b  0.58% (95%: 0.51–0.64)" in text  # 15 of 2,600
     assert "Largest not-yet-visitor segments of theater/nl/all (within 30 km" in text
-    assert "  b: at least 1,800 households (95%: 1,800–1,800)" in text
-    assert text.index("  b: at least") < text.index("  a: at least")
-    assert text.endswith("at least the number shown.")
+    assert "  b: 1,800 households (95%: 1,800–1,800)" in text
+    assert text.index("  b: ") < text.index("  a: ")
+    # The sector's sum is a lower bound, the group's (summed over catchments) an upper one.
+    assert DOUBLE_COUNTED in text
+    assert (sector.note, group.note) == (DOUBLE_COUNTED, SUMMED_OVER_CATCHMENTS)
+    assert text.endswith("at most the number shown.")
 
 
 def test_the_demo_text_says_when_nothing_is_listed() -> None:

@@ -96,6 +96,7 @@ def test_a_peer_group_counts_the_members_with_a_catchment(world: Any) -> None:
     body = r.json()
     assert (body["catchment"], body["institutions"], body["listed"]) == ("15_km", 5, True)
     assert body["provinces"] == []
+    assert "at most the number shown" in body["note"]  # summed over the members' catchments
     assert set(body["not_yet_visitors"]) <= set(world.release.segments)
     populations = [s["population"] for s in body["segments"]]
     assert all(p >= 0 for p in populations) and sum(populations) > 0

@@ -14,11 +14,12 @@ from typer.testing import CliRunner
 
 from aggregator import benchmarks
 from aggregator.intake import Intake
+from aggregator.penetration_inputs import stored_population
 from aggregator.periods import get_period, open_period, period_config
 from aggregator.segment_models import publish_release, register_model_key
-from aggregator.storage import Period, Submission
+from aggregator.storage import Period, SegmentModelRelease, Submission
 from cli import app
-from protocol.errors import SegmentModelMismatch, UsageError
+from protocol.errors import MalformedMessage, NotFound, SegmentModelMismatch, UsageError
 from protocol.keys import SigningKey
 from protocol.messages import DEMO_SEGMENT_MODEL
 from protocol.period_config import verify_period_config
@@ -142,3 +143,21 @@ def test_submissions_stored_under_another_model_than_the_period_names_are_left_o
         result = benchmarks.compute(s, kit.PERIOD, k=1)
     assert {x.institution_id for x in result.left_out} == {a.institution_id for a in agents}
     assert result.assignment == {}
+
+
+def test_the_population_is_built_only_from_a_release_that_matches_its_listing(
+    sqlite_aggregator: Any,
+) -> None:
+    """The population cache is keyed by the listed digest: a row whose bytes are
+    another release than its listing says is refused, never cached under it."""
+    publish(sqlite_aggregator)
+    with sqlite_aggregator.db.session() as s:
+        s.execute(
+            update(SegmentModelRelease)
+            .where(SegmentModelRelease.version == VERSION)
+            .values(digest="0" * 64)
+        )
+    with sqlite_aggregator.db.session() as s, pytest.raises(MalformedMessage, match="listing"):
+        stored_population(s, VERSION)
+    with sqlite_aggregator.db.session() as s, pytest.raises(NotFound, match="demo model"):
+        stored_population(s, DEMO_SEGMENT_MODEL)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.segment_install import release_path
+from agent.segment_install import CACHE_NAME, release_path
 from agent.workspace import Workspace
 from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
@@ -133,6 +133,8 @@ def test_a_published_release_is_fetched_verified_and_used_for_a_submission(
     assert fetched.exit_code == 0, fetched.output  # type: ignore[attr-defined]
     assert f"installed segment model {VERSION} (synthetic)" in fetched.stdout  # type: ignore[attr-defined]
     assert release_path(ws).read_bytes() == small_release(MODEL_KEY)
+    # Fetched and verified: the ingest reads its tables from the cache, not verifying again.
+    assert (ws.root / CACHE_NAME / "model.json").exists()
 
     submitted = live.cli("agent", "submit", "--period", PERIOD, *ws_args(ws))
     assert submitted.exit_code == 0, submitted.output  # type: ignore[attr-defined]
