@@ -168,7 +168,7 @@ def model_of(release: SegmentRelease) -> SegmentModel:
         shares=shares,
         synthetic=release.synthetic,
         release_digest=release.digest,
-        centroids=release.pc4.select(pl.col("pc4").cast(pl.Int64), "lat", "lon"),
+        centroids=release.pc4.select(pl.col("pc4").cast(pl.Int64), "lat", "lon", "province"),
         pc6=release.pc6,
     )
 

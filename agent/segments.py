@@ -46,7 +46,8 @@ class SegmentModel:
     # SHA-256 of its signed manifest, which then names it.
     synthetic: bool = False
     release_digest: str | None = None
-    # The PC4 centroids of a signed release (pc4: int, lat, lon), from which the
+    # The PC4 centroids of a signed release (pc4: int, lat, lon, and its province:
+    # the province dimension's areas, agent.tables._pc4_lookup), from which the
     # catchment bands are drawn (dp.catchments); ``None`` for a /1 model file,
     # which has none: every household's catchment is then ``unknown``.
     centroids: pl.DataFrame | None = field(default=None, repr=False)

@@ -145,11 +145,23 @@ def _code(column: pl.Expr, labels: Sequence[str]) -> pl.Expr:
     return column.cast(pl.Enum(list(labels)), strict=False).to_physical().cast(pl.Int64)
 
 
-def _pc4_lookup(labels: Sequence[str], default: int) -> pl.Series:
-    """Province code for every PC4 0..9999 (index), ``default`` where none."""
+def _pc4_lookup(labels: Sequence[str], default: int, model: SegmentModel) -> pl.Series:
+    """Province code for every PC4 0..9999 (index), ``default`` where none: the
+    segment model's own province of each of its PC4 areas where it gives one
+    (the aggregator counts each province's population from the same table, so
+    visitors and population cover the same areas), else the PC4 ranges of
+    :func:`agent.regions.province_of`."""
     frame = pl.DataFrame({"pc4": [f"{n:04d}" for n in range(10000)]})
     provinces = frame.select(_code(province_of(pl.col("pc4")), labels).fill_null(default))
-    return provinces.to_series()
+    lookup = provinces.to_series()
+    centroids = model.centroids
+    if centroids is None or "province" not in centroids.columns:
+        return lookup
+    own = centroids.filter(pl.col("pc4").is_between(0, 9999)).select(
+        "pc4", _code(pl.col("province"), labels).alias("code")
+    )
+    own = own.filter(pl.col("code").is_not_null())
+    return lookup.scatter(own["pc4"], own["code"])
 
 
 def _catchment_lookup(model: SegmentModel, config: ReleaseConfig) -> pl.Series:
@@ -325,7 +337,7 @@ def _per_household(
         HH,
         _code(pl.col("segment"), model.labels).alias("segment"),
         pl.col("discipline").cast(pl.Int64),
-        _gather(_pc4_lookup(labels, unknown), unknown).alias("province"),
+        _gather(_pc4_lookup(labels, unknown, model), unknown).alias("province"),
         _gather(_catchment_lookup(model, config), CATCHMENT_BANDS.index(UNKNOWN)).alias(
             "catchment"
         ),

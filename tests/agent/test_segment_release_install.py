@@ -87,7 +87,8 @@ def test_an_installed_release_is_the_model_releases_use(ws: Path, tmp_path: Path
     assert sums["share"].min() > 0.999 and sums["share"].max() < 1.001
     assert model.shares["households"].sum() > 0
     # the release's PC4 centroids, for the catchment bands; one per PC4 of the shares
-    assert model.centroids is not None and model.centroids.columns == ["pc4", "lat", "lon"]
+    assert model.centroids is not None
+    assert model.centroids.columns == ["pc4", "lat", "lon", "province"]
     assert model.centroids["pc4"].dtype == pl.Int64
     assert set(model.centroids["pc4"]) == set(model.shares["pc4"].cast(pl.Int64))
     warning = demo_warning(model)

@@ -231,3 +231,21 @@ def test_without_centroids_or_the_institutions_pc4_every_catchment_is_unknown() 
     assert _catchment(rows, home_pc4="1234") == unknown_only  # no centroid of its own
     assert _catchment(rows, home_pc4="3511", centroids=None) == unknown_only  # a /1 model
     assert _catchment(rows, home_pc4="3511")[("unknown",)] == 0
+
+
+def test_a_household_is_in_the_province_the_model_gives_its_pc4() -> None:
+    """The model's own PC4 → province (the aggregator counts each province's
+    population from it) wins over the PC4 ranges; a PC4 outside the model keeps
+    its range's province."""
+    rows = frame([visit(n, 0, pc4=pc4) for n, pc4 in enumerate(["3511", "3512", "1012"])])
+    centroids = CENTROIDS.with_columns(
+        pl.Series("province", ["utrecht", "gelderland", "utrecht", "utrecht", "utrecht"])
+    )
+    model = dataclasses.replace(MODEL, centroids=centroids)
+    (table,) = [
+        t
+        for t in build_tables(rows, model, ReleaseConfig(), period=PERIOD)
+        if t.name == "households_by_province"
+    ]
+    counts = {key[0]: value for key, value in zip(table.keys, table.values, strict=True)}
+    assert (counts["utrecht"], counts["gelderland"], counts["noord-holland"]) == (1, 1, 1)
