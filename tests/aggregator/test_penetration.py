@@ -264,19 +264,6 @@ def test_the_demo_text_says_when_nothing_is_listed() -> None:
 def test_a_province_catchment_counts_each_members_own_province() -> None:
     """Catchment ``province``: each member's visitors in the province of its own
     PC4 (from the segment × province table) against that province's population."""
-    population = Population(
-        ("a", "b"),
-        pl.DataFrame(
-            {
-                "pc4": [1000, 1001, 9700],
-                "province": ["noord-holland", "noord-holland", "groningen"],
-                "lat": [52.37, 52.38, 53.2],
-                "lon": [4.9, 4.91, 6.56],
-                "a": [100, 300, 1000],
-                "b": [50, 50, 2000],
-            }
-        ),
-    )
     keys = [
         (s, p) for s in ("a", "b", "unknown") for p in ("noord-holland", "groningen", "unknown")
     ]
@@ -286,9 +273,9 @@ def test_a_province_catchment_counts_each_members_own_province() -> None:
         tuple(int(values.get(k, 0.0)) for k in keys), 1.0,
     )  # fmt: skip
     member = Contributor("m", 1001, {PROVINCE_TABLE: table})
-    audience = group_in_catchments([member], population, radius=PROVINCE, k=1)
+    audience = group_in_catchments([member], population(), radius=PROVINCE, k=1)
     by_segment = {r.segment: r for r in audience.segments}
-    assert by_segment["a"].population == 400 and by_segment["b"].population == 100
+    assert by_segment["a"].population == 400 and by_segment["b"].population == 600
     assert by_segment["a"].visitors.value == 40.0  # Groningen's 7 are outside
     assert by_segment["a"].penetration is not None
     assert by_segment["a"].penetration.estimate == pytest.approx(10.0)
