@@ -25,6 +25,7 @@ from protocol.errors import (
     UnknownKey,
 )
 from protocol.keys import VerifyKey
+from protocol.messages import DEMO_SEGMENT_MODEL
 from protocol.segment_release import (
     SIGNATURE,
     SegmentRelease,
@@ -133,3 +134,16 @@ def _published(row: SegmentModelRelease) -> Published:
         size=row.size,
         published_at=row.published_at,
     )
+
+
+def is_synthetic(db: Database, version: str | None) -> bool:
+    """Whether figures counted under segment model ``version`` describe no real
+    population: the unsigned demo model, or a published release that says it is
+    synthetic. Every output that counts segments says so (issue 16)."""
+    if version == DEMO_SEGMENT_MODEL:
+        return True
+    if version is None:
+        return False
+    with db.session() as s:
+        row = s.get(SegmentModelRelease, version)
+        return bool(row is not None and row.synthetic)

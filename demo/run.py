@@ -265,6 +265,7 @@ def run_demo(
 
 
 TOO_UNCERTAIN = "te onzeker"
+SYNTHETIC_MODEL = "segment model {model} is SYNTHETIC: its segments describe no real population"
 
 
 def format_benchmark(
@@ -285,6 +286,10 @@ def format_benchmark(
             f"Sector benchmark {benchmark['period']}: households by segment × discipline "
             f"(estimate ± 95% half-width; k={benchmark['k']})"
         ),
+    ]
+    if benchmark.get("synthetic"):
+        lines.append(SYNTHETIC_MODEL.format(model=benchmark["segment_model"]))
+    lines += [
         "segment".ljust(22) + "".join(d.rjust(width) for d in disciplines),
     ]
     for seg in segments:

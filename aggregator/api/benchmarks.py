@@ -23,6 +23,7 @@ from aggregator.api.dependencies import (
 from aggregator.api.models import Benchmark, Groups
 from aggregator.api.problems import problems
 from aggregator.exports import MEDIA_TYPES, export
+from aggregator.segment_models import is_synthetic
 from protocol.errors import NotFound, UsageError
 
 router = APIRouter(tags=["benchmarks"])
@@ -71,6 +72,8 @@ def benchmark(  # noqa: PLR0917 - FastAPI route parameters
         "k": k,
         "status": readable.status,
         "group": {x: found[x] for x in found if x != "cells"},
+        "segment_model": readable.period.segment_model,
+        "synthetic": is_synthetic(svc.db, readable.period.segment_model),
         "cells": cells[offset : offset + limit],
         **page(cells, offset, limit),
     }

@@ -320,6 +320,13 @@ class Benchmark(ExactModel):
     k: int
     status: BenchmarkStatus
     group: GroupSummary
+    segment_model: str | None = Field(
+        description="The segment model the period's segments are counted under (null: a "
+        "period opened before periods named one)."
+    )
+    synthetic: bool = Field(
+        description="The segment model is synthetic: its segments describe no real population."
+    )
     cells: list[Cell]
     offset: int
     limit: int

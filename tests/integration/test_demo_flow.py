@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from demo.run import DemoResult, format_benchmark, run_demo
+from demo.run import SYNTHETIC_MODEL, DemoResult, format_benchmark, run_demo
 from tests.integration.sector_truth import (
     CHECKED,
     all_bytes,
@@ -89,6 +89,9 @@ def test_the_printed_sector_table_has_no_negative_count_and_marks_uncertain_cell
     assert all(c["estimate"] is None or c["estimate"] >= 0 for c in benchmark["cells"])
     disciplines = sorted({c["discipline"] for c in benchmark["cells"] if "discipline" in c})
     text = format_benchmark(benchmark, disciplines)
+    # the demo's segments are the synthetic model's, and the table says so
+    assert (benchmark["segment_model"], benchmark["synthetic"]) == ("synthetic-2026.1", True)
+    assert SYNTHETIC_MODEL.format(model="synthetic-2026.1") in text.splitlines()[1]
     assert not re.search(r"(?<![\w-])-\d", text)
     assert "te onzeker:" in text
 
