@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tomllib
 from contextlib import closing
 
+from agent.release_config import FILE_NAME as RELEASE_TOML
 from agent.sector_keys import custodian_key_path, pinned_custodian
 from agent.segment_install import describe_installed, model_key_path, pinned_model_key
 from agent.workspace import Workspace
@@ -52,6 +54,7 @@ def format_status(workspace: Workspace) -> str:
     )
     lines.append(f"segment model key: {model_key}")
     lines.append(f"segment model: {describe_installed(workspace)}")
+    lines.append(f"catchment origin: {_catchment_origin(workspace)}")
     if not workspace.db_path.exists():
         lines.append("nothing ingested or released yet")
         return "\n".join(lines)
@@ -97,3 +100,22 @@ def format_status(workspace: Workspace) -> str:
         if period not in released:
             lines.append("  not released yet")
     return "\n".join(lines)
+
+
+def _catchment_origin(workspace: Workspace) -> str:
+    """The institution's own PC4 its catchment bands are counted from (``home_pc4``
+    in release.toml, sent as ``catchment_origin``), in a few words; never raises
+    for a file that does not read (``agent submit`` names what is wrong)."""
+    path = workspace.root / RELEASE_TOML
+    try:
+        found = tomllib.loads(path.read_text(encoding="utf-8")).get("home_pc4")
+    except FileNotFoundError:
+        found = None
+    except (OSError, tomllib.TOMLDecodeError):
+        return f"{RELEASE_TOML} does not read as TOML"
+    if found is None:
+        return (
+            f"none (set home_pc4 in {RELEASE_TOML}: without it every household's catchment "
+            "band is unknown and no catchment figures count this institution)"
+        )
+    return f"PC4 {found} ({RELEASE_TOML} home_pc4)"

@@ -50,3 +50,16 @@ def test_a_missing_custodian_key_is_pinned_without_enrolling_again(
     )
     assert typo.exit_code == 2 and "is not an agent workspace" in typo.stderr
     assert not (tmp_path / "typo").exists()
+
+
+def test_status_names_the_catchment_origin_or_what_to_set(workspace: Workspace) -> None:
+    def origin() -> str:
+        ran = runner.invoke(app, ["agent", "status", "-w", str(workspace.root)])
+        assert ran.exit_code == 0, ran.output
+        return next(line for line in ran.stdout.splitlines() if line.startswith("catchment"))
+
+    assert origin().startswith("catchment origin: none (set home_pc4 in release.toml")
+    (workspace.root / "release.toml").write_text('home_pc4 = "3511"\n', encoding="utf-8")
+    assert origin() == "catchment origin: PC4 3511 (release.toml home_pc4)"
+    (workspace.root / "release.toml").write_text("home_pc4 = \n", encoding="utf-8")
+    assert origin() == "catchment origin: release.toml does not read as TOML"
