@@ -43,7 +43,7 @@ from dp.measurements import sum_ci95
 from dp.sketches import NoisySketch
 
 Z95 = sum_ci95([1.0])  # two-sided 95% Gaussian z, from OpenDP (as aggregator/estimates.py)
-RELATIVE_LIMIT = 0.5  # the statistical-office rule of the benchmarks: half-width ≤ half the estimate
+RELATIVE_LIMIT = 0.5  # the benchmarks' rule: a 95% half-width ≤ half the estimate
 
 
 @dataclass(frozen=True)
