@@ -3,7 +3,7 @@
 Two sets of n households (10k, 100k, 1M) overlapping in 10% or 30% of n are
 sketched (``dp.sketches``, the households drawn as random 64-bit hashes, a
 fresh draw per trial as a fresh period seed gives) and noised, and their
-intersection estimated (``dp.overlap_estimators``). Two readings of "ε of the
+intersection estimated (``aggregator.overlap_estimators``). Two readings of "ε of the
 sketch" are measured:
 
 * ``gaussian (ε, δ=1e-7)``: the ledger's reading, the discrete Gaussian at the
@@ -35,7 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
+from aggregator.overlap_estimators import Z95, intersection, reach
 from dp.measurements import (
     GAUSSIAN,
     LAPLACE,
@@ -46,7 +48,6 @@ from dp.measurements import (
     pure_epsilon,
     rho_for_epsilon,
 )
-from dp.overlap_estimators import Z95, intersection, reach
 from dp.release_design import DEFAULT_DELTA
 from dp.sketches import (
     COUNT_SHARE,
@@ -90,7 +91,7 @@ def simulated(
     hashes: np.ndarray, cfg: SketchConfig, mechanism: str, rho: float, rng: np.random.Generator
 ) -> NoisySketch:
     """A release with numpy noise of OpenDP's moments (see the module)."""
-    exact = from_hashes(cfg, hashes)
+    exact = from_hashes(cfg, pl.Series(hashes))
     vector_scale = calibrate_scale(1.0, mechanism, vector_rho(rho))
     count_scale = calibrate_scale(1.0, mechanism, count_rho(rho))
 
@@ -102,7 +103,7 @@ def simulated(
 
     return NoisySketch(
         config=cfg,
-        buckets=exact.buckets + draw(vector_scale, cfg.width),
+        buckets=tuple((np.asarray(exact.buckets) + draw(vector_scale, cfg.width)).tolist()),
         households=float(exact.households + draw(count_scale, 1)[0]),
         mechanism=mechanism,
         bucket_variance=noise_std(mechanism, vector_scale) ** 2,

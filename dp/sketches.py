@@ -19,7 +19,9 @@ discrete Laplace, accounted in zCDP ρ like the tables), the count taking
 :data:`COUNT_SHARE` of the sketch's ρ.
 
 Keys are deduplicated on their hash before counting, so a household listed
-twice still moves one bucket by one.
+twice still moves one bucket by one. The estimators that combine released
+sketches live with the aggregator (``aggregator/overlap_estimators.py``): they
+need numpy, which the agent does not install (ADR 0015).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import opendp.prelude as dp
+import polars as pl
+import pyarrow as pa
 
 from dp.measurements import (
     GAUSSIAN,
@@ -128,31 +130,22 @@ def bucket_variance(rho: float, mechanism: str = GAUSSIAN) -> float:
     return noise_std(mechanism, calibrate_scale(SENSITIVITY, mechanism, vector_rho(rho))) ** 2
 
 
-def hashed(config: SketchConfig, household_keys: Iterable[bytes]) -> npt.NDArray[np.uint64]:
-    """The distinct 64-bit keyed hashes of the keys (BLAKE2b under the seed).
+def hashed(config: SketchConfig, household_keys: Iterable[bytes]) -> pl.Series:
+    """The distinct 64-bit keyed hashes of the keys (BLAKE2b under the seed,
+    read as little-endian unsigned integers).
 
     The keyed state is set up once and copied per key (a third faster than a
-    keyed constructor per key); duplicates go by sorting, which is ten times
-    faster than ``np.unique`` on two million values."""
+    keyed constructor per key); counting is left to polars, as the agent has
+    no numpy (ADR 0015)."""
     keyed = hashlib.blake2b(key=config.seed, digest_size=8, person=_PERSON)
     digests = []
     for household_key in household_keys:
         state = keyed.copy()
         state.update(household_key)
         digests.append(state.digest())
-    values = np.sort(np.frombuffer(b"".join(digests), dtype="<u8"))
-    if len(values) < 2:
-        return values
-    return values[np.concatenate(([True], values[1:] != values[:-1]))]
-
-
-def buckets_and_signs(
-    config: SketchConfig, hashes: npt.NDArray[np.uint64]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Bucket (low bits) and sign (top bit) of each hash."""
-    buckets = (hashes & np.uint64(config.width - 1)).astype(np.int64)
-    signs = np.where(hashes >> np.uint64(63), 1, -1).astype(np.int64)
-    return buckets, signs
+    blob = b"".join(digests)
+    array = pa.Array.from_buffers(pa.uint64(), len(digests), [None, pa.py_buffer(blob)])
+    return pl.Series("hash", array)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,7 +153,7 @@ class ExactSketch:
     """An institution's sketch before noise: never leaves the agent."""
 
     config: SketchConfig
-    buckets: npt.NDArray[np.int64] = field(repr=False)
+    buckets: tuple[int, ...] = field(repr=False)
     households: int = field(repr=False)
 
     def __repr__(self) -> str:  # exact values never print
@@ -172,12 +165,25 @@ def exact_sketch(config: SketchConfig, household_keys: Iterable[bytes]) -> Exact
     return from_hashes(config, hashed(config, household_keys))
 
 
-def from_hashes(config: SketchConfig, hashes: npt.NDArray[np.uint64]) -> ExactSketch:
-    """The sketch of distinct keyed hashes (what :func:`hashed` returns; the
-    benchmarks draw them at random, as the keyed hash of unknown keys is)."""
-    buckets, signs = buckets_and_signs(config, hashes)
-    vector = np.bincount(buckets, weights=signs, minlength=config.width).astype(np.int64)
-    return ExactSketch(config=config, buckets=vector, households=len(hashes))
+def from_hashes(config: SketchConfig, hashes: pl.Series) -> ExactSketch:
+    """The sketch of keyed hashes (what :func:`hashed` returns; the benchmarks
+    draw them at random, as the keyed hash of unknown keys is). Duplicates
+    count once: bucket = the low bits (the hash modulo the power-of-two
+    width), sign = the top bit."""
+    distinct = hashes.cast(pl.UInt64).unique()
+    sums = (
+        distinct.to_frame("hash")
+        .select(
+            bucket=(pl.col("hash") % config.width).cast(pl.Int64),
+            sign=pl.when(pl.col("hash") >= 1 << 63).then(1).otherwise(-1),
+        )
+        .group_by("bucket")
+        .agg(pl.col("sign").sum())
+    )
+    buckets = [0] * config.width
+    for bucket, total in zip(sums["bucket"].to_list(), sums["sign"].to_list(), strict=True):
+        buckets[bucket] = total
+    return ExactSketch(config=config, buckets=tuple(buckets), households=len(distinct))
 
 
 def sketch_measurement(vector_scale: float, count_scale: float, mechanism: str) -> Any:
@@ -200,7 +206,7 @@ class NoisySketch:
     for the discrete Laplace), which the variance of a squared norm needs."""
 
     config: SketchConfig
-    buckets: npt.NDArray[np.int64] = field(repr=False)
+    buckets: tuple[int, ...] = field(repr=False)
     households: float = field(repr=False)
     mechanism: str
     bucket_variance: float
@@ -209,7 +215,7 @@ class NoisySketch:
     rho: float
 
     def __post_init__(self) -> None:
-        if self.buckets.shape != (self.config.width,):
+        if len(self.buckets) != self.config.width:
             raise ValueError(f"a sketch of width {self.config.width} needs as many buckets")
         if not (self.bucket_variance > 0 and self.count_variance > 0):
             raise ValueError("a released sketch needs positive noise variances")
@@ -248,12 +254,12 @@ def release_sketch(
     count_scale = calibrate_scale(SENSITIVITY, mechanism, count_rho(rho))
     measurement = sketch_measurement(vector_scale, count_scale, mechanism)
     noisy_vector, noisy_count = measurement(
-        {_VECTOR: exact.buckets.tolist(), _COUNT: [exact.households]}
+        {_VECTOR: list(exact.buckets), _COUNT: [exact.households]}
     )
     spend = privacy_spend(measurement, delta)
     released = NoisySketch(
         config=exact.config,
-        buckets=np.asarray(noisy_vector, dtype=np.int64),
+        buckets=tuple(int(v) for v in noisy_vector),
         households=float(noisy_count[0]),
         mechanism=mechanism,
         bucket_variance=noise_std(mechanism, vector_scale) ** 2,

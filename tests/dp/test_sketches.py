@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
+from aggregator.overlap_estimators import intersection, pairwise_intersections, reach, union
 from dp.measurements import GAUSSIAN, LAPLACE, rho_for_epsilon
-from dp.overlap_estimators import intersection, pairwise_intersections, reach, union
 from dp.sketches import (
     MAX_WIDTH,
     MIN_WIDTH,
@@ -35,7 +35,7 @@ def test_adding_one_household_moves_one_bucket_by_one_and_the_count_by_one(extra
     keys = [key(n) for n in range(1000) if n != extra]
     before = exact_sketch(config(), keys)
     after = exact_sketch(config(), [*keys, key(extra)])
-    diff = after.buckets - before.buckets
+    diff = np.asarray(after.buckets) - np.asarray(before.buckets)
     assert int(np.abs(diff).sum()) == 1  # L1 (and L2) sensitivity 1
     assert after.households - before.households == 1
 
@@ -44,7 +44,7 @@ def test_a_household_listed_twice_counts_once() -> None:
     keys = [key(n) for n in range(100)]
     once = exact_sketch(config(), keys)
     twice = exact_sketch(config(), keys + keys[:10])
-    assert np.array_equal(once.buckets, twice.buckets)
+    assert once.buckets == twice.buckets
     assert once.households == twice.households == 100
 
 
@@ -52,7 +52,7 @@ def test_the_sketch_holds_no_key_and_prints_no_values() -> None:
     keys = [key(n) for n in range(50)]
     sketch = exact_sketch(config(), keys)
     assert set(vars(sketch)) == {"config", "buckets", "households"}
-    assert sketch.buckets.dtype == np.int64
+    assert all(type(b) is int for b in sketch.buckets)
     assert "households" not in repr(sketch)
     assert "seed" not in repr(sketch.config)
 
@@ -60,10 +60,10 @@ def test_the_sketch_holds_no_key_and_prints_no_values() -> None:
 def test_the_same_household_lands_in_the_same_bucket_at_every_institution() -> None:
     a = exact_sketch(config(), [key(1)])
     b = exact_sketch(config(), [key(1)])
-    assert np.array_equal(a.buckets, b.buckets)
+    assert a.buckets == b.buckets
     other_seed = exact_sketch(config(seed=b"t" * 32), [key(n) for n in range(64)])
     same_seed = exact_sketch(config(), [key(n) for n in range(64)])
-    assert not np.array_equal(other_seed.buckets, same_seed.buckets)
+    assert other_seed.buckets != same_seed.buckets
 
 
 @pytest.mark.parametrize("mechanism", [GAUSSIAN, LAPLACE])
@@ -72,7 +72,7 @@ def test_a_release_spends_the_rho_it_is_given(mechanism: str) -> None:
     released, epsilon = release_sketch(sketch, rho=RHO, mechanism=mechanism)
     assert released.rho == pytest.approx(RHO, rel=1e-6)
     assert epsilon <= 1.0 + 1e-9
-    assert released.buckets.shape == (256,)
+    assert len(released.buckets) == 256
     assert "households" not in repr(released)
 
 
@@ -138,7 +138,7 @@ def test_the_laplace_fourth_cumulant_is_that_of_the_continuous_one_at_large_scal
 def test_opendp_bucket_noise_has_the_declared_variance_and_fourth_cumulant() -> None:
     empty = exact_sketch(config(width=1 << 16), [])
     noisy, _ = release_sketch(empty, rho=0.5, mechanism=LAPLACE)
-    values = noisy.buckets.astype(float)
+    values = np.asarray(noisy.buckets, dtype=float)
     variance = values.var()
     assert variance == pytest.approx(noisy.bucket_variance, rel=0.03)
     fourth = float(np.mean(values**4)) - 3 * variance**2

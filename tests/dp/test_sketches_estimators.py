@@ -1,4 +1,4 @@
-"""Overlap estimators (dp/overlap_estimators.py) against a known truth.
+"""Overlap estimators (aggregator/overlap_estimators.py) against a known truth.
 
 Households are drawn as random 64-bit hashes (what the keyed hash of unknown
 keys is), a fresh draw per trial standing for a fresh period seed; the noise
@@ -16,16 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import polars as pl
 import pytest
 
-from dp.measurements import GAUSSIAN, LAPLACE, calibrate_scale, noise_std, rho_for_epsilon
-from dp.overlap_estimators import (
+from aggregator.overlap_estimators import (
     OverlapEstimate,
     intersection,
     pairwise_intersections,
     reach,
     union,
 )
+from dp.measurements import GAUSSIAN, LAPLACE, calibrate_scale, noise_std, rho_for_epsilon
 from dp.sketches import (
     NoisySketch,
     SketchConfig,
@@ -44,7 +45,7 @@ MECHANISMS = [(GAUSSIAN, RHO), (LAPLACE, 0.5)]
 def noisy(
     hashes: np.ndarray, cfg: SketchConfig, mechanism: str, rho: float, rng: np.random.Generator
 ) -> NoisySketch:
-    exact = from_hashes(cfg, hashes)
+    exact = from_hashes(cfg, pl.Series(hashes))
     vector_scale = calibrate_scale(1.0, mechanism, vector_rho(rho))
     count_scale = calibrate_scale(1.0, mechanism, count_rho(rho))
 
@@ -56,7 +57,7 @@ def noisy(
 
     return NoisySketch(
         config=cfg,
-        buckets=exact.buckets + draw(vector_scale, cfg.width),
+        buckets=tuple((np.asarray(exact.buckets) + draw(vector_scale, cfg.width)).tolist()),
         households=float(exact.households + draw(count_scale, 1)[0]),
         mechanism=mechanism,
         bucket_variance=noise_std(mechanism, vector_scale) ** 2,

@@ -1,7 +1,8 @@
 """Overlap estimates from released household sketches (ADR 0034).
 
 Post-processing only (numpy on released values, no noise is drawn here), so
-the aggregator may run it on any sketches of one period. Each estimate comes
+the aggregator may run it on any sketches of one period; it lives here, not
+in dp/, because the agent does not install numpy (ADR 0015). Each estimate comes
 with a standard error from two sources: the noise (known variance per bucket
 and per count, from the release) and the sketch itself (hash collisions, whose
 variance follows from the set sizes and the width). Notation: a sketch holds
@@ -78,7 +79,7 @@ def _checked(sketches: Sequence[NoisySketch]) -> None:
 
 
 def _vector(sketch: NoisySketch) -> npt.NDArray[np.float64]:
-    return sketch.buckets.astype(np.float64)
+    return np.asarray(sketch.buckets, dtype=np.float64)
 
 
 def _intersection_variance(
