@@ -91,6 +91,7 @@ def installed_distributions() -> dict[str, list[str]]:
     return dict(packages_distributions())
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 @pytest.mark.parametrize("package", PACKAGES)
 def test_every_import_is_declared_by_the_extra_that_installs_it(package: str) -> None:
     distributions = installed_distributions()

@@ -30,6 +30,7 @@ MODEL = synthetic_demo_model()
 CONFIG = ReleaseConfig(rho=0.25, period_budget=0.5)
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_repeating_the_same_release_reuses_the_stored_noise_and_spends_nothing(
     workspace: Workspace,
 ) -> None:

@@ -96,6 +96,7 @@ def _returning_counts(visits: pl.DataFrame, earlier: pl.Series) -> tuple[int, ..
     return tuple(table.values)
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_households_of_the_previous_quarter_return_although_the_sector_key_rotated(
     two_quarters: Workspace,
 ) -> None:
@@ -118,6 +119,7 @@ def test_households_of_the_previous_quarter_return_although_the_sector_key_rotat
     assert set(seen.filter(~pl.col("seen")).select(number).to_series()) == set(SUMMER) - set(SPRING)
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_returning_looks_back_four_quarters_only(tmp_path: Path) -> None:
     workspace = _enrolled(tmp_path / "agent")
     _ingest(tmp_path, workspace, "older", "15-05-2025", range(10))  # 2025-Q2: five back
@@ -154,6 +156,7 @@ def test_the_keying_child_and_inline_keying_give_the_same_link_keys(monkeypatch)
     assert links[0] != hmac.digest(b"L" * 32, b"1234AB|12|A", hashlib.sha256)
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_an_ingest_keyed_in_the_child_stores_the_link_keys_an_inline_one_does(
     tmp_path: Path, monkeypatch
 ) -> None:
@@ -227,6 +230,7 @@ def _forms(raw: bytes) -> list[bytes]:
     ]
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_no_link_key_bytes_leave_in_a_release_or_show_in_inspect(two_quarters: Workspace) -> None:
     release = prepare_release(two_quarters, "2026-Q3", MODEL, CONFIG)
     envelope = seal_to_outbox(two_quarters, release.payload, SealPrivateKey.generate().public)
@@ -247,6 +251,7 @@ def test_no_link_key_bytes_leave_in_a_release_or_show_in_inspect(two_quarters: W
             assert all(form not in text for text in shown)
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_an_earlier_quarter_ingested_after_a_release_makes_it_a_new_release(
     tmp_path: Path,
 ) -> None:

@@ -37,6 +37,7 @@ def test_the_demo_model_fits_a_period_that_names_it(workspace: Workspace) -> Non
     check_segment_model(signed_period_config(workspace), synthetic_demo_model())
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_the_release_the_period_names_fits_by_version_and_digest(workspace: Workspace) -> None:
     model = release_model()
     config = signed_period_config(
@@ -76,6 +77,7 @@ def test_the_offline_export_refuses_another_model_before_drawing(
     assert not out.exists()
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 @pytest.mark.parametrize(("home_pc4", "origin"), [("3511", "3511"), (None, None)])
 def test_a_release_states_the_pc4_its_catchment_bands_were_counted_from(
     workspace: Workspace, home_pc4: str | None, origin: str | None

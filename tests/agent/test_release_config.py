@@ -120,6 +120,7 @@ def test_a_config_of_another_release_design_is_refused(workspace: Workspace) -> 
         release_config(workspace, PERIOD)
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_agent_budget_reports_the_capped_period_budget(workspace: Workspace) -> None:
     (workspace.root / "release.toml").write_text(CONFIG)
     signed_period_config(workspace)

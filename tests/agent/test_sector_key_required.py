@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from agent.workspace import AgentConfig, Workspace
@@ -21,6 +22,7 @@ from protocol.keys import SecretBytes
 runner = CliRunner()
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_an_enrolled_workspace_refuses_to_ingest_before_the_sector_key_is_fetched(
     tmp_path: Path,
 ) -> None:

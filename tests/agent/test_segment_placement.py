@@ -92,6 +92,7 @@ def _within_tolerance(
     assert placed.count("unknown") == 0
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 @pytest.mark.parametrize("kind", ["pc6", "pc4 fallback"])
 def test_the_count_per_segment_is_the_sum_of_the_households_shares(kind: str) -> None:
     # 60,000 keyed households over 300 PC6 codes with shares of their own (in the

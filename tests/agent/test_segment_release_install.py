@@ -45,6 +45,7 @@ def pin(ws: Path, key: SigningKey) -> object:
     return agent("segment-model", "pin-key", "--model-key", key.public.to_text(), "-w", str(ws))
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_a_release_is_installed_only_under_the_pinned_key(ws: Path, tmp_path: Path) -> None:
     file = tmp_path / "synthetic-2026.1.segments"
     file.write_bytes(small_release(KEY))
@@ -76,6 +77,7 @@ def test_a_release_is_installed_only_under_the_pinned_key(ws: Path, tmp_path: Pa
     assert "synthetic segment model (synthetic-2026.1)" in done.stderr  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_an_installed_release_is_the_model_releases_use(ws: Path, tmp_path: Path) -> None:
     file = tmp_path / "synthetic-2026.1.segments"
     file.write_bytes(small_release(KEY))

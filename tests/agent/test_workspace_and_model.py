@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from agent.segment_install import (
@@ -59,6 +60,7 @@ def test_init_makes_an_unenrolled_workspace_and_is_idempotent(tmp_path: Path) ->
     assert NOT_INSTALLED in ran.stderr  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_the_installed_model_is_used_and_named(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     assert runner.invoke(app, ["agent", "init", "-w", str(ws)]).exit_code == 0

@@ -68,6 +68,7 @@ def cell(group: Any, table: str, **labels: str) -> dict[str, Any]:
     )  # fmt: skip
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_every_table_of_the_submissions_is_benchmarked_by_its_own_name(closed_once: Any) -> None:
     _, result, _ = closed_once
     sector = result.group("sector")

@@ -117,6 +117,7 @@ def test_a_token_for_a_disabled_account_is_refused_with_the_command_that_enables
     assert "user tf is disabled" in out and "`publiek aggregator user enable tf`" in out
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 @pytest.mark.parametrize("command", ["token", "disable", "enable"])
 def test_an_unknown_account_is_refused_with_the_command_that_creates_it(
     tmp_path: Path, command: str
@@ -137,6 +138,7 @@ def test_adding_an_account_twice_is_refused_with_the_password_reset(tmp_path: Pa
     assert "`publiek aggregator user password tf`" in result.output
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_a_password_reset_changes_the_password_and_revokes_the_tokens(tmp_path: Path) -> None:
     old = add_user(tmp_path)
     out = run("aggregator", "user", "password", "tf", "--password-stdin", "--state", str(tmp_path),

@@ -142,6 +142,7 @@ def test_a_failed_batch_fails_every_request_in_it_and_the_writer_goes_on(
     assert all(isinstance(a, Receipt) for a in asyncio.run(send(envelopes)))
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_requests_given_up_by_their_clients_do_not_stop_the_writer(
     sqlite_aggregator: Any, kit: Any
 ) -> None:

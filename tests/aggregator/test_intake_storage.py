@@ -77,6 +77,7 @@ def test_a_submission_beyond_the_budget_is_refused(aggregator: Any, kit: Any) ->
     assert counts(aggregator) == (1, 1)
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_concurrent_intake_stores_each_submission_once_with_a_valid_chain(
     aggregator: Any, kit: Any
 ) -> None:

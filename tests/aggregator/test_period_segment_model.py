@@ -50,6 +50,7 @@ def test_without_a_published_release_a_period_names_the_demo_model_and_no_digest
     verify_period_config(config, sqlite_aggregator.keyring.receipt_key().public)
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_by_default_a_period_names_the_release_published_last_with_its_digest(
     sqlite_aggregator: Any,
 ) -> None:

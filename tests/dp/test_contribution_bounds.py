@@ -73,6 +73,7 @@ def _distances(
     return out
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 @pytest.mark.parametrize("mechanism", [GAUSSIAN, LAPLACE])
 def test_a_household_with_10000_visits_moves_no_table_beyond_its_sensitivity(
     sector_visits: Callable[[int], pl.DataFrame], mechanism: str

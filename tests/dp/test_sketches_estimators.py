@@ -162,6 +162,7 @@ def test_reach_over_many_sets_is_unbiased_when_no_household_is_in_three() -> Non
     )
 
 
+@pytest.mark.slow  # a simulation, about a second
 def test_reach_is_a_lower_bound_when_households_visit_three_or_more() -> None:
     def three(rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.random((n, 8)) < 0.35  # many households in three sets or more

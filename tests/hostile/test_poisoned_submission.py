@@ -550,6 +550,7 @@ MUTATIONS = {
 }
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 @pytest.mark.parametrize("mutation", MUTATIONS.values(), ids=MUTATIONS.keys())
 def test_a_stored_table_that_cannot_be_right_is_refused_with_a_reason_without_values(
     mutation: tuple[str, str, Any],

@@ -153,6 +153,7 @@ def test_decimal_comma_is_detected_from_prices_with_cents(values: list[object]) 
     assert dialect.detect_decimal(texts) == ","
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_cp1252_bytes_after_a_utf8_looking_start_switch_the_encoding(tmp_path: Path) -> None:
     # The first MiB is plain ASCII (valid UTF-8); the only accented byte comes late.
     filler = "B{0};14-08-2026;Hamlet;Toneel;1234 AB;{0};;1;10,00\n"

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.workspace import Workspace
 from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER, MAPPING
 from tests.ingest.test_pipeline import PERSONAL
@@ -129,6 +131,7 @@ def test_a_replace_that_is_held_back_keeps_the_earlier_visits(
     assert _recorded(tmp_path) == 1
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_a_replaced_export_keeps_its_place_among_the_cumulative_exports(
     run_cli, tmp_path, write, mapping_file
 ) -> None:

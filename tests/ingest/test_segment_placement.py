@@ -49,6 +49,7 @@ def _ingest(workspace: Path, export: Path, mapping_file: Path) -> pl.DataFrame:
     return Workspace(workspace).load_visits(PERIOD)
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_households_are_placed_by_the_installed_release_at_ingest(
     workspace, installed, write, mapping_file
 ) -> None:

@@ -46,6 +46,7 @@ def export(write: Callable[..., Path]) -> Path:
     return write("export.csv", "\n".join([HEADER, *ROWS]) + "\n")
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_rows_in_many_small_groups_keyed_in_the_child_give_what_one_group_gives(
     tmp_path, export, mapping_file, monkeypatch
 ) -> None:
@@ -107,6 +108,7 @@ def test_visit_files_with_the_whole_schema_are_read_beside_ingested_ones(
     assert both.filter(pl.col("source_digest") == "whole").height == 1
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_a_run_after_a_killed_one_replaces_its_parts_instead_of_adding_to_them(
     tmp_path, export, mapping_file
 ) -> None:

@@ -24,6 +24,7 @@ def build(inputs: BuildInputs, key: SigningKey) -> bytes:
     return build_release(inputs, version="owner-2026.1", created="2026-03-01", key=key).data
 
 
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
 def test_the_csv_files_read_back_as_the_tables_they_were_written_from(
     inputs: BuildInputs, tables: ModelTables
 ) -> None:
