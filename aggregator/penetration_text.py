@@ -67,9 +67,9 @@ def format_penetration(
                 f"  {segment}: {figure.estimate:,.0f} households "
                 f"(95%: {figure.ci95_low:,.0f}–{figure.ci95_high:,.0f})"
             )
-    lines.append(DOUBLE_COUNTED)
+    lines.append(f"The sector: {DOUBLE_COUNTED}")
     if group_id is not None and group is not None:
-        lines.append(group.note)
+        lines.append(f"The peer group: {group.note}")
     return "\n".join(lines)
 
 
