@@ -28,7 +28,8 @@ bucket; ``households`` is the noisy count with variance c.
 
 Sketches of different periods, widths, seeds or designs are refused with a
 ValueError (:meth:`dp.sketches.SketchConfig.check_same`), and so is a sketch
-combined with itself (its noise would not be independent).
+combined with itself or with a copy of itself (its noise would not be
+independent).
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def _checked(sketches: Sequence[NoisySketch]) -> None:
     first = sketches[0].config
     for other in sketches[1:]:
         first.check_same(other.config)
-    if len({id(s) for s in sketches}) != len(sketches):
+    # By value, not identity: the same release loaded twice is two objects with one
+    # noise draw, while two independent releases never share every noisy bucket.
+    if len({s.buckets for s in sketches}) != len(sketches):
         raise ValueError("a sketch cannot be combined with itself (its noise is not independent)")
 
 

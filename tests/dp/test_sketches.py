@@ -126,6 +126,8 @@ def test_a_sketch_is_not_combined_with_itself() -> None:
     a = release_sketch(exact_sketch(config(), [key(i) for i in range(10)]), rho=RHO)[0]
     with pytest.raises(ValueError, match="itself"):
         intersection(a, a)
+    with pytest.raises(ValueError, match="itself"):  # the same release loaded twice
+        intersection(a, a.__class__(**vars(a)))
     with pytest.raises(ValueError, match="at least two"):
         reach([a])
 
