@@ -14,9 +14,9 @@ the coverage of the stated 95% intervals within 93–97% over 1,000 trials
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
 from aggregator.overlap_estimators import (
@@ -26,45 +26,19 @@ from aggregator.overlap_estimators import (
     reach,
     union,
 )
-from dp.measurements import GAUSSIAN, LAPLACE, calibrate_scale, noise_std, rho_for_epsilon
-from dp.sketches import (
-    NoisySketch,
-    SketchConfig,
-    count_rho,
-    from_hashes,
-    noise_kurtosis,
-    vector_rho,
-    width_for,
-)
+from dp.measurements import GAUSSIAN, LAPLACE, rho_for_epsilon
+from dp.sketches import NoisySketch, SketchConfig, width_for
+from tests.file_modules import load_module
+
+# The bench's release with numpy noise of OpenDP's moments, so that the tests
+# check the simulation the figures in docs/benchmarks.md come from.
+noisy = load_module(
+    "overlap_accuracy", Path(__file__).resolve().parents[2] / "bench" / "overlap_accuracy.py"
+).simulated
 
 RHO = rho_for_epsilon(1.0, 1e-7)
 TRIALS = 1000
 MECHANISMS = [(GAUSSIAN, RHO), (LAPLACE, 0.5)]
-
-
-def noisy(
-    hashes: np.ndarray, cfg: SketchConfig, mechanism: str, rho: float, rng: np.random.Generator
-) -> NoisySketch:
-    exact = from_hashes(cfg, pl.Series(hashes))
-    vector_scale = calibrate_scale(1.0, mechanism, vector_rho(rho))
-    count_scale = calibrate_scale(1.0, mechanism, count_rho(rho))
-
-    def draw(scale: float, size: int) -> np.ndarray:
-        if mechanism == GAUSSIAN:
-            return np.rint(rng.normal(0.0, scale, size)).astype(np.int64)
-        q = np.exp(-1.0 / scale)
-        return (rng.geometric(1 - q, size) - rng.geometric(1 - q, size)).astype(np.int64)
-
-    return NoisySketch(
-        config=cfg,
-        buckets=tuple((np.asarray(exact.buckets) + draw(vector_scale, cfg.width)).tolist()),
-        households=float(exact.households + draw(count_scale, 1)[0]),
-        mechanism=mechanism,
-        bucket_variance=noise_std(mechanism, vector_scale) ** 2,
-        count_variance=noise_std(mechanism, count_scale) ** 2,
-        bucket_kurtosis=noise_kurtosis(mechanism, vector_scale),
-        rho=rho,
-    )
 
 
 def universe(rng: np.random.Generator, n: int) -> np.ndarray:
