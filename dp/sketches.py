@@ -52,8 +52,9 @@ SKETCH_DESIGN = "publiek-sketch/1"
 SEED_BYTES = 32
 MIN_WIDTH = 1 << 8
 MAX_WIDTH = 1 << 22
-# The household count's share of the sketch's ρ: its noise is then ~4.5× the
-# bucket noise, still a few households against the tens of thousands counted.
+# The household count's share of the sketch's ρ: its noise is then √(0.95/0.05)
+# ≈ 4.4× the bucket noise (σ ≈ 22 households at the default period budget's
+# whole ρ), small against the tens of thousands counted.
 COUNT_SHARE = 0.05
 SENSITIVITY = 1.0  # one household: one bucket ±1 (L1 = L2 = 1), the count ±1
 _PERSON = b"publiek-sketch1"  # BLAKE2b personalisation: no other use of the seed collides
