@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,6 +145,10 @@ def hashed(config: SketchConfig, household_keys: Iterable[bytes]) -> pl.Series:
         state = keyed.copy()
         state.update(household_key)
         digests.append(state.digest())
+    # Arrow reads the buffer in the machine's byte order; the rule is the
+    # little-endian reading, so that every agent puts a household in one bucket.
+    if sys.byteorder == "big":  # pragma: no cover - no big-endian machine runs the tests
+        digests = [digest[::-1] for digest in digests]
     blob = b"".join(digests)
     array = pa.Array.from_buffers(pa.uint64(), len(digests), [None, pa.py_buffer(blob)])
     return pl.Series("hash", array)

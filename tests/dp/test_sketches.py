@@ -14,6 +14,7 @@ from dp.sketches import (
     MIN_WIDTH,
     SketchConfig,
     exact_sketch,
+    hashed,
     noise_kurtosis,
     release_sketch,
     width_for,
@@ -146,3 +147,12 @@ def test_opendp_bucket_noise_has_the_declared_variance_and_fourth_cumulant() -> 
     assert variance == pytest.approx(noisy.bucket_variance, rel=0.03)
     fourth = float(np.mean(values**4)) - 3 * variance**2
     assert fourth == pytest.approx(noisy.bucket_kurtosis, rel=0.25)
+
+
+def test_a_hash_is_the_little_endian_reading_of_the_keyed_blake2b_digest() -> None:
+    """The bucket rule is fixed by the bytes, not by the machine's byte order."""
+    cfg = config(width=256)
+    household = key(7)
+    state = hashlib.blake2b(key=cfg.seed, digest_size=8, person=b"publiek-sketch1")
+    state.update(household)
+    assert hashed(cfg, [household]).to_list() == [int.from_bytes(state.digest(), "little")]
