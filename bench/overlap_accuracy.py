@@ -28,14 +28,18 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s own modules
+
+from sections import replace_section
 
 from aggregator.overlap_estimators import Z95, intersection, reach
 from dp.measurements import (
@@ -448,18 +452,6 @@ def report(
     return "\n".join(out) + "\n"
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace the section in ``path`` (or append it at the end)."""
-    current = path.read_text(encoding="utf-8")
-    heading = "## Overlaps (sketches)"
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    path.write_text(updated, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=200, help="trials at 10k and 100k")
@@ -488,7 +480,7 @@ def main() -> None:
     text = report(rows, timings, needed, reach_rows, command=command, seconds=seconds)
     print(text)
     if args.write:
-        write_section(text, ROOT / "docs" / "benchmarks.md")
+        replace_section(ROOT / "docs" / "benchmarks.md", text)
 
 
 if __name__ == "__main__":

@@ -25,14 +25,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import re
 import statistics
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s own modules
+
+from sections import replace_section
 
 from aggregator.penetration import (
     CATCHMENT_TABLE,
@@ -406,18 +410,6 @@ def _row(name: str, every: float, cells: int, shown: float, shown_cells: int) ->
     return f"| {name} | {every:.1%} | {cells:,} | {shown:.1%} | {shown_cells:,} |"
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace the section in ``path`` (or append it at the end)."""
-    current = path.read_text(encoding="utf-8")
-    heading = "## Penetration and not-yet-visitors"
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -434,7 +426,7 @@ def main() -> None:
     text = report(cells, command=command, seconds=seconds, replicates=args.replicates)
     print(text)
     if args.write:
-        write_section(text, ROOT / "docs" / "benchmarks.md")
+        replace_section(ROOT / "docs" / "benchmarks.md", text)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +41,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import private_set_intersection.python as psi
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s own modules
+
+from sections import replace_section
 
 KEY_BYTES = 32
 # The package's own tests and examples use 1e-9: the probability that a query of the
@@ -352,17 +356,6 @@ def report(costs: Sequence[PairCost], *, command: str, load: tuple[float, float]
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace the section in ``path`` (or append it at the end)."""
-    current = path.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -387,7 +380,7 @@ def main() -> None:
     text = report(costs, command=command, load=(before, os.getloadavg()[0]), seed=args.seed)
     print(text)
     if args.write:
-        write_section(text, ROOT / "docs" / "benchmarks.md")
+        replace_section(ROOT / "docs" / "benchmarks.md", text)
 
 
 if __name__ == "__main__":
