@@ -362,6 +362,7 @@ class Population:
     # against it says so (issue 16: "labelled synthetic in every output").
     synthetic: bool = False
     _bands: dict[int | None, npt.NDArray[np.int64]] = field(default_factory=dict, repr=False)
+    _provinces: dict[str, dict[str, int]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.pc4 = self.pc4.select("pc4", "province", "lat", "lon", *self.segments)
@@ -379,11 +380,15 @@ class Population:
         return {s: int(v) for s, v in zip(self.segments, sums, strict=True)}
 
     def by_province(self) -> dict[str, dict[str, int]]:
-        grouped = self.pc4.group_by("province").agg(pl.col(list(self.segments)).sum())
-        return {
-            row["province"]: {s: int(row[s]) for s in self.segments}
-            for row in grouped.sort("province").iter_rows(named=True)
-        }
+        """Households per segment per province (summed once: a province catchment
+        asks for its province's once per member)."""
+        if self._provinces is None:
+            grouped = self.pc4.group_by("province").agg(pl.col(list(self.segments)).sum())
+            self._provinces = {
+                row["province"]: {s: int(row[s]) for s in self.segments}
+                for row in grouped.sort("province").iter_rows(named=True)
+            }
+        return self._provinces
 
     def bands(self, origin: int | None) -> npt.NDArray[np.int64]:
         """Households per (band of ``dp.catchments.BANDS``, segment) from
@@ -541,7 +546,7 @@ def group_in_catchments(
             continue
         counted += 1
         if radius == PROVINCE:
-            province = population.province_of(m.origin)
+            province = population.province_of(m.origin)  # not None: it has a catchment
             found = province_visitors(table)
             inside = {s: found.get((str(province), s), ZERO) for s in population.segments}
         else:
