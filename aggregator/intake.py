@@ -207,8 +207,7 @@ class _Terms:
             )
         if self.mechanism is not None and sketch.mechanism != self.mechanism:
             raise SketchMismatch(
-                f"period {label} releases with {self.mechanism}; the sketch uses another "
-                "mechanism",
+                f"period {label} releases with {self.mechanism}; the sketch uses another mechanism",
                 hint=hint,
             )
         expected = spec.weight * payload.privacy.rho

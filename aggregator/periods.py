@@ -153,9 +153,7 @@ def period_sketch(
             hint="e.g. --overlap-households 50000 for institutions of about 50,000 households",
         )
     widest = sketch_width_limit()
-    width = min(
-        sketches.width_for(households, rho=share * rho_budget, mechanism=mechanism), widest
-    )
+    width = min(sketches.width_for(households, rho=share * rho_budget, mechanism=mechanism), widest)
     return PeriodSketch(width=width, seed=secrets.token_bytes(sketches.SEED_BYTES), weight=share)
 
 
