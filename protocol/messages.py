@@ -266,7 +266,9 @@ class PrivacySpend:
     SCHEMA: ClassVar[Schema] = Schema(
         "privacy",
         {
-            "rho": Number(0.0, math.inf, note="the sum of the tables' ρ (intake)"),
+            "rho": Number(
+                0.0, math.inf, note="the sum of the tables' ρ and the sketch's, if any (intake)"
+            ),
             "epsilon": _POSITIVE,
             "delta": Number(0.0, 1.0, high_open=True),
         },
