@@ -300,6 +300,23 @@ def sketch_rho(scale: float, count_scale: float, mechanism: str) -> float:
         raise ValueError(f"OpenDP cannot compute ρ for the sketch ({exc.variant})") from exc
 
 
+def exact_parts(
+    config: SketchConfig, hashes: Mapping[str, pl.Series], disciplines: Sequence[str]
+) -> tuple[list[int], list[int]]:
+    """The exact sketches of the parts before noise, as the measurement takes
+    them: every part's buckets one after the other (in ``disciplines`` order)
+    and the parts' household counts. Never leaves the agent."""
+    unknown = set(hashes) - set(disciplines)
+    if unknown or len(set(disciplines)) != len(disciplines):
+        raise ValueError("the parts must be distinct disciplines of the key set")
+    empty = pl.Series("hash", [], dtype=pl.UInt64)
+    exact = [from_hashes(config, hashes.get(d, empty)) for d in disciplines]
+    return (
+        [bucket for sketch in exact for bucket in sketch.buckets],
+        [sketch.households for sketch in exact],
+    )
+
+
 def release_parts(
     config: SketchConfig,
     hashes: Mapping[str, pl.Series],
@@ -321,20 +338,11 @@ def release_parts(
     sketch has, and the release costs what one sketch costs."""
     if mechanism not in (GAUSSIAN, LAPLACE):
         raise ValueError(f"unknown mechanism {mechanism!r}")
-    unknown = set(hashes) - set(disciplines)
-    if unknown or len(set(disciplines)) != len(disciplines):
-        raise ValueError("the parts must be distinct disciplines of the key set")
-    empty = pl.Series("hash", [], dtype=pl.UInt64)
-    exact = [from_hashes(config, hashes.get(d, empty)) for d in disciplines]
+    vector, counts = exact_parts(config, hashes, disciplines)
     vector_scale = calibrate_scale(SENSITIVITY, mechanism, vector_rho(rho))
     count_scale = calibrate_scale(SENSITIVITY, mechanism, count_rho(rho))
     measurement = sketch_measurement(vector_scale, count_scale, mechanism)
-    noisy_vector, noisy_counts = measurement(
-        {
-            _VECTOR: [bucket for sketch in exact for bucket in sketch.buckets],
-            _COUNT: [sketch.households for sketch in exact],
-        }
-    )
+    noisy_vector, noisy_counts = measurement({_VECTOR: vector, _COUNT: counts})
     spend = privacy_spend(measurement, delta)
     width = config.width
     parts = tuple(
