@@ -39,16 +39,16 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parents[1]))
 
 from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_rho  # noqa: E402
-from dp.release_design import DISCIPLINES  # noqa: E402
-from dp.sketches import count_rho, sketch_rho, vector_rho  # noqa: E402
 from dp.release_design import (  # noqa: E402
     DESIGN,
+    DISCIPLINES,
     MAX_VISITS,
     TABLE_DESIGN,
     months_of,
     rho_share,
     sensitivity,
 )
+from dp.sketches import count_rho, sketch_rho, vector_rho  # noqa: E402
 from protocol import PROTOCOL_VERSION  # noqa: E402
 from protocol.encoding import b64encode, canonical_bytes  # noqa: E402
 from protocol.envelope import (  # noqa: E402
