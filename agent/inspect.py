@@ -237,8 +237,10 @@ def _sketch_lines(inspection: Inspection) -> list[str]:
     if sketch is None or spend is None:
         return [f"household sketch: none; named overlaps shared: {consent}"]
     summary = (
-        f"household sketch {sketch.design}: {len(sketch.parts)} parts (one per main "
-        f"discipline) of width {sketch.width}; {sketch.mechanism}, sensitivity 1, bucket scale "
+        f"household sketch {sketch.design}: {len(sketch.parts)} part(s), "
+        f"{', '.join(part.discipline for part in sketch.parts)} (the declared disciplines, "
+        f"release.toml sketch_disciplines; public config), of width {sketch.width}; "
+        f"{sketch.mechanism}, sensitivity 1 over all parts, bucket scale "
         f"{sketch.scale:.3f}, count scale {sketch.count_scale:.3f}; ρ={spend.rho:.6g} "
         f"ε={spend.epsilon:.4f} δ={spend.delta:g}; named overlaps shared: {consent}"
     )

@@ -23,7 +23,7 @@ import polars as pl
 from agent import ledger
 from agent.periods import first_month
 from agent.segments import SegmentModel
-from agent.sketch_release import release_household_sketch
+from agent.sketch_release import release_household_sketch, sketch_parts
 from agent.tables import ReleaseConfig, build_release
 from agent.workspace import Workspace
 from dp.measurements import compose_spend, release_tables
@@ -42,16 +42,24 @@ class Release:
 
 
 def effective_config(workspace: Workspace, config: ReleaseConfig) -> ReleaseConfig:
-    """The config with the enrolled province filled in as ``home_province``.
+    """The config with the enrolled province filled in as ``home_province`` and,
+    when the period fixes a sketch, its parts (:func:`sketch_parts`: the
+    declared disciplines plus the enrolled one).
 
-    No table reads it since ``publiek-tables/3`` (the catchment bands need
-    ``home_pc4``); it stays because the config is part of the ledger's key for a
-    release (:func:`_release_digest`): dropping it would change the key of every
-    release already drawn, so one drawn before an upgrade would no longer be
-    found, and would be drawn, and spent, again (ADR 0014)."""
-    if config.home_pc4 or config.home_province:
+    No table reads the province since ``publiek-tables/3`` (the catchment bands
+    need ``home_pc4``); it stays because the config is part of the ledger's key
+    for a release (:func:`_release_digest`): dropping it would change the key of
+    every release already drawn, so one drawn before an upgrade would no longer
+    be found, and would be drawn, and spent, again (ADR 0014)."""
+    if config.sketch is None and (config.home_pc4 or config.home_province):
         return config
-    return replace(config, home_province=workspace.load_config().province)
+    enrolled = workspace.load_config()
+    if not (config.home_pc4 or config.home_province):
+        config = replace(config, home_province=enrolled.province)
+    if config.sketch is not None:
+        parts = sketch_parts(config.sketch_disciplines, enrolled.discipline)
+        config = replace(config, sketch_disciplines=parts)
+    return config
 
 
 def catchment_origin(config: ReleaseConfig) -> str | None:
@@ -98,12 +106,14 @@ def _release_digest(
 def _config_material(config: ReleaseConfig) -> dict[str, object]:
     """The release config as the ledger keys a release by it. The sketch and the
     consent (``publiek/4``) join the key only when set, so that a release
-    drawn before they existed keeps its key and is found again (ADR 0014)."""
+    drawn before they existed keeps its key and is found again (ADR 0014). The
+    sketch's parts join with the sketch: other parts are another release."""
     material = asdict(config)
-    del material["sketch"], material["share_named_overlaps"]
+    del material["sketch"], material["share_named_overlaps"], material["sketch_disciplines"]
     extra: dict[str, object] = {}
     if config.sketch is not None:
         extra["sketch"] = config.sketch.to_dict()
+        extra["sketch_parts"] = list(config.sketch_disciplines or ())
     if config.share_named_overlaps:
         extra["named_overlaps"] = True
     return {"config": material, **extra}
@@ -174,7 +184,7 @@ def prepare_release(
 
     A new release is drawn only when the ledger has room for it; the check is
     repeated inside the ledger's write lock before the release is recorded."""
-    institution = workspace.load_config().institution_id
+    enrolled = workspace.load_config()
     config = effective_config(workspace, config)
     digest = _release_digest(workspace, period, model, config)
     stored = _sendable(ledger.find(workspace, period, digest))
@@ -203,6 +213,8 @@ def prepare_release(
             households,
             period,
             sketch_spec,
+            config.sketch_disciplines or (enrolled.discipline,),
+            enrolled=enrolled.discipline,
             rho=sketch_rho,
             mechanism=config.mechanism,
             delta=config.delta,
@@ -218,7 +230,7 @@ def prepare_release(
             config.delta,
         )
     payload = SubmissionPayload(
-        institution_id=institution,
+        institution_id=enrolled.institution_id,
         period=period,
         submission_id=secrets.token_hex(16),
         created_at=datetime.now(UTC).replace(microsecond=0).isoformat(),

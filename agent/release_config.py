@@ -11,12 +11,18 @@ facts::
     home_pc4 = "3511"             # own PC4: origin of the catchment bands (catchment_origin)
     share_named_overlaps = false  # consent: institutions that also consent see our named
                                   # pairwise household overlap (false: never named)
+    sketch_disciplines = ["theater", "music"]  # parts of the household sketch (default:
+                                  # the enrolled discipline alone, one part)
 
     [periods."2026-Q4"]           # overrides for one period
     epsilon = 0.5                 # one submission of ε (at the config's δ)
 
 Top-level keys apply to every period; a ``[periods."P"]`` table overrides
-them for period P. ``epsilon`` replaces ``rho`` and ``period_budget`` by the
+them for period P. ``sketch_disciplines`` names the disciplines of the key
+set whose households the sketch keeps apart (ADR 0036): each declared one
+gets a part, the enrolled discipline always has one, and the enrolled
+discipline's part also holds households whose main discipline was not
+declared. ``epsilon`` replaces ``rho`` and ``period_budget`` by the
 ρ that OpenDP converts to that ε at the period config's δ. A figure above
 the period's budget is refused, naming both; the mechanism, δ and bounds are
 the taskforce's and cannot be set here.
@@ -33,7 +39,7 @@ from agent import period_config as period_configs
 from agent.tables import ReleaseConfig
 from agent.workspace import Workspace
 from dp.measurements import rho_for_epsilon
-from dp.release_design import MAX_VISITS
+from dp.release_design import DISCIPLINES, MAX_VISITS
 from protocol.errors import UsageError
 from protocol.messages import PC4_RE, PeriodConfig, check_period
 
@@ -41,6 +47,7 @@ FILE_NAME = "release.toml"
 CAPS = ("rho", "period_budget", "epsilon")
 LOCAL = ("home_pc4", "home_province")
 CONSENT = ("share_named_overlaps",)
+SKETCH = ("sketch_disciplines",)
 FIXED = ("mechanism", "delta", "max_visits")
 RELATIVE_SLACK = 1e-12  # ε converted back to ρ at the same δ may differ in the last bit
 
@@ -85,7 +92,7 @@ def _cap(values: dict[str, Any], budget: float, delta: float, where: str) -> dic
 def _apply(
     config: ReleaseConfig, values: dict[str, Any], where: str, budget: float
 ) -> ReleaseConfig:
-    unknown = set(values) - set(CAPS) - set(LOCAL) - set(CONSENT)
+    unknown = set(values) - set(CAPS) - set(LOCAL) - set(CONSENT) - set(SKETCH)
     fixed = sorted(unknown & set(FIXED))
     if fixed:
         raise UsageError(
@@ -95,7 +102,7 @@ def _apply(
     if unknown:
         raise UsageError(
             f"{where}: unknown release settings {', '.join(sorted(unknown))}",
-            hint=f"allowed: {', '.join(sorted(CAPS + LOCAL + CONSENT))}",
+            hint=f"allowed: {', '.join(sorted(CAPS + LOCAL + CONSENT + SKETCH))}",
         )
     caps = _cap(values, budget, config.delta, where)
     if not all(isinstance(values[k], str) for k in LOCAL if k in values):
@@ -108,14 +115,42 @@ def _apply(
     if "share_named_overlaps" in values and type(values["share_named_overlaps"]) is not bool:
         raise UsageError(f"{where}: share_named_overlaps must be true or false")
     period_budget = caps.get("period_budget", config.period_budget)
+    disciplines = config.sketch_disciplines
+    if "sketch_disciplines" in values:
+        disciplines = _sketch_disciplines(values["sketch_disciplines"], where)
     return replace(
         config,
+        sketch_disciplines=disciplines,
         rho=caps.get("rho", min(config.rho, period_budget)),
         period_budget=period_budget,
         home_pc4=values.get("home_pc4", config.home_pc4),
         home_province=values.get("home_province", config.home_province),
         share_named_overlaps=values.get("share_named_overlaps", config.share_named_overlaps),
     )
+
+
+def _sketch_disciplines(value: object, where: str) -> tuple[str, ...]:
+    """``sketch_disciplines`` checked: a non-empty list of distinct labels of
+    the discipline key set, kept in key-set order (the order of the parts)."""
+    allowed = ", ".join(DISCIPLINES)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise UsageError(
+            f"{where}: sketch_disciplines must be a non-empty list of disciplines, "
+            'such as ["theater", "music"]',
+            hint=f"allowed: {allowed}",
+        )
+    unknown = sorted(set(value) - set(DISCIPLINES))
+    if unknown:
+        raise UsageError(
+            f"{where}: sketch_disciplines names {', '.join(map(repr, unknown))}, "
+            "not a discipline of the key set",
+            hint=f"allowed: {allowed}",
+        )
+    if len(set(value)) != len(value):
+        raise UsageError(
+            f"{where}: sketch_disciplines names a discipline twice", hint=f"allowed: {allowed}"
+        )
+    return tuple(d for d in DISCIPLINES if d in value)
 
 
 def release_config(

@@ -19,6 +19,7 @@ from agent.release_config import FILE_NAME as RELEASE_TOML
 from agent.sector_keys import custodian_key_path, pinned_custodian
 from agent.segment_install import describe_installed, model_key_path, pinned_model_key
 from agent.workspace import Workspace
+from dp.release_design import DISCIPLINES
 from protocol.keys import fingerprint
 
 
@@ -55,6 +56,7 @@ def format_status(workspace: Workspace) -> str:
     lines.append(f"segment model key: {model_key}")
     lines.append(f"segment model: {describe_installed(workspace)}")
     lines.append(f"catchment origin: {_catchment_origin(workspace)}")
+    lines.append(f"household sketch parts: {_sketch_parts(workspace)}")
     if not workspace.db_path.exists():
         lines.append("nothing ingested or released yet")
         return "\n".join(lines)
@@ -119,3 +121,30 @@ def _catchment_origin(workspace: Workspace) -> str:
             "band is unknown and no catchment figures count this institution)"
         )
     return f"PC4 {found} ({RELEASE_TOML} home_pc4)"
+
+
+def _sketch_parts(workspace: Workspace) -> str:
+    """The disciplines a household sketch has parts for (``sketch_disciplines``
+    in release.toml, plus the enrolled discipline), in a few words; public
+    config, shown as declared. Never raises for a file that does not read
+    (``agent submit`` names what is wrong)."""
+    enrolled = workspace.load_config().discipline if workspace.enrolled else None
+    path = workspace.root / RELEASE_TOML
+    try:
+        declared = tomllib.loads(path.read_text(encoding="utf-8")).get("sketch_disciplines")
+    except FileNotFoundError:
+        declared = None
+    except (OSError, tomllib.TOMLDecodeError):
+        return f"{RELEASE_TOML} does not read as TOML"
+    if declared is None:
+        if enrolled is None:
+            return "the enrolled discipline alone (not enrolled yet)"
+        return f"{enrolled} alone (the enrolled discipline; {RELEASE_TOML} sketch_disciplines)"
+    if not isinstance(declared, list) or not all(isinstance(d, str) for d in declared):
+        return f"sketch_disciplines in {RELEASE_TOML} is not a list of disciplines"
+    if not set(declared) <= set(DISCIPLINES):
+        return f"sketch_disciplines in {RELEASE_TOML} names a discipline outside the key set"
+    chosen = {*declared, *([enrolled] if enrolled else [])}
+    parts = [d for d in DISCIPLINES if d in chosen]
+    tail = f"; {enrolled}'s part also holds undeclared main disciplines" if enrolled else ""
+    return f"{', '.join(parts)} ({RELEASE_TOML} sketch_disciplines){tail}"

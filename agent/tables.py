@@ -113,6 +113,10 @@ class ReleaseConfig:
       ``share_named_overlaps``: the institution's consent, from
       ``release.toml``, that consenting institutions see their named
       pairwise overlap with it (the payload's ``named_overlaps``).
+      ``sketch_disciplines``: the disciplines the sketch has a part for
+      (``release.toml``; public config, never chosen from the data). None
+      until the release fills in the default, the enrolled discipline alone
+      (:func:`agent.sketch_release.sketch_parts`).
     """
 
     rho: float = field(default_factory=default_rho)
@@ -124,6 +128,7 @@ class ReleaseConfig:
     home_province: str | None = None
     sketch: PeriodSketch | None = None
     share_named_overlaps: bool = False
+    sketch_disciplines: tuple[str, ...] | None = None
 
     def bounds(self) -> dict[str, int]:
         """The bounds a submission declares (:func:`dp.release_design.bounds_of`)."""

@@ -610,21 +610,15 @@ def _check_split(tables: Sequence[ReleasedTable], total: float) -> None:
 
 def _sketch_rho(sketch: ReleasedSketch) -> float:
     """The sketch's ρ recomputed by OpenDP from its scales (never the declared
-    figure), once its parts are the release design's disciplines: each
-    discipline once (the protocol refuses a duplicate), none outside the key
-    set, and none missing, since which parts exist must say nothing about the
-    institution's households."""
+    figure), once its parts are disciplines of the release design: 1 to 12,
+    each once (the protocol refuses a duplicate and an empty list), none
+    outside the key set. Which parts there are is the institution's public
+    config (``sketch_disciplines``), not chosen from its data (ADR 0036)."""
     parts = {part.discipline for part in sketch.parts}
     if not parts <= set(DISCIPLINES):
         raise InvalidPayload(
             "a sketch part names a discipline outside the release design's key set",
             hint="release the sketch with the agent, over the public key set",
-        )
-    if parts != set(DISCIPLINES):
-        raise RefusedDeclaration(
-            f"the sketch has {len(parts)} parts, not one for each of the {len(DISCIPLINES)} "
-            f"disciplines of the release design {DESIGN}",
-            hint="release the sketch with an agent of the current release design",
         )
     try:
         actual = sketch_rho(sketch.scale, sketch.count_scale, sketch.mechanism)

@@ -158,7 +158,8 @@ def period_sketch(
 
 
 def sketch_width_limit() -> int:
-    """The widest sketch whose parts (one per discipline) fit in one submission."""
+    """The widest sketch whose parts (at most one per discipline, when an institution
+    declares them all) fit in one submission."""
     limit = MAX_SKETCH_BUCKETS // len(release_design.DISCIPLINES)
     return 1 << (limit.bit_length() - 1)
 

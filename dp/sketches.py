@@ -329,10 +329,12 @@ def release_parts(
     """Noise one sketch per discipline as ONE OpenDP measurement at ``rho``.
 
     ``hashes`` maps a discipline to the keyed hashes (:func:`hashed`) of the
-    households whose main discipline it is; every discipline of
-    ``disciplines`` (the public key set, in its order) gets a part, an absent
-    one a sketch of nobody, so which parts exist says nothing about the data.
-    A household is in one part only, so adding or removing it changes one
+    households of its part; every discipline of ``disciplines`` (the
+    institution's declared parts, public config, in key-set order) gets a
+    part, an absent one a sketch of nobody, so which parts exist says nothing
+    about the data. A household is in one part only (the agent puts one whose
+    main discipline is not declared into the enrolled discipline's part), so
+    adding or removing it changes one
     bucket of one part by ±1 and one part's count by 1: the concatenated
     buckets and the vector of counts have L1 = L2 sensitivity 1, as one
     sketch has, and the release costs what one sketch costs."""

@@ -335,9 +335,11 @@ class SketchPart:
 
 @dataclass(frozen=True)
 class ReleasedSketch:
-    """An institution's household sketch for the period, one part per main
-    discipline (the parts partition its households, so together they have
-    household sensitivity 1 and are one OpenDP release of ρ ``rho``).
+    """An institution's household sketch for the period, one part per declared
+    discipline (public config; a household goes into its main discipline's
+    part, or the enrolled discipline's when that one is not declared). The
+    parts partition its households, so together they have household
+    sensitivity 1 and are one OpenDP release of ρ ``rho``.
 
     ``scale`` is the noise scale of every bucket, ``count_scale`` that of every
     part's household count; the seed is the period config's, not repeated here."""
@@ -365,7 +367,7 @@ class ReleasedSketch:
                 Nested(SketchPart),
                 1,
                 MAX_SKETCH_PARTS,
-                note="one per discipline of the release design's key set, unique (intake)",
+                note="one per declared discipline of the release design's key set, unique (intake)",
             ),
         },
     )

@@ -132,3 +132,29 @@ def test_parts_outside_the_key_set_or_twice_are_refused() -> None:
         exact_parts(CONFIG, {"circus": hashed(CONFIG, keys(0, 3))}, DISCIPLINES)
     with pytest.raises(ValueError, match="distinct disciplines"):
         exact_parts(CONFIG, {}, ("music", "music"))
+
+
+@pytest.mark.parametrize("part", ["theater", "music", "film"])
+def test_fewer_declared_parts_keep_sensitivity_one_and_the_cost(part: str) -> None:
+    """Parts for the declared disciplines only (public config, ADR 0036): one
+    household more still moves one bucket and one count by one, and the
+    release costs what twelve parts and one sketch cost."""
+    declared = ("theater", "music", "film")
+    base = split(keys(0, 300))
+    before_vector, before_counts = exact_parts(CONFIG, base, declared)
+    grown = dict(base)
+    grown[part] = pl.concat([base[part], hashed(CONFIG, keys(1000, 1001))])
+    after_vector, after_counts = exact_parts(CONFIG, grown, declared)
+    assert len(after_vector) == 3 * CONFIG.width
+    assert int(np.abs(np.asarray(after_vector) - np.asarray(before_vector)).sum()) == 1
+    assert int(np.abs(np.asarray(after_counts) - np.asarray(before_counts)).sum()) == 1
+    released, spend = release_parts(CONFIG, base, declared, rho=RHO)
+    assert [p.discipline for p in released.parts] == list(declared)
+    everything, _ = release_parts(CONFIG, base, DISCIPLINES, rho=RHO)
+    assert released.rho == spend.rho == pytest.approx(everything.rho)
+    assert released.scale == everything.scale
+
+
+def test_a_part_outside_the_declared_ones_is_refused() -> None:
+    with pytest.raises(ValueError, match="distinct disciplines"):
+        exact_parts(CONFIG, split(keys(0, 30)), ("theater", "music"))

@@ -41,7 +41,6 @@ sys.path.insert(0, str(ROOT.parents[1]))
 from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_rho  # noqa: E402
 from dp.release_design import (  # noqa: E402
     DESIGN,
-    DISCIPLINES,
     MAX_VISITS,
     TABLE_DESIGN,
     months_of,
@@ -89,6 +88,9 @@ UNKNOWN_PERIOD = "2026-Q1"
 # An open period whose config fixes a household sketch (ADR 0036).
 SKETCH_PERIOD = "2026-Q4"
 SKETCH = PeriodSketch(width=256, seed=bytes(range(100, 132)), weight=0.25)
+# The disciplines the institution declared for its sketch's parts (release.toml
+# sketch_disciplines): two of the twelve, which intake takes (ADR 0036).
+SKETCH_PARTS = ("theater", "music")
 BUDGET = 0.5
 BOUNDS = {MAX_VISITS: 12}
 # A few labels of each dimension's key set (``dp.release_design.labels``):
@@ -246,7 +248,7 @@ def released_sketch(spec: PeriodSketch, rho: float) -> ReleasedSketch:
                 households=100 * i - 7,
                 buckets=tuple((i * 31 + b * 7) % 23 - 11 for b in range(spec.width)),
             )
-            for i, d in enumerate(DISCIPLINES)
+            for i, d in enumerate(SKETCH_PARTS)
         ),
     )
 
@@ -735,7 +737,8 @@ def sketch_vectors(add: Any) -> None:
         seal(p),
         {"status": 200, "accepted": True, "log_index": 1},
         f"for {SKETCH_PERIOD}, whose config fixes a sketch of width {SKETCH.width} at weight "
-        f"{SKETCH.weight}: the tables at 0.75 of ρ 0.25, one sketch part per discipline",
+        f"{SKETCH.weight}: the tables at 0.75 of ρ 0.25, sketch parts for the two declared "
+        f"disciplines {' and '.join(SKETCH_PARTS)}",
     )
     p = payload(submission_id="5b112233445566778899aabbccddeeff", sketch=SKETCH)
     add(
@@ -778,10 +781,17 @@ def sketch_vectors(add: Any) -> None:
         ),
         (
             "60",
-            "sketch-missing-part",
-            lambda d: d["parts"].pop(),
-            "refused-declaration",
-            "a sketch without a part for one discipline: which parts exist must say nothing",
+            "sketch-duplicate-part",
+            lambda d: d["parts"].append(d["parts"][0]),
+            "invalid-payload",
+            "a sketch with two parts for one discipline",
+        ),
+        (
+            "62",
+            "sketch-no-parts",
+            lambda d: d["parts"].clear(),
+            "invalid-payload",
+            "a sketch without any part",
         ),
         (
             "61",
