@@ -63,3 +63,24 @@ def test_status_names_the_catchment_origin_or_what_to_set(workspace: Workspace) 
     assert origin() == "catchment origin: PC4 3511 (release.toml home_pc4)"
     (workspace.root / "release.toml").write_text("home_pc4 = \n", encoding="utf-8")
     assert origin() == "catchment origin: release.toml does not read as TOML"
+
+
+def test_status_names_the_household_sketch_parts(workspace: Workspace) -> None:
+    """The parts are public config (ADR 0036): status shows which there are."""
+
+    def parts() -> str:
+        ran = runner.invoke(app, ["agent", "status", "-w", str(workspace.root)])
+        assert ran.exit_code == 0, ran.output
+        return next(line for line in ran.stdout.splitlines() if line.startswith("household"))
+
+    assert parts() == (
+        "household sketch parts: theater alone (the enrolled discipline; "
+        "release.toml sketch_disciplines)"
+    )
+    (workspace.root / "release.toml").write_text('sketch_disciplines = ["dance", "music"]\n')
+    assert parts() == (
+        "household sketch parts: theater, music, dance (release.toml sketch_disciplines); "
+        "theater's part also holds undeclared main disciplines"
+    )
+    (workspace.root / "release.toml").write_text('sketch_disciplines = ["circus"]\n')
+    assert "outside the key set" in parts()

@@ -2,7 +2,9 @@
 aggregator process on 127.0.0.1: the taskforce opens a period with a sketch,
 two agents whose audiences overlap release and submit over HTTP, the
 aggregator stores their sketches, and ``period_sketches`` reads back one per
-institution, in parts by discipline, from which the overlap is estimated.
+institution, in parts by declared discipline (the first declares two, the
+second keeps the default, its enrolled discipline alone), from which the
+overlap is estimated.
 The ρ of tables and sketch adds up to the budget in both ledgers."""
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class World:
     agents: dict[str, Workspace]
     sketches: list[SubmittedSketch]
     outputs: dict[str, Any]
+    parts: dict[str, list[str]]  # institution id -> the parts its sketch should have
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +68,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with aggregator_process(state.settings, lambda _: None) as url:
         agents: dict[str, Workspace] = {}
         outputs: dict[str, Any] = {}
+        parts: dict[str, list[str]] = {}
         for index, spec in enumerate(sector.institutions):
             token = create_token(
                 state.db, name=f"Zaal {index}", discipline=spec.discipline,
@@ -75,22 +79,30 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             ws.install_sector_key(PERIOD, SECTOR_KEY)
             mapping = Mapping.load(root / "exports" / spec.slug / "mapping.toml")
             ingest_exports([exports[spec.slug]], mapping, ws)
-            if index == 0:  # the first consents to named overlaps, the second does not
-                (ws.root / "release.toml").write_text("share_named_overlaps = true\n")
+            declared = {spec.discipline}
+            if index == 0:  # the first consents to named overlaps and declares parts
+                (ws.root / "release.toml").write_text(
+                    'share_named_overlaps = true\nsketch_disciplines = ["music", "dance"]\n'
+                )
+                declared |= {"music", "dance"}
             ran = runner.invoke(app, ["agent", "submit", "--period", PERIOD, "-w", str(ws.root)])
             assert ran.exit_code == 0, ran.output
             agents[ws.load_config().institution_id] = ws
             outputs[ws.load_config().institution_id] = ran
-        yield World(state.db, sector, agents, period_sketches(state.db, PERIOD), outputs)
+            parts[ws.load_config().institution_id] = [d for d in DISCIPLINES if d in declared]
+        sketches = period_sketches(state.db, PERIOD)
+        yield World(state.db, sector, agents, sketches, outputs, parts)
     state.db.engine.dispose()
 
 
-def test_each_institution_has_one_sketch_with_a_part_per_discipline(world: World) -> None:
+def test_each_institution_has_one_sketch_with_a_part_per_declared_discipline(
+    world: World,
+) -> None:
     assert [s.institution_id for s in world.sketches] == sorted(world.agents)
-    config = world.sketches[0].parts["music"].config
+    config = next(iter(world.sketches[0].parts.values())).config
     assert config.period == PERIOD and config.width >= 256
     for submitted in world.sketches:
-        assert list(submitted.parts) == list(DISCIPLINES)
+        assert list(submitted.parts) == world.parts[submitted.institution_id]
         assert {p.config for p in submitted.parts.values()} == {config}
     consent = {s.institution_id: s.named_overlaps for s in world.sketches}
     first = world.agents[world.sketches[0].institution_id]
@@ -151,6 +163,9 @@ def test_inspect_shows_the_sketch_summary_and_the_consent(world: World) -> None:
         [entry] = ledger.entries(ws, PERIOD)
         shown = runner.invoke(app, ["agent", "inspect", entry.submission_id, "-w", str(ws.root)])
         assert shown.exit_code == 0, shown.output
-        assert f"household sketch publiek-sketch/1: {len(DISCIPLINES)} parts" in shown.stdout
+        parts = world.parts[ws.load_config().institution_id]
+        assert f"household sketch publiek-sketch/1: {len(parts)} part(s), {', '.join(parts)} (" in (
+            shown.stdout
+        )
         assert "named overlaps shared: " in shown.stdout
         assert "sealed envelope matches this plaintext" in shown.stdout
