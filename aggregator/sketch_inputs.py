@@ -1,6 +1,6 @@
 """What the overlap estimators read from the aggregator's store: each
-institution's household sketch of a period, in parts by main discipline
-(ADR 0034, 0036).
+institution's household sketch of a period, in parts by the disciplines it
+declared (ADR 0034, 0036; by default one part, the enrolled discipline's).
 
 One sketch per institution: that of its *current* submission, the latest
 (by log index) that the taskforce did not set aside, as the benchmarks take
@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SubmittedSketch:
-    """One institution's released sketch of the period, by discipline, and
+    """One institution's released sketch of the period, by declared discipline
+    (``parts``: only those, 1 to 12; summed they are the whole institution), and
     whether it consented to named pairwise overlaps (``named_overlaps``)."""
 
     institution_id: str
