@@ -567,6 +567,17 @@ def pair_tables(comparisons: Sequence[Comparison]) -> list[str]:
             f"| {'; '.join(_estimate(s) for s in c.sketches)} "
             f"| {c.psi.found:,} {'in every repeat' if c.psi.exact else '(the worst repeat)'} |"
         )
+    lines += [
+        "",
+        (
+            "Every interval here is wide: at a quarter of the default budget an institution's "
+            "sketch is the sum of its 12 parts, so its bucket noise variance is 12 times a "
+            "part's, while the width `period open` fixes is the rule's for one sketch's noise; "
+            "for a whole-institution pair the noise-against-noise term (width × variance²) then "
+            "dominates. The cost figures do not depend on it; the accuracy of whole-institution "
+            "overlaps under the parts is a question for the width rule, not for this bench."
+        ),
+    ]
     return lines
 
 
@@ -596,8 +607,10 @@ def sector_table(runs: Sequence[SectorRun]) -> list[str]:
             f"{size_label(sizes[-1])} households, median {statistics.median(sizes):,.0f}, "
             f"{sum(sizes):,} in all), households drawn uniformly from a pool of "
             f"`default_pool` (twice the sum of the sizes), so that most pairs share few "
-            f"households; each sketch released by OpenDP at the default period budget and "
-            f"encoded as a payload. Timed at the aggregator (wall / CPU seconds):"
+            f"households, each with a main discipline of the mix above; each sketch released "
+            f"in 12 parts by one OpenDP measurement (`release_parts`) at a quarter of the "
+            f"default budget and encoded as `ReleasedSketch` JSON. Timed at the aggregator "
+            f"(wall / CPU seconds):"
         ),
         "",
         ("| width (× 12 parts) | payloads (JSON) | decode the payloads, sum parts "
@@ -658,7 +671,8 @@ def report(
             "steadier figure. Both paths get the same random 32-byte keys (seed "
             f"{seed} + repeat) with a 10% overlap. Sketch: the agent's own step "
             "(`agent.sketch_release.release_household_sketch`, 12 parts by main discipline, "
-            "one OpenDP measurement) for a period opened with `--overlap-share "
+            "the households split as a large venue's, `overlap_sketching.MIX`; one OpenDP "
+            "measurement) for a period opened with `--overlap-share "
             f"{SHARE}` of the default budget (discrete Gaussian, ρ = "
             f"{SHARE * default_rho():.4f} of {default_rho():.4f}; ε = 1 at δ = 1e-7 for the "
             "whole budget) and the width `period open` fixes for the pair's size; the payload "
