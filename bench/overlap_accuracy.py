@@ -12,11 +12,11 @@ sketch" are measured:
   (sketch and count) OpenDP maps to pure ε.
 
 The noise is drawn in numpy with the moments of OpenDP's (the release path's
-own noise is checked in tests/dp/test_sketches.py and timed below), so that
+own noise is checked in tests/dp/test_sketches.py and timed by
+bench/overlap_sketching.py), so that
 hundreds of trials run in minutes. Reported: relative error p50/p95, coverage
 of the stated 95% intervals, the ρ each row costs against the default period
-budget, the ρ the issue's target needs, and the time to sketch 2M households
-with real keys through the OpenDP release.
+budget and the ρ the issue's target needs.
 
     PYTHONPATH=. .venv/bin/python bench/overlap_accuracy.py [--trials 200] [--write]
 
@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -58,10 +56,8 @@ from dp.sketches import (
     NoisySketch,
     SketchConfig,
     count_rho,
-    exact_sketch,
     from_hashes,
     noise_kurtosis,
-    release_sketch,
     sketch_measurement,
     vector_rho,
     width_for,
@@ -254,26 +250,6 @@ def verify_target(rho: float, mechanism: str, trials: int, seed: int) -> Row:
     return row
 
 
-def time_sketching(households: int, repeats: int) -> list[tuple[str, int, float, float]]:
-    """Seconds to hash and to release (OpenDP) a sketch of real 32-byte keys."""
-    keys = [os.urandom(32) for _ in range(households)]
-    out = []
-    for reading, epsilon in ((READINGS[0], 1.0), (READINGS[1], 1.0)):
-        mechanism, rho = reading_rho(reading, epsilon)
-        width = width_for(100_000, rho=rho, mechanism=mechanism)
-        cfg = SketchConfig("2026-Q3", width, os.urandom(32))
-        hashing, noising = [], []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            exact = exact_sketch(cfg, keys)
-            middle = time.perf_counter()
-            release_sketch(exact, rho=rho, mechanism=mechanism)
-            hashing.append(middle - started)
-            noising.append(time.perf_counter() - middle)
-        out.append((reading, cfg.width, statistics.median(hashing), statistics.median(noising)))
-    return out
-
-
 def spend_check() -> list[str]:
     """OpenDP's own account of each reading at ε = 1 (what the rows claim)."""
     lines = []
@@ -299,7 +275,6 @@ def spend_check() -> list[str]:
 
 def report(
     rows: list[Row],
-    timings: list[tuple[str, int, float, float]],
     needed: dict[str, tuple[float, Row]],
     reach_rows: list[ReachRow],
     *,
@@ -442,13 +417,12 @@ def report(
         "",
         "### Sketching 2M households (real 32-byte keys; the ≤ 2 s target)",
         "",
-        "| reading at ε = 1 | width | hash + count (s) | OpenDP release (s) | total (s) |",
-        "|---|---|---|---|---|",
+        (
+            "Timed on the agent's own sketch step, in parts by discipline, at the widths a "
+            'period fixes: section "Overlaps: sketching 2M households at the agent" '
+            "(`bench/overlap_sketching.py`)."
+        ),
     ]
-    for reading, width, hashing, noising in timings:
-        out.append(
-            f"| {reading} | {width:,} | {hashing:.2f} | {noising:.2f} | {hashing + noising:.2f} |"
-        )
     return "\n".join(out) + "\n"
 
 
@@ -471,13 +445,12 @@ def main() -> None:
         simulate_reach(20, 20_000, args.reach_trials, args.seed + 2),
         simulate_reach(200, 10_000, args.reach_trials, args.seed + 3),
     ]
-    timings = time_sketching(2_000_000, repeats=3)
     seconds = time.perf_counter() - started
     command = (
         f"PYTHONPATH=. .venv/bin/python bench/overlap_accuracy.py --trials {args.trials} "
         f"--large-trials {args.large_trials} --reach-trials {args.reach_trials}"
     )
-    text = report(rows, timings, needed, reach_rows, command=command, seconds=seconds)
+    text = report(rows, needed, reach_rows, command=command, seconds=seconds)
     print(text)
     if args.write:
         replace_section(ROOT / "docs" / "benchmarks.md", text)

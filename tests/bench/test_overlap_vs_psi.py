@@ -1,6 +1,7 @@
 """The sketch-against-PSI bench of issue 17 (bench/overlap_vs_psi.py): a
-sketch's payload decodes to the sketch that was released and refuses another
-config, and the per-pair and all-pairs bookkeeping counts what it says."""
+sketch's payload is the protocol's ReleasedSketch and decodes to its parts,
+an institution's sketch is their sum, and the per-pair and all-pairs
+bookkeeping counts what it says."""
 
 from __future__ import annotations
 
@@ -9,50 +10,69 @@ import os
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from dp.measurements import default_rho
-from dp.sketches import NoisySketch, SketchConfig, exact_sketch, release_sketch
+from dp.release_design import DISCIPLINES
+from dp.sketches import hashed, release_parts, sketch_config
+from protocol.messages import PeriodSketch, ReleasedSketch
 from tests.file_modules import load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 bench = load_module("overlap_vs_psi", ROOT / "bench" / "overlap_vs_psi.py")
 psi_baseline = load_module("psi_baseline", ROOT / "bench" / "psi_baseline.py")
 
-CONFIG = SketchConfig("2026-Q3", 256, bytes(range(32)))
+SPEC = PeriodSketch(width=256, seed=bytes(range(32)), weight=0.25)
 
 
-def _released(config: SketchConfig = CONFIG, households: int = 300) -> NoisySketch:
+def _released(spec: PeriodSketch = SPEC, households: int = 300) -> ReleasedSketch:
+    config = sketch_config("2026-Q3", spec)
     keys = [os.urandom(32) for _ in range(households)]
-    released, _ = release_sketch(exact_sketch(config, keys), rho=default_rho())
+    half = households // 2
+    by_discipline = {
+        "theater": hashed(config, keys[:half]),
+        "music": hashed(config, keys[half:]),
+    }
+    released, _ = release_parts(config, by_discipline, DISCIPLINES, rho=default_rho())
     return released
 
 
-def test_a_payload_decodes_to_the_released_sketch() -> None:
+def test_a_payload_is_the_protocol_message_and_decodes_to_its_parts() -> None:
     released = _released()
-    wire = bench.sketch_payload(released, rho=default_rho())
-    received = bench.read_sketch_payload(wire, CONFIG)
-    assert received.buckets == released.buckets
-    assert received.households == released.households
-    assert received.mechanism == released.mechanism
-    assert math.isclose(received.bucket_variance, released.bucket_variance)
-    assert math.isclose(received.count_variance, released.count_variance)
-    assert received.bucket_kurtosis == released.bucket_kurtosis
+    wire = bench.sketch_payload(released)
+    assert ReleasedSketch.from_dict(bench.parse_canonical(wire, what="sketch")) == released
+    parts = bench.read_sketch_payload(wire, SPEC)
+    assert list(parts) == list(DISCIPLINES)
+    for part in released.parts:
+        assert parts[part.discipline].buckets == part.buckets
+        assert parts[part.discipline].households == part.households
     assert bench.wire_bytes(wire) == math.ceil(len(wire) * 4 / 3)
 
 
-@pytest.mark.parametrize(
-    ("other", "message"),
-    [
-        (SketchConfig("2026-Q4", 256, bytes(range(32))), "different periods"),
-        (SketchConfig("2026-Q3", 512, bytes(range(32))), "different widths"),
-        (SketchConfig("2026-Q3", 256, bytes(32)), "different hash seeds"),
-    ],
-)
-def test_a_payload_of_another_config_is_refused(other: SketchConfig, message: str) -> None:
-    wire = bench.sketch_payload(_released(other), rho=default_rho())
-    with pytest.raises(ValueError, match=message):
-        bench.read_sketch_payload(wire, CONFIG)
+def test_a_payload_of_another_width_is_refused() -> None:
+    other = PeriodSketch(width=512, seed=SPEC.seed, weight=0.25)
+    with pytest.raises(ValueError, match="width"):
+        bench.read_sketch_payload(bench.sketch_payload(_released(other)), SPEC)
+
+
+def test_an_institutions_sketch_is_the_sum_of_its_parts() -> None:
+    parts = bench.read_sketch_payload(bench.sketch_payload(_released()), SPEC)
+    whole = bench.whole(parts)
+    assert whole.buckets == tuple(
+        np.sum([np.asarray(p.buckets) for p in parts.values()], axis=0).tolist()
+    )
+    assert whole.households == sum(p.households for p in parts.values())
+    one = next(iter(parts.values()))
+    assert whole.bucket_variance == pytest.approx(len(DISCIPLINES) * one.bucket_variance)
+    assert whole.count_variance == pytest.approx(len(DISCIPLINES) * one.count_variance)
+
+
+def test_the_period_spec_is_what_period_open_fixes() -> None:
+    spec = bench.period_spec(100_000, bytes(32))
+    assert spec.weight == bench.SHARE
+    assert bench.sketch_rho_of(spec) == pytest.approx(bench.SHARE * default_rho())
+    assert pl.Series(bench.main_disciplines(1_000, bench.random.Random(1))).max() < len(DISCIPLINES)
 
 
 def test_the_sketch_pair_charges_both_sketches_and_amortises_them_over_the_partners() -> None:
@@ -86,8 +106,8 @@ def test_publication_withholds_each_pair_the_rule_calls_too_uncertain() -> None:
 
 
 def test_all_pairs_decodes_every_payload_and_counts_every_pair() -> None:
-    payloads = [bench.sketch_payload(_released(), rho=default_rho()) for _ in range(4)]
-    run = bench.all_pairs(payloads, CONFIG, [300] * 4)
+    payloads = [bench.sketch_payload(_released()) for _ in range(4)]
+    run = bench.all_pairs(payloads, SPEC, [300] * 4)
     assert (run.institutions, run.pairs, run.width) == (4, 6, 256)
     assert run.payload_bytes == sum(len(p) for p in payloads)
     assert 0 <= run.too_uncertain <= 6
