@@ -1,9 +1,12 @@
 """The public dashboard: the newest published period's benchmark as one HTML
-page (no scripts, no CDN; ``aggregator.dashboard`` renders it)."""
+page, in Dutch or English (no scripts, no CDN; ``aggregator.dashboard``
+renders it, ADR 0039)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from aggregator import periods
@@ -14,6 +17,9 @@ from protocol.errors import InvalidPayload, NotFound
 from protocol.messages import check_period
 
 router = APIRouter(tags=["dashboard"])
+Language = Annotated[
+    Literal["nl", "en"], Query(description="The page's language: nl (Dutch, the default) or en.")
+]
 
 
 @router.get(
@@ -22,7 +28,9 @@ router = APIRouter(tags=["dashboard"])
     # NotFound: no published period (or not the one asked for), or no such group.
     responses=problems(InvalidPayload, NotFound),
 )
-def dashboard(svc: ServicesDep, period: PeriodFilter = None, group: str = "sector") -> HTMLResponse:
+def dashboard(
+    svc: ServicesDep, period: PeriodFilter = None, group: str = "sector", lang: Language = "nl"
+) -> HTMLResponse:
     """The newest published period's benchmark (or the one asked for)."""
     published = [p for p in periods.list_periods(svc.db) if p.state == periods.PUBLISHED]
     if period is not None:
@@ -38,4 +46,7 @@ def dashboard(svc: ServicesDep, period: PeriodFilter = None, group: str = "secto
     found = next((g for g in visible if g["group_id"] == group), None)
     if found is None:
         raise NotFound(f"period {chosen.label} has no peer group {group!r}")
-    return HTMLResponse(render_sector(chosen.label, found, visible, k=k))
+    page = render_sector(
+        chosen.label, found, visible, k=k, lang=lang, segment_model=chosen.segment_model
+    )
+    return HTMLResponse(page)

@@ -273,8 +273,10 @@ def test_the_dashboard_shows_the_published_period(world: Any) -> None:
     assert page.status_code == 200
     assert PUBLISHED in page.text
     assert "<script" not in page.text
-    assert "too uncertain" in page.text  # the legend
+    assert "te onzeker" in page.text  # the legend, in Dutch by default
     assert "median" not in page.text and "merged from" not in page.text
+    english = world.client.get("/", params={"lang": "en"})
+    assert english.status_code == 200 and "too uncertain" in english.text
 
 
 def test_the_served_openapi_schema_is_the_checked_in_one(world: Any) -> None:
