@@ -82,7 +82,7 @@ def benchmark(  # noqa: PLR0917 - FastAPI route parameters
 def _export(
     period: str, readable: ReadablePeriod, svc: ServicesDep, fmt: str, group: str | None
 ) -> Response:
-    _, visible = periods.visible_groups(svc.db, readable.period, k=svc.settings.k)
+    _, visible = periods.visible_groups(svc.db, readable.period, k=svc.settings.k, cells_of=group)
     if group is not None:
         # One group's cells: what the dashboard shows of that group, to download.
         visible = [g for g in visible if g["group_id"] == group]

@@ -42,7 +42,7 @@ def dashboard(
             hint="close and publish one: publiek aggregator period close/publish",
         )
     chosen = published[-1]
-    k, visible = periods.visible_groups(svc.db, chosen, k=svc.settings.k)
+    k, visible = periods.visible_groups(svc.db, chosen, k=svc.settings.k, cells_of=group)
     found = next((g for g in visible if g["group_id"] == group), None)
     if found is None:
         raise NotFound(f"period {chosen.label} has no peer group {group!r}")
