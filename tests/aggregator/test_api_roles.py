@@ -241,6 +241,26 @@ def test_benchmarks_download_as_csv_and_parquet(world: Any) -> None:
     assert from_parquet.filter(pl.col("estimate") < 0).height == 0
 
 
+def test_one_groups_download_is_that_groups_cells(world: Any) -> None:
+    """What the dashboard links to: the cells of the group it shows."""
+    groups = world.client.get(f"/v1/periods/{PUBLISHED}/groups").json()["groups"]
+    csv = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks.csv", params={"group": "sector"})
+    parquet = world.client.get(
+        f"/v1/periods/{PUBLISHED}/benchmarks.parquet", params={"group": "sector"}
+    )
+    every = pl.read_csv(
+        io.BytesIO(world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks.csv").content)
+    )
+    for frame in (
+        pl.read_csv(io.BytesIO(csv.content)),
+        pl.read_parquet(io.BytesIO(parquet.content)),
+    ):
+        assert set(frame["group_id"]) == {"sector"}
+        assert frame.height == every.height // len(groups)
+    nowhere = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks.csv", params={"group": "x"})
+    problem(nowhere, 404, "not-found")
+
+
 def test_lists_are_paginated(world: Any) -> None:
     first = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks?limit=10").json()
     assert len(first["cells"]) == 10
