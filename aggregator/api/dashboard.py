@@ -13,7 +13,7 @@ from aggregator import periods
 from aggregator.api.dependencies import PeriodFilter, ServicesDep
 from aggregator.api.problems import problems
 from aggregator.dashboard import render_sector
-from protocol.errors import InvalidPayload, NotFound
+from protocol.errors import InvalidPayload, NotFound, UsageError
 from protocol.messages import check_period
 
 router = APIRouter(tags=["dashboard"])
@@ -25,8 +25,9 @@ Language = Annotated[
 @router.get(
     "/",
     response_class=HTMLResponse,
-    # NotFound: no published period (or not the one asked for), or no such group.
-    responses=problems(InvalidPayload, NotFound),
+    # NotFound: no published period (or not the one asked for), or no such group;
+    # UsageError: a language the pages do not have.
+    responses=problems(InvalidPayload, NotFound, UsageError),
 )
 def dashboard(
     svc: ServicesDep, period: PeriodFilter = None, group: str = "sector", lang: Language = "nl"
