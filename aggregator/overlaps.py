@@ -181,10 +181,9 @@ def period_sketches(submitted: Iterable[Submitted]) -> PeriodSketches:
     ``NotFound`` without any part; ValueError for parts of different configs
     (the sketch inputs hold one period's config, so that is a bug)."""
     rows = sorted(
-        (s.institution_id, d, p, s.named_overlaps)
-        for s in submitted
-        for d, p in s.parts.items()
-    )  # fmt: skip
+        ((s.institution_id, d, p, s.named_overlaps) for s in submitted for d, p in s.parts.items()),
+        key=lambda row: (row[0], row[1]),
+    )
     if not rows:
         raise NotFound("no counted household sketch in the period")
     parts = [p for _, _, p, _ in rows]
@@ -346,6 +345,24 @@ def check_named_pair(own: str, other: str, consents: Mapping[str, bool]) -> None
         )
 
 
+def _grouped(
+    s: PeriodSketches, label: Mapping[int, str], k: int
+) -> tuple[dict[str, list[int]], dict[str, set[str]]]:
+    """Parts by shown group (:func:`pooled`; named groups in order, ``pooled``
+    last) and the institutions of each."""
+    members: dict[str, set[str]] = defaultdict(set)
+    for a, group in label.items():
+        members[group].add(s.institutions[a])
+    names = pooled(members, k)
+    parts: dict[str, list[int]] = defaultdict(list)
+    who: dict[str, set[str]] = defaultdict(set)
+    for a, group in label.items():
+        parts[names[group]].append(a)
+        who[names[group]].add(s.institutions[a])
+    order = sorted(parts, key=lambda g: (g == POOLED, g))
+    return {g: parts[g] for g in order}, who
+
+
 # --- crossover matrices ---------------------------------------------------------------
 
 
@@ -381,16 +398,8 @@ def crossover(
         if group_of is None:
             raise ValueError(f"a crossover by {by} needs each institution's {by}")
         label = [group_of.get(i, UNKNOWN_GROUP) for i in s.institutions]
-    members: dict[str, set[str]] = defaultdict(set)
-    for group, inst in zip(label, s.institutions, strict=True):
-        members[group].add(inst)
-    names = pooled(members, k)
-    parts: dict[str, list[int]] = defaultdict(list)
-    who: dict[str, set[str]] = defaultdict(set)
-    for a, group in enumerate(label):
-        parts[names[group]].append(a)
-        who[names[group]].add(s.institutions[a])
-    groups = sorted(parts, key=lambda g: (g == POOLED, g))
+    parts, who = _grouped(s, dict(enumerate(label)), k)
+    groups = list(parts)
     cells = {}
     for n, left in enumerate(groups):
         for right in groups[n:]:
@@ -435,9 +444,9 @@ def own_view(
     if not own:
         raise NotFound(f"{institution_id} has no counted sketch in this period")
     others = [a for a, i in enumerate(s.institutions) if i != institution_id]
-    check_k(len({s.institutions[a] for a in others}), k, what="the other institutions' sketches")
-    sides = [OwnSide(SECTOR, SECTOR, len({s.institutions[a] for a in others}),
-                     _sum_of_pairs(s, own, others))]  # fmt: skip
+    count = len({s.institutions[a] for a in others})
+    check_k(count, k, what="the other institutions' sketches")
+    sides = [OwnSide(SECTOR, SECTOR, count, _sum_of_pairs(s, own, others))]
     for kind in (DISCIPLINE, PROVINCE):
         label = {
             a: s.disciplines[a]
@@ -445,16 +454,9 @@ def own_view(
             else province_of.get(s.institutions[a], UNKNOWN_GROUP)
             for a in others
         }
-        members: dict[str, set[str]] = defaultdict(set)
-        for a, group in label.items():
-            members[group].add(s.institutions[a])
-        names = pooled(members, k)
-        parts: dict[str, list[int]] = defaultdict(list)
-        for a, group in label.items():
-            parts[names[group]].append(a)
-        for name in sorted(parts, key=lambda g: (g == POOLED, g)):
-            count = len({s.institutions[a] for a in parts[name]})
-            sides.append(OwnSide(kind, name, count, _sum_of_pairs(s, own, parts[name])))
+        parts, who = _grouped(s, label, k)
+        for name, group in parts.items():
+            sides.append(OwnSide(kind, name, len(who[name]), _sum_of_pairs(s, own, group)))
     return sides
 
 
