@@ -62,6 +62,7 @@ from protocol.errors import (
     NamedOverlapOtherNotOptedIn,
     NamedOverlapOtherNotSubmitted,
     NamedOverlapSelfPair,
+    NoSketches,
     NotFound,
     OverlapBelowK,
 )
@@ -174,38 +175,47 @@ class PeriodSketches:
         """The institution's sketch: the sum of its parts."""
         return combined([self.parts[a] for a in self.indices(institution_id)])
 
+    @classmethod
+    def of(cls, submitted: Iterable[Submitted]) -> PeriodSketches:
+        """The period's parts in a fixed order (institution, discipline).
 
-def period_sketches(submitted: Iterable[Submitted]) -> PeriodSketches:
-    """The period's parts in a fixed order (institution, discipline).
-
-    ``NotFound`` without any part; ValueError for parts of different configs
-    (the sketch inputs hold one period's config, so that is a bug)."""
-    rows = sorted(
-        ((s.institution_id, d, p, s.named_overlaps) for s in submitted for d, p in s.parts.items()),
-        key=lambda row: (row[0], row[1]),
-    )
-    if not rows:
-        raise NotFound("no counted household sketch in the period")
-    parts = [p for _, _, p, _ in rows]
-    for other in parts[1:]:
-        parts[0].config.check_same(other.config)
-    if len({p.buckets for p in parts}) != len(parts):
-        raise ValueError("a sketch part appears twice (its noise would count twice)")
-    institutions = np.array([i for i, _, _, _ in rows])
-    vectors = np.array([p.buckets for p in parts], dtype=np.float64)
-    raw = vectors @ vectors.T
-    sizes = np.maximum([p.households for p in parts], 0.0)
-    plug = np.clip(raw, 0.0, np.minimum.outer(sizes, sizes))
-    plug[np.equal.outer(institutions, institutions)] = 0.0  # one institution's parts are disjoint
-    np.fill_diagonal(plug, sizes)
-    return PeriodSketches(
-        institutions=tuple(str(i) for i in institutions),
-        disciplines=tuple(d for _, d, _, _ in rows),
-        parts=tuple(parts),
-        consents={i: c for i, _, _, c in rows},
-        raw=raw,
-        plug=plug,
-    )
+        ``NoSketches`` without any part; ValueError for parts of different configs
+        (the sketch inputs hold one period's config, so that is a bug)."""
+        rows = sorted(
+            (
+                (s.institution_id, d, p, s.named_overlaps)
+                for s in submitted
+                for d, p in s.parts.items()
+            ),
+            key=lambda row: (row[0], row[1]),
+        )
+        if not rows:
+            raise NoSketches(
+                "the period has no counted household sketch",
+                hint="a period carries sketches when it is opened with an overlap share "
+                "(publiek aggregator period open --overlap-share) and institutions submit in it",
+            )
+        parts = [p for _, _, p, _ in rows]
+        for other in parts[1:]:
+            parts[0].config.check_same(other.config)
+        if len({p.buckets for p in parts}) != len(parts):
+            raise ValueError("a sketch part appears twice (its noise would count twice)")
+        institutions = np.array([i for i, _, _, _ in rows])
+        vectors = np.array([p.buckets for p in parts], dtype=np.float64)
+        raw = vectors @ vectors.T
+        sizes = np.maximum([p.households for p in parts], 0.0)
+        plug = np.clip(raw, 0.0, np.minimum.outer(sizes, sizes))
+        # one institution's parts hold different households
+        plug[np.equal.outer(institutions, institutions)] = 0.0
+        np.fill_diagonal(plug, sizes)
+        return cls(
+            institutions=tuple(str(i) for i in institutions),
+            disciplines=tuple(d for _, d, _, _ in rows),
+            parts=tuple(parts),
+            consents={i: c for i, _, _, c in rows},
+            raw=raw,
+            plug=plug,
+        )
 
 
 def _sum_of_pairs(

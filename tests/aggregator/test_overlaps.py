@@ -16,6 +16,7 @@ from aggregator.overlaps import (
     POOLED,
     PROVINCE,
     SECTOR,
+    PeriodSketches,
     check_k,
     check_named_pair,
     combined,
@@ -23,7 +24,6 @@ from aggregator.overlaps import (
     listed,
     named_pair,
     own_view,
-    period_sketches,
     pooled,
     shown,
 )
@@ -34,6 +34,7 @@ from protocol.errors import (
     NamedOverlapOtherNotOptedIn,
     NamedOverlapOtherNotSubmitted,
     NamedOverlapSelfPair,
+    NoSketches,
     NotFound,
     OverlapBelowK,
 )
@@ -78,8 +79,8 @@ def test_a_sketch_is_not_combined_with_itself_or_another_config(sent: list[Sent]
 
 
 def test_a_period_without_sketches_has_no_overlaps() -> None:
-    with pytest.raises(NotFound):
-        period_sketches([])
+    with pytest.raises(NoSketches):
+        PeriodSketches.of([])
 
 
 # --- named pairs: one test per denial ------------------------------------------------
@@ -90,7 +91,7 @@ CONSENTS = {"a": True, "b": True, "c": False}
 
 def test_a_named_pair_of_two_consenting_institutions_is_shown(sent: list[Sent]) -> None:
     check_named_pair("a", "b", CONSENTS)
-    s = period_sketches(sent)
+    s = PeriodSketches.of(sent)
     pair = named_pair(s, "a", "b")
     assert pair == intersection(s.institution("a"), s.institution("b"))
 
@@ -129,7 +130,7 @@ def test_a_named_pair_needs_the_asking_institutions_own_sketch() -> None:
 
 def test_named_pair_reads_the_consent_of_each_submission(sent: list[Sent]) -> None:
     refusing = [dataclasses.replace(x, named_overlaps=x.institution_id != "c") for x in sent]
-    s = period_sketches(refusing)
+    s = PeriodSketches.of(refusing)
     with pytest.raises(NamedOverlapOtherNotOptedIn):
         named_pair(s, "a", "c")
 
@@ -165,11 +166,11 @@ def test_groups_of_k_or_more_keep_their_names() -> None:
 
 def test_a_crossover_over_fewer_than_k_institutions_is_refused(sent: list[Sent]) -> None:
     with pytest.raises(OverlapBelowK):
-        crossover(period_sketches(sent), DISCIPLINE, k=7)
+        crossover(PeriodSketches.of(sent), DISCIPLINE, k=7)
 
 
 def test_a_crossover_pools_groups_below_k(sent: list[Sent]) -> None:
-    s = period_sketches(sent)
+    s = PeriodSketches.of(sent)
     by_discipline = crossover(s, DISCIPLINE, k=3)  # every discipline has three institutions
     assert by_discipline.groups == ("dance", "music", "theater")
     peer = {"a": "g1", "b": "g1", "c": "g1", "d": "g2", "e": "g2", "f": "g3"}
@@ -181,7 +182,7 @@ def test_a_crossover_pools_groups_below_k(sent: list[Sent]) -> None:
 def test_a_crossover_leaves_out_pairs_of_an_institution_with_itself(sent: list[Sent]) -> None:
     """Institution b's music and theater parts hold different households: the
     cell of a group of b alone with itself counts no pair."""
-    s = period_sketches([x for x in sent if x.institution_id == "b"] + sent[:1])
+    s = PeriodSketches.of([x for x in sent if x.institution_id == "b"] + sent[:1])
     matrix = crossover(s, PROVINCE, k=1, group_of={"a": "p", "b": "q"})
     assert matrix.cell("q", "q") == OverlapEstimate(0.0, 0.0)
     cell, pair = matrix.cell("p", "q"), intersection(s.institution("a"), s.institution("b"))
@@ -192,16 +193,16 @@ def test_a_crossover_leaves_out_pairs_of_an_institution_with_itself(sent: list[S
 
 def test_the_own_view_needs_k_other_institutions(sent: list[Sent]) -> None:
     with pytest.raises(OverlapBelowK):
-        own_view(period_sketches(sent), "a", k=6, province_of=PROVINCE_OF)
+        own_view(PeriodSketches.of(sent), "a", k=6, province_of=PROVINCE_OF)
 
 
 def test_the_own_view_needs_the_institutions_own_sketch(sent: list[Sent]) -> None:
     with pytest.raises(NotFound):
-        own_view(period_sketches(sent), "absent", k=2, province_of=PROVINCE_OF)
+        own_view(PeriodSketches.of(sent), "absent", k=2, province_of=PROVINCE_OF)
 
 
 def test_the_own_view_pools_sides_of_fewer_than_k_other_institutions(sent: list[Sent]) -> None:
-    sides = own_view(period_sketches(sent), "a", k=3, province_of=PROVINCE_OF)
+    sides = own_view(PeriodSketches.of(sent), "a", k=3, province_of=PROVINCE_OF)
     names = [(side.kind, side.name, side.institutions) for side in sides]
     # theater has two other institutions (b, f): pooled, with dance (d, e, f) so that
     # the pool counts k; utrecht (b, c) likewise with gelderland

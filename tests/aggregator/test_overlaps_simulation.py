@@ -26,9 +26,9 @@ from aggregator.overlaps import (
     DISCIPLINE,
     PROVINCE,
     SECTOR,
+    PeriodSketches,
     crossover,
     own_view,
-    period_sketches,
     sector_reach,
 )
 from dp.measurements import GAUSSIAN, LAPLACE, rho_for_epsilon
@@ -91,7 +91,7 @@ def test_crossover_cells_are_unbiased_and_their_intervals_cover(mechanism: str, 
     by_discipline: dict[tuple[str, str], list[tuple[OverlapEstimate, float]]] = {}
     by_province: dict[tuple[str, str], list[tuple[OverlapEstimate, float]]] = {}
     for sent, keys, holds in trials(mechanism, rho, 31):
-        s = period_sketches(sent)
+        s = PeriodSketches.of(sent)
         for by, out, label in (
             (DISCIPLINE, by_discipline, {key: key[1] for key in keys}),
             (PROVINCE, by_province, {key: PROVINCE_OF[key[0]] for key in keys}),
@@ -109,7 +109,7 @@ def test_own_view_sides_are_unbiased_and_their_intervals_cover() -> None:
     mechanism, rho = MECHANISMS[0]
     sides: dict[tuple[str, str], list[tuple[OverlapEstimate, float]]] = {}
     for sent, keys, holds in trials(mechanism, rho, 32):
-        s = period_sketches(sent)
+        s = PeriodSketches.of(sent)
         own = holds[:, [n for n, (inst, _) in enumerate(keys) if inst == "b"]].any(axis=1)
         for side in own_view(s, "b", k=1, province_of=PROVINCE_OF):
             truth = sum(
@@ -132,7 +132,7 @@ def test_reach_counts_every_institution_once() -> None:
     """Reach over the institutions' sketches (sums of their parts) equals
     reach over the parts: the parts are disjoint."""
     sent, _, holds = sector(np.random.default_rng(33), *MECHANISMS[0])
-    s = period_sketches(sent)
+    s = PeriodSketches.of(sent)
     estimate = sector_reach(s, k=5)
     distinct = int(holds.any(axis=1).sum())
     assert estimate.reach.estimate <= distinct + 4 * estimate.reach.std  # a lower bound
