@@ -53,7 +53,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from aggregator.overlap_estimators import OverlapEstimate, ReachEstimate, intersection, reach
 from dp.sketches import NoisySketch
@@ -136,7 +135,7 @@ def combined(sketches: Sequence[NoisySketch]) -> NoisySketch:
     mechanisms = sorted({s.mechanism for s in sketches})
     return NoisySketch(
         config=first,
-        buckets=tuple(int(b) for b in buckets),
+        buckets=tuple(buckets.tolist()),
         households=float(sum(s.households for s in sketches)),
         mechanism="+".join(mechanisms),
         bucket_variance=float(sum(s.bucket_variance for s in sketches)),
@@ -149,101 +148,107 @@ def combined(sketches: Sequence[NoisySketch]) -> NoisySketch:
 # --- a period's parts and their products -------------------------------------------
 
 
+Entry = tuple[str, NoisySketch]
+"""One institution's sketch or part (or sum of its parts) on one side of a cell."""
+
+
+def present(part: NoisySketch) -> bool:
+    """Whether a part counts its institution toward the k rule of its
+    discipline: its noisy household count is clear of its noise (the
+    too-uncertain rule). Every institution sends a part for every discipline
+    (an empty one is noise), so having a part says nothing; a part of a few
+    households, not clear, still counts in the sums (leaving it out would
+    lose its households) but not toward k."""
+    return not OverlapEstimate(part.households, math.sqrt(part.count_variance)).too_uncertain
+
+
 @dataclass(frozen=True, eq=False)
 class PeriodSketches:
-    """Every counted sketch part of a period, with the products of all pairs
-    (one matrix product) that every cell is a sum of."""
+    """Every counted sketch of a period: each institution's parts by
+    discipline, its whole sketch (their sum) and its consent to named pairs."""
 
-    institutions: tuple[str, ...]  # per part
-    disciplines: tuple[str, ...]  # per part
-    parts: tuple[NoisySketch, ...] = field(repr=False)
+    parts: Mapping[str, Mapping[str, NoisySketch]] = field(repr=False)
+    wholes: Mapping[str, NoisySketch] = field(repr=False)
     consents: Mapping[str, bool]
-    raw: npt.NDArray[np.float64] = field(repr=False)  # x_a · x_b
-    plug: npt.NDArray[np.float64] = field(repr=False)  # G as plugged into the variances
 
     @property
     def width(self) -> int:
-        return self.parts[0].config.width
+        return next(iter(self.wholes.values())).config.width
 
     def members(self) -> list[str]:
-        return sorted(set(self.institutions))
-
-    def indices(self, institution_id: str) -> list[int]:
-        return [a for a, i in enumerate(self.institutions) if i == institution_id]
+        return sorted(self.wholes)
 
     def institution(self, institution_id: str) -> NoisySketch:
         """The institution's sketch: the sum of its parts."""
-        return combined([self.parts[a] for a in self.indices(institution_id)])
+        return self.wholes[institution_id]
 
     @classmethod
     def of(cls, submitted: Iterable[Submitted]) -> PeriodSketches:
-        """The period's parts in a fixed order (institution, discipline).
-
-        ``NoSketches`` without any part; ValueError for parts of different configs
-        (the sketch inputs hold one period's config, so that is a bug)."""
-        rows = sorted(
-            (
-                (s.institution_id, d, p, s.named_overlaps)
-                for s in submitted
-                for d, p in s.parts.items()
-            ),
-            key=lambda row: (row[0], row[1]),
-        )
-        if not rows:
+        """``NoSketches`` without any part; ValueError for parts of different
+        configs or one part twice (the sketch inputs hold one period's
+        sketches, so either is a bug)."""
+        parts = {s.institution_id: dict(s.parts) for s in submitted if s.parts}
+        if not parts:
             raise NoSketches(
                 "the period has no counted household sketch",
                 hint="a period carries sketches when it is opened with an overlap share "
                 "(publiek aggregator period open --overlap-share) and institutions submit in it",
             )
-        parts = [p for _, _, p, _ in rows]
-        for other in parts[1:]:
-            parts[0].config.check_same(other.config)
-        if len({p.buckets for p in parts}) != len(parts):
+        every = [p for by_discipline in parts.values() for p in by_discipline.values()]
+        for other in every[1:]:
+            every[0].config.check_same(other.config)
+        if len({p.buckets for p in every}) != len(every):
             raise ValueError("a sketch part appears twice (its noise would count twice)")
-        institutions = np.array([i for i, _, _, _ in rows])
-        vectors = np.array([p.buckets for p in parts], dtype=np.float64)
-        raw = vectors @ vectors.T
-        sizes = np.maximum([p.households for p in parts], 0.0)
-        plug = np.clip(raw, 0.0, np.minimum.outer(sizes, sizes))
-        # one institution's parts hold different households
-        plug[np.equal.outer(institutions, institutions)] = 0.0
-        np.fill_diagonal(plug, sizes)
+        consents = {s.institution_id: s.named_overlaps for s in submitted if s.parts}
         return cls(
-            institutions=tuple(str(i) for i in institutions),
-            disciplines=tuple(d for _, d, _, _ in rows),
-            parts=tuple(parts),
-            consents={i: c for i, _, _, c in rows},
-            raw=raw,
-            plug=plug,
+            parts={i: parts[i] for i in sorted(parts)},
+            wholes={i: combined(list(parts[i].values())) for i in sorted(parts)},
+            consents=consents,
         )
 
 
-def _sum_of_pairs(
-    s: PeriodSketches, left: Sequence[int], right: Sequence[int] | None
-) -> OverlapEstimate:
-    """Σ x_a·x_b over parts a ∈ left, b ∈ right of different institutions
-    (right None: the unordered pairs within left), with its standard error
-    (module docstring)."""
-    inst = np.array(s.institutions)
+def _merged(entries: Iterable[Entry]) -> list[Entry]:
+    """One entry per institution (the sum of its entries), in institution
+    order: pairs within an institution are never counted, so its parts on
+    one side act as one sketch, and a side holds at most one entry per
+    institution."""
+    by_institution: dict[str, list[NoisySketch]] = defaultdict(list)
+    for institution_id, sketch in entries:
+        by_institution[institution_id].append(sketch)
+    return [(i, combined(by_institution[i])) for i in sorted(by_institution)]
+
+
+def sum_of_pairs(left: Iterable[Entry], right: Iterable[Entry] | None = None) -> OverlapEstimate:
+    """Σ x_a·x_b over entries a ∈ left, b ∈ right of different institutions
+    (``right`` None: each pair within ``left`` once), with its standard
+    error (module docstring). Entries of one institution on a side are
+    summed first (:func:`_merged`)."""
+    lefts = _merged(left)
+    rights = [] if right is None else _merged(right)
+    entries = lefts + rights
+    if not entries:
+        return OverlapEstimate(0.0, 0.0)
+    inst = np.array([i for i, _ in entries])
     if right is None:
-        index = np.asarray(left, dtype=np.int64)
-        weight = np.not_equal.outer(inst[index], inst[index]).astype(np.float64)
+        weight = np.not_equal.outer(inst, inst).astype(np.float64)
     else:
-        index = np.concatenate(
-            [np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)]
-        )
-        cross = np.not_equal.outer(inst[list(left)], inst[list(right)]).astype(np.float64)
-        n = len(left)
-        weight = np.zeros((len(index), len(index)))
-        weight[:n, n:] = cross
-        weight[n:, :n] = cross.T
-    value = 0.5 * float((s.raw[np.ix_(index, index)] * weight).sum())
-    g = s.plug[np.ix_(index, index)]
-    noise = np.array([s.parts[a].bucket_variance for a in index])
-    wg = weight @ g
-    hashing = float((wg * wg.T).sum()) / (2 * s.width)
+        n = len(lefts)
+        weight = np.zeros((len(entries), len(entries)))
+        weight[:n, n:] = np.not_equal.outer(inst[:n], inst[n:])
+        weight[n:, :n] = weight[:n, n:].T
+    vectors = np.array([e.buckets for _, e in entries], dtype=np.float64)
+    raw = vectors @ vectors.T
+    value = 0.5 * float((raw * weight).sum())
+    sizes = np.maximum([e.households for _, e in entries], 0.0)
+    plug = np.clip(raw, 0.0, np.minimum.outer(sizes, sizes))
+    np.fill_diagonal(plug, sizes)
+    plug[np.equal.outer(inst, inst) & ~np.eye(len(entries), dtype=bool)] = 0.0
+    noise = np.array([e.bucket_variance for _, e in entries])
+    width = entries[0][1].config.width
+    wg = weight @ plug
+    hashing = float((wg * wg.T).sum()) / (2 * width)
     against_households = float(noise @ (wg * weight).sum(axis=1))
-    against_noise = 0.5 * s.width * float(noise @ (weight**2) @ noise)
+    against_noise = 0.5 * width * float(noise @ (weight**2) @ noise)
     return OverlapEstimate(value, math.sqrt(max(hashing + against_households + against_noise, 0.0)))
 
 
@@ -355,22 +360,31 @@ def check_named_pair(own: str, other: str, consents: Mapping[str, bool]) -> None
         )
 
 
-def _grouped(
-    s: PeriodSketches, label: Mapping[int, str], k: int
-) -> tuple[dict[str, list[int]], dict[str, set[str]]]:
-    """Parts by shown group (:func:`pooled`; named groups in order, ``pooled``
-    last) and the institutions of each."""
+@dataclass(frozen=True)
+class Side:
+    """One group as shown: its entries and the institutions it counts toward k."""
+
+    entries: list[Entry]
+    institutions: set[str]
+
+
+def _grouped(labelled: Iterable[tuple[str, Entry, bool]], k: int) -> dict[str, Side]:
+    """Entries by shown group (:func:`pooled`; named groups in order,
+    ``pooled`` last). ``labelled``: (group, entry, whether the entry counts
+    its institution toward k)."""
+    rows = list(labelled)
     members: dict[str, set[str]] = defaultdict(set)
-    for a, group in label.items():
-        members[group].add(s.institutions[a])
+    for group, (institution_id, _), counts in rows:
+        # a group without a counted institution is still a group (pooled)
+        members[group].update([institution_id] if counts else [])
     names = pooled(members, k)
-    parts: dict[str, list[int]] = defaultdict(list)
-    who: dict[str, set[str]] = defaultdict(set)
-    for a, group in label.items():
-        parts[names[group]].append(a)
-        who[names[group]].add(s.institutions[a])
-    order = sorted(parts, key=lambda g: (g == POOLED, g))
-    return {g: parts[g] for g in order}, who
+    sides: dict[str, Side] = {}
+    for group, entry, counts in rows:
+        side = sides.setdefault(names[group], Side([], set()))
+        side.entries.append(entry)
+        if counts:
+            side.institutions.add(entry[0])
+    return {g: sides[g] for g in sorted(sides, key=lambda g: (g == POOLED, g))}
 
 
 # --- crossover matrices ---------------------------------------------------------------
@@ -403,20 +417,24 @@ def crossover(
         raise ValueError(f"unknown crossover {by!r}")
     check_k(len(s.members()), k, what="the period's sketches")
     if by == DISCIPLINE:
-        label = list(s.disciplines)
+        labelled = [
+            (discipline, (i, part), present(part))
+            for i, by_discipline in s.parts.items()
+            for discipline, part in by_discipline.items()
+        ]
     else:
         if group_of is None:
             raise ValueError(f"a crossover by {by} needs each institution's {by}")
-        label = [group_of.get(i, UNKNOWN_GROUP) for i in s.institutions]
-    parts, who = _grouped(s, dict(enumerate(label)), k)
-    groups = list(parts)
+        labelled = [(group_of.get(i, UNKNOWN_GROUP), (i, s.wholes[i]), True) for i in s.wholes]
+    sides = _grouped(labelled, k)
+    groups = list(sides)
     cells = {}
     for n, left in enumerate(groups):
         for right in groups[n:]:
-            cells[(left, right)] = _sum_of_pairs(
-                s, parts[left], None if left == right else parts[right]
+            cells[(left, right)] = sum_of_pairs(
+                sides[left].entries, None if left == right else sides[right].entries
             )
-    return Crossover(by, tuple(groups), tuple(len(who[g]) for g in groups), cells)
+    return Crossover(by, tuple(groups), tuple(len(sides[g].institutions) for g in groups), cells)
 
 
 # --- reach and the own view --------------------------------------------------------------
@@ -450,23 +468,24 @@ def own_view(
     ``k`` other institutions (smaller sides pooled). ``NotFound`` when the
     institution sent no sketch, ``OverlapBelowK`` when fewer than ``k`` others
     did."""
-    own = s.indices(institution_id)
-    if not own:
+    if institution_id not in s.wholes:
         raise NotFound(f"{institution_id} has no counted sketch in this period")
-    others = [a for a, i in enumerate(s.institutions) if i != institution_id]
-    count = len({s.institutions[a] for a in others})
-    check_k(count, k, what="the other institutions' sketches")
-    sides = [OwnSide(SECTOR, SECTOR, count, _sum_of_pairs(s, own, others))]
-    for kind in (DISCIPLINE, PROVINCE):
-        label = {
-            a: s.disciplines[a]
-            if kind == DISCIPLINE
-            else province_of.get(s.institutions[a], UNKNOWN_GROUP)
-            for a in others
-        }
-        parts, who = _grouped(s, label, k)
-        for name, group in parts.items():
-            sides.append(OwnSide(kind, name, len(who[name]), _sum_of_pairs(s, own, group)))
+    own = [(institution_id, s.wholes[institution_id])]
+    others = [i for i in s.wholes if i != institution_id]
+    check_k(len(others), k, what="the other institutions' sketches")
+    sides = [
+        OwnSide(SECTOR, SECTOR, len(others), sum_of_pairs(own, [(i, s.wholes[i]) for i in others]))
+    ]
+    by_discipline = [
+        (discipline, (i, part), present(part))
+        for i in others
+        for discipline, part in s.parts[i].items()
+    ]
+    by_province = [(province_of.get(i, UNKNOWN_GROUP), (i, s.wholes[i]), True) for i in others]
+    for kind, labelled in ((DISCIPLINE, by_discipline), (PROVINCE, by_province)):
+        for name, side in _grouped(labelled, k).items():
+            overlap = sum_of_pairs(own, side.entries)
+            sides.append(OwnSide(kind, name, len(side.institutions), overlap))
     return sides
 
 

@@ -31,6 +31,7 @@ DISCIPLINES_OF = {
 PROVINCE_OF = {"a": "utrecht", "b": "utrecht", "c": "utrecht",
                "d": "gelderland", "e": "gelderland", "f": "gelderland"}  # fmt: skip
 INSTITUTIONS = tuple(DISCIPLINES_OF)
+DISCIPLINES = ("dance", "music", "theater")
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,9 @@ def sector(
         disciplines = DISCIPLINES_OF[inst]
         which = rng.integers(0, len(disciplines), count)
         parts = {}
-        for d, discipline in enumerate(disciplines):
-            holds = member[:, n] & (which == d)
+        for discipline in DISCIPLINES:  # a part for each, as the agent sends (ADR 0036)
+            mine = discipline in disciplines
+            holds = member[:, n] & (which == disciplines.index(discipline) if mine else False)
             keys.append((inst, discipline))
             columns.append(holds)
             parts[discipline] = released(hashes[holds], cfg, mechanism, rho, rng)

@@ -57,7 +57,7 @@ def true_cells(
 ) -> dict[tuple[str, str], int]:
     """Σ over pairs of parts of different institutions, one in each group (a
     diagonal: each pair within the group once), of their shared households."""
-    shared = holds.T.astype(np.int64) @ holds.astype(np.int64)
+    shared = np.rint(holds.T.astype(np.float64) @ holds.astype(np.float64))  # BLAS, exact
     out: dict[tuple[str, str], int] = {}
     for (x, kx), (y, ky) in combinations(enumerate(keys), 2):
         if kx[0] != ky[0]:
