@@ -277,14 +277,16 @@ def pooled(members: Mapping[str, set[str]], k: int) -> dict[str, str]:
     fewer than ``k`` (and more than none), the smallest other groups join them
     until they reach ``k`` or none is left: otherwise the sum of the shown
     groups, subtracted from a total, would give what fewer than ``k``
-    institutions share (complementary suppression)."""
+    institutions share (complementary suppression). A pool that counts no
+    institution (disciplines nobody has: their parts are noise) takes no
+    other group; it is not shown (:func:`crossover`, :func:`own_view`)."""
     names = {g: g for g in members}
     small = [g for g, m in members.items() if len(m) < k]
     if not small:
         return names
     pool: set[str] = set().union(*(members[g] for g in small))
     rest = sorted((g for g in members if g not in small), key=lambda g: (len(members[g]), g))
-    while len(pool) < k and rest:
+    while pool and len(pool) < k and rest:
         joined = rest.pop(0)
         small.append(joined)
         pool |= members[joined]
@@ -426,7 +428,7 @@ def crossover(
         if group_of is None:
             raise ValueError(f"a crossover by {by} needs each institution's {by}")
         labelled = [(group_of.get(i, UNKNOWN_GROUP), (i, s.wholes[i]), True) for i in s.wholes]
-    sides = _grouped(labelled, k)
+    sides = {g: side for g, side in _grouped(labelled, k).items() if side.institutions}
     groups = list(sides)
     cells = {}
     for n, left in enumerate(groups):
@@ -484,6 +486,8 @@ def own_view(
     by_province = [(province_of.get(i, UNKNOWN_GROUP), (i, s.wholes[i]), True) for i in others]
     for kind, labelled in ((DISCIPLINE, by_discipline), (PROVINCE, by_province)):
         for name, side in _grouped(labelled, k).items():
+            if not side.institutions:
+                continue  # a pool of noise: no institution has households there
             overlap = sum_of_pairs(own, side.entries)
             sides.append(OwnSide(kind, name, len(side.institutions), overlap))
     return sides

@@ -160,6 +160,11 @@ def test_a_pool_below_k_takes_the_smallest_group_so_no_difference_singles_one_ou
     assert pooled(members, 3) == {"x": POOLED, "y": POOLED, "w": "w"}
 
 
+def test_a_pool_of_groups_nobody_counts_takes_no_other_group() -> None:
+    members = {"x": {"1", "2", "3"}, "y": set(), "w": {"5", "6", "7", "8"}}
+    assert pooled(members, 3) == {"x": "x", "y": POOLED, "w": "w"}
+
+
 def test_groups_of_k_or_more_keep_their_names() -> None:
     assert pooled({"x": {"1", "2"}, "y": {"2", "3"}}, 2) == {"x": "x", "y": "y"}
 
