@@ -57,6 +57,7 @@ class Check:
 class Inspection:
     payload: SubmissionPayload
     table_spends: tuple[PrivacySpend, ...]
+    sketch_spend: PrivacySpend | None
     recomputed: PrivacySpend
     pure_epsilon: float | None
     checks: tuple[Check, ...]
@@ -151,9 +152,20 @@ def inspect_submission(workspace: Workspace, submission: str) -> Inspection:
     spends = tuple(table_spend(t.sensitivity, t.mechanism, t.scale, delta) for t in payload.tables)
     sealed = (workspace.outbox_dir / f"{submission_id}.envelope").exists()
     declared = [(t.sensitivity, t.mechanism, t.scale) for t in payload.tables]
+    sketch = payload.sketch
+    sketch_spend = None
+    if sketch is not None:
+        # The sketch is two vectors of sensitivity 1 (its buckets, its counts).
+        vectors = [
+            (1.0, sketch.mechanism, sketch.scale),
+            (1.0, sketch.mechanism, sketch.count_scale),
+        ]
+        declared += vectors
+        sketch_spend = compose_spend(vectors, delta)
     return Inspection(
         payload=payload,
         table_spends=spends,
+        sketch_spend=sketch_spend,
         recomputed=compose_spend(declared, delta),
         pure_epsilon=pure_epsilon(declared),
         # An envelope sealed under an earlier version is in that version's
@@ -176,7 +188,8 @@ def format_inspection(inspection: Inspection) -> str:
         (
             f"  total: ρ={p.privacy.rho:.6g}  ε={p.privacy.epsilon:.4f}  δ={p.privacy.delta:g} "
             f"(declared); OpenDP recomputes ρ={inspection.recomputed.rho:.6g} "
-            f"ε={inspection.recomputed.epsilon:.4f} from the tables below"
+            f"ε={inspection.recomputed.epsilon:.4f} from the tables"
+            f"{' and the sketch' if p.sketch is not None else ''} below"
         ),
         *(
             [f"  pure DP (discrete Laplace): ε={inspection.pure_epsilon:.4f}, δ=0 (OpenDP)"]
@@ -196,6 +209,7 @@ def format_inspection(inspection: Inspection) -> str:
             lines.append(f"    {' / '.join(key):<40} {value:>10,}")
         if len(table.keys) > SHOWN_CELLS:
             lines.append(f"    … {len(table.keys) - SHOWN_CELLS} more cells (--json for all)")
+    lines.extend(_sketch_lines(inspection))
     lines.append("")
     if p.version != PROTOCOL_VERSION:
         lines.append(
@@ -213,6 +227,31 @@ def format_inspection(inspection: Inspection) -> str:
     return "\n".join(lines)
 
 
+def _sketch_lines(inspection: Inspection) -> list[str]:
+    """The household sketch's summary: its parts, width, noise and ρ, and the
+    consent to named overlaps; the first buckets of each part, as the tables
+    show their first cells."""
+    p = inspection.payload
+    consent = "yes" if p.named_overlaps else "no"
+    sketch, spend = p.sketch, inspection.sketch_spend
+    if sketch is None or spend is None:
+        return [f"household sketch: none; named overlaps shared: {consent}"]
+    summary = (
+        f"household sketch {sketch.design}: {len(sketch.parts)} parts (one per main "
+        f"discipline) of width {sketch.width}; {sketch.mechanism}, sensitivity 1, bucket scale "
+        f"{sketch.scale:.3f}, count scale {sketch.count_scale:.3f}; ρ={spend.rho:.6g} "
+        f"ε={spend.epsilon:.4f} δ={spend.delta:g}; named overlaps shared: {consent}"
+    )
+    lines = [summary]
+    for part in sketch.parts:
+        first = ", ".join(f"{v:,}" for v in part.buckets[:SHOWN_CELLS])
+        lines.append(
+            f"    {part.discipline:<16} households {part.households:>10,}  buckets {first}, "
+            f"… {sketch.width - SHOWN_CELLS} more (--json for all)"
+        )
+    return lines
+
+
 def inspection_json(inspection: Inspection) -> str:
     doc = {
         "payload": inspection.payload.to_dict(),
@@ -220,6 +259,7 @@ def inspection_json(inspection: Inspection) -> str:
             t.name: s.to_dict()
             for t, s in zip(inspection.payload.tables, inspection.table_spends, strict=True)
         },
+        "sketch": None if inspection.sketch_spend is None else inspection.sketch_spend.to_dict(),
         "recomputed_total": inspection.recomputed.to_dict(),
         "pure_epsilon": inspection.pure_epsilon,
         "sealed": inspection.sealed,

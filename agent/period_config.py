@@ -17,6 +17,7 @@ document itself, checked again whenever it is read).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,16 @@ def cache_path(workspace: Workspace, period: str) -> Path:
 
 def check_design(config: PeriodConfig) -> None:
     """Refuse a config whose release design this agent does not build."""
-    ours = {t.name: t.weight for t in release_design.TABLE_DESIGN}
-    if config.design != release_design.DESIGN or config.weights != ours:
+    # With a household sketch the tables share 1 − its weight, each in the
+    # design's proportion (ADR 0036).
+    share = 1.0 - (0.0 if config.sketch is None else config.sketch.weight)
+    ours = {t.name: t.weight * share for t in release_design.TABLE_DESIGN}
+    theirs = config.weights
+    if (
+        config.design != release_design.DESIGN
+        or set(theirs) != set(ours)
+        or any(not math.isclose(theirs[n], w, rel_tol=1e-9) for n, w in ours.items())
+    ):
         raise UsageError(
             f"the period config for {config.period} asks for release design {config.design} "
             f"({len(config.tables)} tables); this agent builds {release_design.DESIGN}",

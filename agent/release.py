@@ -23,9 +23,10 @@ import polars as pl
 from agent import ledger
 from agent.periods import first_month
 from agent.segments import SegmentModel
-from agent.tables import ReleaseConfig, build_tables
+from agent.sketch_release import release_household_sketch
+from agent.tables import ReleaseConfig, build_release
 from agent.workspace import Workspace
-from dp.measurements import release_tables
+from dp.measurements import compose_spend, release_tables
 from protocol import PROTOCOL_VERSION
 from protocol.envelope import seal_submission
 from protocol.errors import UnsupportedVersion
@@ -84,7 +85,7 @@ def _release_digest(
             "earlier": {p: _files(workspace, p) for p in earlier_periods(workspace, period)},
             "returning": RETURNING_RULE,
             "model": model.digest,
-            "config": asdict(config),
+            **_config_material(config),
         },
         sort_keys=True,
         separators=(",", ":"),
@@ -92,6 +93,20 @@ def _release_digest(
         allow_nan=False,
     ).encode("utf-8")
     return hashlib.sha256(material).hexdigest()
+
+
+def _config_material(config: ReleaseConfig) -> dict[str, object]:
+    """The release config as the ledger keys a release by it. The sketch and the
+    consent (``publiek/4``) join the key only when set, so that a release
+    drawn before they existed keeps its key and is found again (ADR 0014)."""
+    material = asdict(config)
+    del material["sketch"], material["share_named_overlaps"]
+    extra: dict[str, object] = {}
+    if config.sketch is not None:
+        extra["sketch"] = config.sketch.to_dict()
+    if config.share_named_overlaps:
+        extra["named_overlaps"] = True
+    return {"config": material, **extra}
 
 
 def spent(workspace: Workspace, period: str) -> float:
@@ -169,14 +184,39 @@ def prepare_release(
     # submission exists must not tell that the institution had no visitors.
     visits = workspace.load_visits(period)
     ledger.refuse_if_over(period, ledger.spent(workspace, period), config.period_budget, config.rho)
-    requests = build_tables(
+    # With a household sketch the tables take 1 − its weight of the
+    # submission's ρ, the sketch the rest, as the period config's weights say;
+    # an agent that spends less than the budget scales both alike.
+    sketch_spec = config.sketch
+    sketch_rho = 0.0 if sketch_spec is None else config.rho * sketch_spec.weight
+    requests, households = build_release(
         visits,
         model,
-        config,
+        replace(config, rho=config.rho - sketch_rho),
         period=period,
         earlier_link_keys=earlier_link_keys(workspace, period),
     )
     tables, spend = release_tables(requests, mechanism=config.mechanism, delta=config.delta)
+    sketch = None
+    if sketch_spec is not None:
+        sketch, _ = release_household_sketch(
+            households,
+            period,
+            sketch_spec,
+            rho=sketch_rho,
+            mechanism=config.mechanism,
+            delta=config.delta,
+        )
+        # One (ε, δ) for the whole submission: OpenDP composes the tables and
+        # the sketch's two vectors (each of sensitivity 1).
+        spend = compose_spend(
+            [
+                *((t.sensitivity, t.mechanism, t.scale) for t in tables),
+                (1.0, sketch.mechanism, sketch.scale),
+                (1.0, sketch.mechanism, sketch.count_scale),
+            ],
+            config.delta,
+        )
     payload = SubmissionPayload(
         institution_id=institution,
         period=period,
@@ -187,6 +227,8 @@ def prepare_release(
         bounds=config.bounds(),
         tables=tables,
         privacy=spend,
+        sketch=sketch,
+        named_overlaps=config.share_named_overlaps,
     )
     ledger.record(workspace, digest, payload, config.period_budget)
     return Release(payload=payload, reused=False)

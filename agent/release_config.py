@@ -9,6 +9,8 @@ facts::
     rho = 0.01                    # zCDP of one submission (≤ the period's budget)
     period_budget = 0.015         # what this agent's ledger lets the period spend
     home_pc4 = "3511"             # own PC4: origin of the catchment bands (catchment_origin)
+    share_named_overlaps = false  # consent: institutions that also consent see our named
+                                  # pairwise household overlap (false: never named)
 
     [periods."2026-Q4"]           # overrides for one period
     epsilon = 0.5                 # one submission of ε (at the config's δ)
@@ -38,6 +40,7 @@ from protocol.messages import PC4_RE, PeriodConfig, check_period
 FILE_NAME = "release.toml"
 CAPS = ("rho", "period_budget", "epsilon")
 LOCAL = ("home_pc4", "home_province")
+CONSENT = ("share_named_overlaps",)
 FIXED = ("mechanism", "delta", "max_visits")
 RELATIVE_SLACK = 1e-12  # ε converted back to ρ at the same δ may differ in the last bit
 
@@ -47,7 +50,9 @@ def from_period_config(config: PeriodConfig) -> ReleaseConfig:
     fixed: dict[str, Any] = {"mechanism": config.mechanism, "delta": config.delta}
     if MAX_VISITS in config.bounds:
         fixed["max_visits"] = config.bounds[MAX_VISITS]
-    return ReleaseConfig(rho=config.rho_budget, period_budget=config.rho_budget, **fixed)
+    return ReleaseConfig(
+        rho=config.rho_budget, period_budget=config.rho_budget, sketch=config.sketch, **fixed
+    )
 
 
 def _cap(values: dict[str, Any], budget: float, delta: float, where: str) -> dict[str, float]:
@@ -80,7 +85,7 @@ def _cap(values: dict[str, Any], budget: float, delta: float, where: str) -> dic
 def _apply(
     config: ReleaseConfig, values: dict[str, Any], where: str, budget: float
 ) -> ReleaseConfig:
-    unknown = set(values) - set(CAPS) - set(LOCAL)
+    unknown = set(values) - set(CAPS) - set(LOCAL) - set(CONSENT)
     fixed = sorted(unknown & set(FIXED))
     if fixed:
         raise UsageError(
@@ -90,7 +95,7 @@ def _apply(
     if unknown:
         raise UsageError(
             f"{where}: unknown release settings {', '.join(sorted(unknown))}",
-            hint=f"allowed: {', '.join(sorted(CAPS + LOCAL))}",
+            hint=f"allowed: {', '.join(sorted(CAPS + LOCAL + CONSENT))}",
         )
     caps = _cap(values, budget, config.delta, where)
     if not all(isinstance(values[k], str) for k in LOCAL if k in values):
@@ -100,6 +105,8 @@ def _apply(
         raise UsageError(
             f'{where}: home_pc4 must be the institution\'s own four-digit PC4, such as "3511"'
         )
+    if "share_named_overlaps" in values and type(values["share_named_overlaps"]) is not bool:
+        raise UsageError(f"{where}: share_named_overlaps must be true or false")
     period_budget = caps.get("period_budget", config.period_budget)
     return replace(
         config,
@@ -107,6 +114,7 @@ def _apply(
         period_budget=period_budget,
         home_pc4=values.get("home_pc4", config.home_pc4),
         home_province=values.get("home_province", config.home_province),
+        share_named_overlaps=values.get("share_named_overlaps", config.share_named_overlaps),
     )
 
 

@@ -70,6 +70,7 @@ from dp.release_design import (
     months_of,
     table_names,
 )
+from protocol.messages import PeriodSketch
 
 FREQUENCY_EDGES: tuple[int, ...] = (1, 2, 3, 5, 10)  # lower edge of each band (visit days)
 RECENCY_EDGES: tuple[int, ...] = (0, 14, 30, 60)  # lower edge of each band (days before the end)
@@ -81,7 +82,7 @@ _TICKET_BITS = 27  # tickets per household and discipline, clipped, in the main-
 if len(DISCIPLINES) > 1 << _DISCIPLINE_BITS:  # pragma: no cover - a guard for the packing
     raise AssertionError("the main-discipline score packs a discipline into 4 bits")
 
-__all__ = ["ReleaseConfig", "build_tables", "key_set", "table_names"]
+__all__ = ["ReleaseConfig", "build_release", "build_tables", "key_set", "table_names"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,11 @@ class ReleaseConfig:
       catchment bands of ``publiek-tables/3`` need a centroid, which a
       province has not); it is kept because the config keys the ledger's
       releases (:func:`agent.release.effective_config`).
+    * ``sketch``: the household sketch the period config fixes (None: none);
+      it takes its weight of ``rho``, the tables the rest (ADR 0036).
+      ``share_named_overlaps``: the institution's consent, from
+      ``release.toml``, that consenting institutions see their named
+      pairwise overlap with it (the payload's ``named_overlaps``).
     """
 
     rho: float = field(default_factory=default_rho)
@@ -116,6 +122,8 @@ class ReleaseConfig:
     delta: float = 1e-7
     home_pc4: str | None = None
     home_province: str | None = None
+    sketch: PeriodSketch | None = None
+    share_named_overlaps: bool = False
 
     def bounds(self) -> dict[str, int]:
         """The bounds a submission declares (:func:`dp.release_design.bounds_of`)."""
@@ -335,6 +343,7 @@ def _per_household(
         _returning(rows, earlier).alias("returning"),
     ).select(
         HH,
+        HOUSEHOLD_KEY,  # for the household sketch only (agent.sketch_release); never released
         _code(pl.col("segment"), model.labels).alias("segment"),
         pl.col("discipline").cast(pl.Int64),
         _gather(_pc4_lookup(labels, unknown, model), unknown).alias("province"),
@@ -400,6 +409,24 @@ def build_tables(
     ``earlier_link_keys``: the link keys (or, for visits without a
     ``link_key`` column, the household keys) seen in the institution's
     earlier periods, for new vs returning and returning vs lapsed."""
+    requests, _ = build_release(
+        visits, model, config, period=period, earlier_link_keys=earlier_link_keys
+    )
+    return requests
+
+
+def build_release(
+    visits: pl.DataFrame,
+    model: SegmentModel,
+    config: ReleaseConfig,
+    *,
+    period: str,
+    earlier_link_keys: pl.Series | None = None,
+) -> tuple[list[TableRequest], pl.DataFrame]:
+    """The tables (:func:`build_tables`) and, for the household sketch, each
+    counted household's key with its main discipline (``household_key``,
+    ``discipline`` as an index into the discipline key set): the households
+    and main disciplines the tables count, computed once for both."""
     earlier = earlier_link_keys if earlier_link_keys is not None else pl.Series([], dtype=pl.Binary)
     rows = _rows(with_ingest_placement(visits, model), period)
     per_household = _per_household(rows, model, config, period, earlier)
@@ -432,4 +459,4 @@ def build_tables(
                 table, keys, counts, bounds=bounds, mechanism=config.mechanism, rho=config.rho
             )
         )
-    return requests
+    return requests, per_household.select(HOUSEHOLD_KEY, "discipline")

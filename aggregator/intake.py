@@ -44,6 +44,7 @@ from aggregator.storage import Database, Institution, Period, Submission
 from dp.measurements import declared_rho_matches, noise_std
 from dp.release_design import (
     DESIGN,
+    DISCIPLINES,
     check_bounds,
     check_cells,
     design_of,
@@ -51,6 +52,7 @@ from dp.release_design import (
     sensitivity,
     table_names,
 )
+from dp.sketches import sketch_rho
 from protocol.encoding import canonical_bytes
 from protocol.envelope import (
     MAX_ENVELOPE_BYTES,
@@ -69,13 +71,22 @@ from protocol.errors import (
     RefusedDeclaration,
     SegmentModelMismatch,
     ServiceUnavailable,
+    SketchMismatch,
     SubmissionConflict,
     UnknownInstitution,
     UnknownPeriod,
     UsageError,
 )
 from protocol.keys import VerifyKey
-from protocol.messages import Envelope, EnvelopeHeader, Receipt, ReleasedTable, SubmissionPayload
+from protocol.messages import (
+    Envelope,
+    EnvelopeHeader,
+    PeriodSketch,
+    Receipt,
+    ReleasedSketch,
+    ReleasedTable,
+    SubmissionPayload,
+)
 from protocol.translog import RECEIPT_DOMAIN
 
 # A receipt, or the error that is this envelope's answer (a PubliekError, or an
@@ -132,6 +143,7 @@ class _Terms:
     mechanism: str | None
     bounds: dict[str, int] | None
     segment_model: str | None
+    sketch: dict[str, object] | None = None
 
     def check(self, label: str, payload: SubmissionPayload) -> None:
         """The submission follows the period's config, not just this code's design:
@@ -164,6 +176,46 @@ class _Terms:
                 f"submission was made with {payload.segment_model}",
                 hint=f"install the period's model (publiek agent segment-model fetch --version "
                 f"{self.segment_model}) and release again; nothing was stored",
+            )
+        self._check_sketch(label, payload)
+
+    def _check_sketch(self, label: str, payload: SubmissionPayload) -> None:
+        """The sketch is the period's (ADR 0036): present exactly when the config
+        fixes one, of its design, width and mechanism, with its share of ρ.
+        Sketches of two widths (or seeds) hash households to unrelated buckets
+        and could never be combined."""
+        hint = "release with the period's signed config (publiek agent submit fetches it)"
+        spec = None if self.sketch is None else PeriodSketch.from_dict(self.sketch)
+        sketch = payload.sketch
+        if spec is None or sketch is None:
+            if sketch is not None:
+                raise SketchMismatch(
+                    f"period {label} fixes no household sketch; the submission carries one",
+                    hint=hint,
+                )
+            if spec is not None:
+                raise SketchMismatch(
+                    f"period {label} fixes a household sketch; the submission carries none",
+                    hint=hint,
+                )
+            return
+        if (sketch.design, sketch.width) != (spec.design, spec.width):
+            raise SketchMismatch(
+                f"period {label} fixes sketch {spec.design} of width {spec.width}; the "
+                f"submission's is {sketch.design} of width {sketch.width}",
+                hint=hint,
+            )
+        if self.mechanism is not None and sketch.mechanism != self.mechanism:
+            raise SketchMismatch(
+                f"period {label} releases with {self.mechanism}; the sketch uses another mechanism",
+                hint=hint,
+            )
+        expected = spec.weight * payload.privacy.rho
+        if abs(sketch.rho - expected) > RHO_SPLIT_TOLERANCE * expected:
+            raise SketchMismatch(
+                f"the sketch spends {sketch.rho / payload.privacy.rho:.2%} of the submission's "
+                f"ρ, not the {spec.weight:.2%} period {label} fixes",
+                hint=hint,
             )
 
 
@@ -326,13 +378,15 @@ class Intake:
                 f"a table's declared privacy cost is wrong: {exc}",
                 hint="release the tables with the agent, which declares OpenDP's figures",
             ) from exc
-        if not math.isclose(total, payload.privacy.rho, rel_tol=1e-9):
+        combined = total + (0.0 if payload.sketch is None else _sketch_rho(payload.sketch))
+        if not math.isclose(combined, payload.privacy.rho, rel_tol=1e-9):
+            what = "tables' sum" if payload.sketch is None else "sum of the tables and the sketch"
             raise InvalidPayload(
-                f"the declared total ρ {payload.privacy.rho:g} is not the tables' sum {total:g}",
+                f"the declared total ρ {payload.privacy.rho:g} is not the {what} {combined:g}",
                 hint="release the tables with the agent, which declares OpenDP's figures",
             )
         _check_split(payload.tables, total)
-        return total
+        return combined
 
     # -- storing: one write transaction per batch ------------------------------
 
@@ -384,7 +438,13 @@ class Intake:
         }
         periods = {
             row.label: _Terms(
-                row.state, row.rho_budget, row.design, row.mechanism, row.bounds, row.segment_model
+                row.state,
+                row.rho_budget,
+                row.design,
+                row.mechanism,
+                row.bounds,
+                row.segment_model,
+                row.sketch,
             )
             for row in s.execute(
                 select(
@@ -395,6 +455,7 @@ class Intake:
                     Period.mechanism,
                     Period.bounds,
                     Period.segment_model,
+                    Period.sketch,
                 ).where(Period.label.in_(labels))
             )
         }
@@ -545,6 +606,39 @@ def _check_split(tables: Sequence[ReleasedTable], total: float) -> None:
                 f"not the {design_of(table.name).weight:.2%} of the release design {DESIGN}",
                 hint="release the tables with an agent of the current release design",
             )
+
+
+def _sketch_rho(sketch: ReleasedSketch) -> float:
+    """The sketch's ρ recomputed by OpenDP from its scales (never the declared
+    figure), once its parts are the release design's disciplines: each
+    discipline once (the protocol refuses a duplicate), none outside the key
+    set, and none missing, since which parts exist must say nothing about the
+    institution's households."""
+    parts = {part.discipline for part in sketch.parts}
+    if not parts <= set(DISCIPLINES):
+        raise InvalidPayload(
+            "a sketch part names a discipline outside the release design's key set",
+            hint="release the sketch with the agent, over the public key set",
+        )
+    if parts != set(DISCIPLINES):
+        raise RefusedDeclaration(
+            f"the sketch has {len(parts)} parts, not one for each of the {len(DISCIPLINES)} "
+            f"disciplines of the release design {DESIGN}",
+            hint="release the sketch with an agent of the current release design",
+        )
+    try:
+        actual = sketch_rho(sketch.scale, sketch.count_scale, sketch.mechanism)
+    except ValueError as exc:
+        raise InvalidPayload(
+            f"the sketch's declared privacy cost is wrong: {exc}",
+            hint="release the sketch with the agent, which declares OpenDP's figures",
+        ) from exc
+    if not math.isclose(actual, sketch.rho, rel_tol=1e-9, abs_tol=1e-15):
+        raise InvalidPayload(
+            f"the sketch declares ρ {sketch.rho:g} but OpenDP gives {actual:g} for its scales",
+            hint="release the sketch with the agent, which declares OpenDP's figures",
+        )
+    return actual
 
 
 def _check_cells(payload: SubmissionPayload) -> None:

@@ -23,6 +23,7 @@ model (ADR 0030).
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,15 +41,17 @@ from aggregator.storage import (
     SegmentModelRelease,
     Submission,
 )
-from dp import release_design
+from dp import release_design, sketches
 from dp.measurements import GAUSSIAN
 from protocol.errors import NotFound, PeriodNotOpen, UnknownPeriod, UsageError
 from protocol.keys import SigningKey
 from protocol.messages import (
     DEMO_SEGMENT_MODEL,
+    MAX_SKETCH_BUCKETS,
     MECHANISMS,
     SEGMENT_MODELS,
     PeriodConfig,
+    PeriodSketch,
     PeriodTable,
     check_period,
 )
@@ -69,13 +72,16 @@ def open_period(
     mechanism: str = GAUSSIAN,
     k: int = 5,
     segment_model: str | None = None,
+    overlap_share: float = 0.0,
+    overlap_households: float | None = None,
 ) -> Period:
     """Create the period if needed; an existing open period is left as it is.
 
     The config is fixed here: the budget per institution, δ, the mechanism,
     k, the release design of this code (its tables, weights and default
-    bounds) and the segment model release (:func:`period_segment_model`), so
-    a later upgrade or release cannot change what an open period asks for."""
+    bounds), the segment model release (:func:`period_segment_model`) and
+    the household sketch, if any (:func:`period_sketch`), so a later upgrade
+    or release cannot change what an open period asks for."""
     check_period(label)
     if not (math.isfinite(rho_budget) and rho_budget > 0):
         raise UsageError("the period's ρ budget must be a positive number")
@@ -83,6 +89,10 @@ def open_period(
         raise UsageError("the period's δ must lie strictly between 0 and 1")
     if mechanism not in MECHANISMS:
         raise UsageError(f"mechanism must be one of {', '.join(MECHANISMS)}")
+    sketch = period_sketch(
+        overlap_share, overlap_households, rho_budget=rho_budget, mechanism=mechanism
+    )
+    table_share = 1.0 - (0.0 if sketch is None else sketch.weight)
     with db.session() as s:
         period = s.get(Period, label)
         if period is None:
@@ -94,11 +104,15 @@ def open_period(
                 delta=delta,
                 mechanism=mechanism,
                 design=release_design.DESIGN,
-                tables=[{"name": t.name, "weight": t.weight} for t in release_design.TABLE_DESIGN],
+                tables=[
+                    {"name": t.name, "weight": t.weight * table_share}
+                    for t in release_design.TABLE_DESIGN
+                ],
                 bounds=dict(release_design.DEFAULT_BOUNDS),
                 k=k,
                 segment_model=model,
                 segment_model_digest=digest,
+                sketch=None if sketch is None else sketch.to_dict(),
                 opened_at=datetime.now(UTC).replace(microsecond=0),
             )
             s.add(period)
@@ -107,6 +121,46 @@ def open_period(
         s.flush()
         s.expunge(period)
         return period
+
+
+def period_sketch(
+    share: float, households: float | None, *, rho_budget: float, mechanism: str
+) -> PeriodSketch | None:
+    """The household sketch a new period fixes, or None (the default: no sketches).
+
+    ``share`` is the sketch's part of each submission's ρ (the tables keep
+    1 − share, their weights scaled by it); ``households`` the expected
+    number of households per compared set, from which the width follows
+    (:func:`dp.sketches.width_for` at the sketch's ρ), capped so that one
+    part per discipline fits an envelope. The seed is 32 fresh random bytes:
+    public, and only sketches of this period share it (ADR 0036)."""
+    if not math.isfinite(share) or not 0.0 <= share < 1.0:
+        raise UsageError(
+            "--overlap-share must be at least 0 and below 1 (the sketch's share of ρ)",
+            hint="e.g. --overlap-share 0.25 leaves the tables 75% of each submission's ρ",
+        )
+    if share == 0.0:
+        if households is not None:
+            raise UsageError(
+                "--overlap-households needs --overlap-share: without a share there is no sketch",
+                hint="add --overlap-share 0.25, or leave out --overlap-households",
+            )
+        return None
+    if households is None or not (math.isfinite(households) and households >= 1):
+        raise UsageError(
+            "a sketch needs --overlap-households N, the expected households per compared set "
+            "(at least 1); the sketch's width follows from it",
+            hint="e.g. --overlap-households 50000 for institutions of about 50,000 households",
+        )
+    widest = sketch_width_limit()
+    width = min(sketches.width_for(households, rho=share * rho_budget, mechanism=mechanism), widest)
+    return PeriodSketch(width=width, seed=secrets.token_bytes(sketches.SEED_BYTES), weight=share)
+
+
+def sketch_width_limit() -> int:
+    """The widest sketch whose parts (one per discipline) fit in one submission."""
+    limit = MAX_SKETCH_BUCKETS // len(release_design.DISCIPLINES)
+    return 1 << (limit.bit_length() - 1)
 
 
 def period_segment_model(session: Session, version: str | None) -> tuple[str, str | None]:
@@ -170,8 +224,14 @@ def period_config(period: Period, key: SigningKey) -> PeriodConfig:
         segment_model_digest=period.segment_model_digest,
         issued_at=opened.isoformat(),
         aggregator_key_id=key.public.key_id,
+        sketch=period_sketch_of(period),
     )
     return sign_period_config(unsigned, key)
+
+
+def period_sketch_of(period: Period) -> PeriodSketch | None:
+    """The sketch the period's config fixed, None for a period without sketches."""
+    return None if period.sketch is None else PeriodSketch.from_dict(period.sketch)
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,9 @@ class Period(Base):
     k: Mapped[int | None] = mapped_column(Integer, nullable=True)
     segment_model: Mapped[str | None] = mapped_column(String(64), nullable=True)
     segment_model_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The household sketch the config fixes (design, width, seed as base64url,
+    # weight); NULL: no sketches this period (ADR 0036).
+    sketch: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -124,7 +124,8 @@ def keys_with_overlap(
     return a, b
 
 
-def _timed(step: Callable[[], T]) -> tuple[T, float, float]:
+def timed(step: Callable[[], T]) -> tuple[T, float, float]:
+    """``step()``, its wall seconds and this process's CPU seconds (all threads)."""
     wall, cpu = time.perf_counter(), time.process_time()
     result = step()
     return result, time.perf_counter() - wall, time.process_time() - cpu
@@ -161,10 +162,10 @@ def psi_cardinality_cost(
         received_response.ParseFromString(response_wire)
         return int(client.GetIntersectionSize(received_setup, received_response))
 
-    setup_wire, setup_s, setup_cpu = _timed(setup)
-    request_wire, request_s, request_cpu = _timed(request)
-    response_wire, response_s, response_cpu = _timed(lambda: respond(request_wire))
-    found, intersection_s, intersection_cpu = _timed(lambda: intersect(setup_wire, response_wire))
+    setup_wire, setup_s, setup_cpu = timed(setup)
+    request_wire, request_s, request_cpu = timed(request)
+    response_wire, response_s, response_cpu = timed(lambda: respond(request_wire))
+    found, intersection_s, intersection_cpu = timed(lambda: intersect(setup_wire, response_wire))
     return PairCost(
         n_a=len(client_items),
         n_b=len(server_items),
@@ -221,18 +222,18 @@ def median_cost(costs: Sequence[PairCost]) -> PairCost:
     )
 
 
-def _size(n: int) -> str:
+def size_label(n: int) -> str:
     return f"{n // 1000:,}k" if n % 1000 == 0 and n >= 1000 else f"{n:,}"
 
 
-def _bytes(n: float) -> str:
+def bytes_label(n: float) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}" if n < 100 * scale else f"{n / scale:,.0f} {unit}"
     return f"{n:.0f} B"
 
 
-def _duration(seconds: float) -> str:
+def duration_label(seconds: float) -> str:
     if seconds >= 2 * 86_400:
         return f"{seconds / 86_400:,.0f} days"
     if seconds >= 2 * 3_600:
@@ -251,7 +252,7 @@ def table(costs: Sequence[PairCost]) -> list[str]:
     ]  # fmt: skip
     for c in costs:
         lines.append(
-            f"| {_size(c.n_a)} × {_size(c.n_b)} | {c.setup_s:.2f} / {c.setup_cpu_s:.2f} "
+            f"| {size_label(c.n_a)} × {size_label(c.n_b)} | {c.setup_s:.2f} / {c.setup_cpu_s:.2f} "
             f"| {c.request_s:.2f} / {c.request_cpu_s:.2f} "
             f"| {c.response_s:.2f} / {c.response_cpu_s:.2f} "
             f"| {c.intersection_s:.2f} / {c.intersection_cpu_s:.2f} "
@@ -269,9 +270,9 @@ def table(costs: Sequence[PairCost]) -> list[str]:
     ]
     for c in costs:
         lines.append(
-            f"| {_size(c.n_a)} × {_size(c.n_b)} | {_bytes(c.setup_bytes)} "
-            f"| {_bytes(c.request_bytes)} | {_bytes(c.response_bytes)} "
-            f"| **{_bytes(c.bytes)}** | {c.found:,} / {c.overlap:,} |"
+            f"| {size_label(c.n_a)} × {size_label(c.n_b)} | {bytes_label(c.setup_bytes)} "
+            f"| {bytes_label(c.request_bytes)} | {bytes_label(c.response_bytes)} "
+            f"| **{bytes_label(c.bytes)}** | {c.found:,} / {c.overlap:,} |"
         )
     return lines
 
@@ -288,14 +289,15 @@ def sector_projection(cost: PairCost, institutions: int = INSTITUTIONS) -> str:
         cost.setup_cpu_s + cost.request_cpu_s
     )
     return (
-        f"All {pairs:,} pairs of {institutions} institutions at {_size(cost.n_a)} × "
-        f"{_size(cost.n_b)} households each: {pairs:,} × {per_pair_cpu:.1f} CPU s = "
-        f"**{_duration(pairs * per_pair_cpu)} of one core** and **{_bytes(pairs * cost.bytes)} "
-        f"exchanged** per period, each pair a session with both institutions online. Even if "
+        f"All {pairs:,} pairs of {institutions} institutions at {size_label(cost.n_a)} × "
+        f"{size_label(cost.n_b)} households each: {pairs:,} × {per_pair_cpu:.1f} CPU s = "
+        f"**{duration_label(pairs * per_pair_cpu)} of one core** and "
+        f"**{bytes_label(pairs * cost.bytes)} exchanged** per period, each pair a session with "
+        "both institutions online. Even if "
         f"every institution reused one setup and one encrypted request for all its "
         f"{institutions - 1} partners "
         "(the package allows both), the per-pair response and intersection remain: "
-        f"{_duration(floor_cpu)} of one core, and the same bytes (each request and response "
+        f"{duration_label(floor_cpu)} of one core, and the same bytes (each request and response "
         "still crosses the network once per pair). The cost grows with the square of the "
         "number of institutions and linearly with their sizes."
     )
@@ -344,8 +346,8 @@ def report(costs: Sequence[PairCost], *, command: str, load: tuple[float, float]
         "",
         (
             f"Issue 17's target for the sketch path is a tenth of this per pair at "
-            f"{_size(largest.n_a)} × {_size(largest.n_b)}: under {largest.cpu_seconds / 10:.1f} "
-            f"CPU s and {_bytes(largest.bytes / 10)} per pair."
+            f"{size_label(largest.n_a)} × {size_label(largest.n_b)}: under "
+            f"{largest.cpu_seconds / 10:.1f} CPU s and {bytes_label(largest.bytes / 10)} per pair."
         ),
         "",
         sector_projection(largest),
@@ -372,7 +374,8 @@ def main() -> None:
         overlap = round(OVERLAP_SHARE * n)
         runs = [psi_pair_cost(n, n, overlap, args.seed + r) for r in range(args.repeats)]
         costs.append(median_cost(runs))
-        print(f"{_size(n)} × {_size(n)}: {costs[-1].seconds:.2f} s, exact {costs[-1].exact}")
+        label = f"{size_label(n)} × {size_label(n)}"
+        print(f"{label}: {costs[-1].seconds:.2f} s, exact {costs[-1].exact}")
     sizes = " ".join(str(n) for n in args.sizes)
     command = f".venv/bin/python bench/psi_baseline.py --sizes {sizes} --repeats {args.repeats}" + (
         f" --seed {args.seed}" if args.seed != 17 else ""

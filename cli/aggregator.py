@@ -445,6 +445,20 @@ def period_open(
             "synthetic-demo-2026)."
         ),
     ] = None,
+    overlap_share: Annotated[
+        float,
+        typer.Option(
+            help="Share of each submission's ρ for a household sketch (overlaps between "
+            "institutions); the tables keep the rest. Default 0: no sketches this period."
+        ),
+    ] = 0.0,
+    overlap_households: Annotated[
+        float | None,
+        typer.Option(
+            help="Expected households per compared set (with --overlap-share): fixes the "
+            "sketch's width."
+        ),
+    ] = None,
     *,
     agg: Aggregator,
 ) -> None:
@@ -467,12 +481,31 @@ def period_open(
         agg.db, period, rho_budget=budget,
         delta=settings.period_delta, mechanism=settings.period_mechanism, k=settings.k,
         segment_model=segment_model,
+        overlap_share=overlap_share, overlap_households=overlap_households,
     )  # fmt: skip
     release = f", release {opened.segment_model_digest[:16]}" if opened.segment_model_digest else ""
     typer.echo(
         f"period {period} is open (ρ budget {opened.rho_budget:g} per institution, "
         f"δ {opened.delta}, {opened.mechanism}, design {opened.design}, "
         f"segment model {opened.segment_model}{release})"
+    )
+    typer.echo(_sketch_summary(opened))
+
+
+def _sketch_summary(opened: Any) -> str:
+    """What the period fixed for household sketches: share, width and seed id."""
+    import hashlib
+
+    from aggregator.periods import period_sketch_of
+
+    sketch = period_sketch_of(opened)
+    if sketch is None:
+        return "household sketches: none this period (the tables take the whole budget)"
+    seed_id = hashlib.sha256(sketch.seed).hexdigest()[:16]
+    return (
+        f"household sketch: {sketch.design}, {sketch.weight:.0%} of each submission's ρ "
+        f"(ρ {sketch.weight * opened.rho_budget:g}), width {sketch.width}, seed id {seed_id} "
+        "(SHA-256 of the public seed)"
     )
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,12 +47,23 @@ from dp.measurements import (
 )
 from dp.release_design import DEFAULT_DELTA
 from protocol.errors import InvalidPayload
-from protocol.messages import check_period
+from protocol.messages import (
+    SKETCH_DESIGN,
+    SKETCH_MAX_WIDTH,
+    SKETCH_MIN_WIDTH,
+    SKETCH_SEED_BYTES,
+    PeriodSketch,
+    PrivacySpend,
+    ReleasedSketch,
+    SketchPart,
+    check_period,
+)
 
-SKETCH_DESIGN = "publiek-sketch/1"
-SEED_BYTES = 32
-MIN_WIDTH = 1 << 8
-MAX_WIDTH = 1 << 22
+# The protocol fixes the design name and the bounds (a period config and a
+# released sketch carry them); the sketch follows them.
+SEED_BYTES = SKETCH_SEED_BYTES
+MIN_WIDTH = SKETCH_MIN_WIDTH
+MAX_WIDTH = SKETCH_MAX_WIDTH
 # The household count's share of the sketch's ρ: its noise is then √(0.95/0.05)
 # ≈ 4.4× the bucket noise (σ ≈ 22 households at the default period budget's
 # whole ρ), small against the tens of thousands counted.
@@ -274,3 +285,119 @@ def release_sketch(
         rho=spend.rho,
     )
     return released, spend.epsilon
+
+
+def sketch_rho(scale: float, count_scale: float, mechanism: str) -> float:
+    """The ρ of a sketch released with these scales: OpenDP's privacy map of
+    the composed measurement, which intake recomputes a declaration with.
+
+    The same for one sketch and for a sketch in parts (:func:`release_parts`):
+    the parts partition the households, so the concatenated buckets and the
+    vector of counts each still have sensitivity 1."""
+    try:
+        return float(sketch_measurement(scale, count_scale, mechanism).map(1))
+    except dp.OpenDPException as exc:  # a scale OpenDP cannot map
+        raise ValueError(f"OpenDP cannot compute ρ for the sketch ({exc.variant})") from exc
+
+
+def exact_parts(
+    config: SketchConfig, hashes: Mapping[str, pl.Series], disciplines: Sequence[str]
+) -> tuple[list[int], list[int]]:
+    """The exact sketches of the parts before noise, as the measurement takes
+    them: every part's buckets one after the other (in ``disciplines`` order)
+    and the parts' household counts. Never leaves the agent."""
+    unknown = set(hashes) - set(disciplines)
+    if unknown or len(set(disciplines)) != len(disciplines):
+        raise ValueError("the parts must be distinct disciplines of the key set")
+    empty = pl.Series("hash", [], dtype=pl.UInt64)
+    exact = [from_hashes(config, hashes.get(d, empty)) for d in disciplines]
+    return (
+        [bucket for sketch in exact for bucket in sketch.buckets],
+        [sketch.households for sketch in exact],
+    )
+
+
+def release_parts(
+    config: SketchConfig,
+    hashes: Mapping[str, pl.Series],
+    disciplines: Sequence[str],
+    *,
+    rho: float,
+    mechanism: str = GAUSSIAN,
+    delta: float = DEFAULT_DELTA,
+) -> tuple[ReleasedSketch, PrivacySpend]:
+    """Noise one sketch per discipline as ONE OpenDP measurement at ``rho``.
+
+    ``hashes`` maps a discipline to the keyed hashes (:func:`hashed`) of the
+    households whose main discipline it is; every discipline of
+    ``disciplines`` (the public key set, in its order) gets a part, an absent
+    one a sketch of nobody, so which parts exist says nothing about the data.
+    A household is in one part only, so adding or removing it changes one
+    bucket of one part by ±1 and one part's count by 1: the concatenated
+    buckets and the vector of counts have L1 = L2 sensitivity 1, as one
+    sketch has, and the release costs what one sketch costs."""
+    if mechanism not in (GAUSSIAN, LAPLACE):
+        raise ValueError(f"unknown mechanism {mechanism!r}")
+    vector, counts = exact_parts(config, hashes, disciplines)
+    vector_scale = calibrate_scale(SENSITIVITY, mechanism, vector_rho(rho))
+    count_scale = calibrate_scale(SENSITIVITY, mechanism, count_rho(rho))
+    measurement = sketch_measurement(vector_scale, count_scale, mechanism)
+    noisy_vector, noisy_counts = measurement({_VECTOR: vector, _COUNT: counts})
+    spend = privacy_spend(measurement, delta)
+    width = config.width
+    parts = tuple(
+        SketchPart(
+            discipline=discipline,
+            households=int(noisy_counts[i]),
+            buckets=tuple(int(v) for v in noisy_vector[i * width : (i + 1) * width]),
+        )
+        for i, discipline in enumerate(disciplines)
+    )
+    released = ReleasedSketch(
+        design=config.design,
+        width=width,
+        mechanism=mechanism,
+        scale=vector_scale,
+        count_scale=count_scale,
+        rho=spend.rho,
+        parts=parts,
+    )
+    return released, spend
+
+
+def sketch_config(period: str, spec: PeriodSketch) -> SketchConfig:
+    """The sketch config a period config's sketch fixes."""
+    return SketchConfig(period=period, width=spec.width, seed=spec.seed, design=spec.design)
+
+
+def received_parts(
+    period: str, spec: PeriodSketch, released: ReleasedSketch
+) -> dict[str, NoisySketch]:
+    """A received sketch as the estimators take it: one :class:`NoisySketch`
+    per discipline, with the noise variances and kurtosis its declared scales
+    give. Each part carries the whole release's ρ (its parts are one release).
+
+    ``ValueError`` when the sketch is not one of ``spec`` (another design or
+    width): it would hash households to unrelated buckets."""
+    config = sketch_config(period, spec)
+    if (released.design, released.width) != (spec.design, spec.width):
+        raise ValueError(
+            f"the sketch is {released.design} of width {released.width}; the period's is "
+            f"{spec.design} of width {spec.width}"
+        )
+    bucket_variance = noise_std(released.mechanism, released.scale) ** 2
+    count_variance = noise_std(released.mechanism, released.count_scale) ** 2
+    kurtosis = noise_kurtosis(released.mechanism, released.scale)
+    return {
+        part.discipline: NoisySketch(
+            config=config,
+            buckets=part.buckets,
+            households=float(part.households),
+            mechanism=released.mechanism,
+            bucket_variance=bucket_variance,
+            count_variance=count_variance,
+            bucket_kurtosis=kurtosis,
+            rho=released.rho,
+        )
+        for part in released.parts
+    }

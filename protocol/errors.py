@@ -198,6 +198,18 @@ class SegmentModelMismatch(PubliekError):
     title = "The submission's segment model is not the one its period names"
 
 
+class SketchMismatch(PubliekError):
+    """A submission whose household sketch does not follow its period's signed
+    config: a sketch where the period fixes none or none where it fixes one,
+    another design, width or mechanism, or another share of ρ (ADR 0036). Its
+    sketch could not be combined with the other institutions'. Refused before
+    anything is stored; nothing is spent."""
+
+    slug = "sketch-mismatch"
+    status = 409
+    title = "The submission's household sketch is not the one its period fixes"
+
+
 class SubmissionConflict(PubliekError):
     slug = "submission-id-conflict"
     status = 409
@@ -349,6 +361,7 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     PeriodNotOpen,
     InsufficientPrivacyBudget,
     SegmentModelMismatch,
+    SketchMismatch,
     SubmissionConflict,
     KeyAlreadyEnrolled,
     InvalidToken,

@@ -22,6 +22,7 @@ from protocol.encoding import MAX_SAFE_INTEGER, b64encode
 from protocol.errors import InvalidPayload, MalformedMessage, UnsupportedVersion
 from protocol.schema import (
     Array,
+    Boolean,
     Bytes,
     Dictionary,
     Integer,
@@ -87,6 +88,17 @@ MAX_CELLS = 200_000
 MAX_DIMENSIONS = 4
 MAX_BOUNDS = 8
 WEIGHT_TOLERANCE = 1e-9
+# Household sketches (ADR 0034, 0036). The bounds are the protocol's, so that
+# an auditor reads them here; ``dp.sketches`` takes them from here.
+SKETCH_DESIGN = "publiek-sketch/1"
+SKETCH_SEED_BYTES = 32
+SKETCH_MIN_WIDTH = 1 << 8
+SKETCH_MAX_WIDTH = 1 << 22
+# Parts of one released sketch (one per discipline of the release design's key
+# set) and their buckets in all: a sketch must fit an envelope with the tables
+# (8 MiB); the period config's width is chosen so that it does.
+MAX_SKETCH_PARTS = 16
+MAX_SKETCH_BUCKETS = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,15 @@ _BOUNDS = Dictionary(
     MAX_BOUNDS,
     note="which names, and their range, the release design fixes (intake: section 3)",
 )
+
+
+def is_sketch_width(width: Any) -> bool:
+    """A power of two within [SKETCH_MIN_WIDTH, SKETCH_MAX_WIDTH]."""
+    return (
+        type(width) is int
+        and SKETCH_MIN_WIDTH <= width <= SKETCH_MAX_WIDTH
+        and not width & (width - 1)
+    )
 
 
 def check_period(period: str) -> str:
@@ -245,7 +266,9 @@ class PrivacySpend:
     SCHEMA: ClassVar[Schema] = Schema(
         "privacy",
         {
-            "rho": Number(0.0, math.inf, note="the sum of the tables' ρ (intake)"),
+            "rho": Number(
+                0.0, math.inf, note="the sum of the tables' ρ and the sketch's, if any (intake)"
+            ),
             "epsilon": _POSITIVE,
             "delta": Number(0.0, 1.0, high_open=True),
         },
@@ -259,6 +282,124 @@ class PrivacySpend:
 
     @classmethod
     def from_dict(cls, d: Any) -> PrivacySpend:
+        return cls(**cls.SCHEMA.decode(d))
+
+
+@dataclass(frozen=True)
+class SketchPart:
+    """The released sketch of the households whose main discipline is
+    ``discipline``: a noisy household count and ``width`` noisy signed bucket
+    sums (ADR 0034, 0036). Values stay out of its repr."""
+
+    discipline: str
+    households: int = field(repr=False)
+    buckets: tuple[int, ...] = field(repr=False)
+
+    SCHEMA: ClassVar[Schema] = Schema(
+        "sketch part",
+        {
+            "discipline": Text(
+                LABEL,
+                note="a label of the release design's discipline key set (intake)",
+                meaning="a label of 1-40 characters: a-z, 0-9, '_', '+', '-'",
+            ),
+            "households": Integer(-MAX_SAFE_INTEGER, note="noisy; may be negative"),
+            "buckets": Array(
+                Integer(-MAX_SAFE_INTEGER),
+                SKETCH_MIN_WIDTH,
+                SKETCH_MAX_WIDTH,
+                note="noisy signed bucket sums, exactly the sketch's width",
+            ),
+        },
+    )
+
+    def __post_init__(self) -> None:
+        what = (
+            f"sketch part {self.discipline}"
+            if self.SCHEMA.follows("discipline", self.discipline)
+            else "sketch part"
+        )
+        self.SCHEMA.check(self, what=what)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "discipline": self.discipline,
+            "households": self.households,
+            "buckets": list(self.buckets),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> SketchPart:
+        return cls(**cls.SCHEMA.decode(d))
+
+
+@dataclass(frozen=True)
+class ReleasedSketch:
+    """An institution's household sketch for the period, one part per main
+    discipline (the parts partition its households, so together they have
+    household sensitivity 1 and are one OpenDP release of ρ ``rho``).
+
+    ``scale`` is the noise scale of every bucket, ``count_scale`` that of every
+    part's household count; the seed is the period config's, not repeated here."""
+
+    design: str
+    width: int
+    mechanism: str
+    scale: float
+    count_scale: float
+    rho: float
+    parts: tuple[SketchPart, ...]
+
+    SCHEMA: ClassVar[Schema] = Schema(
+        "sketch",
+        {
+            "design": OneOf((SKETCH_DESIGN,)),
+            "width": Integer(
+                SKETCH_MIN_WIDTH, SKETCH_MAX_WIDTH, note="a power of two; the period config's"
+            ),
+            "mechanism": OneOf(MECHANISMS, note="the period config's (intake)"),
+            "scale": Number(0.0, math.inf, note="noise scale of each bucket"),
+            "count_scale": Number(0.0, math.inf, note="noise scale of each part's count"),
+            "rho": Number(0.0, math.inf, note="OpenDP's privacy map of the sketch (intake)"),
+            "parts": Array(
+                Nested(SketchPart),
+                1,
+                MAX_SKETCH_PARTS,
+                note="one per discipline of the release design's key set, unique (intake)",
+            ),
+        },
+    )
+
+    def __post_init__(self) -> None:
+        self.SCHEMA.check(self)
+        if not is_sketch_width(self.width):
+            raise InvalidPayload("sketch width must be a power of two")
+        if any(len(part.buckets) != self.width for part in self.parts):
+            raise InvalidPayload(f"every sketch part needs exactly {self.width} buckets")
+        if len(self.parts) * self.width > MAX_SKETCH_BUCKETS:
+            raise InvalidPayload(f"a sketch holds at most {MAX_SKETCH_BUCKETS} buckets in all")
+        if len({part.discipline for part in self.parts}) != len(self.parts):
+            raise InvalidPayload("sketch parts must name distinct disciplines")
+
+    def __repr__(self) -> str:  # bucket values stay out of logs
+        return (
+            f"ReleasedSketch(design={self.design!r}, width={self.width}, "
+            f"mechanism={self.mechanism!r}, parts={len(self.parts)}, rho={self.rho:g})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "design": self.design,
+            "width": self.width,
+            "mechanism": self.mechanism,
+            "scale": self.scale,
+            "count_scale": self.count_scale,
+            "rho": self.rho,
+            "parts": [part.to_dict() for part in self.parts],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> ReleasedSketch:
         return cls(**cls.SCHEMA.decode(d))
 
 
@@ -278,6 +419,8 @@ class SubmissionPayload:
     bounds: dict[str, int]
     tables: tuple[ReleasedTable, ...]
     privacy: PrivacySpend
+    sketch: ReleasedSketch | None = None
+    named_overlaps: bool = False
     version: str = PROTOCOL_VERSION
 
     SCHEMA: ClassVar[Schema] = Schema(
@@ -301,6 +444,14 @@ class SubmissionPayload:
                 note="unique names; exactly the release design's tables (intake)",
             ),
             "privacy": Nested(PrivacySpend),
+            "sketch": OrNull(
+                Nested(ReleasedSketch),
+                note="present exactly when the period config fixes a sketch (intake)",
+            ),
+            "named_overlaps": Boolean(
+                note="consent that institutions which also consented see their named pairwise "
+                "overlap with this one"
+            ),
         },
     )
 
@@ -309,14 +460,16 @@ class SubmissionPayload:
         # ledger (``from_record``); the wire (``from_dict``) and sealing refuse it.
         _version(self.version, (PROTOCOL_VERSION, *EARLIER_VERSIONS), "payload")
         self.SCHEMA.check(self, skip=("version",))
-        if self.version in EARLIER_VERSIONS and self.catchment_origin is not None:
-            raise InvalidPayload(f"a {self.version} payload has no catchment_origin")
+        for name in _absent_before(self.version):
+            if getattr(self, name) != _ABSENT[name]:
+                raise InvalidPayload(f"a {self.version} payload has no {name}")
         if len({t.name for t in self.tables}) != len(self.tables):
             raise InvalidPayload("table names must be unique within a submission")
 
     def to_dict(self) -> dict[str, Any]:
-        """The payload's members; one recorded under an earlier version has no
-        ``catchment_origin`` (``publiek/3`` added it), so its bytes stay its own."""
+        """The payload's members; one recorded under an earlier version lacks the
+        members added since (``catchment_origin`` in ``publiek/3``, ``sketch`` and
+        ``named_overlaps`` in ``publiek/4``), so its bytes stay its own."""
         members: dict[str, Any] = {
             "version": self.version,
             "institution_id": self.institution_id,
@@ -328,9 +481,11 @@ class SubmissionPayload:
             "bounds": dict(self.bounds),
             "tables": [t.to_dict() for t in self.tables],
             "privacy": self.privacy.to_dict(),
+            "sketch": None if self.sketch is None else self.sketch.to_dict(),
+            "named_overlaps": self.named_overlaps,
         }
-        if self.version in EARLIER_VERSIONS:
-            del members["catchment_origin"]
+        for name in _absent_before(self.version):
+            del members[name]
         return members
 
     @classmethod
@@ -344,23 +499,38 @@ class SubmissionPayload:
 
         The fields of ``publiek/1`` and ``publiek/2`` are the same, only their
         canonical bytes differ; ``publiek/3`` added ``catchment_origin``, which
-        an earlier record lacks (it reads as null). Such a payload can be
-        shown, never sealed."""
+        an earlier record lacks (it reads as null); ``publiek/4`` added
+        ``sketch`` and ``named_overlaps`` (they read as null and false). Such a
+        payload can be shown, never sealed."""
         return cls._parse(d, versions=(PROTOCOL_VERSION, *EARLIER_VERSIONS))
 
     @classmethod
     def _parse(cls, d: Any, *, versions: tuple[str, ...]) -> SubmissionPayload:
         if type(d) is dict and "version" in d:
             _version(d["version"], versions, "payload")
-            if d["version"] in EARLIER_VERSIONS:
-                if "catchment_origin" in d:
-                    raise InvalidPayload(f"a {d['version']} payload has no catchment_origin")
-                fields = cls.SCHEMA.decode(
-                    {**d, "catchment_origin": None}, omit=("version", "catchment_origin")
-                )
-                return cls(version=d["version"], catchment_origin=None, **fields)
+            absent = _absent_before(d["version"])
+            if absent:
+                for name in absent:
+                    if name in d:
+                        raise InvalidPayload(f"a {d['version']} payload has no {name}")
+                defaults = {name: _ABSENT[name] for name in absent}
+                fields = cls.SCHEMA.decode({**d, **defaults}, omit=("version", *absent))
+                return cls(version=d["version"], **defaults, **fields)
         fields = cls.SCHEMA.decode(d, omit=("version",))
         return cls(version=d["version"], **fields)
+
+
+# What an earlier version's payload lacks, and what it reads as.
+_ABSENT: dict[str, Any] = {"catchment_origin": None, "sketch": None, "named_overlaps": False}
+
+
+def _absent_before(version: str) -> tuple[str, ...]:
+    """The payload members a record of ``version`` does not have."""
+    if version in ("publiek/1", "publiek/2"):
+        return ("catchment_origin", "sketch", "named_overlaps")
+    if version == "publiek/3":
+        return ("sketch", "named_overlaps")
+    return ()
 
 
 @dataclass(frozen=True)
@@ -535,6 +705,48 @@ class PeriodTable:
 
 
 @dataclass(frozen=True)
+class PeriodSketch:
+    """The household sketch every institution of the period releases: its
+    design, width, public hash seed and share of the submission's ρ (ADR 0036).
+    The seed is public (privacy does not rest on it, ADR 0034); it only makes
+    sketches of one period combinable and no others."""
+
+    width: int
+    seed: bytes = field(repr=False)
+    weight: float
+    design: str = SKETCH_DESIGN
+
+    SCHEMA: ClassVar[Schema] = Schema(
+        "period config sketch",
+        {
+            "design": OneOf((SKETCH_DESIGN,)),
+            "width": Integer(SKETCH_MIN_WIDTH, SKETCH_MAX_WIDTH, note="a power of two"),
+            "seed": Bytes(
+                SKETCH_SEED_BYTES, SKETCH_SEED_BYTES, note="public key of the bucket/sign hash"
+            ),
+            "weight": Number(0.0, 1.0, high_open=True, note="share of a submission's ρ"),
+        },
+    )
+
+    def __post_init__(self) -> None:
+        self.SCHEMA.check(self)
+        if not is_sketch_width(self.width):
+            raise InvalidPayload("period config sketch width must be a power of two")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "design": self.design,
+            "width": self.width,
+            "seed": b64encode(self.seed),
+            "weight": self.weight,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> PeriodSketch:
+        return cls(**cls.SCHEMA.decode(d))
+
+
+@dataclass(frozen=True)
 class PeriodConfig:
     """What the taskforce fixed for one period, signed by the aggregator.
 
@@ -559,6 +771,7 @@ class PeriodConfig:
     issued_at: str
     aggregator_key_id: str
     signature: bytes = field(repr=False, default=b"")
+    sketch: PeriodSketch | None = None
     version: str = PROTOCOL_VERSION
 
     SCHEMA: ClassVar[Schema] = Schema(
@@ -592,6 +805,10 @@ class PeriodConfig:
             ),
             "issued_at": Timestamp(note="when the period was opened"),
             "aggregator_key_id": Text(HEX32, note="the receipt key", meaning=_HEX32.meaning),
+            "sketch": OrNull(
+                Nested(PeriodSketch),
+                note="the household sketch of every submission; null: no sketches this period",
+            ),
             "signature": Bytes(
                 SIGNATURE_BYTES,
                 SIGNATURE_BYTES,
@@ -606,8 +823,11 @@ class PeriodConfig:
         self.SCHEMA.check(self, skip=skip)
         if len({t.name for t in self.tables}) != len(self.tables):
             raise InvalidPayload("period config: table names must be unique")
-        if abs(math.fsum(t.weight for t in self.tables) - 1.0) > WEIGHT_TOLERANCE:
-            raise InvalidPayload("period config: the table weights must add up to 1")
+        sketch_weight = 0.0 if self.sketch is None else self.sketch.weight
+        if abs(math.fsum(t.weight for t in self.tables) + sketch_weight - 1.0) > WEIGHT_TOLERANCE:
+            raise InvalidPayload(
+                "period config: the table weights and the sketch's weight must add up to 1"
+            )
         if (self.segment_model_digest is None) != (self.segment_model == DEMO_SEGMENT_MODEL):
             raise InvalidPayload(
                 "period config: a segment model release digest is given exactly when the model "
@@ -630,6 +850,7 @@ class PeriodConfig:
             "segment_model_digest": self.segment_model_digest,
             "issued_at": self.issued_at,
             "aggregator_key_id": self.aggregator_key_id,
+            "sketch": None if self.sketch is None else self.sketch.to_dict(),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -658,4 +879,7 @@ SCHEMAS: tuple[Schema, ...] = (
     Receipt.SCHEMA,
     PeriodConfig.SCHEMA,
     PeriodTable.SCHEMA,
+    ReleasedSketch.SCHEMA,
+    SketchPart.SCHEMA,
+    PeriodSketch.SCHEMA,
 )

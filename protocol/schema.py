@@ -376,16 +376,34 @@ class Dictionary(Rule):
 
 
 @dataclass(frozen=True)
+class Boolean(Rule):
+    """A JSON ``true`` or ``false`` (never a number: ``1`` is not ``true``)."""
+
+    note: str = ""
+    json_type: ClassVar[str] = "boolean"
+
+    def check(self, value: Any) -> None:
+        if type(value) is not bool:
+            raise Violation("must be true or false")
+
+    def describe(self) -> str:
+        return "`true` or `false`"
+
+
+@dataclass(frozen=True)
 class OrNull(Rule):
     """``rule``'s value, or JSON ``null`` where the field may state that there is
     none (the field is still required: absent is not the same as null)."""
 
-    rule: Text
+    rule: Rule
     note: str = ""
 
     @property
     def json_type(self) -> str:  # type: ignore[override]
         return f"{self.rule.json_type} or null"
+
+    def decode(self, value: Any) -> Any:
+        return None if value is None else self.rule.decode(value)
 
     def check(self, value: Any) -> None:
         if value is not None:

@@ -213,6 +213,15 @@ class PeriodTable(ExactModel):
     weight: float = Field(description="Share of a submission's ρ.")
 
 
+class PeriodSketch(ExactModel):
+    """The household sketch every submission of the period carries (ADR 0036)."""
+
+    design: str
+    width: int = Field(description="Buckets per part, a power of two.")
+    seed: str = Field(description="Public 32-byte key of the bucket/sign hash, base64url.")
+    weight: float = Field(description="Share of a submission's ρ.")
+
+
 class PeriodConfig(ExactModel):
     """What the taskforce fixed at open, signed by the receipt key (docs/protocol.md 5.8)."""
 
@@ -231,6 +240,9 @@ class PeriodConfig(ExactModel):
     )
     issued_at: str
     aggregator_key_id: str
+    sketch: PeriodSketch | None = Field(
+        description="The household sketch of every submission; null: no sketches this period."
+    )
     signature: str
 
 

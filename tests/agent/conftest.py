@@ -68,6 +68,7 @@ def signed_period_config(
     cache: bool = True,
     segment_model: str = "synthetic-demo-2026",
     segment_model_digest: str | None = None,
+    sketch: Any = None,
 ) -> Any:
     """A period config of this code's release design, signed by a stand-in
     aggregator whose receipt key the workspace trusts (as if cached at enrollment)."""
@@ -85,13 +86,17 @@ def signed_period_config(
             delta=1e-7,
             mechanism=mechanism,
             design=release_design.DESIGN,
-            tables=tuple(PeriodTable(t.name, t.weight) for t in release_design.TABLE_DESIGN),
+            tables=tuple(
+                PeriodTable(t.name, t.weight * (1.0 - (sketch.weight if sketch else 0.0)))
+                for t in release_design.TABLE_DESIGN
+            ),
             bounds=dict(release_design.DEFAULT_BOUNDS),
             k=5,
             segment_model=segment_model,
             segment_model_digest=segment_model_digest,
             issued_at="2026-07-01T00:00:00+00:00",
             aggregator_key_id=key.public.key_id,
+            sketch=sketch,
         ),
         key,
     )

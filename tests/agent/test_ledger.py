@@ -124,11 +124,14 @@ def _as_written_before_the_upgrade(
     workspace: Workspace, payload: SubmissionPayload, version: str = "publiek/1"
 ) -> None:
     """Make the ledger's one row what an agent of an earlier version wrote: that
-    version's payload (no ``catchment_origin``, which publiek/3 added) in
-    Python's json.dumps (publiek/1's encoding; the ledger keeps the bytes it
-    was given, so for publiek/2 only the member set matters here)."""
+    version's payload (no ``catchment_origin``, which publiek/3 added, nor
+    ``sketch`` and ``named_overlaps``, which publiek/4 added) in Python's
+    json.dumps (publiek/1's encoding; the ledger keeps the bytes it was given,
+    so for publiek/2 and 3 only the member set matters here)."""
     earlier = {**payload.to_dict(), "version": version}
-    del earlier["catchment_origin"]
+    del earlier["sketch"], earlier["named_overlaps"]
+    if version != "publiek/3":
+        del earlier["catchment_origin"]
     blob = json.dumps(earlier, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     with sqlite3.connect(workspace.db_path) as db:
         db.execute("DROP TRIGGER releases_no_update")  # put back by the next ledger.connect
@@ -165,6 +168,21 @@ def test_a_release_drawn_under_publiek_2_reads_back_without_a_catchment_origin(
     assert "catchment_origin" not in entry.payload.to_dict()
     assert ledger.spent(workspace, PERIOD) == pytest.approx(0.25)
     with pytest.raises(UnsupportedVersion, match="drawn under publiek/2"):
+        prepare_release(workspace, PERIOD, MODEL, CONFIG)
+
+
+def test_a_release_drawn_under_publiek_3_reads_back_without_a_sketch(
+    workspace: Workspace,
+) -> None:
+    drawn = prepare_release(workspace, PERIOD, MODEL, CONFIG).payload
+    _as_written_before_the_upgrade(workspace, drawn, "publiek/3")
+    [entry] = ledger.entries(workspace, PERIOD)
+    assert entry.payload.version == "publiek/3"
+    assert (entry.payload.sketch, entry.payload.named_overlaps) == (None, False)
+    assert entry.payload.catchment_origin == drawn.catchment_origin
+    assert {"sketch", "named_overlaps"}.isdisjoint(entry.payload.to_dict())
+    assert ledger.spent(workspace, PERIOD) == pytest.approx(0.25)
+    with pytest.raises(UnsupportedVersion, match="drawn under publiek/3"):
         prepare_release(workspace, PERIOD, MODEL, CONFIG)
 
 

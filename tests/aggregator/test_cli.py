@@ -29,11 +29,11 @@ def run(*args: str, input: str | None = None) -> Any:
 
 def test_init_writes_a_config_file_and_migrates_the_schema(tmp_path: Path) -> None:
     out = run("aggregator", "init", "--state", str(tmp_path)).output
-    assert "schema revision 0007" in out
+    assert "schema revision 0008" in out
     config = (tmp_path / "aggregator.toml").read_text()
     assert 'host = "127.0.0.1"' in config
     assert "k = 5" in config
-    assert "schema revision 0007" in run("aggregator", "init", "--state", str(tmp_path)).output
+    assert "schema revision 0008" in run("aggregator", "init", "--state", str(tmp_path)).output
 
 
 def test_flags_override_the_config_file_which_overrides_defaults(tmp_path: Path) -> None:

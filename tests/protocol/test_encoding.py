@@ -60,7 +60,7 @@ def _message(name: str) -> bytes:
 
 
 def test_the_vectors_are_of_this_protocol_version() -> None:
-    assert MANIFEST["protocol_version"] == PROTOCOL_VERSION == "publiek/3"
+    assert MANIFEST["protocol_version"] == PROTOCOL_VERSION == "publiek/4"
 
 
 @pytest.mark.parametrize("vector", MANIFEST["encoding"]["canonical"], ids=lambda v: v["name"])

@@ -72,6 +72,7 @@ def build_state(state_dir: Path) -> Settings:
                     state=period["state"],
                     rho_budget=period["rho_budget"],
                     segment_model=period["segment_model"],
+                    sketch=period.get("sketch"),
                 )
             )
     register_custodian(db, SigningKey.load(KEYS / f"{spec['custodian_key']}.key").public)

@@ -18,8 +18,8 @@ must give the bytes of the matching ``*.json`` exactly, and every file in
 ``encoding/refused/`` must be refused by a strict decoder. ``messages/`` holds
 whole messages whose bytes are fixed: the plaintext inside ``valid.envelope``,
 a signed period config, a receipt and a log entry (Ed25519 is deterministic,
-so the signatures are known answers too). ``publiek-1/`` and ``publiek-2/``
-keep vectors of the earlier versions, which are never regenerated: the
+so the signatures are known answers too). ``publiek-1/``, ``publiek-2/`` and
+``publiek-3/`` keep vectors of the earlier versions, which are never regenerated: the
 aggregator answers them with ``unsupported-version``.
 
 The keys under ``test-keys/`` are for these vectors only. They are public;
@@ -41,12 +41,14 @@ sys.path.insert(0, str(ROOT.parents[1]))
 from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_rho  # noqa: E402
 from dp.release_design import (  # noqa: E402
     DESIGN,
+    DISCIPLINES,
     MAX_VISITS,
     TABLE_DESIGN,
     months_of,
     rho_share,
     sensitivity,
 )
+from dp.sketches import count_rho, sketch_rho, vector_rho  # noqa: E402
 from protocol import PROTOCOL_VERSION  # noqa: E402
 from protocol.encoding import b64encode, canonical_bytes  # noqa: E402
 from protocol.envelope import (  # noqa: E402
@@ -63,10 +65,13 @@ from protocol.messages import (  # noqa: E402
     Envelope,
     EnvelopeHeader,
     PeriodConfig,
+    PeriodSketch,
     PeriodTable,
     PrivacySpend,
     Receipt,
+    ReleasedSketch,
     ReleasedTable,
+    SketchPart,
     SubmissionPayload,
 )
 from protocol.period_config import PERIOD_CONFIG_DOMAIN, sign_period_config  # noqa: E402
@@ -81,6 +86,9 @@ UNENROLLED = "vector-stranger"
 OPEN_PERIOD = "2026-Q3"
 CLOSED_PERIOD = "2026-Q2"
 UNKNOWN_PERIOD = "2026-Q1"
+# An open period whose config fixes a household sketch (ADR 0036).
+SKETCH_PERIOD = "2026-Q4"
+SKETCH = PeriodSketch(width=256, seed=bytes(range(100, 132)), weight=0.25)
 BUDGET = 0.5
 BOUNDS = {MAX_VISITS: 12}
 # A few labels of each dimension's key set (``dp.release_design.labels``):
@@ -117,6 +125,7 @@ CATCHMENT_ORIGIN = "3511"
 EARLIER = {
     "publiek-1": "as committed before RFC 8785",
     "publiek-2": "as committed before the period config named its segment model",
+    "publiek-3": "as committed before the household sketch",
 }
 UNSUPPORTED = {"status": 400, "type": "urn:publiek:problem:unsupported-version"}
 
@@ -182,19 +191,24 @@ def payload(
     first: int = 12,
     cheap_visits: bool = False,
     segment_model: str = SEGMENT_MODEL,
+    sketch: PeriodSketch | None = None,
 ) -> SubmissionPayload:
     """Every table of the release design, ``rho`` split by the design's weights.
-    ``cheap_visits``: visits_by_month declares sensitivity 1 at σ = 5.1 (a cheat)."""
+    ``cheap_visits``: visits_by_month declares sensitivity 1 at σ = 5.1 (a cheat).
+    ``sketch``: a household sketch of that config at its weight of ``rho``, the
+    tables sharing the rest."""
+    sketch_part = 0.0 if sketch is None else rho * sketch.weight
     tables = tuple(
         table(
             t.name,
-            rho_share(t.name, rho),
+            rho_share(t.name, rho - sketch_part),
             first,
             period=period,
             declared_sensitivity=1.0 if cheap_visits and t.name == "visits_by_month" else None,
         )
         for t in TABLE_DESIGN
     )
+    released = None if sketch is None else released_sketch(sketch, sketch_part)
     return SubmissionPayload(
         institution_id=institution,
         period=period,
@@ -204,7 +218,36 @@ def payload(
         catchment_origin=CATCHMENT_ORIGIN,
         bounds=dict(BOUNDS),
         tables=tables,
-        privacy=PrivacySpend(rho=sum(t.rho for t in tables), epsilon=2.5, delta=1e-7),
+        privacy=PrivacySpend(
+            rho=sum(t.rho for t in tables) + (0.0 if released is None else released.rho),
+            epsilon=2.5,
+            delta=1e-7,
+        ),
+        sketch=released,
+        named_overlaps=sketch is not None,
+    )
+
+
+def released_sketch(spec: PeriodSketch, rho: float) -> ReleasedSketch:
+    """A sketch of ``spec`` at ``rho``: fixed bucket values (a vector is about
+    the protocol, not the noise), the scales and ρ OpenDP gives."""
+    scale = calibrate_scale(1.0, GAUSSIAN, vector_rho(rho))
+    count_scale = calibrate_scale(1.0, GAUSSIAN, count_rho(rho))
+    return ReleasedSketch(
+        design=spec.design,
+        width=spec.width,
+        mechanism=GAUSSIAN,
+        scale=scale,
+        count_scale=count_scale,
+        rho=sketch_rho(scale, count_scale, GAUSSIAN),
+        parts=tuple(
+            SketchPart(
+                discipline=d,
+                households=100 * i - 7,
+                buckets=tuple((i * 31 + b * 7) % 23 - 11 for b in range(spec.width)),
+            )
+            for i, d in enumerate(DISCIPLINES)
+        ),
     )
 
 
@@ -342,7 +385,7 @@ def vectors() -> list[dict[str, Any]]:
         problem("invalid-payload", 422),
         "correctly sealed and signed, but the payload carries no table",
     )
-    for sid, earlier in (("d0", "publiek/1"), ("d1", "publiek/2")):
+    for sid, earlier in (("d0", "publiek/1"), ("d1", "publiek/2"), ("d2", "publiek/3")):
         p = payload(submission_id=f"{sid}112233445566778899aabbccddeeff")
         add(
             f"payload-version-{earlier.removeprefix('publiek/')}",
@@ -499,6 +542,7 @@ def vectors() -> list[dict[str, Any]]:
         problem("insufficient-privacy-budget", 409),
         "ρ 0.3 on top of the 0.25 of 'valid' exceeds the budget 0.5",
     )
+    sketch_vectors(add)
     filler = "A" * (MAX_ENVELOPE_BYTES + 1)
     big = canonical_bytes({**json.loads(valid), "sealed": filler})
     add(
@@ -680,6 +724,88 @@ def encoding_vectors() -> dict[str, list[dict[str, str]]]:
     return {"canonical": canonical, "refused": refused}
 
 
+def sketch_vectors(add: Any) -> None:
+    """The household sketch (ADR 0036): one accepted for the period that fixes
+    one, and each refusal of intake's sketch checks."""
+    p = payload(
+        period=SKETCH_PERIOD, submission_id="5a112233445566778899aabbccddeeff", sketch=SKETCH
+    )
+    add(
+        "valid-sketch",
+        seal(p),
+        {"status": 200, "accepted": True, "log_index": 1},
+        f"for {SKETCH_PERIOD}, whose config fixes a sketch of width {SKETCH.width} at weight "
+        f"{SKETCH.weight}: the tables at 0.75 of ρ 0.25, one sketch part per discipline",
+    )
+    p = payload(submission_id="5b112233445566778899aabbccddeeff", sketch=SKETCH)
+    add(
+        "sketch-not-in-period",
+        seal(p),
+        problem("sketch-mismatch", 409),
+        f"a sketch for {OPEN_PERIOD}, whose config fixes none",
+    )
+    p = payload(period=SKETCH_PERIOD, submission_id="5c112233445566778899aabbccddeeff")
+    add(
+        "sketch-missing",
+        seal(p),
+        problem("sketch-mismatch", 409),
+        f"no sketch for {SKETCH_PERIOD}, whose config fixes one",
+    )
+    wider = PeriodSketch(width=512, seed=SKETCH.seed, weight=SKETCH.weight)
+    p = payload(
+        period=SKETCH_PERIOD, submission_id="5d112233445566778899aabbccddeeff", sketch=wider
+    )
+    add(
+        "sketch-other-width",
+        seal(p),
+        problem("sketch-mismatch", 409),
+        f"a sketch of width 512 for a period that fixes {SKETCH.width}",
+    )
+    for sid, name, change, slug, note in (
+        (
+            "5e",
+            "sketch-declared-rho-wrong",
+            lambda d: d.update(rho=d["rho"] / 2),
+            "invalid-payload",
+            "the sketch declares half the ρ OpenDP gives for its scales",
+        ),
+        (
+            "5f",
+            "sketch-unknown-discipline",
+            lambda d: d["parts"][0].update(discipline="circus"),
+            "invalid-payload",
+            "a sketch part for a discipline outside the key set",
+        ),
+        (
+            "60",
+            "sketch-missing-part",
+            lambda d: d["parts"].pop(),
+            "refused-declaration",
+            "a sketch without a part for one discipline: which parts exist must say nothing",
+        ),
+        (
+            "61",
+            "sketch-bucket-count",
+            lambda d: d["parts"][0]["buckets"].pop(),
+            "invalid-payload",
+            "a sketch part with one bucket fewer than the width",
+        ),
+    ):
+        p = payload(
+            period=SKETCH_PERIOD,
+            submission_id=f"{sid}112233445566778899aabbccddeeff",
+            sketch=SKETCH,
+        )
+        doc = p.to_dict()
+        change(doc["sketch"])
+        add(
+            name,
+            seal_raw(header_for(p), doc, signing("institution-signing")),
+            problem(slug, 422),
+            note,
+        )
+
+
 def period_config() -> PeriodConfig:
     """The open period's config as the aggregator serves it (δ = 1e-7, the design's weights)."""
     return sign_period_config(
@@ -851,6 +977,12 @@ def main() -> None:
                     "state": "closed",
                     "rho_budget": BUDGET,
                     "segment_model": SEGMENT_MODEL,
+                },
+                SKETCH_PERIOD: {
+                    "state": "open",
+                    "rho_budget": BUDGET,
+                    "segment_model": SEGMENT_MODEL,
+                    "sketch": SKETCH.to_dict(),
                 },
             },
             "custodian_key": "custodian-signing",
