@@ -1,4 +1,5 @@
-"""A small synthetic sector of released sketch parts for the overlap tests.
+"""A small synthetic sector of released sketch parts for the overlap tests,
+and a stored submission with a sketch for the API tests.
 
 Households are random 64-bit hashes (what the keyed hash of unknown keys is);
 the noise is drawn in numpy with OpenDP's moments (rounded normal for the
@@ -12,11 +13,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
+import polars as pl
 
+from aggregator.periods import period_sketch_of
+from aggregator.storage import Period, Submission
 from dp.measurements import GAUSSIAN, calibrate_scale, noise_std
-from dp.sketches import NoisySketch, SketchConfig, count_rho, noise_kurtosis, vector_rho
+from dp.release_design import DISCIPLINES as DISCIPLINE_KEYS
+from dp.sketches import (
+    NoisySketch,
+    SketchConfig,
+    count_rho,
+    noise_kurtosis,
+    release_parts,
+    sketch_config,
+    vector_rho,
+)
+from tests.aggregator.penetration_submissions import payload, stored
 
 WIDTH = 256
 Part = tuple[str, str]  # (institution, discipline)
@@ -116,3 +131,23 @@ def sector(
             parts[discipline] = released(hashes[holds], cfg, mechanism, rho, rng)
         sent.append(Sent(inst, True, parts))
     return sent, keys, np.stack(columns, axis=1)
+
+
+def sketched(
+    agent: Any, period: Period, hashes: pl.Series | None, *, rho: float, consents: bool,
+    log_index: int,
+) -> Submission:  # fmt: skip
+    """A stored submission of ``agent`` (its tables as in the penetration tests)
+    with the period's sketch of ``hashes`` in its enrolled discipline's part
+    (every other part empty, as the agent sends them) released by OpenDP at
+    ``rho``, and its consent to named overlaps; no sketch when the period fixes
+    none or ``hashes`` is None. Written past the intake, whose checks of a
+    sketch the vectors cover (tests/vectors, sketch-*.envelope)."""
+    body = payload(agent.institution_id, period.label, origin=None,
+                   segment_model="synthetic-demo-2026", segments=("s1", "s2"))  # fmt: skip
+    spec = period_sketch_of(period)
+    if spec is not None and hashes is not None:
+        config = sketch_config(period.label, spec)
+        released, _ = release_parts(config, {agent.discipline: hashes}, DISCIPLINE_KEYS, rho=rho)
+        body |= {"sketch": released.to_dict(), "named_overlaps": consents}
+    return stored(body, log_index=log_index)
