@@ -347,8 +347,8 @@ def check_named_pair(own: str, other: str, consents: Mapping[str, bool]) -> None
     if not consents[own]:
         raise NamedOverlapNotOptedIn(
             f"{own} did not opt in to named overlaps in its submission for this period",
-            hint="a named overlap needs both institutions' consent: set named_overlaps in the "
-            "agent's release and submit again",
+            hint="a named overlap needs both institutions' consent: set share_named_overlaps = "
+            "true in the agent's release.toml and submit again",
         )
     if other not in consents:
         raise NamedOverlapOtherNotSubmitted(
