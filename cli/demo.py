@@ -16,7 +16,7 @@ def demo(
     workspace: Annotated[
         Path, typer.Option("--workspace", "-w", help="Folder for the demo's state.")
     ] = Path("demo-workspace"),
-    institutions: Annotated[int, typer.Option(help="Number of synthetic institutions.")] = 16,
+    institutions: Annotated[int, typer.Option(help="Number of synthetic institutions.")] = 24,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic sector.")] = 7,
 ) -> None:
     """Run the whole system end to end on a synthetic sector."""

@@ -43,12 +43,13 @@ from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
 from aggregator.keyring import Keyring
 from aggregator.penetration_text import period_penetration
-from aggregator.periods import close_period, open_period, publish_period
+from aggregator.periods import close_period, open_period, period_sketch_of, publish_period
 from aggregator.segment_models import publish_release, register_model_key
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from custodian.distribute import distribute
 from custodian.state import CustodianState
+from demo.overlap_text import format_crossover, format_reach
 from demo.sector import (
     PERIOD,
     Sector,
@@ -69,6 +70,15 @@ from segments.synthetic import (
 )
 
 MARKER = ".publiek-demo"
+# The demo's period gives the household sketches (issue 17) this share of
+# each institution's budget, on top of the default budget the tables keep:
+# a synthetic sector of two dozen institutions is too small for overlaps to
+# stand out of the noise at a share of the default budget alone (see
+# docs/benchmarks.md, "Overlaps"), and the demo should show figures, not only
+# "too uncertain". A real period is opened by the taskforce with its choice.
+OVERLAP_SHARE = 0.9
+# Institutions that consent to named pairwise overlaps (release.toml).
+NAMED_OVERLAPS = 2
 
 Progress = Callable[[str], None]
 
@@ -152,7 +162,7 @@ def _wait_until_ready(proc: subprocess.Popen[bytes], address: Path) -> str:
 def run_demo(
     root: Path,
     *,
-    institutions: int = 16,
+    institutions: int = 24,
     households: int | None = None,
     seed: int = 7,
     k: int = 5,
@@ -191,10 +201,21 @@ def run_demo(
     register_model_key(db, model_key)
     publish_release(db, release_file.read_bytes(), where=str(release_file))
     progress(f"published segment model {SYNTHETIC_VERSION} (synthetic, signed with the demo key)")
-    open_period(
-        db, PERIOD, rho_budget=settings.period_rho, delta=settings.period_delta,
-        mechanism=settings.period_mechanism, k=k,
+    # Tables keep the default budget; the sketch gets OVERLAP_SHARE of the total.
+    sizes = sorted(spec.households for spec in sector.institutions)
+    period = open_period(
+        db, PERIOD, rho_budget=settings.period_rho / (1 - OVERLAP_SHARE),
+        delta=settings.period_delta, mechanism=settings.period_mechanism, k=k,
+        overlap_share=OVERLAP_SHARE, overlap_households=sizes[len(sizes) // 2],
     )  # fmt: skip
+    sketch = period_sketch_of(period)
+    assert sketch is not None
+    progress(
+        f"opened {PERIOD}: ρ {period.rho_budget:.4f} per institution, of which "
+        f"{OVERLAP_SHARE:.0%} for household sketches (width {sketch.width}; "
+        f"{1 / (1 - OVERLAP_SHARE):.0f}× the default ρ {settings.period_rho:.4f}, so that a "
+        "small synthetic sector shows overlaps; the tables keep the default)"
+    )
     tokens = {
         spec.slug: create_token(
             db,
@@ -213,15 +234,18 @@ def run_demo(
     db.engine.dispose()
 
     with aggregator_process(settings, progress) as url:
-        workspaces = {}
+        workspaces: dict[str, Workspace] = {}
         for spec in sector.institutions:
             workspace = Workspace(root / "agents" / spec.slug / "workspace")
             enroll(workspace, url, tokens[spec.slug], custodian_key=custodian_key.to_text())
             pin_model_key(workspace, model_key.to_text())
+            release_toml = ""
             if spec.pc4 is not None:  # the institution's own PC4: its catchment's centre
-                write_private(
-                    workspace.root / "release.toml", f'home_pc4 = "{spec.pc4}"\n'.encode()
-                )
+                release_toml += f'home_pc4 = "{spec.pc4}"\n'
+            if len(workspaces) < NAMED_OVERLAPS:  # consent to named pairwise overlaps
+                release_toml += "share_named_overlaps = true\n"
+            if release_toml:
+                write_private(workspace.root / "release.toml", release_toml.encode())
             workspaces[spec.slug] = workspace
         # The demo plays the taskforce custodian; it approves every new agent
         # (trust on first use) where a real custodian confirms key ids out of band.
@@ -251,6 +275,17 @@ def run_demo(
         progress("")
         progress(period_penetration(db, PERIOD, k=k))
         db.engine.dispose()
+        progress("")
+        with ProblemClient(url, timeout=30) as client:
+            for path, formatted in (
+                (f"/v1/periods/{PERIOD}/overlaps?by=discipline", format_crossover),
+                (f"/v1/periods/{PERIOD}/reach", format_reach),
+            ):
+                try:
+                    progress(formatted(client.get(path)))
+                except PubliekError as exc:  # e.g. fewer than k institutions sent sketches
+                    progress(f"overlaps not shown: {exc}")
+                progress("")
         progress(f"dashboard: {url}/ (served while the demo runs; start it again with")
         progress(f"  publiek aggregator serve --state {settings.state_dir})")
     progress(f"demo finished in {time.monotonic() - started:.1f} s")
