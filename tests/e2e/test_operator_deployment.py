@@ -284,6 +284,8 @@ class Deployment:
     benchmark_cli: dict[str, Any]
     benchmark_http: dict[str, Any]
     penetration: dict[str, Any]
+    crossover: dict[str, Any]
+    reach: dict[str, Any]
     server_log: str
     state: Path
 
@@ -371,7 +373,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         tokens["model key"] = found[1]
         sh("aggregator", "segment-model", "register-key", "--key", found[1], *agg)
         sh("aggregator", "segment-model", "publish", release, *agg)
-        ev.runs["period open"] = sh("aggregator", "period", "open", PERIOD, *agg)
+        # A quarter of each submission's ρ for household sketches (overlaps).
+        ev.runs["period open"] = sh(
+            "aggregator", "period", "open", PERIOD, "--overlap-share", "0.25",
+            "--overlap-households", "1600", *agg,
+        )  # fmt: skip
 
     def token_for(a: Agent) -> None:
         s = a.spec
@@ -430,7 +436,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             a.agent("segment-model", "pin-key", "--model-key", tokens["model key"])
             a.agent("segment-model", "fetch", "--version", SYNTHETIC_VERSION)
             assert a.spec.pc4 is not None
-            (a.workspace / "release.toml").write_text(f'home_pc4 = "{a.spec.pc4}"\n')
+            # Two institutions consent to named pairwise overlaps.
+            consent = "share_named_overlaps = true\n" if a in agents[:2] else ""
+            (a.workspace / "release.toml").write_text(f'home_pc4 = "{a.spec.pc4}"\n{consent}')
             a.agent("sector-key", "fetch", "--period", PERIOD)
             box_offices[a.spec.slug](a)
             ev.runs[f"status {a.spec.slug}"] = a.agent("status")
@@ -490,7 +498,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 ev.ledger[when] = film.agent("budget").stdout
                 ev.outbox[when] = sorted(p.name for p in (film.workspace / "outbox").iterdir())
 
-        _together(export_benchmarks, penetration, late_submission)
+        def overlaps() -> None:
+            for name, path in (("crossover", "overlaps?by=discipline"), ("reach", "reach")):
+                benchmarks[name] = httpx.get(
+                    f"{url}/v1/periods/{PERIOD}/{path}",
+                    headers={"authorization": f"Bearer {taskforce_token}"},
+                    timeout=30,
+                ).json()
+
+        _together(export_benchmarks, penetration, overlaps, late_submission)
         ev.runs["submission list"] = sh("aggregator", "submission", "list", PERIOD, *agg)
     finally:
         server.terminate()
@@ -509,6 +525,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         benchmark_cli=benchmarks["cli"],
         benchmark_http=benchmarks["http"],
         penetration=benchmarks["penetration"],
+        crossover=benchmarks["crossover"],
+        reach=benchmarks["reach"],
         server_log=server_log.read_text(encoding="utf-8", errors="replace"),
         state=state,
     )
@@ -640,6 +658,31 @@ def test_the_command_line_and_the_api_publish_the_same_sector_benchmark(
     assert http["group"]["institutions"] == 5
     sector = next(g for g in deployment.benchmark_cli["groups"] if g["group_id"] == "sector")
     assert sector["cells"] == http["cells"]
+
+
+def test_the_quarter_fixes_a_household_sketch_and_its_overlaps_are_published(
+    deployment: Deployment,
+) -> None:
+    """The taskforce opened the quarter with a quarter of ρ for household
+    sketches: the CLI said so, every institution released one (one part, its
+    enrolled discipline), and the overlaps come out under the rules: five
+    institutions of five disciplines are one pooled group of k, the reach
+    says it is a lower bound, and no figure is negative."""
+    opened = deployment.ev.runs["period open"].output
+    assert "household sketch" in opened and "25%" in opened, opened
+    crossover, reach = deployment.crossover, deployment.reach
+    assert crossover["groups"] == [{"group": "pooled", "institutions": 5}]
+    assert [(c["left"], c["right"], c["listed"]) for c in crossover["cells"]] == [
+        ("pooled", "pooled", True)
+    ]
+    assert reach["institutions"] == 5 and reach["lower_bound"] is True
+    figures = [c["shared_households"] for c in crossover["cells"]]
+    figures += [reach[f] for f in ("reach", "mean_institutions", "household_institution_pairs")]
+    for figure in figures:
+        if figure["too_uncertain"]:
+            assert figure["estimate"] is None
+        else:
+            assert 0 <= figure["ci95_low"] <= figure["estimate"] <= figure["ci95_high"]
 
 
 # -- what never leaves --------------------------------------------------------------
