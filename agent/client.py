@@ -13,7 +13,7 @@ from typing import Any
 from protocol.client import ProblemClient
 from protocol.errors import PubliekError, ServiceUnavailable, UsageError
 from protocol.keys import SealPublicKey, SigningKey, VerifyKey
-from protocol.messages import check_period
+from protocol.messages import check_period, check_slug
 from protocol.schema import full_match
 from protocol.segment_release import MAX_RELEASE_BYTES, VERSION
 
@@ -71,6 +71,25 @@ class AggregatorClient(ProblemClient):
     def standing(self, period: str, institution_id: str, signer: SigningKey) -> dict[str, Any]:
         """The period's state, budget and what this institution spent there (signed GET)."""
         path = f"/v1/institutions/{institution_id}/periods/{check_period(period)}/standing"
+        doc: dict[str, Any] = self.signed_get(path, signer, institution_id)
+        return doc
+
+    def own_overlaps(self, period: str, institution_id: str, signer: SigningKey) -> dict[str, Any]:
+        """The households this institution shares with each discipline, province
+        and the sector, once the period is published (signed GET, ADR 0037)."""
+        path = f"/v1/institutions/{institution_id}/periods/{check_period(period)}/overlaps"
+        doc: dict[str, Any] = self.signed_get(path, signer, institution_id)
+        return doc
+
+    def named_overlap(
+        self, period: str, institution_id: str, other_id: str, signer: SigningKey
+    ) -> dict[str, Any]:
+        """The households this institution shares with ``other_id``, when both
+        consented to named overlaps (signed GET; each refusal its own problem)."""
+        check_slug(other_id, what="other institution id")
+        path = (
+            f"/v1/institutions/{institution_id}/periods/{check_period(period)}/overlaps/{other_id}"
+        )
         doc: dict[str, Any] = self.signed_get(path, signer, institution_id)
         return doc
 

@@ -3,7 +3,7 @@
 In the order an operator meets them: enroll once, draft a mapping file and
 ingest the box-office exports, then each quarter check the budget, fetch the
 sector key, submit (or export for the offline path, and keep the receipt),
-and inspect what left.
+and inspect what left; once a period is published, read its household overlaps.
 """
 
 from __future__ import annotations
@@ -458,6 +458,33 @@ def agent_status(workspace: Workspace = Path("publiek-workspace")) -> None:
     from agent.workspace import Workspace as AgentWorkspace
 
     typer.echo(format_status(AgentWorkspace(workspace).existing()))
+
+
+@agent_app.command("overlaps")
+@friendly
+def agent_overlaps(
+    period: Annotated[str, typer.Option(help="A published period, e.g. 2026-Q3.")],
+    other: Annotated[
+        str | None,
+        typer.Option(
+            "--with",
+            metavar="OTHER_ID",
+            help="Another institution's id: the households shared with it, when both "
+            "consented (share_named_overlaps = true in release.toml).",
+        ),
+    ] = None,
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """The households this institution shares with each discipline, province and
+    the sector (or with one named institution), as the aggregator publishes them:
+    an estimate with its 95% interval, or too uncertain; exit 2 with the reason
+    when the aggregator refuses."""
+    from agent.overlaps import read_overlaps
+    from agent.overlaps_text import format_named, format_own
+    from agent.workspace import Workspace as AgentWorkspace
+
+    answer = read_overlaps(AgentWorkspace(workspace).existing(), period, other)
+    typer.echo(format_own(answer) if other is None else format_named(answer))
 
 
 @agent_app.command("inspect")
