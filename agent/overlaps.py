@@ -10,19 +10,23 @@ from here, in particular where consent to named overlaps is set
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agent.client import AggregatorClient
 from agent.release_config import FILE_NAME as RELEASE_TOML
 from agent.workspace import Workspace
 from protocol.errors import (
+    InvalidPayload,
     NamedOverlapNotOptedIn,
     NamedOverlapOtherNotOptedIn,
     NamedOverlapOtherNotSubmitted,
     NotFound,
     PubliekError,
+    UsageError,
 )
 from protocol.keys import SigningKey
+from protocol.messages import check_period, check_slug
 
 
 def _hint(error: PubliekError, period: str, other: str | None) -> str:
@@ -48,6 +52,15 @@ def _hint(error: PubliekError, period: str, other: str | None) -> str:
     return ""
 
 
+def _check_typed(check: Callable[[], object], hint: str) -> None:
+    """A period or id the operator typed wrong is a usage error, said before
+    any request (the protocol's checks call it an invalid payload)."""
+    try:
+        check()
+    except InvalidPayload as error:
+        raise UsageError(error.detail, hint=hint) from None
+
+
 def read_overlaps(
     workspace: Workspace,
     period: str,
@@ -58,6 +71,12 @@ def read_overlaps(
     """The institution's own overlaps in ``period`` (``other`` None), or its
     named pair with ``other``. A refusal is raised as its own error class,
     with the problem's title in front and this side's hint."""
+    _check_typed(lambda: check_period(period), "give a quarter, e.g. --period 2026-Q3")
+    if other is not None:
+        _check_typed(
+            lambda: check_slug(other, what="the other institution's id"),
+            "give the id the other institution enrolled with, e.g. --with zaal-b",
+        )
     config = workspace.load_config()
     signer = SigningKey.load(workspace.signing_key_path)
     http = client if client is not None else AggregatorClient(config.aggregator_url)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -179,3 +180,13 @@ def test_a_figure_is_never_negative_and_an_uncertain_one_has_no_number() -> None
 def test_an_answer_without_its_fields_is_one_error() -> None:
     with pytest.raises(MalformedMessage):
         format_named({"period": PUBLISHED, "other_id": "zaal-b"})
+
+
+def test_a_mistyped_period_or_id_is_refused_before_any_request(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws").ensure()
+    ws.save_config(AgentConfig("zaal-a", "http://127.0.0.1:9", "theater", "utrecht"))
+    base = ["agent", "overlaps", "-w", str(ws.root)]
+    result = runner.invoke(app, [*base, "--period", "2026-Q9"])
+    assert result.exit_code == 2 and "give a quarter, e.g. --period 2026-Q3" in result.stderr
+    result = runner.invoke(app, [*base, "--period", PUBLISHED, "--with", "Zaal B"])
+    assert result.exit_code == 2 and "the id the other institution enrolled with" in result.stderr
