@@ -26,7 +26,14 @@ from aggregator.periods import open_period
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_measurement
-from dp.release_design import DEFAULT_MAX_VISITS, MAX_VISITS, TABLE_DESIGN, labels, sensitivity
+from dp.release_design import (
+    DEFAULT_MAX_VISITS,
+    MAX_VISITS,
+    TABLE_DESIGN,
+    labels,
+    rho_share,
+    sensitivity,
+)
 from protocol.envelope import seal_submission
 from protocol.keys import SealPrivateKey, SealPublicKey, SigningKey
 from protocol.messages import PrivacySpend, ReleasedTable, SubmissionPayload
@@ -51,16 +58,19 @@ TABLES: list[tuple[str, str, tuple[str, ...], list[tuple[str, ...]], float]] = [
     )
     for t in TABLE_DESIGN
 ]
-RHO_PER_TABLE = 0.01
+RHO = 0.15  # a submission's ρ, split over the tables by the release design's weights
 
 
 class Releaser:
-    """One OpenDP measurement per table, calibrated once, applied per institution."""
+    """One OpenDP measurement per table, calibrated once, applied per institution.
+
+    Each table gets the release design's share of ``RHO`` (``rho_share``), as
+    the agent splits it: intake refuses any other split, an even one included."""
 
     def __init__(self) -> None:
         self.parts = []
         for name, measure, dims, keys, sens in TABLES:
-            scale = calibrate_scale(sens, GAUSSIAN, RHO_PER_TABLE)
+            scale = calibrate_scale(sens, GAUSSIAN, rho_share(name, RHO))
             m = table_measurement(name, sens, GAUSSIAN, scale)
             self.parts.append((name, measure, dims, keys, sens, scale, m))
 
@@ -83,7 +93,8 @@ class Releaser:
                     ci95=ci95(GAUSSIAN, scale),
                 )
             )
-        rho = RHO_PER_TABLE * len(TABLES)
+        # The total is OpenDP's ρ of the tables, summed as intake recomputes it.
+        rho = sum(t.rho for t in tables)
         return SubmissionPayload(
             institution_id=institution_id,
             period=PERIOD,

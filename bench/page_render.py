@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s own modules
 
-from aggregator_sector import PERIOD, SEGMENT_MODEL, TABLES, Releaser, prepare, seal
+from aggregator_sector import PERIOD, SEGMENT_MODEL, Releaser, prepare, seal
 from fastapi.testclient import TestClient
 from sections import replace_section
 
@@ -36,25 +36,10 @@ from aggregator.intake import Intake
 from aggregator.keyring import Keyring
 from aggregator.periods import close_period, get_period, publish_period, visible_groups
 from aggregator.settings import Settings
-from dp.measurements import GAUSSIAN, calibrate_scale, table_measurement
-from dp.release_design import rho_share
 
 SECTION = "## Web pages"
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MS = 200.0
-RHO = 0.15  # a submission's ρ, split over the tables by the release design's weights
-
-
-class WeightedReleaser(Releaser):
-    """``Releaser`` with each table's share of ρ as the release design weighs it,
-    which intake checks (an even split is refused)."""
-
-    def __init__(self) -> None:
-        self.parts = []
-        for name, measure, dims, keys, sens in TABLES:
-            scale = calibrate_scale(sens, GAUSSIAN, rho_share(name, RHO))
-            measurement = table_measurement(name, sens, GAUSSIAN, scale)
-            self.parts.append((name, measure, dims, keys, sens, scale, measurement))
 
 
 def percentiles(run: Callable[[], object], n: int) -> tuple[float, float]:
@@ -80,7 +65,7 @@ def main() -> int:
     t0 = time.perf_counter()
     db, recipient, signers = prepare(state / "state", url, args.institutions)
     settings = Settings(state_dir=state / "state", database_url=url)
-    releaser = WeightedReleaser()
+    releaser = Releaser()
     intake = Intake(db, Keyring(settings, db))
     for n, (iid, signer) in enumerate(signers.items()):
         intake.accept(seal(releaser.payload(iid, n), signer, recipient))
