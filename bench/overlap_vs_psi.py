@@ -12,8 +12,11 @@ household keys, HMAC-SHA256 outputs, are) with a 10% overlap
 
 - *sketch*: each institution runs the agent's sketch step
   (``agent.sketch_release.release_household_sketch``: hash the keys, split
-  them by main discipline, one part per discipline of the key set, all parts
-  noised by ONE OpenDP measurement) for a period opened with
+  them into the declared parts, all parts noised by ONE OpenDP measurement)
+  in the parts the agent releases by default (ADR 0036: the enrolled
+  discipline alone, one part, the whole institution; ``--parts 12`` for an
+  institution that declares every discipline,
+  ``overlap_sketching.declared_parts``) for a period opened with
   ``--overlap-share 0.25`` of the default budget (discrete Gaussian) and the
   width ``period open`` fixes for sets of that size, and encodes the
   ``ReleasedSketch`` as the canonical JSON (RFC 8785) the sealed payload
@@ -33,8 +36,8 @@ partners among 500; PSI with each side's setup and request reused, as
 
 **All pairs of 500 institutions.** 500 sketches of the demo's log-normal size
 mix (``demo.sector.institution_sizes``, households drawn from a pool of
-``default_pool`` random 64-bit hashes, split by main discipline), each
-released in parts as the agent does after hashing (``release_parts``) at
+``default_pool`` random 64-bit keys, each with a main discipline), each
+released by the agent's own step in the same parts as the pairs, at
 the width ``period open`` fixes for the geometric mean of the sizes, encoded
 as ``ReleasedSketch`` JSON; then timed at the aggregator: decoding the 500
 payloads and summing each one's parts, the pairwise matrix with standard
@@ -44,7 +47,7 @@ the 124,750 pairs. A second row puts every institution at the width for
 named.
 
     PYTHONPATH=. .venv/bin/python bench/overlap_vs_psi.py [--sizes 10000 100000] \
-        [--repeats 3] [--institutions 500] [--write]
+        [--repeats 3] [--institutions 500] [--parts 1] [--write]
 
 ``--write`` puts the section "Overlaps: sketches against PSI-CA, per pair and
 for 500 institutions" into docs/benchmarks.md.
@@ -69,7 +72,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s own modules
 
 from overlap_accuracy import households
-from overlap_sketching import MIX, SHARE
+from overlap_sketching import DEFAULT_PARTS, ENROLLED, MIX, SHARE, declared_parts
 from psi_baseline import (
     OVERLAP_SHARE,
     PairCost,
@@ -93,7 +96,7 @@ from demo.sector import PERIOD, default_pool, institution_sizes
 from dp.bounding import HOUSEHOLD_KEY
 from dp.measurements import GAUSSIAN, default_rho
 from dp.release_design import DEFAULT_DELTA, DISCIPLINES
-from dp.sketches import NoisySketch, received_parts, release_parts, sketch_config
+from dp.sketches import NoisySketch, received_parts
 from protocol.encoding import canonical_bytes, parse_canonical
 from protocol.messages import PeriodSketch, ReleasedSketch
 
@@ -208,25 +211,35 @@ class InstitutionSketch:
         return self.release + self.encoding
 
 
-def sketch_institution(spec: PeriodSketch, keys: Sequence[bytes], seed: int) -> InstitutionSketch:
-    """One institution's sketch by the agent's own step
-    (``agent.sketch_release.release_household_sketch``) and its encoding, timed."""
-    households = pl.DataFrame(
+def institution_households(keys: Sequence[bytes], rng: random.Random) -> pl.DataFrame:
+    """The households as the release hands them to the sketch: each key with
+    its main discipline (an index into the key set)."""
+    return pl.DataFrame(
         {
             HOUSEHOLD_KEY: list(keys),
-            "discipline": pl.Series(
-                main_disciplines(len(keys), random.Random(seed)), dtype=pl.Int64
-            ),
+            "discipline": pl.Series(main_disciplines(len(keys), rng), dtype=pl.Int64),
         }
     )
-    (released, _spend), *release = timed(
-        lambda: release_household_sketch(
-            households, PERIOD, spec, rho=sketch_rho_of(spec), mechanism=GAUSSIAN,
-            delta=DEFAULT_DELTA,
-        )
+
+
+def release(households: pl.DataFrame, spec: PeriodSketch, parts: Sequence[str]) -> ReleasedSketch:
+    """The agent's own sketch step, enrolled in ``overlap_sketching.ENROLLED``."""
+    released, _spend = release_household_sketch(
+        households, PERIOD, spec, parts, enrolled=ENROLLED, rho=sketch_rho_of(spec),
+        mechanism=GAUSSIAN, delta=DEFAULT_DELTA,
     )  # fmt: skip
+    return released
+
+
+def sketch_institution(
+    spec: PeriodSketch, keys: Sequence[bytes], seed: int, parts: Sequence[str]
+) -> InstitutionSketch:
+    """One institution's sketch by the agent's own step
+    (``agent.sketch_release.release_household_sketch``) and its encoding, timed."""
+    households = institution_households(keys, random.Random(seed))
+    released, *release_seconds = timed(lambda: release(households, spec, parts))
     payload, *encoding = timed(lambda: sketch_payload(released))
-    return InstitutionSketch(payload, Seconds(*release), Seconds(*encoding))
+    return InstitutionSketch(payload, Seconds(*release_seconds), Seconds(*encoding))
 
 
 @dataclass(frozen=True)
@@ -267,15 +280,20 @@ class SketchPairCost:
 
 
 def sketch_pair_cost(
-    a_keys: Sequence[bytes], b_keys: Sequence[bytes], overlap: int, *, seed: int
+    a_keys: Sequence[bytes],
+    b_keys: Sequence[bytes],
+    overlap: int,
+    *,
+    seed: int,
+    parts: Sequence[str] = declared_parts(DEFAULT_PARTS),
 ) -> SketchPairCost:
     """The sketch path between two institutions of a period opened with a
     quarter of the default budget for the sketch, its width by the rule for
-    sets of their (geometric mean) size."""
+    sets of their (geometric mean) size, each released in ``parts``."""
     expected = math.sqrt(len(a_keys) * len(b_keys))
     spec = period_spec(expected, random.Random(seed).randbytes(32))
-    a = sketch_institution(spec, a_keys, seed)
-    b = sketch_institution(spec, b_keys, seed + 1)
+    a = sketch_institution(spec, a_keys, seed, parts)
+    b = sketch_institution(spec, b_keys, seed + 1, parts)
     received, *decoding = timed(
         lambda: [whole(read_sketch_payload(s.payload, spec)) for s in (a, b)]
     )
@@ -351,12 +369,12 @@ def warm_up(seed: int) -> None:
     psi_cardinality_cost(a, b, 100)
 
 
-def compare(n: int, repeats: int, seed: int) -> Comparison:
+def compare(n: int, repeats: int, seed: int, parts: Sequence[str]) -> Comparison:
     overlap = round(OVERLAP_SHARE * n)
     sketches, psis = [], []
     for r in range(repeats):
         a, b = keys_with_overlap(n, n, overlap, seed + r)
-        sketches.append(sketch_pair_cost(a, b, overlap, seed=seed + r))
+        sketches.append(sketch_pair_cost(a, b, overlap, seed=seed + r, parts=parts))
         psis.append(psi_cardinality_cost(a, b, overlap))
     return Comparison(n, sketches, median_cost(psis))
 
@@ -384,31 +402,19 @@ class SectorRun:
 
 
 def sector_payloads(
-    sizes: Sequence[int], spec: PeriodSketch, rng: np.random.Generator
+    sizes: Sequence[int], spec: PeriodSketch, rng: np.random.Generator, parts: Sequence[str]
 ) -> list[bytes]:
     """One released, encoded sketch per institution, households drawn uniformly
-    from a pool of ``default_pool(sizes)`` random 64-bit hashes (the keyed
-    hash of unknown keys is uniform; hashing real keys is timed per pair),
-    split by main discipline and released as the agent does after hashing
-    (``dp.sketches.release_parts``, one part per discipline of the key set)."""
-    config = sketch_config(PERIOD, spec)
+    from a pool of ``default_pool(sizes)`` random 64-bit keys (as 8 bytes),
+    each with a main discipline, released in ``parts`` by the agent's own step
+    (not timed: the aggregator's side is)."""
     split = random.Random(int(rng.integers(1 << 62)))
     pool = households(rng, default_pool(sizes))
     payloads = []
     for size in sizes:
-        chosen = pl.DataFrame(
-            {
-                "hash": pool[rng.choice(len(pool), size, replace=False)],
-                "discipline": main_disciplines(size, split),
-            }
-        )
-        by_discipline = {
-            DISCIPLINES[int(str(code))]: part["hash"]
-            for (code,), part in chosen.partition_by("discipline", as_dict=True).items()
-        }
-        released, _ = release_parts(
-            config, by_discipline, DISCIPLINES, rho=sketch_rho_of(spec), mechanism=GAUSSIAN
-        )
+        chosen = pool[rng.choice(len(pool), size, replace=False)]
+        keys = [int(key).to_bytes(8, "little") for key in chosen.tolist()]
+        released = release(institution_households(keys, split), spec, parts)
         payloads.append(sketch_payload(released))
     return payloads
 
@@ -445,7 +451,7 @@ def all_pairs(payloads: Sequence[bytes], spec: PeriodSketch, sizes: list[int]) -
     )
 
 
-def sector_runs(institutions: int, seed: int) -> list[SectorRun]:
+def sector_runs(institutions: int, seed: int, parts: Sequence[str]) -> list[SectorRun]:
     """The demo's size mix at its width rule, then at the width for 100k sets."""
     rng = np.random.default_rng(seed)
     sizes = institution_sizes(institutions, rng)
@@ -453,7 +459,7 @@ def sector_runs(institutions: int, seed: int) -> list[SectorRun]:
     runs = []
     for expected in (geometric_mean, LARGEST_WIDTH_N):
         spec = period_spec(expected, rng.bytes(32))
-        payloads = sector_payloads(sizes, spec, rng)
+        payloads = sector_payloads(sizes, spec, rng, parts)
         runs.append(all_pairs(payloads, spec, sizes))
     return runs
 
@@ -489,12 +495,41 @@ def _estimate(s: SketchPairCost) -> str:
     return f"{e.estimate:,.0f} [{e.ci95_low:,.0f}, {e.ci95_high:,.0f}]{flag}"
 
 
-def pair_tables(comparisons: Sequence[Comparison]) -> list[str]:
+def parts_label(parts: int) -> str:
+    return f"{parts} part" + ("s" if parts != 1 else "")
+
+
+def accuracy_remark(parts: int) -> str:
+    """Why the intervals are as wide as they are: the parts' summed noise when
+    there are several, the width rule's own accuracy when there is one."""
+    if parts == 1:
+        return (
+            "Each institution's sketch is one part here (the default), so its bucket noise is "
+            "one release's, the noise the width `period open` fixes is chosen for. In 12 parts "
+            "(an institution that declares every discipline, `--parts 12`) the whole "
+            "institution's sketch is the sum of its parts: 12 times the bucket noise variance, "
+            "144 times the noise-against-noise term (width × variance²), which then dominates "
+            "and made the intervals of the earlier 12-part run several times as wide. What "
+            "width is left is the rule's accuracy at a quarter of the default budget for sets "
+            'of this size (section "Overlaps (sketches)"); the cost figures do not depend on it.'
+        )
+    return (
+        "Every interval here is wide: at a quarter of the default budget an institution's "
+        f"sketch is the sum of its {parts} parts, so its bucket noise variance is {parts} times "
+        "a part's, while the width `period open` fixes is the rule's for one sketch's noise; "
+        "for a whole-institution pair the noise-against-noise term (width × variance²) then "
+        "dominates. The cost figures do not depend on it; by default (one part) it does not "
+        "arise."
+    )
+
+
+def pair_tables(comparisons: Sequence[Comparison], *, parts: int) -> list[str]:
     lines = [
         ("**Time per pair, the whole cost of both sketches charged to the one pair** (wall / CPU "
         "seconds, median of the repeats; the sketch parts are A and B together):"),
         "",
-        ("| pair (10% overlap) | width (× 12 parts) | agent's sketch step | JSON encode "
+        (f"| pair (10% overlap) | width (× {parts_label(parts)}) | agent's sketch step "
+         "| JSON encode "
          "| aggregator: decode both, sum parts, estimate | **sketch per pair** "
          "| **PSI-CA per pair** "
          "| PSI / sketch (CPU) |"),
@@ -569,14 +604,7 @@ def pair_tables(comparisons: Sequence[Comparison]) -> list[str]:
         )
     lines += [
         "",
-        (
-            "Every interval here is wide: at a quarter of the default budget an institution's "
-            "sketch is the sum of its 12 parts, so its bucket noise variance is 12 times a "
-            "part's, while the width `period open` fixes is the rule's for one sketch's noise; "
-            "for a whole-institution pair the noise-against-noise term (width × variance²) then "
-            "dominates. The cost figures do not depend on it; the accuracy of whole-institution "
-            "overlaps under the parts is a question for the width rule, not for this bench."
-        ),
+        accuracy_remark(parts),
     ]
     return lines
 
@@ -598,7 +626,7 @@ def target_line(comparisons: Sequence[Comparison]) -> str:
     )
 
 
-def sector_table(runs: Sequence[SectorRun]) -> list[str]:
+def sector_table(runs: Sequence[SectorRun], *, parts: int) -> list[str]:
     sizes = sorted(runs[0].sizes)
     lines = [
         (
@@ -608,12 +636,12 @@ def sector_table(runs: Sequence[SectorRun]) -> list[str]:
             f"{sum(sizes):,} in all), households drawn uniformly from a pool of "
             f"`default_pool` (twice the sum of the sizes), so that most pairs share few "
             f"households, each with a main discipline of the mix above; each sketch released "
-            f"in 12 parts by one OpenDP measurement (`release_parts`) at a quarter of the "
+            f"in {parts_label(parts)} by the agent's own step at a quarter of the "
             f"default budget and encoded as `ReleasedSketch` JSON. Timed at the aggregator "
             f"(wall / CPU seconds):"
         ),
         "",
-        ("| width (× 12 parts) | payloads (JSON) | decode the payloads, sum parts "
+        (f"| width (× {parts_label(parts)}) | payloads (JSON) | decode the payloads, sum parts "
          "| pairwise matrix + std | "
          "\"too uncertain\" per pair | **total** | pairs/s | withheld as too uncertain | "
          f"≤ {SECTOR_SECONDS:.0f} s |"),
@@ -634,8 +662,8 @@ def sector_table(runs: Sequence[SectorRun]) -> list[str]:
             f"**Issue 17's target (all pairs of {slowest.institutions} institutions at the "
             f"aggregator within {SECTOR_SECONDS:.0f} s): "
             f"{'met' if slowest.seconds.wall <= SECTOR_SECONDS else 'not met'}**, "
-            f"{slowest.seconds.wall:.1f} s at the widest sketches. Decoding is most of it, and "
-            "the decoding is the strict canonical check (each payload re-encoded by RFC 8785 and "
+            f"{slowest.seconds.wall:.1f} s wall at its slowest (width {slowest.width:,}). "
+            "Decoding is the strict canonical check (each payload re-encoded by RFC 8785 and "
             "compared, which intake does once per submission, not per matrix) and the protocol's "
             "checks of every bucket. The aggregator's own overlap service "
             "(`aggregator/overlaps.py`) was not in main when this ran; its parts' sum is the "
@@ -656,6 +684,7 @@ def report(
     load: tuple[float, float],
     seconds: float,
     seed: int,
+    parts: int,
 ) -> str:
     lines = [
         SECTION,
@@ -670,9 +699,17 @@ def report(
             f"work ran ({seconds:.0f} s in all): the CPU seconds (after the slash) are the "
             "steadier figure. Both paths get the same random 32-byte keys (seed "
             f"{seed} + repeat) with a 10% overlap. Sketch: the agent's own step "
-            "(`agent.sketch_release.release_household_sketch`, 12 parts by main discipline, "
-            "the households split as a large venue's, `overlap_sketching.MIX`; one OpenDP "
-            "measurement) for a period opened with `--overlap-share "
+            "(`agent.sketch_release.release_household_sketch`) in "
+            f"{parts_label(parts)} per institution"
+            + (
+                " (the default of ADR 0036: the enrolled discipline alone, the whole "
+                "institution; `--parts 12` times an institution that declares every discipline)"
+                if parts == 1
+                else f" (an institution that declares {parts} disciplines; the default is one)"
+            )
+            + ", the households with main disciplines as a large venue's "
+            "(`overlap_sketching.MIX`), one OpenDP "
+            "measurement, for a period opened with `--overlap-share "
             f"{SHARE}` of the default budget (discrete Gaussian, ρ = "
             f"{SHARE * default_rho():.4f} of {default_rho():.4f}; ε = 1 at δ = 1e-7 for the "
             "whole budget) and the width `period open` fixes for the pair's size; the payload "
@@ -685,7 +722,7 @@ def report(
             "measured call does not pay the process's one-time library setup."
         ),
         "",
-        *pair_tables(comparisons),
+        *pair_tables(comparisons, parts=parts),
         "",
         target_line(comparisons),
         "",
@@ -706,7 +743,7 @@ def report(
             f"{SECTOR_SECONDS:.0f} s)"
         ),
         "",
-        *sector_table(runs),
+        *sector_table(runs, parts=parts),
         "",
     ]
     return "\n".join(lines)
@@ -721,26 +758,32 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="key sets per size (median)")
     parser.add_argument("--institutions", type=int, default=INSTITUTIONS)
     parser.add_argument("--seed", type=int, default=17, help="seed of the keys and sizes")
+    parser.add_argument(
+        "--parts", type=int, default=DEFAULT_PARTS,
+        help="disciplines each institution declares (1, the default; 12, all of them)",
+    )  # fmt: skip
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     before, started = os.getloadavg()[0], time.perf_counter()
+    parts = declared_parts(args.parts)
     warm_up(args.seed - 1)
     comparisons = []
     for n in args.sizes:
-        comparisons.append(compare(n, args.repeats, args.seed))
+        comparisons.append(compare(n, args.repeats, args.seed, parts))
         c = comparisons[-1]
         print(
             f"{size_label(n)} × {size_label(n)}: sketch {c.sketch_seconds} s, "
             f"PSI-CA {c.psi_seconds} s",
             flush=True,
         )
-    runs = sector_runs(args.institutions, args.seed)
+    runs = sector_runs(args.institutions, args.seed, parts)
     sizes = " ".join(str(n) for n in args.sizes)
     command = (
         f"PYTHONPATH=. .venv/bin/python bench/overlap_vs_psi.py --sizes {sizes} "
         f"--repeats {args.repeats}"
         + (f" --institutions {args.institutions}" if args.institutions != INSTITUTIONS else "")
         + (f" --seed {args.seed}" if args.seed != 17 else "")
+        + (f" --parts {args.parts}" if args.parts != DEFAULT_PARTS else "")
     )
     text = report(
         comparisons,
@@ -749,6 +792,7 @@ def main() -> None:
         load=(before, os.getloadavg()[0]),
         seconds=time.perf_counter() - started,
         seed=args.seed,
+        parts=len(parts),
     )
     print(text)
     if args.write:
