@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WORKSPACE ?= ./demo-workspace
 
-.PHONY: demo test lint typecheck pytest install clean postgres
+.PHONY: demo test lint typecheck pytest install clean postgres browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,17 @@ postgres:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-pytest: $(STAMP) postgres
+# The browser tests (tests/browser/) drive Debian's Chromium through Playwright, which
+# is told where it is (no browser download); install the package when it is absent.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing Chromium (Debian package chromium) for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+pytest: $(STAMP) postgres browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest

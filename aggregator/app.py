@@ -22,6 +22,7 @@ from aggregator.api import (
     dashboard,
     institutions,
     intake,
+    overlaps,
     penetration,
     periods,
     sector_keys,
@@ -41,8 +42,8 @@ from aggregator.settings import Settings
 from aggregator.storage import Database
 
 ROUTERS = (
-    service, intake, auth, periods, benchmarks, penetration, audit, submissions, institutions,
-    sector_keys, segment_models, dashboard,
+    service, intake, auth, periods, benchmarks, penetration, overlaps, audit, submissions,
+    institutions, sector_keys, segment_models, dashboard,
 )  # fmt: skip
 
 

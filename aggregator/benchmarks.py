@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from aggregator.estimates import CellEstimate, ObservedTable, estimate_tables
 from aggregator.peergroups import LEVELS, Member, PeerGroup, assign
@@ -408,14 +408,18 @@ def store(session: Session, result: PeriodBenchmarks) -> None:
     )
 
 
-def stored(session: Session, period: str) -> list[BenchmarkGroup]:
-    return list(
-        session.scalars(
-            select(BenchmarkGroup)
-            .where(BenchmarkGroup.period == period)
-            .order_by(BenchmarkGroup.group_id)
-        )
+def stored(session: Session, period: str, *, cells: bool = True) -> list[BenchmarkGroup]:
+    """The period's stored groups; ``cells=False`` leaves their cells unread
+    until a row's ``cells`` is read in the same session (a page that shows
+    one group of a large sector reads one group's cells, not every group's)."""
+    query = (
+        select(BenchmarkGroup)
+        .where(BenchmarkGroup.period == period)
+        .order_by(BenchmarkGroup.group_id)
     )
+    if not cells:
+        query = query.options(defer(BenchmarkGroup.cells))
+    return list(session.scalars(query))
 
 
 def as_stored(result: PeriodBenchmarks) -> dict[str, tuple[str, list[str], list[str], Any]]:

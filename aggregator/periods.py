@@ -336,10 +336,17 @@ def period_k(period: Period, k: int) -> int:
     return max(k, period.k or 0)
 
 
-def visible_groups(db: Database, period: Period, *, k: int) -> tuple[int, list[dict[str, Any]]]:
+def visible_groups(
+    db: Database, period: Period, *, k: int, cells_of: str | None = None
+) -> tuple[int, list[dict[str, Any]]]:
     """The k and every peer group of the period as a reader of its benchmarks
     sees them: each group's public summary (its size, and the groups merged
     into it counted, never named; no members) with its listed cells.
+
+    ``cells_of`` names the one group whose cells the caller shows (the
+    dashboard's page): the others' summaries then come without ``cells``, and
+    their stored cells are not checked (``benchmarks.readable_cells``), which
+    for a sector of 500 institutions is most of a page's time.
 
     Computed live (provisional) while the period is open, as stored once it is
     closed. The one place that decides what a reader sees of a group: the API
@@ -347,20 +354,26 @@ def visible_groups(db: Database, period: Period, *, k: int) -> tuple[int, list[d
     ``aggregator benchmarks`` all list groups through it. Whether the caller
     may read the period at all is the caller's check (the API's
     ``ReadableBenchmarks``: published for anyone, otherwise the taskforce)."""
+
+    def shown(group_id: str) -> bool:
+        return cells_of is None or group_id == cells_of
+
     if period.state == OPEN:
         with db.session() as s:
             live = benchmarks.compute(s, period.label, k=period_k(period, k))
         benchmarks.log_left_out(live)
-        return live.k, [{**g.summary(), "cells": g.cells} for g in live.groups]
+        return live.k, [
+            {**g.summary(), "cells": g.cells} if shown(g.group.group_id) else g.summary()
+            for g in live.groups
+        ]
+    visible = []
     with db.session() as s:
-        rows = benchmarks.stored(s, period.label)
-    return period.benchmark_k or k, [
-        {
-            **benchmarks.group_summary(r.group_id, r.level, r.merged_from, len(r.members)),
-            "cells": benchmarks.readable_cells(r.cells),
-        }
-        for r in rows
-    ]
+        for r in benchmarks.stored(s, period.label, cells=cells_of is None):
+            summary = benchmarks.group_summary(r.group_id, r.level, r.merged_from, len(r.members))
+            if shown(r.group_id):
+                summary["cells"] = benchmarks.readable_cells(r.cells)
+            visible.append(summary)
+    return period.benchmark_k or k, visible
 
 
 def close_period(db: Database, label: str, *, k: int) -> benchmarks.PeriodBenchmarks:

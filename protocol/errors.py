@@ -293,6 +293,53 @@ class InternalError(PubliekError):
     title = "The aggregator failed unexpectedly"
 
 
+class NoSketches(PubliekError):
+    """A period whose counted submissions carry no household sketch: there is no
+    overlap to estimate (ADR 0037)."""
+
+    slug = "no-sketches"
+    status = 404
+    title = "The period has no household sketches"
+
+
+class OverlapBelowK(PubliekError):
+    """An overlap over fewer than ``k`` institutions: it would single out what
+    one institution's households do (ADR 0037)."""
+
+    slug = "overlap-below-k"
+    status = 409
+    title = "The overlap would count fewer than k institutions"
+
+
+class NamedOverlapSelfPair(PubliekError):
+    slug = "named-overlap-self-pair"
+    status = 400
+    title = "An institution has no named overlap with itself"
+
+
+class NamedOverlapNotOptedIn(PubliekError):
+    """The asking institution did not opt in to named overlaps in its
+    submission: it sees no other institution's by name (ADR 0037)."""
+
+    slug = "named-overlap-not-opted-in"
+    status = 403
+    title = "The institution did not opt in to named overlaps"
+
+
+class NamedOverlapOtherNotSubmitted(PubliekError):
+    slug = "named-overlap-other-not-submitted"
+    status = 404
+    title = "The other institution has no sketch in the period"
+
+
+class NamedOverlapOtherNotOptedIn(PubliekError):
+    """The other institution did not opt in: a named overlap needs both."""
+
+    slug = "named-overlap-other-not-opted-in"
+    status = 403
+    title = "The other institution did not opt in to named overlaps"
+
+
 ALL_ERRORS: tuple[type[PubliekError], ...] = (
     UsageError,
     MalformedMessage,
@@ -326,6 +373,12 @@ ALL_ERRORS: tuple[type[PubliekError], ...] = (
     Unauthenticated,
     Forbidden,
     InternalError,
+    NoSketches,
+    OverlapBelowK,
+    NamedOverlapSelfPair,
+    NamedOverlapNotOptedIn,
+    NamedOverlapOtherNotSubmitted,
+    NamedOverlapOtherNotOptedIn,
 )
 
 

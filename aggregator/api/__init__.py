@@ -3,6 +3,8 @@
 * ``service`` — health and readiness; ``intake`` — keys, enrollment,
   submissions; ``auth`` — staff tokens, who am I; ``periods`` — list, signed
   configs, close and publish; ``benchmarks`` — groups, cells, CSV and Parquet;
+  ``penetration`` — penetration and profiles; ``overlaps`` — crossover
+  matrices, reach, an institution's own and named-pair overlaps;
   ``audit`` — budgets, the transparency log, the policy; ``submissions`` — a
   period's stored submissions with their status, setting one aside;
   ``institutions`` — an institution's own submissions, standing and report;

@@ -4,9 +4,9 @@ while the period is open (provisional, computed live) or closed."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from aggregator import periods
@@ -79,8 +79,18 @@ def benchmark(  # noqa: PLR0917 - FastAPI route parameters
     }
 
 
-def _export(period: str, readable: ReadablePeriod, svc: ServicesDep, fmt: str) -> Response:
-    _, visible = periods.visible_groups(svc.db, readable.period, k=svc.settings.k)
+def _export(
+    period: str, readable: ReadablePeriod, svc: ServicesDep, fmt: str, group: str | None
+) -> Response:
+    _, visible = periods.visible_groups(svc.db, readable.period, k=svc.settings.k, cells_of=group)
+    if group is not None:
+        # One group's cells: what the dashboard shows of that group, to download.
+        visible = [g for g in visible if g["group_id"] == group]
+        if not visible:
+            raise NotFound(
+                f"period {period} has no peer group {group!r}",
+                hint=f"list them: GET /v1/periods/{period}/groups",
+            )
     return Response(
         export(period, visible, fmt),
         media_type=MEDIA_TYPES[fmt],
@@ -104,21 +114,33 @@ def _download(media_type: str, schema: dict[str, str], what: str) -> dict[int | 
     }
 
 
+ExportGroup = Annotated[
+    str | None, Query(description="Only this peer group's cells (default: every group).")
+]
+
+
 @router.get(
     "/v1/periods/{period}/benchmarks.csv",
     response_class=Response,
-    responses=_download("text/csv", {"type": "string"}, "CSV (UTF-8)"),
+    responses={**_download("text/csv", {"type": "string"}, "CSV (UTF-8)"), **problems(NotFound)},
 )
-def benchmark_csv(period: PeriodLabel, readable: Readable, svc: ServicesDep) -> Response:
-    """Every group and cell of the period as CSV."""
-    return _export(period, readable, svc, "csv")
+def benchmark_csv(
+    period: PeriodLabel, readable: Readable, svc: ServicesDep, group: ExportGroup = None
+) -> Response:
+    """Every group and cell of the period (or one group's) as CSV."""
+    return _export(period, readable, svc, "csv", group)
 
 
 @router.get(
     "/v1/periods/{period}/benchmarks.parquet",
     response_class=Response,
-    responses=_download(MEDIA_TYPES["parquet"], {"type": "string", "format": "binary"}, "Parquet"),
+    responses={
+        **_download(MEDIA_TYPES["parquet"], {"type": "string", "format": "binary"}, "Parquet"),
+        **problems(NotFound),
+    },
 )
-def benchmark_parquet(period: PeriodLabel, readable: Readable, svc: ServicesDep) -> Response:
-    """Every group and cell of the period as Parquet."""
-    return _export(period, readable, svc, "parquet")
+def benchmark_parquet(
+    period: PeriodLabel, readable: Readable, svc: ServicesDep, group: ExportGroup = None
+) -> Response:
+    """Every group and cell of the period (or one group's) as Parquet."""
+    return _export(period, readable, svc, "parquet", group)

@@ -241,6 +241,26 @@ def test_benchmarks_download_as_csv_and_parquet(world: Any) -> None:
     assert from_parquet.filter(pl.col("estimate") < 0).height == 0
 
 
+def test_one_groups_download_is_that_groups_cells(world: Any) -> None:
+    """What the dashboard links to: the cells of the group it shows."""
+    groups = world.client.get(f"/v1/periods/{PUBLISHED}/groups").json()["groups"]
+    csv = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks.csv", params={"group": "sector"})
+    parquet = world.client.get(
+        f"/v1/periods/{PUBLISHED}/benchmarks.parquet", params={"group": "sector"}
+    )
+    every = pl.read_csv(
+        io.BytesIO(world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks.csv").content)
+    )
+    for frame in (
+        pl.read_csv(io.BytesIO(csv.content)),
+        pl.read_parquet(io.BytesIO(parquet.content)),
+    ):
+        assert set(frame["group_id"]) == {"sector"}
+        assert frame.height == every.height // len(groups)
+    nowhere = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks.csv", params={"group": "x"})
+    problem(nowhere, 404, "not-found")
+
+
 def test_lists_are_paginated(world: Any) -> None:
     first = world.client.get(f"/v1/periods/{PUBLISHED}/benchmarks?limit=10").json()
     assert len(first["cells"]) == 10
@@ -273,8 +293,10 @@ def test_the_dashboard_shows_the_published_period(world: Any) -> None:
     assert page.status_code == 200
     assert PUBLISHED in page.text
     assert "<script" not in page.text
-    assert "too uncertain" in page.text  # the legend
+    assert "te onzeker" in page.text  # the legend, in Dutch by default
     assert "median" not in page.text and "merged from" not in page.text
+    english = world.client.get("/", params={"lang": "en"})
+    assert english.status_code == 200 and "too uncertain" in english.text
 
 
 def test_the_served_openapi_schema_is_the_checked_in_one(world: Any) -> None:

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import numpy as np
+import polars as pl
 import pytest
 
 from aggregator.auth import create_user, issue_token
@@ -23,6 +25,7 @@ from dp.release_design import DEMO_SEGMENTS
 from protocol.errors import ALL_ERRORS
 from protocol.keys import SealPrivateKey, SigningKey
 from protocol.request_auth import HEADERS, sign_request
+from tests.aggregator.overlap_sectors import sketched
 from tests.aggregator.penetration_submissions import payload, stored
 from tests.small_release import small_release
 
@@ -42,6 +45,7 @@ PUBLIC = {
 }  # fmt: skip
 STATUS_OF_TYPE = {e.problem_type(): e.status for e in ALL_ERRORS}
 SEGMENT_MODEL = "synthetic-demo-2026"  # what the kit's submissions name
+OVERLAPS = "2025-Q4"  # a published period with household sketches
 PC4_OF_MODEL = 9505  # the first PC4 of the small synthetic release
 
 
@@ -180,6 +184,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[Simple
         body = payload(agents[0].institution_id, "2026-Q3", origin=str(PC4_OF_MODEL),
                        segment_model=SEGMENT_MODEL, segments=DEMO_SEGMENTS)  # fmt: skip
         s.add(stored(body, log_index=1_000))
+    # Overlaps: a published period with sketches from six institutions (k = 5).
+    others = kit.enroll(agg.db, [("Museum 5", "museum", "zeeland", "small")])
+    overlaps = open_period(agg.db, OVERLAPS, rho_budget=1.0, overlap_share=0.5,
+                           overlap_households=1000)  # fmt: skip
+    households = pl.Series(np.random.default_rng(7).integers(0, 2**63, 3000, dtype=np.uint64))
+    with agg.db.session() as s:
+        for n, agent in enumerate([*agents, *others]):
+            mine = households[n * 300 : n * 300 + 1200]
+            s.add(sketched(agent, overlaps, mine, rho=0.5, consents=True, log_index=2_000 + n))
+    close_period(agg.db, OVERLAPS, k=5)
+    publish_period(agg.db, OVERLAPS)
     agg.db.engine.dispose()
     server = kit.start_server(state, url)
     client = httpx.Client(base_url=server.url, timeout=30)
@@ -245,7 +260,7 @@ def requests(w: SimpleNamespace) -> Iterator[tuple[str, str, str, dict[str, Any]
          {"headers": w.tf}),
     ]:  # fmt: skip
         yield method, path, url, options
-    for period in ("2026-Q3", "2026-Q4", "2031-Q1", "2026-M07", "bad"):
+    for period in ("2026-Q3", "2026-Q4", OVERLAPS, "2031-Q1", "2026-M07", "bad"):
         yield "get", "/v1/periods/{period}/config", f"/v1/periods/{period}/config", {}
         for what in ("groups", "benchmarks", "benchmarks.csv", "benchmarks.parquet", "budgets",
                      "submissions"):  # fmt: skip
@@ -262,6 +277,20 @@ def requests(w: SimpleNamespace) -> Iterator[tuple[str, str, str, dict[str, Any]
             path = f"/v1/institutions/{{institution_id}}/periods/{{period}}/{what.split('?')[0]}"
             for options in ({}, {"headers": w.tf}, signed(url), signed(url, other)):
                 yield "get", path, url, options
+        for what in ("overlaps", "overlaps?by=province", "overlaps?by=x", "reach"):
+            url = f"/v1/periods/{period}/{what}"
+            for options in ({}, {"headers": w.tf}, signed(url)):
+                yield "get", f"/v1/periods/{{period}}/{what.split('?')[0]}", url, options
+        own = "/v1/institutions/{institution_id}/periods/{period}/overlaps"
+        for what, path in (
+            ("overlaps", own),
+            (f"overlaps/{other.institution_id}", f"{own}/{{other_id}}"),
+            (f"overlaps/{me.institution_id}", f"{own}/{{other_id}}"),
+            ("overlaps/BAD", f"{own}/{{other_id}}"),
+        ):
+            url = f"{inst}/periods/{period}/{what}"
+            for options in ({}, {"headers": w.tf}, signed(url), signed(url, other)):
+                yield "get", path, url, options  # fmt: skip
         url = f"/v1/sector-keys/{period}/{me.institution_id}"
         for options in ({}, signed(url), signed(url, other)):
             yield "get", "/v1/sector-keys/{period}/{institution_id}", url, options
