@@ -122,4 +122,4 @@ def test_an_institution_releases_its_enrolled_discipline_alone_by_default() -> N
     assert list(bench.read_sketch_payload(cost.a.payload, spec)) == [bench.ENROLLED]
     every = bench.sketch_pair_cost(a, b, 100, seed=2, parts=bench.declared_parts(12))
     assert list(bench.read_sketch_payload(every.a.payload, spec)) == list(DISCIPLINES)
-    assert every.bytes > 10 * cost.bytes
+    assert every.bytes > 5 * cost.bytes  # 12 parts of buckets against one
