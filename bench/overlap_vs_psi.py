@@ -12,8 +12,11 @@ household keys, HMAC-SHA256 outputs, are) with a 10% overlap
 
 - *sketch*: each institution runs the agent's sketch step
   (``agent.sketch_release.release_household_sketch``: hash the keys, split
-  them by main discipline, one part per discipline of the key set, all parts
-  noised by ONE OpenDP measurement) for a period opened with
+  them into the declared parts, all parts noised by ONE OpenDP measurement)
+  in the parts the agent releases by default (ADR 0036: the enrolled
+  discipline alone, one part, the whole institution; ``--parts 12`` for an
+  institution that declares every discipline,
+  ``overlap_sketching.declared_parts``) for a period opened with
   ``--overlap-share 0.25`` of the default budget (discrete Gaussian) and the
   width ``period open`` fixes for sets of that size, and encodes the
   ``ReleasedSketch`` as the canonical JSON (RFC 8785) the sealed payload
@@ -33,8 +36,8 @@ partners among 500; PSI with each side's setup and request reused, as
 
 **All pairs of 500 institutions.** 500 sketches of the demo's log-normal size
 mix (``demo.sector.institution_sizes``, households drawn from a pool of
-``default_pool`` random 64-bit hashes, split by main discipline), each
-released in parts as the agent does after hashing (``release_parts``) at
+``default_pool`` random 64-bit keys, each with a main discipline), each
+released by the agent's own step in the same parts as the pairs, at
 the width ``period open`` fixes for the geometric mean of the sizes, encoded
 as ``ReleasedSketch`` JSON; then timed at the aggregator: decoding the 500
 payloads and summing each one's parts, the pairwise matrix with standard
@@ -44,7 +47,7 @@ the 124,750 pairs. A second row puts every institution at the width for
 named.
 
     PYTHONPATH=. .venv/bin/python bench/overlap_vs_psi.py [--sizes 10000 100000] \
-        [--repeats 3] [--institutions 500] [--write]
+        [--repeats 3] [--institutions 500] [--parts 1] [--write]
 
 ``--write`` puts the section "Overlaps: sketches against PSI-CA, per pair and
 for 500 institutions" into docs/benchmarks.md.
@@ -69,7 +72,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s own modules
 
 from overlap_accuracy import households
-from overlap_sketching import MIX, SHARE
+from overlap_sketching import DEFAULT_PARTS, ENROLLED, MIX, SHARE, declared_parts
 from psi_baseline import (
     OVERLAP_SHARE,
     PairCost,
@@ -88,12 +91,21 @@ from aggregator.overlap_estimators import (
     intersection,
     pairwise_intersections,
 )
+from aggregator.overlaps import (
+    DISCIPLINE,
+    PROVINCE,
+    PeriodSketches,
+    combined,
+    crossover,
+    sector_reach,
+)
 from aggregator.periods import period_sketch
-from demo.sector import PERIOD, default_pool, institution_sizes
+from aggregator.settings import DEFAULT_K
+from demo.sector import CITIES, PERIOD, default_pool, institution_sizes
 from dp.bounding import HOUSEHOLD_KEY
 from dp.measurements import GAUSSIAN, default_rho
 from dp.release_design import DEFAULT_DELTA, DISCIPLINES
-from dp.sketches import NoisySketch, received_parts, release_parts, sketch_config
+from dp.sketches import NoisySketch, received_parts
 from protocol.encoding import canonical_bytes, parse_canonical
 from protocol.messages import PeriodSketch, ReleasedSketch
 
@@ -141,23 +153,19 @@ def read_sketch_payload(wire: bytes, spec: PeriodSketch) -> dict[str, NoisySketc
 
 
 def whole(parts: Mapping[str, NoisySketch]) -> NoisySketch:
-    """An institution's sketch: the sum of its parts (they partition its
-    households, their noise is independent, so variances and fourth cumulants
-    add). The aggregator's own sum (``aggregator/overlaps.py``) was not in main
-    when this ran; this is the same arithmetic."""
-    sketches = list(parts.values())
-    buckets = np.sum([np.asarray(s.buckets, dtype=np.int64) for s in sketches], axis=0)
-    first = sketches[0]
-    return NoisySketch(
-        config=first.config,
-        buckets=tuple(buckets.tolist()),
-        households=float(sum(s.households for s in sketches)),
-        mechanism=first.mechanism,
-        bucket_variance=float(sum(s.bucket_variance for s in sketches)),
-        count_variance=float(sum(s.count_variance for s in sketches)),
-        bucket_kurtosis=float(sum(s.bucket_kurtosis for s in sketches)),
-        rho=max(s.rho for s in sketches),
-    )
+    """An institution's sketch as the aggregator makes it: the sum of its parts
+    (``aggregator.overlaps.combined``; one part is the sketch itself)."""
+    return combined(list(parts.values()))
+
+
+@dataclass(frozen=True)
+class Received:
+    """One institution's counted sketch as ``aggregator.overlaps`` reads it
+    (its ``Submitted``: what ``aggregator.sketch_inputs`` returns)."""
+
+    institution_id: str
+    named_overlaps: bool
+    parts: Mapping[str, NoisySketch]
 
 
 def main_disciplines(count: int, rng: random.Random) -> list[int]:
@@ -208,25 +216,35 @@ class InstitutionSketch:
         return self.release + self.encoding
 
 
-def sketch_institution(spec: PeriodSketch, keys: Sequence[bytes], seed: int) -> InstitutionSketch:
-    """One institution's sketch by the agent's own step
-    (``agent.sketch_release.release_household_sketch``) and its encoding, timed."""
-    households = pl.DataFrame(
+def institution_households(keys: Sequence[bytes], rng: random.Random) -> pl.DataFrame:
+    """The households as the release hands them to the sketch: each key with
+    its main discipline (an index into the key set)."""
+    return pl.DataFrame(
         {
             HOUSEHOLD_KEY: list(keys),
-            "discipline": pl.Series(
-                main_disciplines(len(keys), random.Random(seed)), dtype=pl.Int64
-            ),
+            "discipline": pl.Series(main_disciplines(len(keys), rng), dtype=pl.Int64),
         }
     )
-    (released, _spend), *release = timed(
-        lambda: release_household_sketch(
-            households, PERIOD, spec, rho=sketch_rho_of(spec), mechanism=GAUSSIAN,
-            delta=DEFAULT_DELTA,
-        )
+
+
+def release(households: pl.DataFrame, spec: PeriodSketch, parts: Sequence[str]) -> ReleasedSketch:
+    """The agent's own sketch step, enrolled in ``overlap_sketching.ENROLLED``."""
+    released, _spend = release_household_sketch(
+        households, PERIOD, spec, parts, enrolled=ENROLLED, rho=sketch_rho_of(spec),
+        mechanism=GAUSSIAN, delta=DEFAULT_DELTA,
     )  # fmt: skip
+    return released
+
+
+def sketch_institution(
+    spec: PeriodSketch, keys: Sequence[bytes], seed: int, parts: Sequence[str]
+) -> InstitutionSketch:
+    """One institution's sketch by the agent's own step
+    (``agent.sketch_release.release_household_sketch``) and its encoding, timed."""
+    households = institution_households(keys, random.Random(seed))
+    released, *release_seconds = timed(lambda: release(households, spec, parts))
     payload, *encoding = timed(lambda: sketch_payload(released))
-    return InstitutionSketch(payload, Seconds(*release), Seconds(*encoding))
+    return InstitutionSketch(payload, Seconds(*release_seconds), Seconds(*encoding))
 
 
 @dataclass(frozen=True)
@@ -267,15 +285,20 @@ class SketchPairCost:
 
 
 def sketch_pair_cost(
-    a_keys: Sequence[bytes], b_keys: Sequence[bytes], overlap: int, *, seed: int
+    a_keys: Sequence[bytes],
+    b_keys: Sequence[bytes],
+    overlap: int,
+    *,
+    seed: int,
+    parts: Sequence[str] = declared_parts(DEFAULT_PARTS),
 ) -> SketchPairCost:
     """The sketch path between two institutions of a period opened with a
     quarter of the default budget for the sketch, its width by the rule for
-    sets of their (geometric mean) size."""
+    sets of their (geometric mean) size, each released in ``parts``."""
     expected = math.sqrt(len(a_keys) * len(b_keys))
     spec = period_spec(expected, random.Random(seed).randbytes(32))
-    a = sketch_institution(spec, a_keys, seed)
-    b = sketch_institution(spec, b_keys, seed + 1)
+    a = sketch_institution(spec, a_keys, seed, parts)
+    b = sketch_institution(spec, b_keys, seed + 1, parts)
     received, *decoding = timed(
         lambda: [whole(read_sketch_payload(s.payload, spec)) for s in (a, b)]
     )
@@ -351,12 +374,12 @@ def warm_up(seed: int) -> None:
     psi_cardinality_cost(a, b, 100)
 
 
-def compare(n: int, repeats: int, seed: int) -> Comparison:
+def compare(n: int, repeats: int, seed: int, parts: Sequence[str]) -> Comparison:
     overlap = round(OVERLAP_SHARE * n)
     sketches, psis = [], []
     for r in range(repeats):
         a, b = keys_with_overlap(n, n, overlap, seed + r)
-        sketches.append(sketch_pair_cost(a, b, overlap, seed=seed + r))
+        sketches.append(sketch_pair_cost(a, b, overlap, seed=seed + r, parts=parts))
         psis.append(psi_cardinality_cost(a, b, overlap))
     return Comparison(n, sketches, median_cost(psis))
 
@@ -372,43 +395,38 @@ class SectorRun:
     width: int
     sizes: list[int]
     payload_bytes: int  # all payloads together
-    decoding: Seconds
+    decoding: Seconds  # the payloads, and PeriodSketches.of (each institution's parts summed)
     matrix: Seconds
     rules: Seconds
+    crossovers: Seconds  # aggregator.overlaps.crossover by discipline and by province
+    reach: Seconds  # aggregator.overlaps.sector_reach
     pairs: int
     too_uncertain: int
 
     @property
-    def seconds(self) -> Seconds:
+    def all_pairs(self) -> Seconds:
+        """The issue's target: every pair, from the payloads to the rule."""
         return self.decoding + self.matrix + self.rules
+
+    @property
+    def seconds(self) -> Seconds:
+        return self.all_pairs + self.crossovers + self.reach
 
 
 def sector_payloads(
-    sizes: Sequence[int], spec: PeriodSketch, rng: np.random.Generator
+    sizes: Sequence[int], spec: PeriodSketch, rng: np.random.Generator, parts: Sequence[str]
 ) -> list[bytes]:
     """One released, encoded sketch per institution, households drawn uniformly
-    from a pool of ``default_pool(sizes)`` random 64-bit hashes (the keyed
-    hash of unknown keys is uniform; hashing real keys is timed per pair),
-    split by main discipline and released as the agent does after hashing
-    (``dp.sketches.release_parts``, one part per discipline of the key set)."""
-    config = sketch_config(PERIOD, spec)
+    from a pool of ``default_pool(sizes)`` random 64-bit keys (as 8 bytes),
+    each with a main discipline, released in ``parts`` by the agent's own step
+    (not timed: the aggregator's side is)."""
     split = random.Random(int(rng.integers(1 << 62)))
     pool = households(rng, default_pool(sizes))
     payloads = []
     for size in sizes:
-        chosen = pl.DataFrame(
-            {
-                "hash": pool[rng.choice(len(pool), size, replace=False)],
-                "discipline": main_disciplines(size, split),
-            }
-        )
-        by_discipline = {
-            DISCIPLINES[int(str(code))]: part["hash"]
-            for (code,), part in chosen.partition_by("discipline", as_dict=True).items()
-        }
-        released, _ = release_parts(
-            config, by_discipline, DISCIPLINES, rho=sketch_rho_of(spec), mechanism=GAUSSIAN
-        )
+        chosen = pool[rng.choice(len(pool), size, replace=False)]
+        keys = [int(key).to_bytes(8, "little") for key in chosen.tolist()]
+        released = release(institution_households(keys, split), spec, parts)
         payloads.append(sketch_payload(released))
     return payloads
 
@@ -425,12 +443,36 @@ def publication(values: np.ndarray, stds: np.ndarray) -> int:
     return sum(e.too_uncertain for e in estimates)
 
 
+def province_of(members: Sequence[str]) -> dict[str, str]:
+    """Each institution's province, placed in the demo's cities in turn (as
+    ``demo.sector`` places its institutions)."""
+    return {i: CITIES[(n * 7) % len(CITIES)][1] for n, i in enumerate(members)}
+
+
 def all_pairs(payloads: Sequence[bytes], spec: PeriodSketch, sizes: list[int]) -> SectorRun:
-    """Decode every payload and sum its parts, then the matrix and the rules:
-    what the aggregator does."""
-    sketches, *decoding = timed(lambda: [whole(read_sketch_payload(p, spec)) for p in payloads])
+    """Decode every payload and sum its parts (``PeriodSketches.of``), then the
+    matrix and the rules, then the crossovers by discipline and by province
+    and the sector reach of ``aggregator.overlaps``: what the aggregator does."""
+    period, *decoding = timed(
+        lambda: PeriodSketches.of(
+            [
+                Received(f"inst-{n:04d}", False, read_sketch_payload(p, spec))
+                for n, p in enumerate(payloads)
+            ]
+        )
+    )
+    members = period.members()
+    sketches = [period.institution(i) for i in members]
     (values, stds), *matrix = timed(lambda: pairwise_intersections(sketches))
     withheld, *rules = timed(lambda: publication(values, stds))
+    provinces = province_of(members)
+    _, *crossovers = timed(
+        lambda: (
+            crossover(period, DISCIPLINE, k=DEFAULT_K),
+            crossover(period, PROVINCE, k=DEFAULT_K, group_of=provinces),
+        )
+    )
+    _, *reach = timed(lambda: sector_reach(period, k=DEFAULT_K))
     m = len(payloads)
     return SectorRun(
         institutions=m,
@@ -440,12 +482,14 @@ def all_pairs(payloads: Sequence[bytes], spec: PeriodSketch, sizes: list[int]) -
         decoding=Seconds(*decoding),
         matrix=Seconds(*matrix),
         rules=Seconds(*rules),
+        crossovers=Seconds(*crossovers),
+        reach=Seconds(*reach),
         pairs=m * (m - 1) // 2,
         too_uncertain=withheld,
     )
 
 
-def sector_runs(institutions: int, seed: int) -> list[SectorRun]:
+def sector_runs(institutions: int, seed: int, parts: Sequence[str]) -> list[SectorRun]:
     """The demo's size mix at its width rule, then at the width for 100k sets."""
     rng = np.random.default_rng(seed)
     sizes = institution_sizes(institutions, rng)
@@ -453,7 +497,7 @@ def sector_runs(institutions: int, seed: int) -> list[SectorRun]:
     runs = []
     for expected in (geometric_mean, LARGEST_WIDTH_N):
         spec = period_spec(expected, rng.bytes(32))
-        payloads = sector_payloads(sizes, spec, rng)
+        payloads = sector_payloads(sizes, spec, rng, parts)
         runs.append(all_pairs(payloads, spec, sizes))
     return runs
 
@@ -489,12 +533,41 @@ def _estimate(s: SketchPairCost) -> str:
     return f"{e.estimate:,.0f} [{e.ci95_low:,.0f}, {e.ci95_high:,.0f}]{flag}"
 
 
-def pair_tables(comparisons: Sequence[Comparison]) -> list[str]:
+def parts_label(parts: int) -> str:
+    return f"{parts} part" + ("s" if parts != 1 else "")
+
+
+def accuracy_remark(parts: int) -> str:
+    """Why the intervals are as wide as they are: the parts' summed noise when
+    there are several, the width rule's own accuracy when there is one."""
+    if parts == 1:
+        return (
+            "Each institution's sketch is one part here (the default), so its bucket noise is "
+            "one release's, the noise the width `period open` fixes is chosen for. In 12 parts "
+            "(an institution that declares every discipline, `--parts 12`) the whole "
+            "institution's sketch is the sum of its parts: 12 times the bucket noise variance, "
+            "144 times the noise-against-noise term (width × variance²), which then dominates "
+            "and made the intervals of the earlier 12-part run several times as wide. What "
+            "width is left is the rule's accuracy at a quarter of the default budget for sets "
+            'of this size (section "Overlaps (sketches)"); the cost figures do not depend on it.'
+        )
+    return (
+        "Every interval here is wide: at a quarter of the default budget an institution's "
+        f"sketch is the sum of its {parts} parts, so its bucket noise variance is {parts} times "
+        "a part's, while the width `period open` fixes is the rule's for one sketch's noise; "
+        "for a whole-institution pair the noise-against-noise term (width × variance²) then "
+        "dominates. The cost figures do not depend on it; by default (one part) it does not "
+        "arise."
+    )
+
+
+def pair_tables(comparisons: Sequence[Comparison], *, parts: int) -> list[str]:
     lines = [
         ("**Time per pair, the whole cost of both sketches charged to the one pair** (wall / CPU "
         "seconds, median of the repeats; the sketch parts are A and B together):"),
         "",
-        ("| pair (10% overlap) | width (× 12 parts) | agent's sketch step | JSON encode "
+        (f"| pair (10% overlap) | width (× {parts_label(parts)}) | agent's sketch step "
+         "| JSON encode "
          "| aggregator: decode both, sum parts, estimate | **sketch per pair** "
          "| **PSI-CA per pair** "
          "| PSI / sketch (CPU) |"),
@@ -569,14 +642,7 @@ def pair_tables(comparisons: Sequence[Comparison]) -> list[str]:
         )
     lines += [
         "",
-        (
-            "Every interval here is wide: at a quarter of the default budget an institution's "
-            "sketch is the sum of its 12 parts, so its bucket noise variance is 12 times a "
-            "part's, while the width `period open` fixes is the rule's for one sketch's noise; "
-            "for a whole-institution pair the noise-against-noise term (width × variance²) then "
-            "dominates. The cost figures do not depend on it; the accuracy of whole-institution "
-            "overlaps under the parts is a question for the width rule, not for this bench."
-        ),
+        accuracy_remark(parts),
     ]
     return lines
 
@@ -598,7 +664,7 @@ def target_line(comparisons: Sequence[Comparison]) -> str:
     )
 
 
-def sector_table(runs: Sequence[SectorRun]) -> list[str]:
+def sector_table(runs: Sequence[SectorRun], *, parts: int) -> list[str]:
     sizes = sorted(runs[0].sizes)
     lines = [
         (
@@ -608,38 +674,43 @@ def sector_table(runs: Sequence[SectorRun]) -> list[str]:
             f"{sum(sizes):,} in all), households drawn uniformly from a pool of "
             f"`default_pool` (twice the sum of the sizes), so that most pairs share few "
             f"households, each with a main discipline of the mix above; each sketch released "
-            f"in 12 parts by one OpenDP measurement (`release_parts`) at a quarter of the "
+            f"in {parts_label(parts)} by the agent's own step at a quarter of the "
             f"default budget and encoded as `ReleasedSketch` JSON. Timed at the aggregator "
             f"(wall / CPU seconds):"
         ),
         "",
-        ("| width (× 12 parts) | payloads (JSON) | decode the payloads, sum parts "
+        (f"| width (× {parts_label(parts)}) | payloads (JSON) "
+         "| decode the payloads, sum parts (`PeriodSketches.of`) "
          "| pairwise matrix + std | "
-         "\"too uncertain\" per pair | **total** | pairs/s | withheld as too uncertain | "
-         f"≤ {SECTOR_SECONDS:.0f} s |"),
-        "|---|---|---|---|---|---|---|---|---|",
+         "\"too uncertain\" per pair | **all pairs** | pairs/s | withheld as too uncertain | "
+         f"≤ {SECTOR_SECONDS:.0f} s | crossovers by discipline and by province "
+         "| sector reach |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     for run in runs:
-        total = run.seconds
+        total = run.all_pairs
         lines.append(
             f"| {run.width:,} | {bytes_label(run.payload_bytes)} | {run.decoding} "
             f"| {run.matrix} | {run.rules} | **{total}** "
             f"| {run.pairs / total.wall:,.0f} | {run.too_uncertain:,} of {run.pairs:,} "
-            f"| {'met' if total.wall <= SECTOR_SECONDS else 'not met'} |"
+            f"| {'met' if total.wall <= SECTOR_SECONDS else 'not met'} "
+            f"| {run.crossovers} | {run.reach} |"
         )
-    slowest = max(runs, key=lambda r: r.seconds.wall)
+    slowest = max(runs, key=lambda r: r.all_pairs.wall)
     lines += [
         "",
         (
             f"**Issue 17's target (all pairs of {slowest.institutions} institutions at the "
             f"aggregator within {SECTOR_SECONDS:.0f} s): "
-            f"{'met' if slowest.seconds.wall <= SECTOR_SECONDS else 'not met'}**, "
-            f"{slowest.seconds.wall:.1f} s at the widest sketches. Decoding is most of it, and "
-            "the decoding is the strict canonical check (each payload re-encoded by RFC 8785 and "
+            f"{'met' if slowest.all_pairs.wall <= SECTOR_SECONDS else 'not met'}**, "
+            f"{slowest.all_pairs.wall:.1f} s wall at its slowest (width {slowest.width:,}). "
+            "Decoding is the strict canonical check (each payload re-encoded by RFC 8785 and "
             "compared, which intake does once per submission, not per matrix) and the protocol's "
-            "checks of every bucket. The aggregator's own overlap service "
-            "(`aggregator/overlaps.py`) was not in main when this ran; its parts' sum is the "
-            "same arithmetic as the bench's `whole`. "
+            "checks of every bucket; the parts are summed by the aggregator's own "
+            "`aggregator.overlaps.PeriodSketches.of`. The crossover matrices "
+            f"(`aggregator.overlaps.crossover`, k = {DEFAULT_K}, the institutions placed in "
+            "the demo's provinces) and the sector reach (`sector_reach`) run on the same "
+            "decoded sketches, after the all-pairs figure. "
             "The withheld count is the rule at a quarter of the default budget on overlaps drawn "
             "at random: at these sizes nearly every pairwise overlap is too uncertain, as the "
             'section "Overlaps (sketches)" predicts; the rule\'s cost does not depend on it.'
@@ -656,6 +727,7 @@ def report(
     load: tuple[float, float],
     seconds: float,
     seed: int,
+    parts: int,
 ) -> str:
     lines = [
         SECTION,
@@ -670,9 +742,17 @@ def report(
             f"work ran ({seconds:.0f} s in all): the CPU seconds (after the slash) are the "
             "steadier figure. Both paths get the same random 32-byte keys (seed "
             f"{seed} + repeat) with a 10% overlap. Sketch: the agent's own step "
-            "(`agent.sketch_release.release_household_sketch`, 12 parts by main discipline, "
-            "the households split as a large venue's, `overlap_sketching.MIX`; one OpenDP "
-            "measurement) for a period opened with `--overlap-share "
+            "(`agent.sketch_release.release_household_sketch`) in "
+            f"{parts_label(parts)} per institution"
+            + (
+                " (the default of ADR 0036: the enrolled discipline alone, the whole "
+                "institution; `--parts 12` times an institution that declares every discipline)"
+                if parts == 1
+                else f" (an institution that declares {parts} disciplines; the default is one)"
+            )
+            + ", the households with main disciplines as a large venue's "
+            "(`overlap_sketching.MIX`), one OpenDP "
+            "measurement, for a period opened with `--overlap-share "
             f"{SHARE}` of the default budget (discrete Gaussian, ρ = "
             f"{SHARE * default_rho():.4f} of {default_rho():.4f}; ε = 1 at δ = 1e-7 for the "
             "whole budget) and the width `period open` fixes for the pair's size; the payload "
@@ -685,7 +765,7 @@ def report(
             "measured call does not pay the process's one-time library setup."
         ),
         "",
-        *pair_tables(comparisons),
+        *pair_tables(comparisons, parts=parts),
         "",
         target_line(comparisons),
         "",
@@ -706,7 +786,7 @@ def report(
             f"{SECTOR_SECONDS:.0f} s)"
         ),
         "",
-        *sector_table(runs),
+        *sector_table(runs, parts=parts),
         "",
     ]
     return "\n".join(lines)
@@ -721,26 +801,32 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="key sets per size (median)")
     parser.add_argument("--institutions", type=int, default=INSTITUTIONS)
     parser.add_argument("--seed", type=int, default=17, help="seed of the keys and sizes")
+    parser.add_argument(
+        "--parts", type=int, default=DEFAULT_PARTS,
+        help="disciplines each institution declares (1, the default; 12, all of them)",
+    )  # fmt: skip
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
     before, started = os.getloadavg()[0], time.perf_counter()
+    parts = declared_parts(args.parts)
     warm_up(args.seed - 1)
     comparisons = []
     for n in args.sizes:
-        comparisons.append(compare(n, args.repeats, args.seed))
+        comparisons.append(compare(n, args.repeats, args.seed, parts))
         c = comparisons[-1]
         print(
             f"{size_label(n)} × {size_label(n)}: sketch {c.sketch_seconds} s, "
             f"PSI-CA {c.psi_seconds} s",
             flush=True,
         )
-    runs = sector_runs(args.institutions, args.seed)
+    runs = sector_runs(args.institutions, args.seed, parts)
     sizes = " ".join(str(n) for n in args.sizes)
     command = (
         f"PYTHONPATH=. .venv/bin/python bench/overlap_vs_psi.py --sizes {sizes} "
         f"--repeats {args.repeats}"
         + (f" --institutions {args.institutions}" if args.institutions != INSTITUTIONS else "")
         + (f" --seed {args.seed}" if args.seed != 17 else "")
+        + (f" --parts {args.parts}" if args.parts != DEFAULT_PARTS else "")
     )
     text = report(
         comparisons,
@@ -749,6 +835,7 @@ def main() -> None:
         load=(before, os.getloadavg()[0]),
         seconds=time.perf_counter() - started,
         seed=args.seed,
+        parts=len(parts),
     )
     print(text)
     if args.write:

@@ -36,7 +36,18 @@ def test_a_small_institution_is_timed_and_reported() -> None:
     label, spec = bench.widths()[0]
     timing = bench.time_width(label, spec, frame, repeats=1)
     assert timing.width == spec.width and timing.met
-    slow = bench.Timing("widest", 32_768, 3.0, 2.5, 1.0, 0.5, 1.2)
+    assert timing.parts == 1
+    slow = bench.Timing("widest", 32_768, 12, 3.0, 2.5, 1.0, 0.5, 1.2)
     text = bench.report([timing, slow], households=2_000, command="cmd", load=(1.0, 2.0))
     assert text.startswith(bench.SECTION)
-    assert f"met at width {spec.width:,} and not met at 32,768" in text
+    assert f"met at width × parts {spec.width:,} × 1 and not met at 32,768 × 12" in text
+
+
+def test_the_default_is_one_part_and_the_widest_rows_are_also_in_every_part() -> None:
+    assert bench.declared_parts(bench.DEFAULT_PARTS) == (bench.ENROLLED,)
+    assert bench.declared_parts(len(DISCIPLINES)) == DISCIPLINES
+    rows = bench.rows()
+    assert [len(parts) for _, _, parts in rows] == [1] * len(bench.widths()) + [
+        len(DISCIPLINES)
+    ] * bench.WORST_CASE_ROWS
+    assert rows[-1][1].width == sketch_width_limit()

@@ -106,8 +106,20 @@ def test_publication_withholds_each_pair_the_rule_calls_too_uncertain() -> None:
 
 
 def test_all_pairs_decodes_every_payload_and_counts_every_pair() -> None:
-    payloads = [bench.sketch_payload(_released()) for _ in range(4)]
-    run = bench.all_pairs(payloads, SPEC, [300] * 4)
-    assert (run.institutions, run.pairs, run.width) == (4, 6, 256)
+    # k + 1 institutions, so that the crossovers and the reach are computed
+    payloads = [bench.sketch_payload(_released()) for _ in range(6)]
+    run = bench.all_pairs(payloads, SPEC, [300] * 6)
+    assert (run.institutions, run.pairs, run.width) == (6, 15, 256)
     assert run.payload_bytes == sum(len(p) for p in payloads)
-    assert 0 <= run.too_uncertain <= 6
+    assert 0 <= run.too_uncertain <= 15
+    assert run.seconds.cpu == pytest.approx((run.all_pairs + run.crossovers + run.reach).cpu)
+
+
+def test_an_institution_releases_its_enrolled_discipline_alone_by_default() -> None:
+    a, b = psi_baseline.keys_with_overlap(1_000, 1_000, 100, seed=2)
+    cost = bench.sketch_pair_cost(a, b, 100, seed=2)
+    spec = bench.period_spec(1_000, bench.random.Random(2).randbytes(32))
+    assert list(bench.read_sketch_payload(cost.a.payload, spec)) == [bench.ENROLLED]
+    every = bench.sketch_pair_cost(a, b, 100, seed=2, parts=bench.declared_parts(12))
+    assert list(bench.read_sketch_payload(every.a.payload, spec)) == list(DISCIPLINES)
+    assert every.bytes > 5 * cost.bytes  # 12 parts of buckets against one
