@@ -155,10 +155,10 @@ Entry = tuple[str, NoisySketch]
 def present(part: NoisySketch) -> bool:
     """Whether a part counts its institution toward the k rule of its
     discipline: its noisy household count is clear of its noise (the
-    too-uncertain rule). Every institution sends a part for every discipline
-    (an empty one is noise), so having a part says nothing; a part of a few
-    households, not clear, still counts in the sums (leaving it out would
-    lose its households) but not toward k."""
+    too-uncertain rule). An institution sends a part for every discipline it
+    declared, an empty one being noise, so having a part says nothing; a part
+    of a few households, not clear, still counts in the sums (leaving it out
+    would lose its households) but not toward k."""
     return not OverlapEstimate(part.households, math.sqrt(part.count_variance)).too_uncertain
 
 

@@ -123,7 +123,7 @@ def sector(
         disciplines = DISCIPLINES_OF[inst]
         which = rng.integers(0, len(disciplines), count)
         parts = {}
-        for discipline in DISCIPLINES:  # a part for each, as the agent sends (ADR 0036)
+        for discipline in DISCIPLINES:  # every one declared, its empty parts noise (ADR 0036)
             mine = discipline in disciplines
             holds = member[:, n] & (which == disciplines.index(discipline) if mine else False)
             keys.append((inst, discipline))
@@ -139,7 +139,8 @@ def sketched(
 ) -> Submission:  # fmt: skip
     """A stored submission of ``agent`` (its tables as in the penetration tests)
     with the period's sketch of ``hashes`` in its enrolled discipline's part
-    (every other part empty, as the agent sends them) released by OpenDP at
+    (the institution declaring all twelve, its other parts empty: the most
+    noise a sketch can carry) released by OpenDP at
     ``rho``, and its consent to named overlaps; no sketch when the period fixes
     none or ``hashes`` is None. Written past the intake, whose checks of a
     sketch the vectors cover (tests/vectors, sketch-*.envelope)."""
