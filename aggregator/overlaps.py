@@ -347,8 +347,9 @@ def check_named_pair(own: str, other: str, consents: Mapping[str, bool]) -> None
     if not consents[own]:
         raise NamedOverlapNotOptedIn(
             f"{own} did not opt in to named overlaps in its submission for this period",
-            hint="a named overlap needs both institutions' consent: set share_named_overlaps = "
-            "true in the agent's release.toml and submit again",
+            hint="a named overlap needs both institutions' consent, given per period in the "
+            "submission: set share_named_overlaps = true in the agent's release.toml before it "
+            "submits a later period (this one is published and closed to new submissions)",
         )
     if other not in consents:
         raise NamedOverlapOtherNotSubmitted(
