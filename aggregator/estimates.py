@@ -414,3 +414,26 @@ def _cell(estimate: float, std: float, *, clear: bool) -> CellEstimate:
         std=std,
         too_uncertain=not clear or estimate <= 0 or not _measured(estimate, std),
     )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A figure as published: a number with its interval, or too uncertain and
+    no number (the benchmarks' rule). Penetration and overlaps publish their
+    figures in this one shape."""
+
+    estimate: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+    too_uncertain: bool
+
+    def to_dict(self) -> dict[str, float | bool | None]:
+        return {
+            "estimate": self.estimate,
+            "ci95_low": self.ci95_low,
+            "ci95_high": self.ci95_high,
+            "too_uncertain": self.too_uncertain,
+        }
+
+
+HIDDEN = Shown(None, None, None, too_uncertain=True)

@@ -54,6 +54,7 @@ from typing import Protocol
 
 import numpy as np
 
+from aggregator.estimates import HIDDEN, Shown
 from aggregator.overlap_estimators import OverlapEstimate, ReachEstimate, intersection, reach
 from dp.sketches import NoisySketch
 from protocol.errors import (
@@ -292,28 +293,6 @@ def pooled(members: Mapping[str, set[str]], k: int) -> dict[str, str]:
         pool |= members[joined]
     names.update(dict.fromkeys(small, POOLED))
     return names
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A count as published: whole households with the 95% interval, or too
-    uncertain and no number (the benchmarks' and penetration's rule)."""
-
-    estimate: float | None
-    ci95_low: float | None
-    ci95_high: float | None
-    too_uncertain: bool
-
-    def to_dict(self) -> dict[str, float | bool | None]:
-        return {
-            "estimate": self.estimate,
-            "ci95_low": self.ci95_low,
-            "ci95_high": self.ci95_high,
-            "too_uncertain": self.too_uncertain,
-        }
-
-
-HIDDEN = Shown(None, None, None, too_uncertain=True)
 
 
 def shown(estimate: OverlapEstimate, *, digits: int = 0) -> Shown:

@@ -62,7 +62,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from aggregator.estimates import RELATIVE_LIMIT, Z95
+from aggregator.estimates import HIDDEN, RELATIVE_LIMIT, Z95, Shown
 from aggregator.screening import TableInput
 from dp.catchments import BANDS, RADII, UNKNOWN, bands_within, pc4_bands
 
@@ -212,28 +212,6 @@ def represented(index: Interval | None) -> str | None:
 
 
 # --- what is shown -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A figure as published: a number with its interval, or too uncertain and
-    no number (the benchmarks' rule, ``aggregator.estimates``)."""
-
-    estimate: float | None
-    ci95_low: float | None
-    ci95_high: float | None
-    too_uncertain: bool
-
-    def to_dict(self) -> dict[str, float | bool | None]:
-        return {
-            "estimate": self.estimate,
-            "ci95_low": self.ci95_low,
-            "ci95_high": self.ci95_high,
-            "too_uncertain": self.too_uncertain,
-        }
-
-
-HIDDEN = Shown(None, None, None, too_uncertain=True)
 
 
 def clear(interval: Interval | None) -> bool:
