@@ -61,6 +61,7 @@ from protocol.keys import SigningKey, VerifyKey, fingerprint
 from protocol.messages import HEX32, HEX64, SIGNATURE_BYTES
 from protocol.schema import (
     Array,
+    Boolean,
     Bytes,
     Dictionary,
     Integer,
@@ -159,21 +160,6 @@ class Bilingual(Rule):
             f"`nl` and `en`: the Dutch and the English text, each 1–{self.max_chars} "
             "characters without control characters"
         )
-
-
-@dataclass(frozen=True)
-class Flag(Rule):
-    """A JSON ``true`` or ``false``."""
-
-    note: str = ""
-    json_type: ClassVar[str] = "boolean"
-
-    def check(self, value: Any) -> None:
-        if type(value) is not bool:
-            raise Violation("must be true or false")
-
-    def describe(self) -> str:
-        return "`true` or `false`"
 
 
 @dataclass(frozen=True)
@@ -289,7 +275,7 @@ class Manifest:
                 note="the name the period config and every submission use",
                 meaning="a lower-case slug (a-z, 0-9, '-', '.') of 2–64 characters",
             ),
-            "synthetic": Flag(note="`true`: the tables describe no real population"),
+            "synthetic": Boolean(note="`true`: the tables describe no real population"),
             "created": Day(),
             "segments": Array(Nested(Segment), 1, MAX_SEGMENTS, note="in the tables' column order"),
             "files": Dictionary(
