@@ -14,6 +14,7 @@ import json
 import sqlite3
 import tomllib
 from contextlib import closing
+from typing import Any
 
 from agent.release_config import FILE_NAME as RELEASE_TOML
 from agent.sector_keys import custodian_key_path, pinned_custodian
@@ -104,17 +105,32 @@ def format_status(workspace: Workspace) -> str:
     return "\n".join(lines)
 
 
+def _release_setting(workspace: Workspace, key: str) -> Any:
+    """``key`` of release.toml, None when the file or the key is absent.
+
+    Status only shows the setting: a file that does not read raises
+    ValueError with a few words to show instead (``agent submit`` names what
+    is wrong in it)."""
+    try:
+        text = (workspace.root / RELEASE_TOML).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        raise ValueError(f"{RELEASE_TOML} does not read as TOML") from None
+    try:
+        return tomllib.loads(text).get(key)
+    except tomllib.TOMLDecodeError:
+        raise ValueError(f"{RELEASE_TOML} does not read as TOML") from None
+
+
 def _catchment_origin(workspace: Workspace) -> str:
     """The institution's own PC4 its catchment bands are counted from (``home_pc4``
     in release.toml, sent as ``catchment_origin``), in a few words; never raises
     for a file that does not read (``agent submit`` names what is wrong)."""
-    path = workspace.root / RELEASE_TOML
     try:
-        found = tomllib.loads(path.read_text(encoding="utf-8")).get("home_pc4")
-    except FileNotFoundError:
-        found = None
-    except (OSError, tomllib.TOMLDecodeError):
-        return f"{RELEASE_TOML} does not read as TOML"
+        found = _release_setting(workspace, "home_pc4")
+    except ValueError as unreadable:
+        return str(unreadable)
     if found is None:
         return (
             f"none (set home_pc4 in {RELEASE_TOML}: without it every household's catchment "
@@ -129,13 +145,10 @@ def _sketch_parts(workspace: Workspace) -> str:
     config, shown as declared. Never raises for a file that does not read
     (``agent submit`` names what is wrong)."""
     enrolled = workspace.load_config().discipline if workspace.enrolled else None
-    path = workspace.root / RELEASE_TOML
     try:
-        declared = tomllib.loads(path.read_text(encoding="utf-8")).get("sketch_disciplines")
-    except FileNotFoundError:
-        declared = None
-    except (OSError, tomllib.TOMLDecodeError):
-        return f"{RELEASE_TOML} does not read as TOML"
+        declared = _release_setting(workspace, "sketch_disciplines")
+    except ValueError as unreadable:
+        return str(unreadable)
     if declared is None:
         if enrolled is None:
             return "the enrolled discipline alone (not enrolled yet)"
