@@ -43,7 +43,10 @@ def _hint(error: PubliekError, period: str, other: str | None) -> str:
             "which counts from its next submission"
         )
     if isinstance(error, NamedOverlapOtherNotSubmitted):
-        return f"ask again once {other} has submitted a sketch in {period}"
+        return (
+            f"{other} sent no household sketch in {period}, which is published: a named overlap "
+            "with it can only come in a later period where both send one"
+        )
     if isinstance(error, NotFound):
         return (
             f"overlaps are read once the taskforce publishes {period}, and only by an "
