@@ -18,9 +18,12 @@ def demo(
     ] = Path("demo-workspace"),
     institutions: Annotated[int, typer.Option(help="Number of synthetic institutions.")] = 24,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic sector.")] = 7,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Keep the aggregator and its dashboard up until Ctrl-C.")
+    ] = False,
 ) -> None:
     """Run the whole system end to end on a synthetic sector."""
     require_extra("demo", (*AGGREGATOR_MODULES, "faker"))
     from demo.run import run_demo
 
-    run_demo(workspace, institutions=institutions, seed=seed, progress=typer.echo)
+    run_demo(workspace, institutions=institutions, seed=seed, progress=typer.echo, serve=serve)

@@ -167,6 +167,7 @@ def run_demo(
     seed: int = 7,
     k: int = 5,
     progress: Progress = print,
+    serve: bool = False,
 ) -> DemoResult:
     started = time.monotonic()
     prepare_workspace(root)
@@ -286,8 +287,19 @@ def run_demo(
                 except PubliekError as exc:  # e.g. fewer than k institutions sent sketches
                     progress(f"overlaps not shown: {exc}")
                 progress("")
-        progress(f"dashboard: {url}/ (served while the demo runs; start it again with")
-        progress(f"  publiek aggregator serve --state {settings.state_dir})")
+        if serve:
+            # ``publiek demo --serve``: the dashboard and the API stay up for a
+            # browser until the operator stops the demo; the server stops with it.
+            progress(f"dashboard: {url}/ (serving until Ctrl-C)")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                progress("Ctrl-C: stopping the aggregator")
+        else:
+            progress(f"dashboard: {url}/ (served while the demo runs; keep it up with")
+            progress("  publiek demo --serve, or start it again with")
+            progress(f"  publiek aggregator serve --state {settings.state_dir})")
     progress(f"demo finished in {time.monotonic() - started:.1f} s")
     return DemoResult(
         url=url,

@@ -1,0 +1,51 @@
+"""``publiek demo --serve``: the dashboard stays up after the demo until Ctrl-C,
+and Ctrl-C stops the aggregator with it (nothing left listening)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
+def test_demo_serve_keeps_the_dashboard_up_until_ctrl_c(tmp_path: Path) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "cli", "demo", "--serve", "--institutions", "6",
+         "--workspace", str(tmp_path / "demo")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert demo.stdout is not None
+    printed: list[str] = []
+    try:
+        deadline = time.monotonic() + 300
+        url = None
+        while url is None and time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            assert line, "the demo ended before serving:\n" + "".join(printed)
+            printed.append(line)
+            found = re.match(r"dashboard: (\S+) \(serving until Ctrl-C\)", line)
+            url = found[1] if found else None
+        assert url is not None, "".join(printed)
+        time.sleep(1)  # still up after the demo's last line
+        page = httpx.get(url, timeout=10)
+        assert page.status_code == 200 and "<html" in page.text
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            os.kill(demo.pid, signal.SIGKILL)
+            demo.wait()
+    assert demo.returncode == 0, rest
+    assert "Ctrl-C: stopping the aggregator" in rest and "aggregator stopped" in rest
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url, timeout=5)
