@@ -437,3 +437,9 @@ class Shown:
 
 
 HIDDEN = Shown(None, None, None, too_uncertain=True)
+
+
+def published(estimate: float, low: float, high: float, *, digits: int) -> Shown:
+    """A clear figure as published: rounded to ``digits`` decimals, the lower
+    end of its interval never below 0 (a count cannot be negative)."""
+    return Shown(round(estimate, digits), round(max(low, 0.0), digits), round(high, digits), False)

@@ -54,7 +54,7 @@ from typing import Protocol
 
 import numpy as np
 
-from aggregator.estimates import HIDDEN, Shown
+from aggregator.estimates import HIDDEN, Shown, published
 from aggregator.overlap_estimators import OverlapEstimate, ReachEstimate, intersection, reach
 from dp.sketches import NoisySketch
 from protocol.errors import (
@@ -302,12 +302,7 @@ def shown(estimate: OverlapEstimate, *, digits: int = 0) -> Shown:
     (:data:`CLAMP_NOTE`; a clear estimate's lower end is above half of it)."""
     if estimate.too_uncertain or not math.isfinite(estimate.std):
         return HIDDEN
-    return Shown(
-        round(estimate.estimate, digits),
-        round(max(estimate.ci95_low, 0.0), digits),
-        round(estimate.ci95_high, digits),
-        too_uncertain=False,
-    )
+    return published(estimate.estimate, estimate.ci95_low, estimate.ci95_high, digits=digits)
 
 
 def check_named_pair(own: str, other: str, consents: Mapping[str, bool]) -> None:

@@ -62,7 +62,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from aggregator.estimates import HIDDEN, RELATIVE_LIMIT, Z95, Shown
+from aggregator.estimates import HIDDEN, RELATIVE_LIMIT, Z95, Shown, published
 from aggregator.screening import TableInput
 from dp.catchments import BANDS, RADII, UNKNOWN, bands_within, pc4_bands
 
@@ -228,12 +228,7 @@ def shown(interval: Interval | None, *, digits: int) -> Shown:
     """``interval`` as published, rounded to ``digits`` decimals, never below 0."""
     if interval is None or not clear(interval):
         return HIDDEN
-    return Shown(
-        round(interval.estimate, digits),
-        round(max(interval.low, 0.0), digits),
-        round(interval.high, digits),
-        too_uncertain=False,
-    )
+    return published(interval.estimate, interval.low, interval.high, digits=digits)
 
 
 # --- figures per segment ---------------------------------------------------------
