@@ -30,8 +30,9 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from aggregator.web import charts
-from aggregator.web.labels import (
+from dp.release_design import TABLE_DESIGN, design_of, labels
+from views import charts
+from views.labels import (
     LANGUAGES,
     Text,
     dimension_name,
@@ -41,8 +42,7 @@ from aggregator.web.labels import (
     measure_name,
     table_title,
 )
-from aggregator.web.pages import STYLE, number, render
-from dp.release_design import TABLE_DESIGN, design_of, labels
+from views.pages import STYLE, number, render
 
 __all__ = ["PHRASES", "STYLE", "TOO_FEW", "TOO_UNCERTAIN", "render_sector"]
 

@@ -1,4 +1,5 @@
-"""The one-way import rule (docs/architecture.md, ADR 0001): protocol ← dp ← agent / aggregator."""
+"""The one-way import rule (docs/architecture.md, ADR 0001, 0040):
+protocol ← dp ← views ← agent / aggregator."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
-    "protocol": {"dp", "agent", "aggregator", "custodian", "segments", "demo", "cli"},
-    "dp": {"agent", "aggregator", "custodian", "segments", "demo", "cli"},
+    "protocol": {"dp", "views", "agent", "aggregator", "custodian", "segments", "demo", "cli"},
+    "dp": {"views", "agent", "aggregator", "custodian", "segments", "demo", "cli"},
+    "views": {"agent", "aggregator", "custodian", "segments", "demo", "cli"},
     "agent": {"aggregator", "custodian", "segments", "demo", "cli"},
     "aggregator": {"agent", "custodian", "segments", "demo", "cli"},
-    "custodian": {"dp", "agent", "aggregator", "segments", "demo", "cli"},
-    "segments": {"agent", "aggregator", "custodian", "demo", "cli"},
+    "custodian": {"dp", "views", "agent", "aggregator", "segments", "demo", "cli"},
+    "segments": {"views", "agent", "aggregator", "custodian", "demo", "cli"},
 }
 
 

@@ -28,11 +28,14 @@ from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER, MAPPING
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-PACKAGES = ("protocol", "dp", "agent", "aggregator", "custodian", "segments", "demo", "cli")
+PACKAGES = (
+    "protocol", "dp", "views", "agent", "aggregator", "custodian", "segments", "demo", "cli"
+)  # fmt: skip
 # Which requirement set each package's imports must be covered by.
 NEEDS = {
     "protocol": (),
     "dp": (),
+    "views": (),
     "agent": ("agent",),
     "custodian": (),
     "segments": (),

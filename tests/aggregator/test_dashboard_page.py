@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from aggregator.dashboard import PHRASES, STYLE, render_sector
-from aggregator.web.labels import LANGUAGES
+from views.labels import LANGUAGES
 
 PERIOD = "2026-Q3"
 MODEL = "synthetic-2026.1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from aggregator.web.charts import EMPTY, HATCHED, Value, bar_chart, heat_map, nice_maximum
+from views.charts import EMPTY, HATCHED, Value, bar_chart, heat_map, nice_maximum
 
 
 def fmt(x: float) -> str:

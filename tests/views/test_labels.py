@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.web import labels
 from dp.release_design import SEGMENTS, TABLE_DESIGN
 from dp.release_design import labels as key_set
+from views import labels
 
 PERIOD = "2026-Q3"
 DIMENSIONS = sorted({d for t in TABLE_DESIGN for d in t.dimensions})

@@ -1,9 +1,9 @@
 """Rendering the aggregator's pages: Jinja2 templates with autoescaping, the
 one stylesheet, and numbers in the reader's language (ADR 0039).
 
-Templates are package data (``aggregator/web/templates``), so an installed
+Templates are package data (``views/templates``), so an installed
 aggregator needs nothing beside its package. Every value a template prints
-is escaped unless it is ``Markup`` made by ``aggregator.web.charts``, which
+is escaped unless it is ``Markup`` made by ``views.charts``, which
 escapes the texts it puts in its SVG itself. A name a template does not know
 is an error (``StrictUndefined``), not an empty string on a public page.
 
@@ -20,15 +20,15 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from aggregator.web.labels import DEFAULT_LANGUAGE
+from views.labels import DEFAULT_LANGUAGE
 
-_TEMPLATES = resources.files("aggregator.web") / "templates"
+_TEMPLATES = resources.files("views") / "templates"
 STYLE = (_TEMPLATES / "page.css").read_text(encoding="utf-8").strip()
 # The package's own stylesheet, inserted as it is (escaping would change its bytes and hash).
 _STYLE_MARKUP = Markup(STYLE)  # noqa: S704 - a file of this package, not input
 
 _environment = jinja2.Environment(
-    loader=jinja2.PackageLoader("aggregator.web", "templates"),
+    loader=jinja2.PackageLoader("views", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=False,
