@@ -34,6 +34,7 @@ from agent.client import AggregatorClient
 from agent.enrollment import enroll
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
+from agent.own_report import write_report
 from agent.sector_keys import fetch_sector_key
 from agent.segment_install import install_model, pin_model_key
 from agent.submit import submit_period
@@ -287,6 +288,11 @@ def run_demo(
                 except PubliekError as exc:  # e.g. fewer than k institutions sent sketches
                     progress(f"overlaps not shown: {exc}")
                 progress("")
+        # One institution's own report, written on its side (issue 18).
+        first = workspaces[sector.institutions[0].slug]
+        with AggregatorClient(url) as client:
+            progress(f"own report of {sector.institutions[0].slug}: "
+                     f"{write_report(first, PERIOD, client=client)}")  # fmt: skip
         if serve:
             # ``publiek demo --serve``: the dashboard and the API stay up for a
             # browser until the operator stops the demo; the server stops with it.
