@@ -98,11 +98,12 @@ PHRASES: Mapping[str, Text] = {
     "own_only_lede": _t("{institution} in {period}.", "{institution} in {period}."),
     "exact_title": _t("Eigen exacte aantallen", "Own exact counts"),
     "exact": _t(
-        "Eigen exacte aantallen: berekend op deze computer uit de eigen bezoeken van de "
-        "instelling. Ze verlaten het gebouw nooit; alleen de differentieel private tellingen "
-        "zijn verstuurd.",
-        "Own exact counts: computed on this computer from the institution's own visits. They "
-        "never leave the building; only the differentially private counts were sent.",
+        "De eigen aantallen in dit rapport zijn exact: berekend op deze computer uit de eigen "
+        "bezoeken van de instelling. Ze verlaten het gebouw nooit; alleen de differentieel "
+        "private tellingen zijn verstuurd.",
+        "The own counts in this report are exact: computed on this computer from the "
+        "institution's own visits. They never leave the building; only the differentially "
+        "private counts were sent.",
     ),
     "shares": _t(
         "Een instelling en een groep van tientallen instellingen hebben geen vergelijkbare "
