@@ -9,11 +9,11 @@ has none ("te weinig instellingen", "te onzeker"), never a number.
 Absolute counts of one institution and of a group of dozens are not
 comparable, so the report compares *shares*: each key's part of the own
 households (or visits) beside its part of the group's. A group's total is
-the sum of a table of the same measure whose every cell is published (each
-table of one measure adds up to the same total, ADR 0012), the smallest such
-table, which has the least noise in its sum; a share's interval is its
-count's interval over that total. Without such a table the group's shares
-read "te onzeker", and the page says why.
+the sum of a table of the same measure whose every key is listed (each table
+of one measure adds up to the same total, ADR 0012; :func:`group_totals`
+says which); a share's interval is its count's interval over that total.
+Without such a table the group's shares read "te onzeker", and the page
+says why.
 
 The file is self-contained: the stylesheet inline, charts as inline SVG, no
 script, no font, no link or image outside the file, so that it opens from
@@ -109,21 +109,25 @@ PHRASES: Mapping[str, Text] = {
         "Een instelling en een groep van tientallen instellingen hebben geen vergelijkbare "
         "aantallen; daarom staan hier aandelen naast elkaar: het deel van de eigen huishoudens "
         "(of bezoeken) in elke rij, naast het deel van die van de groep. Het aandeel van een "
-        "groep is zijn geschatte aantal gedeeld door zijn totaal; het 95%-interval is dat van "
+        "groep is zijn geschatte aantal gedeeld door zijn totaal (de som van een tabel waarvan "
+        "elke rij er is; een te onzekere rij telt daarin als 0); het 95%-interval is dat van "
         "het aantal, gedeeld door hetzelfde totaal.",
         "An institution and a group of dozens of institutions have no comparable counts, so "
         "this report sets shares side by side: each row's part of the own households (or "
         "visits) beside its part of the group's. A group's share is its estimated count over "
-        "its total; the 95% interval is the count's, over the same total.",
+        "its total (the sum of a table with every row listed; a too uncertain row counts as 0 "
+        "there); the 95% interval is the count's, over the same total.",
     ),
     "gaps": _t(
         "Een vak zonder getal zegt waarom: ‘te weinig instellingen’ als minder dan {k} "
         "instellingen het aanleverden, ‘te onzeker’ als het interval breder is dan de helft van "
-        "de schatting (of het totaal van de groep niet zeker genoeg is). Een ondergrens onder 0 "
+        "de schatting (of als de groep geen totaal heeft om een aandeel van te nemen). Een "
+        "ondergrens onder 0 "
         "staat als 0, gemarkeerd met *.",
         "A cell without a number says why: ‘too few institutions’ when fewer than {k} "
         "institutions sent it, ‘too uncertain’ when its interval is wider than half the "
-        "estimate (or the group's total is not certain enough). A lower bound below 0 is shown "
+        "estimate (or when the group has no total to take a share of). A lower bound below 0 is "
+        "shown "
         "as 0, marked *.",
     ),
     "offline": _t(
@@ -270,7 +274,7 @@ def _estimate(
     """A published cell as a share of ``total`` (or as a count), or its gap."""
     if cell is None:
         return _gap(TOO_FEW, lang)
-    if cell.get("too_uncertain") or cell.get("estimate") is None or not cell.get("published", 1):
+    if not _has_number(cell):
         return _gap(TOO_UNCERTAIN, lang)
     if as_share and not total:
         return _gap(TOO_UNCERTAIN, lang)
@@ -294,22 +298,33 @@ def _key_of(cell: Mapping[str, Any]) -> tuple[str, ...]:
 
 def group_totals(cells: Sequence[Mapping[str, Any]], sizes: Mapping[str, int]) -> dict[str, float]:
     """Each measure's total in a group's published cells: the sum of the
-    smallest table of that measure whose ``sizes[table]`` cells are all listed
-    with a number. A measure without such a table has no total here."""
+    numbers of a table of that measure whose ``sizes[table]`` keys are all
+    listed (none below k, whose count could be anything), the one with the
+    fewest too uncertain cells, then the fewest cells.
+
+    A too uncertain cell adds nothing to that sum: its estimate is smaller
+    than its noise (and a first period's "returning" is near 0), so leaving
+    it out moves the total by less than the intervals already say, and the
+    page says so. A measure without such a table has no total here."""
     by_table: dict[str, list[Mapping[str, Any]]] = {}
     for cell in cells:
         by_table.setdefault(str(cell["table"]), []).append(cell)
-    totals: dict[str, tuple[int, float]] = {}
+    totals: dict[str, tuple[tuple[int, int], float]] = {}
     for name, listed in by_table.items():
-        numbers = [c for c in listed if c.get("estimate") is not None and not c["too_uncertain"]
-                   and c.get("published", True)]  # fmt: skip
         size = sizes.get(name)
-        if size is None or len(numbers) != size:
+        if size is None or len(listed) != size:
             continue
+        numbers = [c["estimate"] for c in listed if _has_number(c)]
+        rank = (size - len(numbers), size)
         measure = str(listed[0]["measure"])
-        if measure not in totals or size < totals[measure][0]:
-            totals[measure] = (size, float(sum(c["estimate"] for c in numbers)))
+        if numbers and (measure not in totals or rank < totals[measure][0]):
+            totals[measure] = (rank, float(sum(numbers)))
     return {measure: total for measure, (_, total) in totals.items()}
+
+
+def _has_number(cell: Mapping[str, Any]) -> bool:
+    published = cell.get("published", True)
+    return bool(published) and not cell.get("too_uncertain") and cell.get("estimate") is not None
 
 
 @dataclass(frozen=True)

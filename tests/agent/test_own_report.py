@@ -82,6 +82,15 @@ def test_a_groups_total_comes_from_the_smallest_table_with_every_cell_published(
     assert group_totals(PEER_CELLS, sizes) == {"households": 1000.0}
 
 
+def test_a_too_uncertain_cell_adds_nothing_to_a_total_and_fewer_of_them_win() -> None:
+    uncertain = [dict(c) for c in SECTOR_CELLS]
+    uncertain[1] = {**uncertain[1], "too_uncertain": True, "estimate": None, "published": False}
+    sizes = {SEGMENTS: 4, "households_by_returning": 2, "visits_by_month": 3}
+    assert group_totals(uncertain, sizes)["households"] == 10000.0  # the segments' sum
+    alone = [c for c in uncertain if c["table"] == "households_by_returning"]
+    assert group_totals(alone, sizes) == {"households": 6000.0}
+
+
 def test_the_segments_stand_beside_the_catchments_population() -> None:
     rows = read_report(page()).rows
     assert rows[(SEGMENTS, "urban-young")][POPULATION].data == {"exact": "25.0"}
