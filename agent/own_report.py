@@ -279,8 +279,9 @@ def _estimate(
     if as_share and not total:
         return _gap(TOO_UNCERTAIN, lang)
     scale = 100 / total if as_share and total else 1.0
-    raw_low = float(cell["ci95_low"])
-    estimate, low, high = (float(cell["estimate"]) * scale, max(0.0, raw_low * scale),
+    # The aggregator sends no negative estimate; were one to come, it shows as 0.
+    raw_low, count = float(cell["ci95_low"]), max(0, cell["estimate"])
+    estimate, low, high = (count * scale, max(0.0, raw_low * scale),
                            max(0.0, float(cell["ci95_high"]) * scale))  # fmt: skip
 
     def fmt(x: float) -> str:
@@ -288,7 +289,7 @@ def _estimate(
 
     return Shown(
         NUMBER, fmt(estimate), round(estimate, 4), round(low, 4), round(high, 4),
-        fmt(low), fmt(high), interval=True, clamped=raw_low < 0, count=cell["estimate"],
+        fmt(low), fmt(high), interval=True, clamped=raw_low < 0, count=count,
     )  # fmt: skip
 
 

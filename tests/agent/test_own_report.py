@@ -10,7 +10,7 @@ import re
 import pytest
 
 from agent.own_report import group_totals, percent, render_report
-from tests.agent.own_report_sample import PEER_CELLS, SECTOR_CELLS, published, read_report
+from tests.agent.own_report_sample import PEER_CELLS, SECTOR_CELLS, cell, published, read_report
 from tests.agent.own_report_sample import report_input as sample
 
 SEGMENTS = "households_by_segment"
@@ -128,6 +128,14 @@ def test_without_the_aggregator_the_report_holds_the_own_numbers_and_says_so() -
 def test_no_number_on_the_page_is_negative() -> None:
     values = read_report(page()).values
     assert values and min(values) >= 0
+
+
+def test_a_negative_estimate_were_one_sent_shows_as_zero() -> None:
+    cells = [*PEER_CELLS[:2], cell("households_by_segment", "urban-young", -4, -20.0, 12.0)]
+    reader = read_report(page(published=published(peer_cells=cells)))
+    shown = reader.rows[(SEGMENTS, "urban-young")][PEER]
+    assert (shown.count, shown.data["estimate"], shown.data["low"]) == ("0", "0.0", "0.0")
+    assert min(reader.values) >= 0
 
 
 def test_the_page_needs_nothing_outside_itself() -> None:
