@@ -34,6 +34,7 @@ from agent.client import AggregatorClient
 from agent.enrollment import enroll
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
+from agent.own_report import write_report
 from agent.sector_keys import fetch_sector_key
 from agent.segment_install import install_model, pin_model_key
 from agent.submit import submit_period
@@ -317,6 +318,12 @@ def run_demo(
                 except PubliekError as exc:  # e.g. fewer than k institutions sent sketches
                     progress(f"overlaps not shown: {exc}")
                 progress("")
+        # One institution's own report, written on its side with its exact numbers beside
+        # the published benchmarks (``publiek agent report``).
+        first = sector.institutions[0].slug
+        with AggregatorClient(url) as client:
+            written = write_report(workspaces[first], PERIOD, client=client)
+        progress(f"own report of {first} (exact own numbers, written on its side): {written}")
         progress(format_logins(url, logins))
         if serve:
             # ``publiek demo --serve``: the dashboard and the API stay up for a
