@@ -38,6 +38,7 @@ from tests.aggregator.conftest import start_server
 pytestmark = pytest.mark.slow  # the demo and a server: seconds (ADR 0032)
 
 PERIOD = "2026-Q3"
+EARLIER = "2026-Q2"  # the demo's first quarter, also published
 K = 3
 runner = CliRunner()
 
@@ -88,9 +89,14 @@ def test_the_own_numbers_are_the_exact_counts_of_the_stored_visits(
     by_month = visits.group_by(pl.col("visit_date").dt.strftime("%Y-%m").alias("m")).agg(
         pl.col("tickets").sum()
     )
+    # Returning: households of the quarter whose link key is among the earlier quarter's
+    # (the demo runs two quarters; the rule is agent.release.RETURNING_RULE).
+    earlier = world.ws.load_visits(EARLIER)["link_key"].unique().implode()
+    returning = visits.filter(pl.col("link_key").is_in(earlier))["household_key"].n_unique()
+    assert 0 < returning < households
     rows = page.rows
-    assert rows[("households_by_returning", "new")][0].data["exact"] == str(households)
-    assert rows[("households_by_returning", "returning")][0].data["exact"] == "0"
+    assert rows[("households_by_returning", "new")][0].data["exact"] == str(households - returning)
+    assert rows[("households_by_returning", "returning")][0].data["exact"] == str(returning)
     for month, tickets in by_month.iter_rows():
         assert rows[("visits_by_month", month)][0].data["exact"] == str(tickets)
     segments = sum(int(rows[k][0].data["exact"]) for k in rows if k[0] == "households_by_segment")
