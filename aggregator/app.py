@@ -29,6 +29,7 @@ from aggregator.api import (
     segment_models,
     service,
     submissions,
+    web_session,
 )
 from aggregator.api.dependencies import Services
 from aggregator.api.openapi import PubliekAPI
@@ -43,7 +44,7 @@ from aggregator.storage import Database
 
 ROUTERS = (
     service, intake, auth, periods, benchmarks, penetration, overlaps, audit, submissions,
-    institutions, sector_keys, segment_models, dashboard,
+    institutions, sector_keys, segment_models, dashboard, web_session,
 )  # fmt: skip
 
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
         throttle=LoginThrottle.from_settings(db, settings),
     )
     install_handlers(app)
+    web_session.install_web_handlers(app)
     app.add_middleware(SecurityHeaders)
     for area in ROUTERS:
         app.include_area(area.router)

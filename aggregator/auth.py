@@ -205,6 +205,14 @@ def issue_token(db: Database, username: str, *, valid_for: timedelta) -> str:
     return token
 
 
+def revoke_token(db: Database, token: str) -> None:
+    """End one token (a web session's, at logout); an unknown or ended one is left as it is."""
+    with db.session() as s:
+        row = s.get(ApiToken, token_digest(token))
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = datetime.now(UTC)
+
+
 def login(db: Database, username: str, password: str, *, valid_for: timedelta) -> str:
     """Exchange a password for an API token; one vague error for every failure.
 

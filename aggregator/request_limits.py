@@ -38,6 +38,12 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """The body of a JSON request, at most ``limit`` bytes (413 beyond, before
     more than that is read)."""
     check_json_media_type(request)
+    return await read_capped(request, limit)
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """The body, whatever its media type, at most ``limit`` bytes (413 beyond,
+    before more than that is read): the login form's, which is not JSON."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the request body is {declared} bytes; the limit is {limit}")

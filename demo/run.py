@@ -38,7 +38,7 @@ from agent.sector_keys import fetch_sector_key
 from agent.segment_install import install_model, pin_model_key
 from agent.submit import submit_period
 from agent.workspace import Workspace
-from aggregator.auth import TASKFORCE, create_user, issue_token
+from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, create_user, issue_token
 from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
 from aggregator.keyring import Keyring
@@ -230,7 +230,11 @@ def run_demo(
     }
     # The demo's operator is the taskforce: one account, one API token, used by
     # the custodian for the roster and the sealed keys, and to close the period.
-    create_user(db, "taskforce", TASKFORCE, secrets.token_urlsafe(24))
+    # Its password, and the privacy officer's, are made for this run and printed at
+    # the end, so that a reader can log in to their pages (nothing real is behind them).
+    logins = {"taskforce": secrets.token_urlsafe(12), "privacy": secrets.token_urlsafe(12)}
+    create_user(db, "taskforce", TASKFORCE, logins["taskforce"])
+    create_user(db, "privacy", PRIVACY_OFFICER, logins["privacy"])
     taskforce_token = issue_token(db, "taskforce", valid_for=timedelta(hours=1))
     db.engine.dispose()
 
@@ -287,6 +291,7 @@ def run_demo(
                 except PubliekError as exc:  # e.g. fewer than k institutions sent sketches
                     progress(f"overlaps not shown: {exc}")
                 progress("")
+        progress(format_logins(url, logins))
         if serve:
             # ``publiek demo --serve``: the dashboard and the API stay up for a
             # browser until the operator stops the demo; the server stops with it.
@@ -308,6 +313,18 @@ def run_demo(
         sector=sector,
         sector_key=custodian.sector_key(PERIOD),
         workspace=root,
+    )
+
+
+def format_logins(url: str, logins: dict[str, str]) -> str:
+    """Where to log in, and as whom: the demo's own accounts, made for this run."""
+    rows = [("taskforce", "taskforce", "/taskforce"), ("privacy officer", "privacy", "/privacy")]
+    return "\n".join(
+        [f"log in at {url}/login (accounts made for this demo run):"]
+        + [
+            f"  {who:<15} user {user:<9} password {logins[user]}  → {url}{home}"
+            for who, user, home in rows
+        ]
     )
 
 

@@ -7,8 +7,10 @@ problem documents, the CSV and Parquet downloads, the OpenAPI document.
 - ``Content-Security-Policy``: nothing may load or run (``default-src
   'none'``); the one thing the dashboard needs is its inline stylesheet,
   allowed by its hash, so no other style (an injected one) applies either.
-  The pages have no scripts, forms, images or frames (docs/architecture.md:
-  no scripts, no CDN), and may not be framed or change their base URL.
+  The pages have no scripts, images or frames (docs/architecture.md:
+  no scripts, no CDN), and may not be framed or change their base URL;
+  their forms (login, logout, a page's filters) go to this site only
+  (``form-action 'self'``).
 - ``X-Content-Type-Options: nosniff``: a download or a problem document is
   never taken for a page; ``X-Frame-Options: DENY`` for browsers that do
   not read ``frame-ancestors``; ``Referrer-Policy: no-referrer``: a link
@@ -45,7 +47,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         f"style-src {_style_source(STYLE)}",
         "frame-ancestors 'none'",
         "base-uri 'none'",
-        "form-action 'none'",
+        "form-action 'self'",
     )
 )
 SECURITY_HEADERS = {

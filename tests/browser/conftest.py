@@ -81,3 +81,12 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def login(page: Page, base_url: str, username: str, password: str) -> None:
+    """Log in through the form, as a person does; the page ends where the form sends it."""
+    page.goto(f"{base_url}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("form.login button[type=submit]")
