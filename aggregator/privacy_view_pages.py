@@ -195,13 +195,6 @@ PHRASES: Mapping[str, Text] = {
     "bounds": _t("Standaardgrenzen per huishouden", "Default bounds per household"),
 }
 
-NAV = ("overview", "log", "budgets", "periods")
-HREFS = {
-    "overview": "/privacy",
-    "log": "/privacy/log",
-    "budgets": "/privacy/budgets",
-    "periods": "/privacy/periods",
-}
 POLICY_KEYS = (
     "k", "period_rho", "period_delta", "period_mechanism", "max_body_bytes", "token_days",
     "request_skew_seconds", "database", "peer_groups",
@@ -238,14 +231,10 @@ def href(path: str, lang: str, **query: Any) -> str:
 
 def _page(name: str, lang: str, chrome: Mapping[str, Any], **context: Any) -> str:
     t = phrases(lang)
-    subnav = [
-        {"name": t[key], "href": href(HREFS[key], lang), "current": key == name} for key in NAV
-    ]
     return render(
         f"privacy{'' if name == 'overview' else '_' + name}.html",
         **chrome,
         t=t,
-        subnav=subnav,
         heading=t[name],
         **context,
     )

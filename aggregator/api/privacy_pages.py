@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from aggregator import periods
 from aggregator.api.dependencies import Offset, PeriodFilter, ServicesDep
-from aggregator.api.web_session import PrivacyOfficerPage, chrome
+from aggregator.api.web_session import PrivacyOfficerPage
 from aggregator.privacy_view import budget_view, config_view, log_view, overview_view
 from aggregator.privacy_view_pages import (
     render_budgets,
@@ -25,6 +25,7 @@ from aggregator.privacy_view_pages import (
     render_overview,
     render_periods,
 )
+from aggregator.web_chrome import chrome
 from protocol.messages import check_period
 from views.labels import language
 

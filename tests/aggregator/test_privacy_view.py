@@ -5,17 +5,20 @@ and a period config's signature is checked under the published key."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from aggregator import privacy_view
 from aggregator.api import audit
 from aggregator.api.dependencies import Services
 from aggregator.app import create_app
-from aggregator.auth import PRIVACY_OFFICER, Principal
+from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, Principal, create_user
 from aggregator.intake import Intake
 from aggregator.periods import get_period, open_period
 from aggregator.set_aside import set_aside
@@ -29,7 +32,7 @@ PO = Principal(role=PRIVACY_OFFICER, name="po")
 
 
 @pytest.fixture(scope="module")
-def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """An aggregator with three institutions' submissions in one period, one of
     them set aside, and an empty second period."""
     state = tmp_path_factory.mktemp("privacy-view")
@@ -42,8 +45,16 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     intake.accept(agents[0].seal(agents[0].payload(PERIOD, rho=0.2), agg.recipient))
     set_aside(agg.db, receipts[2].submission_id, "sent twice by mistake")
     open_period(agg.db, "2027-Q1", rho_budget=0.25)
+    create_user(agg.db, "po", PRIVACY_OFFICER, "po password 12")
+    create_user(agg.db, "tf", TASKFORCE, "tf password 12")
     agg.db.engine.dispose()
-    yield create_app(agg.settings).state.services
+    yield create_app(agg.settings)
+
+
+@pytest.fixture(scope="module")
+def svc(app: FastAPI) -> Services:
+    found: Services = app.state.services
+    return found
 
 
 def test_budgets_are_the_apis_with_each_share_of_the_budget(svc: Services) -> None:
@@ -151,3 +162,84 @@ def test_the_overview_names_versions_models_and_the_policy(svc: Services) -> Non
         (DEMO_SEGMENT_MODEL, [PERIOD, "2027-Q1"])
     ]
     assert view.verdict.intact and view.verdict.size == 5
+
+
+# --- the pages, through the app ------------------------------------------------
+
+PAGES = ("/privacy", "/privacy/log", "/privacy/budgets", "/privacy/periods")
+
+
+@pytest.fixture(scope="module")
+def po_client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        answer = client.post("/login", data={"username": "po", "password": "po password 12"},
+                             follow_redirects=False)  # fmt: skip
+        assert answer.status_code == 303
+        yield client
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_each_page_opens_for_the_privacy_officer_in_both_languages(
+    po_client: TestClient, path: str, lang: str
+) -> None:
+    answer = po_client.get(path, params={"lang": lang})
+    assert answer.status_code == 200, answer.text[:500]
+    html = answer.text
+    assert f'<html lang="{lang}">' in html
+    heading = {"nl": "Privacy-officer", "en": "Privacy officer"}[lang]
+    assert f"<h1>{heading}: " in html
+    assert "<script" not in html
+
+
+def _data(html: str, cls: str) -> list[float]:
+    return [float(v) for v in re.findall(rf'<data class="{cls}" value="([^"]+)"', html)]
+
+
+def test_the_budget_page_shows_the_apis_figures_for_the_period_asked(
+    po_client: TestClient, svc: Services
+) -> None:
+    html = po_client.get("/privacy/budgets", params={"period": PERIOD}).text
+    api = audit.budgets(PERIOD, PO, svc)
+    assert _data(html, "rho-spent") == [i["rho_spent"] for i in api["institutions"]]
+    assert _data(html, "set-aside") == [i["set_aside"] for i in api["institutions"]]
+    assert f'data-rho-budget="{api["rho_budget"]}"' in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart"' in html
+
+
+def test_the_budget_page_without_a_period_shows_the_newest_with_submissions(
+    po_client: TestClient,
+) -> None:
+    html = po_client.get("/privacy/budgets").text
+    assert f'data-period="{PERIOD}" data-rho-budget=' in html
+    empty = po_client.get("/privacy/budgets", params={"period": "2027-Q1"}).text
+    assert "Geen inzendingen in deze periode." in empty
+
+
+def test_the_log_page_lists_every_entry_with_its_check(po_client: TestClient) -> None:
+    html = po_client.get("/privacy/log", params={"lang": "en"}).text
+    assert re.findall(r'data-status="(\w+)"', html) == ["intact"] * 5
+    assert 'data-kind="set-aside"' in html and 'data-reason="matches"' in html
+    assert "The chain is intact" in html and "publiek audit verify-log" in html
+
+
+def test_the_periods_page_says_each_signature_verifies(po_client: TestClient) -> None:
+    html = po_client.get("/privacy/periods").text
+    assert re.findall(r'data-signature="(\w+)"', html) == ["verifies", "verifies"]
+
+
+def test_nobody_logged_in_is_sent_to_the_login_form(app: FastAPI) -> None:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        for path in PAGES:
+            answer = client.get(path, follow_redirects=False)
+            assert answer.status_code == 303
+            assert answer.headers["location"].startswith("/login?next=")
+
+
+def test_the_taskforce_gets_the_no_access_page(app: FastAPI) -> None:
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        client.post("/login", data={"username": "tf", "password": "tf password 12"},
+                    follow_redirects=False)  # fmt: skip
+        for path in PAGES:
+            answer = client.get(path)
+            assert answer.status_code == 403 and "Geen toegang" in answer.text
