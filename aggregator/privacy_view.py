@@ -109,10 +109,6 @@ class EntryCheck:
     status: str
     reason: str | None  # None for a submission's entry
 
-    @property
-    def set_aside(self) -> bool:
-        return self.entry["kind"] == SET_ASIDE
-
 
 def chain_verdict(rows: Sequence[Mapping[str, Any]]) -> ChainVerdict:
     """``protocol.translog.verify_chain`` over the whole log, the check an

@@ -65,8 +65,10 @@ PHRASES: Mapping[str, Text] = {
     ),
     "versions": _t("Versies", "Versions"),
     "protocol": _t("Protocol", "Protocol"),
-    "earlier": _t("eerdere versies (alleen in oude eigen administratie)",
-                  "earlier versions (only in an agent's own old records)"),  # fmt: skip
+    "earlier": _t(
+        "eerdere versies (alleen in oude eigen administratie)",
+        "earlier versions (only in an agent's own old records)",
+    ),
     "design": _t("Tabelontwerp van deze versie", "Release design of this version"),
     "design_tables": _t("{n} tabellen", "{n} tables"),
     "period_design": _t("Tabelontwerp per periode", "Release design per period"),
@@ -83,22 +85,29 @@ PHRASES: Mapping[str, Text] = {
     "policy": _t("Beleid dat de aggregator afdwingt", "Policy the aggregator enforces"),
     "setting": _t("Instelling", "Setting"),
     "value": _t("Waarde", "Value"),
-    "k": _t("k: minimum aantal instellingen per gepubliceerd vak",
-            "k: minimum institutions per published cell"),  # fmt: skip
-    "period_rho": _t("Budget per instelling voor een nieuwe periode (ρ, zCDP)",
-                     "Budget per institution for a new period (ρ, zCDP)"),  # fmt: skip
+    "k": _t(
+        "k: minimum aantal instellingen per gepubliceerd vak",
+        "k: minimum institutions per published cell",
+    ),
+    "period_rho": _t(
+        "Budget per instelling voor een nieuwe periode (ρ, zCDP)",
+        "Budget per institution for a new period (ρ, zCDP)",
+    ),
     "period_delta": _t("δ waarbij ρ als ε wordt uitgedrukt", "δ at which ρ is stated as ε"),
     "period_mechanism": _t("Mechanisme", "Mechanism"),
     "max_body_bytes": _t("Grootste inzending (bytes)", "Largest submission (bytes)"),
     "token_days": _t("Geldigheid van een API-token (dagen)", "Validity of an API token (days)"),
-    "request_skew_seconds": _t("Toegestane klokafwijking (seconden)",
-                               "Allowed clock skew (seconds)"),  # fmt: skip
+    "request_skew_seconds": _t(
+        "Toegestane klokafwijking (seconden)", "Allowed clock skew (seconds)"
+    ),
     "database": _t("Database", "Database"),
     "peer_groups": _t("Vergelijkingsgroepen", "Peer groups"),
     "log_status": _t("Transparantielog", "Transparency log"),
     "entries": _t("{n} regels", "{n} entries"),
-    "chain_intact": _t("De keten klopt: elke regel opnieuw berekend. Kop: {head}",
-                       "The chain is intact: every entry recomputed. Head: {head}"),  # fmt: skip
+    "chain_intact": _t(
+        "De keten klopt: elke regel opnieuw berekend. Kop: {head}",
+        "The chain is intact: every entry recomputed. Head: {head}",
+    ),
     "chain_broken": _t("De keten klopt NIET: {problem}", "The chain is NOT intact: {problem}"),
     "index": _t("Nr.", "No."),
     "kind": _t("Soort", "Kind"),
@@ -116,8 +125,9 @@ PHRASES: Mapping[str, Text] = {
     MISPLACED: _t("verkeerde plaats", "out of place"),
     REASON_MATCHES: _t("reden klopt met de vastlegging", "reason matches its commitment"),
     REASON_ERASED: _t("reden gewist (vastlegging blijft)", "reason erased (commitment kept)"),
-    REASON_DIFFERS: _t("reden klopt NIET met de vastlegging",
-                       "reason does NOT match its commitment"),  # fmt: skip
+    REASON_DIFFERS: _t(
+        "reden klopt NIET met de vastlegging", "reason does NOT match its commitment"
+    ),
     "log_caption": _t(
         "Regels {first} tot en met {last} van {total}. Een inzendingsregel bevat alleen ids, "
         "periode, digest en tijdstip; nooit een cijfer.",
@@ -153,8 +163,10 @@ PHRASES: Mapping[str, Text] = {
         "Period {period} ({state}): budget ρ = {rho} per institution{epsilon}. {n} institutions "
         "submitted; {at} spent their whole budget, {over} more than the budget.",
     ),
-    "budget_chart": _t("Besteed budget per instelling in {period}, met de budgetlijn",
-                       "Budget spent per institution in {period}, with the budget line"),  # fmt: skip
+    "budget_chart": _t(
+        "Besteed budget per instelling in {period}, met de budgetlijn",
+        "Budget spent per institution in {period}, with the budget line",
+    ),
     "budget_line": _t("budget {rho}", "budget {rho}"),
     "budget_caption": _t(
         "ρ besteed per instelling in {period}, tegen het budget van de periode. Een "
@@ -186,8 +198,10 @@ PHRASES: Mapping[str, Text] = {
     "segment_model": _t("Segmentmodel", "Segment model"),
     "sketch": _t("Huishoudschets (overlap)", "Household sketch (overlaps)"),
     "sketch_none": _t("geen schets deze periode", "no sketch this period"),
-    "sketch_text": _t("{share} van ρ, breedte {width}, ontwerp {design}",
-                      "{share} of ρ, width {width}, design {design}"),  # fmt: skip
+    "sketch_text": _t(
+        "{share} van ρ, breedte {width}, ontwerp {design}",
+        "{share} of ρ, width {width}, design {design}",
+    ),
     "table_weights": _t("Tabellen en hun deel van ρ", "Tables and their share of ρ"),
     "table": _t("Tabel", "Table"),
     "weight": _t("Deel van ρ", "Share of ρ"),
@@ -304,9 +318,7 @@ def render_log(view: LogView, lang: str, chrome: Mapping[str, Any], base_url: st
             }
         )
     first = view.offset + 1 if rows else 0
-    caption = t["log_caption"].format(
-        first=first, last=view.offset + len(rows), total=view.total
-    )
+    caption = t["log_caption"].format(first=first, last=view.offset + len(rows), total=view.total)
     return _page(
         "log",
         lang,
@@ -370,14 +382,13 @@ def render_budgets(
                     (
                         r.institution_id,
                         r.rho_spent,
-                        f"{r.institution_id}: ρ {decimal(r.rho_spent, lang)} "
-                        f"({percent(r.share, lang)})",
+                        _bar_note(r.institution_id, r.rho_spent, r.share, lang),
                     )
                     for r in view.rows
                 ],
-                view.rho_budget,
-                t["budget_line"].format(rho=decimal(view.rho_budget, lang)),
-                lambda v: decimal(v, lang, 3),
+                budget=view.rho_budget,
+                budget_label=t["budget_line"].format(rho=decimal(view.rho_budget, lang)),
+                fmt=lambda v: decimal(v, lang, 3),
             )
             if view.rows
             else None
@@ -399,6 +410,10 @@ def render_budgets(
             "chart": chart,
         }
     return _page("budgets", lang, chrome, periods=periods, detail=detail)
+
+
+def _bar_note(institution_id: str, spent: float, share: float, lang: str) -> str:
+    return f"{institution_id}: ρ {decimal(spent, lang)} ({percent(share, lang)})"
 
 
 def render_periods(views: Sequence[ConfigView], lang: str, chrome: Mapping[str, Any]) -> str:

@@ -27,6 +27,7 @@ def budget_chart(
     chart_id: str,
     title: str,
     bars: Sequence[tuple[str, float, str]],
+    *,
     budget: float,
     budget_label: str,
     fmt: Format,

@@ -25,6 +25,7 @@ from aggregator.privacy_view_pages import (
     render_overview,
     render_periods,
 )
+from aggregator.storage import Period
 from aggregator.web_chrome import chrome
 from protocol.messages import check_period
 from views.labels import language
@@ -71,6 +72,7 @@ def budgets(
     shown = language(lang)
     rows = periods.list_periods(svc.db)
     submitted = periods.submitted_institutions(svc.db)
+    chosen: Period | None
     if period is not None:
         check_period(period)
         chosen = periods.get_period(svc.db, period)  # unknown-period otherwise
