@@ -62,9 +62,7 @@ def test_the_budgets_on_the_page_are_the_apis(po: Page, live: LiveAggregator, pe
     po.goto(f"{live.url}/privacy/budgets?period={period}")
     doc = api(live, f"/v1/periods/{period}/budgets")
     section = f"section[data-period='{period}']"
-    assert float(po.locator(section).get_attribute("data-rho-budget") or "nan") == doc[
-        "rho_budget"
-    ]
+    assert float(po.locator(section).get_attribute("data-rho-budget") or "nan") == doc["rho_budget"]
     shown = {
         "institution": po.locator(f"{section} tr[data-institution]").evaluate_all(
             "rows => rows.map(r => r.dataset.institution)"
