@@ -138,6 +138,21 @@ PHRASES: Mapping[str, Text] = {
     "next": _t("Volgende", "Next"),
     "pages": _t("Bladeren", "Pages"),
     "empty_log": _t("De log is nog leeg.", "The log is still empty."),
+    "past_end": _t(
+        "Geen regels vanaf nummer {offset}: de log heeft er {total}.",
+        "No entries from number {offset}: the log has {total}.",
+    ),
+    "kinds": _t(
+        "Twee soorten regels. Een inzending: de aggregator sloeg een inzending op (ids, "
+        "periode, digest van de envelop, tijdstip). Buiten beschouwing gelaten: de taskforce "
+        "liet een eerdere inzending weg uit de benchmarks van haar periode, met een reden; het "
+        "besteedde budget blijft besteed. De reden zelf staat buiten de hash en kan gewist "
+        "worden; de vastlegging ervan blijft in de keten.",
+        "Two kinds of entry. A submission: the aggregator stored a submission (ids, period, "
+        "digest of the envelope, time). Set aside: the taskforce left an earlier submission "
+        "out of its period's benchmarks, with a reason; the budget spent stays spent. The "
+        "reason itself is outside the hash and can be erased; its commitment stays in the chain.",
+    ),
     "no_signed_heads": _t(
         "De log kent geen ondertekende koppen: wat de aggregator ondertekent zijn ontvangst"
         "bewijzen, die elke instelling zelf tegen de log controleert (publiek audit verify-log "
@@ -326,6 +341,8 @@ def render_log(view: LogView, lang: str, chrome: Mapping[str, Any], base_url: st
         verdict=_verdict(view.verdict, t),
         rows=rows,
         caption=caption,
+        past_end=t["past_end"].format(offset=view.offset, total=view.total),
+        total=view.total,
         previous_href=None
         if view.previous_offset is None
         else href("/privacy/log", lang, offset=view.previous_offset or None),

@@ -243,3 +243,15 @@ def test_the_taskforce_gets_the_no_access_page(app: FastAPI) -> None:
         for path in PAGES:
             answer = client.get(path)
             assert answer.status_code == 403 and "Geen toegang" in answer.text
+
+
+def test_a_log_page_past_the_end_says_how_long_the_log_is(po_client: TestClient) -> None:
+    html = po_client.get("/privacy/log", params={"offset": 500, "lang": "en"}).text
+    assert "No entries from number 500: the log has 5." in html
+
+
+def test_the_whole_log_read_for_the_chain_is_the_log_as_published(svc: Services) -> None:
+    from aggregator import translog
+
+    with svc.db.session() as s:
+        assert privacy_view.whole_log(svc) == translog.entries(s)
