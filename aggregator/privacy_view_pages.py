@@ -72,6 +72,7 @@ PHRASES: Mapping[str, Text] = {
     "design": _t("Tabelontwerp van deze versie", "Release design of this version"),
     "design_tables": _t("{n} tabellen", "{n} tables"),
     "period_design": _t("Tabelontwerp per periode", "Release design per period"),
+    "design_fixed": _t("Tabelontwerp vastgelegd bij opening", "Release design fixed at opening"),
     "period": _t("Periode", "Period"),
     "models": _t("Segmentmodellen", "Segment models"),
     "model": _t("Versie", "Version"),
