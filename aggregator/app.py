@@ -25,6 +25,7 @@ from aggregator.api import (
     overlaps,
     penetration,
     periods,
+    privacy_pages,
     sector_keys,
     segment_models,
     service,
@@ -44,7 +45,7 @@ from aggregator.storage import Database
 
 ROUTERS = (
     service, intake, auth, periods, benchmarks, penetration, overlaps, audit, submissions,
-    institutions, sector_keys, segment_models, dashboard, web_session,
+    institutions, sector_keys, segment_models, dashboard, web_session, privacy_pages,
 )  # fmt: skip
 
 

@@ -189,6 +189,19 @@ def _secure(request: Request) -> bool:
         return host != "localhost"
 
 
+def _from_other_site(request: Request) -> bool:
+    """Whether a form post came from another site's page. A browser that sends
+    ``Sec-Fetch-Site`` says so itself (a page cannot forge it); without it, the
+    ``Origin``. Our own pages' ``Referrer-Policy: no-referrer`` makes Chromium
+    send ``Origin: null`` even for our own login form, so ``Origin`` alone
+    would refuse every real login."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}"
+
+
 def _login_page(
     request: Request, lang: str, *, target: str, username: str = "", error: str = "", status: int
 ) -> HTMLResponse:
@@ -229,8 +242,7 @@ async def login_submit(request: Request, svc: ServicesDep) -> Response:
     lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
     target = local_target(form.get("next")) or ""
     username = form.get("username", "").strip()
-    origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+    if _from_other_site(request):
         error = LOGIN["other_site"][lang]
         return _login_page(request, lang, target=target, error=error, status=403)
     try:
