@@ -174,10 +174,10 @@ PHRASES: Mapping[str, Text] = {
     "submissions": _t("Inzendingen", "Submissions"),
     "set_aside": _t("Buiten beschouwing", "Set aside"),
     "budget_lede": _t(
-        "Periode {period} ({state}): budget ρ = {rho} per instelling{epsilon}. {n} instellingen "
-        "zonden in; {at} besteedden hun hele budget, {over} meer dan het budget.",
-        "Period {period} ({state}): budget ρ = {rho} per institution{epsilon}. {n} institutions "
-        "submitted; {at} spent their whole budget, {over} more than the budget.",
+        "Periode {period} ({state}): budget ρ = {rho} per instelling{epsilon}. Instellingen met "
+        "inzendingen: {n}; hun hele budget besteed: {at}; meer dan het budget: {over}.",
+        "Period {period} ({state}): budget ρ = {rho} per institution{epsilon}. Institutions that "
+        "submitted: {n}; that spent their whole budget: {at}; more than the budget: {over}.",
     ),
     "budget_chart": _t(
         "Besteed budget per instelling in {period}, met de budgetlijn",
