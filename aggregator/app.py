@@ -19,13 +19,13 @@ from aggregator.api import (
     audit,
     auth,
     benchmarks,
-    dashboard,
     institutions,
     intake,
     overlaps,
     penetration,
     periods,
     sector_keys,
+    sector_pages,
     segment_models,
     service,
     submissions,
@@ -44,7 +44,7 @@ from aggregator.storage import Database
 
 ROUTERS = (
     service, intake, auth, periods, benchmarks, penetration, overlaps, audit, submissions,
-    institutions, sector_keys, segment_models, dashboard, web_session,
+    institutions, sector_keys, segment_models, sector_pages, web_session,
 )  # fmt: skip
 
 

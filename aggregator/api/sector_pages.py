@@ -1,0 +1,197 @@
+"""The sector's web pages: the overview and the trends, for the public (``/``,
+``/trends``: what the taskforce published) and for the taskforce
+(``/taskforce``, ``/taskforce/trends``: every period, by its session cookie),
+and the taskforce's downloads of an unpublished period (ADR 0040).
+
+The numbers come from the functions the JSON API answers with (the benchmark
+cells of ``periods.visible_groups``, and the penetration, crossover and
+reach routes called as functions): a page and ``/v1/...`` cannot disagree.
+The routes are HTML for people and stay out of the OpenAPI document, as the
+login pages do; the JSON they mirror is in it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from aggregator import periods
+from aggregator.api.benchmarks import _export
+from aggregator.api.dependencies import PeriodFilter, PeriodLabel, ReadablePeriod, ServicesDep
+from aggregator.api.overlaps import period_crossover, period_reach
+from aggregator.api.penetration import group_penetration
+from aggregator.api.web_session import OptionalStaff, TaskforcePage
+from aggregator.auth import Principal
+from aggregator.penetration import DEFAULT_RADIUS
+from aggregator.peergroups import SECTOR
+from aggregator.sector_view import (
+    PUBLIC,
+    TASKFORCE,
+    Filters,
+    OverviewInputs,
+    PeriodChoice,
+    default_period,
+    readable,
+    render_overview,
+    resolve,
+)
+from aggregator.storage import Period
+from aggregator.trends import PeriodGroup, TrendInputs, render_trends
+from aggregator.web_chrome import chrome
+from protocol.errors import NotFound, PubliekError
+from protocol.messages import check_period
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+Language = Annotated[Literal["nl", "en"], Query()]
+Choice = Annotated[str | None, Query()]
+STATUS = {periods.PUBLISHED: "published", periods.CLOSED: "closed", periods.OPEN: "provisional"}
+
+
+def _periods(svc: ServicesDep, audience: str) -> tuple[list[PeriodChoice], dict[str, Period]]:
+    rows = {p.label: p for p in periods.list_periods(svc.db)}
+    choices = readable([PeriodChoice(p.label, p.state) for p in rows.values()], audience)
+    return choices, rows
+
+
+def _group_cells(
+    svc: ServicesDep, row: Period, filters: Filters, asked: str | None, lang: str
+) -> tuple[int, list[dict[str, Any]], Any]:
+    """The period's groups, the resolved group among them with its cells.
+
+    Cells are read for the first candidate (the group asked for, or the
+    narrowest of the selection); only when that one is not a group of the
+    period are they read again for the group it resolves to."""
+    first = asked or filters.chain()[0]
+    k, groups = periods.visible_groups(svc.db, row, k=svc.settings.k, cells_of=first)
+    resolved = resolve(filters, [g["group_id"] for g in groups], k=k, lang=lang, asked=asked)
+    if resolved.group_id != first:
+        k, groups = periods.visible_groups(
+            svc.db, row, k=svc.settings.k, cells_of=resolved.group_id
+        )
+    return k, groups, resolved
+
+
+def _answer(call: Any, *args: Any, **kwargs: Any) -> tuple[dict[str, Any] | None, str]:
+    """An API function's answer, or None and why (no sketches, fewer than k, no model)."""
+    try:
+        return call(*args, **kwargs), ""
+    except PubliekError as e:
+        return None, str(e)
+
+
+def _overview(  # noqa: PLR0913, PLR0917 - the page's query, passed on
+    request: Request, svc: ServicesDep, principal: Principal | None, audience: str,
+    period: str | None, group: str | None, lang: str,
+    discipline: str | None, province: str | None, size: str | None,
+) -> HTMLResponse:  # fmt: skip
+    choices, rows = _periods(svc, audience)
+    if period is not None:
+        check_period(period)
+        chosen = next((p for p in choices if p.label == period), None)
+    else:
+        chosen = default_period(choices)
+    if chosen is None:
+        raise NotFound(
+            f"no readable period {period}" if period else "no published period yet",
+            hint="close and publish one: publiek aggregator period close/publish",
+        )
+    row = rows[chosen.label]
+    filters = Filters.of(discipline, province, size)
+    k, groups, resolved = _group_cells(svc, row, filters, group, lang)
+    read = ReadablePeriod(row, STATUS[row.state])
+    penetration, why_not = _answer(
+        group_penetration, row.label, read, svc, group=resolved.group_id, catchment=DEFAULT_RADIUS
+    )
+    crossover, why_no_crossover = _answer(period_crossover, row.label, read, svc, by="discipline")
+    reach = None
+    if resolved.group_id == SECTOR and crossover is not None:
+        reach, _ = _answer(period_reach, row.label, read, svc)
+    inputs = OverviewInputs(
+        audience=audience, periods=choices, period=chosen, k=k, groups=groups,
+        resolved=resolved, filters=filters, segment_model=row.segment_model,
+        penetration=penetration, penetration_reason=why_not,
+        crossover=crossover, crossover_reason=why_no_crossover, reach=reach,
+    )  # fmt: skip
+    return HTMLResponse(render_overview(inputs, lang=lang, chrome=chrome(request, principal, lang)))
+
+
+@router.get("/", response_class=HTMLResponse)
+def public_overview(  # noqa: PLR0913, PLR0917 - the page's query
+    request: Request, svc: ServicesDep, principal: OptionalStaff,
+    period: PeriodFilter = None, group: str | None = None, lang: Language = "nl",
+    discipline: Choice = None, province: Choice = None, size: Choice = None,
+) -> HTMLResponse:  # fmt: skip
+    """A published period's overview (the newest, or the one asked for)."""
+    return _overview(request, svc, principal, PUBLIC, period, group, lang,
+                     discipline, province, size)  # fmt: skip
+
+
+@router.get("/taskforce", response_class=HTMLResponse)
+def taskforce_overview(  # noqa: PLR0913, PLR0917 - the page's query
+    request: Request, svc: ServicesDep, principal: TaskforcePage,
+    period: PeriodFilter = None, group: str | None = None, lang: Language = "nl",
+    discipline: Choice = None, province: Choice = None, size: Choice = None,
+) -> HTMLResponse:  # fmt: skip
+    """Any period's overview, published or not."""
+    return _overview(request, svc, principal, TASKFORCE, period, group, lang,
+                     discipline, province, size)  # fmt: skip
+
+
+def _trends(  # noqa: PLR0913, PLR0917 - the page's query, passed on
+    request: Request, svc: ServicesDep, principal: Principal | None, audience: str, lang: str,
+    discipline: str | None, province: str | None, size: str | None,
+) -> HTMLResponse:  # fmt: skip
+    choices, rows = _periods(svc, audience)
+    filters = Filters.of(discipline, province, size)
+    columns = []
+    for choice in choices:
+        row = rows[choice.label]
+        k, groups, resolved = _group_cells(svc, row, filters, None, lang)
+        group = next(g for g in groups if g["group_id"] == resolved.group_id)
+        columns.append(PeriodGroup(choice, k, group, resolved, row.segment_model))
+    inputs = TrendInputs(audience=audience, columns=columns, filters=filters)
+    return HTMLResponse(render_trends(inputs, lang=lang, chrome=chrome(request, principal, lang)))
+
+
+@router.get("/trends", response_class=HTMLResponse)
+def public_trends(  # noqa: PLR0913, PLR0917 - the page's query
+    request: Request, svc: ServicesDep, principal: OptionalStaff, lang: Language = "nl",
+    discipline: Choice = None, province: Choice = None, size: Choice = None,
+) -> HTMLResponse:  # fmt: skip
+    """Every figure across the published periods."""
+    return _trends(request, svc, principal, PUBLIC, lang, discipline, province, size)
+
+
+@router.get("/taskforce/trends", response_class=HTMLResponse)
+def taskforce_trends(  # noqa: PLR0913, PLR0917 - the page's query
+    request: Request, svc: ServicesDep, principal: TaskforcePage, lang: Language = "nl",
+    discipline: Choice = None, province: Choice = None, size: Choice = None,
+) -> HTMLResponse:  # fmt: skip
+    """Every figure across every period, published or not."""
+    return _trends(request, svc, principal, TASKFORCE, lang, discipline, province, size)
+
+
+def _taskforce_export(period: str, svc: ServicesDep, fmt: str, group: str) -> Response:
+    row = periods.get_period(svc.db, period)
+    return _export(period, ReadablePeriod(row, STATUS[row.state]), svc, fmt, group)
+
+
+@router.get("/taskforce/periods/{period}/benchmarks.csv")
+def taskforce_csv(
+    period: PeriodLabel, svc: ServicesDep, principal: TaskforcePage, group: str = SECTOR
+) -> Response:
+    """One group's cells of any period as CSV, for the taskforce's page (its cookie):
+    what ``/v1/periods/{period}/benchmarks.csv`` gives with its bearer token."""
+    del principal  # the guard is the check
+    return _taskforce_export(period, svc, "csv", group)
+
+
+@router.get("/taskforce/periods/{period}/benchmarks.parquet")
+def taskforce_parquet(
+    period: PeriodLabel, svc: ServicesDep, principal: TaskforcePage, group: str = SECTOR
+) -> Response:
+    """One group's cells of any period as Parquet (see ``taskforce_csv``)."""
+    del principal
+    return _taskforce_export(period, svc, "parquet", group)
