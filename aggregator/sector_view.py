@@ -42,11 +42,10 @@ from aggregator.dashboard import (
     _chart_value,
     _ordered_tables,
     _section,
-    shown_cell,
 )
 from aggregator.peergroups import ALL_SIZES, NATIONAL, PART_OF_COUNTRY, SECTOR, SIZE_CLASSES
 from views import charts, charts_map
-from views.labels import KEYS, LANGUAGES, Text, key_label, language, level_name
+from views.labels import KEYS, Text, key_label, language, level_name
 from views.pages import number, render
 
 PUBLIC = "public"
@@ -133,7 +132,20 @@ WORDS: Mapping[str, Text] = {
     "under": _t("onder", "under"),
     "in_line": _t("zoals de bevolking", "in line"),
     "catchment_note": _t("Verzorgingsgebied: {catchment}.", "Catchment: {catchment}."),
-    "not_available": _t("Niet beschikbaar: {reason}", "Not available: {reason}"),
+    "not_available": _t("Niet beschikbaar: {reason}.", "Not available: {reason}."),
+    "no_sketches": _t(
+        "de inzendingen van deze periode hebben geen huishoudschets",
+        "this period's submissions carry no household sketch",
+    ),
+    "below_k": _t(
+        "minder dan {k} instellingen stuurden wat hiervoor nodig is",
+        "fewer than {k} institutions sent what this needs",
+    ),
+    "no_population": _t(
+        "het segmentmodel van deze periode heeft geen bevolking om mee te vergelijken",
+        "this period's segment model has no population to compare with",
+    ),
+    "not_this_period": _t("niet voor deze periode", "not for this period"),
     "provinces_map": _t("Huishoudens per provincie, als kaart", "Households by province, as a map"),
     "crossover": _t("Overlap tussen disciplines", "Crossover between disciplines"),
     "crossover_caption": _t(
@@ -169,7 +181,7 @@ WORDS: Mapping[str, Text] = {
 
 def word(name: str, lang: str, **values: Any) -> str:
     text = WORDS[name][lang]
-    return text.format(**values) if values else text
+    return text.format(**values) if values and "{" in text else text
 
 
 def decimal(value: float, digits: int, lang: str) -> str:
@@ -221,9 +233,9 @@ class Filters:
     def of(cls, discipline: str | None, province: str | None, size: str | None) -> Filters:
         """Unknown values are dropped, not echoed: the form only offers known ones."""
         return cls(
-            discipline if discipline in KEYS["discipline"] else "",
-            province if province in PART_OF_COUNTRY else "",
-            size if size in SIZE_CLASSES else "",
+            discipline if discipline and discipline in KEYS["discipline"] else "",
+            province if province and province in PART_OF_COUNTRY else "",
+            size if size and size in SIZE_CLASSES else "",
         )
 
     def chain(self) -> list[str]:
@@ -304,16 +316,18 @@ class FigureTable:
     unavailable: str = ""
 
 
-def profile_section(penetration: Mapping[str, Any] | None, reason: str, lang: str) -> FigureTable:
+def profile_section(
+    penetration: Mapping[str, Any] | None, reason: str, lang: str, *, k: int = 0
+) -> FigureTable:
     """The segment profile against the population and the penetration, from
     ``GET /v1/periods/{p}/penetration`` of the group."""
-    header = [word("segment", lang), word("population", lang), word("visitors", lang), word("penetration", lang),
-              word("profile_index", lang)]  # fmt: skip
+    header = [word(name, lang) for name in
+              ("segment", "population", "visitors", "penetration", "profile_index")]  # fmt: skip
     section = FigureTable(
         "profile", word("profile", lang), word("profile_caption", lang), header, []
     )
     if penetration is None:
-        section.unavailable = word("not_available", lang, reason=reason)
+        section.unavailable = word("not_available", lang, reason=word(reason, lang, k=k))
         return section
     listed = penetration["listed"]
     bars = []
@@ -357,7 +371,7 @@ def crossover_section(
         [word("pairs_of", lang), PHRASES["estimate"][lang]], [],
     )  # fmt: skip
     if crossover is None:
-        section.unavailable = word("not_available", lang, reason=reason)
+        section.unavailable = word("not_available", lang, reason=word(reason, lang, k=k))
         return section
     groups = [g["group"] for g in crossover["groups"]]
     cells: dict[tuple[str, str], ShownCell] = {}
@@ -389,10 +403,13 @@ def reach_rows(reach: Mapping[str, Any] | None, lang: str) -> list[Row]:
     if reach is None:
         return []
     return [
-        Row(word("reach_households", lang), [figure_cell("reach", reach["reach"], lang)]),
+        Row(word("reach_households", lang), [figure_cell("reach", reach["reach"], lang)],
+            table="reach"),
         Row(word("mean_institutions", lang),
-            [figure_cell("mean_institutions", reach["mean_institutions"], lang, digits=2)]),
-        Row(word("pairs", lang), [figure_cell("pairs", reach["household_institution_pairs"], lang)]),
+            [figure_cell("mean_institutions", reach["mean_institutions"], lang, digits=2)],
+            table="reach"),
+        Row(word("pairs", lang),
+            [figure_cell("pairs", reach["household_institution_pairs"], lang)], table="reach"),
     ]  # fmt: skip
 
 
@@ -419,9 +436,9 @@ class OverviewInputs:
     filters: Filters
     segment_model: str | None
     penetration: Mapping[str, Any] | None
-    penetration_reason: str
+    penetration_reason: str  # a key of WORDS: why there is no penetration answer
     crossover: Mapping[str, Any] | None
-    crossover_reason: str
+    crossover_reason: str  # a key of WORDS
     reach: Mapping[str, Any] | None
 
 
@@ -456,12 +473,13 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
                                     lang=lang)
         for i, cells in enumerate(_ordered_tables(group["cells"]), start=1)
     }  # fmt: skip
+    size = group["institutions"]
     headline = [Row(word("institutions_in_group", lang), [ShownCell(
-        "institutions", NUMBER, estimate=group["institutions"], low=group["institutions"],
-        high=group["institutions"], estimate_text=number(group["institutions"], lang))])]  # fmt: skip
+        "institutions", NUMBER, estimate=size, low=size, high=size,
+        estimate_text=number(size, lang))])]  # fmt: skip
     for name in HEADLINE_TABLES:
         if name in tables:
-            headline += [Row(f"{tables[name].title}: {row.label}", row.cells)
+            headline += [Row(f"{tables[name].title}: {row.label}", row.cells, table=name)
                          for row in tables[name].rows]  # fmt: skip
     headline += reach_rows(inputs.reach if group["group_id"] == SECTOR else None, lang)
     named = {name: tables.get(name) for name in (DISCIPLINE_MONTH, PROVINCES, FREQUENCY, DISTANCE)}
@@ -484,7 +502,7 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
             name: PHRASES[name][lang].format(k=inputs.k) if name == "gaps" else PHRASES[name][lang]
             for name in PHRASES
             if name not in ("lede", "group_text", "merged")
-        },  # fmt: skip
+        },
         page_title=word("title" if inputs.audience == TASKFORCE else "public_title", lang),
         action=base,
         period=period,
@@ -493,7 +511,7 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
             word("state_note", lang, state=state_words[inputs.period.state])
             if inputs.period.state != "published"
             else ""
-        ),  # fmt: skip
+        ),
         periods=[
             {
                 "label": p.label,
@@ -501,7 +519,7 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
                 "selected": p.label == period,
             }
             for p in reversed(inputs.periods)
-        ],  # fmt: skip
+        ],
         filters=[
             {
                 "name": "discipline",
@@ -535,7 +553,7 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
                     for k in SIZE_CLASSES
                 ],
             },
-        ],  # fmt: skip
+        ],
         group_id=group["group_id"],
         shown_group=word("shown_group", lang, group=group["group_id"], text=group_text),
         reasons=inputs.resolved.reasons,
@@ -545,11 +563,11 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
                 (charts.HATCHED, PHRASES[TOO_FEW][lang]),
                 (charts.EMPTY, PHRASES[TOO_UNCERTAIN][lang]),
             ],
-        ),  # fmt: skip
+        ),
         headline=headline,
-        profile=profile_section(inputs.penetration, inputs.penetration_reason, lang),
+        profile=profile_section(inputs.penetration, inputs.penetration_reason, lang, k=inputs.k),
         named=named,
-        provinces_map=provinces_map(named[PROVINCES], lang) if named[PROVINCES] else None,
+        provinces_map=provinces_map(shown_map, lang) if (shown_map := named[PROVINCES]) else None,
         crossover=crossover_section(inputs.crossover, inputs.crossover_reason, lang, k=inputs.k),
         others=others,
         downloads=downloads(inputs.audience, inputs.period, group["group_id"]),
@@ -559,5 +577,5 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
             discipline=query["discipline"],
             province=query["province"],
             size=query["size"],
-        ),  # fmt: skip
+        ),
     )

@@ -89,8 +89,10 @@ class TrendTable:
     chart: Markup | None
 
 
-def _keys(name: str, dims: Sequence[str], per_period: Sequence[Mapping[tuple[str, ...], Any]],
-          models: Sequence[str | None], labels: Sequence[str]) -> list[tuple[str, ...]]:  # fmt: skip
+def _keys(
+    name: str, dims: Sequence[str], per_period: Sequence[Mapping[tuple[str, ...], Any]],
+    models: Sequence[str | None], labels: Sequence[str],
+) -> list[tuple[str, ...]]:  # fmt: skip
     """Every key of the table over the periods, in the design's order."""
     axes = []
     for position in range(len(dims)):
@@ -102,7 +104,7 @@ def _keys(name: str, dims: Sequence[str], per_period: Sequence[Mapping[tuple[str
         axes.append(seen)
     if len(dims) == 1:
         return [(k,) for k in axes[0]]
-    if len(dims) == 2:  # noqa: PLR2004 - a table of two dimensions
+    if len(dims) == 2:
         return [(a, b) for a in axes[0] for b in axes[1]]
     out: list[tuple[str, ...]] = []  # an older design's table: its listed keys
     for listed in per_period:
@@ -172,12 +174,12 @@ def render_trends(inputs: TrendInputs, *, lang: str | None, chrome: Mapping[str,
         t={
             name: PHRASES[name][lang]
             for name in ("howto_title", "howto", "contents", "estimate", "clamped_note")
-        },  # fmt: skip
+        },
         gaps=PHRASES["gaps"][lang].format(k=min((c.k for c in inputs.columns), default=0)),
         action=base.rstrip("/") + "/trends",
         overview_href=link(
             base, lang=lang, discipline=f.discipline, province=f.province, size=f.size
-        ),  # fmt: skip
+        ),
         filters=[
             {
                 "name": "discipline",
@@ -212,7 +214,7 @@ def render_trends(inputs: TrendInputs, *, lang: str | None, chrome: Mapping[str,
                     for k in ("small", "medium", "large")
                 ],
             },
-        ],  # fmt: skip
+        ],
         periods=[
             {
                 "label": c.period.label,
@@ -223,13 +225,13 @@ def render_trends(inputs: TrendInputs, *, lang: str | None, chrome: Mapping[str,
                 "reasons": c.resolved.reasons,
             }
             for c in inputs.columns
-        ],  # fmt: skip
+        ],
         legend=charts.legend(
             "legend",
             [
                 (charts.HATCHED, PHRASES[TOO_FEW][lang]),
                 (charts.EMPTY, PHRASES[TOO_UNCERTAIN][lang]),
             ],
-        ),  # fmt: skip
+        ),
         tables=trend_tables(inputs.columns, lang),
     )

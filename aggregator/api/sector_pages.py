@@ -24,8 +24,8 @@ from aggregator.api.overlaps import period_crossover, period_reach
 from aggregator.api.penetration import group_penetration
 from aggregator.api.web_session import OptionalStaff, TaskforcePage
 from aggregator.auth import Principal
-from aggregator.penetration import DEFAULT_RADIUS
 from aggregator.peergroups import SECTOR
+from aggregator.penetration import DEFAULT_RADIUS
 from aggregator.sector_view import (
     PUBLIC,
     TASKFORCE,
@@ -40,7 +40,7 @@ from aggregator.sector_view import (
 from aggregator.storage import Period
 from aggregator.trends import PeriodGroup, TrendInputs, render_trends
 from aggregator.web_chrome import chrome
-from protocol.errors import NotFound, PubliekError
+from protocol.errors import NoSketches, NotFound, OverlapBelowK, PubliekError
 from protocol.messages import check_period
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -73,15 +73,23 @@ def _group_cells(
     return k, groups, resolved
 
 
-def _answer(call: Any, *args: Any, **kwargs: Any) -> tuple[dict[str, Any] | None, str]:
-    """An API function's answer, or None and why (no sketches, fewer than k, no model)."""
+def _answer(
+    call: Any, *args: Any, otherwise: str = "not_this_period", **kwargs: Any
+) -> tuple[dict[str, Any] | None, str]:
+    """An API function's answer, or None and why, as a key of the page's words:
+    the API's own message is for an operator, in English; the page says it in
+    the reader's language."""
     try:
         return call(*args, **kwargs), ""
-    except PubliekError as e:
-        return None, str(e)
+    except NoSketches:
+        return None, "no_sketches"
+    except OverlapBelowK:
+        return None, "below_k"
+    except PubliekError:
+        return None, otherwise
 
 
-def _overview(  # noqa: PLR0913, PLR0917 - the page's query, passed on
+def _overview(  # noqa: PLR0917 - the page's query, passed on
     request: Request, svc: ServicesDep, principal: Principal | None, audience: str,
     period: str | None, group: str | None, lang: str,
     discipline: str | None, province: str | None, size: str | None,
@@ -102,7 +110,13 @@ def _overview(  # noqa: PLR0913, PLR0917 - the page's query, passed on
     k, groups, resolved = _group_cells(svc, row, filters, group, lang)
     read = ReadablePeriod(row, STATUS[row.state])
     penetration, why_not = _answer(
-        group_penetration, row.label, read, svc, group=resolved.group_id, catchment=DEFAULT_RADIUS
+        group_penetration,
+        row.label,
+        read,
+        svc,
+        group=resolved.group_id,
+        catchment=DEFAULT_RADIUS,
+        otherwise="no_population",
     )
     crossover, why_no_crossover = _answer(period_crossover, row.label, read, svc, by="discipline")
     reach = None
@@ -118,7 +132,7 @@ def _overview(  # noqa: PLR0913, PLR0917 - the page's query, passed on
 
 
 @router.get("/", response_class=HTMLResponse)
-def public_overview(  # noqa: PLR0913, PLR0917 - the page's query
+def public_overview(  # noqa: PLR0917 - the page's query
     request: Request, svc: ServicesDep, principal: OptionalStaff,
     period: PeriodFilter = None, group: str | None = None, lang: Language = "nl",
     discipline: Choice = None, province: Choice = None, size: Choice = None,
@@ -129,7 +143,7 @@ def public_overview(  # noqa: PLR0913, PLR0917 - the page's query
 
 
 @router.get("/taskforce", response_class=HTMLResponse)
-def taskforce_overview(  # noqa: PLR0913, PLR0917 - the page's query
+def taskforce_overview(  # noqa: PLR0917 - the page's query
     request: Request, svc: ServicesDep, principal: TaskforcePage,
     period: PeriodFilter = None, group: str | None = None, lang: Language = "nl",
     discipline: Choice = None, province: Choice = None, size: Choice = None,
@@ -139,7 +153,7 @@ def taskforce_overview(  # noqa: PLR0913, PLR0917 - the page's query
                      discipline, province, size)  # fmt: skip
 
 
-def _trends(  # noqa: PLR0913, PLR0917 - the page's query, passed on
+def _trends(  # noqa: PLR0917 - the page's query, passed on
     request: Request, svc: ServicesDep, principal: Principal | None, audience: str, lang: str,
     discipline: str | None, province: str | None, size: str | None,
 ) -> HTMLResponse:  # fmt: skip
@@ -156,7 +170,7 @@ def _trends(  # noqa: PLR0913, PLR0917 - the page's query, passed on
 
 
 @router.get("/trends", response_class=HTMLResponse)
-def public_trends(  # noqa: PLR0913, PLR0917 - the page's query
+def public_trends(  # noqa: PLR0917 - the page's query
     request: Request, svc: ServicesDep, principal: OptionalStaff, lang: Language = "nl",
     discipline: Choice = None, province: Choice = None, size: Choice = None,
 ) -> HTMLResponse:  # fmt: skip
@@ -165,7 +179,7 @@ def public_trends(  # noqa: PLR0913, PLR0917 - the page's query
 
 
 @router.get("/taskforce/trends", response_class=HTMLResponse)
-def taskforce_trends(  # noqa: PLR0913, PLR0917 - the page's query
+def taskforce_trends(  # noqa: PLR0917 - the page's query
     request: Request, svc: ServicesDep, principal: TaskforcePage, lang: Language = "nl",
     discipline: Choice = None, province: Choice = None, size: Choice = None,
 ) -> HTMLResponse:  # fmt: skip
