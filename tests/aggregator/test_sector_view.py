@@ -61,8 +61,10 @@ def test_a_selection_resolves_to_the_narrowest_visible_group_and_says_why() -> N
     found = resolve(Filters("museum", "noord-holland", "small"), visible, k=5, lang="en")
     assert found.group_id == "museum/west/small"
     assert found.reasons == [
-        "museum/noord-holland/small is not a peer group in this period (fewer than 5 "
-        "institutions, or merged into a wider one)."
+        (
+            "museum/noord-holland/small is not a peer group in this period (fewer than 5 "
+            "institutions, or merged into a wider one)."
+        )
     ]
     # Without a size class there is no province group: the discipline nationally.
     found = resolve(Filters("museum", "utrecht", ""), visible, k=5, lang="nl")
@@ -206,8 +208,11 @@ def test_the_sectors_reach_is_a_labelled_lower_bound_among_the_headline_figures(
     reach = {"reach": FIGURE, "mean_institutions": FIGURE, "household_institution_pairs": HIDDEN}
     html = overview(PUBLIC, PERIODS[0], "en", reach=reach)
     assert "households reached (lower bound)" in html
-    assert re.search(r'<tr data-table="reach"><th scope="row">household–institution pairs</th>'
-                     r'<td class="gap" data-key="pairs" data-gap="too_uncertain">', html)  # fmt: skip
+    pairs = (
+        r'<tr data-table="reach"><th scope="row">household–institution pairs</th>'
+        r'<td class="gap" data-key="pairs" data-gap="too_uncertain">'
+    )
+    assert re.search(pairs, html)
 
 
 def test_no_number_on_the_page_is_negative() -> None:
