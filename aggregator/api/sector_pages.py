@@ -12,6 +12,7 @@ login pages do; the JSON they mirror is in it.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -73,20 +74,44 @@ def _group_cells(
     return k, groups, resolved
 
 
+# The penetration and overlap answers of closed and published periods, by the
+# period's closing (its stored inputs cannot change without a new close):
+# computing them reads and checks every submission of the period, which for a
+# sector of 500 institutions is seconds, on every page view. Open periods are
+# computed live on each view, as the API does.
+_ANSWERS: OrderedDict[tuple[Any, ...], tuple[dict[str, Any] | None, str]] = OrderedDict()
+ANSWERS_KEPT = 64
+
+
 def _answer(
-    call: Any, *args: Any, otherwise: str = "not_this_period", **kwargs: Any
-) -> tuple[dict[str, Any] | None, str]:
-    """An API function's answer, or None and why, as a key of the page's words:
-    the API's own message is for an operator, in English; the page says it in
-    the reader's language."""
+    call: Any, row: Period, svc: ServicesDep, *args: Any, otherwise: str = "not_this_period",
+    **kwargs: Any,
+) -> tuple[dict[str, Any] | None, str]:  # fmt: skip
+    """An API function's answer for ``row``, or None and why, as a key of the
+    page's words: the API's own message is for an operator, in English; the
+    page says it in the reader's language."""
+    key = (svc.settings.db_url, row.label, row.state, row.closed_at, row.inputs_digest,
+           call.__name__, args, tuple(sorted(kwargs.items())))  # fmt: skip
+    if row.state != periods.OPEN and key in _ANSWERS:
+        _ANSWERS.move_to_end(key)
+        return _ANSWERS[key]
+    read = ReadablePeriod(row, STATUS[row.state])
     try:
-        return call(*args, **kwargs), ""
+        answer: tuple[dict[str, Any] | None, str] = (
+            call(row.label, read, svc, *args, **kwargs),
+            "",
+        )
     except NoSketches:
-        return None, "no_sketches"
+        answer = None, "no_sketches"
     except OverlapBelowK:
-        return None, "below_k"
+        answer = None, "below_k"
     except PubliekError:
-        return None, otherwise
+        answer = None, otherwise
+    if row.state != periods.OPEN:
+        _ANSWERS[key] = answer
+        while len(_ANSWERS) > ANSWERS_KEPT:
+            _ANSWERS.popitem(last=False)
+    return answer
 
 
 def _overview(  # noqa: PLR0917 - the page's query, passed on
@@ -108,20 +133,14 @@ def _overview(  # noqa: PLR0917 - the page's query, passed on
     row = rows[chosen.label]
     filters = Filters.of(discipline, province, size)
     k, groups, resolved = _group_cells(svc, row, filters, group, lang)
-    read = ReadablePeriod(row, STATUS[row.state])
     penetration, why_not = _answer(
-        group_penetration,
-        row.label,
-        read,
-        svc,
-        group=resolved.group_id,
-        catchment=DEFAULT_RADIUS,
+        group_penetration, row, svc, group=resolved.group_id, catchment=DEFAULT_RADIUS,
         otherwise="no_population",
-    )
-    crossover, why_no_crossover = _answer(period_crossover, row.label, read, svc, by="discipline")
+    )  # fmt: skip
+    crossover, why_no_crossover = _answer(period_crossover, row, svc, by="discipline")
     reach = None
     if resolved.group_id == SECTOR and crossover is not None:
-        reach, _ = _answer(period_reach, row.label, read, svc)
+        reach, _ = _answer(period_reach, row, svc)
     inputs = OverviewInputs(
         audience=audience, periods=choices, period=chosen, k=k, groups=groups,
         resolved=resolved, filters=filters, segment_model=row.segment_model,

@@ -84,8 +84,8 @@ def test_the_overview_of_an_unpublished_period_shows_the_apis_numbers(
     for c in shown:
         if c["table"] not in tables:
             continue
-        on_page = {**c, "estimate": c["estimate"] and c["estimate"]["value"],
-                   "low": c["low"] and c["low"]["value"], "high": c["high"] and c["high"]["value"]}  # fmt: skip
+        on_page = {**c, **{part: c[part] and c[part]["value"]
+                           for part in ("estimate", "low", "high")}}  # fmt: skip
         if on_page["estimate"] is not None:
             assert whole(c["estimate"]["text"], lang) == int(on_page["estimate"])
         kinds[check_cell(on_page, api.get((c["table"], c["key"])), lang)] += 1
