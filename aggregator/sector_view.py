@@ -131,7 +131,15 @@ WORDS: Mapping[str, Text] = {
     "over": _t("over", "over"),
     "under": _t("onder", "under"),
     "in_line": _t("zoals de bevolking", "in line"),
-    "catchment_note": _t("Verzorgingsgebied: {catchment}.", "Catchment: {catchment}."),
+    "catchment_country": _t(
+        "Verzorgingsgebied: heel Nederland (de hele sector), per segment.",
+        "Catchment: the whole country (the whole sector), by segment.",
+    ),
+    "catchment_radius": _t(
+        "Verzorgingsgebied: tot {km} km rond elke instelling van de groep, opgeteld.",
+        "Catchment: up to {km} km around each institution of the group, summed.",
+    ),
+    "json": _t("{what} (JSON, {period})", "{what} (JSON, {period})"),
     "not_available": _t("Niet beschikbaar: {reason}.", "Not available: {reason}."),
     "no_sketches": _t(
         "de inzendingen van deze periode hebben geen huishoudschets",
@@ -352,7 +360,11 @@ def profile_section(
         section.chart = charts.bar_chart(
             "chart-profile", word("profile_chart", lang), bars, lambda x: number(x, lang)
         )
-    section.notes.append(word("catchment_note", lang, catchment=penetration["catchment"]))
+    catchment = str(penetration["catchment"])
+    if catchment.endswith("_km"):
+        section.notes.append(word("catchment_radius", lang, km=catchment.removesuffix("_km")))
+    else:
+        section.notes.append(word("catchment_country", lang))
     return section
 
 
@@ -450,13 +462,25 @@ def link(path: str, **query: str) -> str:
     return f"{path}?{urlencode({k: v for k, v in query.items() if v})}"
 
 
-def downloads(audience: str, period: PeriodChoice, group_id: str) -> list[dict[str, str]]:
+def downloads(
+    audience: str, period: PeriodChoice, group_id: str, lang: str = "nl"
+) -> list[dict[str, str]]:
     """CSV and Parquet of the shown group's cells: the public export for a
-    published period, the taskforce's own route (its session cookie) otherwise."""
-    prefix = "/v1" if period.state == "published" else "/taskforce"
-    if audience == PUBLIC and period.state != "published":  # pragma: no cover - not readable
+    published period, the taskforce's own route (its session cookie) otherwise;
+    for a published period also the penetration and overlap answers the page
+    shows, as the API gives them (JSON; unpublished, the API wants a token)."""
+    published = period.state == "published"
+    prefix = "/v1" if published else "/taskforce"
+    if audience == PUBLIC and not published:  # pragma: no cover - not readable
         return []
-    return [
+    api = f"/v1/periods/{period.label}"
+    json = [
+        {"name": word("json", lang, what=word("profile", lang), period=period.label),
+         "href": link(f"{api}/penetration", group=group_id)},
+        {"name": word("json", lang, what=word("crossover", lang), period=period.label),
+         "href": link(f"{api}/overlaps", by="discipline")},
+    ] if published else []  # fmt: skip
+    return json + [
         {"name": f"{fmt} ({group_id}, {period.label})",
          "href": link(f"{prefix}/periods/{period.label}/benchmarks.{fmt.lower()}", group=group_id)}
         for fmt in ("CSV", "Parquet")
@@ -570,7 +594,7 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
         provinces_map=provinces_map(shown_map, lang) if (shown_map := named[PROVINCES]) else None,
         crossover=crossover_section(inputs.crossover, inputs.crossover_reason, lang, k=inputs.k),
         others=others,
-        downloads=downloads(inputs.audience, inputs.period, group["group_id"]),
+        downloads=downloads(inputs.audience, inputs.period, group["group_id"], lang),
         trends_href=link(
             base.rstrip("/") + "/trends",
             lang=lang,
