@@ -1,8 +1,10 @@
 """Trends: every benchmark figure of one peer group across the periods, quarter
 on quarter, each with its 95% interval (issue 18, ADR 0040).
 
-The public reads the published periods, the taskforce every period (closed
-ones "niet gepubliceerd", open ones "voorlopig"). The group is chosen per
+The public reads the published periods, the taskforce also the closed ones
+("niet gepubliceerd"). An open quarter is not a point of a trend: its
+figures are provisional, computed live on each view, and the overview shows
+them ("voorlopig"). The group is chosen per
 period with the overview's filters (``aggregator.sector_view.resolve``):
 peer groups are merged anew each period, so the same selection can land on
 a wider group in a quarter with fewer institutions, and the page says so per
@@ -160,22 +162,49 @@ class TrendInputs:
     filters: Filters
 
 
-def render_trends(inputs: TrendInputs, *, lang: str | None, chrome: Mapping[str, Any]) -> str:
-    """The trends page (``chrome``: the common context of ``base.html``)."""
+def trend_body(columns: Sequence[PeriodGroup], lang: str) -> Markup:
+    """The page's figures: the group of each period, the contents and a section
+    per table. Rendered on its own so that the caller can keep it while the
+    periods it shows are closed (``aggregator.api.sector_pages``): it depends
+    on nothing but the stored benchmarks, the selection and the language."""
+    state_words = {s: word(s, lang) for s in ("published", "closed", "open")}
+    html = render(
+        "trends_body.html",
+        lang=lang,
+        w={name: WORDS[name][lang] for name in WORDS if "{" not in WORDS[name][lang]},
+        tw={name: TREND_WORDS[name][lang] for name in TREND_WORDS},
+        t={name: PHRASES[name][lang] for name in ("contents", "clamped_note")},
+        gaps=PHRASES["gaps"][lang].format(k=min((c.k for c in columns), default=0)),
+        periods=[
+            {
+                "label": c.period.label,
+                "state": c.period.state,
+                "text": f"{c.period.label} ({state_words[c.period.state]})",
+                "group": c.group["group_id"],
+                "institutions": number(c.group["institutions"], lang),
+                "reasons": c.resolved.reasons,
+            }
+            for c in columns
+        ],
+        tables=trend_tables(columns, lang),
+    )
+    return Markup(html)  # noqa: S704 - a template of this package, rendered with autoescaping
+
+
+def render_trends(
+    inputs: TrendInputs, *, lang: str | None, chrome: Mapping[str, Any], body: Markup | None = None
+) -> str:
+    """The trends page (``chrome``: the common context of ``base.html``;
+    ``body``: ``trend_body`` of the inputs' columns, when the caller kept it)."""
     lang = language(lang)
     base = base_path(inputs.audience)
-    state_words = {s: word(s, lang) for s in ("published", "closed", "open")}
     f = inputs.filters
     return render(
         "trends.html",
         **{**chrome, "lang": lang},
         w={name: WORDS[name][lang] for name in WORDS if "{" not in WORDS[name][lang]},
         tw={name: TREND_WORDS[name][lang] for name in TREND_WORDS},
-        t={
-            name: PHRASES[name][lang]
-            for name in ("howto_title", "howto", "contents", "estimate", "clamped_note")
-        },
-        gaps=PHRASES["gaps"][lang].format(k=min((c.k for c in inputs.columns), default=0)),
+        t={name: PHRASES[name][lang] for name in ("howto_title", "howto")},
         action=base.rstrip("/") + "/trends",
         overview_href=link(
             base, lang=lang, discipline=f.discipline, province=f.province, size=f.size
@@ -215,17 +244,6 @@ def render_trends(inputs: TrendInputs, *, lang: str | None, chrome: Mapping[str,
                 ],
             },
         ],
-        periods=[
-            {
-                "label": c.period.label,
-                "state": c.period.state,
-                "text": f"{c.period.label} ({state_words[c.period.state]})",
-                "group": c.group["group_id"],
-                "institutions": number(c.group["institutions"], lang),
-                "reasons": c.resolved.reasons,
-            }
-            for c in inputs.columns
-        ],
         legend=charts.legend(
             "legend",
             [
@@ -233,5 +251,5 @@ def render_trends(inputs: TrendInputs, *, lang: str | None, chrome: Mapping[str,
                 (charts.EMPTY, PHRASES[TOO_UNCERTAIN][lang]),
             ],
         ),
-        tables=trend_tables(inputs.columns, lang),
+        body=body if body is not None else trend_body(inputs.columns, lang),
     )

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from aggregator import periods
 from aggregator.api.benchmarks import _export
@@ -39,7 +40,7 @@ from aggregator.sector_view import (
     resolve,
 )
 from aggregator.storage import Period
-from aggregator.trends import PeriodGroup, TrendInputs, render_trends
+from aggregator.trends import PeriodGroup, TrendInputs, render_trends, trend_body
 from aggregator.web_chrome import chrome
 from protocol.errors import NoSketches, NotFound, OverlapBelowK, PubliekError
 from protocol.messages import check_period
@@ -172,20 +173,42 @@ def taskforce_overview(  # noqa: PLR0917 - the page's query
                      discipline, province, size)  # fmt: skip
 
 
+_BODIES: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+BODIES_KEPT = 32
+
+
 def _trends(  # noqa: PLR0917 - the page's query, passed on
     request: Request, svc: ServicesDep, principal: Principal | None, audience: str, lang: str,
     discipline: str | None, province: str | None, size: str | None,
 ) -> HTMLResponse:  # fmt: skip
+    """The trends page, over closed and published quarters (an open one is
+    provisional, computed live on each view: the overview shows it). Its
+    figures (``trend_body``) are kept: they depend only on the periods' stored
+    benchmarks (fixed by each closing), the selection and the language, and
+    reading and laying out every cell of every period is most of the page's
+    time."""
     choices, rows = _periods(svc, audience)
+    choices = [c for c in choices if c.state != periods.OPEN]  # trends are of closed quarters
     filters = Filters.of(discipline, province, size)
-    columns = []
-    for choice in choices:
-        row = rows[choice.label]
-        k, groups, resolved = _group_cells(svc, row, filters, None, lang)
-        group = next(g for g in groups if g["group_id"] == resolved.group_id)
-        columns.append(PeriodGroup(choice, k, group, resolved, row.segment_model))
-    inputs = TrendInputs(audience=audience, columns=columns, filters=filters)
-    return HTMLResponse(render_trends(inputs, lang=lang, chrome=chrome(request, principal, lang)))
+    key = (svc.settings.db_url, filters, lang, tuple(
+        (r.label, r.state, r.closed_at, r.inputs_digest) for r in (rows[c.label] for c in choices)
+    ))  # fmt: skip
+    inputs = TrendInputs(audience=audience, columns=[], filters=filters)
+    body = _BODIES.get(key)
+    if body is None:
+        for choice in choices:
+            row = rows[choice.label]
+            k, groups, resolved = _group_cells(svc, row, filters, None, lang)
+            group = next(g for g in groups if g["group_id"] == resolved.group_id)
+            inputs.columns.append(PeriodGroup(choice, k, group, resolved, row.segment_model))
+        body = trend_body(inputs.columns, lang)
+        _BODIES[key] = body
+        while len(_BODIES) > BODIES_KEPT:
+            _BODIES.popitem(last=False)
+    else:
+        _BODIES.move_to_end(key)
+    page = render_trends(inputs, lang=lang, chrome=chrome(request, principal, lang), body=body)
+    return HTMLResponse(page)
 
 
 @router.get("/trends", response_class=HTMLResponse)
@@ -202,7 +225,7 @@ def taskforce_trends(  # noqa: PLR0917 - the page's query
     request: Request, svc: ServicesDep, principal: TaskforcePage, lang: Language = "nl",
     discipline: Choice = None, province: Choice = None, size: Choice = None,
 ) -> HTMLResponse:  # fmt: skip
-    """Every figure across every period, published or not."""
+    """Every figure across the closed periods, published or not."""
     return _trends(request, svc, principal, TASKFORCE, lang, discipline, province, size)
 
 
