@@ -177,6 +177,12 @@ _BODIES: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
 BODIES_KEPT = 32
 
 
+def forget_kept() -> None:
+    """Drop every kept answer and trends body (a bench's first view; a test's fresh start)."""
+    _ANSWERS.clear()
+    _BODIES.clear()
+
+
 def _trends(  # noqa: PLR0917 - the page's query, passed on
     request: Request, svc: ServicesDep, principal: Principal | None, audience: str, lang: str,
     discipline: str | None, province: str | None, size: str | None,
