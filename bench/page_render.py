@@ -185,6 +185,12 @@ per page after one warm-up; the taskforce's pages with its session cookie.
 | page | p50 | p95 | target |
 |---|---|---|---|
 {rows}
+
+The overview's first view after a close is penetration's: reading and checking every submission
+of the period (`aggregator.penetration_inputs.load`, what `GET /v1/periods/{{p}}/penetration`
+does on every request), even where, as here, the period's model has no population and the
+section only says so. It is paid once per closing and kept; to take it off the first reader's
+view, the close itself could compute it.
 """,
         )
     return 0 if all(p95 <= TARGET_MS for _, _, p95, _ in results) else 1
