@@ -24,6 +24,7 @@ out and formats them; a figure without a number says why, never 0.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ from views import charts, charts_map
 from views.labels import KEYS, Text, key_label, language, level_name
 from views.pages import number, render
 
+GROUP_ID = re.compile(r"[a-z-]{1,32}/[a-z-]{1,32}/[a-z]{1,16}")
 PUBLIC = "public"
 TASKFORCE = "taskforce"
 # The sections the issue names, by the release-design table each draws.
@@ -275,7 +277,9 @@ def resolve(
     narrower ones were passed over, in the reader's language."""
     if asked and asked in visible:
         return Resolved(asked, [word("asked_group", lang, group=asked)])
-    reasons = []
+    # A group named by a link is echoed only when it has a group's form (it is the reader's input).
+    named = asked is not None and GROUP_ID.fullmatch(asked) is not None
+    reasons = [word("not_group", lang, group=asked, k=k)] if named else []
     if not filters.discipline and (filters.province or filters.size):
         reasons.append(word("no_discipline", lang))
     elif filters.discipline and filters.province and not filters.size:

@@ -80,7 +80,8 @@ def test_a_group_named_by_an_old_link_is_kept_when_it_is_visible() -> None:
     assert resolve(Filters(), visible, k=5, lang="en", asked="museum/nl/all").group_id == (
         "museum/nl/all"
     )
-    assert resolve(Filters(), visible, k=5, lang="en", asked="nope").group_id == "sector"
+    gone = resolve(Filters(), visible, k=5, lang="en", asked="theater/nl/all")
+    assert gone.group_id == "sector" and gone.reasons[0].startswith("theater/nl/all is not a")
 
 
 FIGURE = {"estimate": 1234.5, "ci95_low": 0.0, "ci95_high": 2000.25, "too_uncertain": False}
