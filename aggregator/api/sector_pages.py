@@ -6,8 +6,10 @@ and the taskforce's downloads of an unpublished period (ADR 0040).
 The numbers come from the functions the JSON API answers with (the benchmark
 cells of ``periods.visible_groups``, and the penetration, crossover and
 reach routes called as functions): a page and ``/v1/...`` cannot disagree.
-The routes are HTML for people and stay out of the OpenAPI document, as the
-login pages do; the JSON they mirror is in it.
+The public pages are in the OpenAPI document, as the public page always
+was (anyone may call them, and they answer the API's problem documents); the
+taskforce's, which a session cookie opens, stay out of it as the login pages
+do (ADR 0042).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from aggregator.api.benchmarks import _export
 from aggregator.api.dependencies import PeriodFilter, PeriodLabel, ReadablePeriod, ServicesDep
 from aggregator.api.overlaps import period_crossover, period_reach
 from aggregator.api.penetration import group_penetration
+from aggregator.api.problems import problems
 from aggregator.api.web_session import OptionalStaff, TaskforcePage
 from aggregator.auth import Principal
 from aggregator.peergroups import SECTOR
@@ -42,12 +45,30 @@ from aggregator.sector_view import (
 from aggregator.storage import Period
 from aggregator.trends import PeriodGroup, TrendInputs, render_trends, trend_body
 from aggregator.web_chrome import chrome
-from protocol.errors import NoSketches, NotFound, OverlapBelowK, PubliekError
+from protocol.errors import (
+    InvalidPayload,
+    NoSketches,
+    NotFound,
+    OverlapBelowK,
+    PubliekError,
+    UsageError,
+)
 from protocol.messages import check_period
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
-Language = Annotated[Literal["nl", "en"], Query()]
-Choice = Annotated[str | None, Query()]
+router = APIRouter(tags=["pages"])
+Language = Annotated[
+    Literal["nl", "en"], Query(description="The page's language: nl (Dutch, the default) or en.")
+]
+Discipline = Annotated[
+    str | None, Query(description="Narrow to a discipline (unknown values are ignored).")
+]
+Province = Annotated[
+    str | None, Query(description="Narrow to a province (with a discipline and a size class).")
+]
+Size = Annotated[str | None, Query(description="Narrow to a size class: small, medium or large.")]
+# NotFound: no published period (or not the one asked for); InvalidPayload: a
+# period that is no quarter; UsageError: a language the pages do not have.
+PAGE_PROBLEMS = problems(InvalidPayload, NotFound, UsageError)
 STATUS = {periods.PUBLISHED: "published", periods.CLOSED: "closed", periods.OPEN: "provisional"}
 
 
@@ -151,22 +172,22 @@ def _overview(  # noqa: PLR0917 - the page's query, passed on
     return HTMLResponse(render_overview(inputs, lang=lang, chrome=chrome(request, principal, lang)))
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, responses=PAGE_PROBLEMS)
 def public_overview(  # noqa: PLR0917 - the page's query
     request: Request, svc: ServicesDep, principal: OptionalStaff,
     period: PeriodFilter = None, group: str | None = None, lang: Language = "nl",
-    discipline: Choice = None, province: Choice = None, size: Choice = None,
+    discipline: Discipline = None, province: Province = None, size: Size = None,
 ) -> HTMLResponse:  # fmt: skip
     """A published period's overview (the newest, or the one asked for)."""
     return _overview(request, svc, principal, PUBLIC, period, group, lang,
                      discipline, province, size)  # fmt: skip
 
 
-@router.get("/taskforce", response_class=HTMLResponse)
+@router.get("/taskforce", response_class=HTMLResponse, include_in_schema=False)
 def taskforce_overview(  # noqa: PLR0917 - the page's query
     request: Request, svc: ServicesDep, principal: TaskforcePage,
     period: PeriodFilter = None, group: str | None = None, lang: Language = "nl",
-    discipline: Choice = None, province: Choice = None, size: Choice = None,
+    discipline: Discipline = None, province: Province = None, size: Size = None,
 ) -> HTMLResponse:  # fmt: skip
     """Any period's overview, published or not."""
     return _overview(request, svc, principal, TASKFORCE, period, group, lang,
@@ -217,19 +238,19 @@ def _trends(  # noqa: PLR0917 - the page's query, passed on
     return HTMLResponse(page)
 
 
-@router.get("/trends", response_class=HTMLResponse)
+@router.get("/trends", response_class=HTMLResponse, responses=problems(UsageError))
 def public_trends(  # noqa: PLR0917 - the page's query
     request: Request, svc: ServicesDep, principal: OptionalStaff, lang: Language = "nl",
-    discipline: Choice = None, province: Choice = None, size: Choice = None,
+    discipline: Discipline = None, province: Province = None, size: Size = None,
 ) -> HTMLResponse:  # fmt: skip
     """Every figure across the published periods."""
     return _trends(request, svc, principal, PUBLIC, lang, discipline, province, size)
 
 
-@router.get("/taskforce/trends", response_class=HTMLResponse)
+@router.get("/taskforce/trends", response_class=HTMLResponse, include_in_schema=False)
 def taskforce_trends(  # noqa: PLR0917 - the page's query
     request: Request, svc: ServicesDep, principal: TaskforcePage, lang: Language = "nl",
-    discipline: Choice = None, province: Choice = None, size: Choice = None,
+    discipline: Discipline = None, province: Province = None, size: Size = None,
 ) -> HTMLResponse:  # fmt: skip
     """Every figure across the closed periods, published or not."""
     return _trends(request, svc, principal, TASKFORCE, lang, discipline, province, size)
@@ -240,7 +261,7 @@ def _taskforce_export(period: str, svc: ServicesDep, fmt: str, group: str) -> Re
     return _export(period, ReadablePeriod(row, STATUS[row.state]), svc, fmt, group)
 
 
-@router.get("/taskforce/periods/{period}/benchmarks.csv")
+@router.get("/taskforce/periods/{period}/benchmarks.csv", include_in_schema=False)
 def taskforce_csv(
     period: PeriodLabel, svc: ServicesDep, principal: TaskforcePage, group: str = SECTOR
 ) -> Response:
@@ -250,7 +271,7 @@ def taskforce_csv(
     return _taskforce_export(period, svc, "csv", group)
 
 
-@router.get("/taskforce/periods/{period}/benchmarks.parquet")
+@router.get("/taskforce/periods/{period}/benchmarks.parquet", include_in_schema=False)
 def taskforce_parquet(
     period: PeriodLabel, svc: ServicesDep, principal: TaskforcePage, group: str = SECTOR
 ) -> Response:
