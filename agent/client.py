@@ -81,6 +81,22 @@ class AggregatorClient(ProblemClient):
         doc: dict[str, Any] = self.signed_get(path, signer, institution_id)
         return doc
 
+    def own_report(self, period: str, institution_id: str, signer: SigningKey) -> dict[str, Any]:
+        """This institution's peer group and that group's published cells, once
+        the period is published (signed GET; for the local report)."""
+        path = f"/v1/institutions/{institution_id}/periods/{check_period(period)}/report"
+        doc: dict[str, Any] = self.signed_get(path, signer, institution_id)
+        return doc
+
+    def own_penetration(
+        self, period: str, institution_id: str, signer: SigningKey
+    ) -> dict[str, Any]:
+        """This institution's audience against the population of its own
+        catchment, per segment, once the period is published (signed GET)."""
+        path = f"/v1/institutions/{institution_id}/periods/{check_period(period)}/penetration"
+        doc: dict[str, Any] = self.signed_get(path, signer, institution_id)
+        return doc
+
     def named_overlap(
         self, period: str, institution_id: str, other_id: str, signer: SigningKey
     ) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 In the order an operator meets them: enroll once, draft a mapping file and
 ingest the box-office exports, then each quarter check the budget, fetch the
 sector key, submit (or export for the offline path, and keep the receipt),
-and inspect what left; once a period is published, read its household overlaps.
+and inspect what left; once a period is published, read its household overlaps
+and write its own report.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ receipt_app = typer.Typer(no_args_is_help=True, help="Receipts from the aggregat
 agent_app.add_typer(receipt_app, name="receipt")
 segment_model_app = typer.Typer(no_args_is_help=True, help="The segment model releases use.")
 agent_app.add_typer(segment_model_app, name="segment-model")
+
+# ``agent report``: written with the own numbers only, the aggregator being out
+# of reach; not 0, so that a scheduled run notices the benchmark is missing.
+OWN_NUMBERS_ONLY = 3
 
 Workspace = Annotated[
     Path,
@@ -485,6 +490,35 @@ def agent_overlaps(
 
     answer = read_overlaps(AgentWorkspace(workspace).existing(), period, other)
     typer.echo(format_own(answer) if other is None else format_named(answer))
+
+
+@agent_app.command("report")
+@friendly
+def agent_report(
+    period: Annotated[str, typer.Option(help="A published period, e.g. 2026-Q3.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write here (default: the workspace's reports/report-PERIOD-LANG.html)."),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="nl (default) or en.")] = "nl",
+    workspace: Workspace = Path("publiek-workspace"),
+) -> None:
+    """Write the institution's own report: one HTML file (owner-only) with its
+    exact numbers, counted here and never sent, beside its peer group's and the
+    sector's published benchmark. Exit 3 when the aggregator could not be
+    reached: the file then holds the own numbers only."""
+    from agent.own_report import write_report_file
+    from agent.workspace import Workspace as AgentWorkspace
+
+    written = write_report_file(AgentWorkspace(workspace).existing(), period, lang=lang, out=out)
+    typer.echo(str(written.path))
+    if written.offline:
+        typer.echo(
+            f"warning: own numbers only, the benchmark could not be fetched ({written.offline}); "
+            "run the command again when the aggregator can be reached",
+            err=True,
+        )
+        raise typer.Exit(OWN_NUMBERS_ONLY)
 
 
 @agent_app.command("inspect")

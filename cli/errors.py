@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 a check that found a difference (``agent inspect``);
 2 a usage or protocol error (:func:`friendly`); 3 an ingest that held back an
-export for rejecting too many rows (:data:`TOO_MANY_REJECTED`), or a
+export for rejecting too many rows (:data:`TOO_MANY_REJECTED`), an ``agent report``
+written without the benchmark (``cli.agent.OWN_NUMBERS_ONLY``), or a
 ``custodian distribute`` that skipped agents (``cli.custodian.SKIPPED_EXIT_CODE``).
 
 ``--verbose`` (the top-level option, see :mod:`cli`) lets the exception and its

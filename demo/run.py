@@ -34,11 +34,12 @@ from agent.client import AggregatorClient
 from agent.enrollment import enroll
 from agent.ingest import ingest_exports
 from agent.ingest.mapping import Mapping
+from agent.own_report import write_report
 from agent.sector_keys import fetch_sector_key
 from agent.segment_install import install_model, pin_model_key
 from agent.submit import submit_period
 from agent.workspace import Workspace
-from aggregator.auth import TASKFORCE, create_user, issue_token
+from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, create_user, issue_token
 from aggregator.custodian import register_custodian
 from aggregator.enrollment import create_token
 from aggregator.keyring import Keyring
@@ -79,6 +80,11 @@ MARKER = ".publiek-demo"
 OVERLAP_SHARE = 0.9
 # Institutions that consent to named pairwise overlaps (release.toml).
 NAMED_OVERLAPS = 2
+# The quarter before PERIOD: the same institutions and households, new audiences,
+# published too, so that the trends pages and each institution's report have two
+# periods to compare and the returning households of PERIOD are there to count.
+EARLIER = "2026-Q2"
+QUARTERS = (EARLIER, PERIOD)
 
 Progress = Callable[[str], None]
 
@@ -189,8 +195,20 @@ def run_demo(
         seed=seed,
         places=places_of(tables.pc4, tables.pc6, tables.segment_ids),
     )
-    exports = write_exports(sector, root / "agents")
-    progress(f"  wrote {sector.rows.height} export rows under {root / 'agents'}")
+    earlier = generate_sector(
+        institutions=institutions,
+        households=households,
+        seed=seed,
+        places=places_of(tables.pc4, tables.pc6, tables.segment_ids),
+        period=EARLIER,
+        draw=1,
+    )
+    exports = {
+        quarter: write_exports(of, root / "agents", quarter)
+        for quarter, of in ((EARLIER, earlier), (PERIOD, sector))
+    }
+    rows = earlier.rows.height + sector.rows.height
+    progress(f"  wrote {rows} export rows of {' and '.join(QUARTERS)} under {root / 'agents'}")
 
     custodian = CustodianState(root / "custodian")
     custodian_key = custodian.init().public
@@ -204,15 +222,16 @@ def run_demo(
     progress(f"published segment model {SYNTHETIC_VERSION} (synthetic, signed with the demo key)")
     # Tables keep the default budget; the sketch gets OVERLAP_SHARE of the total.
     sizes = sorted(spec.households for spec in sector.institutions)
-    period = open_period(
-        db, PERIOD, rho_budget=settings.period_rho / (1 - OVERLAP_SHARE),
-        delta=settings.period_delta, mechanism=settings.period_mechanism, k=k,
-        overlap_share=OVERLAP_SHARE, overlap_households=sizes[len(sizes) // 2],
-    )  # fmt: skip
+    for quarter in QUARTERS:
+        period = open_period(
+            db, quarter, rho_budget=settings.period_rho / (1 - OVERLAP_SHARE),
+            delta=settings.period_delta, mechanism=settings.period_mechanism, k=k,
+            overlap_share=OVERLAP_SHARE, overlap_households=sizes[len(sizes) // 2],
+        )  # fmt: skip
     sketch = period_sketch_of(period)
     assert sketch is not None
     progress(
-        f"opened {PERIOD}: ρ {period.rho_budget:.4f} per institution, of which "
+        f"opened {' and '.join(QUARTERS)}: ρ {period.rho_budget:.4f} per institution, of which "
         f"{OVERLAP_SHARE:.0%} for household sketches (width {sketch.width}; "
         f"{1 / (1 - OVERLAP_SHARE):.0f}× the default ρ {settings.period_rho:.4f}, so that a "
         "small synthetic sector shows overlaps; the tables keep the default)"
@@ -230,7 +249,11 @@ def run_demo(
     }
     # The demo's operator is the taskforce: one account, one API token, used by
     # the custodian for the roster and the sealed keys, and to close the period.
-    create_user(db, "taskforce", TASKFORCE, secrets.token_urlsafe(24))
+    # Its password, and the privacy officer's, are made for this run and printed at
+    # the end, so that a reader can log in to their pages (nothing real is behind them).
+    logins = {"taskforce": secrets.token_urlsafe(12), "privacy": secrets.token_urlsafe(12)}
+    create_user(db, "taskforce", TASKFORCE, logins["taskforce"])
+    create_user(db, "privacy", PRIVACY_OFFICER, logins["privacy"])
     taskforce_token = issue_token(db, "taskforce", valid_for=timedelta(hours=1))
     db.engine.dispose()
 
@@ -250,25 +273,33 @@ def run_demo(
             workspaces[spec.slug] = workspace
         # The demo plays the taskforce custodian; it approves every new agent
         # (trust on first use) where a real custodian confirms key ids out of band.
-        shared = distribute(custodian, url, PERIOD, token=taskforce_token, trust_new=True)
-        progress(f"custodian sealed the {PERIOD} sector key to {len(shared.sealed)} agents")
+        for quarter in QUARTERS:
+            shared = distribute(custodian, url, quarter, token=taskforce_token, trust_new=True)
+            progress(f"custodian sealed the {quarter} sector key to {len(shared.sealed)} agents")
         for i, spec in enumerate(sector.institutions, 1):
             workspace = workspaces[spec.slug]
-            fetch_sector_key(workspace, PERIOD)
+            for quarter in QUARTERS:
+                fetch_sector_key(workspace, quarter)
             model = install_model(workspace, release_file)
             mapping = Mapping.load(root / "agents" / spec.slug / "mapping.toml")
-            report = ingest_exports([exports[spec.slug]], mapping, workspace)
+            report = ingest_exports([exports[q][spec.slug] for q in QUARTERS], mapping, workspace)
             with AggregatorClient(url) as client:
-                done = submit_period(workspace, PERIOD, model, client=client)
+                done = [submit_period(workspace, q, model, client=client) for q in QUARTERS]
             progress(
                 f"  [{i:2}/{len(sector.institutions)}] {spec.slug}: {report.rows_accepted} visits, "
-                f"{report.households} households, ρ={done.release.payload.privacy.rho:g} of "
-                f"{done.period_config.rho_budget:g} → log #{done.receipt['log_index']}"
+                f"{report.households} households; "
+                + ", ".join(
+                    f"{q} ρ={d.release.payload.privacy.rho:g} of {d.period_config.rho_budget:g} "
+                    f"→ log #{d.receipt['log_index']}"
+                    for q, d in zip(QUARTERS, done, strict=True)
+                )
             )
-        # The taskforce closes the period (benchmarks are computed) and publishes it.
-        close_period(db, PERIOD, k=k)
-        publish_period(db, PERIOD)
+        # The taskforce closes the periods (benchmarks are computed) and publishes them.
+        for quarter in QUARTERS:
+            close_period(db, quarter, k=k)
+            publish_period(db, quarter)
         db.engine.dispose()
+        progress(f"published {' and '.join(QUARTERS)}; below, {PERIOD}:")
         with ProblemClient(url, timeout=30) as client:
             benchmark = client.get(f"/v1/periods/{PERIOD}/benchmarks")
         progress("")
@@ -287,6 +318,13 @@ def run_demo(
                 except PubliekError as exc:  # e.g. fewer than k institutions sent sketches
                     progress(f"overlaps not shown: {exc}")
                 progress("")
+        # One institution's own report, written on its side with its exact numbers beside
+        # the published benchmarks (``publiek agent report``).
+        first = sector.institutions[0].slug
+        with AggregatorClient(url) as client:
+            written = write_report(workspaces[first], PERIOD, client=client)
+        progress(f"own report of {first} (exact own numbers, written on its side): {written}")
+        progress(format_logins(url, logins))
         if serve:
             # ``publiek demo --serve``: the dashboard and the API stay up for a
             # browser until the operator stops the demo; the server stops with it.
@@ -308,6 +346,18 @@ def run_demo(
         sector=sector,
         sector_key=custodian.sector_key(PERIOD),
         workspace=root,
+    )
+
+
+def format_logins(url: str, logins: dict[str, str]) -> str:
+    """Where to log in, and as whom: the demo's own accounts, made for this run."""
+    rows = [("taskforce", "taskforce", "/taskforce"), ("privacy officer", "privacy", "/privacy")]
+    return "\n".join(
+        [f"log in at {url}/login (accounts made for this demo run):"]
+        + [
+            f"  {who:<15} user {user:<9} password {logins[user]}  → {url}{home}"
+            for who, user, home in rows
+        ]
     )
 
 

@@ -49,7 +49,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 from statistics import NormalDist
 
@@ -58,11 +57,10 @@ import polars as pl
 import tomli_w
 from faker.providers.person.nl_NL import Provider as DutchNames
 
+from agent.periods import first_day, label_of, period_code_of
 from agent.regions import pc4_ranges_of
 
 PERIOD = "2026-Q3"
-PERIOD_START = date(2026, 7, 1)
-PERIOD_DAYS = 92
 
 # Institution sizes: distinct households a quarter (see the module docstring).
 SIZE_MEDIAN = 4_000
@@ -356,6 +354,8 @@ def generate_sector(
     seed: int = 7,
     sizes: Sequence[int] | None = None,
     places: pl.DataFrame | None = None,
+    period: str = PERIOD,
+    draw: int = 0,
 ) -> Sector:
     """A seeded synthetic sector.
 
@@ -368,7 +368,13 @@ def generate_sector(
     by default :func:`default_pool` of the sizes. A smaller pool gives a
     scaled-down sector for fast tests: every audience is scaled by the same
     factor (pool / default pool), so the shape of the sector is kept while
-    the size classes still follow the unscaled sizes."""
+    the size classes still follow the unscaled sizes.
+
+    ``period``: the quarter the visits fall in. ``draw``: which quarter's
+    audiences these are. The same ``seed`` with another ``draw`` gives the
+    same institutions and the same households, each institution drawing a new
+    audience from them (so some households come back, as they do), with
+    order numbers that do not collide with another draw's."""
     rng = np.random.default_rng(seed)
     drawn = list(sizes) if sizes is not None else institution_sizes(institutions, rng)
     if len(drawn) != institutions:
@@ -379,6 +385,10 @@ def generate_sector(
     if places is not None:
         specs = _located(specs, places)
     pool = _households(pool_size, rng, places)
+    if draw:
+        rng = np.random.default_rng([seed, draw])
+    start = first_day(period)
+    days = (first_day(label_of(period_code_of(period) + 1)) - start).days
     propensity = pool["propensity"].to_numpy()
     home = pool["province"].to_numpy()
 
@@ -405,8 +415,8 @@ def generate_sector(
         {
             "institution": pl.Series([s.slug for s in specs]).gather(institution),
             "household": household,
-            "order_id": np.arange(100001, 100001 + n),
-            "_day": rng.integers(PERIOD_DAYS, size=n),
+            "order_id": np.arange(100001, 100001 + n) + draw * 10_000_000,
+            "_day": rng.integers(days, size=n),
             "_missing": missing,
             "_pc_style": rng.random(n),
             "_sep": pl.Series(["", " ", "-"]).gather(rng.integers(3, size=n)),
@@ -446,7 +456,7 @@ def generate_sector(
         "institution",
         "household",
         pl.col("order_id").cast(pl.String),
-        (pl.lit(PERIOD_START) + pl.duration(days=pl.col("_day")))
+        (pl.lit(start) + pl.duration(days=pl.col("_day")))
         .dt.strftime("%d-%m-%Y")
         .alias("visit_date"),
         "name",
@@ -488,15 +498,15 @@ def mapping_toml(spec: InstitutionSpec) -> str:
     )
 
 
-def write_exports(sector: Sector, agents_dir: Path) -> dict[str, Path]:
-    """Write each institution's export and mapping; return the export paths."""
+def write_exports(sector: Sector, agents_dir: Path, period: str = PERIOD) -> dict[str, Path]:
+    """Write each institution's export of ``period`` and its mapping; return the export paths."""
     paths = {}
     parts = sector.rows.partition_by("institution", as_dict=True, maintain_order=True)
     for spec in sector.institutions:
         folder = agents_dir / spec.slug / "exports"
         folder.mkdir(parents=True, exist_ok=True)
         export = parts[(spec.slug,)].select(list(HEADERS)).rename(HEADERS)
-        path = folder / "verkoop-2026-q3.csv"
+        path = folder / f"verkoop-{period.lower()}.csv"
         text = export.write_csv(separator=";")
         path.write_bytes(text.encode(spec.encoding, errors="replace"))
         (agents_dir / spec.slug / "mapping.toml").write_text(mapping_toml(spec), encoding="utf-8")

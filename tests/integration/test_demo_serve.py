@@ -1,5 +1,6 @@
 """``publiek demo --serve``: the dashboard stays up after the demo until Ctrl-C,
-and Ctrl-C stops the aggregator with it (nothing left listening)."""
+the logins it prints open their role's pages, and Ctrl-C stops the aggregator
+with it (nothing left listening)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ def test_demo_serve_keeps_the_dashboard_up_until_ctrl_c(tmp_path: Path) -> None:
         time.sleep(1)  # still up after the demo's last line
         page = httpx.get(url, timeout=10)
         assert page.status_code == 200 and "<html" in page.text
+        # The printed logins open their role's pages.
+        for user, home in (("taskforce", "/taskforce"), ("privacy", "/privacy")):
+            password = re.search(rf"user {user} +password (\S+)  → \S+{home}\n", "".join(printed))
+            assert password is not None, "".join(printed)
+            form = {"username": user, "password": password[1]}
+            answer = httpx.post(url.rstrip("/") + "/login", data=form, timeout=30)
+            assert (answer.status_code, answer.headers["location"]) == (303, home)
         demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=60)
     finally:
