@@ -19,7 +19,6 @@ from aggregator.api import (
     audit,
     auth,
     benchmarks,
-    dashboard,
     institutions,
     intake,
     overlaps,
@@ -27,6 +26,7 @@ from aggregator.api import (
     periods,
     privacy_pages,
     sector_keys,
+    sector_pages,
     segment_models,
     service,
     submissions,
@@ -45,7 +45,7 @@ from aggregator.storage import Database
 
 ROUTERS = (
     service, intake, auth, periods, benchmarks, penetration, overlaps, audit, submissions,
-    institutions, sector_keys, segment_models, dashboard, web_session, privacy_pages,
+    institutions, sector_keys, segment_models, sector_pages, web_session, privacy_pages,
 )  # fmt: skip
 
 

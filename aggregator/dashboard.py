@@ -141,6 +141,7 @@ class ShownCell:
 class Row:
     label: str
     cells: list[ShownCell] = field(default_factory=list)
+    table: str = ""  # the table a row of a mixed section (the headline figures) comes from
 
 
 @dataclass

@@ -38,7 +38,7 @@ PROBLEM = {"schema": {"$ref": "#/components/schemas/Problem"}}
 # their body (a one-time token; an envelope signed by the enrolled key), not by
 # a header, so they name no security scheme either.
 PUBLIC = {
-    ("get", "/healthz"), ("get", "/readyz"), ("get", "/"), ("get", "/v1/keys"),
+    ("get", "/healthz"), ("get", "/readyz"), ("get", "/"), ("get", "/trends"), ("get", "/v1/keys"),
     ("get", "/v1/periods"), ("get", "/v1/periods/{period}/config"),
     ("post", "/v1/enrollments"), ("post", "/v1/submissions"), ("post", "/v1/auth/tokens"),
     ("get", "/v1/segment-models"), ("get", "/v1/segment-models/{version}"),
@@ -232,6 +232,8 @@ def requests(w: SimpleNamespace) -> Iterator[tuple[str, str, str, dict[str, Any]
         ("get", "/", "/", {}),
         ("get", "/", "/?period=2026-Q4", {}),
         ("get", "/", "/?period=bad", {}),
+        ("get", "/trends", "/trends", {}),
+        ("get", "/trends", "/trends?lang=xx", {}),
         ("get", "/v1/me", "/v1/me", {}),
         ("get", "/v1/me", "/v1/me", {"headers": w.tf}),
         ("get", "/v1/log", "/v1/log", {"headers": w.tf}),

@@ -1,0 +1,280 @@
+"""The sector's web pages: the overview and the trends, for the public (``/``,
+``/trends``: what the taskforce published) and for the taskforce
+(``/taskforce``, ``/taskforce/trends``: every period, by its session cookie),
+and the taskforce's downloads of an unpublished period (ADR 0040).
+
+The numbers come from the functions the JSON API answers with (the benchmark
+cells of ``periods.visible_groups``, and the penetration, crossover and
+reach routes called as functions): a page and ``/v1/...`` cannot disagree.
+The public pages are in the OpenAPI document, as the public page always
+was (anyone may call them, and they answer the API's problem documents); the
+taskforce's, which a session cookie opens, stay out of it as the login pages
+do (ADR 0042).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from aggregator import periods
+from aggregator.api.benchmarks import _export
+from aggregator.api.dependencies import PeriodFilter, PeriodLabel, ReadablePeriod, ServicesDep
+from aggregator.api.overlaps import period_crossover, period_reach
+from aggregator.api.penetration import group_penetration
+from aggregator.api.problems import problems
+from aggregator.api.web_session import OptionalStaff, TaskforcePage
+from aggregator.auth import Principal
+from aggregator.peergroups import SECTOR
+from aggregator.penetration import DEFAULT_RADIUS
+from aggregator.sector_view import (
+    PUBLIC,
+    TASKFORCE,
+    Filters,
+    OverviewInputs,
+    PeriodChoice,
+    default_period,
+    readable,
+    render_overview,
+    resolve,
+)
+from aggregator.storage import Period
+from aggregator.trends import PeriodGroup, TrendInputs, render_trends, trend_body
+from aggregator.web_chrome import chrome
+from protocol.errors import (
+    InvalidPayload,
+    NoSketches,
+    NotFound,
+    OverlapBelowK,
+    PubliekError,
+    UsageError,
+)
+from protocol.messages import check_period
+
+router = APIRouter(tags=["pages"])
+Language = Annotated[
+    Literal["nl", "en"], Query(description="The page's language: nl (Dutch, the default) or en.")
+]
+Discipline = Annotated[
+    str | None, Query(description="Narrow to a discipline (unknown values are ignored).")
+]
+Province = Annotated[
+    str | None, Query(description="Narrow to a province (with a discipline and a size class).")
+]
+Size = Annotated[str | None, Query(description="Narrow to a size class: small, medium or large.")]
+# NotFound: no published period (or not the one asked for); InvalidPayload: a
+# period that is no quarter; UsageError: a language the pages do not have.
+PAGE_PROBLEMS = problems(InvalidPayload, NotFound, UsageError)
+STATUS = {periods.PUBLISHED: "published", periods.CLOSED: "closed", periods.OPEN: "provisional"}
+
+
+def _periods(svc: ServicesDep, audience: str) -> tuple[list[PeriodChoice], dict[str, Period]]:
+    rows = {p.label: p for p in periods.list_periods(svc.db)}
+    choices = readable([PeriodChoice(p.label, p.state) for p in rows.values()], audience)
+    return choices, rows
+
+
+def _group_cells(
+    svc: ServicesDep, row: Period, filters: Filters, asked: str | None, lang: str
+) -> tuple[int, list[dict[str, Any]], Any]:
+    """The period's groups, the resolved group among them with its cells.
+
+    Cells are read for the first candidate (the group asked for, or the
+    narrowest of the selection); only when that one is not a group of the
+    period are they read again for the group it resolves to."""
+    first = asked or filters.chain()[0]
+    k, groups = periods.visible_groups(svc.db, row, k=svc.settings.k, cells_of=first)
+    resolved = resolve(filters, [g["group_id"] for g in groups], k=k, lang=lang, asked=asked)
+    if resolved.group_id != first:
+        k, groups = periods.visible_groups(
+            svc.db, row, k=svc.settings.k, cells_of=resolved.group_id
+        )
+    return k, groups, resolved
+
+
+# The penetration and overlap answers of closed and published periods, by the
+# period's closing (its stored inputs cannot change without a new close):
+# computing them reads and checks every submission of the period, which for a
+# sector of 500 institutions is seconds, on every page view. Open periods are
+# computed live on each view, as the API does.
+_ANSWERS: OrderedDict[tuple[Any, ...], tuple[dict[str, Any] | None, str]] = OrderedDict()
+ANSWERS_KEPT = 64
+
+
+def _answer(
+    call: Any, row: Period, svc: ServicesDep, *args: Any, otherwise: str = "not_this_period",
+    **kwargs: Any,
+) -> tuple[dict[str, Any] | None, str]:  # fmt: skip
+    """An API function's answer for ``row``, or None and why, as a key of the
+    page's words: the API's own message is for an operator, in English; the
+    page says it in the reader's language."""
+    key = (svc.settings.db_url, row.label, row.state, row.closed_at, row.inputs_digest,
+           call.__name__, args, tuple(sorted(kwargs.items())))  # fmt: skip
+    if row.state != periods.OPEN and key in _ANSWERS:
+        _ANSWERS.move_to_end(key)
+        return _ANSWERS[key]
+    read = ReadablePeriod(row, STATUS[row.state])
+    try:
+        answer: tuple[dict[str, Any] | None, str] = (
+            call(row.label, read, svc, *args, **kwargs),
+            "",
+        )
+    except NoSketches:
+        answer = None, "no_sketches"
+    except OverlapBelowK:
+        answer = None, "below_k"
+    except PubliekError:
+        answer = None, otherwise
+    if row.state != periods.OPEN:
+        _ANSWERS[key] = answer
+        while len(_ANSWERS) > ANSWERS_KEPT:
+            _ANSWERS.popitem(last=False)
+    return answer
+
+
+def _overview(  # noqa: PLR0917 - the page's query, passed on
+    request: Request, svc: ServicesDep, principal: Principal | None, audience: str,
+    period: str | None, group: str | None, lang: str,
+    discipline: str | None, province: str | None, size: str | None,
+) -> HTMLResponse:  # fmt: skip
+    choices, rows = _periods(svc, audience)
+    if period is not None:
+        check_period(period)
+        chosen = next((p for p in choices if p.label == period), None)
+    else:
+        chosen = default_period(choices)
+    if chosen is None:
+        raise NotFound(
+            f"no readable period {period}" if period else "no published period yet",
+            hint="close and publish one: publiek aggregator period close/publish",
+        )
+    row = rows[chosen.label]
+    filters = Filters.of(discipline, province, size)
+    k, groups, resolved = _group_cells(svc, row, filters, group, lang)
+    penetration, why_not = _answer(
+        group_penetration, row, svc, group=resolved.group_id, catchment=DEFAULT_RADIUS,
+        otherwise="no_population",
+    )  # fmt: skip
+    crossover, why_no_crossover = _answer(period_crossover, row, svc, by="discipline")
+    reach = None
+    if resolved.group_id == SECTOR and crossover is not None:
+        reach, _ = _answer(period_reach, row, svc)
+    inputs = OverviewInputs(
+        audience=audience, periods=choices, period=chosen, k=k, groups=groups,
+        resolved=resolved, filters=filters, segment_model=row.segment_model,
+        penetration=penetration, penetration_reason=why_not,
+        crossover=crossover, crossover_reason=why_no_crossover, reach=reach,
+    )  # fmt: skip
+    return HTMLResponse(render_overview(inputs, lang=lang, chrome=chrome(request, principal, lang)))
+
+
+@router.get("/", response_class=HTMLResponse, responses=PAGE_PROBLEMS)
+def public_overview(  # noqa: PLR0917 - the page's query
+    request: Request, svc: ServicesDep, principal: OptionalStaff,
+    period: PeriodFilter = None, group: str | None = None, lang: Language = "nl",
+    discipline: Discipline = None, province: Province = None, size: Size = None,
+) -> HTMLResponse:  # fmt: skip
+    """A published period's overview (the newest, or the one asked for)."""
+    return _overview(request, svc, principal, PUBLIC, period, group, lang,
+                     discipline, province, size)  # fmt: skip
+
+
+@router.get("/taskforce", response_class=HTMLResponse, include_in_schema=False)
+def taskforce_overview(  # noqa: PLR0917 - the page's query
+    request: Request, svc: ServicesDep, principal: TaskforcePage,
+    period: PeriodFilter = None, group: str | None = None, lang: Language = "nl",
+    discipline: Discipline = None, province: Province = None, size: Size = None,
+) -> HTMLResponse:  # fmt: skip
+    """Any period's overview, published or not."""
+    return _overview(request, svc, principal, TASKFORCE, period, group, lang,
+                     discipline, province, size)  # fmt: skip
+
+
+_BODIES: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+BODIES_KEPT = 32
+
+
+def forget_kept() -> None:
+    """Drop every kept answer and trends body (a bench's first view; a test's fresh start)."""
+    _ANSWERS.clear()
+    _BODIES.clear()
+
+
+def _trends(  # noqa: PLR0917 - the page's query, passed on
+    request: Request, svc: ServicesDep, principal: Principal | None, audience: str, lang: str,
+    discipline: str | None, province: str | None, size: str | None,
+) -> HTMLResponse:  # fmt: skip
+    """The trends page, over closed and published quarters (an open one is
+    provisional, computed live on each view: the overview shows it). Its
+    figures (``trend_body``) are kept: they depend only on the periods' stored
+    benchmarks (fixed by each closing), the selection and the language, and
+    reading and laying out every cell of every period is most of the page's
+    time."""
+    choices, rows = _periods(svc, audience)
+    choices = [c for c in choices if c.state != periods.OPEN]  # trends are of closed quarters
+    filters = Filters.of(discipline, province, size)
+    key = (svc.settings.db_url, filters, lang, tuple(
+        (r.label, r.state, r.closed_at, r.inputs_digest) for r in (rows[c.label] for c in choices)
+    ))  # fmt: skip
+    inputs = TrendInputs(audience=audience, columns=[], filters=filters)
+    body = _BODIES.get(key)
+    if body is None:
+        for choice in choices:
+            row = rows[choice.label]
+            k, groups, resolved = _group_cells(svc, row, filters, None, lang)
+            group = next(g for g in groups if g["group_id"] == resolved.group_id)
+            inputs.columns.append(PeriodGroup(choice, k, group, resolved, row.segment_model))
+        body = trend_body(inputs.columns, lang)
+        _BODIES[key] = body
+        while len(_BODIES) > BODIES_KEPT:
+            _BODIES.popitem(last=False)
+    else:
+        _BODIES.move_to_end(key)
+    page = render_trends(inputs, lang=lang, chrome=chrome(request, principal, lang), body=body)
+    return HTMLResponse(page)
+
+
+@router.get("/trends", response_class=HTMLResponse, responses=problems(UsageError))
+def public_trends(  # noqa: PLR0917 - the page's query
+    request: Request, svc: ServicesDep, principal: OptionalStaff, lang: Language = "nl",
+    discipline: Discipline = None, province: Province = None, size: Size = None,
+) -> HTMLResponse:  # fmt: skip
+    """Every figure across the published periods."""
+    return _trends(request, svc, principal, PUBLIC, lang, discipline, province, size)
+
+
+@router.get("/taskforce/trends", response_class=HTMLResponse, include_in_schema=False)
+def taskforce_trends(  # noqa: PLR0917 - the page's query
+    request: Request, svc: ServicesDep, principal: TaskforcePage, lang: Language = "nl",
+    discipline: Discipline = None, province: Province = None, size: Size = None,
+) -> HTMLResponse:  # fmt: skip
+    """Every figure across the closed periods, published or not."""
+    return _trends(request, svc, principal, TASKFORCE, lang, discipline, province, size)
+
+
+def _taskforce_export(period: str, svc: ServicesDep, fmt: str, group: str) -> Response:
+    row = periods.get_period(svc.db, period)
+    return _export(period, ReadablePeriod(row, STATUS[row.state]), svc, fmt, group)
+
+
+@router.get("/taskforce/periods/{period}/benchmarks.csv", include_in_schema=False)
+def taskforce_csv(
+    period: PeriodLabel, svc: ServicesDep, principal: TaskforcePage, group: str = SECTOR
+) -> Response:
+    """One group's cells of any period as CSV, for the taskforce's page (its cookie):
+    what ``/v1/periods/{period}/benchmarks.csv`` gives with its bearer token."""
+    del principal  # the guard is the check
+    return _taskforce_export(period, svc, "csv", group)
+
+
+@router.get("/taskforce/periods/{period}/benchmarks.parquet", include_in_schema=False)
+def taskforce_parquet(
+    period: PeriodLabel, svc: ServicesDep, principal: TaskforcePage, group: str = SECTOR
+) -> Response:
+    """One group's cells of any period as Parquet (see ``taskforce_csv``)."""
+    del principal
+    return _taskforce_export(period, svc, "parquet", group)
