@@ -13,6 +13,9 @@ document is the contract (``docs/openapi.json``, ADR 0013).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from aggregator.api import (
@@ -49,6 +52,18 @@ ROUTERS = (
 )  # fmt: skip
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the server runs, a thread computes what the sector pages keep of
+    closed periods, so that a reader's first view does not (ADR 0042)."""
+    warmer = sector_pages.PageWarmer(app.state.services)
+    warmer.start()
+    try:
+        yield
+    finally:
+        warmer.stop()
+
+
 def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.db_url)
     db.create_schema()
@@ -63,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="1",
         description="Intake of sealed DP submissions and sector benchmarks. "
         "Errors are RFC 9457 problem documents.",
+        lifespan=_lifespan,
     )
     app.state.db = db
     app.state.services = Services(

@@ -15,7 +15,10 @@ its registered model key, and kept per release digest
 
 from __future__ import annotations
 
+import copy
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,9 +97,52 @@ def _carries(payload: Any, name: str) -> bool:
     )
 
 
+# The inputs of closed and published periods, by the period's closing: reading
+# and checking every submission of a period is seconds for a sector of 500
+# institutions, and a closing fixes what counts (a set-aside in a closed period
+# recomputes its inputs digest; a reopen or a new close changes its closed_at).
+# Open periods are read on every call. Every caller (the API, the pages) gets
+# the same frozen inputs, or the same NotFound (a period without a population).
+_KEPT: OrderedDict[tuple[Any, ...], PeriodInputs | NotFound] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+INPUTS_KEPT = 16
+
+
 def load(session: Session, period: Period, *, k: int) -> PeriodInputs:
     """The period's penetration inputs; ``NotFound`` when nothing counts yet or
-    the segment model the submissions name is not published here."""
+    the segment model the submissions name is not published here. Kept per
+    closing for a period that is not open."""
+    if period.state == periods.OPEN:
+        return _load(session, period, k=k)
+    key = (str(session.get_bind().engine.url), period.label, period.state, period.closed_at,
+           period.inputs_digest, period.benchmark_k or k)  # fmt: skip
+    with _KEPT_LOCK:
+        kept = _KEPT.get(key)
+        if kept is not None:
+            _KEPT.move_to_end(key)
+    if kept is None:
+        try:
+            kept = _load(session, period, k=k)
+        except NotFound as missing:  # no population to compare with: as fixed as the inputs
+            kept = missing
+        with _KEPT_LOCK:
+            _KEPT[key] = kept
+            while len(_KEPT) > INPUTS_KEPT:
+                _KEPT.popitem(last=False)
+    if isinstance(kept, NotFound):
+        # A copy per raise: one instance raised again and again, from several
+        # threads, would carry each raise's traceback on top of the last.
+        raise copy.copy(kept).with_traceback(None)
+    return kept
+
+
+def forget_kept_inputs() -> None:
+    """Drop every kept period's inputs (a bench's first view)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
+
+
+def _load(session: Session, period: Period, *, k: int) -> PeriodInputs:
     inputs = benchmarks.load_inputs(session, period.label)
     left_out = {x.submission_id for x in inputs.left_out}
     set_aside = select(LogEntry.submission_id).where(

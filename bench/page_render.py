@@ -44,6 +44,7 @@ from fastapi.testclient import TestClient
 from sections import replace_section
 
 from aggregator.api import sector_pages
+from aggregator.api.sector_pages import WARM_EVERY_SECONDS
 from aggregator.app import create_app
 from aggregator.auth import TASKFORCE, create_user
 from aggregator.intake import Intake
@@ -125,6 +126,10 @@ def main() -> int:
         ),
         f"GET /trends ({len(quarters) - 1} published periods)": ("/trends", {}),
         f"GET /taskforce/trends ({len(quarters)} periods)": ("/taskforce/trends", {}),
+        "GET / (public overview of another group, first view; the period's inputs kept)": (
+            "/",
+            {"discipline": "museum"},
+        ),
         "GET / (public overview, first view after a close)": ("/", {}),
         f"GET /taskforce/trends ({len(quarters)} periods, first view after a close)": (
             "/taskforce/trends",
@@ -133,26 +138,31 @@ def main() -> int:
     }
     results = []
     # https: the session cookie is Secure off loopback, and the test client is "testserver".
-    with TestClient(create_app(settings), base_url="https://testserver") as client:
-        login = client.post("/login", data={"username": "tf", "password": PASSWORD},
-                            follow_redirects=False)  # fmt: skip
-        assert login.status_code == 303, login.text[:300]
-        for what, (path, params) in pages.items():
-            first_view = "first view" in what
+    # Not entered as a context: the app's lifespan would start the warmer thread
+    # (sector_pages.PageWarmer), which would fill what a "first view" row measures.
+    client = TestClient(create_app(settings), base_url="https://testserver")
+    login = client.post("/login", data={"username": "tf", "password": PASSWORD},
+                        follow_redirects=False)  # fmt: skip
+    assert login.status_code == 303, login.text[:300]
+    for what, (path, params) in pages.items():
+        first_view = "first view" in what
 
-            def request(
-                path: str = path, params: dict[str, str] = params, first_view: bool = first_view
-            ) -> None:
-                if first_view:
-                    sector_pages.forget_kept()
-                response = client.get(path, params=params)
-                assert response.status_code == 200, response.text[:300]
+        def request(
+            path: str = path,
+            params: dict[str, str] = params,
+            first_view: bool = first_view,
+            what: str = what,
+        ) -> None:
+            if first_view:
+                sector_pages.forget_kept(inputs="inputs kept" not in what)
+            response = client.get(path, params=params)
+            assert response.status_code == 200, response.text[:300]
 
-            # A first view reads every submission once for penetration: fewer runs.
-            p50, p95 = percentiles(request, min(args.requests, 10) if first_view else args.requests)
-            size = len(client.get(path, params=params).content)
-            results.append((what, p50, p95, size))
-            print(f"{what}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, {size:,} bytes")
+        # A first view reads every submission once for penetration: fewer runs.
+        p50, p95 = percentiles(request, min(args.requests, 10) if first_view else args.requests)
+        size = len(client.get(path, params=params).content)
+        results.append((what, p50, p95, size))
+        print(f"{what}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, {size:,} bytes")
     if args.write:
         load = os.getloadavg()[0]
         rows = "\n".join(
@@ -187,10 +197,12 @@ per page after one warm-up; the taskforce's pages with its session cookie.
 {rows}
 
 The overview's first view after a close is penetration's: reading and checking every submission
-of the period (`aggregator.penetration_inputs.load`, what `GET /v1/periods/{{p}}/penetration`
-does on every request), even where, as here, the period's model has no population and the
-section only says so. It is paid once per closing and kept; to take it off the first reader's
-view, the close itself could compute it.
+of the period (`aggregator.penetration_inputs.load`), even where, as here, the period's model has
+no population and the section only says so. It is paid once per closing, and not by a reader: a
+running server computes it in a background thread (`sector_pages.PageWarmer`) at its start and
+within {WARM_EVERY_SECONDS:.0f} s of a close, whichever process closed the period, and keeps the
+period's inputs for every group's penetration and for the API's. A reader meets this row only in
+a view within seconds of a close; the rows above are every other view.
 """,
         )
     return 0 if all(p95 <= TARGET_MS for _, _, p95, _ in results) else 1

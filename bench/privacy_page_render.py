@@ -15,8 +15,8 @@ budgets (a table and a bar per institution) and the periods' signed configs
 (each signed and verified). Target (issue 18): at most 200 ms at the 95th
 percentile, per page.
 
-``--write`` puts the figures into docs/benchmarks.md, section "Web pages",
-under their own sub-heading.
+``--write`` puts the figures into docs/benchmarks.md, section "Web pages: the
+privacy officer's" (its own section, beside the sector pages' "Web pages").
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import re
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ import aggregator_sector
 from aggregator_sector import BOUNDS, SEGMENT_MODEL, Releaser, prepare, seal
 from fastapi.testclient import TestClient
 from page_render import percentiles
+from sections import replace_section
 
 from aggregator.app import create_app
 from aggregator.auth import PRIVACY_OFFICER, create_user
@@ -51,8 +51,7 @@ from dp.measurements import GAUSSIAN
 from dp.release_design import TABLE_DESIGN, labels, sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTION = "## Web pages"
-SUBHEADING = "### The privacy officer's pages"
+SECTION = "## Web pages: the privacy officer's"
 TARGET_MS = 200.0
 PERIODS = ("2026-Q3", "2026-Q2", "2026-Q1", "2025-Q4", "2025-Q3", "2025-Q2")
 PASSWORD = "bench password 1"
@@ -81,25 +80,6 @@ def releasing_for(period: str) -> Iterator[None]:
         yield
     finally:
         aggregator_sector.PERIOD, aggregator_sector.TABLES = saved
-
-
-def write_subsection(path: Path, text: str) -> None:
-    """Replace (or append) the sub-section ``text`` heads inside "## Web pages",
-    leaving the rest of that section as the other page benchmarks wrote it."""
-    current = path.read_text(encoding="utf-8")
-    heading = text.split("\n", 1)[0]
-    own = re.compile(rf"^{re.escape(heading)}\n.*?(?=^##+ |\Z)", re.MULTILINE | re.DOTALL)
-    if own.search(current):
-        updated = own.sub(lambda _: text.rstrip("\n") + "\n\n", current, count=1)
-    else:
-        section = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-        found = section.search(current)
-        if found is None:
-            updated = current.rstrip("\n") + f"\n\n{SECTION}\n\n{text}"
-        else:
-            body = found.group(0).rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n\n"
-            updated = current[: found.start()] + body + current[found.end() :]
-    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> int:
@@ -165,9 +145,9 @@ def main() -> int:
             f"| ≤ {TARGET_MS:.0f} ms p95 |"
             for what, p50, p95, size in results
         )
-        write_subsection(
+        replace_section(
             ROOT / "docs" / "benchmarks.md",
-            f"""{SUBHEADING}
+            f"""{SECTION}
 
 ```
 .venv/bin/python bench/privacy_page_render.py --institutions {args.institutions} --periods {args.periods} --requests {args.requests}

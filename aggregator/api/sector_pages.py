@@ -14,6 +14,8 @@ do (ADR 0042).
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
@@ -23,7 +25,13 @@ from markupsafe import Markup
 
 from aggregator import periods
 from aggregator.api.benchmarks import _export
-from aggregator.api.dependencies import PeriodFilter, PeriodLabel, ReadablePeriod, ServicesDep
+from aggregator.api.dependencies import (
+    PeriodFilter,
+    PeriodLabel,
+    ReadablePeriod,
+    Services,
+    ServicesDep,
+)
 from aggregator.api.overlaps import period_crossover, period_reach
 from aggregator.api.penetration import group_penetration
 from aggregator.api.problems import problems
@@ -31,6 +39,7 @@ from aggregator.api.web_session import OptionalStaff, TaskforcePage
 from aggregator.auth import Principal
 from aggregator.peergroups import SECTOR
 from aggregator.penetration import DEFAULT_RADIUS
+from aggregator.penetration_inputs import forget_kept_inputs
 from aggregator.sector_view import (
     PUBLIC,
     TASKFORCE,
@@ -55,6 +64,7 @@ from protocol.errors import (
 )
 from protocol.messages import check_period
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"])
 Language = Annotated[
     Literal["nl", "en"], Query(description="The page's language: nl (Dutch, the default) or en.")
@@ -103,6 +113,8 @@ def _group_cells(
 # computed live on each view, as the API does.
 _ANSWERS: OrderedDict[tuple[Any, ...], tuple[dict[str, Any] | None, str]] = OrderedDict()
 ANSWERS_KEPT = 64
+_KEPT_LOCK = threading.Lock()  # the kept maps are read and written from several threads
+WARM_EVERY_SECONDS = 15.0
 
 
 def _answer(
@@ -114,9 +126,11 @@ def _answer(
     page says it in the reader's language."""
     key = (svc.settings.db_url, row.label, row.state, row.closed_at, row.inputs_digest,
            call.__name__, args, tuple(sorted(kwargs.items())))  # fmt: skip
-    if row.state != periods.OPEN and key in _ANSWERS:
-        _ANSWERS.move_to_end(key)
-        return _ANSWERS[key]
+    if row.state != periods.OPEN:
+        with _KEPT_LOCK:
+            if key in _ANSWERS:
+                _ANSWERS.move_to_end(key)
+                return _ANSWERS[key]
     read = ReadablePeriod(row, STATUS[row.state])
     try:
         answer: tuple[dict[str, Any] | None, str] = (
@@ -130,10 +144,55 @@ def _answer(
     except PubliekError:
         answer = None, otherwise
     if row.state != periods.OPEN:
-        _ANSWERS[key] = answer
-        while len(_ANSWERS) > ANSWERS_KEPT:
-            _ANSWERS.popitem(last=False)
+        with _KEPT_LOCK:
+            _ANSWERS[key] = answer
+            while len(_ANSWERS) > ANSWERS_KEPT:
+                _ANSWERS.popitem(last=False)
     return answer
+
+
+def warm(svc: Services) -> None:
+    """Compute what the overview keeps of every closed and published period not
+    kept yet: the penetration inputs (which every group's penetration then
+    reads), the sector's penetration, the crossover and the reach. A period
+    closed by the CLI, in another process, is thus computed here within one
+    round of :class:`PageWarmer`, before a reader's first view pays for it."""
+    for row in periods.list_periods(svc.db):
+        if row.state == periods.OPEN:
+            continue
+        _answer(group_penetration, row, svc, group=SECTOR, catchment=DEFAULT_RADIUS,
+                otherwise="no_population")  # fmt: skip
+        crossover, _ = _answer(period_crossover, row, svc, by="discipline")
+        if crossover is not None:
+            _answer(period_reach, row, svc)
+
+
+class PageWarmer:
+    """A daemon thread that runs :func:`warm` at start and every ``every``
+    seconds, for as long as the server runs (``aggregator.app``'s lifespan).
+    A failure is logged and the next round tries again: the pages compute
+    anything not kept on their own."""
+
+    def __init__(self, svc: Services, *, every: float = WARM_EVERY_SECONDS) -> None:
+        self.svc = svc
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="page-warmer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.every + 5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                warm(self.svc)
+            except Exception:  # a round that fails is retried; the pages still work
+                log.exception("computing the kept page answers failed; retrying next round")
+            self._stop.wait(self.every)
 
 
 def _overview(  # noqa: PLR0917 - the page's query, passed on
@@ -198,10 +257,14 @@ _BODIES: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
 BODIES_KEPT = 32
 
 
-def forget_kept() -> None:
-    """Drop every kept answer and trends body (a bench's first view; a test's fresh start)."""
-    _ANSWERS.clear()
-    _BODIES.clear()
+def forget_kept(*, inputs: bool = True) -> None:
+    """Drop every kept answer and trends body, and unless ``inputs`` is False
+    the periods' penetration inputs (a bench's first view; a test's fresh start)."""
+    with _KEPT_LOCK:
+        _ANSWERS.clear()
+        _BODIES.clear()
+    if inputs:
+        forget_kept_inputs()
 
 
 def _trends(  # noqa: PLR0917 - the page's query, passed on
@@ -221,7 +284,10 @@ def _trends(  # noqa: PLR0917 - the page's query, passed on
         (r.label, r.state, r.closed_at, r.inputs_digest) for r in (rows[c.label] for c in choices)
     ))  # fmt: skip
     inputs = TrendInputs(audience=audience, columns=[], filters=filters)
-    body = _BODIES.get(key)
+    with _KEPT_LOCK:
+        body = _BODIES.get(key)
+        if body is not None:
+            _BODIES.move_to_end(key)
     if body is None:
         for choice in choices:
             row = rows[choice.label]
@@ -229,11 +295,10 @@ def _trends(  # noqa: PLR0917 - the page's query, passed on
             group = next(g for g in groups if g["group_id"] == resolved.group_id)
             inputs.columns.append(PeriodGroup(choice, k, group, resolved, row.segment_model))
         body = trend_body(inputs.columns, lang)
-        _BODIES[key] = body
-        while len(_BODIES) > BODIES_KEPT:
-            _BODIES.popitem(last=False)
-    else:
-        _BODIES.move_to_end(key)
+        with _KEPT_LOCK:
+            _BODIES[key] = body
+            while len(_BODIES) > BODIES_KEPT:
+                _BODIES.popitem(last=False)
     page = render_trends(inputs, lang=lang, chrome=chrome(request, principal, lang), body=body)
     return HTMLResponse(page)
 
