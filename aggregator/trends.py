@@ -173,7 +173,7 @@ def trend_body(columns: Sequence[PeriodGroup], lang: str) -> Markup:
         lang=lang,
         w={name: WORDS[name][lang] for name in WORDS if "{" not in WORDS[name][lang]},
         tw={name: TREND_WORDS[name][lang] for name in TREND_WORDS},
-        t={name: PHRASES[name][lang] for name in ("contents", "clamped_note")},
+        t={name: PHRASES[name][lang] for name in ("contents",)},
         gaps=PHRASES["gaps"][lang].format(k=min((c.k for c in columns), default=0)),
         periods=[
             {

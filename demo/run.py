@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -329,6 +330,11 @@ def run_demo(
             # ``publiek demo --serve``: the dashboard and the API stay up for a
             # browser until the operator stops the demo; the server stops with it.
             progress(f"dashboard: {url}/ (serving until Ctrl-C)")
+            # A SIGTERM (a service manager, `kill`) stops it the same way, and so
+            # does a SIGINT where a shell started it in the background with
+            # SIGINT ignored: the aggregator is never left running without the demo.
+            for stop in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(stop, _interrupt)
             try:
                 while True:
                     time.sleep(3600)
@@ -347,6 +353,10 @@ def run_demo(
         sector_key=custodian.sector_key(PERIOD),
         workspace=root,
     )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def format_logins(url: str, logins: dict[str, str]) -> str:

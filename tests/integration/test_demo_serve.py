@@ -1,5 +1,5 @@
 """``publiek demo --serve``: the dashboard stays up after the demo until Ctrl-C,
-the logins it prints open their role's pages, and Ctrl-C stops the aggregator
+the logins it prints open their role's pages, and Ctrl-C (or a SIGTERM) stops the aggregator
 with it (nothing left listening)."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow  # 0.4 s or more: outside the inner loop (ADR 0032)
-def test_demo_serve_keeps_the_dashboard_up_until_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_demo_serve_keeps_the_dashboard_up_until_ctrl_c(tmp_path: Path, stop: int) -> None:
     demo = subprocess.Popen(
         [sys.executable, "-m", "cli", "demo", "--serve", "--institutions", "6",
          "--workspace", str(tmp_path / "demo")],
@@ -47,7 +48,7 @@ def test_demo_serve_keeps_the_dashboard_up_until_ctrl_c(tmp_path: Path) -> None:
             form = {"username": user, "password": password[1]}
             answer = httpx.post(url.rstrip("/") + "/login", data=form, timeout=30)
             assert (answer.status_code, answer.headers["location"]) == (303, home)
-        demo.send_signal(signal.SIGINT)
+        demo.send_signal(stop)
         rest, _ = demo.communicate(timeout=60)
     finally:
         if demo.poll() is None:
