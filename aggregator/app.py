@@ -28,6 +28,7 @@ from aggregator.api import (
     penetration,
     periods,
     privacy_pages,
+    section_downloads,
     sector_keys,
     sector_pages,
     segment_models,
@@ -48,7 +49,8 @@ from aggregator.storage import Database
 
 ROUTERS = (
     service, intake, auth, periods, benchmarks, penetration, overlaps, audit, submissions,
-    institutions, sector_keys, segment_models, sector_pages, web_session, privacy_pages,
+    institutions, sector_keys, segment_models, sector_pages, section_downloads, web_session,
+    privacy_pages,
 )  # fmt: skip
 
 

@@ -463,32 +463,49 @@ def base_path(audience: str) -> str:
 
 
 def link(path: str, **query: str) -> str:
-    return f"{path}?{urlencode({k: v for k, v in query.items() if v})}"
+    given = urlencode({k: v for k, v in query.items() if v})
+    return f"{path}?{given}" if given else path
 
 
-def downloads(
-    audience: str, period: PeriodChoice, group_id: str, lang: str = "nl"
-) -> list[dict[str, str]]:
-    """CSV and Parquet of the shown group's cells: the public export for a
-    published period, the taskforce's own route (its session cookie) otherwise;
-    for a published period also the penetration and overlap answers the page
-    shows, as the API gives them (JSON; unpublished, the API wants a token)."""
+def downloads(  # noqa: PLR0917 - what the page shows, passed on
+    audience: str, period: PeriodChoice, group_id: str, lang: str = "nl",
+    profile: bool = False, overlaps: bool = False,
+) -> list[dict[str, str]]:  # fmt: skip
+    """CSV and Parquet of every section the page shows: the group's cells (the
+    public export for a published period, the taskforce's own route, by its
+    session cookie, otherwise), and where the page shows them the audience
+    profile and the overlaps (``aggregator.api.section_downloads``); for a
+    published period also those answers as the API gives them (JSON)."""
     published = period.state == "published"
-    prefix = "/v1" if published else "/taskforce"
     if audience == PUBLIC and not published:  # pragma: no cover - not readable
         return []
+    cells = "/v1" if published else "/taskforce"
+    pages = "" if audience == PUBLIC else "/taskforce"
     api = f"/v1/periods/{period.label}"
-    json = [
-        {"name": word("json", lang, what=word("profile", lang), period=period.label),
-         "href": link(f"{api}/penetration", group=group_id)},
-        {"name": word("json", lang, what=word("crossover", lang), period=period.label),
-         "href": link(f"{api}/overlaps", by="discipline")},
-    ] if published else []  # fmt: skip
-    return json + [
+    found = [
         {"name": f"{fmt} ({group_id}, {period.label})",
-         "href": link(f"{prefix}/periods/{period.label}/benchmarks.{fmt.lower()}", group=group_id)}
+         "href": link(f"{cells}/periods/{period.label}/benchmarks.{fmt.lower()}", group=group_id)}
         for fmt in ("CSV", "Parquet")
     ]  # fmt: skip
+    sections = [("profile", profile, {"group": group_id}), ("crossover", overlaps, {})]
+    for what, shown, query in sections:
+        if not shown:
+            continue
+        name = word(what, lang)
+        path = f"{pages}/periods/{period.label}/{'profile' if what == 'profile' else 'overlaps'}"
+        found += [
+            {"name": f"{name}: {fmt} ({period.label})",
+             "href": link(f"{path}.{fmt.lower()}", **query)}
+            for fmt in ("CSV", "Parquet")
+        ]  # fmt: skip
+        if published:
+            endpoint = "penetration" if what == "profile" else "overlaps"
+            extra = query if what == "profile" else {"by": "discipline"}
+            found.append(
+                {"name": word("json", lang, what=name, period=period.label),
+                 "href": link(f"{api}/{endpoint}", **extra)}
+            )  # fmt: skip
+    return found
 
 
 def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping[str, Any]) -> str:
@@ -598,7 +615,14 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
         provinces_map=provinces_map(shown_map, lang) if (shown_map := named[PROVINCES]) else None,
         crossover=crossover_section(inputs.crossover, inputs.crossover_reason, lang, k=inputs.k),
         others=others,
-        downloads=downloads(inputs.audience, inputs.period, group["group_id"], lang),
+        downloads=downloads(
+            inputs.audience,
+            inputs.period,
+            group["group_id"],
+            lang,
+            profile=bool(inputs.penetration and inputs.penetration.get("listed")),
+            overlaps=inputs.crossover is not None,
+        ),
         trends_href=link(
             base.rstrip("/") + "/trends",
             lang=lang,

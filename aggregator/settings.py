@@ -78,6 +78,10 @@ class Settings:
     login_backoff_cap_seconds: float = 300.0
     login_client_backoff_seconds: float = 900.0
     login_client_backoff_cap_seconds: float = 3600.0
+    # The web session cookie's ``Secure`` flag (aggregator.api.web_session): None
+    # decides per request (Secure unless plain HTTP to a loopback host, e.g. the
+    # demo); true behind a TLS proxy that passes a loopback Host, false never needed.
+    secure_cookies: bool | None = None
 
     @property
     def db_url(self) -> str:
@@ -118,6 +122,7 @@ _KEYS = {
     "login_backoff_cap_seconds": ("login_backoff_cap_seconds", float),
     "login_client_backoff_seconds": ("login_client_backoff_seconds", float),
     "login_client_backoff_cap_seconds": ("login_client_backoff_cap_seconds", float),
+    "secure_cookies": ("secure_cookies", bool),
 }
 
 
@@ -138,7 +143,7 @@ def read_config(path: Path) -> dict[str, Any]:
         name, typ = _KEYS[key]
         if typ is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, typ) or isinstance(value, bool):
+        if not isinstance(value, typ) or (isinstance(value, bool) and typ is not bool):
             raise UsageError(f"{path}: {key} must be a {typ.__name__}")
         out[name] = value
     return out

@@ -117,7 +117,7 @@ _KEPT_LOCK = threading.Lock()  # the kept maps are read and written from several
 WARM_EVERY_SECONDS = 15.0
 
 
-def _answer(
+def kept_answer(
     call: Any, row: Period, svc: ServicesDep, *args: Any, otherwise: str = "not_this_period",
     **kwargs: Any,
 ) -> tuple[dict[str, Any] | None, str]:  # fmt: skip
@@ -160,11 +160,11 @@ def warm(svc: Services) -> None:
     for row in periods.list_periods(svc.db):
         if row.state == periods.OPEN:
             continue
-        _answer(group_penetration, row, svc, group=SECTOR, catchment=DEFAULT_RADIUS,
+        kept_answer(group_penetration, row, svc, group=SECTOR, catchment=DEFAULT_RADIUS,
                 otherwise="no_population")  # fmt: skip
-        crossover, _ = _answer(period_crossover, row, svc, by="discipline")
+        crossover, _ = kept_answer(period_crossover, row, svc, by="discipline")
         if crossover is not None:
-            _answer(period_reach, row, svc)
+            kept_answer(period_reach, row, svc)
 
 
 class PageWarmer:
@@ -214,14 +214,14 @@ def _overview(  # noqa: PLR0917 - the page's query, passed on
     row = rows[chosen.label]
     filters = Filters.of(discipline, province, size)
     k, groups, resolved = _group_cells(svc, row, filters, group, lang)
-    penetration, why_not = _answer(
+    penetration, why_not = kept_answer(
         group_penetration, row, svc, group=resolved.group_id, catchment=DEFAULT_RADIUS,
         otherwise="no_population",
     )  # fmt: skip
-    crossover, why_no_crossover = _answer(period_crossover, row, svc, by="discipline")
+    crossover, why_no_crossover = kept_answer(period_crossover, row, svc, by="discipline")
     reach = None
     if resolved.group_id == SECTOR and crossover is not None:
-        reach, _ = _answer(period_reach, row, svc)
+        reach, _ = kept_answer(period_reach, row, svc)
     inputs = OverviewInputs(
         audience=audience, periods=choices, period=chosen, k=k, groups=groups,
         resolved=resolved, filters=filters, segment_model=row.segment_model,

@@ -11,6 +11,10 @@ problem documents, the CSV and Parquet downloads, the OpenAPI document.
   no scripts, no CDN), and may not be framed or change their base URL;
   their forms (login, logout, a page's filters) go to this site only
   (``form-action 'self'``).
+- ``Cache-Control: no-store`` on a role's pages and downloads, the login
+  form and every answer to a request with a session cookie, and ``Vary:
+  Cookie`` on every answer: nothing a session opened is kept by a browser
+  after logging out, or by a shared proxy for the next reader.
 - ``X-Content-Type-Options: nosniff``: a download or a problem document is
   never taken for a page; ``X-Frame-Options: DENY`` for browsers that do
   not read ``frame-ancestors``; ``Referrer-Policy: no-referrer``: a link
@@ -32,6 +36,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator.api.problems import problem_response
+from aggregator.api.web_session import SESSION_COOKIE
 from aggregator.dashboard import STYLE
 from protocol.errors import InternalError
 
@@ -58,6 +63,21 @@ SECURITY_HEADERS = {
 }
 
 
+PRIVATE_PATHS = ("/taskforce", "/privacy", "/login", "/logout")
+
+
+def _private(scope: Scope) -> bool:
+    """An answer no browser or proxy may keep: a role's pages and downloads, the
+    login form, and anything asked for with a session cookie (a public page then
+    carries the reader's name; a figure of an unpublished period must not
+    outlive the session in a cache)."""
+    path: str = scope["path"]
+    if path.startswith(PRIVATE_PATHS):
+        return True
+    cookies = b"".join(v for k, v in scope["headers"] if k == b"cookie")
+    return SESSION_COOKIE.encode() + b"=" in cookies
+
+
 class SecurityHeaders:
     """Add :data:`SECURITY_HEADERS` to every HTTP answer; answer an unhandled
     exception with a 500 problem document."""
@@ -70,6 +90,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         started = False
+        private = _private(scope)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -78,6 +99,9 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
+                if private:
+                    headers["Cache-Control"] = "no-store"
+                headers.add_vary_header("Cookie")
             await send(message)
 
         try:

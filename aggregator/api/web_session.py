@@ -45,6 +45,7 @@ from aggregator.auth import (
     throttled_login,
 )
 from aggregator.request_limits import read_capped
+from aggregator.settings import Settings
 from aggregator.web_chrome import PHRASES as CHROME_PHRASES
 from aggregator.web_chrome import chrome
 from protocol.errors import PayloadTooLarge, TooManyRequests, Unauthenticated
@@ -179,8 +180,18 @@ def local_target(target: str | None) -> str | None:
     return None if parts.scheme or parts.netloc else target
 
 
-def _secure(request: Request) -> bool:
-    if request.url.scheme == "https":
+def _secure(request: Request, settings: Settings) -> bool:
+    """Whether the session cookie gets ``Secure``. The setting decides when it
+    is given; else Secure unless the page came over plain HTTP to a loopback
+    host and no proxy says the reader's side was HTTPS. A proxy that passes a
+    loopback ``Host`` without ``X-Forwarded-Proto`` looks like a local reader:
+    set ``secure_cookies = true`` there (docs/operations.md)."""
+    if settings.secure_cookies is not None:
+        return settings.secure_cookies
+    forwarded = request.headers.get("x-forwarded-proto", "").lower()
+    if request.url.scheme == "https" or forwarded == "https":
+        return True
+    if "proto=https" in request.headers.get("forwarded", "").lower():
         return True
     host = request.url.hostname or ""
     try:
@@ -262,7 +273,7 @@ async def login_submit(request: Request, svc: ServicesDep) -> Response:
     response = RedirectResponse(target or home, status_code=303)
     response.set_cookie(
         SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, path="/",
-        httponly=True, samesite="strict", secure=_secure(request),
+        httponly=True, samesite="strict", secure=_secure(request, svc.settings),
     )  # fmt: skip
     return response
 

@@ -148,14 +148,21 @@ def test_the_crossover_lists_each_pair_once_and_pooled_groups_by_name() -> None:
 
 
 def test_downloads_of_an_unpublished_period_go_through_the_taskforce_route() -> None:
-    published = {d["href"] for d in downloads(TASKFORCE, PERIODS[0], "sector")}
+    published = {
+        d["href"] for d in downloads(TASKFORCE, PERIODS[0], "sector", profile=True, overlaps=True)
+    }
     assert "/v1/periods/2026-Q1/benchmarks.csv?group=sector" in published
     assert "/v1/periods/2026-Q1/penetration?group=sector" in published
-    closed = downloads(TASKFORCE, PERIODS[1], "museum/nl/all")
-    assert len(closed) == 2  # the JSON APIs want a token for an unpublished period
-    assert (
-        closed[1]["href"] == "/taskforce/periods/2026-Q2/benchmarks.parquet?group=museum%2Fnl%2Fall"
-    )
+    assert "/taskforce/periods/2026-Q1/profile.csv?group=sector" in published
+    assert "/taskforce/periods/2026-Q1/overlaps.parquet" in published
+    public = {d["href"] for d in downloads(PUBLIC, PERIODS[0], "sector", overlaps=True)}
+    assert "/periods/2026-Q1/overlaps.csv" in public
+    assert not any("profile" in h for h in public)  # the page shows no profile: none to download
+    closed = downloads(TASKFORCE, PERIODS[1], "museum/nl/all", profile=True)
+    hrefs = [d["href"] for d in closed]
+    assert not any(h.startswith("/v1/") for h in hrefs)  # the JSON API wants a token then
+    assert "/taskforce/periods/2026-Q2/benchmarks.parquet?group=museum%2Fnl%2Fall" in hrefs
+    assert "/taskforce/periods/2026-Q2/profile.parquet?group=museum%2Fnl%2Fall" in hrefs
 
 
 def cell(table: str, dims: list[str], key: list[str], estimate: int | None) -> dict[str, Any]:

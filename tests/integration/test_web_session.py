@@ -6,12 +6,15 @@ logging out ending the session."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
+from starlette.requests import Request
 
-from aggregator.api.web_session import SESSION_COOKIE, local_target
+from aggregator.api.web_session import SESSION_COOKIE, _secure, local_target
+from aggregator.settings import Settings
 from tests.hostile.live_aggregator import PASSWORD, LiveAggregator, start_live_aggregator
 
 pytestmark = pytest.mark.slow
@@ -120,3 +123,52 @@ def test_the_login_page_is_in_both_languages(live: LiveAggregator) -> None:
         assert "Gebruikersnaam" in client.get("/login").text
         english = client.get("/login", params={"lang": "en"}).text
         assert "Username" in english and '<html lang="en">' in english
+
+
+def test_a_proxy_saying_https_gets_a_secure_cookie(live: LiveAggregator) -> None:
+    with _client(live) as client:
+        answer = client.post(
+            "/login",
+            data={"username": "tf", "password": PASSWORD},
+            headers={"x-forwarded-proto": "https"},
+        )
+        attributes = {a.strip().lower() for a in answer.headers["set-cookie"].split(";")[1:]}
+        assert "secure" in attributes
+
+
+@pytest.mark.parametrize(
+    ("setting", "scheme", "host", "headers", "secure"),
+    [
+        (None, "http", "127.0.0.1", {}, False),  # the demo, a developer
+        (None, "http", "localhost", {}, False),
+        (None, "http", "publiek.example", {}, True),
+        (None, "https", "127.0.0.1", {}, True),
+        (None, "http", "127.0.0.1", {"forwarded": "for=1.2.3.4;proto=https"}, True),
+        (True, "http", "127.0.0.1", {}, True),  # a proxy passing a loopback Host
+        (False, "https", "publiek.example", {}, False),
+    ],
+)
+def test_the_secure_flag(
+    setting: bool | None, scheme: str, host: str, headers: dict[str, str], secure: bool
+) -> None:
+    scope = {
+        "type": "http", "scheme": scheme, "server": (host, 80), "path": "/login",
+        "headers": [(b"host", host.encode())]
+        + [(k.encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+    settings = replace(Settings(state_dir=Path("unused")), secure_cookies=setting)
+    assert _secure(Request(scope), settings) is secure
+
+
+def test_what_a_session_opens_is_never_cached(live: LiveAggregator) -> None:
+    with _client(live) as client:
+        public = client.get("/")
+        assert "no-store" not in public.headers.get("cache-control", "")
+        assert "Cookie" in public.headers["vary"]
+        assert client.get("/login").headers["cache-control"] == "no-store"
+        assert client.get("/taskforce").headers["cache-control"] == "no-store"  # the redirect
+        _log_in(client, "tf", PASSWORD)
+        for path in ("/", "/taskforce", "/trends"):
+            answer = client.get(path)
+            assert answer.status_code == 200, path
+            assert answer.headers["cache-control"] == "no-store", path
