@@ -27,6 +27,7 @@ the own numbers are worth having, and a later run adds the benchmark.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,13 +111,13 @@ PHRASES: Mapping[str, Text] = {
         "aantallen; daarom staan hier aandelen naast elkaar: het deel van de eigen huishoudens "
         "(of bezoeken) in elke rij, naast het deel van die van de groep. Het aandeel van een "
         "groep is zijn geschatte aantal gedeeld door zijn totaal (de som van een tabel waarvan "
-        "elke rij er is; een te onzekere rij telt daarin als 0); het 95%-interval is dat van "
-        "het aantal, gedeeld door hetzelfde totaal.",
+        "elke rij er is; een te onzekere rij telt daarin als 0); het 95%-interval telt de "
+        "onzekerheid van het aantal én van het totaal.",
         "An institution and a group of dozens of institutions have no comparable counts, so "
         "this report sets shares side by side: each row's part of the own households (or "
         "visits) beside its part of the group's. A group's share is its estimated count over "
         "its total (the sum of a table with every row listed; a too uncertain row counts as 0 "
-        "there); the 95% interval is the count's, over the same total.",
+        "there); the 95% interval counts the uncertainty of both the count and the total.",
     ),
     "gaps": _t(
         "Een vak zonder getal zegt waarom: ‘te weinig instellingen’ als minder dan {k} "
@@ -269,27 +270,41 @@ def _exact(value: float, text: str) -> Shown:
 
 
 def _estimate(
-    cell: Mapping[str, Any] | None, total: float | None, lang: str, *, as_share: bool = True
-) -> Shown:
-    """A published cell as a share of ``total`` (or as a count), or its gap."""
+    cell: Mapping[str, Any] | None, total: Total | float | None, lang: str, *,
+    as_share: bool = True,
+) -> Shown:  # fmt: skip
+    """A published cell as a share of ``total`` (or as a count), or its gap.
+
+    A share's interval counts the total's noise as well as the cell's (the
+    delta method for ``cell / total``, where the cell is part of the total):
+    its variance is ``(σc²·(1 − 2s) + s²·σT²) / T²`` for the share ``s``."""
     if cell is None:
         return _gap(TOO_FEW, lang)
     if not _has_number(cell):
         return _gap(TOO_UNCERTAIN, lang)
-    if as_share and not total:
+    whole = total if isinstance(total, Total) else Total(total or 0.0, 0.0)
+    if as_share and not whole.value:
         return _gap(TOO_UNCERTAIN, lang)
-    scale = 100 / total if as_share and total else 1.0
     # The aggregator sends no negative estimate; were one to come, it shows as 0.
     raw_low, count = float(cell["ci95_low"]), max(0, cell["estimate"])
-    estimate, low, high = (count * scale, max(0.0, raw_low * scale),
-                           max(0.0, float(cell["ci95_high"]) * scale))  # fmt: skip
+    if as_share:
+        share = count / whole.value
+        sd = _sd(cell)
+        variance = max(0.0, sd * sd * (1 - 2 * share) + share * share * whole.sd * whole.sd)
+        half = Z95 * math.sqrt(variance) / whole.value
+        clamped = share - half < 0
+        estimate, low, high = 100 * share, max(0.0, 100 * (share - half)), 100 * (share + half)
+    else:
+        clamped = raw_low < 0
+        estimate, low, high = (float(count), max(0.0, raw_low),
+                               max(0.0, float(cell["ci95_high"])))  # fmt: skip
 
     def fmt(x: float) -> str:
         return percent(x, lang) if as_share else number(x, lang)
 
     return Shown(
         NUMBER, fmt(estimate), round(estimate, 4), round(low, 4), round(high, 4),
-        fmt(low), fmt(high), interval=True, clamped=raw_low < 0, count=count,
+        fmt(low), fmt(high), interval=True, clamped=clamped, count=count,
     )  # fmt: skip
 
 
@@ -297,7 +312,24 @@ def _key_of(cell: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(cell[d]) for d in cell["dimensions"])
 
 
-def group_totals(cells: Sequence[Mapping[str, Any]], sizes: Mapping[str, int]) -> dict[str, float]:
+@dataclass(frozen=True)
+class Total:
+    """A group's total of one measure and its standard deviation (from the
+    summed cells' own, as if independent: the cells of one table are)."""
+
+    value: float
+    sd: float
+
+
+Z95 = 1.959963984540054
+
+
+def _sd(cell: Mapping[str, Any]) -> float:
+    """A published cell's standard deviation, from its 95% interval."""
+    return (float(cell["ci95_high"]) - float(cell["ci95_low"])) / (2 * Z95)
+
+
+def group_totals(cells: Sequence[Mapping[str, Any]], sizes: Mapping[str, int]) -> dict[str, Total]:
     """Each measure's total in a group's published cells: the sum of the
     numbers of a table of that measure whose ``sizes[table]`` keys are all
     listed (none below k, whose count could be anything), the one with the
@@ -310,16 +342,20 @@ def group_totals(cells: Sequence[Mapping[str, Any]], sizes: Mapping[str, int]) -
     by_table: dict[str, list[Mapping[str, Any]]] = {}
     for cell in cells:
         by_table.setdefault(str(cell["table"]), []).append(cell)
-    totals: dict[str, tuple[tuple[int, int], float]] = {}
+    totals: dict[str, tuple[tuple[int, int], Total]] = {}
     for name, listed in by_table.items():
         size = sizes.get(name)
         if size is None or len(listed) != size:
             continue
-        numbers = [c["estimate"] for c in listed if _has_number(c)]
-        rank = (size - len(numbers), size)
+        counted = [c for c in listed if _has_number(c)]
+        rank = (size - len(counted), size)
         measure = str(listed[0]["measure"])
-        if numbers and (measure not in totals or rank < totals[measure][0]):
-            totals[measure] = (rank, float(sum(numbers)))
+        if counted and (measure not in totals or rank < totals[measure][0]):
+            total = Total(
+                float(sum(c["estimate"] for c in counted)),
+                math.sqrt(sum(_sd(c) ** 2 for c in counted)),
+            )
+            totals[measure] = (rank, total)
     return {measure: total for measure, (_, total) in totals.items()}
 
 
@@ -331,7 +367,7 @@ def _has_number(cell: Mapping[str, Any]) -> bool:
 @dataclass(frozen=True)
 class _Group:
     cells: dict[tuple[str, tuple[str, ...]], Mapping[str, Any]]
-    totals: dict[str, float]
+    totals: dict[str, Total]
 
 
 def _group(cells: Sequence[Mapping[str, Any]], sizes: Mapping[str, int]) -> _Group:

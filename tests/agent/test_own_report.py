@@ -5,6 +5,7 @@ needs nothing outside itself."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -37,8 +38,11 @@ def test_a_groups_share_is_its_published_estimate_over_its_total_with_the_interv
     rows = read_report(page()).rows
     peer = rows[(SEGMENTS, "urban-young")][PEER]  # households total 600 + 400
     assert peer.count == "500"
-    assert peer.data == {"estimate": "50.0", "low": "45.04", "high": "54.96"}
-    assert re.sub(r"\s+", " ", peer.text) == "50,0%45,0% – 55,0%"
+    # The delta method for cell / total, the cell part of the total: σc = 99.2 / 3.92 = 25.31,
+    # σT = √2 · 80 / 3.92 = 28.86; at s = 0.5 the cell's own noise cancels (1 − 2s = 0), so the
+    # half-width is 1.96 · 0.5 · 28.86 / 1000 = 2.83 points (the count's alone would say 4.96).
+    assert peer.data == {"estimate": "50.0", "low": "47.1716", "high": "52.8284"}
+    assert re.sub(r"\s+", " ", peer.text) == "50,0%47,2% – 52,8%"
     sector = rows[(SEGMENTS, "students")][SECTOR]  # 1500 of 6000 + 4000
     assert sector.data["estimate"] == "15.0" and sector.count == "1500"
 
@@ -78,17 +82,21 @@ def test_without_a_complete_table_a_groups_visits_have_no_share() -> None:
 
 def test_a_groups_total_comes_from_the_smallest_table_with_every_cell_published() -> None:
     sizes = {SEGMENTS: 4, "households_by_returning": 2, "visits_by_month": 3}
-    assert group_totals(SECTOR_CELLS, sizes) == {"households": 10000.0, "visits": 27000.0}
-    assert group_totals(PEER_CELLS, sizes) == {"households": 1000.0}
+    sector = group_totals(SECTOR_CELLS, sizes)
+    assert {m: t.value for m, t in sector.items()} == {"households": 10000.0, "visits": 27000.0}
+    assert sector["households"].sd == pytest.approx(math.sqrt(2) * 200 / (2 * 1.959964))
+    assert {m: t.value for m, t in group_totals(PEER_CELLS, sizes).items()} == {
+        "households": 1000.0
+    }
 
 
 def test_a_too_uncertain_cell_adds_nothing_to_a_total_and_fewer_of_them_win() -> None:
     uncertain = [dict(c) for c in SECTOR_CELLS]
     uncertain[1] = {**uncertain[1], "too_uncertain": True, "estimate": None, "published": False}
     sizes = {SEGMENTS: 4, "households_by_returning": 2, "visits_by_month": 3}
-    assert group_totals(uncertain, sizes)["households"] == 10000.0  # the segments' sum
+    assert group_totals(uncertain, sizes)["households"].value == 10000.0  # the segments' sum
     alone = [c for c in uncertain if c["table"] == "households_by_returning"]
-    assert group_totals(alone, sizes) == {"households": 6000.0}
+    assert {m: t.value for m, t in group_totals(alone, sizes).items()} == {"households": 6000.0}
 
 
 def test_the_segments_stand_beside_the_catchments_population() -> None:

@@ -12,6 +12,7 @@ exit code 3.
 
 from __future__ import annotations
 
+import math
 import shutil
 import stat
 from collections.abc import Iterator
@@ -116,17 +117,26 @@ def _api(world: SimpleNamespace) -> tuple[list[dict[str, Any]], list[dict[str, A
     return own["cells"], sector["cells"]
 
 
-def _table_sums(cells: list[dict[str, Any]]) -> set[float]:
+Z95 = 1.959963984540054
+
+
+def _sd(cell: dict[str, Any]) -> float:
+    return (cell["ci95_high"] - cell["ci95_low"]) / (2 * Z95)
+
+
+def _table_sums(cells: list[dict[str, Any]]) -> dict[float, float]:
     """The sum of the published households in each households table that lists
-    every key of its key set: the totals a share may be taken of."""
+    every key of its key set (the totals a share may be taken of), with its
+    standard deviation."""
     sizes = {"households_by_returning": 2, "households_by_frequency_band": 5,
              "households_by_recency": 4, "households_by_discipline_count": 3,
              "households_by_segment": 8, "households_by_province": 13}  # fmt: skip
-    sums = set()
+    sums = {}
     for table, size in sizes.items():
-        listed = [c for c in cells if c["table"] == table]
-        if len(listed) == size:
-            sums.add(float(sum(c["estimate"] for c in listed if not c["too_uncertain"])))
+        listed = [c for c in cells if c["table"] == table and not c["too_uncertain"]]
+        if len([c for c in cells if c["table"] == table]) == size:
+            total = float(sum(c["estimate"] for c in listed))
+            sums[total] = math.sqrt(sum(_sd(c) ** 2 for c in listed))
     return sums
 
 
@@ -152,11 +162,13 @@ def test_the_benchmark_figures_are_the_apis(world: SimpleNamespace, page: Any) -
                 total = min(sums, key=lambda t: abs(t - derived))
                 used.add(total)
                 shown = [float(td.data[x]) for x in ("estimate", "low", "high")]
-                assert shown == [
-                    round(100 * cell["estimate"] / total, 4),
-                    round(100 * max(0.0, cell["ci95_low"]) / total, 4),
-                    round(100 * cell["ci95_high"] / total, 4),
-                ]
+                # The share's interval: the delta method for cell / total, the cell in the total.
+                share = cell["estimate"] / total
+                variance = _sd(cell) ** 2 * (1 - 2 * share) + share**2 * sums[total] ** 2
+                half = Z95 * math.sqrt(max(0.0, variance)) / total
+                assert shown == pytest.approx(
+                    [100 * share, 100 * max(0.0, share - half), 100 * (share + half)], abs=1e-4
+                )
                 checked += 1
         assert len(used) == 1, used  # one total for every households share of the group
     assert checked >= 10
