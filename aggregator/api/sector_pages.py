@@ -115,6 +115,9 @@ _ANSWERS: OrderedDict[tuple[Any, ...], tuple[dict[str, Any] | None, str]] = Orde
 ANSWERS_KEPT = 64
 _KEPT_LOCK = threading.Lock()  # the kept maps are read and written from several threads
 WARM_EVERY_SECONDS = 15.0
+# The newest closed periods the warmer computes: few enough that their answers
+# (3 each) and inputs fit what is kept, so a round never pushes out its own.
+WARM_PERIODS = 4
 
 
 def kept_answer(
@@ -142,7 +145,10 @@ def kept_answer(
     except OverlapBelowK:
         answer = None, "below_k"
     except PubliekError:
-        answer = None, otherwise
+        # Not kept: it may be mended without a new closing (a segment model
+        # published after the close); penetration keeps its own inputs, so
+        # asking again is cheap.
+        return None, otherwise
     if row.state != periods.OPEN:
         with _KEPT_LOCK:
             _ANSWERS[key] = answer
@@ -152,14 +158,14 @@ def kept_answer(
 
 
 def warm(svc: Services) -> None:
-    """Compute what the overview keeps of every closed and published period not
-    kept yet: the penetration inputs (which every group's penetration then
-    reads), the sector's penetration, the crossover and the reach. A period
+    """Compute what the overview keeps of the newest :data:`WARM_PERIODS`
+    closed and published periods, where not kept yet: the penetration inputs
+    (which every group's penetration then reads), the sector's penetration,
+    the crossover and the reach. A period
     closed by the CLI, in another process, is thus computed here within one
     round of :class:`PageWarmer`, before a reader's first view pays for it."""
-    for row in periods.list_periods(svc.db):
-        if row.state == periods.OPEN:
-            continue
+    closed = [row for row in periods.list_periods(svc.db) if row.state != periods.OPEN]
+    for row in closed[-WARM_PERIODS:]:
         kept_answer(group_penetration, row, svc, group=SECTOR, catchment=DEFAULT_RADIUS,
                 otherwise="no_population")  # fmt: skip
         crossover, _ = kept_answer(period_crossover, row, svc, by="discipline")
