@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from aggregator.dashboard import (
+from aggregator.page_sections import (
     NUMBER,
     PHRASES,
     TOO_FEW,
@@ -40,9 +40,9 @@ from aggregator.dashboard import (
     Row,
     Section,
     ShownCell,
-    _chart_value,
-    _ordered_tables,
-    _section,
+    chart_value,
+    ordered_tables,
+    section,
 )
 from aggregator.peergroups import ALL_SIZES, NATIONAL, PART_OF_COUNTRY, SECTOR, SIZE_CLASSES
 from views import charts, charts_map
@@ -356,7 +356,7 @@ def profile_section(
             index,
         ]))  # fmt: skip
         section.texts.append([word(seg["represented"], lang) if seg["represented"] else "–"])
-        bars.append((label, _chart_value(label, index)))
+        bars.append((label, chart_value(label, index)))
     section.text_header = [word("represented", lang)]
     if not listed:
         section.unavailable = PHRASES[TOO_FEW][lang]
@@ -401,7 +401,7 @@ def crossover_section(
     labels = [_group_label(g, lang) for g in groups]
     missing = ShownCell("", TOO_FEW, PHRASES[TOO_FEW][lang])
     values = [
-        [_chart_value(f"{labels[i]} × {labels[j]}", cells.get((a, b), missing))
+        [chart_value(f"{labels[i]} × {labels[j]}", cells.get((a, b), missing))
          for j, b in enumerate(groups)]
         for i, a in enumerate(groups)
     ]  # fmt: skip
@@ -431,7 +431,7 @@ def reach_rows(reach: Mapping[str, Any] | None, lang: str) -> list[Row]:
 
 def provinces_map(section: Section, lang: str) -> Markup:
     """The households-by-province table as a tile map (the table stays beside it)."""
-    values = {row.cells[0].key: _chart_value(row.label, row.cells[0]) for row in section.rows}
+    values = {row.cells[0].key: chart_value(row.label, row.cells[0]) for row in section.rows}
     return charts_map.tile_map("chart-map", word("provinces_map", lang), values,
                                lambda x: number(x, lang))  # fmt: skip
 
@@ -514,9 +514,9 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
     group = next(g for g in inputs.groups if g["group_id"] == inputs.resolved.group_id)
     period = inputs.period.label
     tables = {
-        cells[0]["table"]: _section(i, cells, period=period, segment_model=inputs.segment_model,
+        cells[0]["table"]: section(i, cells, period=period, segment_model=inputs.segment_model,
                                     lang=lang)
-        for i, cells in enumerate(_ordered_tables(group["cells"]), start=1)
+        for i, cells in enumerate(ordered_tables(group["cells"]), start=1)
     }  # fmt: skip
     size = group["institutions"]
     headline = [Row(word("institutions_in_group", lang), [ShownCell(

@@ -25,13 +25,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from aggregator.dashboard import (
+from aggregator.page_sections import (
     PHRASES,
     TOO_FEW,
     TOO_UNCERTAIN,
     ShownCell,
-    _axis,
-    _chart_value,
+    axis,
+    chart_value,
     shown_cell,
 )
 from aggregator.sector_view import WORDS, Filters, PeriodChoice, Resolved, base_path, link, word
@@ -100,7 +100,7 @@ def _keys(
     for position in range(len(dims)):
         seen: list[str] = []
         for listed, model, label in zip(per_period, models, labels, strict=True):
-            for key in _axis(name, position, list(listed), model, label):
+            for key in axis(name, position, list(listed), model, label):
                 if key not in seen:
                     seen.append(key)
         axes.append(seen)
@@ -143,7 +143,7 @@ def trend_tables(columns: Sequence[PeriodGroup], lang: str) -> list[TrendTable]:
         if len(dims) == 1:
             chart = charts_trend.trend_chart(
                 f"trend-{index}", title, [c.period.label for c in columns],
-                [(row.label, [_chart_value(f"{row.label}, {c.period.label}", cell)
+                [(row.label, [chart_value(f"{row.label}, {c.period.label}", cell)
                               for c, cell in zip(columns, row.cells, strict=True)])
                  for row in rows],
                 lambda x: number(x, lang),

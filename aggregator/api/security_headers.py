@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator.api.problems import problem_response
 from aggregator.api.web_session import SESSION_COOKIE
-from aggregator.dashboard import STYLE
+from aggregator.page_sections import STYLE
 from protocol.errors import InternalError
 
 

@@ -29,8 +29,8 @@ import httpx
 import pytest
 
 from aggregator.app import create_app
-from aggregator.dashboard import STYLE
 from aggregator.enrollment import create_token
+from aggregator.page_sections import STYLE
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from protocol.keys import SealPrivateKey, SigningKey

@@ -39,7 +39,6 @@ from typer.testing import CliRunner
 
 from aggregator import benchmarks, exports, periods, translog
 from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, create_user, issue_token
-from aggregator.dashboard import render_sector
 from aggregator.intake import Intake
 from aggregator.migrations import upgrade
 from aggregator.screening import NOISE_SPREAD, Implausible, TableInput, tables_of
@@ -69,6 +68,7 @@ from tests.aggregator.conftest import (
     postgres,  # noqa: F401 - the PostgreSQL fixture, by name
     start_server,
 )
+from tests.aggregator.overview_page import overview_of
 
 POISONS = {"2^70": 2**70, "10^15": 10**15, "10^400": 10**400}
 PASSWORD = "correct horse battery"
@@ -292,7 +292,7 @@ def test_offline_exports_and_pages_survive_the_poisoned_rows(world: World) -> No
     k, groups = periods.visible_groups(world.db, row, k=5)
     for fmt in exports.FORMATS:
         assert exports.export(PERIOD, groups, fmt)
-    assert "<table>" in render_sector(PERIOD, groups[-1], groups, k=k)
+    assert "<table>" in overview_of(groups[-1], groups, period=PERIOD, k=k)
 
 
 # --- set aside from the command line -------------------------------------------

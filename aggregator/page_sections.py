@@ -1,7 +1,10 @@
-"""The public sector page: one peer group's benchmark of a published period,
-each table as a chart and as an accessible table (ADR 0039).
+"""A table of the release design as the sector pages show it: each cell as
+shown (``shown_cell``), the table's chart and its accessible table beside it
+(``section``), the tables in the design's order (``ordered_tables``) — what the
+overview (``aggregator.sector_view``) and the trends (``aggregator.trends``)
+both lay out, ADR 0039.
 
-What the page shows, and why:
+What a section shows, and why:
 
 * Every key of a table's key set (``dp.release_design.labels``) has a place,
   so a reader sees what is missing as well as what is there. A key that no
@@ -14,10 +17,7 @@ What the page shows, and why:
   reader nothing but that the noise is wide.
 * Labels are human and Dutch by default (``lang=en`` for English); the
   numbers are the API's (``/v1/periods/{period}/benchmarks``), rounded to
-  whole numbers, and the downloads linked are the same group's cells.
-
-The peer groups list says how many smaller groups were merged into each,
-never which (a group below ``k`` can be one institution).
+  whole numbers.
 """
 
 from __future__ import annotations
@@ -26,25 +26,29 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 from markupsafe import Markup
 
 from dp.release_design import TABLE_DESIGN, design_of, labels
 from views import charts
 from views.labels import (
-    LANGUAGES,
     Text,
     dimension_name,
     key_label,
-    language,
-    level_name,
     measure_name,
     table_title,
 )
-from views.pages import STYLE, number, render
+from views.pages import STYLE, number
 
-__all__ = ["PHRASES", "STYLE", "TOO_FEW", "TOO_UNCERTAIN", "render_sector"]
+__all__ = [
+    "PHRASES",
+    "STYLE",
+    "TOO_FEW",
+    "TOO_UNCERTAIN",
+    "ordered_tables",
+    "section",
+    "shown_cell",
+]
 
 NUMBER = "number"
 TOO_FEW = "too_few"
@@ -186,7 +190,7 @@ def shown_cell(key: Sequence[str], cell: Mapping[str, Any] | None, lang: str) ->
     )  # fmt: skip
 
 
-def _chart_value(label: str, shown: ShownCell) -> charts.Value:
+def chart_value(label: str, shown: ShownCell) -> charts.Value:
     if shown.estimate is None:
         style = charts.HATCHED if shown.state == TOO_FEW else charts.EMPTY
         return charts.Value(gap=shown.gap, style=style, note=f"{label}: {shown.gap}")
@@ -194,7 +198,7 @@ def _chart_value(label: str, shown: ShownCell) -> charts.Value:
     return charts.Value(float(shown.estimate), float(shown.low), float(shown.high), note=note)
 
 
-def _axis(
+def axis(
     name: str, position: int, listed: Sequence[tuple[str, ...]], segment_model: str | None,
     period: str,
 ) -> list[str]:  # fmt: skip
@@ -215,7 +219,7 @@ def _anchor(index: int, name: str) -> str:
     return f"t{index}-" + re.sub(r"[^a-z0-9_-]+", "-", name.lower())
 
 
-def _section(
+def section(
     index: int, cells: list[dict[str, Any]], *, period: str, segment_model: str | None, lang: str
 ) -> Section:
     name, dims = cells[0]["table"], list(cells[0]["dimensions"])
@@ -224,8 +228,8 @@ def _section(
     anchor = _anchor(index, name)
     measure = measure_name(cells[0]["measure"], lang)
     if len(dims) == 2:
-        row_keys = _axis(name, 0, list(listed), segment_model, period)
-        column_keys = _axis(name, 1, list(listed), segment_model, period)
+        row_keys = axis(name, 0, list(listed), segment_model, period)
+        column_keys = axis(name, 1, list(listed), segment_model, period)
         columns = [key_label(dims[1], c, lang) for c in column_keys]
         rows = [
             Row(key_label(dims[0], r, lang), [shown_cell((r, c), listed.get((r, c)), lang)
@@ -235,7 +239,7 @@ def _section(
         chart = charts.heat_map(
             f"chart-{index}", title,
             rows=[row.label for row in rows], columns=columns,
-            values=[[_chart_value(f"{row.label}, {columns[j]}", cell)
+            values=[[chart_value(f"{row.label}, {columns[j]}", cell)
                      for j, cell in enumerate(row.cells)] for row in rows],
             fmt=lambda x: number(x, lang),
         )  # fmt: skip
@@ -249,7 +253,7 @@ def _section(
     else:
         keys: list[tuple[str, ...]]
         if len(dims) == 1:
-            keys = [(k,) for k in _axis(name, 0, list(listed), segment_model, period)]
+            keys = [(k,) for k in axis(name, 0, list(listed), segment_model, period)]
         else:  # a table of an older design over three dimensions: its listed keys
             keys = list(listed)
         rows = [
@@ -259,7 +263,7 @@ def _section(
         ]  # fmt: skip
         chart = charts.bar_chart(
             f"chart-{index}", title,
-            [(row.label, _chart_value(row.label, row.cells[0])) for row in rows],
+            [(row.label, chart_value(row.label, row.cells[0])) for row in rows],
             lambda x: number(x, lang),
         )  # fmt: skip
         columns = []
@@ -274,7 +278,7 @@ def _section(
     )  # fmt: skip
 
 
-def _ordered_tables(cells: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def ordered_tables(cells: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The group's tables in the release design's order, then any others by name."""
     tables: dict[str, list[dict[str, Any]]] = {}
     for cell in cells:
@@ -282,58 +286,3 @@ def _ordered_tables(cells: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     order = [t.name for t in TABLE_DESIGN if t.name in tables]
     order += sorted(set(tables) - set(order))
     return [tables[name] for name in order]
-
-
-def _link(path: str, **query: str) -> str:
-    return f"{path}?{urlencode(query)}"
-
-
-def render_sector(
-    period: str,
-    group: dict[str, Any],
-    groups: list[dict[str, Any]],
-    *,
-    k: int,
-    lang: str | None = None,
-    segment_model: str | None = None,
-) -> str:
-    """The page of one group (``group``: its summary and ``cells``, as
-    ``aggregator.periods.visible_groups`` gives them) among ``groups``."""
-    lang = language(lang)
-    other = next(code for code in LANGUAGES if code != lang)
-    group_id = group["group_id"]
-    sections = [
-        _section(i, cells, period=period, segment_model=segment_model, lang=lang)
-        for i, cells in enumerate(_ordered_tables(group["cells"]), start=1)
-    ]
-    listed_groups = []
-    for g in groups:
-        text = _phrase("group_text", lang, level=level_name(g["level"], lang),
-                       n=number(g["institutions"], lang))  # fmt: skip
-        if g["merged_groups"]:
-            text += "; " + _phrase("merged", lang, n=g["merged_groups"])
-        listed_groups.append({
-            "group_id": g["group_id"], "text": text,
-            "href": _link("/", period=period, group=g["group_id"], lang=lang),
-        })  # fmt: skip
-    downloads = [
-        {"name": f"CSV ({group_id}, {period})",
-         "href": _link(f"/v1/periods/{period}/benchmarks.csv", group=group_id)},
-        {"name": f"Parquet ({group_id}, {period})",
-         "href": _link(f"/v1/periods/{period}/benchmarks.parquet", group=group_id)},
-    ]  # fmt: skip
-    legend = charts.legend("legend", [(charts.HATCHED, _phrase(TOO_FEW, lang)),
-                                      (charts.EMPTY, _phrase(TOO_UNCERTAIN, lang))])  # fmt: skip
-    return render(
-        "sector.html",
-        lang=lang, period=period,
-        t={name: _phrase(name, lang, k=k) if name == "gaps" else PHRASES[name][lang]
-           for name in PHRASES if name not in ("lede", "group_text", "merged")},
-        group_title=level_name("sector", lang) if group_id == "sector" else group_id,
-        lede=_phrase("lede", lang, n=number(group["institutions"], lang)),
-        legend=legend, sections=sections, groups=listed_groups, downloads=downloads,
-        other_language={
-            "code": other, "name": PHRASES["other_language"][lang],
-            "href": _link("/", period=period, group=group_id, lang=other),
-        },
-    )  # fmt: skip

@@ -1,12 +1,14 @@
-"""The public sector page as rendered (``aggregator.dashboard``): what a reader
-sees of each kind of cell, in Dutch and in English."""
+"""A table's section as the sector pages render it (``aggregator.page_sections``,
+laid out by the overview): what a reader sees of each kind of cell, in Dutch
+and in English."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from aggregator.dashboard import PHRASES, STYLE, render_sector
+from aggregator.page_sections import PHRASES, STYLE
+from tests.aggregator.overview_page import overview_of
 from views.labels import LANGUAGES
 
 PERIOD = "2026-Q3"
@@ -32,8 +34,8 @@ GROUP = {"group_id": "sector", "level": "sector", "institutions": 6, "merged_gro
          "cells": CELLS}  # fmt: skip
 
 
-def page(lang: str | None = None) -> str:
-    return render_sector(PERIOD, GROUP, [GROUP], k=5, lang=lang, segment_model=MODEL)
+def page(lang: str = "nl", group: dict[str, Any] = GROUP) -> str:
+    return overview_of(group, period=PERIOD, lang=lang, segment_model=MODEL)
 
 
 def td(html: str, key: str) -> str:
@@ -93,7 +95,7 @@ def test_the_only_style_is_the_stylesheet_and_there_is_no_script() -> None:
 
 def test_a_group_id_is_escaped() -> None:
     odd = {**GROUP, "group_id": "<b>x</b>"}
-    html = render_sector(PERIOD, odd, [odd], k=5, segment_model=MODEL)
+    html = page(group=odd)
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
 
 
