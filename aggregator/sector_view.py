@@ -508,6 +508,22 @@ def downloads(  # noqa: PLR0917 - what the page shows, passed on
     return found
 
 
+def filter_fields(filters: Filters, lang: str) -> list[dict[str, Any]]:
+    """The selection form's fields (discipline, province, size class), the same
+    on the overview and the trends: the keys a group id can hold."""
+    choices = {
+        "discipline": [(k, key_label("discipline", k, lang)) for k in KEYS["discipline"]],
+        "province": [(k, key_label("province", k, lang)) for k in PART_OF_COUNTRY],
+        "size": [(k, word(k, lang)) for k in SIZE_CLASSES],
+    }
+    chosen = {"discipline": filters.discipline, "province": filters.province, "size": filters.size}
+    return [
+        {"name": name, "label": word(name, lang),
+         "options": [{"value": v, "text": t, "selected": v == chosen[name]} for v, t in options]}
+        for name, options in choices.items()
+    ]  # fmt: skip
+
+
 def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping[str, Any]) -> str:
     """The overview page (``chrome``: the common context of ``base.html``)."""
     lang = language(lang)
@@ -565,40 +581,7 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
             }
             for p in reversed(inputs.periods)
         ],
-        filters=[
-            {
-                "name": "discipline",
-                "label": word("discipline", lang),
-                "options": [
-                    {
-                        "value": k,
-                        "text": key_label("discipline", k, lang),
-                        "selected": k == inputs.filters.discipline,
-                    }
-                    for k in KEYS["discipline"]
-                ],
-            },
-            {
-                "name": "province",
-                "label": word("province", lang),
-                "options": [
-                    {
-                        "value": k,
-                        "text": key_label("province", k, lang),
-                        "selected": k == inputs.filters.province,
-                    }
-                    for k in PART_OF_COUNTRY
-                ],
-            },
-            {
-                "name": "size",
-                "label": word("size", lang),
-                "options": [
-                    {"value": k, "text": word(k, lang), "selected": k == inputs.filters.size}
-                    for k in SIZE_CLASSES
-                ],
-            },
-        ],
+        filters=filter_fields(inputs.filters, lang),
         group_id=group["group_id"],
         shown_group=word("shown_group", lang, group=group["group_id"], text=group_text),
         reasons=inputs.resolved.reasons,

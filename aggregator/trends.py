@@ -34,10 +34,19 @@ from aggregator.page_sections import (
     chart_value,
     shown_cell,
 )
-from aggregator.sector_view import WORDS, Filters, PeriodChoice, Resolved, base_path, link, word
+from aggregator.sector_view import (
+    WORDS,
+    Filters,
+    PeriodChoice,
+    Resolved,
+    base_path,
+    filter_fields,
+    link,
+    word,
+)
 from dp.release_design import TABLE_DESIGN
 from views import charts, charts_trend
-from views.labels import KEYS, Text, key_label, language, measure_name, table_title
+from views.labels import Text, key_label, language, measure_name, table_title
 from views.pages import number, render
 
 
@@ -209,41 +218,7 @@ def render_trends(
         overview_href=link(
             base, lang=lang, discipline=f.discipline, province=f.province, size=f.size
         ),
-        filters=[
-            {
-                "name": "discipline",
-                "label": word("discipline", lang),
-                "options": [
-                    {
-                        "value": k,
-                        "text": key_label("discipline", k, lang),
-                        "selected": k == f.discipline,
-                    }
-                    for k in KEYS["discipline"]
-                ],
-            },
-            {
-                "name": "province",
-                "label": word("province", lang),
-                "options": [
-                    {
-                        "value": k,
-                        "text": key_label("province", k, lang),
-                        "selected": k == f.province,
-                    }
-                    for k in KEYS["province"]
-                    if k != "unknown"
-                ],
-            },
-            {
-                "name": "size",
-                "label": word("size", lang),
-                "options": [
-                    {"value": k, "text": word(k, lang), "selected": k == f.size}
-                    for k in ("small", "medium", "large")
-                ],
-            },
-        ],
+        filters=filter_fields(f, lang),
         legend=charts.legend(
             "legend",
             [
