@@ -56,15 +56,34 @@ class Value:
 Format = Callable[[float], str]
 
 
-def _markup(parts: list[str]) -> Markup:
+def markup(parts: list[str]) -> Markup:
     """The chart as markup the templates insert as it is: every text in it
     (labels, titles, notes) went through ``escape`` when its part was written."""
     return Markup("".join(parts))  # noqa: S704 - escaped part by part, above
 
 
-def _n(x: float) -> str:
+def px(x: float) -> str:
     """A coordinate, written the same way on every render."""
     return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def value_axis(
+    axis_y: float, top: float, x: Callable[[float], float], fmt: Format, *,
+    left: float = LABEL_WIDTH, width: float = PLOT_WIDTH,
+) -> str:  # fmt: skip
+    """The value axis under a horizontal bar chart: its line from ``left``,
+    ``width`` long, and six ticks, 0 to ``top`` in five round steps (``top``
+    is a :func:`nice_maximum`), at ``x(value)``."""
+    parts = [f'<path d="M{px(left)} {px(axis_y)}H{px(left + width)}" stroke="{MUTED}"/>']
+    for step in range(6):
+        value = top * step / 5
+        tx = x(value)
+        parts.append(
+            f'<path d="M{px(tx)} {px(axis_y)}V{px(axis_y + 4)}" stroke="{MUTED}"/>'
+            f'<text x="{px(tx)}" y="{px(axis_y + 17)}" text-anchor="middle" fill="{MUTED}">'
+            f"{escape(fmt(value))}</text>"
+        )
+    return "".join(parts)
 
 
 def nice_maximum(value: float) -> float:
@@ -86,22 +105,22 @@ def _pattern(chart_id: str) -> str:
     )
 
 
-def _gap_shape(chart_id: str, box: tuple[float, float, float, float], style: str) -> str:
+def gap_shape(chart_id: str, box: tuple[float, float, float, float], style: str) -> str:
     x, y, w, h = box
     fill = f"url(#{chart_id}-hatch)" if style == HATCHED else "none"
     dash = "" if style == HATCHED else ' stroke-dasharray="3 2"'
     return (
-        f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" fill="{fill}" '
+        f'<rect x="{px(x)}" y="{px(y)}" width="{px(w)}" height="{px(h)}" fill="{fill}" '
         f'fill-opacity="0.5" stroke="{MUTED}"{dash}/>'
     )
 
 
-def _open(chart_id: str, width: float, height: float, title: str) -> list[str]:
+def open_svg(chart_id: str, width: float, height: float, title: str) -> list[str]:
     return [
         (
             f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-            f'aria-labelledby="{chart_id}-title" viewBox="0 0 {_n(width)} {_n(height)}" '
-            f'width="{_n(width)}" height="{_n(height)}" font-family="system-ui, sans-serif" '
+            f'aria-labelledby="{chart_id}-title" viewBox="0 0 {px(width)} {px(height)}" '
+            f'width="{px(width)}" height="{px(height)}" font-family="system-ui, sans-serif" '
             f'font-size="{FONT}" fill="{INK}">'
         ),
         f'<title id="{chart_id}-title">{escape(title)}</title>',
@@ -123,51 +142,41 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[tuple[str, Value]], fmt:
     def x(value: float) -> float:
         return LABEL_WIDTH + PLOT_WIDTH * max(0.0, min(value, top)) / top
 
-    out = _open(chart_id, width, height, title)
+    out = open_svg(chart_id, width, height, title)
     for i, (label, v) in enumerate(bars):
         y = 8 + ROW * i
         mid = y + ROW / 2
         out.append(
-            f'<text x="{LABEL_WIDTH - 6}" y="{_n(mid + 4)}" text-anchor="end">'
+            f'<text x="{LABEL_WIDTH - 6}" y="{px(mid + 4)}" text-anchor="end">'
             f"{escape(label)}</text>"
         )
         out.append("<g>")
         if v.note:
             out.append(f"<title>{escape(v.note)}</title>")
         if v.estimate is None:
-            out.append(_gap_shape(chart_id, (LABEL_WIDTH, y + 3, PLOT_WIDTH, ROW - 6), v.style))
+            out.append(gap_shape(chart_id, (LABEL_WIDTH, y + 3, PLOT_WIDTH, ROW - 6), v.style))
             out.append(
-                f'<text x="{LABEL_WIDTH + 6}" y="{_n(mid + 4)}" fill="{INK}" '
+                f'<text x="{LABEL_WIDTH + 6}" y="{px(mid + 4)}" fill="{INK}" '
                 f'font-style="italic">{escape(v.gap)}</text>'
             )
         else:
             out.append(
-                f'<rect x="{LABEL_WIDTH}" y="{_n(y + 4)}" '
-                f'width="{_n(x(v.estimate) - LABEL_WIDTH)}" height="{ROW - 8}" fill="{BAR}"/>'
+                f'<rect x="{LABEL_WIDTH}" y="{px(y + 4)}" '
+                f'width="{px(x(v.estimate) - LABEL_WIDTH)}" height="{ROW - 8}" fill="{BAR}"/>'
             )
             low, high = x(v.low), x(v.high)
             out.append(
-                f'<path d="M{_n(low)} {_n(mid)}H{_n(high)}M{_n(low)} {_n(y + 5)}V{_n(y + ROW - 5)}'
-                f'M{_n(high)} {_n(y + 5)}V{_n(y + ROW - 5)}" stroke="{INK}" stroke-width="1.5" '
+                f'<path d="M{px(low)} {px(mid)}H{px(high)}M{px(low)} {px(y + 5)}V{px(y + ROW - 5)}'
+                f'M{px(high)} {px(y + 5)}V{px(y + ROW - 5)}" stroke="{INK}" stroke-width="1.5" '
                 'fill="none"/>'
             )
         out.append("</g>")
-    out.append(
-        f'<path d="M{LABEL_WIDTH} {_n(axis_y)}H{LABEL_WIDTH + PLOT_WIDTH}" stroke="{MUTED}"/>'
-    )
-    for step in range(6):  # five intervals: round steps for a top of 1, 2, 2.5 or 5 × 10ⁿ
-        value = top * step / 5
-        tx = x(value)
-        out.append(
-            f'<path d="M{_n(tx)} {_n(axis_y)}V{_n(axis_y + 4)}" stroke="{MUTED}"/>'
-            f'<text x="{_n(tx)}" y="{_n(axis_y + 17)}" text-anchor="middle" fill="{MUTED}">'
-            f"{escape(fmt(value))}</text>"
-        )
+    out.append(value_axis(axis_y, top, x, fmt))
     out.append("</svg>")
-    return _markup(out)
+    return markup(out)
 
 
-def _shade(share: float) -> str:
+def shade(share: float) -> str:
     share = max(0.0, min(share, 1.0))
     rgb = (round(a + (b - a) * share) for a, b in zip(PALE, DEEP, strict=True))
     return "#{:02x}{:02x}{:02x}".format(*rgb)
@@ -194,17 +203,17 @@ def heat_map(
     grid_w, grid_h = CELL_W * len(columns), CELL_H * len(rows)
     width = max(LABEL_WIDTH + grid_w + 20, LABEL_WIDTH + 260)
     height = HEAD + grid_h + 56
-    out = _open(chart_id, width, height, title)
+    out = open_svg(chart_id, width, height, title)
     for j, column in enumerate(columns):
         cx = LABEL_WIDTH + CELL_W * j + CELL_W / 2
         out.append(
-            f'<text transform="translate({_n(cx + 4)} {HEAD - 6}) rotate(-45)">'
+            f'<text transform="translate({px(cx + 4)} {HEAD - 6}) rotate(-45)">'
             f"{escape(column)}</text>"
         )
     for i, (row, cells) in enumerate(zip(rows, values, strict=True)):
         y = HEAD + CELL_H * i
         out.append(
-            f'<text x="{LABEL_WIDTH - 6}" y="{_n(y + CELL_H / 2 + 4)}" text-anchor="end">'
+            f'<text x="{LABEL_WIDTH - 6}" y="{px(y + CELL_H / 2 + 4)}" text-anchor="end">'
             f"{escape(row)}</text>"
         )
         for j, v in enumerate(cells):
@@ -213,21 +222,21 @@ def heat_map(
             if v.note:
                 out.append(f"<title>{escape(v.note)}</title>")
             if v.estimate is None:
-                out.append(_gap_shape(chart_id, (x + 1, y + 1, CELL_W - 2, CELL_H - 2), v.style))
+                out.append(gap_shape(chart_id, (x + 1, y + 1, CELL_W - 2, CELL_H - 2), v.style))
                 out.append(
-                    f'<text x="{_n(x + CELL_W / 2)}" y="{_n(y + CELL_H / 2 + 4)}" '
+                    f'<text x="{px(x + CELL_W / 2)}" y="{px(y + CELL_H / 2 + 4)}" '
                     'text-anchor="middle">–</text>'
                 )
             else:
                 out.append(
                     f'<rect x="{x + 1}" y="{y + 1}" width="{CELL_W - 2}" height="{CELL_H - 2}" '
-                    f'fill="{_shade(v.estimate / top)}"/>'
+                    f'fill="{shade(v.estimate / top)}"/>'
                 )
             out.append("</g>")
     scale_y = HEAD + grid_h + 12
     out.append(
-        f'<defs><linearGradient id="{chart_id}-scale"><stop offset="0" stop-color="{_shade(0)}"/>'
-        f'<stop offset="1" stop-color="{_shade(1)}"/></linearGradient></defs>'
+        f'<defs><linearGradient id="{chart_id}-scale"><stop offset="0" stop-color="{shade(0)}"/>'
+        f'<stop offset="1" stop-color="{shade(1)}"/></linearGradient></defs>'
         f'<rect x="{LABEL_WIDTH}" y="{scale_y}" width="160" height="10" '
         f'fill="url(#{chart_id}-scale)" stroke="{MUTED}"/>'
         f'<text x="{LABEL_WIDTH}" y="{scale_y + 24}" fill="{MUTED}">{escape(fmt(0))}</text>'
@@ -235,7 +244,7 @@ def heat_map(
         f"{escape(fmt(top))}</text>"
     )
     out.append("</svg>")
-    return _markup(out)
+    return markup(out)
 
 
 def legend(chart_id: str, items: Sequence[tuple[str, str]]) -> Markup:
@@ -253,7 +262,7 @@ def legend(chart_id: str, items: Sequence[tuple[str, str]]) -> Markup:
     ]
     for i, (style, text) in enumerate(items):
         y = 2 + 22 * i
-        out.append(_gap_shape(chart_id, (1, y + 2, 36, 16), style))
+        out.append(gap_shape(chart_id, (1, y + 2, 36, 16), style))
         out.append(f'<text x="46" y="{y + 14}">{escape(text)}</text>')
     out.append("</svg>")
-    return _markup(out)
+    return markup(out)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from views.charts import BAR, INK, MUTED, Format, _markup, _n, _open, nice_maximum
+from views.charts import BAR, INK, Format, markup, nice_maximum, open_svg, px, value_axis
 
 OVER = "#a4262c"
 BUDGET_LINE = "#1b1b1b"
@@ -44,36 +44,26 @@ def budget_chart(
     def x(value: float) -> float:
         return LABEL_WIDTH + PLOT_WIDTH * max(0.0, min(value, top)) / top
 
-    out = _open(chart_id, width, height, title)
+    out = open_svg(chart_id, width, height, title)
     for i, (label, spent, note) in enumerate(bars):
         y = head + ROW * i
         fill = OVER if spent > budget * (1 + 1e-9) else BAR
         out.append(f"<g><title>{escape(note)}</title>")
         out.append(
-            f'<text x="{LABEL_WIDTH - 6}" y="{_n(y + ROW - 3)}" text-anchor="end" '
+            f'<text x="{LABEL_WIDTH - 6}" y="{px(y + ROW - 3)}" text-anchor="end" '
             f'font-size="10">{escape(label)}</text>'
         )
         out.append(
-            f'<rect x="{LABEL_WIDTH}" y="{_n(y + 2)}" width="{_n(x(spent) - LABEL_WIDTH)}" '
+            f'<rect x="{LABEL_WIDTH}" y="{px(y + 2)}" width="{px(x(spent) - LABEL_WIDTH)}" '
             f'height="{ROW - 4}" fill="{fill}"/></g>'
         )
     line = x(budget)
     out.append(
-        f'<path d="M{_n(line)} {head - 4}V{_n(axis_y)}" stroke="{BUDGET_LINE}" '
+        f'<path d="M{px(line)} {head - 4}V{px(axis_y)}" stroke="{BUDGET_LINE}" '
         'stroke-width="1.5" stroke-dasharray="4 3"/>'
-        f'<text x="{_n(line)}" y="{head - 8}" text-anchor="middle" fill="{INK}">'
+        f'<text x="{px(line)}" y="{head - 8}" text-anchor="middle" fill="{INK}">'
         f"{escape(budget_label)}</text>"
     )
-    out.append(
-        f'<path d="M{LABEL_WIDTH} {_n(axis_y)}H{LABEL_WIDTH + PLOT_WIDTH}" stroke="{MUTED}"/>'
-    )
-    for step in range(6):
-        value = top * step / 5
-        tx = x(value)
-        out.append(
-            f'<path d="M{_n(tx)} {_n(axis_y)}V{_n(axis_y + 4)}" stroke="{MUTED}"/>'
-            f'<text x="{_n(tx)}" y="{_n(axis_y + 17)}" text-anchor="middle" fill="{MUTED}">'
-            f"{escape(fmt(value))}</text>"
-        )
+    out.append(value_axis(axis_y, top, x, fmt, left=LABEL_WIDTH, width=PLOT_WIDTH))
     out.append("</svg>")
-    return _markup(out)
+    return markup(out)

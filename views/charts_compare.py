@@ -25,7 +25,21 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from views.charts import EMPTY, FONT, HATCHED, INK, LABEL_WIDTH, MUTED, Format, Value, nice_maximum
+from views.charts import (
+    EMPTY,
+    FONT,
+    HATCHED,
+    INK,
+    LABEL_WIDTH,
+    MUTED,
+    Format,
+    Value,
+    gap_shape,
+    markup,
+    nice_maximum,
+    px,
+    value_axis,
+)
 
 __all__ = ["EMPTY", "HATCHED", "SERIES_COLOURS", "Group", "grouped_bars"]
 
@@ -45,27 +59,6 @@ class Group:
 
     label: str
     values: tuple[Value, ...]
-
-
-def _n(x: float) -> str:
-    """A coordinate, written the same way on every render."""
-    return f"{x:.1f}".rstrip("0").rstrip(".")
-
-
-def _markup(parts: list[str]) -> Markup:
-    """The chart as markup: every text in it went through ``escape`` when its
-    part was written."""
-    return Markup("".join(parts))  # noqa: S704 - escaped part by part
-
-
-def _gap(chart_id: str, box: tuple[float, float, float, float], style: str) -> str:
-    x, y, w, h = box
-    fill = f"url(#{chart_id}-hatch)" if style == HATCHED else "none"
-    dash = "" if style == HATCHED else ' stroke-dasharray="3 2"'
-    return (
-        f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" fill="{fill}" '
-        f'fill-opacity="0.5" stroke="{MUTED}"{dash}/>'
-    )
 
 
 def grouped_bars(
@@ -100,8 +93,8 @@ def grouped_bars(
     out = [
         (
             f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-            f'aria-labelledby="{chart_id}-title" viewBox="0 0 {_n(width)} {_n(height)}" '
-            f'width="{_n(width)}" height="{_n(height)}" font-family="system-ui, sans-serif" '
+            f'aria-labelledby="{chart_id}-title" viewBox="0 0 {px(width)} {px(height)}" '
+            f'width="{px(width)}" height="{px(height)}" font-family="system-ui, sans-serif" '
             f'font-size="{FONT}" fill="{INK}">'
         ),
         f'<title id="{chart_id}-title">{escape(title)}</title>',
@@ -122,7 +115,7 @@ def grouped_bars(
     for gi, group in enumerate(groups):
         top_y = legend_h + group_h * gi
         out.append(
-            f'<text x="{LABEL_WIDTH - 6}" y="{_n(top_y + BAR_H * len(series) / 2 + 4)}" '
+            f'<text x="{LABEL_WIDTH - 6}" y="{px(top_y + BAR_H * len(series) / 2 + 4)}" '
             f'text-anchor="end">{escape(group.label)}</text>'
         )
         for si, v in enumerate(group.values):
@@ -131,36 +124,28 @@ def grouped_bars(
             if v.note:
                 out.append(f"<title>{escape(v.note)}</title>")
             if v.estimate is None:
-                out.append(_gap(chart_id, (LABEL_WIDTH, y + 1, PLOT_WIDTH, BAR_H - 2), v.style))
                 out.append(
-                    f'<text x="{LABEL_WIDTH + 4}" y="{_n(y + BAR_H - 2)}" font-size="{FONT - 2}" '
+                    gap_shape(chart_id, (LABEL_WIDTH, y + 1, PLOT_WIDTH, BAR_H - 2), v.style)
+                )
+                out.append(
+                    f'<text x="{LABEL_WIDTH + 4}" y="{px(y + BAR_H - 2)}" font-size="{FONT - 2}" '
                     f'font-style="italic">{escape(v.gap)}</text>'
                 )
             else:
                 colour = SERIES_COLOURS[si % len(SERIES_COLOURS)]
                 out.append(
-                    f'<rect x="{LABEL_WIDTH}" y="{_n(y + 1)}" '
-                    f'width="{_n(x(v.estimate) - LABEL_WIDTH)}" height="{BAR_H - 2}" '
+                    f'<rect x="{LABEL_WIDTH}" y="{px(y + 1)}" '
+                    f'width="{px(x(v.estimate) - LABEL_WIDTH)}" height="{BAR_H - 2}" '
                     f'fill="{colour}"/>'
                 )
                 if v.high > v.low:
                     low, high, mid = x(max(v.low, 0.0)), x(v.high), y + BAR_H / 2
                     out.append(
-                        f'<path d="M{_n(low)} {_n(mid)}H{_n(high)}M{_n(low)} {_n(y + 2)}'
-                        f'V{_n(y + BAR_H - 2)}M{_n(high)} {_n(y + 2)}V{_n(y + BAR_H - 2)}" '
+                        f'<path d="M{px(low)} {px(mid)}H{px(high)}M{px(low)} {px(y + 2)}'
+                        f'V{px(y + BAR_H - 2)}M{px(high)} {px(y + 2)}V{px(y + BAR_H - 2)}" '
                         f'stroke="{INK}" stroke-width="1.2" fill="none"/>'
                     )
             out.append("</g>")
-    out.append(
-        f'<path d="M{LABEL_WIDTH} {_n(axis_y)}H{LABEL_WIDTH + PLOT_WIDTH}" stroke="{MUTED}"/>'
-    )
-    for step in range(6):
-        value = top * step / 5
-        tx = x(value)
-        out.append(
-            f'<path d="M{_n(tx)} {_n(axis_y)}V{_n(axis_y + 4)}" stroke="{MUTED}"/>'
-            f'<text x="{_n(tx)}" y="{_n(axis_y + 17)}" text-anchor="middle" fill="{MUTED}">'
-            f"{escape(fmt(value))}</text>"
-        )
+    out.append(value_axis(axis_y, top, x, fmt, width=PLOT_WIDTH))
     out.append("</svg>")
-    return _markup(out)
+    return markup(out)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 from markupsafe import Markup, escape
 
-from views.charts import HATCHED, INK, MUTED, Format, Value, _gap_shape, _n, _open, _shade
+from views.charts import HATCHED, INK, MUTED, Format, Value, gap_shape, open_svg, px, shade
 from views.charts import nice_maximum as _nice_maximum
 
 # (column, row) of each province on a 3 × 5 grid, north at the top.
@@ -55,7 +55,7 @@ def tile_map(chart_id: str, title: str, values: Mapping[str, Value], fmt: Format
     width = MARGIN * 2 + columns * (TILE + GAP)
     grid_h = MARGIN + rows * (TILE + GAP)
     height = grid_h + 44
-    out = _open(chart_id, width, height, title)
+    out = open_svg(chart_id, width, height, title)
     for province, (column, row) in TILES.items():
         v = known[province]
         x, y = MARGIN + column * (TILE + GAP), MARGIN + row * (TILE + GAP)
@@ -63,24 +63,24 @@ def tile_map(chart_id: str, title: str, values: Mapping[str, Value], fmt: Format
         if v.note:
             out.append(f"<title>{escape(v.note)}</title>")
         if v.estimate is None:
-            out.append(_gap_shape(chart_id, (x, y, TILE, TILE), v.style))
+            out.append(gap_shape(chart_id, (x, y, TILE, TILE), v.style))
             ink = INK
         else:
             share = v.estimate / top
             out.append(
                 f'<rect x="{x}" y="{y}" width="{TILE}" height="{TILE}" '
-                f'fill="{_shade(share)}" stroke="{MUTED}"/>'
+                f'fill="{shade(share)}" stroke="{MUTED}"/>'
             )
             ink = "#ffffff" if share > 0.5 else INK  # contrast on the deep end of the scale
         out.append(
-            f'<text x="{_n(x + TILE / 2)}" y="{_n(y + TILE / 2 + 5)}" text-anchor="middle" '
+            f'<text x="{px(x + TILE / 2)}" y="{px(y + TILE / 2 + 5)}" text-anchor="middle" '
             f'font-weight="600" fill="{ink}">{escape(SHORT[province])}</text>'
         )
         out.append("</g>")
     scale_y = grid_h + 4
     out.append(
-        f'<defs><linearGradient id="{chart_id}-scale"><stop offset="0" stop-color="{_shade(0)}"/>'
-        f'<stop offset="1" stop-color="{_shade(1)}"/></linearGradient></defs>'
+        f'<defs><linearGradient id="{chart_id}-scale"><stop offset="0" stop-color="{shade(0)}"/>'
+        f'<stop offset="1" stop-color="{shade(1)}"/></linearGradient></defs>'
         f'<rect x="{MARGIN}" y="{scale_y}" width="160" height="10" '
         f'fill="url(#{chart_id}-scale)" stroke="{MUTED}"/>'
         f'<text x="{MARGIN}" y="{scale_y + 24}" fill="{MUTED}">{escape(fmt(0))}</text>'

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from views.charts import BAR, INK, MUTED, Format, Value, _gap_shape, _n, _open, nice_maximum
+from views.charts import BAR, INK, MUTED, Format, Value, gap_shape, nice_maximum, open_svg, px
 
 LABEL_WIDTH = 190
 STEP = 70  # horizontal room per period
@@ -37,11 +37,11 @@ def trend_chart(
     """Panels for ``series`` (label, one value per period of ``periods``)."""
     width = LABEL_WIDTH + STEP * max(len(periods), 1) + 60
     height = HEAD + PANEL_H * len(series) + 24
-    out = _open(chart_id, width, height, title)
+    out = open_svg(chart_id, width, height, title)
     for j, period in enumerate(periods):
         cx = LABEL_WIDTH + STEP * j + STEP / 2
         out.append(
-            f'<text x="{_n(cx)}" y="14" text-anchor="middle" fill="{MUTED}">{escape(period)}</text>'
+            f'<text x="{px(cx)}" y="14" text-anchor="middle" fill="{MUTED}">{escape(period)}</text>'
         )
     for i, (label, values) in enumerate(series):
         top_y = HEAD + PANEL_H * i
@@ -55,11 +55,11 @@ def trend_chart(
             return base - (base - top_y - PAD) * max(0.0, min(value, top)) / top
 
         out.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{_n(top_y + PANEL_H / 2 + 4)}" '
+            f'<text x="{LABEL_WIDTH - 8}" y="{px(top_y + PANEL_H / 2 + 4)}" '
             f'text-anchor="end">{escape(label)}</text>'
-            f'<path d="M{LABEL_WIDTH} {_n(base)}H{_n(LABEL_WIDTH + STEP * len(periods))}" '
+            f'<path d="M{LABEL_WIDTH} {px(base)}H{px(LABEL_WIDTH + STEP * len(periods))}" '
             f'stroke="{MUTED}"/>'
-            f'<text x="{_n(LABEL_WIDTH + STEP * len(periods) + 4)}" y="{_n(top_y + PAD + 4)}" '
+            f'<text x="{px(LABEL_WIDTH + STEP * len(periods) + 4)}" y="{px(top_y + PAD + 4)}" '
             f'fill="{MUTED}">{escape(fmt(top))}</text>'
         )
         previous: tuple[float, float] | None = None
@@ -69,21 +69,21 @@ def trend_chart(
             if v.note:
                 out.append(f"<title>{escape(v.note)}</title>")
             if v.estimate is None:
-                out.append(_gap_shape(chart_id, (cx - 14, base - 12, 28, 10), v.style))
+                out.append(gap_shape(chart_id, (cx - 14, base - 12, 28, 10), v.style))
                 previous = None
             else:
                 point = (cx, y(v.estimate))
                 if previous is not None:
                     out.append(
-                        f'<path d="M{_n(previous[0])} {_n(previous[1])}L{_n(point[0])} '
-                        f'{_n(point[1])}" stroke="{BAR}" stroke-width="1.5" fill="none"/>'
+                        f'<path d="M{px(previous[0])} {px(previous[1])}L{px(point[0])} '
+                        f'{px(point[1])}" stroke="{BAR}" stroke-width="1.5" fill="none"/>'
                     )
                 low, high = y(v.low), y(v.high)
                 out.append(
-                    f'<path d="M{_n(cx)} {_n(low)}V{_n(high)}M{_n(cx - 4)} {_n(low)}H{_n(cx + 4)}'
-                    f'M{_n(cx - 4)} {_n(high)}H{_n(cx + 4)}" stroke="{INK}" stroke-width="1.2" '
+                    f'<path d="M{px(cx)} {px(low)}V{px(high)}M{px(cx - 4)} {px(low)}H{px(cx + 4)}'
+                    f'M{px(cx - 4)} {px(high)}H{px(cx + 4)}" stroke="{INK}" stroke-width="1.2" '
                     'fill="none"/>'
-                    f'<circle cx="{_n(cx)}" cy="{_n(point[1])}" r="3.5" fill="{BAR}"/>'
+                    f'<circle cx="{px(cx)}" cy="{px(point[1])}" r="3.5" fill="{BAR}"/>'
                 )
                 previous = point
             out.append("</g>")
