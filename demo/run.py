@@ -175,7 +175,11 @@ def run_demo(
     k: int = 5,
     progress: Progress = print,
     serve: bool = False,
+    earlier_quarter: bool = True,
 ) -> DemoResult:
+    """The demo: a synthetic sector through the real system, ending with its
+    figures, one institution's report and the logins. ``earlier_quarter``
+    False runs PERIOD alone (tests that need no trend: half the work)."""
     started = time.monotonic()
     prepare_workspace(root)
     settings = Settings(state_dir=root / "aggregator", k=k)
@@ -196,20 +200,20 @@ def run_demo(
         seed=seed,
         places=places_of(tables.pc4, tables.pc6, tables.segment_ids),
     )
-    earlier = generate_sector(
-        institutions=institutions,
-        households=households,
-        seed=seed,
-        places=places_of(tables.pc4, tables.pc6, tables.segment_ids),
-        period=EARLIER,
-        draw=1,
-    )
-    exports = {
-        quarter: write_exports(of, root / "agents", quarter)
-        for quarter, of in ((EARLIER, earlier), (PERIOD, sector))
-    }
-    rows = earlier.rows.height + sector.rows.height
-    progress(f"  wrote {rows} export rows of {' and '.join(QUARTERS)} under {root / 'agents'}")
+    sectors = {PERIOD: sector}
+    if earlier_quarter:
+        sectors[EARLIER] = generate_sector(
+            institutions=institutions,
+            households=households,
+            seed=seed,
+            places=places_of(tables.pc4, tables.pc6, tables.segment_ids),
+            period=EARLIER,
+            draw=1,
+        )
+    quarters = tuple(q for q in QUARTERS if q in sectors)
+    exports = {q: write_exports(sectors[q], root / "agents", q) for q in quarters}
+    rows = sum(of.rows.height for of in sectors.values())
+    progress(f"  wrote {rows} export rows of {' and '.join(quarters)} under {root / 'agents'}")
 
     custodian = CustodianState(root / "custodian")
     custodian_key = custodian.init().public
@@ -223,7 +227,7 @@ def run_demo(
     progress(f"published segment model {SYNTHETIC_VERSION} (synthetic, signed with the demo key)")
     # Tables keep the default budget; the sketch gets OVERLAP_SHARE of the total.
     sizes = sorted(spec.households for spec in sector.institutions)
-    for quarter in QUARTERS:
+    for quarter in quarters:
         period = open_period(
             db, quarter, rho_budget=settings.period_rho / (1 - OVERLAP_SHARE),
             delta=settings.period_delta, mechanism=settings.period_mechanism, k=k,
@@ -232,7 +236,7 @@ def run_demo(
     sketch = period_sketch_of(period)
     assert sketch is not None
     progress(
-        f"opened {' and '.join(QUARTERS)}: ρ {period.rho_budget:.4f} per institution, of which "
+        f"opened {' and '.join(quarters)}: ρ {period.rho_budget:.4f} per institution, of which "
         f"{OVERLAP_SHARE:.0%} for household sketches (width {sketch.width}; "
         f"{1 / (1 - OVERLAP_SHARE):.0f}× the default ρ {settings.period_rho:.4f}, so that a "
         "small synthetic sector shows overlaps; the tables keep the default)"
@@ -274,33 +278,33 @@ def run_demo(
             workspaces[spec.slug] = workspace
         # The demo plays the taskforce custodian; it approves every new agent
         # (trust on first use) where a real custodian confirms key ids out of band.
-        for quarter in QUARTERS:
+        for quarter in quarters:
             shared = distribute(custodian, url, quarter, token=taskforce_token, trust_new=True)
             progress(f"custodian sealed the {quarter} sector key to {len(shared.sealed)} agents")
         for i, spec in enumerate(sector.institutions, 1):
             workspace = workspaces[spec.slug]
-            for quarter in QUARTERS:
+            for quarter in quarters:
                 fetch_sector_key(workspace, quarter)
             model = install_model(workspace, release_file)
             mapping = Mapping.load(root / "agents" / spec.slug / "mapping.toml")
-            report = ingest_exports([exports[q][spec.slug] for q in QUARTERS], mapping, workspace)
+            report = ingest_exports([exports[q][spec.slug] for q in quarters], mapping, workspace)
             with AggregatorClient(url) as client:
-                done = [submit_period(workspace, q, model, client=client) for q in QUARTERS]
+                done = [submit_period(workspace, q, model, client=client) for q in quarters]
             progress(
                 f"  [{i:2}/{len(sector.institutions)}] {spec.slug}: {report.rows_accepted} visits, "
                 f"{report.households} households; "
                 + ", ".join(
                     f"{q} ρ={d.release.payload.privacy.rho:g} of {d.period_config.rho_budget:g} "
                     f"→ log #{d.receipt['log_index']}"
-                    for q, d in zip(QUARTERS, done, strict=True)
+                    for q, d in zip(quarters, done, strict=True)
                 )
             )
         # The taskforce closes the periods (benchmarks are computed) and publishes them.
-        for quarter in QUARTERS:
+        for quarter in quarters:
             close_period(db, quarter, k=k)
             publish_period(db, quarter)
         db.engine.dispose()
-        progress(f"published {' and '.join(QUARTERS)}; below, {PERIOD}:")
+        progress(f"published {' and '.join(quarters)}; below, {PERIOD}:")
         with ProblemClient(url, timeout=30) as client:
             benchmark = client.get(f"/v1/periods/{PERIOD}/benchmarks")
         progress("")

@@ -50,7 +50,14 @@ def leaks(result: DemoResult, text: str) -> list[str]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[DemoResult]:
     root = tmp_path_factory.mktemp("demo")
     return [
-        run_demo(root, institutions=INSTITUTIONS, households=8000, k=K, progress=lambda _: None)
+        run_demo(
+            root,
+            institutions=INSTITUTIONS,
+            households=8000,
+            k=K,
+            progress=lambda _: None,
+            earlier_quarter=False,
+        )
         for _ in range(2)
     ]
 

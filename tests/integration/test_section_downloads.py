@@ -30,7 +30,8 @@ PASSWORD = "a long enough passphrase"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     root = tmp_path_factory.mktemp("section-downloads") / "demo"
-    run_demo(root, institutions=6, households=3000, k=K, progress=lambda _: None)
+    run_demo(root, institutions=6, households=3000, k=K, progress=lambda _: None,
+             earlier_quarter=False)  # fmt: skip
     settings = Settings(state_dir=root / "aggregator", k=K)
     db = Database(settings.db_url)
     create_user(db, "tf-downloads", TASKFORCE, PASSWORD)
