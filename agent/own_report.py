@@ -65,6 +65,9 @@ from views.labels import (
     measure_name,
     table_title,
 )
+from views.labels import (
+    bilingual as _t,
+)
 from views.pages import number, render
 
 NUMBER = "number"
@@ -84,10 +87,6 @@ COMPARED = (
     "households_by_discipline",
     "earlier_households_by_loyalty",
 )
-
-
-def _t(nl: str, en: str) -> Text:
-    return {"nl": nl, "en": en}
 
 
 PHRASES: Mapping[str, Text] = {

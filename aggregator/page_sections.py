@@ -38,6 +38,9 @@ from views.labels import (
     measure_name,
     table_title,
 )
+from views.labels import (
+    bilingual as _t,
+)
 from views.pages import STYLE, number
 
 __all__ = [
@@ -54,10 +57,6 @@ NUMBER = "number"
 TOO_FEW = "too_few"
 TOO_UNCERTAIN = "too_uncertain"
 NO_NUMBER = "no_number"  # a cell stored by an earlier algorithm, shown without its number
-
-
-def _t(nl: str, en: str) -> Text:
-    return {"nl": nl, "en": en}
 
 
 PHRASES: Mapping[str, Text] = {

@@ -33,12 +33,8 @@ from aggregator.privacy_view import (
 )
 from views.charts_budget import budget_chart
 from views.labels import Text, table_title
+from views.labels import bilingual as _t
 from views.pages import number, render
-
-
-def _t(nl: str, en: str) -> Text:
-    return {"nl": nl, "en": en}
-
 
 PHRASES: Mapping[str, Text] = {
     "nav": _t("Privacy-officer", "Privacy officer"),

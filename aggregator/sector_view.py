@@ -47,6 +47,7 @@ from aggregator.page_sections import (
 from aggregator.peergroups import ALL_SIZES, NATIONAL, PART_OF_COUNTRY, SECTOR, SIZE_CLASSES
 from views import charts, charts_map
 from views.labels import KEYS, Text, key_label, language, level_name
+from views.labels import bilingual as _t
 from views.pages import number, render
 
 GROUP_ID = re.compile(r"[a-z-]{1,32}/[a-z-]{1,32}/[a-z]{1,16}")
@@ -59,10 +60,6 @@ FREQUENCY = "households_by_frequency_band"
 DISTANCE = "households_by_segment_catchment"
 HEADLINE_TABLES = ("households_by_returning", "earlier_households_by_loyalty")
 NAMED_TABLES = (DISCIPLINE_MONTH, PROVINCES, FREQUENCY, DISTANCE, *HEADLINE_TABLES)
-
-
-def _t(nl: str, en: str) -> Text:
-    return {"nl": nl, "en": en}
 
 
 WORDS: Mapping[str, Text] = {

@@ -47,12 +47,8 @@ from aggregator.sector_view import (
 from dp.release_design import TABLE_DESIGN
 from views import charts, charts_trend
 from views.labels import Text, key_label, language, measure_name, table_title
+from views.labels import bilingual as _t
 from views.pages import number, render
-
-
-def _t(nl: str, en: str) -> Text:
-    return {"nl": nl, "en": en}
-
 
 TREND_WORDS: Mapping[str, Text] = {
     "title": _t("Trends", "Trends"),

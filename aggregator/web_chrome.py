@@ -19,12 +19,9 @@ from starlette.requests import Request
 
 from aggregator.auth import PRIVACY_OFFICER, TASKFORCE, Principal
 from views.labels import DEFAULT_LANGUAGE, LANGUAGES, Text
+from views.labels import bilingual as _t
 
 LANGUAGE_NAMES: Mapping[str, str] = {"nl": "Nederlands", "en": "English"}
-
-
-def _t(nl: str, en: str) -> Text:
-    return {"nl": nl, "en": en}
 
 
 PHRASES: Mapping[str, Text] = {

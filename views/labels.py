@@ -21,8 +21,13 @@ DEFAULT_LANGUAGE = "nl"
 Text = Mapping[str, str]  # language → text
 
 
-def _t(nl: str, en: str) -> Text:
+def bilingual(nl: str, en: str) -> Text:
+    """A text in Dutch and English: every phrase module of the pages and the
+    report writes its phrases with this."""
     return {"nl": nl, "en": en}
+
+
+_t = bilingual
 
 
 TABLES: Mapping[str, Text] = {

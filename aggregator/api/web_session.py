@@ -50,6 +50,7 @@ from aggregator.web_chrome import PHRASES as CHROME_PHRASES
 from aggregator.web_chrome import chrome
 from protocol.errors import PayloadTooLarge, TooManyRequests, Unauthenticated
 from views.labels import DEFAULT_LANGUAGE, LANGUAGES, Text
+from views.labels import bilingual as _t
 from views.pages import render
 
 SESSION_COOKIE = "publiek_session"
@@ -59,10 +60,6 @@ FORM = "application/x-www-form-urlencoded"
 HOME = {TASKFORCE: "/taskforce", PRIVACY_OFFICER: "/privacy"}
 
 router = APIRouter(tags=["web"], include_in_schema=False)
-
-
-def _t(nl: str, en: str) -> Text:
-    return {"nl": nl, "en": en}
 
 
 LOGIN: dict[str, Text] = {
