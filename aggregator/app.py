@@ -37,6 +37,7 @@ from aggregator.api import (
     web_session,
 )
 from aggregator.api.dependencies import Services
+from aggregator.api.error_pages import error_page
 from aggregator.api.openapi import PubliekAPI
 from aggregator.api.problems import install_handlers
 from aggregator.api.security_headers import SecurityHeaders
@@ -90,7 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
         intake=GroupCommit(Intake(db, keyring)),
         throttle=LoginThrottle.from_settings(db, settings),
     )
-    install_handlers(app)
+    install_handlers(app, page=error_page)
     web_session.install_web_handlers(app)
     app.add_middleware(SecurityHeaders)
     for area in ROUTERS:

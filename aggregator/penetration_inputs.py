@@ -116,10 +116,14 @@ def load(session: Session, period: Period, *, k: int) -> PeriodInputs:
         return _load(session, period, k=k)
     # The releases published here are in the key as well: a period whose model was
     # missing ("publish it") is read again once the operator has published it.
-    releases = tuple(session.execute(
-        select(SegmentModelRelease.version, SegmentModelRelease.digest)
-        .order_by(SegmentModelRelease.version)
-    ).tuples())  # fmt: skip
+    releases = tuple(
+        (row.version, row.digest)
+        for row in session.execute(
+            select(SegmentModelRelease.version, SegmentModelRelease.digest).order_by(
+                SegmentModelRelease.version
+            )
+        )
+    )
     key = (str(session.get_bind().engine.url), period.label, period.state, period.closed_at,
            period.inputs_digest, period.benchmark_k or k, releases)  # fmt: skip
     with _KEPT_LOCK:

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 import cli.errors
 from cli import app
 from tests.ingest.ingest_fixtures import GOOD_ROWS, HEADER, MAPPING
+from tests.scratch import scratch
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -218,12 +219,14 @@ print(next(path for path in app.openapi()["paths"] if path == "/v1/submissions")
 
 @pytest.fixture(scope="module")
 def agent_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield _venv_with("agent", wheel, tmp_path_factory.mktemp("agent"))
+    with scratch(tmp_path_factory, "agent") as folder:
+        yield _venv_with("agent", wheel, folder)
 
 
 @pytest.fixture(scope="module")
 def aggregator_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield _venv_with("aggregator", wheel, tmp_path_factory.mktemp("aggregator"))
+    with scratch(tmp_path_factory, "aggregator") as folder:
+        yield _venv_with("aggregator", wheel, folder)
 
 
 @pytest.mark.slow

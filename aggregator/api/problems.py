@@ -2,7 +2,9 @@
 
 The exception handlers turn the project's errors, a database that cannot be
 reached or written, request-parameter errors and Starlette's own 404/405 into
-problem documents with the stable types of ``protocol.errors``.
+problem documents with the stable types of ``protocol.errors``; a browser
+asking for a web page gets the same error as a page instead (the ``page``
+answer given to :func:`install_handlers`, ``aggregator.api.error_pages``).
 :func:`problems` documents the ones a route raises, per status, in the
 OpenAPI document (``aggregator.api.openapi`` adds those of its dependencies).
 """
@@ -10,12 +12,12 @@ OpenAPI document (``aggregator.api.openapi`` adds those of its dependencies).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -32,6 +34,9 @@ PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 # The problem types of one documented response (an OpenAPI extension field):
 # the openapi module merges a route's own and its dependencies' by this list.
 PROBLEM_TYPES = "x-problem-types"
+
+# The error as a web page, or None for the problem document.
+PageAnswer = Callable[[Request, PubliekError], Response | None]
 
 
 def problem_response(error: PubliekError, instance: str) -> JSONResponse:
@@ -50,28 +55,32 @@ def database_unavailable(exc: Exception) -> ServiceUnavailable:
     )
 
 
-def install_handlers(app: FastAPI) -> None:
+def install_handlers(app: FastAPI, *, page: PageAnswer | None = None) -> None:
+    def answer(request: Request, error: PubliekError) -> Response:
+        shown = page(request, error) if page is not None else None
+        return shown if shown is not None else problem_response(error, request.url.path)
+
     @app.exception_handler(PubliekError)
-    async def _publiek_error(request: Request, exc: PubliekError) -> JSONResponse:
-        return problem_response(exc, request.url.path)
+    async def _publiek_error(request: Request, exc: PubliekError) -> Response:
+        return answer(request, exc)
 
     @app.exception_handler(OperationalError)
-    async def _db_error(request: Request, exc: OperationalError) -> JSONResponse:
-        return problem_response(database_unavailable(exc), request.url.path)
+    async def _db_error(request: Request, exc: OperationalError) -> Response:
+        return answer(request, database_unavailable(exc))
 
     @app.exception_handler(DBAPIError)
-    async def _dbapi_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _dbapi_error(request: Request, exc: DBAPIError) -> Response:
         if exc.connection_invalidated or isinstance(exc.orig, OSError):
-            return problem_response(database_unavailable(exc), request.url.path)
+            return answer(request, database_unavailable(exc))
         raise exc
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         where = "; ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        return problem_response(UsageError(f"invalid request parameter: {where}"), request.url.path)
+        return answer(request, UsageError(f"invalid request parameter: {where}"))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         # Starlette's own: no route (404), or a route without this method (405).
         # The document's status is the answer's.
         error: PubliekError
@@ -86,7 +95,7 @@ def install_handlers(app: FastAPI) -> None:
             )
         else:
             error = UsageError(str(exc.detail))
-        return problem_response(error, request.url.path)
+        return answer(request, error)
 
 
 def problem_description(types: Iterable[str]) -> str:

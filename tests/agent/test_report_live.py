@@ -35,6 +35,7 @@ from dp.release_design import DEFAULT_MAX_VISITS
 from protocol.keys import SigningKey
 from tests.agent.own_report_sample import read_report
 from tests.aggregator.conftest import start_server
+from tests.scratch import scratch
 
 pytestmark = pytest.mark.slow  # the demo and a server: seconds (ADR 0032)
 
@@ -46,19 +47,20 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    root = tmp_path_factory.mktemp("report-live") / "demo"
-    result = run_demo(root, institutions=6, households=3000, k=K, progress=lambda _: None)
-    settings = Settings(state_dir=root / "aggregator", k=K)
-    server = start_server(settings.state_dir, settings.db_url, k=K)
-    try:
-        ws = Workspace(root / "agents" / result.sector.institutions[0].slug / "workspace")
-        demo_report = default_path(ws, PERIOD, "nl")
-        demo_bytes = demo_report.read_bytes()
-        ws.save_config(replace(ws.load_config(), aggregator_url=server.url))
-        yield SimpleNamespace(ws=ws, url=server.url, demo_report=demo_report,
-                              demo_bytes=demo_bytes)  # fmt: skip
-    finally:
-        server.stop()
+    with scratch(tmp_path_factory, "report-live") as folder:
+        root = folder / "demo"
+        result = run_demo(root, institutions=6, households=3000, k=K, progress=lambda _: None)
+        settings = Settings(state_dir=root / "aggregator", k=K)
+        server = start_server(settings.state_dir, settings.db_url, k=K)
+        try:
+            ws = Workspace(root / "agents" / result.sector.institutions[0].slug / "workspace")
+            demo_report = default_path(ws, PERIOD, "nl")
+            demo_bytes = demo_report.read_bytes()
+            ws.save_config(replace(ws.load_config(), aggregator_url=server.url))
+            yield SimpleNamespace(ws=ws, url=server.url, demo_report=demo_report,
+                                  demo_bytes=demo_bytes)  # fmt: skip
+        finally:
+            server.stop()
 
 
 def report(world: SimpleNamespace, *args: str) -> tuple[int, str, str]:

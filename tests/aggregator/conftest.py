@@ -95,7 +95,11 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
         check=True,
         capture_output=True,
     )
-    options = f"-k {sockets} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
+    # No fsync and small WAL: a throwaway server (its WAL otherwise grows to some 150 MB).
+    options = (
+        f"-k {sockets} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c full_page_writes=off -c min_wal_size=32MB -c max_wal_size=64MB"
+    )
     subprocess.run(
         _as_postgres(
             [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),

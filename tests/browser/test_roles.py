@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from aggregator.api.web_session import SESSION_COOKIE
@@ -21,13 +22,6 @@ REFUSED = {
     "nl": "Deze pagina is voor de rol privacy officer; u bent ingelogd als tf (taskforce).",
     "en": "This page is for the role privacy officer; you are logged in as tf (taskforce).",
 }
-
-
-def _taskforce_route_exists(live: LiveAggregator) -> bool:
-    """``/taskforce`` comes with the taskforce's pages (branch tf18); until they
-    are merged the route answers 404 and its role checks have nothing to guard."""
-    answer = httpx.get(live.url + "/taskforce", follow_redirects=False, timeout=30)
-    return answer.status_code != 404
 
 
 @pytest.mark.parametrize("path", PRIVACY_PAGES)
@@ -47,8 +41,6 @@ def test_nobody_logged_in_is_sent_to_the_login_form_and_back(
 def test_nobody_logged_in_is_sent_to_the_login_form_from_the_taskforce_pages(
     live: LiveAggregator, page: Page
 ) -> None:
-    if not _taskforce_route_exists(live):
-        pytest.skip("no /taskforce route on this branch: it comes with the taskforce's pages")
     for path in TASKFORCE_PAGES:
         page.goto(live.url + path)
         assert page.url.startswith(f"{live.url}/login?next=")
@@ -72,8 +64,6 @@ def test_the_taskforce_cannot_open_the_privacy_officers_pages(
 def test_the_privacy_officer_cannot_open_the_taskforces_pages(
     live: LiveAggregator, page: Page
 ) -> None:
-    if not _taskforce_route_exists(live):
-        pytest.skip("no /taskforce route on this branch: it comes with the taskforce's pages")
     login(page, live.url, "po", PASSWORD)
     for path in TASKFORCE_PAGES:
         answer = page.goto(live.url + path)
@@ -135,3 +125,26 @@ def test_a_login_posted_from_another_sites_page_is_refused(live: LiveAggregator)
     )
     assert answer.status_code == 403
     assert SESSION_COOKIE not in answer.cookies
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_wrong_link_shows_a_page_with_the_way_back(
+    live: LiveAggregator, scripted_page: Page, lang: str
+) -> None:
+    """A stale link or a typed path is an error page in the reader's language,
+    with the navigation of their role, not a JSON document; axe finds nothing
+    serious on it."""
+    login(scripted_page, live.url, "po", PASSWORD)
+    answer = scripted_page.goto(f"{live.url}/privacy/budgets?period=2031-Q1&lang={lang}")
+    assert answer is not None and answer.status == 404
+    assert (
+        scripted_page.locator("h1").inner_text() == {"nl": "Niet gevonden", "en": "Not found"}[lang]
+    )
+    assert "2031-Q1" in scripted_page.locator("[role=alert]").inner_text()
+    assert scripted_page.locator("nav.pages a[href^='/privacy/log']").count() == 1
+    results = Axe().run(scripted_page)
+    serious = [
+        v["id"] for v in results.response["violations"] if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    screenshot(scripted_page, f"roles-error-page-{lang}")

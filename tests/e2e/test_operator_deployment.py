@@ -59,6 +59,7 @@ from tests.integration.sector_truth import (
     synthetic_model,
     truth,
 )
+from tests.scratch import discard
 
 # A server, five agents and some seventy `publiek` processes: outside the inner loop.
 pytestmark = pytest.mark.slow
@@ -530,6 +531,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         server_log=server_log.read_text(encoding="utf-8", errors="replace"),
         state=state,
     )
+    discard(root)
 
 
 # -- the way through ----------------------------------------------------------------

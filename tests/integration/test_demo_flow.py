@@ -8,6 +8,7 @@ polars pipeline), then compared with what the aggregator published.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.integration.sector_truth import (
 )
 from tests.integration.sector_truth import leaks as leaks_in
 from tests.integration.sector_truth import truth as truth_of
+from tests.scratch import scratch
 
 # The demo over a ten-institution sector: the slowest module (`pytest -m "not slow"` skips it).
 pytestmark = pytest.mark.slow
@@ -47,19 +49,19 @@ def leaks(result: DemoResult, text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> list[DemoResult]:
-    root = tmp_path_factory.mktemp("demo")
-    return [
-        run_demo(
-            root,
-            institutions=INSTITUTIONS,
-            households=8000,
-            k=K,
-            progress=lambda _: None,
-            earlier_quarter=False,
-        )
-        for _ in range(2)
-    ]
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[DemoResult]]:
+    with scratch(tmp_path_factory, "demo") as root:
+        yield [
+            run_demo(
+                root,
+                institutions=INSTITUTIONS,
+                households=8000,
+                k=K,
+                progress=lambda _: None,
+                earlier_quarter=False,
+            )
+            for _ in range(2)
+        ]
 
 
 def test_true_totals_lie_in_the_stated_95_percent_interval(runs: list[DemoResult]) -> None:

@@ -19,6 +19,7 @@ from aggregator.settings import Settings
 from aggregator.storage import Database
 from demo.run import run_demo
 from tests.aggregator.conftest import start_server
+from tests.scratch import scratch
 
 pytestmark = pytest.mark.slow  # the demo and a server: seconds (ADR 0032)
 
@@ -29,18 +30,19 @@ PASSWORD = "a long enough passphrase"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    root = tmp_path_factory.mktemp("section-downloads") / "demo"
-    run_demo(root, institutions=6, households=3000, k=K, progress=lambda _: None,
-             earlier_quarter=False)  # fmt: skip
-    settings = Settings(state_dir=root / "aggregator", k=K)
-    db = Database(settings.db_url)
-    create_user(db, "tf-downloads", TASKFORCE, PASSWORD)
-    db.engine.dispose()
-    server = start_server(settings.state_dir, settings.db_url, k=K)
-    try:
-        yield SimpleNamespace(url=server.url)
-    finally:
-        server.stop()
+    with scratch(tmp_path_factory, "section-downloads") as folder:
+        root = folder / "demo"
+        run_demo(root, institutions=6, households=3000, k=K, progress=lambda _: None,
+                 earlier_quarter=False)  # fmt: skip
+        settings = Settings(state_dir=root / "aggregator", k=K)
+        db = Database(settings.db_url)
+        create_user(db, "tf-downloads", TASKFORCE, PASSWORD)
+        db.engine.dispose()
+        server = start_server(settings.state_dir, settings.db_url, k=K)
+        try:
+            yield SimpleNamespace(url=server.url)
+        finally:
+            server.stop()
 
 
 def _csv(client: httpx.Client, path: str, **params: str) -> pl.DataFrame:

@@ -95,3 +95,30 @@ def test_the_taskforce_download_of_a_closed_period_is_the_apis(live: LiveAggrega
                     headers=live.taskforce, timeout=30)  # fmt: skip
     assert page.status_code == api.status_code == 200
     assert page.content == api.content and len(page.text.splitlines()) > 1
+
+
+HTML = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_an_error_on_a_page_is_a_page_for_a_browser_and_a_problem_for_a_client(
+    live: LiveAggregator,
+) -> None:
+    with client(live) as c:
+        page = c.get("/", params={"period": CLOSED}, headers=HTML)
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert "<h1>Niet gevonden</h1>" in page.text and f"no readable period {CLOSED}" in page.text
+        assert 'href="/trends"' in page.text  # the site's navigation, not a dead end
+        english = c.get("/no-such-page", params={"lang": "en"}, headers=HTML)
+        assert english.status_code == 404 and "<h1>Not found</h1>" in english.text
+        wrong = c.get("/", params={"period": "2026-Q9"}, headers=HTML)
+        assert wrong.status_code == 422 and "<h1>Deze aanvraag klopt niet</h1>" in wrong.text
+        # A client that does not ask for HTML, and the API even for a browser, keep JSON.
+        for answer in (c.get("/", params={"period": CLOSED}), c.get("/v1/nothing", headers=HTML)):
+            assert answer.status_code == 404
+            assert answer.headers["content-type"] == "application/problem+json"
+    with client(live, "po") as c:
+        budgets = c.get("/privacy/budgets", params={"period": "2031-Q1"}, headers=HTML)
+        assert budgets.status_code == 404 and "<h1>Niet gevonden</h1>" in budgets.text
+        assert 'href="/privacy/log"' in budgets.text  # the officer's own navigation
+        assert 'href="/privacy">Naar de startpagina' in budgets.text
