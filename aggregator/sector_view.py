@@ -611,3 +611,44 @@ def render_overview(inputs: OverviewInputs, *, lang: str | None, chrome: Mapping
             size=query["size"],
         ),
     )
+
+
+EMPTY: Mapping[str, Mapping[str, Text]] = {
+    PUBLIC: {
+        "heading": _t("Nog geen gepubliceerde cijfers", "No published figures yet"),
+        "body": _t(
+            "De taskforce publiceert de cijfers van de sector per kwartaal, nadat het kwartaal is "
+            "gesloten en alle inzendingen zijn verwerkt. Zodra dat is gebeurd, staan ze hier.",
+            "The taskforce publishes the sector's figures per quarter, once the quarter is closed "
+            "and every submission is counted. When it has, they appear here.",
+        ),
+    },
+    TASKFORCE: {
+        "heading": _t("Nog geen periode", "No period yet"),
+        "body": _t(
+            "Er is nog geen kwartaal geopend. De beheerder opent er een met "
+            "“publiek aggregator period open {quarter}”; daarna staan hier de voorlopige cijfers "
+            "van de inzendingen die binnenkomen.",
+            "No quarter has been opened yet. The operator opens one with "
+            "“publiek aggregator period open {quarter}”; then the provisional figures of the "
+            "submissions that arrive appear here.",
+        ),
+    },
+}
+
+
+def render_empty(
+    audience: str, quarter: str, *, lang: str | None, chrome: Mapping[str, Any]
+) -> str:
+    """The overview before there is anything to show: what will appear and when,
+    instead of an error (the first thing a new aggregator's readers see)."""
+    lang = language(lang)
+    phrases = EMPTY[audience]
+    title = WORDS["public_title" if audience == PUBLIC else "title"][lang]
+    return render(
+        "sector_empty.html",
+        **chrome,
+        title=title,
+        heading=phrases["heading"][lang],
+        body=phrases["body"][lang].format(quarter=quarter),
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -48,6 +49,7 @@ from aggregator.sector_view import (
     PeriodChoice,
     default_period,
     readable,
+    render_empty,
     render_overview,
     resolve,
 )
@@ -76,7 +78,7 @@ Province = Annotated[
     str | None, Query(description="Narrow to a province (with a discipline and a size class).")
 ]
 Size = Annotated[str | None, Query(description="Narrow to a size class: small, medium or large.")]
-# NotFound: no published period (or not the one asked for); InvalidPayload: a
+# NotFound: a period asked for that this reader cannot read; InvalidPayload: a
 # period that is no quarter; UsageError: a language the pages do not have.
 PAGE_PROBLEMS = problems(InvalidPayload, NotFound, UsageError)
 STATUS = {periods.PUBLISHED: "published", periods.CLOSED: "closed", periods.OPEN: "provisional"}
@@ -212,10 +214,17 @@ def _overview(  # noqa: PLR0917 - the page's query, passed on
         chosen = next((p for p in choices if p.label == period), None)
     else:
         chosen = default_period(choices)
+        if chosen is None:  # a new aggregator: say what will be here, not an error
+            now = datetime.now(UTC)
+            quarter = f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+            page = render_empty(
+                audience, quarter, lang=lang, chrome=chrome(request, principal, lang)
+            )
+            return HTMLResponse(page)
     if chosen is None:
         raise NotFound(
-            f"no readable period {period}" if period else "no published period yet",
-            hint="close and publish one: publiek aggregator period close/publish",
+            f"no readable period {period}",
+            hint="choose one of the periods the page lists, or open it without ?period=",
         )
     row = rows[chosen.label]
     filters = Filters.of(discipline, province, size)

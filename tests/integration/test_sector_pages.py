@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aggregator.auth import TASKFORCE, create_user
+from tests.aggregator.conftest import make_aggregator, start_server
 from tests.hostile.live_aggregator import (
     CLOSED,
     OPEN,
@@ -122,3 +124,26 @@ def test_an_error_on_a_page_is_a_page_for_a_browser_and_a_problem_for_a_client(
         assert budgets.status_code == 404 and "<h1>Niet gevonden</h1>" in budgets.text
         assert 'href="/privacy/log"' in budgets.text  # the officer's own navigation
         assert 'href="/privacy">Naar de startpagina' in budgets.text
+
+
+def test_a_new_aggregator_says_what_will_be_on_its_pages(tmp_path: Path) -> None:
+    """Day one, before any quarter is opened: the public and the taskforce read
+    what will appear and when, not an error."""
+    built = make_aggregator(tmp_path / "agg", period=None)
+    create_user(built.db, "tf-new", TASKFORCE, PASSWORD)
+    built.db.engine.dispose()
+    server = start_server(built.settings.state_dir, built.settings.db_url)
+    try:
+        with httpx.Client(base_url=server.url, follow_redirects=False, timeout=30) as c:
+            public = c.get("/", headers=HTML)
+            assert public.status_code == 200 and "Nog geen gepubliceerde cijfers" in public.text
+            assert "No published figures yet" in c.get("/", params={"lang": "en"}).text
+            trends = c.get("/trends").text
+            assert "Nog geen perioden om te tonen" in trends and "minder dan 0" not in trends
+            assert c.post("/login", data={"username": "tf-new", "password": PASSWORD}).is_redirect
+            taskforce = c.get("/taskforce")
+            assert taskforce.status_code == 200 and "Nog geen periode" in taskforce.text
+            assert "publiek aggregator period open 20" in taskforce.text
+            assert c.get("/taskforce/trends").status_code == 200
+    finally:
+        server.stop()
