@@ -51,7 +51,14 @@ from agent.release_config import release_config
 from agent.segments import SegmentModel
 from agent.workspace import Workspace
 from dp.release_design import HOUSEHOLDS, VISITS
-from protocol.errors import InvalidPayload, NotFound, PubliekError, ServiceUnavailable, UsageError
+from protocol.errors import (
+    InvalidPayload,
+    NotFound,
+    PubliekError,
+    ServiceUnavailable,
+    UnknownPeriod,
+    UsageError,
+)
 from protocol.messages import check_period
 from protocol.state_files import private_dir, write_private
 from views import charts
@@ -135,6 +142,12 @@ PHRASES: Mapping[str, Text] = {
         "exacte aantallen; maak het opnieuw wanneer de aggregator bereikbaar is.",
         "The benchmark could not be fetched ({reason}). This report shows the own exact counts "
         "only; write it again when the aggregator can be reached.",
+    ),
+    "unpublished": _t(
+        "De benchmark van {period} is er nog niet ({reason}). Dit rapport toont alleen de eigen "
+        "exacte aantallen; maak het opnieuw zodra de taskforce de periode heeft gepubliceerd.",
+        "The benchmark of {period} is not there yet ({reason}). This report shows the own exact "
+        "counts only; write it again once the taskforce has published the period.",
     ),
     "not_submitted": _t(
         "Voor deze periode is hier geen release getrokken: de eigen aantallen zijn geteld met "
@@ -518,7 +531,7 @@ def _trend(trend: Sequence[PeriodTotals], lang: str) -> Section:
 class ReportInput:
     """Everything one report shows: the own exact tables and trend, and what
     was published (None: the aggregator could not be reached, ``offline`` says
-    why)."""
+    why, or has nothing of this period for it yet, ``unpublished`` says why)."""
 
     institution_id: str
     period: str
@@ -527,6 +540,16 @@ class ReportInput:
     published: Published | None
     submitted: bool = True
     offline: str = ""
+    unpublished: str = ""
+
+
+def _missing(data: ReportInput, lang: str) -> str:
+    """Why the benchmark is not in the report, or nothing when it is."""
+    if data.offline:
+        return _phrase("offline", lang, reason=data.offline)
+    if data.unpublished:
+        return _phrase("unpublished", lang, period=data.period, reason=data.unpublished)
+    return ""
 
 
 def render_report(data: ReportInput, lang: str = "nl") -> str:
@@ -579,7 +602,7 @@ def render_report(data: ReportInput, lang: str = "nl") -> str:
         lang=lang, period=data.period, institution=data.institution_id, lede=lede,
         t={name: _phrase(name, lang, k=k) if name == "gaps" else PHRASES[name][lang]
            for name in PHRASES if "{" not in PHRASES[name][lang] or name == "gaps"},
-        offline=_phrase("offline", lang, reason=data.offline) if data.offline else "",
+        offline=_missing(data, lang),
         not_submitted="" if data.submitted else _phrase("not_submitted", lang),
         notes=notes, overlaps_note=overlaps_note, compared=published is not None,
         households=number(households, lang), households_value=households,
@@ -619,9 +642,11 @@ def build_input(
 ) -> ReportInput:
     """Count the own tables, fetch the published side, and put them together.
 
-    Refused (raised) when the period is not a period, holds no visits here,
-    is not published, or has no counted submission of this institution; an
-    aggregator out of reach gives a report of the own numbers alone."""
+    Refused (raised) when the period is not a period or holds no visits here.
+    An aggregator out of reach, and a period it has not published (or that has
+    no counted submission of this institution), give a report of the own
+    numbers alone: the staff can read their exact counts on the day they
+    ingest, and write the report again for the benchmark later."""
     try:
         check_period(period)
     except InvalidPayload as error:
@@ -637,17 +662,13 @@ def build_input(
     tables = own_tables(workspace, period, counting)
     trend = _trend_of(workspace, period, model, period_totals(period, tables))
     http = client if client is not None else AggregatorClient(agent.aggregator_url)
-    published, offline = None, ""
+    published, offline, unpublished = None, "", ""
     try:
         published = fetch_published(workspace, period, http)
     except ServiceUnavailable as error:
         offline = error.detail
-    except NotFound as error:
-        raise NotFound(
-            f"{error.title}: {error.detail}",
-            hint=f"the report needs {period} published by the taskforce and a submission of "
-            "this institution counted in it; `publiek agent status` shows what was sent",
-        ) from error
+    except (NotFound, UnknownPeriod) as error:  # not published, or not even opened yet
+        unpublished = error.detail
     except PubliekError as error:
         if type(error).__init__ is not PubliekError.__init__:
             raise
@@ -658,13 +679,15 @@ def build_input(
     return ReportInput(
         institution_id=agent.institution_id, period=period, tables=tables, trend=trend,
         published=published, submitted=counting.submitted, offline=offline,
+        unpublished=unpublished,
     )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Written:
     path: Path
-    offline: str  # why the benchmark is missing; empty when it is in the report
+    offline: str  # why the benchmark could not be fetched; empty when it was
+    unpublished: str = ""  # why the aggregator has no benchmark of the period for it yet
 
 
 def write_report_file(
@@ -684,7 +707,7 @@ def write_report_file(
     if out is None:
         private_dir(path.parent)
     write_private(path, html.encode("utf-8"))
-    return Written(path, data.offline)
+    return Written(path, data.offline, data.unpublished)
 
 
 def write_report(

@@ -28,7 +28,8 @@ segment_model_app = typer.Typer(no_args_is_help=True, help="The segment model re
 agent_app.add_typer(segment_model_app, name="segment-model")
 
 # ``agent report``: written with the own numbers only, the aggregator being out
-# of reach; not 0, so that a scheduled run notices the benchmark is missing.
+# of reach or the period not published yet; not 0, so that a scheduled run
+# notices the benchmark is missing.
 OWN_NUMBERS_ONLY = 3
 
 Workspace = Annotated[
@@ -506,7 +507,8 @@ def agent_report(
     """Write the institution's own report: one HTML file (owner-only) with its
     exact numbers, counted here and never sent, beside its peer group's and the
     sector's published benchmark. Exit 3 when the aggregator could not be
-    reached: the file then holds the own numbers only."""
+    reached or has not published the period yet: the file then holds the own
+    numbers only."""
     from agent.own_report import write_report_file
     from agent.workspace import Workspace as AgentWorkspace
 
@@ -516,6 +518,13 @@ def agent_report(
         typer.echo(
             f"warning: own numbers only, the benchmark could not be fetched ({written.offline}); "
             "run the command again when the aggregator can be reached",
+            err=True,
+        )
+        raise typer.Exit(OWN_NUMBERS_ONLY)
+    if written.unpublished:
+        typer.echo(
+            f"warning: own numbers only, no benchmark of {period} yet ({written.unpublished}); "
+            "run the command again once the taskforce has published the period",
             err=True,
         )
         raise typer.Exit(OWN_NUMBERS_ONLY)

@@ -28,7 +28,9 @@ from typer.testing import CliRunner
 from agent.client import AggregatorClient
 from agent.own_report import default_path
 from agent.workspace import Workspace
+from aggregator.periods import open_period
 from aggregator.settings import Settings
+from aggregator.storage import Database
 from cli import app
 from demo.run import run_demo
 from dp.release_design import DEFAULT_MAX_VISITS
@@ -58,7 +60,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]
             demo_bytes = demo_report.read_bytes()
             ws.save_config(replace(ws.load_config(), aggregator_url=server.url))
             yield SimpleNamespace(ws=ws, url=server.url, demo_report=demo_report,
-                                  demo_bytes=demo_bytes)  # fmt: skip
+                                  demo_bytes=demo_bytes, db_url=settings.db_url)  # fmt: skip
         finally:
             server.stop()
 
@@ -203,15 +205,30 @@ def test_a_period_it_cannot_report_is_one_line_with_exit_code_2(
     assert err.startswith("error: ") and says in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_period_the_aggregator_does_not_know_is_refused(world: SimpleNamespace) -> None:
+@pytest.mark.parametrize("opened", [False, True], ids=["not-opened", "open"])
+def test_a_period_the_aggregator_has_not_published_gives_the_own_numbers_and_exit_code_3(
+    world: SimpleNamespace, tmp_path: Path, opened: bool
+) -> None:
+    """The staff can read their exact counts on the day they ingest; the
+    benchmark follows once the taskforce publishes the period (a period not
+    opened yet, or open and not published)."""
+    if opened:
+        db = Database(world.db_url)
+        open_period(db, "2026-Q4", rho_budget=1.0)
+        db.engine.dispose()
     stored = world.ws.visits_dir / "period=2026-Q4"
     shutil.copytree(world.ws.visits_dir / f"period={PERIOD}", stored)
+    out = tmp_path / "not-yet.html"
     try:
-        code, out, err = report(world, "--period", "2026-Q4")
+        code, stdout, err = report(world, "--period", "2026-Q4", "--out", str(out))
     finally:
         shutil.rmtree(stored)
-    assert (code, out) == (2, "")
-    assert "2026-Q4" in err and len(err.strip().splitlines()) == 1
+    assert (code, stdout.strip()) == (3, str(out)), err
+    assert err.startswith("warning: own numbers only, no benchmark of 2026-Q4 yet")
+    assert len(err.strip().splitlines()) == 1
+    html = out.read_text(encoding="utf-8")
+    assert "De benchmark van 2026-Q4 is er nog niet" in html and 'data-count="' not in html
+    assert '<data class="exact"' in html  # the own exact counts are there
 
 
 def test_out_of_reach_the_report_holds_the_own_numbers_and_exit_code_is_3(
