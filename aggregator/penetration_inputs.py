@@ -108,6 +108,19 @@ _KEPT_LOCK = threading.Lock()
 INPUTS_KEPT = 16
 
 
+def published_releases(session: Session) -> tuple[tuple[str, str], ...]:
+    """The segment-model releases published here, as (version, digest): what
+    a kept answer that needs a population depends on besides its closing."""
+    return tuple(
+        (row.version, row.digest)
+        for row in session.execute(
+            select(SegmentModelRelease.version, SegmentModelRelease.digest).order_by(
+                SegmentModelRelease.version
+            )
+        )
+    )
+
+
 def load(session: Session, period: Period, *, k: int) -> PeriodInputs:
     """The period's penetration inputs; ``NotFound`` when nothing counts yet or
     the segment model the submissions name is not published here. Kept per
@@ -116,16 +129,8 @@ def load(session: Session, period: Period, *, k: int) -> PeriodInputs:
         return _load(session, period, k=k)
     # The releases published here are in the key as well: a period whose model was
     # missing ("publish it") is read again once the operator has published it.
-    releases = tuple(
-        (row.version, row.digest)
-        for row in session.execute(
-            select(SegmentModelRelease.version, SegmentModelRelease.digest).order_by(
-                SegmentModelRelease.version
-            )
-        )
-    )
     key = (str(session.get_bind().engine.url), period.label, period.state, period.closed_at,
-           period.inputs_digest, period.benchmark_k or k, releases)  # fmt: skip
+           period.inputs_digest, period.benchmark_k or k, published_releases(session))  # fmt: skip
     with _KEPT_LOCK:
         kept = _KEPT.get(key)
         if kept is not None:

@@ -14,7 +14,11 @@ Every cell is the one ``aggregator.periods.visible_groups`` lists for that
 period and group (what ``GET /v1/periods/{p}/benchmarks`` answers), shown by
 the same rules as the overview: a key nobody listed reads "te weinig
 instellingen", an uncertain cell "te onzeker", and either is a gap in the
-chart's line, never a point.
+chart's line, never a point. After the benchmark tables come the overview's
+other figures (:class:`PeriodFigures`): the group's profile index and
+penetration per segment, the households shared per pair of disciplines and,
+for the sector, its reach, each as its API answered for that period; a period
+without one (no population, no sketches) reads "niet beschikbaar".
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from aggregator.page_sections import (
     PHRASES,
     TOO_FEW,
     TOO_UNCERTAIN,
+    Row,
     ShownCell,
     axis,
     chart_value,
@@ -40,8 +45,12 @@ from aggregator.sector_view import (
     PeriodChoice,
     Resolved,
     base_path,
+    crossover_section,
+    decimal,
     filter_fields,
     link,
+    profile_section,
+    reach_rows,
     word,
 )
 from dp.release_design import TABLE_DESIGN
@@ -65,8 +74,27 @@ TREND_WORDS: Mapping[str, Text] = {
         "{title}: number of {measure} per period, estimate with its 95% interval.",
     ),
     "no_periods": _t("Nog geen perioden om te tonen.", "No periods to show yet."),
+    "figure_caption": _t(
+        "{title} per periode, schatting met 95%-interval.",
+        "{title} per period, estimate with its 95% interval.",
+    ),
+    "penetration_trend": _t(
+        "Bereik per 100 huishoudens per segment", "Penetration per 100 households by segment"
+    ),
+    "unavailable": _t("niet beschikbaar", "not available"),
     "overview": _t("Terug naar het overzicht", "Back to the overview"),
 }
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """The overview's other answers for one period, as their APIs gave them (None:
+    not available for that period): ``GET …/penetration`` of the group,
+    ``…/overlaps?by=discipline`` and, for the sector, ``…/reach``."""
+
+    penetration: Mapping[str, Any] | None = None
+    crossover: Mapping[str, Any] | None = None
+    reach: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +106,11 @@ class PeriodGroup:
     group: dict[str, Any]
     resolved: Resolved
     segment_model: str | None
+    figures: PeriodFigures = field(default_factory=PeriodFigures)
+
+
+# A period in which a figure of another API was not available (no population, no sketches).
+UNAVAILABLE = "unavailable"
 
 
 @dataclass
@@ -157,6 +190,63 @@ def trend_tables(columns: Sequence[PeriodGroup], lang: str) -> list[TrendTable]:
             title=title, measure=measure_name(first["measure"], lang)
         )
         tables.append(TrendTable(name, f"trend-{index}", title, caption, rows, chart))
+    return tables + figure_tables(columns, lang, first_index=len(tables) + 1)
+
+
+def _figure_text(value: float, lang: str) -> str:
+    """A chart label of a figure that may be a fraction (penetration per 100
+    households, institutions per household): two decimals below 100, else whole."""
+    if abs(value) >= 100 or float(value).is_integer():
+        return number(value, lang)
+    return decimal(value, 2, lang)
+
+
+def figure_tables(
+    columns: Sequence[PeriodGroup], lang: str, *, first_index: int
+) -> list[TrendTable]:
+    """The overview's other figures across the periods, one table each, in the
+    overview's order; a figure no period has is left out. Each period's rows
+    are the overview's own (``sector_view``), so page and trend cannot differ."""
+
+    def profile_rows(column: PeriodGroup, at: int) -> list[Row]:
+        if column.figures.penetration is None:
+            return []
+        rows = profile_section(column.figures.penetration, "", lang).rows
+        return [Row(row.label, [row.cells[at]]) for row in rows]
+
+    def crossover_rows(column: PeriodGroup) -> list[Row]:
+        if column.figures.crossover is None:
+            return []
+        return crossover_section(column.figures.crossover, "", lang, k=column.k).rows
+
+    sources = (
+        ("profile_index", WORDS["profile_chart"][lang], lambda c: profile_rows(c, 3)),
+        ("penetration", TREND_WORDS["penetration_trend"][lang], lambda c: profile_rows(c, 2)),
+        ("crossover", WORDS["crossover"][lang], crossover_rows),
+        ("reach", WORDS["reach"][lang], lambda c: reach_rows(c.figures.reach, lang)),
+    )
+    tables: list[TrendTable] = []
+    for name, title, rows_of in sources:
+        per_period = [{row.label: row.cells[0] for row in rows_of(c)} for c in columns]
+        labels = list(dict.fromkeys(label for rows in per_period for label in rows))
+        if not labels:
+            continue
+        gap = TREND_WORDS["unavailable"][lang]
+        rows = [
+            TrendRow(label, [rows.get(label) or ShownCell(label, UNAVAILABLE, gap)
+                             for rows in per_period])
+            for label in labels
+        ]  # fmt: skip
+        anchor = f"trend-{first_index + len(tables)}"
+        chart = charts_trend.trend_chart(
+            anchor, title, [c.period.label for c in columns],
+            [(row.label, [chart_value(f"{row.label}, {c.period.label}", cell)
+                          for c, cell in zip(columns, row.cells, strict=True)])
+             for row in rows],
+            lambda x: _figure_text(x, lang),
+        )  # fmt: skip
+        caption = TREND_WORDS["figure_caption"][lang].format(title=title)
+        tables.append(TrendTable(name, anchor, title, caption, rows, chart))
     return tables
 
 

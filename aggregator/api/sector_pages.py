@@ -40,7 +40,7 @@ from aggregator.api.web_session import OptionalStaff, TaskforcePage
 from aggregator.auth import Principal
 from aggregator.peergroups import SECTOR
 from aggregator.penetration import DEFAULT_RADIUS
-from aggregator.penetration_inputs import forget_kept_inputs
+from aggregator.penetration_inputs import forget_kept_inputs, published_releases
 from aggregator.sector_view import (
     PUBLIC,
     TASKFORCE,
@@ -54,7 +54,13 @@ from aggregator.sector_view import (
     resolve,
 )
 from aggregator.storage import Period
-from aggregator.trends import PeriodGroup, TrendInputs, render_trends, trend_body
+from aggregator.trends import (
+    PeriodFigures,
+    PeriodGroup,
+    TrendInputs,
+    render_trends,
+    trend_body,
+)
 from aggregator.web_chrome import chrome
 from protocol.errors import (
     InvalidPayload,
@@ -268,6 +274,17 @@ def taskforce_overview(  # noqa: PLR0917 - the page's query
                      discipline, province, size)  # fmt: skip
 
 
+def _figures(svc: ServicesDep, row: Period, group: str) -> PeriodFigures:
+    """The overview's other answers of one period for the trends, as kept for it."""
+    penetration, _ = kept_answer(group_penetration, row, svc, group=group,
+                                 catchment=DEFAULT_RADIUS, otherwise="no_population")  # fmt: skip
+    crossover, _ = kept_answer(period_crossover, row, svc, by="discipline")
+    reach = None
+    if group == SECTOR and crossover is not None:
+        reach, _ = kept_answer(period_reach, row, svc)
+    return PeriodFigures(penetration=penetration, crossover=crossover, reach=reach)
+
+
 _BODIES: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
 BODIES_KEPT = 32
 
@@ -289,13 +306,16 @@ def _trends(  # noqa: PLR0917 - the page's query, passed on
     """The trends page, over closed and published quarters (an open one is
     provisional, computed live on each view: the overview shows it). Its
     figures (``trend_body``) are kept: they depend only on the periods' stored
-    benchmarks (fixed by each closing), the selection and the language, and
-    reading and laying out every cell of every period is most of the page's
-    time."""
+    benchmarks and sketches (fixed by each closing), the segment-model releases
+    published here (the population of penetration), the selection and the
+    language, and reading and laying out every cell of every period is most of
+    the page's time."""
     choices, rows = _periods(svc, audience)
     choices = [c for c in choices if c.state != periods.OPEN]  # trends are of closed quarters
     filters = Filters.of(discipline, province, size)
-    key = (svc.settings.db_url, filters, lang, tuple(
+    with svc.db.session() as session:
+        releases = published_releases(session)
+    key = (svc.settings.db_url, filters, lang, releases, tuple(
         (r.label, r.state, r.closed_at, r.inputs_digest) for r in (rows[c.label] for c in choices)
     ))  # fmt: skip
     inputs = TrendInputs(audience=audience, columns=[], filters=filters)
@@ -308,7 +328,10 @@ def _trends(  # noqa: PLR0917 - the page's query, passed on
             row = rows[choice.label]
             k, groups, resolved = _group_cells(svc, row, filters, None, lang)
             group = next(g for g in groups if g["group_id"] == resolved.group_id)
-            inputs.columns.append(PeriodGroup(choice, k, group, resolved, row.segment_model))
+            figures = _figures(svc, row, resolved.group_id)
+            inputs.columns.append(
+                PeriodGroup(choice, k, group, resolved, row.segment_model, figures)
+            )
         body = trend_body(inputs.columns, lang)
         with _KEPT_LOCK:
             _BODIES[key] = body

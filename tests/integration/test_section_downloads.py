@@ -9,6 +9,7 @@ import io
 import re
 from collections.abc import Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import polars as pl
@@ -108,3 +109,44 @@ def test_the_public_gets_published_periods_and_the_taskforce_routes_need_a_sessi
         login = client.post("/login", data={"username": "tf-downloads", "password": PASSWORD})
         assert login.status_code == 303
         assert client.get(f"/taskforce/periods/{PERIOD}/overlaps.csv").status_code == 200
+
+
+def _trend_section(page: str, name: str) -> list[tuple[str, str | None]]:
+    """(data-key, the estimate shown or None for a gap) of one trends section's cells."""
+    start = page.index(f'data-table="{name}"')
+    section = page[start : page.index("</section>", start)]
+    cell = r'<td[^>]*data-key="([^"]*)"[^>]*>(?:<data class="estimate" value="([^"]*)")?'
+    return [(key, value or None) for key, value in re.findall(cell, section)]
+
+
+def _shown(figure: dict[str, Any]) -> float | None:
+    """What a page shows of an API figure: its estimate, or a gap when too uncertain."""
+    return None if figure["too_uncertain"] else float(figure["estimate"])
+
+
+def test_the_trends_carry_the_profile_the_crossover_and_the_reach_of_the_apis(
+    world: SimpleNamespace,
+) -> None:
+    with httpx.Client(base_url=world.url, timeout=60) as client:
+        page = client.get("/trends").text
+        penetration = client.get(
+            f"/v1/periods/{PERIOD}/penetration", params={"group": "sector"}
+        ).json()
+        crossover = client.get(f"/v1/periods/{PERIOD}/overlaps", params={"by": "discipline"}).json()
+        reach = client.get(f"/v1/periods/{PERIOD}/reach").json()
+
+    def floats(name: str) -> list[float | None]:
+        return [float(v) if v is not None else None for _, v in _trend_section(page, name)]
+
+    segments = penetration["segments"]
+    assert floats("profile_index") == [_shown(s["profile_index"]) for s in segments]
+    assert floats("penetration") == [_shown(s["penetration"]) for s in segments]
+    pairs = [_shown(c["shared_households"]) if c["listed"] else None for c in crossover["cells"]]
+    assert floats("crossover") == pairs
+    assert floats("reach") == [
+        _shown(reach[name])
+        for name in ("reach", "mean_institutions", "household_institution_pairs")
+    ]
+    # Six institutions: most figures are too uncertain, the pairs' count is not.
+    shown = floats("profile_index") + floats("penetration") + pairs + floats("reach")
+    assert any(v is not None for v in shown)
