@@ -34,12 +34,16 @@ def trend_chart(
     series: Sequence[tuple[str, Sequence[Value]]],
     fmt: Format,
 ) -> Markup:
-    """Panels for ``series`` (label, one value per period of ``periods``)."""
-    width = LABEL_WIDTH + STEP * max(len(periods), 1) + 60
+    """Panels for ``series`` (label, one value per period of ``periods``). The
+    labels' column is as wide as the longest label needs (at about 7 px a
+    character of the 12 px font), at least :data:`LABEL_WIDTH`: a figure's name
+    such as "bereikte huishoudens (ondergrens)" is not cut off at the left."""
+    left = max(LABEL_WIDTH, 7 * max((len(label) for label, _ in series), default=0) + 16)
+    width = left + STEP * max(len(periods), 1) + 60
     height = HEAD + PANEL_H * len(series) + 24
     out = open_svg(chart_id, width, height, title)
     for j, period in enumerate(periods):
-        cx = LABEL_WIDTH + STEP * j + STEP / 2
+        cx = left + STEP * j + STEP / 2
         out.append(
             f'<text x="{px(cx)}" y="14" text-anchor="middle" fill="{MUTED}">{escape(period)}</text>'
         )
@@ -55,16 +59,16 @@ def trend_chart(
             return base - (base - top_y - PAD) * max(0.0, min(value, top)) / top
 
         out.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{px(top_y + PANEL_H / 2 + 4)}" '
+            f'<text x="{left - 8}" y="{px(top_y + PANEL_H / 2 + 4)}" '
             f'text-anchor="end">{escape(label)}</text>'
-            f'<path d="M{LABEL_WIDTH} {px(base)}H{px(LABEL_WIDTH + STEP * len(periods))}" '
+            f'<path d="M{left} {px(base)}H{px(left + STEP * len(periods))}" '
             f'stroke="{MUTED}"/>'
-            f'<text x="{px(LABEL_WIDTH + STEP * len(periods) + 4)}" y="{px(top_y + PAD + 4)}" '
+            f'<text x="{px(left + STEP * len(periods) + 4)}" y="{px(top_y + PAD + 4)}" '
             f'fill="{MUTED}">{escape(fmt(top))}</text>'
         )
         previous: tuple[float, float] | None = None
         for j, v in enumerate(values):
-            cx = LABEL_WIDTH + STEP * j + STEP / 2
+            cx = left + STEP * j + STEP / 2
             out.append("<g>")
             if v.note:
                 out.append(f"<title>{escape(v.note)}</title>")
