@@ -63,9 +63,12 @@ def trend_chart(
             f'text-anchor="end">{escape(label)}</text>'
             f'<path d="M{left} {px(base)}H{px(left + STEP * len(periods))}" '
             f'stroke="{MUTED}"/>'
-            f'<text x="{px(left + STEP * len(periods) + 4)}" y="{px(top_y + PAD + 4)}" '
-            f'fill="{MUTED}">{escape(fmt(top))}</text>'
         )
+        if any(v.estimate is not None for v in values):  # no scale for a panel of gaps only
+            out.append(
+                f'<text x="{px(left + STEP * len(periods) + 4)}" y="{px(top_y + PAD + 4)}" '
+                f'fill="{MUTED}">{escape(fmt(top))}</text>'
+            )
         previous: tuple[float, float] | None = None
         for j, v in enumerate(values):
             cx = left + STEP * j + STEP / 2
