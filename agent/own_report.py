@@ -144,10 +144,12 @@ PHRASES: Mapping[str, Text] = {
         "only; write it again when the aggregator can be reached.",
     ),
     "unpublished": _t(
-        "De benchmark van {period} is er nog niet ({reason}). Dit rapport toont alleen de eigen "
-        "exacte aantallen; maak het opnieuw zodra de taskforce de periode heeft gepubliceerd.",
-        "The benchmark of {period} is not there yet ({reason}). This report shows the own exact "
-        "counts only; write it again once the taskforce has published the period.",
+        "De benchmark van {period} is er voor deze instelling (nog) niet ({reason}). Dit "
+        "rapport toont alleen de eigen exacte aantallen; maak het opnieuw zodra de taskforce "
+        "de periode heeft gepubliceerd met een inzending van deze instelling erin meegeteld.",
+        "There is no benchmark of {period} for this institution (yet) ({reason}). This report "
+        "shows the own exact counts only; write it again once the taskforce has published the "
+        "period with a submission of this institution counted in it.",
     ),
     "not_submitted": _t(
         "Voor deze periode is hier geen release getrokken: de eigen aantallen zijn geteld met "

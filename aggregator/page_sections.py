@@ -56,6 +56,8 @@ __all__ = [
 NUMBER = "number"
 TOO_FEW = "too_few"
 TOO_UNCERTAIN = "too_uncertain"
+# A figure another API did not give for a period (no population, no sketches).
+UNAVAILABLE = "unavailable"
 NO_NUMBER = "no_number"  # a cell stored by an earlier algorithm, shown without its number
 
 
@@ -191,7 +193,9 @@ def shown_cell(key: Sequence[str], cell: Mapping[str, Any] | None, lang: str) ->
 
 def chart_value(label: str, shown: ShownCell) -> charts.Value:
     if shown.estimate is None:
-        style = charts.HATCHED if shown.state == TOO_FEW else charts.EMPTY
+        style = {TOO_FEW: charts.HATCHED, UNAVAILABLE: charts.MISSING}.get(
+            shown.state, charts.EMPTY
+        )
         return charts.Value(gap=shown.gap, style=style, note=f"{label}: {shown.gap}")
     note = f"{label}: {shown.estimate_text} ({shown.low_text} – {shown.high_text})"
     return charts.Value(float(shown.estimate), float(shown.low), float(shown.high), note=note)

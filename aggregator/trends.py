@@ -33,6 +33,7 @@ from aggregator.page_sections import (
     PHRASES,
     TOO_FEW,
     TOO_UNCERTAIN,
+    UNAVAILABLE,
     Row,
     ShownCell,
     axis,
@@ -95,6 +96,8 @@ class PeriodFigures:
     penetration: Mapping[str, Any] | None = None
     crossover: Mapping[str, Any] | None = None
     reach: Mapping[str, Any] | None = None
+    penetration_reason: str = ""  # a key of the overview's words: why there is none
+    crossover_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,6 @@ class PeriodGroup:
     resolved: Resolved
     segment_model: str | None
     figures: PeriodFigures = field(default_factory=PeriodFigures)
-
-
-# A period in which a figure of another API was not available (no population, no sketches).
-UNAVAILABLE = "unavailable"
 
 
 @dataclass
@@ -208,33 +207,47 @@ def figure_tables(
     overview's order; a figure no period has is left out. Each period's rows
     are the overview's own (``sector_view``), so page and trend cannot differ."""
 
-    def profile_rows(column: PeriodGroup, at: int) -> list[Row]:
+    # Each source gives a period's rows, or None when its API gave no answer for
+    # that period. An answer without a row that another period has is a group
+    # too small to list it (penetration unlisted: fewer than k institutions).
+    def profile_rows(column: PeriodGroup, figure: str) -> list[Row] | None:
         if column.figures.penetration is None:
-            return []
+            return None
         rows = profile_section(column.figures.penetration, "", lang).rows
-        return [Row(row.label, [row.cells[at]]) for row in rows]
+        return [Row(row.label, [c for c in row.cells if c.key.endswith(f"|{figure}")])
+                for row in rows]  # fmt: skip
 
-    def crossover_rows(column: PeriodGroup) -> list[Row]:
+    def crossover_rows(column: PeriodGroup) -> list[Row] | None:
         if column.figures.crossover is None:
-            return []
+            return None
         return crossover_section(column.figures.crossover, "", lang, k=column.k).rows
 
+    def reach_of(column: PeriodGroup) -> list[Row] | None:
+        return None if column.figures.reach is None else reach_rows(column.figures.reach, lang)
+
     sources = (
-        ("profile_index", WORDS["profile_chart"][lang], lambda c: profile_rows(c, 3)),
-        ("penetration", TREND_WORDS["penetration_trend"][lang], lambda c: profile_rows(c, 2)),
+        ("profile_index", WORDS["profile_chart"][lang],
+         lambda c: profile_rows(c, "profile_index")),
+        ("penetration", TREND_WORDS["penetration_trend"][lang],
+         lambda c: profile_rows(c, "penetration")),
         ("crossover", WORDS["crossover"][lang], crossover_rows),
-        ("reach", WORDS["reach"][lang], lambda c: reach_rows(c.figures.reach, lang)),
-    )
+        ("reach", WORDS["reach"][lang], reach_of),
+    )  # fmt: skip
+    unavailable = TREND_WORDS["unavailable"][lang]
+    too_few = PHRASES[TOO_FEW][lang]
     tables: list[TrendTable] = []
     for name, title, rows_of in sources:
-        per_period = [{row.label: row.cells[0] for row in rows_of(c)} for c in columns]
+        answers = [rows_of(c) for c in columns]
+        per_period = [{row.label: row.cells[0] for row in rows or ()} for rows in answers]
         labels = list(dict.fromkeys(label for rows in per_period for label in rows))
         if not labels:
             continue
-        gap = TREND_WORDS["unavailable"][lang]
         rows = [
-            TrendRow(label, [rows.get(label) or ShownCell(label, UNAVAILABLE, gap)
-                             for rows in per_period])
+            TrendRow(label, [
+                listed.get(label) or (ShownCell(label, UNAVAILABLE, unavailable) if answer is None
+                                      else ShownCell(label, TOO_FEW, too_few))
+                for listed, answer in zip(per_period, answers, strict=True)
+            ])
             for label in labels
         ]  # fmt: skip
         anchor = f"trend-{first_index + len(tables)}"
@@ -261,7 +274,8 @@ def trend_body(columns: Sequence[PeriodGroup], lang: str) -> Markup:
     """The page's figures: the group of each period, the contents and a section
     per table. Rendered on its own so that the caller can keep it while the
     periods it shows are closed (``aggregator.api.sector_pages``): it depends
-    on nothing but the stored benchmarks, the selection and the language."""
+    on nothing but the stored benchmarks and sketches, the segment-model
+    releases published (the population), the selection and the language."""
     state_words = {s: word(s, lang) for s in ("published", "closed", "open")}
     html = render(
         "trends_body.html",

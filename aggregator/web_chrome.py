@@ -61,12 +61,20 @@ def phrases(lang: str) -> dict[str, str]:
     return {name: text[lang] for name, text in PHRASES.items()}
 
 
+def own_path(request: Request) -> str:
+    """The request's path when it is a path on this site, else ``/``: an error
+    page answers any path asked for (``//evil.example/login`` included), and a
+    link built from it must not lead to another site."""
+    path = request.url.path
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
+
+
 def with_language(request: Request, lang: str) -> str:
     """This page's path and query with ``lang`` set to ``lang`` (other parameters kept)."""
     query = [(k, v) for k, v in parse_qsl(request.url.query) if k != "lang"]
     if lang != DEFAULT_LANGUAGE:
         query.append(("lang", lang))
-    return request.url.path + (f"?{urlencode(query)}" if query else "")
+    return own_path(request) + (f"?{urlencode(query)}" if query else "")
 
 
 def chrome(request: Request, principal: Principal | None, lang: str) -> dict[str, Any]:
@@ -86,7 +94,7 @@ def chrome(request: Request, principal: Principal | None, lang: str) -> dict[str
     user = None
     if principal is not None:
         user = {"name": principal.name, "role": PHRASES[principal.role][lang]}
-    login_query = urlencode({"next": request.url.path, **({"lang": lang} if lang != "nl" else {})})
+    login_query = urlencode({"next": own_path(request), **({"lang": lang} if lang != "nl" else {})})
     return {
         "lang": lang,
         "chrome": phrases(lang),

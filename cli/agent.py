@@ -523,8 +523,10 @@ def agent_report(
         raise typer.Exit(OWN_NUMBERS_ONLY)
     if written.unpublished:
         typer.echo(
-            f"warning: own numbers only, no benchmark of {period} yet ({written.unpublished}); "
-            "run the command again once the taskforce has published the period",
+            f"warning: own numbers only, no benchmark of {period} for this institution yet "
+            f"({written.unpublished}); run the command again once the taskforce has published "
+            "the period with a submission of this institution counted in it (`publiek agent "
+            "status` shows what was sent)",
             err=True,
         )
         raise typer.Exit(OWN_NUMBERS_ONLY)

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 
 HATCHED = "hatched"
 EMPTY = "empty"
+MISSING = "missing"  # no figure at all for that point (its table says why): nothing drawn
 INK = "#1b1b1b"
 MUTED = "#595959"
 BAR = "#2f6690"
@@ -106,6 +107,8 @@ def _pattern(chart_id: str) -> str:
 
 
 def gap_shape(chart_id: str, box: tuple[float, float, float, float], style: str) -> str:
+    if style == MISSING:
+        return ""
     x, y, w, h = box
     fill = f"url(#{chart_id}-hatch)" if style == HATCHED else "none"
     dash = "" if style == HATCHED else ' stroke-dasharray="3 2"'

@@ -8,7 +8,8 @@ and is not for the JSON API (``/v1/``), the error is shown as a page in the
 reader's language, with the site's navigation, the server's message and what
 to do. The status code, and headers such as ``Allow`` and ``Retry-After``,
 stay those of the problem document; every other client keeps getting the
-RFC 9457 document (``aggregator.api.problems``).
+RFC 9457 document (``aggregator.api.problems``). Both answers carry
+``Vary: Accept`` outside ``/v1/``, so that no cache hands a page to a script.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
+from aggregator.api.problems import problem_response
 from aggregator.api.web_session import HOME, page_language, session_principal
 from aggregator.auth import Principal
 from aggregator.web_chrome import chrome
-from protocol.errors import PubliekError
+from protocol.errors import PubliekError, ServiceUnavailable
 from views.labels import DEFAULT_LANGUAGE, Text
 from views.labels import bilingual as _t
 from views.pages import render
@@ -50,27 +52,44 @@ PHRASES: Mapping[str, Text] = {
 
 
 def wants_page(request: Request) -> bool:
-    """A browser asking for a page (not the JSON API, not a script)."""
-    if request.url.path.startswith(API_PREFIX):
-        return False
-    return "text/html" in request.headers.get("accept", "").lower()
+    """A browser asking for a page (not a script): its ``Accept`` names
+    ``text/html`` with a weight above 0."""
+    for item in request.headers.get("accept", "").lower().split(","):
+        kind, *parameters = (part.strip() for part in item.split(";"))
+        if kind != "text/html":
+            continue
+        weights = [p.removeprefix("q=") for p in parameters if p.startswith("q=")]
+        try:
+            return not weights or float(weights[0]) > 0
+        except ValueError:
+            return False
+    return False
 
 
-def _reader(request: Request) -> Principal | None:
-    """Who is logged in, for the navigation; nobody when that cannot be read
-    (the error may be that the database is out of reach)."""
+def _reader(request: Request, error: PubliekError) -> Principal | None:
+    """Who is logged in, for the navigation; nobody when that cannot be read.
+    Not asked at all when the error is that the service (its database) is
+    unavailable: the page must not wait on what just failed."""
+    if isinstance(error, ServiceUnavailable):
+        return None
     try:
         return session_principal(request, request.app.state.services)
     except Exception:  # noqa: BLE001 - an error page must not fail on its navigation
         return None
 
 
-def error_page(request: Request, error: PubliekError) -> HTMLResponse | None:
-    """``error`` as a page when a browser asked for one, else None (the problem document)."""
-    if not wants_page(request):
+def error_page(request: Request, error: PubliekError) -> Response | None:
+    """``error`` outside the JSON API: a page when a browser asked for one, else
+    the problem document, each saying that it depends on ``Accept``. None on the
+    API's own paths (the problem document as it always is)."""
+    if request.url.path.startswith(API_PREFIX):
         return None
+    if not wants_page(request):
+        document = problem_response(error, request.url.path)
+        document.headers["vary"] = "Accept"
+        return document
     lang = page_language(request)
-    reader = _reader(request)
+    reader = _reader(request, error)
     home = HOME.get(reader.role, "/") if reader else "/"
     page = render(
         "error.html",
@@ -82,4 +101,5 @@ def error_page(request: Request, error: PubliekError) -> HTMLResponse | None:
         hint=error.hint,
         home=home + ("" if lang == DEFAULT_LANGUAGE else f"?lang={lang}"),
     )
-    return HTMLResponse(page, status_code=error.status, headers=error.headers())
+    headers = {**error.headers(), "vary": "Accept"}
+    return HTMLResponse(page, status_code=error.status, headers=headers)

@@ -107,6 +107,17 @@ def _add_problems(responses: dict[str, Any], errors: list[type[PubliekError]]) -
         entry["description"] = problem_description(types)
 
 
+def _add_error_pages(responses: dict[str, Any]) -> None:
+    """A web page's errors are also pages, for a browser that asks for
+    ``text/html`` (``aggregator.api.error_pages``, ADR 0044)."""
+    for status, entry in responses.items():
+        if status.isdigit() and int(status) >= 400:
+            entry.setdefault("content", {})["text/html"] = {"schema": {"type": "string"}}
+            entry["description"] = entry.get("description", "") + (
+                "; to a request whose `Accept` names `text/html`, the same error as a web page"
+            )
+
+
 def _document_route(operation: dict[str, Any], route: APIRoute) -> None:
     calls = list(_dependencies(route.dependant))
     guards = [c for c in calls if isinstance(c, Guard)]
@@ -119,6 +130,8 @@ def _document_route(operation: dict[str, Any], route: APIRoute) -> None:
     if "requestBody" in (route.openapi_extra or {}):
         errors += [UnsupportedMediaType, PayloadTooLarge, DeepJson]
     _add_problems(responses, errors)
+    if "text/html" in responses.get("200", {}).get("content", {}):
+        _add_error_pages(responses)
     operation["responses"] = dict(sorted(responses.items()))
     security = [s for g in guards for s in g.security]
     if security:

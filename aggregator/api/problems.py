@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -56,28 +57,30 @@ def database_unavailable(exc: Exception) -> ServiceUnavailable:
 
 
 def install_handlers(app: FastAPI, *, page: PageAnswer | None = None) -> None:
-    def answer(request: Request, error: PubliekError) -> Response:
-        shown = page(request, error) if page is not None else None
+    async def answer(request: Request, error: PubliekError) -> Response:
+        # In a worker thread: a page may read who is logged in from the database,
+        # which must not hold up the event loop (least of all when it is out of reach).
+        shown = await run_in_threadpool(page, request, error) if page is not None else None
         return shown if shown is not None else problem_response(error, request.url.path)
 
     @app.exception_handler(PubliekError)
     async def _publiek_error(request: Request, exc: PubliekError) -> Response:
-        return answer(request, exc)
+        return await answer(request, exc)
 
     @app.exception_handler(OperationalError)
     async def _db_error(request: Request, exc: OperationalError) -> Response:
-        return answer(request, database_unavailable(exc))
+        return await answer(request, database_unavailable(exc))
 
     @app.exception_handler(DBAPIError)
     async def _dbapi_error(request: Request, exc: DBAPIError) -> Response:
         if exc.connection_invalidated or isinstance(exc.orig, OSError):
-            return answer(request, database_unavailable(exc))
+            return await answer(request, database_unavailable(exc))
         raise exc
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         where = "; ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
-        return answer(request, UsageError(f"invalid request parameter: {where}"))
+        return await answer(request, UsageError(f"invalid request parameter: {where}"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -95,7 +98,7 @@ def install_handlers(app: FastAPI, *, page: PageAnswer | None = None) -> None:
             )
         else:
             error = UsageError(str(exc.detail))
-        return answer(request, error)
+        return await answer(request, error)
 
 
 def problem_description(types: Iterable[str]) -> str:

@@ -165,6 +165,23 @@ def kept_answer(
     return answer
 
 
+def figures(svc: Services, row: Period, group: str) -> PeriodFigures:
+    """The overview's answers of one period besides its cells, as kept for it:
+    the group's penetration, the crossover by discipline and, for the sector,
+    the reach (with why one is missing). The overview, the trends and the
+    warmer ask for them here, so that each asks for the same kept answers."""
+    penetration, why_not = kept_answer(
+        group_penetration, row, svc, group=group, catchment=DEFAULT_RADIUS,
+        otherwise="no_population",
+    )  # fmt: skip
+    crossover, why_no_crossover = kept_answer(period_crossover, row, svc, by="discipline")
+    reach = None
+    if group == SECTOR and crossover is not None:
+        reach, _ = kept_answer(period_reach, row, svc)
+    return PeriodFigures(penetration=penetration, crossover=crossover, reach=reach,
+                         penetration_reason=why_not, crossover_reason=why_no_crossover)  # fmt: skip
+
+
 def warm(svc: Services) -> None:
     """Compute what the overview keeps of the newest :data:`WARM_PERIODS`
     closed and published periods, where not kept yet: the penetration inputs
@@ -174,11 +191,7 @@ def warm(svc: Services) -> None:
     round of :class:`PageWarmer`, before a reader's first view pays for it."""
     closed = [row for row in periods.list_periods(svc.db) if row.state != periods.OPEN]
     for row in closed[-WARM_PERIODS:]:
-        kept_answer(group_penetration, row, svc, group=SECTOR, catchment=DEFAULT_RADIUS,
-                otherwise="no_population")  # fmt: skip
-        crossover, _ = kept_answer(period_crossover, row, svc, by="discipline")
-        if crossover is not None:
-            kept_answer(period_reach, row, svc)
+        figures(svc, row, SECTOR)
 
 
 class PageWarmer:
@@ -235,19 +248,13 @@ def _overview(  # noqa: PLR0917 - the page's query, passed on
     row = rows[chosen.label]
     filters = Filters.of(discipline, province, size)
     k, groups, resolved = _group_cells(svc, row, filters, group, lang)
-    penetration, why_not = kept_answer(
-        group_penetration, row, svc, group=resolved.group_id, catchment=DEFAULT_RADIUS,
-        otherwise="no_population",
-    )  # fmt: skip
-    crossover, why_no_crossover = kept_answer(period_crossover, row, svc, by="discipline")
-    reach = None
-    if resolved.group_id == SECTOR and crossover is not None:
-        reach, _ = kept_answer(period_reach, row, svc)
+    answers = figures(svc, row, resolved.group_id)
     inputs = OverviewInputs(
         audience=audience, periods=choices, period=chosen, k=k, groups=groups,
         resolved=resolved, filters=filters, segment_model=row.segment_model,
-        penetration=penetration, penetration_reason=why_not,
-        crossover=crossover, crossover_reason=why_no_crossover, reach=reach,
+        penetration=answers.penetration, penetration_reason=answers.penetration_reason,
+        crossover=answers.crossover, crossover_reason=answers.crossover_reason,
+        reach=answers.reach,
     )  # fmt: skip
     return HTMLResponse(render_overview(inputs, lang=lang, chrome=chrome(request, principal, lang)))
 
@@ -272,17 +279,6 @@ def taskforce_overview(  # noqa: PLR0917 - the page's query
     """Any period's overview, published or not."""
     return _overview(request, svc, principal, TASKFORCE, period, group, lang,
                      discipline, province, size)  # fmt: skip
-
-
-def _figures(svc: ServicesDep, row: Period, group: str) -> PeriodFigures:
-    """The overview's other answers of one period for the trends, as kept for it."""
-    penetration, _ = kept_answer(group_penetration, row, svc, group=group,
-                                 catchment=DEFAULT_RADIUS, otherwise="no_population")  # fmt: skip
-    crossover, _ = kept_answer(period_crossover, row, svc, by="discipline")
-    reach = None
-    if group == SECTOR and crossover is not None:
-        reach, _ = kept_answer(period_reach, row, svc)
-    return PeriodFigures(penetration=penetration, crossover=crossover, reach=reach)
 
 
 _BODIES: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
@@ -328,9 +324,9 @@ def _trends(  # noqa: PLR0917 - the page's query, passed on
             row = rows[choice.label]
             k, groups, resolved = _group_cells(svc, row, filters, None, lang)
             group = next(g for g in groups if g["group_id"] == resolved.group_id)
-            figures = _figures(svc, row, resolved.group_id)
+            answers = figures(svc, row, resolved.group_id)
             inputs.columns.append(
-                PeriodGroup(choice, k, group, resolved, row.segment_model, figures)
+                PeriodGroup(choice, k, group, resolved, row.segment_model, answers)
             )
         body = trend_body(inputs.columns, lang)
         with _KEPT_LOCK:

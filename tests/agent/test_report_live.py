@@ -212,22 +212,25 @@ def test_a_period_the_aggregator_has_not_published_gives_the_own_numbers_and_exi
     """The staff can read their exact counts on the day they ingest; the
     benchmark follows once the taskforce publishes the period (a period not
     opened yet, or open and not published)."""
+    # A quarter of each case's own: the opened one stays open in the module's aggregator.
+    quarter = "2027-Q1" if opened else "2026-Q4"
     if opened:
         db = Database(world.db_url)
-        open_period(db, "2026-Q4", rho_budget=1.0)
+        open_period(db, quarter, rho_budget=1.0)
         db.engine.dispose()
-    stored = world.ws.visits_dir / "period=2026-Q4"
+    stored = world.ws.visits_dir / f"period={quarter}"
     shutil.copytree(world.ws.visits_dir / f"period={PERIOD}", stored)
     out = tmp_path / "not-yet.html"
     try:
-        code, stdout, err = report(world, "--period", "2026-Q4", "--out", str(out))
+        code, stdout, err = report(world, "--period", quarter, "--out", str(out))
     finally:
         shutil.rmtree(stored)
     assert (code, stdout.strip()) == (3, str(out)), err
-    assert err.startswith("warning: own numbers only, no benchmark of 2026-Q4 yet")
+    assert err.startswith(f"warning: own numbers only, no benchmark of {quarter} for this")
     assert len(err.strip().splitlines()) == 1
     html = out.read_text(encoding="utf-8")
-    assert "De benchmark van 2026-Q4 is er nog niet" in html and 'data-count="' not in html
+    assert f"De benchmark van {quarter} is er voor deze instelling (nog) niet" in html
+    assert 'data-count="' not in html
     assert '<data class="exact"' in html  # the own exact counts are there
 
 

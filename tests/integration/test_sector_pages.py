@@ -115,10 +115,19 @@ def test_an_error_on_a_page_is_a_page_for_a_browser_and_a_problem_for_a_client(
         assert english.status_code == 404 and "<h1>Not found</h1>" in english.text
         wrong = c.get("/", params={"period": "2026-Q9"}, headers=HTML)
         assert wrong.status_code == 422 and "<h1>Deze aanvraag klopt niet</h1>" in wrong.text
-        # A client that does not ask for HTML, and the API even for a browser, keep JSON.
-        for answer in (c.get("/", params={"period": CLOSED}), c.get("/v1/nothing", headers=HTML)):
+        # A client that does not ask for HTML (or refuses it), and the API even for a
+        # browser, keep JSON; outside the API both answers say they depend on Accept.
+        refused = {"accept": "text/html;q=0, application/json"}
+        for answer in (c.get("/", params={"period": CLOSED}), c.get("/v1/nothing", headers=HTML),
+                       c.get("/", params={"period": CLOSED}, headers=refused)):  # fmt: skip
             assert answer.status_code == 404
             assert answer.headers["content-type"] == "application/problem+json"
+        assert "Accept" in page.headers["vary"] and "Accept" in c.get("/nope").headers["vary"]
+        # Any path is answered with the page; none of its links leaves the site.
+        elsewhere = c.get(f"{live.url}//evil.example/login", params={"lang": "en"}, headers=HTML)
+        assert elsewhere.status_code == 404 and "evil.example" not in elsewhere.text.replace(
+            "no such resource: //evil.example/login", ""
+        )
     with client(live, "po") as c:
         budgets = c.get("/privacy/budgets", params={"period": "2031-Q1"}, headers=HTML)
         assert budgets.status_code == 404 and "<h1>Niet gevonden</h1>" in budgets.text
