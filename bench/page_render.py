@@ -65,7 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s own modules
 
 import numpy as np
 import polars as pl
-from aggregator_sector import PERIOD, RHO, Releaser, prepare, seal
+from aggregator_sector import LABELS, PERIOD, RHO, Releaser, prepare, seal
 from fastapi.testclient import TestClient
 from sections import replace_section
 from sqlalchemy import select
@@ -91,7 +91,7 @@ from aggregator.periods import (
 )
 from aggregator.settings import Settings
 from aggregator.storage import Database, Institution, Period
-from dp.release_design import months_of
+from dp.release_design import UNKNOWN, months_of
 from dp.sketches import SketchConfig, release_parts, sketch_config
 from protocol.messages import ReleasedSketch, SubmissionPayload
 from segments.synthetic import (
@@ -309,6 +309,8 @@ def run(args: argparse.Namespace, state: Path) -> int:
     url = f"sqlite:///{state / 'aggregator.db'}"
     t0 = time.perf_counter()
     tables = synthetic_tables()
+    # The tables' segment labels (the demo model's) are the release's segments.
+    assert (*tables.segment_ids, UNKNOWN) == LABELS["segment"], "the model's segments differ"
     model = (synthetic_model_key().public, signed_synthetic(tables))
     expected = statistics.median(HOUSEHOLDS.values())  # --overlap-households
     db, recipient, signers = prepare(state / "state", url, args.institutions, rho_budget=BUDGET,
@@ -337,7 +339,7 @@ def run(args: argparse.Namespace, state: Path) -> int:
     create_user(db, "tf", TASKFORCE, PASSWORD)
     width = sketcher.config.width
     setup_seconds = time.perf_counter() - t0
-    households = ", ".join(f"{n:,} {size}" for size, n in HOUSEHOLDS.items())
+    households = "/".join(f"{n:,}" for n in HOUSEHOLDS.values())
     print(f"set-up: {args.institutions} institutions, {len(quarters)} periods "
           f"({unpublished} not published) in {setup_seconds:.1f} s, of which "
           f"{sketching:.1f} s releasing the sketches (width {width})")  # fmt: skip
@@ -423,8 +425,9 @@ provinces, a trend chart per one-dimensional table), every key a number. Every q
 the published synthetic segment model `{SYNTHETIC_VERSION}` (8M households) and fixes a
 household sketch (`--overlap-share {SHARE}`, `--overlap-households {expected:,.0f}`: width
 {width}); every submission carries its catchment origin and its sketch, released by OpenDP
-in one part, the enrolled discipline's (households: {households}, drawn from
-{SECTOR_HOUSEHOLDS:,} per institution). So the overview shows the sector's segment profile and
+in one part, the enrolled discipline's, of {households} households (small/medium/large), drawn
+from a sector of {SECTOR_HOUSEHOLDS:,} households per institution. So the overview shows the
+sector's segment profile and
 penetration against the population, the crossover heat map by discipline and the sector's
 reach, and the bench checks that each overview it times does. Set-up (model, enrolment, the
 submissions through intake, closing): {setup_seconds:.0f} s, of which {sketching:.0f} s
