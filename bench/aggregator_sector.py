@@ -23,6 +23,7 @@ from typing import Any
 from aggregator.enrollment import DISCIPLINES, PROVINCES, create_token, redeem_token
 from aggregator.keyring import Keyring
 from aggregator.periods import open_period
+from aggregator.segment_models import publish_release, register_model_key
 from aggregator.settings import Settings
 from aggregator.storage import Database
 from dp.measurements import GAUSSIAN, calibrate_scale, ci95, table_measurement
@@ -35,7 +36,7 @@ from dp.release_design import (
     sensitivity,
 )
 from protocol.envelope import seal_submission
-from protocol.keys import SealPrivateKey, SealPublicKey, SigningKey
+from protocol.keys import SealPrivateKey, SealPublicKey, SigningKey, VerifyKey
 from protocol.messages import PrivacySpend, ReleasedTable, SubmissionPayload
 
 PERIOD = "2026-Q3"
@@ -108,15 +109,39 @@ class Releaser:
         )
 
 
-def prepare(state: Path, db_url: str, institutions: int, *, rho_budget: float = 10.0) -> Any:
-    """Aggregator state with ``institutions`` enrolled; returns (db, recipient, signers)."""
+def prepare(
+    state: Path,
+    db_url: str,
+    institutions: int,
+    *,
+    rho_budget: float = 10.0,
+    model: tuple[VerifyKey, bytes] | None = None,
+    overlap_share: float = 0.0,
+    overlap_households: float | None = None,
+) -> Any:
+    """Aggregator state with ``institutions`` enrolled and :data:`PERIOD` open;
+    returns (db, recipient, signers).
+
+    ``model``, a model key and a segment model release it signed, is registered
+    and published before the period opens, and the period names that release,
+    as ``publiek aggregator segment-model register-key`` and ``publish`` before
+    ``period open`` do; without it the period names the built-in demo model,
+    which has no population. ``overlap_share`` and ``overlap_households`` fix
+    the period's household sketch (``--overlap-share``, ``--overlap-households``;
+    the default: none)."""
     state.mkdir(parents=True, exist_ok=True)
     settings = Settings(state_dir=state, database_url=db_url)
     db = Database(db_url)
     db.create_schema()
     keyring = Keyring(settings, db)
     keyring.ensure()
-    open_period(db, PERIOD, rho_budget=rho_budget)
+    version = None
+    if model is not None:
+        key, release = model
+        register_model_key(db, key)
+        version = publish_release(db, release, where="the bench's segment model")[0].version
+    open_period(db, PERIOD, rho_budget=rho_budget, segment_model=version,
+                overlap_share=overlap_share, overlap_households=overlap_households)  # fmt: skip
     signers = {}
     for i in range(institutions):
         iid, token = create_token(
