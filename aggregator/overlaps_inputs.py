@@ -7,11 +7,22 @@ groups take it). The peer group is the one the benchmarks compare the
 institution with: computed live while the period is open, the narrowest
 stored group holding it once the period is closed (``benchmarks.peer_group_of``);
 an institution the benchmarks did not count has none (``overlaps.UNKNOWN_GROUP``).
+
+Reading them decodes every submission of the period with its sketch: about
+2 s for 500 institutions, once for the crossover and again for the reach. A
+closed or published period's inputs are therefore kept per closing, as the
+penetration inputs are (``aggregator.penetration_inputs``): a closing fixes
+which submissions count (a set-aside changes the inputs digest, a reopen or a
+new close the ``closed_at``). Open periods are read on every call.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +32,7 @@ from aggregator.overlaps import UNKNOWN_GROUP, PeriodSketches
 from aggregator.peergroups import assign
 from aggregator.sketch_inputs import period_sketches
 from aggregator.storage import Institution, Period
+from protocol.errors import NoSketches
 
 
 @dataclass(frozen=True)
@@ -40,8 +52,44 @@ def period_k(period: Period, k: int) -> int:
     return period.benchmark_k or periods.period_k(period, k)
 
 
+_KEPT: OrderedDict[tuple[Any, ...], OverlapInputs | NoSketches] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+INPUTS_KEPT = 16
+
+
 def load(session: Session, period: Period, *, k: int) -> OverlapInputs:
-    """The period's inputs; ``NoSketches`` when no counted submission carries one."""
+    """The period's inputs; ``NoSketches`` when no counted submission carries
+    one. Kept per closing for a period that is not open (read-only: the
+    sketches are shared by every answer computed from them)."""
+    if period.state == periods.OPEN:
+        return _load(session, period, k=k)
+    key = (str(session.get_bind().engine.url), period.label, period.state, period.closed_at,
+           period.inputs_digest, period_k(period, k))  # fmt: skip
+    with _KEPT_LOCK:
+        kept = _KEPT.get(key)
+        if kept is not None:
+            _KEPT.move_to_end(key)
+    if kept is None:
+        try:
+            kept = _load(session, period, k=k)
+        except NoSketches as missing:  # as fixed by the closing as the sketches are
+            kept = missing
+        with _KEPT_LOCK:
+            _KEPT[key] = kept
+            while len(_KEPT) > INPUTS_KEPT:
+                _KEPT.popitem(last=False)
+    if isinstance(kept, NoSketches):
+        raise copy.copy(kept).with_traceback(None)  # a copy per raise, as in penetration_inputs
+    return kept
+
+
+def forget_kept_inputs() -> None:
+    """Drop every kept period's inputs (a bench's first view)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
+
+
+def _load(session: Session, period: Period, *, k: int) -> OverlapInputs:
     sketches = PeriodSketches.of(period_sketches(session, period.label))
     members = sketches.members()
     provinces = {

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from aggregator import periods
+from aggregator import overlaps_inputs, periods
 from aggregator.api.benchmarks import _export
 from aggregator.api.dependencies import (
     PeriodFilter,
@@ -287,12 +287,14 @@ BODIES_KEPT = 32
 
 def forget_kept(*, inputs: bool = True) -> None:
     """Drop every kept answer and trends body, and unless ``inputs`` is False
-    the periods' penetration inputs (a bench's first view; a test's fresh start)."""
+    the periods' penetration and overlap inputs (a bench's first view; a
+    test's fresh start)."""
     with _KEPT_LOCK:
         _ANSWERS.clear()
         _BODIES.clear()
     if inputs:
         forget_kept_inputs()
+        overlaps_inputs.forget_kept_inputs()
 
 
 def _trends(  # noqa: PLR0917 - the page's query, passed on
