@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from aggregator import penetration_inputs
+from aggregator import overlaps_inputs, penetration_inputs
 from aggregator.api import sector_pages
 from aggregator.app import create_app
 from aggregator.intake import Intake
@@ -22,6 +22,10 @@ pytestmark = pytest.mark.slow  # real submissions through the intake
 
 def _kept_periods() -> set[tuple[str, str]]:
     return {(key[1], key[2]) for key in penetration_inputs._KEPT}
+
+
+def _kept_overlap_inputs() -> set[tuple[str, str]]:
+    return {(key[1], key[2]) for key in overlaps_inputs._KEPT}
 
 
 def test_the_warmer_computes_a_closed_periods_inputs_before_any_view(tmp_path: Path) -> None:
@@ -37,11 +41,13 @@ def test_the_warmer_computes_a_closed_periods_inputs_before_any_view(tmp_path: P
     svc = app.state.services
 
     sector_pages.warm(svc)  # open: nothing is kept, the pages compute it live
-    assert (PERIOD, "open") not in _kept_periods()
+    assert (PERIOD, "open") not in _kept_periods() | _kept_overlap_inputs()
 
     close_period(agg.db, PERIOD, k=5)
     sector_pages.warm(svc)
     assert (PERIOD, "closed") in _kept_periods()
+    # Without sketches, the overlaps' NoSketches is kept as firmly as their inputs would be.
+    assert (PERIOD, "closed") in _kept_overlap_inputs()
     # Its model is the built-in demo one, without a population: penetration's NotFound is
     # kept with the inputs (cheap to ask again), never as the page's answer, which a
     # model published later must be able to change.
@@ -52,9 +58,10 @@ def test_the_warmer_computes_a_closed_periods_inputs_before_any_view(tmp_path: P
 
     reopen_period(agg.db, PERIOD)  # a reopen and a new close are a new key
     close_period(agg.db, PERIOD, k=5)
-    before = set(penetration_inputs._KEPT)
+    before, overlaps_before = set(penetration_inputs._KEPT), set(overlaps_inputs._KEPT)
     sector_pages.warm(svc)
     assert set(penetration_inputs._KEPT) - before
+    assert set(overlaps_inputs._KEPT) - overlaps_before
 
 
 def test_the_running_server_warms_in_the_background(tmp_path: Path) -> None:
