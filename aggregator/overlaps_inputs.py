@@ -18,16 +18,13 @@ new close the ``closed_at``). Open periods are read on every call.
 
 from __future__ import annotations
 
-import copy
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aggregator import benchmarks, periods
+from aggregator.kept_inputs import KeptPerClosing
 from aggregator.overlaps import UNKNOWN_GROUP, PeriodSketches
 from aggregator.peergroups import assign
 from aggregator.sketch_inputs import period_sketches
@@ -52,9 +49,7 @@ def period_k(period: Period, k: int) -> int:
     return period.benchmark_k or periods.period_k(period, k)
 
 
-_KEPT: OrderedDict[tuple[Any, ...], OverlapInputs | NoSketches] = OrderedDict()
-_KEPT_LOCK = threading.Lock()
-INPUTS_KEPT = 16
+_KEPT: KeptPerClosing[OverlapInputs, NoSketches] = KeptPerClosing(NoSketches)
 
 
 def load(session: Session, period: Period, *, k: int) -> OverlapInputs:
@@ -65,28 +60,12 @@ def load(session: Session, period: Period, *, k: int) -> OverlapInputs:
         return _load(session, period, k=k)
     key = (str(session.get_bind().engine.url), period.label, period.state, period.closed_at,
            period.inputs_digest, period_k(period, k))  # fmt: skip
-    with _KEPT_LOCK:
-        kept = _KEPT.get(key)
-        if kept is not None:
-            _KEPT.move_to_end(key)
-    if kept is None:
-        try:
-            kept = _load(session, period, k=k)
-        except NoSketches as missing:  # as fixed by the closing as the sketches are
-            kept = missing
-        with _KEPT_LOCK:
-            _KEPT[key] = kept
-            while len(_KEPT) > INPUTS_KEPT:
-                _KEPT.popitem(last=False)
-    if isinstance(kept, NoSketches):
-        raise copy.copy(kept).with_traceback(None)  # a copy per raise, as in penetration_inputs
-    return kept
+    return _KEPT.get(key, lambda: _load(session, period, k=k))
 
 
 def forget_kept_inputs() -> None:
     """Drop every kept period's inputs (a bench's first view)."""
-    with _KEPT_LOCK:
-        _KEPT.clear()
+    _KEPT.clear()
 
 
 def _load(session: Session, period: Period, *, k: int) -> OverlapInputs:

@@ -15,10 +15,7 @@ its registered model key, and kept per release digest
 
 from __future__ import annotations
 
-import copy
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aggregator import benchmarks, periods, segment_models
+from aggregator.kept_inputs import KeptPerClosing
 from aggregator.peergroups import SECTOR, assign
 from aggregator.penetration import (
     CATCHMENT_TABLE,
@@ -97,15 +95,11 @@ def _carries(payload: Any, name: str) -> bool:
     )
 
 
-# The inputs of closed and published periods, by the period's closing: reading
-# and checking every submission of a period is seconds for a sector of 500
-# institutions, and a closing fixes what counts (a set-aside in a closed period
-# recomputes its inputs digest; a reopen or a new close changes its closed_at).
-# Open periods are read on every call. Every caller (the API, the pages) gets
-# the same frozen inputs, or the same NotFound (a period without a population).
-_KEPT: OrderedDict[tuple[Any, ...], PeriodInputs | NotFound] = OrderedDict()
-_KEPT_LOCK = threading.Lock()
-INPUTS_KEPT = 16
+# The inputs of closed and published periods, by the period's closing
+# (``aggregator.kept_inputs``); open periods are read on every call. Every
+# caller (the API, the pages) gets the same frozen inputs, or the same NotFound
+# (a period without a population).
+_KEPT: KeptPerClosing[PeriodInputs, NotFound] = KeptPerClosing(NotFound)
 
 
 def published_releases(session: Session) -> tuple[tuple[str, str], ...]:
@@ -131,30 +125,12 @@ def load(session: Session, period: Period, *, k: int) -> PeriodInputs:
     # missing ("publish it") is read again once the operator has published it.
     key = (str(session.get_bind().engine.url), period.label, period.state, period.closed_at,
            period.inputs_digest, period.benchmark_k or k, published_releases(session))  # fmt: skip
-    with _KEPT_LOCK:
-        kept = _KEPT.get(key)
-        if kept is not None:
-            _KEPT.move_to_end(key)
-    if kept is None:
-        try:
-            kept = _load(session, period, k=k)
-        except NotFound as missing:  # no population to compare with: as fixed as the inputs
-            kept = missing
-        with _KEPT_LOCK:
-            _KEPT[key] = kept
-            while len(_KEPT) > INPUTS_KEPT:
-                _KEPT.popitem(last=False)
-    if isinstance(kept, NotFound):
-        # A copy per raise: one instance raised again and again, from several
-        # threads, would carry each raise's traceback on top of the last.
-        raise copy.copy(kept).with_traceback(None)
-    return kept
+    return _KEPT.get(key, lambda: _load(session, period, k=k))
 
 
 def forget_kept_inputs() -> None:
     """Drop every kept period's inputs (a bench's first view)."""
-    with _KEPT_LOCK:
-        _KEPT.clear()
+    _KEPT.clear()
 
 
 def _load(session: Session, period: Period, *, k: int) -> PeriodInputs:
