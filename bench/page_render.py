@@ -62,7 +62,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s own modules
@@ -296,18 +297,31 @@ def cold_answers(client: TestClient, runs: int) -> dict[str, float]:
     return {name: statistics.median(ms) for name, ms in times.items()}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def page_bench_arguments(doc: str, periods: range) -> argparse.Namespace:
+    """The options of the page benches (this one and ``privacy_page_render``)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--institutions", type=int, default=500)
-    parser.add_argument("--periods", type=int, default=3, choices=range(2, len(QUARTERS) + 1))
+    parser.add_argument("--periods", type=int, default=3, choices=periods)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+@contextmanager
+def bench_folder() -> Iterator[Path]:
+    """The bench's aggregator folder, removed after the run: its database and
+    sketches are hundreds of MB at 500 institutions, on a disk others share."""
     state = Path(tempfile.mkdtemp(prefix="publiek-bench-"))
     try:
-        return run(args, state)
-    finally:  # the database and its sketches: hundreds of MB at 500 institutions
+        yield state
+    finally:
         shutil.rmtree(state, ignore_errors=True)
+
+
+def main() -> int:
+    args = page_bench_arguments(__doc__ or "", range(2, len(QUARTERS) + 1))
+    with bench_folder() as state:
+        return run(args, state)
 
 
 def run(args: argparse.Namespace, state: Path) -> int:

@@ -25,7 +25,6 @@ import argparse
 import itertools
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s own modules
 import aggregator_sector
 from aggregator_sector import BOUNDS, SEGMENT_MODEL, Releaser, prepare, seal
 from fastapi.testclient import TestClient
-from page_render import percentiles
+from page_render import bench_folder, page_bench_arguments, percentiles
 from sections import replace_section
 
 from aggregator.app import create_app
@@ -83,13 +82,13 @@ def releasing_for(period: str) -> Iterator[None]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--institutions", type=int, default=500)
-    parser.add_argument("--periods", type=int, default=3, choices=range(1, len(PERIODS) + 1))
-    parser.add_argument("--requests", type=int, default=50)
-    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    args = parser.parse_args()
-    state = Path(tempfile.mkdtemp(prefix="publiek-bench-"))
+    args = page_bench_arguments(__doc__ or "", range(1, len(PERIODS) + 1))
+    with bench_folder() as state:
+        return run(args, state)
+
+
+def run(args: argparse.Namespace, state: Path) -> int:
+    """Set up the sector in ``state``, time the pages; 1 if any misses the target."""
     url = f"sqlite:///{state / 'aggregator.db'}"
     t0 = time.perf_counter()
     labels_ = PERIODS[: args.periods]
