@@ -15,7 +15,7 @@ from aggregator.api import sector_pages
 from aggregator.app import create_app
 from aggregator.intake import Intake
 from aggregator.periods import close_period, reopen_period
-from tests.aggregator.conftest import PERIOD, enroll_agents, make_aggregator
+from tests.aggregator.conftest import PERIOD, Aggregator, enroll_agents, make_aggregator
 
 pytestmark = pytest.mark.slow  # real submissions through the intake
 
@@ -28,7 +28,8 @@ def _kept_overlap_inputs() -> set[tuple[str, str]]:
     return {(key[1], key[2]) for key in overlaps_inputs._KEPT}
 
 
-def test_the_warmer_computes_a_closed_periods_inputs_before_any_view(tmp_path: Path) -> None:
+def _submitted(tmp_path: Path) -> Aggregator:
+    """An aggregator whose open period holds five institutions' real submissions."""
     agg = make_aggregator(tmp_path / "state", f"sqlite:///{tmp_path / 'aggregator.db'}")
     agents = enroll_agents(
         agg.db, [(f"Theater {i}", "theater", "utrecht", "small") for i in range(5)]
@@ -36,6 +37,11 @@ def test_the_warmer_computes_a_closed_periods_inputs_before_any_view(tmp_path: P
     intake = Intake(agg.db, agg.keyring)
     for agent in agents:
         intake.accept(agent.seal(agent.payload(PERIOD), agg.recipient))
+    return agg
+
+
+def test_the_warmer_computes_a_closed_periods_inputs_before_any_view(tmp_path: Path) -> None:
+    agg = _submitted(tmp_path)
     sector_pages.forget_kept()
     app = create_app(agg.settings)
     svc = app.state.services
@@ -65,13 +71,7 @@ def test_the_warmer_computes_a_closed_periods_inputs_before_any_view(tmp_path: P
 
 
 def test_the_running_server_warms_in_the_background(tmp_path: Path) -> None:
-    agg = make_aggregator(tmp_path / "state", f"sqlite:///{tmp_path / 'aggregator.db'}")
-    agents = enroll_agents(
-        agg.db, [(f"Theater {i}", "theater", "utrecht", "small") for i in range(5)]
-    )
-    intake = Intake(agg.db, agg.keyring)
-    for agent in agents:
-        intake.accept(agent.seal(agent.payload(PERIOD), agg.recipient))
+    agg = _submitted(tmp_path)
     close_period(agg.db, PERIOD, k=5)
     sector_pages.forget_kept()
     with TestClient(create_app(agg.settings)):  # the lifespan starts the warmer
